@@ -53,15 +53,22 @@ enum aeg_order aeg_vclock_compare(const struct aeg_vclock *a, const struct aeg_v
 /* a >= b pointwise (a descends from or equals b). */
 bool aeg_vclock_descends(const struct aeg_vclock *a, const struct aeg_vclock *b);
 bool aeg_vclock_equal(const struct aeg_vclock *a, const struct aeg_vclock *b);
+/* The representation invariant: len <= AEG_VCLOCK_NODES_MAX, nodes strictly
+ * increasing, no zero counter. For tests, fuzzers and assertions. */
+bool aeg_vclock_valid(const struct aeg_vclock *vc);
 
 /* Binary form: varint count, then per entry varint node delta and varint
- * counter. Returns the encoded size. */
+ * counter. The first delta is the node itself, later deltas are >= 1;
+ * varints are minimal, so each clock has one encoding (always under
+ * 1 + 32 * (5 + 10) = 481 bytes). Returns the encoded size. */
 size_t aeg_vclock_encoded_size(const struct aeg_vclock *vc);
 /* Returns bytes written, or -ENOBUFS. */
 int aeg_vclock_encode(const struct aeg_vclock *vc, uint8_t *buf, size_t cap);
 /* Returns bytes consumed (trailing bytes are left to the caller), or
  * -EINVAL for a malformed encoding (unsorted or duplicate nodes, zero
- * counters, non-minimal varints, too many entries) / -EMSGSIZE if truncated. */
+ * counters, non-minimal varints, too many entries, a node above UINT32_MAX)
+ * / -EMSGSIZE if the input ends before the encoding does. On error vc is
+ * left empty. */
 int aeg_vclock_decode(struct aeg_vclock *vc, const uint8_t *buf, size_t len);
 
 /* ---- Lamport clocks ----------------------------------------------------- */
@@ -71,9 +78,10 @@ struct aeg_lamport {
 };
 
 void aeg_lamport_init(struct aeg_lamport *lc);
-/* Local or send event: returns the new time, or -EOVERFLOW. */
+/* Local or send event: 0 and the new time in *time_out (may be NULL), or
+ * -EOVERFLOW (clock unchanged). */
 int aeg_lamport_tick(struct aeg_lamport *lc, uint64_t *time_out);
-/* Receive event: time = max(time, remote) + 1. */
+/* Receive event: time = max(time, remote) + 1. 0 or -EOVERFLOW, as tick. */
 int aeg_lamport_observe(struct aeg_lamport *lc, uint64_t remote, uint64_t *time_out);
 
 /* ---- hybrid logical clocks (Kulkarni et al.) ---------------------------- */
@@ -92,18 +100,26 @@ struct aeg_hlc {
 };
 
 void aeg_hlc_init(struct aeg_hlc *hlc, uint32_t node, uint64_t max_offset);
-/* Local or send event at physical time `physical`. Never goes backwards. */
+/* Local or send event at physical time `physical`. Never goes backwards:
+ * each timestamp issued is greater than the one before, even if physical
+ * time moved back. If logical would pass UINT32_MAX, wall advances by one
+ * unit and logical restarts at 0; -EOVERFLOW (clock unchanged) only if wall
+ * itself would wrap. `out` may be NULL. */
 int aeg_hlc_now(struct aeg_hlc *hlc, uint64_t physical, struct aeg_hlc_ts *out);
 /* Receive event: the result is greater than both `remote` and every
  * timestamp this clock issued. -ERANGE if remote.wall > physical +
- * max_offset (the clock is left unchanged). */
+ * max_offset (the clock is left unchanged); overflow as aeg_hlc_now. */
 int aeg_hlc_update(struct aeg_hlc *hlc, uint64_t physical,
 		   const struct aeg_hlc_ts *remote, struct aeg_hlc_ts *out);
 /* -1, 0, 1. */
 int aeg_hlc_ts_compare(const struct aeg_hlc_ts *a, const struct aeg_hlc_ts *b);
 #define AEG_HLC_TS_ENCODED_SIZE 16
 void aeg_hlc_ts_encode(const struct aeg_hlc_ts *ts, uint8_t out[AEG_HLC_TS_ENCODED_SIZE]);
+/* Little-endian wall u64, logical u32, node u32; every 16 bytes decode. */
 void aeg_hlc_ts_decode(struct aeg_hlc_ts *ts, const uint8_t in[AEG_HLC_TS_ENCODED_SIZE]);
+/* aeg_hlc_ts_compare of two encoded timestamps (bytes do not sort as memcmp). */
+int aeg_hlc_ts_compare_encoded(const uint8_t a[AEG_HLC_TS_ENCODED_SIZE],
+			       const uint8_t b[AEG_HLC_TS_ENCODED_SIZE]);
 
 /* ---- dots and dotted version vectors ------------------------------------ */
 
@@ -115,23 +131,37 @@ struct aeg_dot {
 
 /* A DVV (Preguiça et al.): the causal past `past` plus an optional dot that
  * may sit outside it (dot.counter == 0 means no dot). It describes one
- * version of a value written with a context. */
+ * version of a value written with a context. Invariant (aeg_dvv_valid):
+ * no dot is {0, 0}; a dot is never covered by past (dot.counter >
+ * past[dot.node]): a version's own event is not in its own past. */
 struct aeg_dvv {
 	struct aeg_dot dot;
 	struct aeg_vclock past;
 };
 
 void aeg_dvv_init(struct aeg_dvv *d);
+bool aeg_dvv_valid(const struct aeg_dvv *d);
 /* True if the dot is covered by the clock: clock[dot.node] >= dot.counter. */
 bool aeg_dot_in(const struct aeg_dot *dot, const struct aeg_vclock *vc);
 /* New version written at `node`, which has seen `node_clock` (the replica's
- * clock for this key, advanced here), given the client's context `ctx`. */
+ * clock for this key, advanced here), given the client's context `ctx`.
+ * The result is dot = (node, max(node_clock[node], ctx[node]) + 1) and
+ * past = ctx; node_clock becomes merge(node_clock, ctx) with that dot.
+ * -ENOSPC / -EOVERFLOW leave out and node_clock unchanged. */
 int aeg_dvv_event(struct aeg_dvv *out, struct aeg_vclock *node_clock,
 		  const struct aeg_vclock *ctx, uint32_t node);
-/* Order of two versions: b obsoletes a when a's events are all in b's. */
+/* Order of two versions as sets of events (past's events plus the dot):
+ * BEFORE when a's events are a strict subset of b's (b obsoletes a). */
 enum aeg_order aeg_dvv_compare(const struct aeg_dvv *a, const struct aeg_dvv *b);
-/* The DVV's events as one clock (past with the dot folded in). */
+/* The DVV's events as one clock (past with the dot folded in); -ENOSPC if
+ * the dot's node does not fit. Folding the dot in also covers any gap below
+ * it, which may hold a sibling's dot: so the context of a later write must be
+ * the join of every version a read returned, never of just one sibling. */
 int aeg_dvv_join(const struct aeg_dvv *d, struct aeg_vclock *out);
+/* Binary form: varint dot node, varint dot counter, then past as a vector
+ * clock. Encode returns bytes written or -ENOBUFS. Decode returns bytes
+ * consumed, -EINVAL (also for a DVV that breaks the invariant) or -EMSGSIZE;
+ * on error d is left empty. */
 size_t aeg_dvv_encoded_size(const struct aeg_dvv *d);
 int aeg_dvv_encode(const struct aeg_dvv *d, uint8_t *buf, size_t cap);
 int aeg_dvv_decode(struct aeg_dvv *d, const uint8_t *buf, size_t len);
