@@ -5,7 +5,7 @@
 
 #include <assert.h>
 
-static const char *const drop_names[AEG_WIRE_DROP_COUNT_] = {
+static const char *const drop_names[AEG_WIRE_DROP_NR] = {
 	[AEG_WIRE_OK] = "ok",
 	[AEG_WIRE_DROP_TRUNCATED] = "truncated",
 	[AEG_WIRE_DROP_BAD_MAGIC] = "bad_magic",
@@ -25,7 +25,7 @@ static const char *const drop_names[AEG_WIRE_DROP_COUNT_] = {
 
 const char *aeg_wire_drop_name(enum aeg_wire_drop reason)
 {
-	if ((unsigned)reason >= AEG_WIRE_DROP_COUNT_)
+	if ((unsigned)reason >= AEG_WIRE_DROP_NR)
 		return "invalid";
 	return drop_names[reason];
 }

@@ -83,7 +83,7 @@ static void parse_one(parse_fn parse, const uint8_t *pkt, size_t len, bool tag_c
 	struct aeg_wire_frame f;
 	reset_windows(0);
 	enum aeg_wire_drop why = parse(&rx, pkt, len, &f);
-	if ((unsigned)why >= AEG_WIRE_DROP_COUNT_)
+	if ((unsigned)why >= AEG_WIRE_DROP_NR)
 		abort();
 	if (why != AEG_WIRE_OK)
 		return;

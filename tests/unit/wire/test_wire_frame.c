@@ -110,7 +110,7 @@ static void put_le32(uint8_t *p, uint32_t v)
 static void test_drop_names(void **state)
 {
 	(void)state;
-	for (int a = 0; a < AEG_WIRE_DROP_COUNT_; a++) {
+	for (int a = 0; a < AEG_WIRE_DROP_NR; a++) {
 		const char *na = aeg_wire_drop_name((enum aeg_wire_drop)a);
 		assert_non_null(na);
 		assert_true(strlen(na) > 0);
@@ -123,7 +123,7 @@ static void test_drop_names(void **state)
 	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_BAD_TAG), "bad_tag");
 	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_REPLAYED), "replayed");
 	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_WRONG_CLUSTER), "wrong_cluster");
-	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_COUNT_), "invalid");
+	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_NR), "invalid");
 	assert_string_equal(aeg_wire_drop_name((enum aeg_wire_drop)-1), "invalid");
 }
 
@@ -307,7 +307,7 @@ static void test_every_bit_flip(void **state)
 static void test_drops_counted_per_reason(void **state)
 {
 	(void)state;
-	uint64_t counts[AEG_WIRE_DROP_COUNT_] = {0};
+	uint64_t counts[AEG_WIRE_DROP_NR] = {0};
 	uint8_t buf[256];
 	size_t len;
 	uint64_t seq = 100;
