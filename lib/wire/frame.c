@@ -45,10 +45,12 @@ void wire_hdr_encode(struct aeg_writer *w, const struct aeg_wire_hdr *h)
 	aeg_put_u32(w, h->msg_count);
 }
 
-/* The magic is checked by the caller before; here it is skipped. */
+/* The caller has checked the magic already (check_preamble). */
 void wire_hdr_decode(struct aeg_reader *r, struct aeg_wire_hdr *h)
 {
-	(void)aeg_get_u32(r);
+	uint32_t magic = aeg_get_u32(r);
+	assert(r->error || magic == AEG_WIRE_MAGIC);
+	(void)magic; /* unused when NDEBUG */
 	h->version = aeg_get_u8(r);
 	h->flags = aeg_get_u8(r);
 	h->cluster = aeg_get_u32(r);

@@ -178,8 +178,8 @@ int aeg_wire_builder_add(struct aeg_wire_builder *b, uint8_t type, uint32_t grou
  * caller fills before the next call (encode straight into the packet). */
 int aeg_wire_builder_reserve(struct aeg_wire_builder *b, uint8_t type, uint32_t group,
 			     size_t body_len, uint8_t **body);
-/* Largest body of a message for group that still fits (0 if none; a
- * zero-length body may still fit, check with add). */
+/* Largest body of a message for group that still fits in the open frame
+ * (0 if none; a zero-length body may still fit, check with add). */
 size_t aeg_wire_builder_room(const struct aeg_wire_builder *b, uint32_t group);
 /* Largest body a message can have in an empty frame of frame_cap bytes. */
 size_t aeg_wire_msg_body_max(size_t frame_cap, uint32_t group);
