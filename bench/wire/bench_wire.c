@@ -269,7 +269,7 @@ int main(int argc, char **argv)
 	uint8_t(*frames)[FRAME_CAP] = malloc(RING * FRAME_CAP);
 	if (frames == NULL)
 		die("malloc", -ENOMEM);
-	static const size_t msg_sizes[] = {16, 64, 256, 1024};
+	static const size_t msg_sizes[] = {16, 64, 256, 1024, 1340 /* ~1400 B frame */};
 	static const size_t batches[] = {1, 8, 32, 0 /* as many as fit */};
 	for (int op = 0; op < 2; op++) {
 		for (size_t s = 0; s < sizeof(msg_sizes) / sizeof(msg_sizes[0]); s++) {
