@@ -10,6 +10,37 @@ struct want_msg {
 	size_t len;
 };
 
+/* The documented layout, byte for byte: a change here breaks every peer
+ * running the previous build, so it must come with a new version. */
+static void test_golden_layout(void **state)
+{
+	(void)state;
+	static const uint8_t want[] = {
+		0x41, 0x45, 0x47, 0x57,             /* magic "AEGW" */
+		0x01,                               /* version */
+		0x00,                               /* flags */
+		0xc4, 0xc3, 0xc2, 0xc1,             /* cluster */
+		0x01, 0x00, 0x00, 0x00,             /* src node */
+		0x02, 0x00, 0x00, 0x00,             /* dst node */
+		0x00, 0x00, 0x00, 0x00,             /* src worker */
+		0x01, 0x00, 0x00, 0x00,             /* dst worker */
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* seq */
+		0x06, 0x00, 0x00, 0x00,             /* batch length */
+		0x01, 0x00, 0x00, 0x00,             /* message count */
+		0x42, 0xac, 0x02, 0x02, 'a', 'b',   /* type, group 300, length 2, body */
+	};
+	_Static_assert(sizeof(want) == AEG_WIRE_HDR_BYTES + 6, "layout");
+	uint8_t buf[128], tag[AEG_WIRE_TAG_BYTES];
+	struct aeg_wire_builder b;
+	struct aeg_wire_hdr h = hdr_from(1, 0, 0x0807060504030201ull);
+	assert_int_equal(aeg_wire_builder_begin(&b, buf, sizeof(buf), &h), 0);
+	assert_int_equal(aeg_wire_builder_add(&b, 0x42, 300, "ab", 2), 0);
+	assert_int_equal(aeg_wire_builder_seal(&b, &fx.key), sizeof(want) + AEG_WIRE_TAG_BYTES);
+	assert_memory_equal(buf, want, sizeof(want));
+	aeg_wire_tag(&fx.key, want, sizeof(want), tag);
+	assert_memory_equal(buf + sizeof(want), tag, sizeof(tag));
+}
+
 /* Random batches until the frame is full; parse and iterate must give back
  * exactly what went in, and the frame length is exactly what was written. */
 static void test_round_trip_random(void **state)
@@ -245,6 +276,7 @@ static void test_iter_rejects_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_golden_layout, setup),
 		cmocka_unit_test_setup(test_round_trip_random, setup),
 		cmocka_unit_test_setup(test_empty_frame, setup),
 		cmocka_unit_test_setup(test_builder_errors, setup),
