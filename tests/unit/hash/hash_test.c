@@ -12,22 +12,10 @@
 
 #include "aegis/hash.h"
 
-uint64_t ht_rand(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 uint64_t ht_seed(const char *test_name)
 {
-	uint64_t seed = 0x5eed0000aeb15ull;
-	const char *env = getenv("AEGIS_TEST_SEED");
-	if (env != NULL)
-		seed = strtoull(env, NULL, 0);
-	print_message("%s: seed 0x%llx (AEGIS_TEST_SEED=0x%llx to replay)\n",
-		      test_name, (unsigned long long)seed, (unsigned long long)seed);
+	uint64_t seed = test_seed(AEGIS_TEST_SEED_DEFAULT);
+	test_seed_print(test_name, seed);
 	return seed;
 }
 
@@ -35,18 +23,19 @@ uint64_t *ht_key_hashes(size_t n, uint64_t seed)
 {
 	uint64_t *keys = malloc(n * sizeof(*keys));
 	assert_non_null(keys);
-	uint64_t state = seed;
+	struct prng rng;
+	prng_init_seed(&rng, seed);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t bytes[2] = { ht_rand(&state), ht_rand(&state) };
+		uint64_t bytes[2] = { prng_next(&rng), prng_next(&rng) };
 		keys[i] = aeg_hash_key(bytes, sizeof(bytes), 0);
 	}
 	return keys;
 }
 
-void ht_shuffle(uint32_t *ids, uint32_t len, uint64_t *rng)
+void ht_shuffle(uint32_t *ids, uint32_t len, struct prng *rng)
 {
 	for (uint32_t i = len; i > 1; i--) {
-		uint32_t j = (uint32_t)(ht_rand(rng) % i);
+		uint32_t j = (uint32_t)prng_below(rng, i);
 		uint32_t t = ids[i - 1];
 		ids[i - 1] = ids[j];
 		ids[j] = t;
@@ -78,11 +67,11 @@ void ht_check_golden(const char *what, const void *scheme, ht_lookup_fn lookup,
 }
 
 void ht_check_same(const void *a, const void *b, ht_lookup_fn lookup,
-		   uint32_t count, uint32_t n, uint64_t *rng)
+		   uint32_t count, uint32_t n, struct prng *rng)
 {
 	assert_true(n <= 16);
 	for (uint32_t k = 0; k < count; k++) {
-		uint64_t key = ht_rand(rng);
+		uint64_t key = prng_next(rng);
 		uint32_t out_a[16], out_b[16];
 		assert_int_equal(lookup(a, key, out_a, n), 0);
 		assert_int_equal(lookup(b, key, out_b, n), 0);

@@ -1,4 +1,4 @@
-/* Shared by the hash unit tests: a seeded PRNG, random key hashes, and the
+/* Shared by the hash unit tests: seeds, random key hashes, and the
  * checks every scheme goes through (golden table, balance and weights,
  * disruption on a membership change), written once against a lookup
  * callback. */
@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "test_prng.h"
 
 /* Keys per balance/disruption test. */
 #define HT_KEYS 1000000u
@@ -23,18 +25,16 @@
 typedef int (*ht_lookup_fn)(const void *scheme, uint64_t key_hash,
 			    uint32_t *out, uint32_t n);
 
-/* splitmix64: the test PRNG. */
-uint64_t ht_rand(uint64_t *state);
-
-/* AEGIS_TEST_SEED from the environment, else the default; printed so that a
- * failure can be replayed. */
+/* AEGIS_TEST_SEED from the environment, else AEGIS_TEST_SEED_DEFAULT;
+ * printed (test_seed_print) so that a failure can be replayed. Random
+ * draws come from tests/common/test_prng.h. */
 uint64_t ht_seed(const char *test_name);
 
 /* n key hashes: aeg_hash_key of 16 random bytes each. Caller frees. */
 uint64_t *ht_key_hashes(size_t n, uint64_t seed);
 
 /* Fisher-Yates shuffle of ids[0..len). */
-void ht_shuffle(uint32_t *ids, uint32_t len, uint64_t *rng);
+void ht_shuffle(uint32_t *ids, uint32_t len, struct prng *rng);
 
 /* Tolerance on a node's observed share (count / keys) whose expected share
  * is p: HT_SIGMAS standard deviations of the sum of two independent errors,
@@ -51,7 +51,7 @@ void ht_check_golden(const char *what, const void *scheme, ht_lookup_fn lookup,
 
 /* Fails unless two schemes agree on `count` random keys (n replicas). */
 void ht_check_same(const void *a, const void *b, ht_lookup_fn lookup,
-		   uint32_t count, uint32_t n, uint64_t *rng);
+		   uint32_t count, uint32_t n, struct prng *rng);
 
 /* Primaries of HT_KEYS random keys over nodes 1..len with weights[id - 1].
  * Fails unless each share is within ht_share_tolerance of weight / sum; with

@@ -93,9 +93,10 @@ static void test_published_vectors(void **state)
 static void test_grows_only_into_new_bucket(void **state)
 {
 	(void)state;
-	uint64_t rng = ht_seed("jump growth");
+	struct prng rng;
+	prng_init_seed(&rng, ht_seed("jump growth"));
 	for (uint32_t k = 0; k < 3000; k++) {
-		uint64_t key = ht_rand(&rng);
+		uint64_t key = prng_next(&rng);
 		int32_t prev = aeg_jump_hash(key, 1);
 		assert_int_equal(prev, 0);
 		for (int32_t b = 2; b <= 300; b++) {

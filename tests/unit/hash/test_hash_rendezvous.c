@@ -102,10 +102,11 @@ static void test_golden(void **state)
 static void test_ln_accuracy(void **state)
 {
 	(void)state;
-	uint64_t rng = ht_seed("hrw ln");
+	struct prng rng;
+	prng_init_seed(&rng, ht_seed("hrw ln"));
 	double worst = 0;
 	for (uint32_t i = 0; i < 200000; i++) {
-		uint64_t r = ht_rand(&rng);
+		uint64_t r = prng_next(&rng);
 		double u = i < 100000 ? ((double)(r >> 12) + 0.5) * 0x1p-52
 				      : ldexp(1.0 + (double)(r >> 12) * 0x1p-52, -(int)(i % 60));
 		double want = log(u), got = aeg_hrw_ln(u);
@@ -124,7 +125,8 @@ static void test_ln_accuracy(void **state)
 static void test_add_order_irrelevant(void **state)
 {
 	(void)state;
-	uint64_t rng = ht_seed("hrw add order");
+	struct prng rng;
+	prng_init_seed(&rng, ht_seed("hrw add order"));
 	struct aeg_hrw ref, h;
 	hrw_of(&ref, NODES, weights_mixed);
 	for (uint32_t order = 0; order < 6; order++) {
@@ -150,14 +152,15 @@ static void test_add_order_irrelevant(void **state)
 static void test_get_nodes_distinct_prefix(void **state)
 {
 	(void)state;
-	uint64_t rng = ht_seed("hrw get_nodes");
+	struct prng rng;
+	prng_init_seed(&rng, ht_seed("hrw get_nodes"));
 	struct aeg_hrw h;
 	assert_int_equal(aeg_hrw_init(&h, 20), 0);
 	for (uint32_t id = 1; id <= 20; id++)
 		assert_int_equal(aeg_hrw_add(&h, id, 1000), 0);
 	for (uint32_t round = 0; round < 2; round++) {
 		for (uint32_t k = 0; k < 20000; k++) {
-			uint64_t key = ht_rand(&rng);
+			uint64_t key = prng_next(&rng);
 			uint32_t all[AEG_HRW_N_MAX], some[AEG_HRW_N_MAX], seen = 0;
 			assert_int_equal(aeg_hrw_get_nodes(&h, key, all, AEG_HRW_N_MAX), 0);
 			for (uint32_t i = 0; i < AEG_HRW_N_MAX; i++) {
@@ -165,7 +168,7 @@ static void test_get_nodes_distinct_prefix(void **state)
 				assert_true((seen & (1u << all[i])) == 0);
 				seen |= 1u << all[i];
 			}
-			uint32_t n = 1 + (uint32_t)(ht_rand(&rng) % AEG_HRW_N_MAX);
+			uint32_t n = 1 + (uint32_t)prng_below(&rng, AEG_HRW_N_MAX);
 			assert_int_equal(aeg_hrw_get_nodes(&h, key, some, n), 0);
 			assert_memory_equal(some, all, n * sizeof(*some));
 		}
@@ -217,7 +220,8 @@ static void check_add(uint32_t weight)
 	hrw_of(&h11, NODES + 1, weights);
 	double p = (double)weight / (weight + NODES * 1000.0);
 	ht_check_change("hrw add", &h10, &h11, hrw_lookup, 3, NODES + 1, 0, p, 0);
-	uint64_t rng = ht_seed("hrw remove added");
+	struct prng rng;
+	prng_init_seed(&rng, ht_seed("hrw remove added"));
 	assert_int_equal(aeg_hrw_remove(&h11, NODES + 1), 0);
 	ht_check_same(&h10, &h11, hrw_lookup, 20000, 3, &rng);
 	aeg_hrw_fini(&h10);

@@ -110,12 +110,13 @@ static void test_golden(void **state)
 static void test_add_order_irrelevant(void **state)
 {
 	(void)state;
-	uint64_t rng = ht_seed("ring add order");
+	struct prng rng;
+	prng_init_seed(&rng, ht_seed("ring add order"));
 	enum { COUNT = 20, ORDERS = 6, LOOKUPS = 20000 };
 	uint32_t ids[COUNT], weights[COUNT];
 	for (uint32_t i = 0; i < COUNT; i++) {
-		ids[i] = (uint32_t)ht_rand(&rng);
-		weights[i] = 500 + (uint32_t)(ht_rand(&rng) % 2500);
+		ids[i] = (uint32_t)prng_next(&rng);
+		weights[i] = 500 + (uint32_t)prng_below(&rng, 2500);
 	}
 	struct aeg_ring ref, r;
 	assert_int_equal(aeg_ring_init(&ref, COUNT + 1, 40000, VNODES), 0);
@@ -199,7 +200,8 @@ static void test_collision_tie_break(void **state)
 static void test_lookup_matches_scan(void **state)
 {
 	(void)state;
-	uint64_t rng = ht_seed("ring lookup vs scan");
+	struct prng rng;
+	prng_init_seed(&rng, ht_seed("ring lookup vs scan"));
 	struct aeg_ring r;
 	ring_of(&r, 7, 20);
 	for (uint32_t k = 0; k < 4 * r.points_len + 2000; k++) {
@@ -208,7 +210,7 @@ static void test_lookup_matches_scan(void **state)
 		if (pick < r.points_len)
 			key = r.points[pick].hash + (uint64_t)(k % 4) - 1;
 		else
-			key = k % 3 == 0 ? 0 : k % 3 == 1 ? UINT64_MAX : ht_rand(&rng);
+			key = k % 3 == 0 ? 0 : k % 3 == 1 ? UINT64_MAX : prng_next(&rng);
 		uint32_t expect = 0;
 		while (expect < r.points_len && r.points[expect].hash < key)
 			expect++;
@@ -224,13 +226,14 @@ static void test_lookup_matches_scan(void **state)
 static void test_get_nodes_distinct_prefix(void **state)
 {
 	(void)state;
-	uint64_t rng = ht_seed("ring get_nodes");
+	struct prng rng;
+	prng_init_seed(&rng, ht_seed("ring get_nodes"));
 	struct aeg_ring r;
 	assert_int_equal(aeg_ring_init(&r, 8, 8 * 3 * 50, 50), 0);
 	for (uint32_t id = 1; id <= 8; id++)
 		assert_int_equal(aeg_ring_add(&r, id * 11, 250 * id), 0);
 	for (uint32_t k = 0; k < 20000; k++) {
-		uint64_t key = ht_rand(&rng);
+		uint64_t key = prng_next(&rng);
 		uint32_t all[8], some[8];
 		assert_int_equal(aeg_ring_get_nodes(&r, key, all, 8), 0);
 		uint32_t seen = 0;
@@ -239,7 +242,7 @@ static void test_get_nodes_distinct_prefix(void **state)
 			assert_true((seen & (1u << (all[i] / 11))) == 0);
 			seen |= 1u << (all[i] / 11);
 		}
-		uint32_t n = 1 + (uint32_t)(ht_rand(&rng) % 8);
+		uint32_t n = 1 + (uint32_t)prng_below(&rng, 8);
 		assert_int_equal(aeg_ring_get_nodes(&r, key, some, n), 0);
 		assert_memory_equal(some, all, n * sizeof(*some));
 		assert_int_equal(primary(&r, key), all[0]);

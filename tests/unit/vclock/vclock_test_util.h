@@ -1,5 +1,6 @@
-/* Helpers shared by the vclock unit tests: a seeded PRNG (splitmix64),
- * a check macro that prints the seed on failure, and random clocks. */
+/* Helpers shared by the vclock unit tests: random clocks drawn from the
+ * seeded PRNG of tests/common/test_prng.h (whose TEST_CHECK prints the
+ * seed on failure). */
 #ifndef AEGIS_VCLOCK_TEST_UTIL_H
 #define AEGIS_VCLOCK_TEST_UTIL_H
 
@@ -13,44 +14,7 @@
 #include <cmocka.h>
 
 #include "aegis/vclock.h"
-
-struct prng {
-	uint64_t state;
-	uint64_t seed;
-};
-
-/* AEG_TEST_SEED=<n> replays a failure; otherwise a fixed default per test. */
-static inline void prng_init(struct prng *p, uint64_t default_seed)
-{
-	const char *env = getenv("AEG_TEST_SEED");
-	p->seed = env != NULL ? strtoull(env, NULL, 0) : default_seed;
-	p->state = p->seed;
-}
-
-static inline uint64_t prng_next(struct prng *p)
-{
-	uint64_t z = (p->state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* Uniform enough in [0, n) for tests; n > 0. */
-static inline uint64_t prng_below(struct prng *p, uint64_t n)
-{
-	return prng_next(p) % n;
-}
-
-#define CHECK(p, cond)                                                          \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			print_error("%s:%d: check failed: %s (seed %llu; rerun with " \
-				    "AEG_TEST_SEED=%llu)\n", __FILE__, __LINE__, #cond, \
-				    (unsigned long long)(p)->seed,              \
-				    (unsigned long long)(p)->seed);             \
-			fail();                                                 \
-		}                                                               \
-	} while (0)
+#include "test_prng.h"
 
 /* Node ids for random clocks: a small universe makes overlaps common; the
  * ids themselves are spread out so that deltas take several varint bytes. */

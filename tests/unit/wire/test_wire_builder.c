@@ -49,23 +49,24 @@ static void test_round_trip_random(void **state)
 	static uint8_t pool[4096];
 	static uint8_t buf[9100];
 	static struct want_msg want[3000];
-	uint64_t seed = 0xfeed0002;
+	uint64_t seed = test_seed(0xfeed0002);
 	for (int round = 0; round < 300; round++) {
-		uint64_t rng = seed + (uint64_t)round;
+		struct prng rng;
+		prng_init_seed(&rng, seed + (uint64_t)round);
 		for (size_t i = 0; i < sizeof(pool); i++)
-			pool[i] = (uint8_t)next_rand(&rng);
-		size_t cap = AEG_WIRE_FRAME_BYTES_MIN + next_rand(&rng) % 9000;
-		uint32_t node = 1 + (uint32_t)(next_rand(&rng) % (NODES - 1));
-		uint32_t worker = (uint32_t)(next_rand(&rng) % WORKERS);
-		struct aeg_wire_hdr h = hdr_from(node, worker, 1 + next_rand(&rng) % 1000000);
+			pool[i] = (uint8_t)prng_next(&rng);
+		size_t cap = AEG_WIRE_FRAME_BYTES_MIN + prng_next(&rng) % 9000;
+		uint32_t node = 1 + (uint32_t)(prng_next(&rng) % (NODES - 1));
+		uint32_t worker = (uint32_t)(prng_next(&rng) % WORKERS);
+		struct aeg_wire_hdr h = hdr_from(node, worker, 1 + prng_next(&rng) % 1000000);
 		struct aeg_wire_builder b;
 		assert_int_equal(aeg_wire_builder_begin(&b, buf, cap, &h), 0);
 		size_t n = 0, expect_len = AEG_WIRE_FRAME_BYTES_MIN;
 		for (;;) {
-			uint64_t r = next_rand(&rng);
+			uint64_t r = prng_next(&rng);
 			struct want_msg *m = &want[n];
 			m->type = (uint8_t)r;
-			m->group = random_group(next_rand(&rng));
+			m->group = random_group(prng_next(&rng));
 			m->len = (r >> 8) % ((r >> 20) % 4 == 0 ? 600 : 40);
 			m->body = pool + (r >> 32) % (sizeof(pool) - 600);
 			int rc;
@@ -79,8 +80,10 @@ static void test_round_trip_random(void **state)
 			}
 			if (rc == -ENOSPC || rc == -EMSGSIZE)
 				break;
-			if (rc != 0)
-				fail_msg("seed %#llx: add returned %d", (unsigned long long)(seed + round), rc);
+			if (rc != 0) {
+				test_seed_print(NULL, rng.seed);
+				fail_msg("add returned %d", rc);
+			}
 			expect_len += 1 + aeg_varint_size(m->group) + aeg_varint_size(m->len) + m->len;
 			n++;
 			assert_true(n < sizeof(want) / sizeof(want[0]));
@@ -90,9 +93,10 @@ static void test_round_trip_random(void **state)
 		assert_true((size_t)len <= cap);
 		struct aeg_wire_frame f;
 		enum aeg_wire_drop why = aeg_wire_parse(&fx.rx, buf, (size_t)len, &f);
-		if (why != AEG_WIRE_OK)
-			fail_msg("seed %#llx: dropped as %s", (unsigned long long)(seed + round),
-				 aeg_wire_drop_name(why));
+		if (why != AEG_WIRE_OK) {
+			test_seed_print(NULL, rng.seed);
+			fail_msg("dropped as %s", aeg_wire_drop_name(why));
+		}
 		assert_int_equal(f.hdr.src_node, node);
 		assert_int_equal(f.hdr.src_worker, worker);
 		assert_int_equal(f.hdr.seq, h.seq);
@@ -235,23 +239,25 @@ static void test_room_random(void **state)
 	(void)state;
 	uint8_t buf[MTU_PAYLOAD];
 	static uint8_t src[MTU_PAYLOAD];
-	uint64_t seed = 0xfeed0003, rng = seed;
+	struct prng rng;
+	prng_init(&rng, 0xfeed0003);
 	for (int round = 0; round < 2000; round++) {
 		struct aeg_wire_builder b;
 		struct aeg_wire_hdr h = hdr_from(1, 0, 1);
 		assert_int_equal(aeg_wire_builder_begin(&b, buf, sizeof(buf), &h), 0);
-		int msgs = (int)(next_rand(&rng) % 20);
+		int msgs = (int)(prng_next(&rng) % 20);
 		for (int i = 0; i < msgs; i++) {
-			size_t len = next_rand(&rng) % 100;
+			size_t len = prng_next(&rng) % 100;
 			if (aeg_wire_builder_add(&b, 0, 1, src, len) != 0)
 				break;
 		}
-		uint32_t g = random_group(next_rand(&rng));
+		uint32_t g = random_group(prng_next(&rng));
 		size_t room = aeg_wire_builder_room(&b, g);
 		int rc = aeg_wire_builder_add(&b, 0, g, src, room + 1);
-		if (rc != -ENOSPC && rc != -EMSGSIZE)
-			fail_msg("seed %#llx round %d: room %zu + 1 gave %d",
-				 (unsigned long long)seed, round, room, rc);
+		if (rc != -ENOSPC && rc != -EMSGSIZE) {
+			test_seed_print(NULL, rng.seed);
+			fail_msg("round %d: room %zu + 1 gave %d", round, room, rc);
+		}
 		if (room > 0 || b.len + AEG_WIRE_TAG_BYTES + 2 + aeg_varint_size(g) <= b.cap)
 			assert_int_equal(aeg_wire_builder_add(&b, 0, g, src, room), 0);
 	}

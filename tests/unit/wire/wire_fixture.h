@@ -1,5 +1,6 @@
 /* Shared by the lib/wire frame tests: a receiving worker (node 2, worker
- * 1) with a small peer table, a fixed key, a seeded PRNG, and helpers that
+ * 1) with a small peer table, a fixed key, the seeded PRNG of
+ * tests/common/test_prng.h, and helpers that
  * build, damage and re-tag frames. */
 #ifndef AEGIS_TEST_WIRE_FIXTURE_H
 #define AEGIS_TEST_WIRE_FIXTURE_H
@@ -18,6 +19,7 @@
 
 #include "aegis/wire.h"
 #include "wire/wire_internal.h"
+#include "test_prng.h"
 
 #define CLUSTER 0xc1c2c3c4u
 #define SELF_NODE 2
@@ -69,15 +71,6 @@ static inline struct aeg_wire_hdr hdr_from(uint32_t node, uint32_t worker, uint6
 		.cluster = CLUSTER, .src_node = node, .src_worker = worker,
 		.dst_node = SELF_NODE, .dst_worker = SELF_WORKER, .seq = seq,
 	};
-}
-
-/* splitmix64: seeded, printed on failure. */
-static inline uint64_t next_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 /* A sealed frame with three small messages, from node 1 worker 0. */

@@ -10,8 +10,9 @@
  * that shipping only deltas (random order, duplicates, to each replica
  * separately, and folded in a random merge tree) gives the same state,
  * the merge laws on snapshots, and the codec (round trip, truncations,
- * bit flips). Every failure prints the type and the seed; AEG_TEST_SEED
- * in the environment replays one seed. */
+ * bit flips). Random draws come from tests/common/test_prng.h. Every
+ * failure prints the type and the seed; AEGIS_TEST_SEED in the environment
+ * replays that one seed. */
 #ifndef AEGIS_TEST_CR_HARNESS_H
 #define AEGIS_TEST_CR_HARNESS_H
 
@@ -28,31 +29,15 @@
 
 #include <cmocka.h>
 
-struct rng {
-	uint64_t s;
-};
-
-/* splitmix64 */
-static inline uint64_t rng_next(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static inline uint32_t rng_below(struct rng *r, uint32_t n)
-{
-	return (uint32_t)(rng_next(r) % n);
-}
+#include "test_prng.h"
 
 /* n distinct random ids with random magnitudes (varints of every size). */
-static inline void h_random_ids(struct rng *rng, uint32_t *ids, uint32_t n)
+static inline void h_random_ids(struct prng *rng, uint32_t *ids, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		bool dup;
 		do {
-			ids[i] = (uint32_t)rng_next(rng) >> rng_below(rng, 32);
+			ids[i] = (uint32_t)prng_next(rng) >> prng_below(rng, 32);
 			dup = false;
 			for (uint32_t k = 0; k < i; k++)
 				dup |= ids[k] == ids[i];
@@ -78,11 +63,11 @@ struct h_type {
 	int (*decode)(void *obj, const uint8_t *buf, size_t len);
 	/* A random local operation at `replica` recorded as op `op_id` in
 	 * model; writes its delta. 0 or a negative error. */
-	int (*random_op)(void *obj, uint32_t replica, struct rng *rng, void *delta,
+	int (*random_op)(void *obj, uint32_t replica, struct prng *rng, void *delta,
 			 void *model, uint32_t op_id);
 	/* Reference check: obj holds exactly the effect of the ops in `known`. */
 	bool (*check)(const void *obj, const void *model, uint64_t known);
-	void (*model_reset)(void *model, uint32_t replicas, struct rng *rng);
+	void (*model_reset)(void *model, uint32_t replicas, struct prng *rng);
 };
 
 /* Defines `static const struct h_type var` for type aeg_<prefix>, created
@@ -111,27 +96,14 @@ struct h_type {
 		random_op, check, model_reset,                                            \
 	}
 
-static uint64_t h_seed_base(void)
+/* Whether AEGIS_TEST_SEED picks the one scenario to run. */
+static inline bool h_seed_fixed(void)
 {
-	const char *s = getenv("AEG_TEST_SEED");
-	return s != NULL ? strtoull(s, NULL, 0) : 0x5eed0001ull;
+	uint64_t seed;
+	return test_seed_from_env(&seed);
 }
 
-static bool h_seed_fixed(void)
-{
-	return getenv("AEG_TEST_SEED") != NULL;
-}
-
-#define H_CHECK(t, seed, cond)                                                          \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			print_error("%s: seed %" PRIu64 " (AEG_TEST_SEED=%" PRIu64          \
-				    " replays it): %s failed at %s:%d\n",                \
-				    (t)->name, (uint64_t)(seed), (uint64_t)(seed), #cond,   \
-				    __FILE__, __LINE__);                                        \
-			fail();                                                         \
-		}                                                                       \
-	} while (0)
+#define H_CHECK(t, seed, cond) CHECK_SEED((t)->name, (seed), cond)
 
 static void *h_new(const struct h_type *t)
 {
@@ -230,10 +202,10 @@ static void h_check_laws(const struct h_type *t, uint64_t seed, const void *a, c
 	h_free(t, z);
 }
 
-static void h_shuffle(struct rng *rng, uint32_t *v, uint32_t n)
+static void h_shuffle(struct prng *rng, uint32_t *v, uint32_t n)
 {
 	for (uint32_t i = n; i > 1; i--) {
-		uint32_t j = rng_below(rng, i);
+		uint32_t j = prng_below(rng, i);
 		uint32_t tmp = v[i - 1];
 		v[i - 1] = v[j];
 		v[j] = tmp;
@@ -243,7 +215,7 @@ static void h_shuffle(struct rng *rng, uint32_t *v, uint32_t n)
 struct h_run {
 	const struct h_type *t;
 	uint64_t seed;
-	struct rng rng;
+	struct prng rng;
 	void *model;
 	uint32_t replicas;
 	uint32_t ops;
@@ -256,20 +228,20 @@ struct h_run {
 static void h_step(struct h_run *run)
 {
 	const struct h_type *t = run->t;
-	uint32_t a = rng_below(&run->rng, run->replicas);
-	if (run->ops < H_OPS_MAX && rng_below(&run->rng, 100) < 55) {
+	uint32_t a = prng_below(&run->rng, run->replicas);
+	if (run->ops < H_OPS_MAX && prng_below(&run->rng, 100) < 55) {
 		uint32_t id = run->ops++;
 		int rc = t->random_op(run->full[a], a, &run->rng, run->deltas[id], run->model, id);
 		H_CHECK(t, run->seed, rc == 0);
 		run->known[a] |= 1ull << id;
 	} else {
-		uint32_t b = rng_below(&run->rng, run->replicas);
+		uint32_t b = prng_below(&run->rng, run->replicas);
 		H_CHECK(t, run->seed, t->merge(run->full[a], run->full[b]) == 0);
 		run->known[a] |= run->known[b];
 	}
 	H_CHECK(t, run->seed, t->check(run->full[a], run->model, run->known[a]));
-	if (rng_below(&run->rng, 16) == 0)
-		h_copy(t, run->snaps[rng_below(&run->rng, H_SNAPSHOTS)], run->full[a]);
+	if (prng_below(&run->rng, 16) == 0)
+		h_copy(t, run->snaps[prng_below(&run->rng, H_SNAPSHOTS)], run->full[a]);
 }
 
 /* Ships every delta (each once or twice, shuffled) into an empty replica. */
@@ -278,7 +250,7 @@ static void h_ship_deltas(struct h_run *run, void *dst)
 	uint32_t order[2 * H_OPS_MAX], n = 0;
 	for (uint32_t i = 0; i < run->ops; i++) {
 		order[n++] = i;
-		if (rng_below(&run->rng, 3) == 0)
+		if (prng_below(&run->rng, 3) == 0)
 			order[n++] = i;
 	}
 	h_shuffle(&run->rng, order, n);
@@ -298,7 +270,7 @@ static void h_delta_tree(struct h_run *run, const void *expect)
 		h_copy(t, nodes[i], run->deltas[i]);
 	}
 	while (n > 1) {
-		uint32_t i = rng_below(&run->rng, n), j = rng_below(&run->rng, n - 1);
+		uint32_t i = prng_below(&run->rng, n), j = prng_below(&run->rng, n - 1);
 		j += j >= i;
 		H_CHECK(t, run->seed, t->merge(nodes[i], nodes[j]) == 0);
 		h_free(t, nodes[j]);
@@ -325,8 +297,9 @@ static void h_converge(struct h_run *run)
 
 static void h_scenario(const struct h_type *t, void *model, uint64_t seed, bool flips)
 {
-	struct h_run run = { .t = t, .seed = seed, .rng = { seed }, .model = model };
-	run.replicas = 3 + rng_below(&run.rng, H_REPLICAS_MAX - 2);
+	struct h_run run = { .t = t, .seed = seed, .model = model };
+	prng_init_seed(&run.rng, seed);
+	run.replicas = 3 + prng_below(&run.rng, H_REPLICAS_MAX - 2);
 	t->model_reset(model, run.replicas, &run.rng);
 	for (uint32_t i = 0; i < run.replicas; i++)
 		run.full[i] = h_new(t);
@@ -334,7 +307,7 @@ static void h_scenario(const struct h_type *t, void *model, uint64_t seed, bool 
 		run.deltas[i] = h_new(t);
 	for (uint32_t i = 0; i < H_SNAPSHOTS; i++)
 		run.snaps[i] = h_new(t);
-	uint32_t steps = 40 + rng_below(&run.rng, 80);
+	uint32_t steps = 40 + prng_below(&run.rng, 80);
 	for (uint32_t s = 0; s < steps; s++)
 		h_step(&run);
 	h_converge(&run);
@@ -368,12 +341,12 @@ static void h_scenario(const struct h_type *t, void *model, uint64_t seed, bool 
 		h_free(t, run.snaps[i]);
 }
 
-/* `count` scenarios from consecutive seeds (one if AEG_TEST_SEED is set);
- * bit flips on every eighth. */
+/* `count` scenarios from consecutive seeds (one if AEGIS_TEST_SEED is
+ * set); bit flips on every eighth. */
 static void h_run_scenarios(const struct h_type *t, void *model, uint32_t count)
 {
-	uint64_t base = h_seed_base();
-	if (h_seed_fixed())
+	uint64_t base = 0x5eed0001ull;
+	if (test_seed_from_env(&base))
 		count = 1;
 	for (uint32_t i = 0; i < count; i++)
 		h_scenario(t, model, base + i, i % 8 == 0);

@@ -16,7 +16,7 @@ struct cnt_model {
 	int64_t amount[H_OPS_MAX];    /* negative: a decrement */
 };
 
-static void cnt_model_reset(void *model, uint32_t replicas, struct rng *rng)
+static void cnt_model_reset(void *model, uint32_t replicas, struct prng *rng)
 {
 	struct cnt_model *m = model;
 	memset(m, 0, sizeof(*m));
@@ -45,11 +45,11 @@ static int64_t cnt_model_sum(const struct cnt_model *m, uint64_t known, bool neg
 
 /* ---- G-Counter plug-in --------------------------------------------------- */
 
-static int gc_random_op(void *obj, uint32_t replica, struct rng *rng, void *delta, void *model,
+static int gc_random_op(void *obj, uint32_t replica, struct prng *rng, void *delta, void *model,
 			uint32_t op_id)
 {
 	struct cnt_model *m = model;
-	uint64_t n = 1 + rng_below(rng, 1000);
+	uint64_t n = 1 + prng_below(rng, 1000);
 	m->origin[op_id] = m->ids[replica];
 	m->amount[op_id] = (int64_t)n;
 	return aeg_gcounter_increment(obj, m->ids[replica], n, delta);
@@ -73,12 +73,12 @@ H_DEFINE_TYPE(gcounter_type, gcounter, aeg_gcounter_init(o, REPLICAS_CAP),
 
 /* ---- PN-Counter plug-in -------------------------------------------------- */
 
-static int pn_random_op(void *obj, uint32_t replica, struct rng *rng, void *delta, void *model,
+static int pn_random_op(void *obj, uint32_t replica, struct prng *rng, void *delta, void *model,
 			uint32_t op_id)
 {
 	struct cnt_model *m = model;
-	uint64_t n = 1 + rng_below(rng, 1000);
-	bool dec = rng_below(rng, 2) == 0;
+	uint64_t n = 1 + prng_below(rng, 1000);
+	bool dec = prng_below(rng, 2) == 0;
 	m->origin[op_id] = m->ids[replica];
 	m->amount[op_id] = dec ? -(int64_t)n : (int64_t)n;
 	if (dec)

@@ -20,14 +20,14 @@ struct lww_model {
 	struct lww_write w[H_OPS_MAX];
 };
 
-static void lww_model_reset(void *model, uint32_t replicas, struct rng *rng)
+static void lww_model_reset(void *model, uint32_t replicas, struct prng *rng)
 {
 	struct lww_model *m = model;
 	memset(m, 0, sizeof(*m));
 	h_random_ids(rng, m->ids, replicas);
 	for (uint32_t i = 0; i < replicas; i++) {
 		aeg_hlc_init(&m->hlc[i], m->ids[i], 0);
-		m->physical[i] = 1000 + rng_below(rng, 20); /* skewed clocks */
+		m->physical[i] = 1000 + prng_below(rng, 20); /* skewed clocks */
 	}
 }
 
@@ -51,24 +51,24 @@ static int lww_model_compare(const struct lww_write *a, const struct lww_write *
 /* Mostly HLC timestamps (physical time may stall or jump back); one write
  * in ten reuses an earlier timestamp with other bytes, the tie that only a
  * broken HLC produces. */
-static int lww_random_op(void *obj, uint32_t replica, struct rng *rng, void *delta, void *model,
+static int lww_random_op(void *obj, uint32_t replica, struct prng *rng, void *delta, void *model,
 			 uint32_t op_id)
 {
 	struct lww_model *m = model;
 	struct lww_write *w = &m->w[op_id];
-	if (op_id > 0 && rng_below(rng, 10) == 0) {
-		w->ts = m->w[rng_below(rng, op_id)].ts;
+	if (op_id > 0 && prng_below(rng, 10) == 0) {
+		w->ts = m->w[prng_below(rng, op_id)].ts;
 	} else {
-		m->physical[replica] += rng_below(rng, 4);
-		if (rng_below(rng, 10) == 0)
-			m->physical[replica] -= rng_below(rng, 10);
+		m->physical[replica] += prng_below(rng, 4);
+		if (prng_below(rng, 10) == 0)
+			m->physical[replica] -= prng_below(rng, 10);
 		int rc = aeg_hlc_now(&m->hlc[replica], m->physical[replica], &w->ts);
 		if (rc < 0)
 			return rc;
 	}
-	w->len = (uint8_t)rng_below(rng, VALUE_CAP + 1);
+	w->len = (uint8_t)prng_below(rng, VALUE_CAP + 1);
 	for (uint32_t i = 0; i < w->len; i++)
-		w->value[i] = (uint8_t)rng_below(rng, 3);
+		w->value[i] = (uint8_t)prng_below(rng, 3);
 	m->writes = op_id + 1;
 	int rc = aeg_lwwreg_set(obj, w->value, w->len, &w->ts, delta);
 	return rc < 0 ? rc : 0;

@@ -22,7 +22,7 @@ struct mv_model {
 	uint64_t writes_over_concurrent; /* all scenarios: the harness must make concurrency */
 };
 
-static void mv_model_reset(void *model, uint32_t replicas, struct rng *rng)
+static void mv_model_reset(void *model, uint32_t replicas, struct prng *rng)
 {
 	struct mv_model *m = model;
 	uint64_t over = m->writes_over_concurrent;
@@ -32,15 +32,15 @@ static void mv_model_reset(void *model, uint32_t replicas, struct rng *rng)
 }
 
 /* Values from a tiny alphabet so concurrent writes often carry equal bytes. */
-static int mv_random_op(void *obj, uint32_t replica, struct rng *rng, void *delta, void *model,
+static int mv_random_op(void *obj, uint32_t replica, struct prng *rng, void *delta, void *model,
 			uint32_t op_id)
 {
 	struct mv_model *m = model;
 	struct mv_write *w = &m->w[op_id];
 	m->writes_over_concurrent += ((const struct aeg_mvreg *)obj)->len >= 2;
-	w->len = (uint8_t)rng_below(rng, 3);
+	w->len = (uint8_t)prng_below(rng, 3);
 	for (uint32_t i = 0; i < w->len; i++)
-		w->value[i] = (uint8_t)('a' + rng_below(rng, 2));
+		w->value[i] = (uint8_t)('a' + prng_below(rng, 2));
 	int rc = aeg_mvreg_write(obj, m->ids[replica], w->value, w->len, delta);
 	if (rc < 0)
 		return rc;

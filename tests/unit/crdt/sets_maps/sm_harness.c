@@ -3,26 +3,6 @@
 
 #include <errno.h>
 
-void prng_init(struct prng *p, uint64_t default_seed)
-{
-	const char *env = getenv("AEG_TEST_SEED");
-	p->seed = env != NULL ? strtoull(env, NULL, 0) : default_seed;
-	p->state = p->seed;
-}
-
-uint64_t prng_next(struct prng *p)
-{
-	uint64_t z = (p->state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-uint64_t prng_below(struct prng *p, uint64_t n)
-{
-	return prng_next(p) % n;
-}
-
 size_t test_elem(unsigned k, uint8_t buf[TEST_ELEM_BYTES_MAX])
 {
 	if (k >= TEST_ELEMS) {
@@ -156,10 +136,11 @@ static void history_free(struct history *h)
 static void for_each_history(const struct sm_type *t, uint64_t seed0, int rounds,
 			     void (*body)(struct history *h))
 {
+	uint64_t base = test_seed(seed0);
 	for (int round = 0; round < rounds; round++) {
 		struct prng p;
 		struct history h;
-		prng_init(&p, seed0 + (uint64_t)round);
+		prng_init_seed(&p, base + (uint64_t)round);
 		history_run(&h, t, &p);
 		body(&h);
 		history_free(&h);
@@ -388,10 +369,11 @@ void prop_codec(const struct sm_type *t, uint64_t seed0, int rounds)
 
 void prop_small_into_large(const struct sm_type *t, uint64_t seed0, int rounds)
 {
+	uint64_t base = test_seed(seed0);
 	wide_universe = 300;
 	for (int round = 0; round < rounds; round++) {
 		struct prng p;
-		prng_init(&p, seed0 + (uint64_t)round);
+		prng_init_seed(&p, base + (uint64_t)round);
 		void *big = crdt_new(t), *other = crdt_new(t), *delta = crdt_new(t);
 		void *before = crdt_new(t), *ref = crdt_new(t);
 		for (int step = 0; step < 600; step++) {

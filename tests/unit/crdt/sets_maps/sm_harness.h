@@ -1,5 +1,5 @@
-/* Test harness shared by the set/map CRDT tests: a seeded PRNG, a check
- * macro that prints the seed, test elements, and generic property tests
+/* Test harness shared by the set/map CRDT tests: test elements and
+ * generic property tests
  * (merge laws, convergence under random delivery, delta vs full-state
  * merging, codec round trips, truncation and bit flips) driven through a
  * small table of function pointers per CRDT type. */
@@ -17,27 +17,7 @@
 #include <cmocka.h>
 
 #include "sm_type.h"
-
-struct prng {
-	uint64_t state;
-	uint64_t seed;
-};
-
-/* AEG_TEST_SEED=<n> replays a failure; otherwise the seed given. */
-void prng_init(struct prng *p, uint64_t default_seed);
-uint64_t prng_next(struct prng *p);
-uint64_t prng_below(struct prng *p, uint64_t n);
-
-#define CHECK(p, cond)                                                          \
-	do {                                                                    \
-		if (!(cond)) {                                                  \
-			print_error("%s:%d: check failed: %s (seed %llu; rerun with " \
-				    "AEG_TEST_SEED=%llu)\n", __FILE__, __LINE__, #cond, \
-				    (unsigned long long)(p)->seed,              \
-				    (unsigned long long)(p)->seed);             \
-			fail();                                                 \
-		}                                                               \
-	} while (0)
+#include "test_prng.h"
 
 /* Test element k: element 0 is empty, 1..TEST_ELEMS-1 have 1..4 bytes, so
  * lengths and bytes both matter for the order; larger k give distinct
@@ -54,7 +34,9 @@ void crdt_free(const struct sm_type *t, void *obj);
 /* dst = copy of src (through encode/decode, which is also checked). */
 void crdt_copy(const struct sm_type *t, void *dst, const void *src, struct prng *p);
 
-/* The generic properties; each runs `rounds` seeds from seed0. */
+/* The generic properties; each runs `rounds` seeds from seed0 (or from
+ * AEGIS_TEST_SEED if set: a printed seed replays its round first). Random
+ * draws come from tests/common/test_prng.h; TEST_CHECK prints the seed. */
 void prop_merge_laws(const struct sm_type *t, uint64_t seed0, int rounds);
 void prop_convergence(const struct sm_type *t, uint64_t seed0, int rounds);
 void prop_codec(const struct sm_type *t, uint64_t seed0, int rounds);
