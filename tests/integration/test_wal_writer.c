@@ -1,0 +1,297 @@
+/* WAL writer against real files and io_uring: round trips through reopen,
+ * durable callbacks, rotation, compaction and reuse, truncation, read back,
+ * hard state, snapshots, and refusal of damaged or foreign logs. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "wal_itest_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+static const char *test_base(void)
+{
+	const char *b = getenv("AEGIS_TEST_DIR");
+	return b != NULL ? b : "/var/tmp";
+}
+
+struct durable_log {
+	uint64_t last_index[ITEST_GROUPS_MAX];
+	uint64_t group_ids[ITEST_GROUPS_MAX];
+	uint64_t last_lsn;
+	int hard_states;
+	int calls;
+	int out_of_order;
+};
+
+static void on_durable(void *ctx, const struct aeg_wal_durable *d)
+{
+	struct durable_log *dl = ctx;
+	dl->calls++;
+	if (d->lsn < dl->last_lsn)
+		dl->out_of_order++;
+	dl->last_lsn = d->lsn;
+	for (int i = 0; i < ITEST_GROUPS_MAX; i++) {
+		if (dl->group_ids[i] == d->group || dl->group_ids[i] == 0) {
+			dl->group_ids[i] = d->group;
+			if (d->index != 0) {
+				if (d->index < dl->last_index[i])
+					dl->out_of_order++;
+				dl->last_index[i] = d->index;
+			}
+			dl->hard_states += d->hard_state;
+			return;
+		}
+	}
+}
+
+static struct aeg_wal_config small_config(const char *dir, struct itest_log *replay)
+{
+	return (struct aeg_wal_config){ .dir = dir, .worker_id = 1, .segment_bytes = 256 << 10,
+					.segments_initial = 2, .segments_max = 32,
+					.batch_bytes_max = 32 << 10, .batches_inflight_max = 2,
+					.groups_max = ITEST_GROUPS_MAX, .replay = itest_replay,
+					.replay_ctx = replay };
+}
+
+/* Appends entries next..next+n-1 of group with deterministic payloads. */
+static void append_range(struct aeg_wal *w, uint64_t group, uint64_t from, uint64_t n, uint64_t term,
+			 uint32_t len_max, struct durable_log *dl)
+{
+	static uint8_t bufs[16][4096];
+	for (uint64_t i = 0; i < n;) {
+		struct aeg_wal_entry e[16];
+		uint64_t k = 0;
+		for (; k < 16 && i + k < n; k++) {
+			uint64_t idx = from + i + k;
+			e[k] = (struct aeg_wal_entry){ .term = term, .index = idx, .data = bufs[k] };
+			e[k].len = itest_payload(bufs[k], len_max, group, idx, term);
+		}
+		uint64_t lsn = 0;
+		int rc = aeg_wal_append_entries(w, group, e, k, &lsn);
+		if (rc == -EAGAIN) {
+			assert_true(aeg_wal_submit(w) >= 0);
+			assert_true(aeg_wal_wait(w, on_durable, dl) >= 0);
+			continue;
+		}
+		assert_true(rc > 0);
+		i += (uint64_t)rc;
+		assert_true(aeg_wal_submit(w) >= 0);
+		assert_true(aeg_wal_poll(w, on_durable, dl) >= 0);
+	}
+}
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	char *dir = itest_tmpdir(test_base());
+	assert_non_null(dir);
+	struct itest_log replay = { .len_max = 300 };
+	struct aeg_wal_config cfg = small_config(dir, &replay);
+	struct aeg_wal *w;
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	assert_int_equal(replay.records, 0);
+	struct durable_log dl = { 0 };
+	uint64_t lsn;
+	assert_int_equal(aeg_wal_set_hard_state(w, 7, 3, 2, 0, &lsn), 0);
+	for (int round = 0; round < 10; round++)
+		for (uint64_t g = 1; g <= 3; g++)
+			append_range(w, g, (uint64_t)round * 100 + 1, 100, 3, 300, &dl);
+	assert_int_equal(aeg_wal_flush(w, on_durable, &dl), 0);
+	assert_int_equal(dl.out_of_order, 0);
+	assert_int_equal(aeg_wal_durable_lsn(w), dl.last_lsn);
+	for (int g = 0; g < ITEST_GROUPS_MAX; g++)
+		if (dl.group_ids[g] >= 1 && dl.group_ids[g] <= 3)
+			assert_int_equal(dl.last_index[g], 1000);
+	assert_true(dl.hard_states >= 1);
+	const struct aeg_wal_stats *st = aeg_wal_get_stats(w);
+	assert_int_equal(st->failed, 0);
+	assert_true(st->syncs >= 1 && st->syncs == st->batches);
+	assert_true(st->segments_created > 2); /* 3000 records of ~200 B rotate 256 KiB segments */
+	print_message("direct=%d batches=%llu bytes=%llu\n", st->direct, (unsigned long long)st->batches,
+		      (unsigned long long)st->bytes_written);
+
+	/* Read back from the files. */
+	uint8_t buf[4096], want[4096];
+	uint64_t term = 0;
+	for (uint64_t idx = 1; idx <= 1000; idx += 37) {
+		int n = aeg_wal_read_entry(w, 2, idx, buf, sizeof(buf), &term);
+		assert_int_equal(n, (int)itest_payload(want, 300, 2, idx, 3));
+		assert_memory_equal(buf, want, (size_t)n);
+		assert_int_equal(term, 3);
+	}
+	assert_int_equal(aeg_wal_read_entry(w, 2, 1001, buf, sizeof(buf), &term), -ENOENT);
+	assert_int_equal(aeg_wal_read_entry(w, 99, 1, buf, sizeof(buf), &term), -ENOENT);
+	aeg_wal_close(w);
+
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	assert_int_equal(replay.bad, 0);
+	assert_int_equal(replay.out_of_order, 0);
+	for (uint64_t g = 1; g <= 3; g++) {
+		int gi = itest_gi(&replay, g);
+		assert_int_equal(replay.first[gi], 1);
+		assert_int_equal(replay.last[gi], 1000);
+		assert_int_equal(aeg_wal_last_index(w, g), 1000);
+	}
+	assert_int_equal(replay.hs_term[itest_gi(&replay, 7)], 3);
+	assert_int_equal(replay.hs_vote[itest_gi(&replay, 7)], 2);
+	/* Appending after recovery continues the log. */
+	append_range(w, 1, 1001, 50, 4, 300, &dl);
+	assert_int_equal(aeg_wal_flush(w, on_durable, &dl), 0);
+	aeg_wal_close(w);
+	memset(&replay, 0, sizeof(replay));
+	replay.len_max = 300;
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	assert_int_equal(replay.last[itest_gi(&replay, 1)], 1050);
+	assert_int_equal(replay.bad + replay.out_of_order, 0);
+	aeg_wal_close(w);
+	itest_rmtree(dir);
+}
+
+static void test_truncate_and_read_back(void **state)
+{
+	(void)state;
+	char *dir = itest_tmpdir(test_base());
+	assert_non_null(dir);
+	struct itest_log replay = { .len_max = 64 };
+	struct aeg_wal_config cfg = small_config(dir, &replay);
+	struct aeg_wal *w;
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	struct durable_log dl = { 0 };
+	append_range(w, 5, 1, 10, 1, 64, &dl);
+	uint8_t buf[128];
+	uint64_t term;
+	/* Not durable yet: the reader is told to wait. */
+	assert_int_equal(aeg_wal_read_entry(w, 5, 10, buf, sizeof(buf), &term), -EAGAIN);
+	assert_int_equal(aeg_wal_flush(w, on_durable, &dl), 0);
+	assert_int_equal(aeg_wal_truncate(w, 5, 6, NULL), 0);
+	append_range(w, 5, 6, 3, 2, 64, &dl);
+	assert_int_equal(aeg_wal_flush(w, on_durable, &dl), 0);
+	assert_int_equal(aeg_wal_last_index(w, 5), 8);
+	assert_true(aeg_wal_read_entry(w, 5, 7, buf, sizeof(buf), &term) >= 0);
+	assert_int_equal(term, 2);
+	assert_true(aeg_wal_read_entry(w, 5, 5, buf, sizeof(buf), &term) >= 0);
+	assert_int_equal(term, 1);
+	assert_int_equal(aeg_wal_read_entry(w, 5, 9, buf, sizeof(buf), &term), -ENOENT);
+	aeg_wal_close(w);
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	assert_int_equal(replay.last[itest_gi(&replay, 5)], 8);
+	assert_int_equal(replay.bad, 0);
+	assert_true(aeg_wal_read_entry(w, 5, 8, buf, sizeof(buf), &term) >= 0);
+	assert_int_equal(term, 2);
+	assert_int_equal(aeg_wal_truncate(w, 5, 0, NULL), -EINVAL);
+	aeg_wal_close(w);
+	itest_rmtree(dir);
+}
+
+static void test_compaction_reuses_segments(void **state)
+{
+	(void)state;
+	char *dir = itest_tmpdir(test_base());
+	assert_non_null(dir);
+	struct itest_log replay = { .len_max = 500 };
+	struct aeg_wal_config cfg = small_config(dir, &replay);
+	cfg.segments_max = 6;
+	struct aeg_wal *w;
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	struct durable_log dl = { 0 };
+	assert_int_equal(aeg_wal_set_hard_state(w, 1, 9, 1, 0, NULL), 0);
+	uint64_t next = 1;
+	/* Far more than 6 segments of data: only works if compaction frees them. */
+	for (int round = 0; round < 40; round++) {
+		append_range(w, 1, next, 200, 9, 500, &dl);
+		next += 200;
+		assert_int_equal(aeg_wal_flush(w, on_durable, &dl), 0);
+		assert_true(aeg_wal_compact(w, 1, next - 100) >= 0);
+	}
+	const struct aeg_wal_stats *st = aeg_wal_get_stats(w);
+	assert_true(st->segments_reused > 0);
+	assert_true(st->segments_released > 0);
+	assert_true(st->segments_created <= 6);
+	assert_int_equal(st->failed, 0);
+	/* Without compaction the log fills up and says so, without failing. */
+	int rc = 0;
+	for (int i = 0; i < 100000 && rc >= 0; i++) {
+		uint8_t p[500];
+		struct aeg_wal_entry e = { .term = 9, .index = next, .data = p,
+					   .len = itest_payload(p, 500, 1, next, 9) };
+		rc = aeg_wal_append_entries(w, 1, &e, 1, NULL);
+		if (rc == 1)
+			next++;
+		if (rc == -EAGAIN) {
+			assert_true(aeg_wal_submit(w) >= 0);
+			rc = aeg_wal_wait(w, NULL, NULL);
+		} else {
+			assert_true(aeg_wal_submit(w) >= 0);
+		}
+	}
+	assert_int_equal(rc, -ENOSPC);
+	assert_true(st->log_full > 0);
+	assert_int_equal(st->failed, 0);
+	assert_int_equal(aeg_wal_flush(w, NULL, NULL), 0);
+	aeg_wal_close(w);
+	/* The hard state survived the release of the segment it was first in. */
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	assert_int_equal(replay.hs_term[itest_gi(&replay, 1)], 9);
+	assert_int_equal(replay.bad + replay.out_of_order, 0);
+	assert_int_equal(replay.last[itest_gi(&replay, 1)], next - 1);
+	assert_true(replay.first[itest_gi(&replay, 1)] > 1);
+	aeg_wal_close(w);
+	itest_rmtree(dir);
+}
+
+static void test_snapshot_files(void **state)
+{
+	(void)state;
+	char *dir = itest_tmpdir(test_base());
+	assert_non_null(dir);
+	struct itest_log replay = { .len_max = 64 };
+	struct aeg_wal_config cfg = small_config(dir, &replay);
+	struct aeg_wal *w;
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	uint8_t data[1000], back[1000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7);
+	struct aeg_wal_snap_meta m = { .group = 4, .index = 500, .term = 6, .len = sizeof(data) }, got;
+	assert_int_equal(aeg_wal_snapshot_save(w, &m, data), 0);
+	assert_int_equal(aeg_wal_flush(w, NULL, NULL), 0);
+	assert_int_equal(aeg_wal_last_index(w, 4), 500);
+	assert_int_equal(aeg_wal_snapshot_load(dir, 4, &got, back, sizeof(back)), (int)sizeof(data));
+	assert_int_equal(got.index, 500);
+	assert_int_equal(got.term, 6);
+	assert_memory_equal(back, data, sizeof(data));
+	assert_int_equal(aeg_wal_snapshot_load(dir, 4, &got, back, 10), -EMSGSIZE);
+	assert_int_equal(aeg_wal_snapshot_load(dir, 5, &got, back, sizeof(back)), -ENOENT);
+	aeg_wal_close(w);
+	/* A flipped byte in the file is caught. */
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/snap-%016x.snap", dir, 4);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	uint8_t b;
+	assert_int_equal(pread(fd, &b, 1, 100), 1);
+	b ^= 0x10;
+	assert_int_equal(pwrite(fd, &b, 1, 100), 1);
+	close(fd);
+	assert_int_equal(aeg_wal_snapshot_load(dir, 4, &got, back, sizeof(back)), -EBADMSG);
+	/* The marker replays. */
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	assert_int_equal(aeg_wal_last_index(w, 4), 500);
+	aeg_wal_close(w);
+	itest_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_truncate_and_read_back),
+		cmocka_unit_test(test_compaction_reuses_segments),
+		cmocka_unit_test(test_snapshot_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
