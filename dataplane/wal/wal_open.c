@@ -150,6 +150,12 @@ void aeg_wal_close(struct aeg_wal *w)
 			io_uring_cqe_seen(&w->ring, cqe);
 			w->cqes_pending--;
 		}
+		/* Unregister first: ring teardown is deferred in the kernel and would
+		 * keep the files open (and their file system busy) a little longer. */
+		int rc_files = io_uring_unregister_files(&w->ring);
+		int rc_bufs = io_uring_unregister_buffers(&w->ring);
+		if ((rc_files < 0 && rc_files != -ENXIO) || (rc_bufs < 0 && rc_bufs != -ENXIO))
+			wal_log(w, "unregistering from io_uring: %s", strerror(-(rc_files < 0 ? rc_files : rc_bufs)));
 		io_uring_queue_exit(&w->ring);
 	}
 	wal_segments_close(w);

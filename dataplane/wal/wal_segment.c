@@ -224,7 +224,7 @@ static int seg_replay(struct aeg_wal *w, uint32_t slot, const uint8_t *img, bool
 		return -EBADMSG;
 	}
 	if (sc->status == AEG_WAL_SCAN_TORN)
-		wal_log(w, "%s: torn tail at offset %zu (never acknowledged): truncated", path, sc->valid_end);
+		wal_log(w, "%s: the records end at offset %zu and what follows is not clean (a write cut by the crash, never acknowledged, or stale data of a recycled segment): truncated there", path, sc->valid_end);
 	size_t pos = AEG_WAL_SEG_HDR_BYTES;
 	struct aeg_wal_rec r;
 	while ((rc = aeg_wal_next(&r, img, sc->valid_end, &pos, sc->hdr.seq)) == 1) {
