@@ -273,10 +273,33 @@ static void json_peer(const char *peer, uint32_t rec_bytes, uint32_t batch_bytes
 	bench_json_end(&j);
 }
 
+static double mib_per_s(const struct result *r)
+{
+	return (double)r->bytes_written / MIB / r->seconds;
+}
+
+/* A pair is our run and then raw-uring at the block size that run achieved.
+ * REPS pairs run and the one where raw-uring was fastest is reported: the
+ * disk is shared here, and that pair saw it least disturbed. */
+#define REPS 2
+
 static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, double seconds, bool fio)
 {
-	struct result o = run_log(dir, rec_bytes, batch_bytes, seconds);
-	double mib_s = (double)o.bytes_written / MIB / o.seconds;
+	struct result o = { 0 }, raw = { 0 };
+	uint32_t bs = 0;
+	for (int rep = 0; rep < REPS; rep++) {
+		struct result t = run_log(dir, rec_bytes, batch_bytes, seconds);
+		if (t.syncs == 0)
+			die("no sync completed", EIO);
+		uint32_t t_bs = (uint32_t)(((double)t.bytes_written / (double)t.syncs + 4095) / 4096) * 4096;
+		struct result t_raw = run_raw(dir, t_bs, t.bytes_written, t.direct, seconds);
+		if (rep == 0 || mib_per_s(&t_raw) > mib_per_s(&raw)) {
+			o = t;
+			raw = t_raw;
+			bs = t_bs;
+		}
+	}
+	double mib_s = mib_per_s(&o);
 	double syncs_s = (double)o.syncs / o.seconds;
 	double bytes_sync = o.syncs != 0 ? (double)o.bytes_written / (double)o.syncs : 0;
 	print_row("aegis-wal", rec_bytes, batch_bytes, (double)o.records / o.seconds, mib_s,
@@ -295,12 +318,7 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 	bench_json_f64(&j, "syncs_per_s", syncs_s);
 	bench_json_f64(&j, "bytes_per_sync", bytes_sync);
 	bench_json_end(&j);
-
-	uint32_t bs = (uint32_t)((bytes_sync + 4095) / 4096) * 4096;
-	if (bs == 0)
-		return;
-	struct result raw = run_raw(dir, bs, o.bytes_written, o.direct, seconds);
-	double raw_mib = (double)raw.bytes_written / MIB / raw.seconds;
+	double raw_mib = mib_per_s(&raw);
 	print_row("raw-uring", rec_bytes, batch_bytes, 0, raw_mib, 0, (double)raw.syncs / raw.seconds, bs,
 		  mib_s / raw_mib);
 	json_peer("raw-uring", rec_bytes, batch_bytes, bs, raw_mib, (double)raw.syncs / raw.seconds, mib_s, o.direct);
@@ -319,7 +337,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: %s [--dir DIR] [--seconds S] [--quick]\n"
 		   "  --dir DIR     where the log and peer files go (default: a new dir under /var/tmp,\n"
 		   "                removed at the end); pick the file system you want measured\n"
-		   "  --seconds S   per measurement (default 1.5; whole run about 12 x 3 x S)\n"
+		   "  --seconds S   per measurement (default 1; about 9 x 5 x S in all, 9 x 4 x S without fio)\n"
 		   "  --quick       one record size and one batch limit\n",
 		BENCH_NAME);
 }
@@ -334,7 +352,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *user_dir = NULL;
-	double seconds = 1.5;
+	double seconds = 1.0;
 	bool quick = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "d:s:qh", opts, NULL)) != -1) {
@@ -369,7 +387,7 @@ int main(int argc, char **argv)
 	printf("%-10s %6s %8s %12s %9s %9s %9s %10s %7s\n", "what", "rec_B", "batchKiB", "records/s", "MiB/s",
 	       "payloadMB", "syncs/s", "bytes/sync", "ratio");
 	static const uint32_t rec_sizes[] = { 64, 128, 4096 };
-	static const uint32_t batch_limits[] = { 64 << 10, 256 << 10, 1 << 20, 4 << 20 };
+	static const uint32_t batch_limits[] = { 64 << 10, 256 << 10, 1 << 20 };
 	for (size_t i = 0; i < (quick ? 1 : sizeof(rec_sizes) / sizeof(rec_sizes[0])); i++)
 		for (size_t k = 0; k < (quick ? 1 : sizeof(batch_limits) / sizeof(batch_limits[0])); k++)
 			run_case(dir, rec_sizes[i], batch_limits[k], seconds, fio);
