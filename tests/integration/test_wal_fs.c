@@ -121,9 +121,7 @@ static void test_read_only(void **state)
 	assert_int_equal(aeg_wal_open(&w, &cfg), -EROFS);
 	assert_int_equal(mount("tmpfs", dir, "tmpfs", MS_REMOUNT, "size=4m"), 0);
 	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
-	uint8_t buf[100];
-	struct aeg_wal_entry e = { .term = 1, .index = 1, .data = buf, .len = itest_payload(buf, 100, 1, 1, 1) };
-	assert_int_equal(aeg_wal_append_entries(w, 1, &e, 1, NULL), 1);
+	assert_int_equal(itest_append_one(w, 1, 1, 1, 100), 1);
 	assert_int_equal(aeg_wal_flush(w, NULL, NULL), 0);
 	aeg_wal_close(w);
 	/* A log on a file system that went read-only: refused, clearly. */

@@ -26,11 +26,8 @@ static void write_log(const struct aeg_wal_config *cfg, uint64_t n, uint64_t per
 {
 	struct aeg_wal *w;
 	assert_int_equal(aeg_wal_open(&w, cfg), 0);
-	uint8_t buf[300];
 	for (uint64_t i = 1; i <= n; i++) {
-		struct aeg_wal_entry e = { .term = 1, .index = i, .data = buf,
-					   .len = itest_payload(buf, 200, 1, i, 1) };
-		assert_int_equal(aeg_wal_append_entries(w, 1, &e, 1, NULL), 1);
+		assert_int_equal(itest_append_one(w, 1, i, 1, 200), 1);
 		if (i % per_batch == 0)
 			assert_int_equal(aeg_wal_flush(w, NULL, NULL), 0);
 	}
@@ -131,21 +128,15 @@ static void test_torn_tail_truncated(void **state)
 	free(img);
 	assert_true(at != 0);
 	flip_byte(dir, slot, at + 20);
-	memset(&replay, 0, sizeof(replay));
-	replay.len_max = 200;
-	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	assert_int_equal(itest_reopen(&w, &cfg, &replay), 0);
 	assert_int_equal(replay.last[itest_gi(&replay, 1)], 94);
 	assert_int_equal(replay.bad + replay.out_of_order, 0);
 	assert_int_equal(aeg_wal_last_index(w, 1), 94);
 	/* The log goes on from there, in a new segment. */
-	uint8_t buf[300];
-	struct aeg_wal_entry e = { .term = 2, .index = 95, .data = buf, .len = itest_payload(buf, 200, 1, 95, 2) };
-	assert_int_equal(aeg_wal_append_entries(w, 1, &e, 1, NULL), 1);
+	assert_int_equal(itest_append_one(w, 1, 95, 2, 200), 1);
 	assert_int_equal(aeg_wal_flush(w, NULL, NULL), 0);
 	aeg_wal_close(w);
-	memset(&replay, 0, sizeof(replay));
-	replay.len_max = 200;
-	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	assert_int_equal(itest_reopen(&w, &cfg, &replay), 0);
 	assert_int_equal(replay.last[itest_gi(&replay, 1)], 95);
 	assert_int_equal(replay.bad + replay.out_of_order, 0);
 	aeg_wal_close(w);

@@ -58,6 +58,23 @@ static struct aeg_wal_config small_config(const char *dir, struct itest_log *rep
 					.replay_ctx = replay };
 }
 
+struct fixture {
+	char *dir;
+	struct itest_log replay;
+	struct aeg_wal_config cfg;
+	struct aeg_wal *w;
+};
+
+/* A fresh temp dir with a log opened in it. */
+static void fixture_open(struct fixture *f, uint32_t len_max)
+{
+	f->dir = itest_tmpdir(test_base());
+	assert_non_null(f->dir);
+	f->replay = (struct itest_log){ .len_max = len_max };
+	f->cfg = small_config(f->dir, &f->replay);
+	assert_int_equal(aeg_wal_open(&f->w, &f->cfg), 0);
+}
+
 /* Appends entries next..next+n-1 of group with deterministic payloads. */
 static void append_range(struct aeg_wal *w, uint64_t group, uint64_t from, uint64_t n, uint64_t term,
 			 uint32_t len_max, struct durable_log *dl)
@@ -88,27 +105,23 @@ static void append_range(struct aeg_wal *w, uint64_t group, uint64_t from, uint6
 static void test_round_trip(void **state)
 {
 	(void)state;
-	char *dir = itest_tmpdir(test_base());
-	assert_non_null(dir);
-	struct itest_log replay = { .len_max = 300 };
-	struct aeg_wal_config cfg = small_config(dir, &replay);
-	struct aeg_wal *w;
-	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
-	assert_int_equal(replay.records, 0);
+	struct fixture f;
+	fixture_open(&f, 300);
+	assert_int_equal(f.replay.records, 0);
 	struct durable_log dl = { 0 };
 	uint64_t lsn;
-	assert_int_equal(aeg_wal_set_hard_state(w, 7, 3, 2, 0, &lsn), 0);
+	assert_int_equal(aeg_wal_set_hard_state(f.w, 7, 3, 2, 0, &lsn), 0);
 	for (int round = 0; round < 10; round++)
 		for (uint64_t g = 1; g <= 3; g++)
-			append_range(w, g, (uint64_t)round * 100 + 1, 100, 3, 300, &dl);
-	assert_int_equal(aeg_wal_flush(w, on_durable, &dl), 0);
+			append_range(f.w, g, (uint64_t)round * 100 + 1, 100, 3, 300, &dl);
+	assert_int_equal(aeg_wal_flush(f.w, on_durable, &dl), 0);
 	assert_int_equal(dl.out_of_order, 0);
-	assert_int_equal(aeg_wal_durable_lsn(w), dl.last_lsn);
+	assert_int_equal(aeg_wal_durable_lsn(f.w), dl.last_lsn);
 	for (int g = 0; g < ITEST_GROUPS_MAX; g++)
 		if (dl.group_ids[g] >= 1 && dl.group_ids[g] <= 3)
 			assert_int_equal(dl.last_index[g], 1000);
 	assert_true(dl.hard_states >= 1);
-	const struct aeg_wal_stats *st = aeg_wal_get_stats(w);
+	const struct aeg_wal_stats *st = aeg_wal_get_stats(f.w);
 	assert_int_equal(st->failed, 0);
 	assert_true(st->syncs >= 1 && st->syncs == st->batches);
 	assert_true(st->segments_created > 2); /* 3000 records of ~200 B rotate 256 KiB segments */
@@ -119,73 +132,67 @@ static void test_round_trip(void **state)
 	uint8_t buf[4096], want[4096];
 	uint64_t term = 0;
 	for (uint64_t idx = 1; idx <= 1000; idx += 37) {
-		int n = aeg_wal_read_entry(w, 2, idx, buf, sizeof(buf), &term);
+		int n = aeg_wal_read_entry(f.w, 2, idx, buf, sizeof(buf), &term);
 		assert_int_equal(n, (int)itest_payload(want, 300, 2, idx, 3));
 		assert_memory_equal(buf, want, (size_t)n);
 		assert_int_equal(term, 3);
 	}
-	assert_int_equal(aeg_wal_read_entry(w, 2, 1001, buf, sizeof(buf), &term), -ENOENT);
-	assert_int_equal(aeg_wal_read_entry(w, 99, 1, buf, sizeof(buf), &term), -ENOENT);
-	aeg_wal_close(w);
+	assert_int_equal(aeg_wal_read_entry(f.w, 2, 1001, buf, sizeof(buf), &term), -ENOENT);
+	assert_int_equal(aeg_wal_read_entry(f.w, 99, 1, buf, sizeof(buf), &term), -ENOENT);
+	aeg_wal_close(f.w);
 
-	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
-	assert_int_equal(replay.bad, 0);
-	assert_int_equal(replay.out_of_order, 0);
+	assert_int_equal(aeg_wal_open(&f.w, &f.cfg), 0);
+	assert_int_equal(f.replay.bad, 0);
+	assert_int_equal(f.replay.out_of_order, 0);
 	for (uint64_t g = 1; g <= 3; g++) {
-		int gi = itest_gi(&replay, g);
-		assert_int_equal(replay.first[gi], 1);
-		assert_int_equal(replay.last[gi], 1000);
-		assert_int_equal(aeg_wal_last_index(w, g), 1000);
+		int gi = itest_gi(&f.replay, g);
+		assert_int_equal(f.replay.first[gi], 1);
+		assert_int_equal(f.replay.last[gi], 1000);
+		assert_int_equal(aeg_wal_last_index(f.w, g), 1000);
 	}
-	assert_int_equal(replay.hs_term[itest_gi(&replay, 7)], 3);
-	assert_int_equal(replay.hs_vote[itest_gi(&replay, 7)], 2);
+	assert_int_equal(f.replay.hs_term[itest_gi(&f.replay, 7)], 3);
+	assert_int_equal(f.replay.hs_vote[itest_gi(&f.replay, 7)], 2);
 	/* Appending after recovery continues the log. */
-	append_range(w, 1, 1001, 50, 4, 300, &dl);
-	assert_int_equal(aeg_wal_flush(w, on_durable, &dl), 0);
-	aeg_wal_close(w);
-	memset(&replay, 0, sizeof(replay));
-	replay.len_max = 300;
-	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
-	assert_int_equal(replay.last[itest_gi(&replay, 1)], 1050);
-	assert_int_equal(replay.bad + replay.out_of_order, 0);
-	aeg_wal_close(w);
-	itest_rmtree(dir);
+	append_range(f.w, 1, 1001, 50, 4, 300, &dl);
+	assert_int_equal(aeg_wal_flush(f.w, on_durable, &dl), 0);
+	aeg_wal_close(f.w);
+	assert_int_equal(itest_reopen(&f.w, &f.cfg, &f.replay), 0);
+	assert_int_equal(f.replay.last[itest_gi(&f.replay, 1)], 1050);
+	assert_int_equal(f.replay.bad + f.replay.out_of_order, 0);
+	aeg_wal_close(f.w);
+	itest_rmtree(f.dir);
 }
 
 static void test_truncate_and_read_back(void **state)
 {
 	(void)state;
-	char *dir = itest_tmpdir(test_base());
-	assert_non_null(dir);
-	struct itest_log replay = { .len_max = 64 };
-	struct aeg_wal_config cfg = small_config(dir, &replay);
-	struct aeg_wal *w;
-	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	struct fixture f;
+	fixture_open(&f, 64);
 	struct durable_log dl = { 0 };
-	append_range(w, 5, 1, 10, 1, 64, &dl);
+	append_range(f.w, 5, 1, 10, 1, 64, &dl);
 	uint8_t buf[128];
 	uint64_t term;
 	/* Not durable yet: the reader is told to wait. */
-	assert_int_equal(aeg_wal_read_entry(w, 5, 10, buf, sizeof(buf), &term), -EAGAIN);
-	assert_int_equal(aeg_wal_flush(w, on_durable, &dl), 0);
-	assert_int_equal(aeg_wal_truncate(w, 5, 6, NULL), 0);
-	append_range(w, 5, 6, 3, 2, 64, &dl);
-	assert_int_equal(aeg_wal_flush(w, on_durable, &dl), 0);
-	assert_int_equal(aeg_wal_last_index(w, 5), 8);
-	assert_true(aeg_wal_read_entry(w, 5, 7, buf, sizeof(buf), &term) >= 0);
+	assert_int_equal(aeg_wal_read_entry(f.w, 5, 10, buf, sizeof(buf), &term), -EAGAIN);
+	assert_int_equal(aeg_wal_flush(f.w, on_durable, &dl), 0);
+	assert_int_equal(aeg_wal_truncate(f.w, 5, 6, NULL), 0);
+	append_range(f.w, 5, 6, 3, 2, 64, &dl);
+	assert_int_equal(aeg_wal_flush(f.w, on_durable, &dl), 0);
+	assert_int_equal(aeg_wal_last_index(f.w, 5), 8);
+	assert_true(aeg_wal_read_entry(f.w, 5, 7, buf, sizeof(buf), &term) >= 0);
 	assert_int_equal(term, 2);
-	assert_true(aeg_wal_read_entry(w, 5, 5, buf, sizeof(buf), &term) >= 0);
+	assert_true(aeg_wal_read_entry(f.w, 5, 5, buf, sizeof(buf), &term) >= 0);
 	assert_int_equal(term, 1);
-	assert_int_equal(aeg_wal_read_entry(w, 5, 9, buf, sizeof(buf), &term), -ENOENT);
-	aeg_wal_close(w);
-	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
-	assert_int_equal(replay.last[itest_gi(&replay, 5)], 8);
-	assert_int_equal(replay.bad, 0);
-	assert_true(aeg_wal_read_entry(w, 5, 8, buf, sizeof(buf), &term) >= 0);
+	assert_int_equal(aeg_wal_read_entry(f.w, 5, 9, buf, sizeof(buf), &term), -ENOENT);
+	aeg_wal_close(f.w);
+	assert_int_equal(aeg_wal_open(&f.w, &f.cfg), 0);
+	assert_int_equal(f.replay.last[itest_gi(&f.replay, 5)], 8);
+	assert_int_equal(f.replay.bad, 0);
+	assert_true(aeg_wal_read_entry(f.w, 5, 8, buf, sizeof(buf), &term) >= 0);
 	assert_int_equal(term, 2);
-	assert_int_equal(aeg_wal_truncate(w, 5, 0, NULL), -EINVAL);
-	aeg_wal_close(w);
-	itest_rmtree(dir);
+	assert_int_equal(aeg_wal_truncate(f.w, 5, 0, NULL), -EINVAL);
+	aeg_wal_close(f.w);
+	itest_rmtree(f.dir);
 }
 
 static void test_compaction_reuses_segments(void **state)
@@ -247,29 +254,25 @@ static void test_compaction_reuses_segments(void **state)
 static void test_snapshot_files(void **state)
 {
 	(void)state;
-	char *dir = itest_tmpdir(test_base());
-	assert_non_null(dir);
-	struct itest_log replay = { .len_max = 64 };
-	struct aeg_wal_config cfg = small_config(dir, &replay);
-	struct aeg_wal *w;
-	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	struct fixture f;
+	fixture_open(&f, 64);
 	uint8_t data[1000], back[1000];
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 7);
 	struct aeg_wal_snap_meta m = { .group = 4, .index = 500, .term = 6, .len = sizeof(data) }, got;
-	assert_int_equal(aeg_wal_snapshot_save(w, &m, data), 0);
-	assert_int_equal(aeg_wal_flush(w, NULL, NULL), 0);
-	assert_int_equal(aeg_wal_last_index(w, 4), 500);
-	assert_int_equal(aeg_wal_snapshot_load(dir, 4, &got, back, sizeof(back)), (int)sizeof(data));
+	assert_int_equal(aeg_wal_snapshot_save(f.w, &m, data), 0);
+	assert_int_equal(aeg_wal_flush(f.w, NULL, NULL), 0);
+	assert_int_equal(aeg_wal_last_index(f.w, 4), 500);
+	assert_int_equal(aeg_wal_snapshot_load(f.dir, 4, &got, back, sizeof(back)), (int)sizeof(data));
 	assert_int_equal(got.index, 500);
 	assert_int_equal(got.term, 6);
 	assert_memory_equal(back, data, sizeof(data));
-	assert_int_equal(aeg_wal_snapshot_load(dir, 4, &got, back, 10), -EMSGSIZE);
-	assert_int_equal(aeg_wal_snapshot_load(dir, 5, &got, back, sizeof(back)), -ENOENT);
-	aeg_wal_close(w);
+	assert_int_equal(aeg_wal_snapshot_load(f.dir, 4, &got, back, 10), -EMSGSIZE);
+	assert_int_equal(aeg_wal_snapshot_load(f.dir, 5, &got, back, sizeof(back)), -ENOENT);
+	aeg_wal_close(f.w);
 	/* A flipped byte in the file is caught. */
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/snap-%016x.snap", dir, 4);
+	snprintf(path, sizeof(path), "%s/snap-%016x.snap", f.dir, 4);
 	int fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
 	uint8_t b;
@@ -277,12 +280,12 @@ static void test_snapshot_files(void **state)
 	b ^= 0x10;
 	assert_int_equal(pwrite(fd, &b, 1, 100), 1);
 	close(fd);
-	assert_int_equal(aeg_wal_snapshot_load(dir, 4, &got, back, sizeof(back)), -EBADMSG);
+	assert_int_equal(aeg_wal_snapshot_load(f.dir, 4, &got, back, sizeof(back)), -EBADMSG);
 	/* The marker replays. */
-	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
-	assert_int_equal(aeg_wal_last_index(w, 4), 500);
-	aeg_wal_close(w);
-	itest_rmtree(dir);
+	assert_int_equal(aeg_wal_open(&f.w, &f.cfg), 0);
+	assert_int_equal(aeg_wal_last_index(f.w, 4), 500);
+	aeg_wal_close(f.w);
+	itest_rmtree(f.dir);
 }
 
 int main(void)

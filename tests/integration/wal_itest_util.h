@@ -17,7 +17,6 @@
 #include "wal_writer.h"
 
 #define ITEST_GROUPS_MAX 8
-#define ITEST_INDEX_MAX 200000
 
 static inline uint64_t itest_mix(uint64_t x)
 {
@@ -117,6 +116,26 @@ static inline int itest_replay(void *ctx, const struct aeg_wal_rec *r)
 		l->last[g] = r->index;
 	}
 	return 0;
+}
+
+/* Forgets what was replayed and opens the log again (aeg_wal_open's result). */
+static inline int itest_reopen(struct aeg_wal **w, const struct aeg_wal_config *cfg, struct itest_log *replay)
+{
+	uint32_t len_max = replay->len_max;
+	memset(replay, 0, sizeof(*replay));
+	replay->len_max = len_max;
+	return aeg_wal_open(w, cfg);
+}
+
+/* Appends entry (group, index, term) with its deterministic payload. */
+static inline int itest_append_one(struct aeg_wal *w, uint64_t group, uint64_t index, uint64_t term,
+				   uint32_t len_max)
+{
+	uint8_t buf[4096];
+	struct aeg_wal_entry e = { .term = term, .index = index, .data = buf,
+				   .len = itest_payload(buf, len_max < sizeof(buf) ? len_max : sizeof(buf), group,
+							index, term) };
+	return aeg_wal_append_entries(w, group, &e, 1, NULL);
 }
 
 #endif

@@ -14,11 +14,8 @@ int main(int argc, char **argv)
 	struct aeg_wal *w;
 	int rc = aeg_wal_open(&w, &cfg);
 	uint64_t n = strtoull(argv[2], NULL, 0);
-	uint8_t buf[300];
 	for (uint64_t i = 1; rc == 0 && i <= n; i++) {
-		struct aeg_wal_entry e = { .term = 1, .index = i, .data = buf,
-					   .len = itest_payload(buf, 200, 1, i, 1) };
-		rc = aeg_wal_append_entries(w, 1, &e, 1, NULL);
+		rc = itest_append_one(w, 1, i, 1, 200);
 		rc = rc == 1 ? 0 : rc < 0 ? rc : -EIO;
 		if (rc == 0 && i % 10 == 0)
 			rc = aeg_wal_flush(w, NULL, NULL);
