@@ -73,8 +73,11 @@ static void print_records(const uint8_t *img, const struct aeg_wal_scan *sc)
 			break;
 		if (r.type == AEG_WAL_PAD)
 			continue;
-		printf("    %10zu %-10s group %llu term %llu index %llu len %u\n", at, aeg_wal_type_name(r.type),
+		printf("    %10zu %-10s group %llu term %llu index %llu len %u", at, aeg_wal_type_name(r.type),
 		       (unsigned long long)r.group, (unsigned long long)r.term, (unsigned long long)r.index, r.len);
+		if (r.entry_type != 0)
+			printf(" entry type %u", r.entry_type);
+		putchar('\n');
 	}
 }
 

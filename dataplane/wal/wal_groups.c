@@ -139,7 +139,7 @@ int aeg_wal_compact(struct aeg_wal *w, uint64_t group, uint64_t index)
  * chunks of batch_bytes_max (no record is longer). Returns the payload length
  * of the last match, -ENOENT, or -EIO. */
 static int seg_find(struct aeg_wal *w, const struct wal_segment *s, uint64_t group, uint64_t index, void *buf,
-		    uint32_t cap, uint64_t *term)
+		    uint32_t cap, struct aeg_wal_entry *out)
 {
 	int found = -ENOENT;
 	uint64_t pos = AEG_WAL_SEG_HDR_BYTES;
@@ -162,7 +162,8 @@ static int seg_find(struct aeg_wal *w, const struct wal_segment *s, uint64_t gro
 			if (r.type != AEG_WAL_ENTRY || r.index != index)
 				continue;
 			memcpy(buf, r.payload, r.len < cap ? r.len : cap);
-			*term = r.term;
+			*out = (struct aeg_wal_entry){ .term = r.term, .index = r.index, .data = buf,
+						       .len = r.len, .type = r.entry_type };
 			found = (int)r.len;
 		}
 		/* A record cut by the chunk end, or a chunk ending on a record
@@ -175,7 +176,7 @@ static int seg_find(struct aeg_wal *w, const struct wal_segment *s, uint64_t gro
 }
 
 int aeg_wal_read_entry(struct aeg_wal *w, uint64_t group, uint64_t index, void *buf, uint32_t cap,
-		       uint64_t *term)
+		       struct aeg_wal_entry *out)
 {
 	int gs = wal_group_slot(w, group, false);
 	if (gs < 0 || index == 0 || index > w->groups[gs].last_index || index <= w->groups[gs].compacted)
@@ -195,7 +196,7 @@ int aeg_wal_read_entry(struct aeg_wal *w, uint64_t group, uint64_t index, void *
 		newest = s->seq;
 		if (s->min_index[gs] == 0 || index < s->min_index[gs] || index > s->max_index[gs])
 			continue;
-		int rc = seg_find(w, s, group, index, buf, cap, term);
+		int rc = seg_find(w, s, group, index, buf, cap, out);
 		if (rc != -ENOENT)
 			return rc;
 	}

@@ -220,8 +220,11 @@ int aeg_wal_append_entries(struct aeg_wal *w, uint64_t group, const struct aeg_w
 {
 	size_t i;
 	for (i = 0; i < n && i < INT32_MAX; i++) {
-		struct aeg_wal_rec r = { .type = AEG_WAL_ENTRY, .group = group, .term = ents[i].term,
-					 .index = ents[i].index, .len = ents[i].len, .payload = ents[i].data };
+		struct aeg_wal_rec r = { .type = AEG_WAL_ENTRY, .entry_type = ents[i].type, .group = group,
+					 .term = ents[i].term, .index = ents[i].index, .len = ents[i].len,
+					 .payload = ents[i].data };
+		if (ents[i].type > AEG_WAL_ENTRY_TYPE_MAX)
+			return i == 0 ? -EINVAL : (int)i;
 		int rc = wal_append_rec(w, &r, lsn);
 		if (rc < 0)
 			return i == 0 || rc != -EAGAIN ? rc : (int)i;

@@ -60,6 +60,7 @@ struct aeg_wal_entry {
 	uint64_t index;
 	const void *data;
 	uint32_t len;
+	uint32_t type;		/* Raft entry type, up to AEG_WAL_ENTRY_TYPE_MAX */
 };
 
 struct aeg_wal_durable {
@@ -130,10 +131,11 @@ int aeg_wal_compact(struct aeg_wal *w, uint64_t group, uint64_t index);
 
 /* Reads back one durable entry (for a lagging follower) from the segment
  * files: the latest write of (group, index). Blocking pread: a slow path.
- * Returns the payload length (copied up to cap), -ENOENT if not in the log,
- * -EAGAIN if not durable yet. */
+ * Fills *out (term, index, type, len; data = buf, payload copied up to cap)
+ * and returns the payload length, -ENOENT if not in the log, -EAGAIN if not
+ * durable yet. */
 int aeg_wal_read_entry(struct aeg_wal *w, uint64_t group, uint64_t index, void *buf, uint32_t cap,
-		       uint64_t *term);
+		       struct aeg_wal_entry *out);
 
 /* Writes the group's snapshot file (temp name, fsync, rename, fsync dir) and
  * appends a snapshot marker. Blocking: a slow path. */

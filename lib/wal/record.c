@@ -79,7 +79,8 @@ static uint32_t rec_crc(const uint8_t *rec, size_t size)
 int aeg_wal_rec_encode(uint8_t *buf, size_t cap, uint64_t seg_seq, const struct aeg_wal_rec *r)
 {
 	if (buf == NULL || r == NULL || r->type == 0 || r->type > AEG_WAL_TYPE_MAX ||
-	    r->len > AEG_WAL_PAYLOAD_MAX)
+	    r->len > AEG_WAL_PAYLOAD_MAX || r->entry_type > AEG_WAL_ENTRY_TYPE_MAX ||
+	    (r->entry_type != 0 && r->type != AEG_WAL_ENTRY))
 		return -EINVAL;
 	size_t size = aeg_wal_rec_size(r->len);
 	if (size > cap)
@@ -87,7 +88,7 @@ int aeg_wal_rec_encode(uint8_t *buf, size_t cap, uint64_t seg_seq, const struct 
 	struct aeg_writer w;
 	aeg_writer_init(&w, buf, cap);
 	aeg_put_u32(&w, 0);
-	aeg_put_u32(&w, r->type);
+	aeg_put_u32(&w, r->type | r->entry_type << 8);
 	aeg_put_u32(&w, r->len);
 	aeg_put_u32(&w, (uint32_t)seg_seq);
 	aeg_put_u64(&w, r->group);
@@ -122,7 +123,9 @@ int aeg_wal_rec_decode(struct aeg_wal_rec *r, const uint8_t *buf, size_t len, ui
 	struct aeg_reader rd;
 	aeg_reader_init(&rd, buf, len);
 	uint32_t crc = aeg_get_u32(&rd);
-	r->type = aeg_get_u32(&rd);
+	uint32_t type_word = aeg_get_u32(&rd);
+	r->type = type_word & 0xff;
+	r->entry_type = type_word >> 8;
 	r->len = aeg_get_u32(&rd);
 	uint32_t seq_lo = aeg_get_u32(&rd);
 	r->group = aeg_get_u64(&rd);
@@ -142,7 +145,7 @@ int aeg_wal_rec_decode(struct aeg_wal_rec *r, const uint8_t *buf, size_t len, ui
 	if (seq_lo != (uint32_t)seg_seq)
 		return -ESTALE;
 	/* One encoding per record: the writer always pads with zeroes. */
-	if (r->type == 0 || r->type > AEG_WAL_TYPE_MAX ||
+	if (r->type == 0 || r->type > AEG_WAL_TYPE_MAX || (r->entry_type != 0 && r->type != AEG_WAL_ENTRY) ||
 	    !all_zero(buf + AEG_WAL_REC_HDR_BYTES + r->len, size - AEG_WAL_REC_HDR_BYTES - r->len))
 		return -EINVAL;
 	r->payload = buf + AEG_WAL_REC_HDR_BYTES;

@@ -85,7 +85,8 @@ static void append_range(struct aeg_wal *w, uint64_t group, uint64_t from, uint6
 		uint64_t k = 0;
 		for (; k < 16 && i + k < n; k++) {
 			uint64_t idx = from + i + k;
-			e[k] = (struct aeg_wal_entry){ .term = term, .index = idx, .data = bufs[k] };
+			e[k] = (struct aeg_wal_entry){ .term = term, .index = idx, .data = bufs[k],
+						       .type = (uint32_t)(idx % 3) };
 			e[k].len = itest_payload(bufs[k], len_max, group, idx, term);
 		}
 		uint64_t lsn = 0;
@@ -130,15 +131,18 @@ static void test_round_trip(void **state)
 
 	/* Read back from the files. */
 	uint8_t buf[4096], want[4096];
-	uint64_t term = 0;
+	struct aeg_wal_entry ent = { 0 };
 	for (uint64_t idx = 1; idx <= 1000; idx += 37) {
-		int n = aeg_wal_read_entry(f.w, 2, idx, buf, sizeof(buf), &term);
+		int n = aeg_wal_read_entry(f.w, 2, idx, buf, sizeof(buf), &ent);
 		assert_int_equal(n, (int)itest_payload(want, 300, 2, idx, 3));
 		assert_memory_equal(buf, want, (size_t)n);
-		assert_int_equal(term, 3);
+		assert_int_equal(ent.term, 3);
+		assert_int_equal(ent.index, idx);
+		assert_int_equal(ent.type, idx % 3);
+		assert_int_equal(ent.len, (uint32_t)n);
 	}
-	assert_int_equal(aeg_wal_read_entry(f.w, 2, 1001, buf, sizeof(buf), &term), -ENOENT);
-	assert_int_equal(aeg_wal_read_entry(f.w, 99, 1, buf, sizeof(buf), &term), -ENOENT);
+	assert_int_equal(aeg_wal_read_entry(f.w, 2, 1001, buf, sizeof(buf), &ent), -ENOENT);
+	assert_int_equal(aeg_wal_read_entry(f.w, 99, 1, buf, sizeof(buf), &ent), -ENOENT);
 	aeg_wal_close(f.w);
 
 	assert_int_equal(aeg_wal_open(&f.w, &f.cfg), 0);
@@ -171,25 +175,25 @@ static void test_truncate_and_read_back(void **state)
 	struct durable_log dl = { 0 };
 	append_range(f.w, 5, 1, 10, 1, 64, &dl);
 	uint8_t buf[128];
-	uint64_t term;
+	struct aeg_wal_entry ent;
 	/* Not durable yet: the reader is told to wait. */
-	assert_int_equal(aeg_wal_read_entry(f.w, 5, 10, buf, sizeof(buf), &term), -EAGAIN);
+	assert_int_equal(aeg_wal_read_entry(f.w, 5, 10, buf, sizeof(buf), &ent), -EAGAIN);
 	assert_int_equal(aeg_wal_flush(f.w, on_durable, &dl), 0);
 	assert_int_equal(aeg_wal_truncate(f.w, 5, 6, NULL), 0);
 	append_range(f.w, 5, 6, 3, 2, 64, &dl);
 	assert_int_equal(aeg_wal_flush(f.w, on_durable, &dl), 0);
 	assert_int_equal(aeg_wal_last_index(f.w, 5), 8);
-	assert_true(aeg_wal_read_entry(f.w, 5, 7, buf, sizeof(buf), &term) >= 0);
-	assert_int_equal(term, 2);
-	assert_true(aeg_wal_read_entry(f.w, 5, 5, buf, sizeof(buf), &term) >= 0);
-	assert_int_equal(term, 1);
-	assert_int_equal(aeg_wal_read_entry(f.w, 5, 9, buf, sizeof(buf), &term), -ENOENT);
+	assert_true(aeg_wal_read_entry(f.w, 5, 7, buf, sizeof(buf), &ent) >= 0);
+	assert_int_equal(ent.term, 2);
+	assert_true(aeg_wal_read_entry(f.w, 5, 5, buf, sizeof(buf), &ent) >= 0);
+	assert_int_equal(ent.term, 1);
+	assert_int_equal(aeg_wal_read_entry(f.w, 5, 9, buf, sizeof(buf), &ent), -ENOENT);
 	aeg_wal_close(f.w);
 	assert_int_equal(aeg_wal_open(&f.w, &f.cfg), 0);
 	assert_int_equal(f.replay.last[itest_gi(&f.replay, 5)], 8);
 	assert_int_equal(f.replay.bad, 0);
-	assert_true(aeg_wal_read_entry(f.w, 5, 8, buf, sizeof(buf), &term) >= 0);
-	assert_int_equal(term, 2);
+	assert_true(aeg_wal_read_entry(f.w, 5, 8, buf, sizeof(buf), &ent) >= 0);
+	assert_int_equal(ent.term, 2);
 	assert_int_equal(aeg_wal_truncate(f.w, 5, 0, NULL), -EINVAL);
 	aeg_wal_close(f.w);
 	itest_rmtree(f.dir);

@@ -12,7 +12,8 @@
  *
  * Segment header (little-endian):          Record header:
  *   0 u32 magic "AWAL"                        0 u32 crc32c (bytes 4..end)
- *   4 u32 crc32c (bytes 8..63)                4 u32 type (enum aeg_wal_type)
+ *   4 u32 crc32c (bytes 8..63)                4 u32 type (enum aeg_wal_type) in bits 0-7,
+ *                                                 entry type (Raft's) in bits 8-31
  *   8 u32 format version                      8 u32 payload length
  *  12 u32 worker id                          12 u32 segment sequence, low 32 bits
  *  16 u64 segment sequence (first is 1)      16 u64 group id
@@ -59,8 +60,11 @@ struct aeg_wal_seg_hdr {
 	uint32_t torn_window_bytes;
 };
 
+#define AEG_WAL_ENTRY_TYPE_MAX 0xffffffu
+
 struct aeg_wal_rec {
 	uint32_t type;
+	uint32_t entry_type;	/* AEG_WAL_ENTRY only: the Raft entry's type; else 0 */
 	uint32_t len;
 	uint64_t group;
 	uint64_t term;

@@ -103,6 +103,8 @@ static void test_rec_round_trip(void **state)
 					 .index = splitmix64(&rng),
 					 .len = (uint32_t)(splitmix64(&rng) % sizeof(payload)),
 					 .payload = payload };
+		if (r.type == AEG_WAL_ENTRY)
+			r.entry_type = (uint32_t)splitmix64(&rng) & AEG_WAL_ENTRY_TYPE_MAX;
 		for (uint32_t k = 0; k < r.len; k++)
 			payload[k] = (uint8_t)splitmix64(&rng);
 		uint64_t seq = splitmix64(&rng) | 1;
@@ -129,6 +131,12 @@ static void test_rec_rejects(void **state)
 	assert_int_equal(aeg_wal_rec_encode(buf, sizeof(buf), 1, &r), -EINVAL);
 	r.type = AEG_WAL_ENTRY;
 	r.len = AEG_WAL_PAYLOAD_MAX + 1;
+	assert_int_equal(aeg_wal_rec_encode(buf, sizeof(buf), 1, &r), -EINVAL);
+	r.len = 0;
+	r.entry_type = AEG_WAL_ENTRY_TYPE_MAX + 1;
+	assert_int_equal(aeg_wal_rec_encode(buf, sizeof(buf), 1, &r), -EINVAL);
+	r.type = AEG_WAL_TRUNCATE; /* only entries carry an entry type */
+	r.entry_type = 1;
 	assert_int_equal(aeg_wal_rec_encode(buf, sizeof(buf), 1, &r), -EINVAL);
 	/* Zeroes are not a record. */
 	assert_int_equal(aeg_wal_rec_decode(&d, buf, sizeof(buf), 1), -EINVAL);

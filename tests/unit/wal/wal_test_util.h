@@ -62,6 +62,7 @@ static inline void seg_build(struct seg_image *s, size_t cap, uint64_t seq, int 
 	for (int i = 0; i < n; i++) {
 		struct aeg_wal_rec *r = &s->rec[i];
 		r->type = (uint32_t)(i % 4) + 1;
+		r->entry_type = r->type == AEG_WAL_ENTRY ? (uint32_t)(splitmix64(rng) % 3) : 0;
 		r->group = splitmix64(rng) % 1000;
 		r->term = splitmix64(rng) % 50;
 		r->index = (uint64_t)i + 1;
@@ -86,6 +87,7 @@ static inline void seg_free(struct seg_image *s)
 static inline void assert_rec_equal(const struct aeg_wal_rec *a, const struct aeg_wal_rec *b)
 {
 	assert_int_equal(a->type, b->type);
+	assert_int_equal(a->entry_type, b->entry_type);
 	assert_int_equal(a->len, b->len);
 	assert_int_equal(a->group, b->group);
 	assert_int_equal(a->term, b->term);
