@@ -9,7 +9,8 @@
  * padding included: what the disk sees), payload MiB/s, syncs/s, bytes/sync.
  *
  * Peers, on the same file system, for the same time, with bs = the log's
- * bytes/sync rounded up to 4 KiB, one write then fdatasync at a time:
+ * bytes/sync rounded up to 4 KiB, one write then fdatasync at a time (ours
+ * and raw-uring run interleaved in short slices, see run_case):
  *   raw-uring  this program, io_uring write + linked fdatasync, O_DIRECT
  *              when the log used it (the floor any log pays for this pattern)
  *   fio        fio --ioengine=io_uring --fdatasync=1 [--direct=1], if installed
@@ -37,6 +38,7 @@
 #define GROUPS 64
 #define PER_CALL 16
 #define MIB (1024.0 * 1024.0)
+#define SEGMENT_BYTES (64ull << 20)
 
 struct result {
 	double seconds;
@@ -85,117 +87,167 @@ static void rm_dir_files(const char *dir)
 		fprintf(stderr, "%s: could not remove %s\n", BENCH_NAME, dir);
 }
 
-static struct result run_log(const char *parent, uint32_t rec_bytes, uint32_t batch_bytes, double seconds)
-{
-	char dir[4096], name[64];
-	snprintf(name, sizeof(name), "log-%u-%u", rec_bytes, batch_bytes);
-	join(dir, sizeof(dir), parent, name);
-	if (mkdir(dir, 0755) != 0)
-		die("mkdir", errno);
-	struct aeg_wal_config cfg = { .dir = dir, .segment_bytes = 64ull << 20, .segments_initial = 2,
-				      .segments_max = 16, .batch_bytes_max = batch_bytes,
-				      .batches_inflight_max = 1, .groups_max = GROUPS };
+/* Our log, kept open across the slices of one case. */
+struct log_run {
+	char dir[4096];
 	struct aeg_wal *w;
-	int rc = aeg_wal_open(&w, &cfg);
+	struct bench_state st;
+	uint64_t next[GROUPS + 1];
+	uint64_t syncs_at_compact;
+	uint32_t rec_bytes;
+	struct result total;
+};
+
+static void log_begin(struct log_run *l, const char *parent, uint32_t rec_bytes, uint32_t batch_bytes)
+{
+	char name[64];
+	memset(l, 0, sizeof(*l));
+	snprintf(name, sizeof(name), "log-%u-%u", rec_bytes, batch_bytes);
+	join(l->dir, sizeof(l->dir), parent, name);
+	if (mkdir(l->dir, 0755) != 0)
+		die("mkdir", errno);
+	struct aeg_wal_config cfg = { .dir = l->dir, .segment_bytes = SEGMENT_BYTES, .segments_initial = 4,
+				      .segments_max = 16, .batch_bytes_max = batch_bytes,
+				      .batches_inflight_max = 1, .groups_max = GROUPS, .prezero = true };
+	int rc = aeg_wal_open(&l->w, &cfg);
 	if (rc < 0)
 		die("opening the log", rc);
+	l->rec_bytes = rec_bytes;
+	for (int g = 0; g <= GROUPS; g++)
+		l->next[g] = 1;
+}
+
+/* Appends as fast as the log takes entries for `seconds`, then flushes. */
+static void log_slice(struct log_run *l, double seconds)
+{
 	static uint8_t payload[4096];
 	memset(payload, 0xa5, sizeof(payload));
-	struct bench_state st = { 0 };
-	uint64_t next[GROUPS + 1];
-	for (int g = 0; g <= GROUPS; g++)
-		next[g] = 1;
+	const struct aeg_wal_stats *s = aeg_wal_get_stats(l->w);
+	uint64_t records0 = l->st.durable_records, bytes0 = s->bytes_written, syncs0 = s->syncs;
 	uint64_t t0 = bench_now_ns(), deadline = t0 + (uint64_t)(seconds * 1e9);
-	uint64_t syncs_at_compact = 0;
+	int rc;
 	for (uint32_t g = 1; bench_now_ns() < deadline; g = g % GROUPS + 1) {
 		struct aeg_wal_entry e[PER_CALL];
 		for (int i = 0; i < PER_CALL; i++)
-			e[i] = (struct aeg_wal_entry){ .term = 1, .index = next[g] + (uint64_t)i, .data = payload,
-						       .len = rec_bytes };
-		int taken = aeg_wal_append_entries(w, g, e, PER_CALL, NULL);
+			e[i] = (struct aeg_wal_entry){ .term = 1, .index = l->next[g] + (uint64_t)i,
+						       .data = payload, .len = l->rec_bytes };
+		int taken = aeg_wal_append_entries(l->w, g, e, PER_CALL, NULL);
 		if (taken > 0)
-			next[g] += (uint64_t)taken;
+			l->next[g] += (uint64_t)taken;
 		else if (taken != -EAGAIN)
 			die("append", taken);
-		if ((rc = aeg_wal_submit(w)) < 0)
+		if ((rc = aeg_wal_submit(l->w)) < 0)
 			die("submit", rc);
 		/* Both buffers full: block until the disk takes the next batch. */
-		rc = taken == -EAGAIN ? aeg_wal_wait(w, on_durable, &st) : aeg_wal_poll(w, on_durable, &st);
+		rc = taken == -EAGAIN ? aeg_wal_wait(l->w, on_durable, &l->st) : aeg_wal_poll(l->w, on_durable, &l->st);
 		if (rc < 0)
 			die("poll", rc);
-		if (aeg_wal_get_stats(w)->syncs - syncs_at_compact >= 32) {
+		if (s->syncs - l->syncs_at_compact >= 32) {
 			/* As if every group snapshotted: lets old segments be reused. */
-			syncs_at_compact = aeg_wal_get_stats(w)->syncs;
+			l->syncs_at_compact = s->syncs;
 			for (uint32_t k = 1; k <= GROUPS; k++)
-				if (st.durable_index[k] != 0 && (rc = aeg_wal_compact(w, k, st.durable_index[k])) < 0)
+				if (l->st.durable_index[k] != 0 &&
+				    (rc = aeg_wal_compact(l->w, k, l->st.durable_index[k])) < 0)
 					die("compact", rc);
 		}
 	}
-	if ((rc = aeg_wal_flush(w, on_durable, &st)) < 0)
+	if ((rc = aeg_wal_flush(l->w, on_durable, &l->st)) < 0)
 		die("flush", rc);
-	uint64_t t1 = bench_now_ns();
-	const struct aeg_wal_stats *s = aeg_wal_get_stats(w);
-	struct result r = { .seconds = (double)(t1 - t0) / 1e9, .records = st.durable_records,
-			    .payload_bytes = st.durable_records * rec_bytes, .bytes_written = s->bytes_written,
-			    .syncs = s->syncs, .direct = s->direct };
-	aeg_wal_close(w);
-	rm_dir_files(dir);
-	return r;
+	l->total.seconds += (double)(bench_now_ns() - t0) / 1e9;
+	l->total.records += l->st.durable_records - records0;
+	l->total.payload_bytes += (l->st.durable_records - records0) * l->rec_bytes;
+	l->total.bytes_written += s->bytes_written - bytes0;
+	l->total.syncs += s->syncs - syncs0;
+	l->total.direct = s->direct;
 }
 
-/* One io_uring write + linked fdatasync at a time, sequential, wrapping in a
- * preallocated file of file_bytes. */
-static struct result run_raw(const char *parent, uint32_t bs, uint64_t file_bytes, bool direct, double seconds)
+static void log_end(struct log_run *l)
 {
+	aeg_wal_close(l->w);
+	rm_dir_files(l->dir);
+}
+
+/* The peer: one io_uring write + linked fdatasync at a time, sequential,
+ * wrapping in a preallocated file of file_bytes. */
+struct raw_run {
 	char path[4096];
-	join(path, sizeof(path), parent, "raw.dat");
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | (direct ? O_DIRECT : 0), 0644);
-	if (fd < 0)
-		die("open raw.dat", errno);
-	file_bytes = file_bytes / bs * bs;
-	if (file_bytes < 16ull * bs)
-		file_bytes = 16ull * bs;
-	if (fallocate(fd, 0, 0, (off_t)file_bytes) != 0)
-		die("fallocate raw.dat", errno);
-	void *buf = NULL;
-	if (posix_memalign(&buf, 4096, bs) != 0)
-		die("posix_memalign", ENOMEM);
-	memset(buf, 0x5a, bs);
+	int fd;
+	void *buf;
+	uint32_t bs;
+	uint64_t off, file_bytes;
 	struct io_uring ring;
-	int rc = io_uring_queue_init(8, &ring, 0);
+	struct result total;
+};
+
+/* bs_max: the largest block a slice may use (the buffer is registered once). */
+static void raw_begin(struct raw_run *r, const char *parent, uint32_t bs_max, uint64_t file_bytes, bool direct)
+{
+	memset(r, 0, sizeof(*r));
+	join(r->path, sizeof(r->path), parent, "raw.dat");
+	r->fd = open(r->path, O_RDWR | O_CREAT | O_TRUNC | (direct ? O_DIRECT : 0), 0644);
+	if (r->fd < 0)
+		die("open raw.dat", errno);
+	uint32_t bs = bs_max;
+	r->file_bytes = file_bytes / bs * bs;
+	if (r->file_bytes < 16ull * bs)
+		r->file_bytes = 16ull * bs;
+	if (fallocate(r->fd, 0, 0, (off_t)r->file_bytes) != 0)
+		die("fallocate raw.dat", errno);
+	if (posix_memalign(&r->buf, 4096, bs) != 0)
+		die("posix_memalign", ENOMEM);
+	/* Laid out once, like fio does and like the log's prezeroed segments. */
+	memset(r->buf, 0, bs);
+	for (uint64_t off = 0; off < r->file_bytes; off += bs)
+		if (pwrite(r->fd, r->buf, bs, (off_t)off) != (ssize_t)bs)
+			die("laying out raw.dat", errno);
+	if (fdatasync(r->fd) != 0)
+		die("fdatasync raw.dat", errno);
+	memset(r->buf, 0x5a, bs);
+	int rc = io_uring_queue_init(8, &r->ring, 0);
 	if (rc < 0)
 		die("io_uring_queue_init", rc);
-	struct iovec iov = { .iov_base = buf, .iov_len = bs };
-	if ((rc = io_uring_register_buffers(&ring, &iov, 1)) < 0)
+	struct iovec iov = { .iov_base = r->buf, .iov_len = bs };
+	if ((rc = io_uring_register_buffers(&r->ring, &iov, 1)) < 0)
 		die("io_uring_register_buffers", rc);
-	struct result r = { .direct = direct };
-	uint64_t off = 0, t0 = bench_now_ns(), deadline = t0 + (uint64_t)(seconds * 1e9);
+	r->total.direct = direct;
+}
+
+static void raw_slice(struct raw_run *r, uint32_t bs, double seconds)
+{
+	r->bs = bs;
+	uint64_t t0 = bench_now_ns(), deadline = t0 + (uint64_t)(seconds * 1e9);
 	while (bench_now_ns() < deadline) {
-		struct io_uring_sqe *wr = io_uring_get_sqe(&ring), *fs = io_uring_get_sqe(&ring);
-		io_uring_prep_write_fixed(wr, fd, buf, bs, off, 0);
+		struct io_uring_sqe *wr = io_uring_get_sqe(&r->ring), *fs = io_uring_get_sqe(&r->ring);
+		io_uring_prep_write_fixed(wr, r->fd, r->buf, r->bs, r->off, 0);
 		wr->flags |= IOSQE_IO_LINK;
-		io_uring_prep_fsync(fs, fd, IORING_FSYNC_DATASYNC);
-		if ((rc = io_uring_submit_and_wait(&ring, 2)) < 0)
+		io_uring_prep_fsync(fs, r->fd, IORING_FSYNC_DATASYNC);
+		int rc = io_uring_submit_and_wait(&r->ring, 2);
+		if (rc < 0)
 			die("io_uring_submit_and_wait", rc);
 		for (int i = 0; i < 2; i++) {
 			struct io_uring_cqe *cqe;
-			if ((rc = io_uring_wait_cqe(&ring, &cqe)) < 0)
+			if ((rc = io_uring_wait_cqe(&r->ring, &cqe)) < 0)
 				die("io_uring_wait_cqe", rc);
-			if (cqe->res < 0 || (i == 0 && (uint32_t)cqe->res != bs))
+			if (cqe->res < 0 || (i == 0 && (uint32_t)cqe->res != r->bs))
 				die("raw write/fdatasync", cqe->res < 0 ? cqe->res : -EIO);
-			io_uring_cqe_seen(&ring, cqe);
+			io_uring_cqe_seen(&r->ring, cqe);
 		}
-		r.bytes_written += bs;
-		r.syncs++;
-		off = (off + bs) % file_bytes;
+		r->total.bytes_written += r->bs;
+		r->total.syncs++;
+		r->off += r->bs;
+		if (r->off + r->bs > r->file_bytes)
+			r->off = 0;
 	}
-	r.seconds = (double)(bench_now_ns() - t0) / 1e9;
-	io_uring_queue_exit(&ring);
-	free(buf);
-	close(fd);
-	if (unlink(path) != 0)
+	r->total.seconds += (double)(bench_now_ns() - t0) / 1e9;
+}
+
+static void raw_end(struct raw_run *r)
+{
+	io_uring_queue_exit(&r->ring);
+	free(r->buf);
+	close(r->fd);
+	if (unlink(r->path) != 0)
 		die("unlink raw.dat", errno);
-	return r;
 }
 
 /* fio on PATH? Never installs anything. */
@@ -278,27 +330,38 @@ static double mib_per_s(const struct result *r)
 	return (double)r->bytes_written / MIB / r->seconds;
 }
 
-/* A pair is our run and then raw-uring at the block size that run achieved.
- * REPS pairs run and the one where raw-uring was fastest is reported: the
- * disk is shared here, and that pair saw it least disturbed. */
-#define REPS 2
+/* The disk is shared here and its speed swings within seconds, so ours and
+ * raw-uring run interleaved in SLICES short slices each, and each side's
+ * figures are its totals: both see the same mix of good and bad moments.
+ * Each raw-uring slice writes blocks of the bytes/sync the log achieved in
+ * the slice just before (that also moves with the disk's speed). */
+#define SLICES 10
 
 static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, double seconds, bool fio)
 {
-	struct result o = { 0 }, raw = { 0 };
-	uint32_t bs = 0;
-	for (int rep = 0; rep < REPS; rep++) {
-		struct result t = run_log(dir, rec_bytes, batch_bytes, seconds);
-		if (t.syncs == 0)
+	struct log_run *l = calloc(1, sizeof(*l));
+	struct raw_run *rr = calloc(1, sizeof(*rr));
+	if (l == NULL || rr == NULL)
+		die("calloc", ENOMEM);
+	log_begin(l, dir, rec_bytes, batch_bytes);
+	/* The log's working set (its 4 prezeroed segments, recycled), laid out
+	 * before: on both sides every write lands on allocated blocks. */
+	raw_begin(rr, dir, batch_bytes, 4 * SEGMENT_BYTES, aeg_wal_get_stats(l->w)->direct);
+	for (int i = 0; i < SLICES; i++) {
+		struct result before = l->total;
+		log_slice(l, seconds / SLICES);
+		uint64_t syncs = l->total.syncs - before.syncs;
+		if (syncs == 0)
 			die("no sync completed", EIO);
-		uint32_t t_bs = (uint32_t)(((double)t.bytes_written / (double)t.syncs + 4095) / 4096) * 4096;
-		struct result t_raw = run_raw(dir, t_bs, t.bytes_written, t.direct, seconds);
-		if (rep == 0 || mib_per_s(&t_raw) > mib_per_s(&raw)) {
-			o = t;
-			raw = t_raw;
-			bs = t_bs;
-		}
+		double per_sync = (double)(l->total.bytes_written - before.bytes_written) / (double)syncs;
+		raw_slice(rr, (uint32_t)((per_sync + 4095) / 4096) * 4096, seconds / SLICES);
 	}
+	uint32_t bs = (uint32_t)(((double)rr->total.bytes_written / (double)rr->total.syncs + 4095) / 4096) * 4096;
+	struct result o = l->total, raw = rr->total;
+	log_end(l);
+	raw_end(rr);
+	free(l);
+	free(rr);
 	double mib_s = mib_per_s(&o);
 	double syncs_s = (double)o.syncs / o.seconds;
 	double bytes_sync = o.syncs != 0 ? (double)o.bytes_written / (double)o.syncs : 0;
@@ -319,6 +382,8 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 	bench_json_f64(&j, "bytes_per_sync", bytes_sync);
 	bench_json_end(&j);
 	double raw_mib = mib_per_s(&raw);
+	if (raw.syncs == 0)
+		return;
 	print_row("raw-uring", rec_bytes, batch_bytes, 0, raw_mib, 0, (double)raw.syncs / raw.seconds, bs,
 		  mib_s / raw_mib);
 	json_peer("raw-uring", rec_bytes, batch_bytes, bs, raw_mib, (double)raw.syncs / raw.seconds, mib_s, o.direct);
@@ -337,7 +402,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: %s [--dir DIR] [--seconds S] [--quick]\n"
 		   "  --dir DIR     where the log and peer files go (default: a new dir under /var/tmp,\n"
 		   "                removed at the end); pick the file system you want measured\n"
-		   "  --seconds S   per measurement (default 1; about 9 x 5 x S in all, 9 x 4 x S without fio)\n"
+		   "  --seconds S   per side and case (default 2; the run takes about 9 x 3 x S with fio,\n"
+		   "                9 x 2 x S without)\n"
 		   "  --quick       one record size and one batch limit\n",
 		BENCH_NAME);
 }
@@ -352,7 +418,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *user_dir = NULL;
-	double seconds = 1.0;
+	double seconds = 2.0;
 	bool quick = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "d:s:qh", opts, NULL)) != -1) {
@@ -376,9 +442,10 @@ int main(int argc, char **argv)
 	struct statfs sfs;
 	char setup[8192];
 	snprintf(setup, sizeof(setup),
-		 "dir %s (fs magic 0x%lx), 64 MiB segments, 1 batch in flight + 1 filling, %d groups, "
-		 "%d entries per append, %.1f s per measurement; peers: raw-uring%s",
-		 dir, statfs(dir, &sfs) == 0 ? (unsigned long)sfs.f_type : 0ul, GROUPS, PER_CALL, seconds,
+		 "dir %s (fs magic 0x%lx), 64 MiB segments (prezeroed, recycled), 1 batch in flight + 1 "
+		 "filling, %d groups, "
+		 "%d entries per append, %.1f s per side, in %d interleaved slices; peers: raw-uring%s",
+		 dir, statfs(dir, &sfs) == 0 ? (unsigned long)sfs.f_type : 0ul, GROUPS, PER_CALL, seconds, SLICES,
 		 fio ? ", fio" : "");
 	bench_print_setup(BENCH_NAME, setup);
 	if (!fio)

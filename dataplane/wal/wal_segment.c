@@ -67,6 +67,26 @@ static int sync_dir(struct aeg_wal *w)
 	return 0;
 }
 
+/* Zeroes over the whole file, through the page cache, then dropped from it. */
+static int seg_prezero(struct aeg_wal *w, int fd)
+{
+	memset(w->scratch, 0, w->cfg.batch_bytes_max);
+	/* Bounded: every round writes at least one byte or fails. */
+	for (uint64_t off = 0; off < w->cfg.segment_bytes;) {
+		uint64_t n = w->cfg.segment_bytes - off;
+		if (n > w->cfg.batch_bytes_max)
+			n = w->cfg.batch_bytes_max;
+		ssize_t got = pwrite(fd, w->scratch, n, (off_t)off);
+		if (got <= 0)
+			return got < 0 ? -errno : -EIO;
+		off += (uint64_t)got;
+	}
+	if (fdatasync(fd) != 0)
+		return -errno;
+	int rc = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	return -rc; /* advice only, but its failure says something is off */
+}
+
 /* A new preallocated segment file in the next slot. */
 static int seg_create(struct aeg_wal *w)
 {
@@ -76,12 +96,13 @@ static int seg_create(struct aeg_wal *w)
 	if (rc < 0)
 		return rc;
 	struct wal_segment *s = &w->segs[slot];
-	rc = fallocate(s->fd, 0, 0, (off_t)w->cfg.segment_bytes);
+	rc = fallocate(s->fd, 0, 0, (off_t)w->cfg.segment_bytes) != 0 ? -errno : 0;
+	if (rc == 0 && w->cfg.prezero)
+		rc = seg_prezero(w, s->fd);
 	if (rc != 0) {
-		rc = -errno;
 		char path[4096];
 		wal_log(w, "preallocating %llu bytes for %s: %s", (unsigned long long)w->cfg.segment_bytes,
-			wal_seg_path(w, slot, path, sizeof(path)), strerror(errno));
+			wal_seg_path(w, slot, path, sizeof(path)), strerror(-rc));
 		if (unlink(path) != 0)
 			wal_log(w, "removing %s: %s", path, strerror(errno));
 		if (s->dfd != s->fd)

@@ -51,6 +51,10 @@ struct aeg_wal_config {
 	uint32_t batches_inflight_max;	/* default 1 */
 	uint32_t groups_max;		/* Raft groups of this worker; default 256 */
 	bool buffered;			/* never try O_DIRECT */
+	/* Write zeroes over each new segment when it is created (once): later
+	 * writes then overwrite allocated blocks and fdatasync has no extent
+	 * metadata to commit. Costs segment_bytes of writes per new segment. */
+	bool prezero;
 	aeg_wal_replay_fn replay;
 	void *replay_ctx;
 };

@@ -54,7 +54,7 @@ static struct aeg_wal_config small_config(const char *dir, struct itest_log *rep
 	return (struct aeg_wal_config){ .dir = dir, .worker_id = 1, .segment_bytes = 256 << 10,
 					.segments_initial = 2, .segments_max = 32,
 					.batch_bytes_max = 32 << 10, .batches_inflight_max = 2,
-					.groups_max = ITEST_GROUPS_MAX, .replay = itest_replay,
+					.groups_max = ITEST_GROUPS_MAX, .prezero = true, .replay = itest_replay,
 					.replay_ctx = replay };
 }
 
