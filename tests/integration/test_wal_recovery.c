@@ -11,6 +11,8 @@
 #include "wal_itest_util.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 static struct aeg_wal_config cfg_for(const char *dir, struct itest_log *replay)
@@ -192,6 +194,51 @@ static void test_other_version_refused(void **state)
 	itest_rmtree(dir);
 }
 
+/* A write cut short (here by RLIMIT_FSIZE at a block boundary inside a
+ * batch) is counted and resubmitted from where it stopped; the resubmission
+ * meets the limit and fails with EFBIG, which stops the log. Every record
+ * reported durable before is there after a restart. */
+static void test_short_write_then_error(void **state)
+{
+	(void)state;
+	char *dir = itest_tmpdir("/var/tmp");
+	struct itest_log replay = { .len_max = 200 };
+	struct aeg_wal_config cfg = cfg_for(dir, &replay);
+	cfg.batches_inflight_max = 1;
+	struct aeg_wal *w;
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 40960 + 4096; /* inside the first segment, block aligned */
+	void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	uint64_t i = 1;
+	int rc = 0;
+	/* Batches of 50 entries (several blocks), so that one straddles the
+	 * limit. Bounded: the limit is hit within the first 45 KiB of records. */
+	for (; i < 100000 && rc >= 0; i++) {
+		rc = itest_append_one(w, 1, i, 1, 200);
+		if (rc == 1 && i % 50 == 0)
+			rc = aeg_wal_flush(w, NULL, NULL);
+	}
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_handler);
+	const struct aeg_wal_stats *st = aeg_wal_get_stats(w);
+	assert_int_equal(rc, -EFBIG);
+	assert_int_equal(st->failed, -EFBIG);
+	assert_int_equal(st->short_writes, 1);
+	uint64_t durable = aeg_wal_durable_lsn(w);
+	assert_true(durable > 1);
+	aeg_wal_close(w);
+	/* Batch k holds entries 50k-49..50k. */
+	assert_int_equal(itest_reopen(&w, &cfg, &replay), 0);
+	assert_true(replay.last[itest_gi(&replay, 1)] >= 50 * durable);
+	assert_int_equal(replay.bad + replay.out_of_order, 0);
+	aeg_wal_close(w);
+	itest_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_torn_tail_truncated),
 		cmocka_unit_test(test_mid_log_damage_refused),
 		cmocka_unit_test(test_other_version_refused),
+		cmocka_unit_test(test_short_write_then_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
