@@ -112,6 +112,12 @@ static void test_round_trip(void **state)
 	struct durable_log dl = { 0 };
 	uint64_t lsn;
 	assert_int_equal(aeg_wal_set_hard_state(f.w, 7, 3, 2, 0, &lsn), 0);
+	/* The ticket: not durable until its batch is; then durable. */
+	assert_true(aeg_wal_durable_lsn(f.w) < lsn);
+	assert_int_equal(aeg_wal_flush(f.w, on_durable, &dl), 0);
+	assert_true(aeg_wal_durable_lsn(f.w) >= lsn);
+	assert_int_equal(dl.hard_states, 1);
+	assert_false(aeg_wal_get_stats(f.w)->direct && f.cfg.buffered);
 	for (int round = 0; round < 10; round++)
 		for (uint64_t g = 1; g <= 3; g++)
 			append_range(f.w, g, (uint64_t)round * 100 + 1, 100, 3, 300, &dl);
