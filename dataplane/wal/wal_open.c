@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -117,6 +118,10 @@ int aeg_wal_open(struct aeg_wal **out, const struct aeg_wal_config *cfg)
 			rc = -errno;
 			wal_log(w, "cannot open the data dir: %s%s", strerror(errno),
 				errno == ENOENT ? " (create it first)" : "");
+		} else if (flock(w->dir_fd, LOCK_EX | LOCK_NB) != 0) {
+			/* Two writers on one log would interleave records. */
+			rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			wal_log(w, "the log is open in another process (or another aeg_wal): %s", strerror(-rc));
 		}
 	}
 	if (rc == 0)

@@ -95,8 +95,9 @@ struct aeg_wal_stats {
 
 /* Opens (recovering what is there) or creates the log in cfg->dir. Errors
  * are logged to stderr with the file and offset and returned: -ENOENT (no
- * dir), -EACCES/-EROFS, -ENOSPC, -EPROTONOSUPPORT (segment of another format
- * version), -EBADMSG (damage in the middle, or a missing segment), -EINVAL. */
+ * dir), -EBUSY (the log is open elsewhere: the dir is locked), -EACCES or
+ * -EROFS, -ENOSPC, -EPROTONOSUPPORT (segment of another format version),
+ * -EBADMSG (damage in the middle, or a missing segment), -EINVAL. */
 int aeg_wal_open(struct aeg_wal **out, const struct aeg_wal_config *cfg);
 /* Waits for what is in flight, then releases everything. */
 void aeg_wal_close(struct aeg_wal *w);

@@ -97,6 +97,22 @@ static void test_missing_dir(void **state)
 	assert_int_equal(aeg_wal_open(&w, &cfg), -EINVAL);
 }
 
+static void test_one_writer_per_log(void **state)
+{
+	(void)state;
+	char *dir = itest_tmpdir("/var/tmp");
+	struct itest_log replay = { .len_max = 200 };
+	struct aeg_wal_config cfg = cfg_for(dir, &replay);
+	struct aeg_wal *w, *w2 = NULL;
+	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
+	assert_int_equal(aeg_wal_open(&w2, &cfg), -EBUSY);
+	assert_null(w2);
+	aeg_wal_close(w);
+	assert_int_equal(aeg_wal_open(&w2, &cfg), 0);
+	aeg_wal_close(w2);
+	itest_rmtree(dir);
+}
+
 static void test_torn_tail_truncated(void **state)
 {
 	(void)state;
@@ -245,6 +261,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_missing_dir),
+		cmocka_unit_test(test_one_writer_per_log),
 		cmocka_unit_test(test_torn_tail_truncated),
 		cmocka_unit_test(test_mid_log_damage_refused),
 		cmocka_unit_test(test_other_version_refused),
