@@ -6,7 +6,8 @@
  * appends Raft entries of 64 groups (16 entries per group per call, like a
  * Ready), submits and polls, for --seconds; one batch is in flight while the
  * next fills. Reported: durable records/s, MiB/s written (headers and
- * padding included: what the disk sees), payload MiB/s, syncs/s, bytes/sync.
+ * padding included: what the disk sees), payload MiB/s, syncs/s, bytes/sync,
+ * and the appending thread's CPU time per record (encode, CRC, submit, reap).
  *
  * Peers, on the same file system, for the same time, with bs = the log's
  * bytes/sync rounded up to 4 KiB, one write then fdatasync at a time (ours
@@ -29,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -42,6 +44,7 @@
 
 struct result {
 	double seconds;
+	double cpu_seconds;	/* the appending thread's CPU time */
 	uint64_t records;
 	uint64_t payload_bytes;
 	uint64_t bytes_written;
@@ -118,8 +121,17 @@ static void log_begin(struct log_run *l, const char *parent, uint32_t rec_bytes,
 }
 
 /* Appends as fast as the log takes entries for `seconds`, then flushes. */
+static double thread_cpu_seconds(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void log_slice(struct log_run *l, double seconds)
 {
+	double cpu0 = thread_cpu_seconds();
 	static uint8_t payload[4096];
 	memset(payload, 0xa5, sizeof(payload));
 	const struct aeg_wal_stats *s = aeg_wal_get_stats(l->w);
@@ -154,6 +166,7 @@ static void log_slice(struct log_run *l, double seconds)
 	if ((rc = aeg_wal_flush(l->w, on_durable, &l->st)) < 0)
 		die("flush", rc);
 	l->total.seconds += (double)(bench_now_ns() - t0) / 1e9;
+	l->total.cpu_seconds += thread_cpu_seconds() - cpu0;
 	l->total.records += l->st.durable_records - records0;
 	l->total.payload_bytes += (l->st.durable_records - records0) * l->rec_bytes;
 	l->total.bytes_written += s->bytes_written - bytes0;
@@ -299,13 +312,15 @@ static double run_fio(const char *parent, uint32_t bs, uint64_t file_bytes, bool
 }
 
 static void print_row(const char *what, uint32_t rec_bytes, uint32_t batch_bytes, double records_s, double mib_s,
-		      double payload_mib_s, double syncs_s, double bytes_sync, double ratio)
+		      double payload_mib_s, double syncs_s, double bytes_sync, double cpu_ns, double ratio)
 {
-	char ratio_s[32] = "";
+	char ratio_s[32] = "", cpu_s[32] = "";
 	if (ratio > 0)
 		snprintf(ratio_s, sizeof(ratio_s), "%.2f", ratio);
-	printf("%-10s %6u %8u %12.0f %9.1f %9.1f %9.0f %10.0f %7s\n", what, rec_bytes, batch_bytes >> 10,
-	       records_s, mib_s, payload_mib_s, syncs_s, bytes_sync, ratio_s);
+	if (cpu_ns > 0)
+		snprintf(cpu_s, sizeof(cpu_s), "%.0f", cpu_ns);
+	printf("%-10s %6u %8u %12.0f %9.1f %9.1f %9.0f %10.0f %8s %7s\n", what, rec_bytes, batch_bytes >> 10,
+	       records_s, mib_s, payload_mib_s, syncs_s, bytes_sync, cpu_s, ratio_s);
 }
 
 static void json_peer(const char *peer, uint32_t rec_bytes, uint32_t batch_bytes, uint32_t bs, double mib_s,
@@ -366,7 +381,8 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 	double syncs_s = (double)o.syncs / o.seconds;
 	double bytes_sync = o.syncs != 0 ? (double)o.bytes_written / (double)o.syncs : 0;
 	print_row("aegis-wal", rec_bytes, batch_bytes, (double)o.records / o.seconds, mib_s,
-		  (double)o.payload_bytes / MIB / o.seconds, syncs_s, bytes_sync, 0);
+		  (double)o.payload_bytes / MIB / o.seconds, syncs_s, bytes_sync,
+		  o.records != 0 ? o.cpu_seconds * 1e9 / (double)o.records : 0, 0);
 	struct bench_json j;
 	bench_json_begin(&j, BENCH_NAME);
 	bench_json_str(&j, "case", "aegis-wal");
@@ -380,11 +396,12 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 	bench_json_f64(&j, "payload_mib_per_s", (double)o.payload_bytes / MIB / o.seconds);
 	bench_json_f64(&j, "syncs_per_s", syncs_s);
 	bench_json_f64(&j, "bytes_per_sync", bytes_sync);
+	bench_json_f64(&j, "cpu_ns_per_record", o.records != 0 ? o.cpu_seconds * 1e9 / (double)o.records : 0);
 	bench_json_end(&j);
 	double raw_mib = mib_per_s(&raw);
 	if (raw.syncs == 0)
 		return;
-	print_row("raw-uring", rec_bytes, batch_bytes, 0, raw_mib, 0, (double)raw.syncs / raw.seconds, bs,
+	print_row("raw-uring", rec_bytes, batch_bytes, 0, raw_mib, 0, (double)raw.syncs / raw.seconds, bs, 0,
 		  mib_s / raw_mib);
 	json_peer("raw-uring", rec_bytes, batch_bytes, bs, raw_mib, (double)raw.syncs / raw.seconds, mib_s, o.direct);
 	if (!fio)
@@ -393,7 +410,7 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 	double fio_mib = run_fio(dir, bs, o.bytes_written, o.direct, seconds, &fio_syncs);
 	if (fio_mib <= 0)
 		return;
-	print_row("fio", rec_bytes, batch_bytes, 0, fio_mib, 0, fio_syncs, bs, mib_s / fio_mib);
+	print_row("fio", rec_bytes, batch_bytes, 0, fio_mib, 0, fio_syncs, bs, 0, mib_s / fio_mib);
 	json_peer("fio", rec_bytes, batch_bytes, bs, fio_mib, fio_syncs, mib_s, o.direct);
 }
 
@@ -451,8 +468,8 @@ int main(int argc, char **argv)
 	if (!fio)
 		printf("# fio not found: no fio rows. Install it with `apt-get install fio` "
 		       "(or tools/setup.sh); this benchmark installs nothing.\n");
-	printf("%-10s %6s %8s %12s %9s %9s %9s %10s %7s\n", "what", "rec_B", "batchKiB", "records/s", "MiB/s",
-	       "payloadMB", "syncs/s", "bytes/sync", "ratio");
+	printf("%-10s %6s %8s %12s %9s %9s %9s %10s %8s %7s\n", "what", "rec_B", "batchKiB", "records/s", "MiB/s",
+	       "payloadMB", "syncs/s", "bytes/sync", "cpu_ns/r", "ratio");
 	static const uint32_t rec_sizes[] = { 64, 128, 4096 };
 	static const uint32_t batch_limits[] = { 64 << 10, 256 << 10, 1 << 20 };
 	for (size_t i = 0; i < (quick ? 1 : sizeof(rec_sizes) / sizeof(rec_sizes[0])); i++)
