@@ -1,17 +1,10 @@
 /* WAL segment header and record encoding (layout in aegis/wal.h). */
 #include "aegis/wal.h"
+#include "zero.h"
 #include "common/codec.h"
 
 #include <assert.h>
 #include <errno.h>
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != 0)
-			return false;
-	return true;
-}
 
 int aeg_wal_seg_hdr_encode(const struct aeg_wal_seg_hdr *h, uint8_t *buf, size_t cap)
 {
@@ -132,8 +125,8 @@ int aeg_wal_rec_decode(struct aeg_wal_rec *r, const uint8_t *buf, size_t len, ui
 	r->term = aeg_get_u64(&rd);
 	r->index = aeg_get_u64(&rd);
 	if (rd.error)
-		return all_zero(buf, len) ? -EINVAL : -EMSGSIZE;
-	if (all_zero(buf, AEG_WAL_REC_HDR_BYTES))
+		return wal_all_zero(buf, len) ? -EINVAL : -EMSGSIZE;
+	if (wal_all_zero(buf, AEG_WAL_REC_HDR_BYTES))
 		return -EINVAL;
 	if (r->len > AEG_WAL_PAYLOAD_MAX)
 		return seq_lo == (uint32_t)seg_seq ? -EBADMSG : -EINVAL;
@@ -146,7 +139,7 @@ int aeg_wal_rec_decode(struct aeg_wal_rec *r, const uint8_t *buf, size_t len, ui
 		return -ESTALE;
 	/* One encoding per record: the writer always pads with zeroes. */
 	if (r->type == 0 || r->type > AEG_WAL_TYPE_MAX || (r->entry_type != 0 && r->type != AEG_WAL_ENTRY) ||
-	    !all_zero(buf + AEG_WAL_REC_HDR_BYTES + r->len, size - AEG_WAL_REC_HDR_BYTES - r->len))
+	    !wal_all_zero(buf + AEG_WAL_REC_HDR_BYTES + r->len, size - AEG_WAL_REC_HDR_BYTES - r->len))
 		return -EINVAL;
 	r->payload = buf + AEG_WAL_REC_HDR_BYTES;
 	return (int)size;

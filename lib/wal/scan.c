@@ -6,16 +6,10 @@
  * valid records may follow a hole only within that distance of it; valid
  * records further on mean the hole is in data that was once durable. */
 #include "aegis/wal.h"
+#include "zero.h"
+#include "common/codec.h"
 
 #include <errno.h>
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != 0)
-			return false;
-	return true;
-}
 
 /* End of the last valid record of this segment at or after from, or 0. */
 static size_t last_valid_end(const uint8_t *buf, size_t len, size_t from, uint64_t seq)
@@ -25,8 +19,9 @@ static size_t last_valid_end(const uint8_t *buf, size_t len, size_t from, uint64
 	for (size_t q = from; q + AEG_WAL_REC_HDR_BYTES <= len;) {
 		/* Cheap filter before the checksum: sequence field and type. */
 		const uint8_t *h = buf + q;
-		uint32_t seq_lo = (uint32_t)h[12] | (uint32_t)h[13] << 8 | (uint32_t)h[14] << 16 |
-				  (uint32_t)h[15] << 24;
+		struct aeg_reader rd;
+		aeg_reader_init(&rd, h + 12, 4);
+		uint32_t seq_lo = aeg_get_u32(&rd);
 		if (seq_lo != (uint32_t)seq || h[4] == 0 || h[4] > AEG_WAL_TYPE_MAX) {
 			q += AEG_WAL_ALIGN;
 			continue;
@@ -48,7 +43,7 @@ static void classify_tail(struct aeg_wal_scan *out, const uint8_t *buf, size_t l
 	const uint8_t *h = buf + p;
 	size_t left = len - p;
 	size_t hdr_left = left < AEG_WAL_REC_HDR_BYTES ? left : AEG_WAL_REC_HDR_BYTES;
-	bool clean = left == 0 || rc == -ESTALE || all_zero(h, hdr_left);
+	bool clean = left == 0 || rc == -ESTALE || wal_all_zero(h, hdr_left);
 	size_t later = left > AEG_WAL_ALIGN ? last_valid_end(buf, len, p + AEG_WAL_ALIGN, out->hdr.seq) : 0;
 
 	out->garbage_end = later > p ? later : p;
