@@ -17,7 +17,7 @@
  *   fio        fio --ioengine=io_uring --fdatasync=1 [--direct=1], if installed
  * ratio = our MiB/s / peer MiB/s.
  *
- *   aegis-bench-wal [--dir DIR] [--seconds S] [--quick]
+ *   aegis-bench-wal [--dir DIR] [--seconds S] [--quick] [--dsync]
  * Data go to DIR (default: a new directory under /var/tmp, removed at the end). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -101,6 +101,8 @@ struct log_run {
 	struct result total;
 };
 
+static bool dsync_mode; /* --dsync: RWF_DSYNC writes on both sides */
+
 static void log_begin(struct log_run *l, const char *parent, uint32_t rec_bytes, uint32_t batch_bytes)
 {
 	char name[64];
@@ -111,7 +113,8 @@ static void log_begin(struct log_run *l, const char *parent, uint32_t rec_bytes,
 		die("mkdir", errno);
 	struct aeg_wal_config cfg = { .dir = l->dir, .segment_bytes = SEGMENT_BYTES, .segments_initial = 4,
 				      .segments_max = 16, .batch_bytes_max = batch_bytes,
-				      .batches_inflight_max = 1, .groups_max = GROUPS, .prezero = true };
+				      .batches_inflight_max = 1, .groups_max = GROUPS, .prezero = true,
+				      .dsync = dsync_mode };
 	int rc = aeg_wal_open(&l->w, &cfg);
 	if (rc < 0)
 		die("opening the log", rc);
@@ -230,14 +233,19 @@ static void raw_slice(struct raw_run *r, uint32_t bs, double seconds)
 	r->bs = bs;
 	uint64_t t0 = bench_now_ns(), deadline = t0 + (uint64_t)(seconds * 1e9);
 	while (bench_now_ns() < deadline) {
-		struct io_uring_sqe *wr = io_uring_get_sqe(&r->ring), *fs = io_uring_get_sqe(&r->ring);
+		unsigned ops = dsync_mode ? 1 : 2;
+		struct io_uring_sqe *wr = io_uring_get_sqe(&r->ring);
 		io_uring_prep_write_fixed(wr, r->fd, r->buf, r->bs, r->off, 0);
-		wr->flags |= IOSQE_IO_LINK;
-		io_uring_prep_fsync(fs, r->fd, IORING_FSYNC_DATASYNC);
-		int rc = io_uring_submit_and_wait(&r->ring, 2);
+		if (dsync_mode) {
+			wr->rw_flags = RWF_DSYNC;
+		} else {
+			wr->flags |= IOSQE_IO_LINK;
+			io_uring_prep_fsync(io_uring_get_sqe(&r->ring), r->fd, IORING_FSYNC_DATASYNC);
+		}
+		int rc = io_uring_submit_and_wait(&r->ring, ops);
 		if (rc < 0)
 			die("io_uring_submit_and_wait", rc);
-		for (int i = 0; i < 2; i++) {
+		for (unsigned i = 0; i < ops; i++) {
 			struct io_uring_cqe *cqe;
 			if ((rc = io_uring_wait_cqe(&r->ring, &cqe)) < 0)
 				die("io_uring_wait_cqe", rc);
@@ -281,9 +289,10 @@ static double run_fio(const char *parent, uint32_t bs, uint64_t file_bytes, bool
 		file_bytes = 16ull * bs;
 	int n = snprintf(cmd, sizeof(cmd),
 		 "fio --name=walpeer --filename='%s' --ioengine=io_uring --rw=write --bs=%u "
-		 "--size=%llu --fdatasync=1 --direct=%d --iodepth=1 --time_based --runtime=%.0fms "
+		 "--size=%llu %s --direct=%d --iodepth=1 --time_based --runtime=%.0fms "
 		 "--output-format=json --output='%s' >/dev/null 2>&1",
-		 data, bs, (unsigned long long)file_bytes, direct ? 1 : 0, seconds * 1000, out);
+		 data, bs, (unsigned long long)file_bytes, dsync_mode ? "--sync=dsync" : "--fdatasync=1",
+		 direct ? 1 : 0, seconds * 1000, out);
 	if (n < 0 || (size_t)n >= sizeof(cmd))
 		die("fio command too long", ENAMETOOLONG);
 	int rc = system(cmd);
@@ -329,6 +338,7 @@ static void json_peer(const char *peer, uint32_t rec_bytes, uint32_t batch_bytes
 	struct bench_json j;
 	bench_json_begin(&j, BENCH_NAME);
 	bench_json_str(&j, "peer", peer);
+	bench_json_str(&j, "sync", dsync_mode ? "rwf_dsync" : "fdatasync");
 	bench_json_u64(&j, "record_bytes", rec_bytes);
 	bench_json_u64(&j, "batch_bytes_max", batch_bytes);
 	bench_json_u64(&j, "bs", bs);
@@ -386,6 +396,7 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 	struct bench_json j;
 	bench_json_begin(&j, BENCH_NAME);
 	bench_json_str(&j, "case", "aegis-wal");
+	bench_json_str(&j, "sync", dsync_mode ? "rwf_dsync" : "fdatasync");
 	bench_json_u64(&j, "record_bytes", rec_bytes);
 	bench_json_u64(&j, "batch_bytes_max", batch_bytes);
 	bench_json_u64(&j, "groups", GROUPS);
@@ -416,12 +427,13 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: %s [--dir DIR] [--seconds S] [--quick]\n"
+	fprintf(f, "usage: %s [--dir DIR] [--seconds S] [--quick] [--dsync]\n"
 		   "  --dir DIR     where the log and peer files go (default: a new dir under /var/tmp,\n"
 		   "                removed at the end); pick the file system you want measured\n"
 		   "  --seconds S   per side and case (default 2; the run takes about 9 x 3 x S with fio,\n"
 		   "                9 x 2 x S without)\n"
-		   "  --quick       one record size and one batch limit\n",
+		   "  --quick       one record size and one batch limit\n"
+		   "  --dsync       RWF_DSYNC writes instead of write + linked fdatasync, on both sides\n",
 		BENCH_NAME);
 }
 
@@ -431,6 +443,7 @@ int main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "dsync", no_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -438,11 +451,12 @@ int main(int argc, char **argv)
 	double seconds = 2.0;
 	bool quick = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "d:s:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:s:qyh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': user_dir = optarg; break;
 		case 's': seconds = strtod(optarg, NULL); break;
 		case 'q': quick = true; break;
+		case 'y': dsync_mode = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -461,8 +475,9 @@ int main(int argc, char **argv)
 	snprintf(setup, sizeof(setup),
 		 "dir %s (fs magic 0x%lx), 64 MiB segments (prezeroed, recycled), 1 batch in flight + 1 "
 		 "filling, %d groups, "
-		 "%d entries per append, %.1f s per side, in %d interleaved slices; peers: raw-uring%s",
+		 "%d entries per append, %.1f s per side, in %d interleaved slices; sync: %s; peers: raw-uring%s",
 		 dir, statfs(dir, &sfs) == 0 ? (unsigned long)sfs.f_type : 0ul, GROUPS, PER_CALL, seconds, SLICES,
+		 dsync_mode ? "RWF_DSYNC writes" : "write + linked fdatasync",
 		 fio ? ", fio" : "");
 	bench_print_setup(BENCH_NAME, setup);
 	if (!fio)

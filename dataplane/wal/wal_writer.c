@@ -251,23 +251,31 @@ int aeg_wal_truncate(struct aeg_wal *w, uint64_t group, uint64_t index_from, uin
 	return wal_append_rec(w, &r, lsn);
 }
 
-/* Write (from what is not yet written) linked to fdatasync. */
+/* Write (from what is not yet written) linked to fdatasync, or one
+ * RWF_DSYNC write (cfg.dsync). */
 static int batch_prep(struct aeg_wal *w, uint64_t seq)
 {
 	struct wal_batch *b = batch_at(w, seq);
-	if (io_uring_sq_space_left(&w->ring) < 2)
+	unsigned sqes = w->cfg.dsync ? 1 : 2;
+	if (io_uring_sq_space_left(&w->ring) < sqes)
 		return -EBUSY;
 	struct io_uring_sqe *wr = io_uring_get_sqe(&w->ring);
-	struct io_uring_sqe *fs = io_uring_get_sqe(&w->ring);
-	assert(wr != NULL && fs != NULL);
+	assert(wr != NULL);
 	io_uring_prep_write_fixed(wr, (int)b->seg, b->buf + b->written, b->len - b->written,
 				  b->off + b->written, (int)(seq % w->nbatches));
-	wr->flags |= IOSQE_FIXED_FILE | IOSQE_IO_LINK;
+	wr->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(wr, seq << 1);
+	w->cqes_pending += sqes;
+	if (w->cfg.dsync) {
+		wr->rw_flags = RWF_DSYNC;
+		return 0;
+	}
+	wr->flags |= IOSQE_IO_LINK;
+	struct io_uring_sqe *fs = io_uring_get_sqe(&w->ring);
+	assert(fs != NULL);
 	io_uring_prep_fsync(fs, (int)b->seg, IORING_FSYNC_DATASYNC);
 	fs->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(fs, seq << 1 | 1);
-	w->cqes_pending += 2;
 	return 0;
 }
 
@@ -329,7 +337,9 @@ static void on_cqe(struct aeg_wal *w, const struct io_uring_cqe *cqe)
 				b->resubmit = true; /* the linked fdatasync is cancelled */
 			}
 		}
-		return;
+		if (!w->cfg.dsync || w->stats.failed != 0)
+			return;
+		/* RWF_DSYNC: the write's completion is the sync's. */
 	}
 	if (w->stats.failed != 0)
 		return;

@@ -55,6 +55,10 @@ struct aeg_wal_config {
 	 * writes then overwrite allocated blocks and fdatasync has no extent
 	 * metadata to commit. Costs segment_bytes of writes per new segment. */
 	bool prezero;
+	/* One write with RWF_DSYNC per batch instead of write + linked
+	 * fdatasync: no fsync round trip through io-wq; a FUA write where the
+	 * device has FUA. The same durability. */
+	bool dsync;
 	aeg_wal_replay_fn replay;
 	void *replay_ctx;
 };

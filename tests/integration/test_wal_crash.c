@@ -57,6 +57,7 @@ static void child_main(const char *dir, uint64_t seed, uint64_t term)
 {
 	struct itest_log replay = { .len_max = LEN_MAX };
 	struct aeg_wal_config cfg = crash_config(dir, &replay);
+	cfg.dsync = term % 2 == 0; /* every other round: RWF_DSYNC writes */
 	struct aeg_wal *w;
 	if (aeg_wal_open(&w, &cfg) != 0 || replay.bad != 0 || replay.out_of_order != 0)
 		_exit(2);

@@ -216,13 +216,13 @@ static void test_other_version_refused(void **state)
  * batch) is counted and resubmitted from where it stopped; the resubmission
  * meets the limit and fails with EFBIG, which stops the log. Every record
  * reported durable before is there after a restart. */
-static void test_short_write_then_error(void **state)
+static void short_write_then_error(bool dsync)
 {
-	(void)state;
 	char *dir = itest_tmpdir("/var/tmp");
 	struct itest_log replay = { .len_max = 200 };
 	struct aeg_wal_config cfg = cfg_for(dir, &replay);
 	cfg.batches_inflight_max = 1;
+	cfg.dsync = dsync;
 	struct aeg_wal *w;
 	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
 	struct rlimit old, lim;
@@ -257,6 +257,19 @@ static void test_short_write_then_error(void **state)
 	itest_rmtree(dir);
 }
 
+static void test_short_write_then_error(void **state)
+{
+	(void)state;
+	short_write_then_error(false);
+}
+
+/* The same with RWF_DSYNC writes: no linked fdatasync to cancel. */
+static void test_short_write_then_error_dsync(void **state)
+{
+	(void)state;
+	short_write_then_error(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_mid_log_damage_refused),
 		cmocka_unit_test(test_other_version_refused),
 		cmocka_unit_test(test_short_write_then_error),
+		cmocka_unit_test(test_short_write_then_error_dsync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
