@@ -103,7 +103,8 @@ struct aeg_wal_stats {
  * -EROFS, -ENOSPC, -EPROTONOSUPPORT (segment of another format version),
  * -EBADMSG (damage in the middle, or a missing segment), -EINVAL. */
 int aeg_wal_open(struct aeg_wal **out, const struct aeg_wal_config *cfg);
-/* Waits for what is in flight, then releases everything. */
+/* Makes everything appended durable (without callbacks: call aeg_wal_flush
+ * with one first to hear about the last batches), then releases everything. */
 void aeg_wal_close(struct aeg_wal *w);
 
 /* Appends n entries of one group in order. Returns how many were taken (a
