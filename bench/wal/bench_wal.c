@@ -309,12 +309,17 @@ static double run_fio(const char *parent, uint32_t bs, uint64_t file_bytes, bool
 	fclose(f);
 	unlink(out);
 	json[got] = '\0';
-	/* Crude but enough: the "write" section's bw_bytes and iops. */
-	const char *wsec = strstr(json, "\"write\"");
+	/* The job's "write" object (not the "rw" : "write" option), then its
+	 * bw_bytes and iops. */
+	const char *wsec = strstr(json, "\"write\" : {");
+	if (wsec == NULL)
+		wsec = strstr(json, "\"write\":{");
 	const char *bw = wsec != NULL ? strstr(wsec, "\"bw_bytes\"") : NULL;
 	const char *iops = wsec != NULL ? strstr(wsec, "\"iops\"") : NULL;
-	if (bw == NULL || iops == NULL)
+	if (bw == NULL || iops == NULL || strchr(bw, ':') == NULL || strchr(iops, ':') == NULL) {
+		fprintf(stderr, "%s: could not read fio's JSON output\n", BENCH_NAME);
 		return -1;
+	}
 	double bw_bytes = strtod(strchr(bw, ':') + 1, NULL);
 	*syncs_per_s = strtod(strchr(iops, ':') + 1, NULL);
 	return bw_bytes / MIB;
