@@ -226,8 +226,10 @@ int aeg_wal_append_entries(struct aeg_wal *w, uint64_t group, const struct aeg_w
 		if (ents[i].type > AEG_WAL_ENTRY_TYPE_MAX)
 			return i == 0 ? -EINVAL : (int)i;
 		int rc = wal_append_rec(w, &r, lsn);
+		/* Entries already taken stay taken: report them; the caller
+		 * meets the error on its next call. */
 		if (rc < 0)
-			return i == 0 || rc != -EAGAIN ? rc : (int)i;
+			return i == 0 ? rc : (int)i;
 	}
 	return (int)i;
 }

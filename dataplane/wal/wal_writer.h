@@ -107,11 +107,12 @@ int aeg_wal_open(struct aeg_wal **out, const struct aeg_wal_config *cfg);
  * with one first to hear about the last batches), then releases everything. */
 void aeg_wal_close(struct aeg_wal *w);
 
-/* Appends n entries of one group in order. Returns how many were taken (a
- * full batch with no free slot stops early), or -EAGAIN if none, -ENOSPC if
- * no segment is free (compaction is behind), -EMSGSIZE for an entry larger
- * than a batch, -ENOBUFS for one group too many, or the error that stopped
- * the log. *lsn gets the ticket of the last entry taken. */
+/* Appends n entries of one group in order. Returns how many were taken
+ * (fewer than n when something stops it: the rest is for a later call), or,
+ * if none: -EAGAIN (every batch buffer busy: poll), -ENOSPC (no segment is
+ * free: compaction is behind), -EMSGSIZE (an entry larger than a batch),
+ * -EINVAL (entry type too large), -ENOBUFS (one group too many), or the error
+ * that stopped the log. *lsn gets the ticket of the last entry taken. */
 int aeg_wal_append_entries(struct aeg_wal *w, uint64_t group, const struct aeg_wal_entry *ents, size_t n,
 			   uint64_t *lsn);
 int aeg_wal_set_hard_state(struct aeg_wal *w, uint64_t group, uint64_t term, uint64_t vote, uint64_t commit,

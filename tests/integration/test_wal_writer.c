@@ -230,22 +230,24 @@ static void test_compaction_reuses_segments(void **state)
 	assert_true(st->segments_released > 0);
 	assert_true(st->segments_created <= 6);
 	assert_int_equal(st->failed, 0);
-	/* Without compaction the log fills up and says so, without failing. */
-	int rc = 0;
+	/* Without compaction the log fills up and says so, without failing; a
+	 * call that meets the end takes what fits and says how many. */
+	int rc = 0, partial = 0;
+	static uint8_t p[16][500];
 	for (int i = 0; i < 100000 && rc >= 0; i++) {
-		uint8_t p[500];
-		struct aeg_wal_entry e = { .term = 9, .index = next, .data = p,
-					   .len = itest_payload(p, 500, 1, next, 9) };
-		rc = aeg_wal_append_entries(w, 1, &e, 1, NULL);
-		if (rc == 1)
-			next++;
-		if (rc == -EAGAIN) {
-			assert_true(aeg_wal_submit(w) >= 0);
+		struct aeg_wal_entry e[16];
+		for (int k = 0; k < 16; k++)
+			e[k] = (struct aeg_wal_entry){ .term = 9, .index = next + (uint64_t)k, .data = p[k],
+						       .len = itest_payload(p[k], 500, 1, next + (uint64_t)k, 9) };
+		rc = aeg_wal_append_entries(w, 1, e, 16, NULL);
+		if (rc > 0)
+			next += (uint64_t)rc;
+		partial += rc > 0 && rc < 16;
+		assert_true(aeg_wal_submit(w) >= 0);
+		if (rc == -EAGAIN || (rc > 0 && rc < 16))
 			rc = aeg_wal_wait(w, NULL, NULL);
-		} else {
-			assert_true(aeg_wal_submit(w) >= 0);
-		}
 	}
+	assert_true(partial >= 1);
 	assert_int_equal(rc, -ENOSPC);
 	assert_true(st->log_full > 0);
 	assert_int_equal(st->failed, 0);
