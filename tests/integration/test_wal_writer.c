@@ -300,6 +300,29 @@ static void test_snapshot_files(void **state)
 	itest_rmtree(f.dir);
 }
 
+/* Fixed capacities answer with an error code, and the log goes on. */
+static void test_limits(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_open(&f, 64);
+	static uint8_t big[64 << 10];
+	struct aeg_wal_entry e = { .term = 1, .index = 1, .data = big, .len = sizeof(big) };
+	assert_int_equal(aeg_wal_append_entries(f.w, 1, &e, 1, NULL), -EMSGSIZE); /* > a batch */
+	e.len = 10;
+	e.type = AEG_WAL_ENTRY_TYPE_MAX + 1;
+	assert_int_equal(aeg_wal_append_entries(f.w, 1, &e, 1, NULL), -EINVAL);
+	e.type = 0;
+	for (uint64_t g = 1; g <= ITEST_GROUPS_MAX; g++)
+		assert_int_equal(aeg_wal_append_entries(f.w, g, &e, 1, NULL), 1);
+	assert_int_equal(aeg_wal_append_entries(f.w, ITEST_GROUPS_MAX + 1, &e, 1, NULL), -ENOBUFS);
+	assert_int_equal(aeg_wal_compact(f.w, ITEST_GROUPS_MAX + 1, 5), -ENOENT);
+	assert_int_equal(aeg_wal_flush(f.w, NULL, NULL), 0);
+	assert_int_equal(aeg_wal_get_stats(f.w)->failed, 0);
+	aeg_wal_close(f.w);
+	itest_rmtree(f.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_truncate_and_read_back),
 		cmocka_unit_test(test_compaction_reuses_segments),
 		cmocka_unit_test(test_snapshot_files),
+		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
