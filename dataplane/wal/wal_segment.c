@@ -222,6 +222,28 @@ static int seg_classify(struct aeg_wal *w, uint64_t *newest, uint64_t *start)
 	return 0;
 }
 
+/* A segment whose header does not decode but whose first record is a valid
+ * record of the sequence after the newest was written to and then damaged:
+ * header and first record share a sector, so a torn header write cannot
+ * leave that record behind. Refused: its records were acknowledged. */
+static int seg_check_lost_header(struct aeg_wal *w, uint64_t newest)
+{
+	for (uint32_t i = 0; i < w->segs_n; i++) {
+		if (w->segs[i].state != WAL_SEG_UNUSED)
+			continue;
+		uint8_t *rec = w->scratch;
+		ssize_t n = pread(w->segs[i].fd, rec, w->cfg.batch_bytes_max, AEG_WAL_SEG_HDR_BYTES);
+		struct aeg_wal_rec r;
+		if (n <= 0 || aeg_wal_rec_decode(&r, rec, (size_t)n, newest + 1) <= 0)
+			continue;
+		char path[4096];
+		wal_log(w, "%s: header damaged, but it holds records of segment sequence %llu: refusing to start",
+			wal_seg_path(w, i, path, sizeof(path)), (unsigned long long)newest + 1);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 static int find_seq(const struct aeg_wal *w, uint64_t seq)
 {
 	for (uint32_t i = 0; i < w->segs_n; i++)
@@ -343,6 +365,8 @@ int wal_segments_open(struct aeg_wal *w)
 	}
 	uint64_t newest, start;
 	int rc = seg_classify(w, &newest, &start);
+	if (rc == 0)
+		rc = seg_check_lost_header(w, newest);
 	if (rc == 0)
 		rc = seg_recover(w, start, newest);
 	if (rc < 0)

@@ -184,6 +184,16 @@ static void test_mid_log_damage_refused(void **state)
 	/* A damaged header inside the live range is a hole: refused. */
 	flip_byte(dir, slot, 20);
 	assert_int_equal(aeg_wal_open(&w, &cfg), -EBADMSG);
+	flip_byte(dir, slot, 20);
+	/* So is a damaged header of the newest segment, whose records show it
+	 * was written (a torn header write would have taken them along). */
+	uint64_t newest = 1;
+	while (slot_of_seq(dir, newest + 1, &h) >= 0)
+		newest++;
+	int last = slot_of_seq(dir, newest, &h);
+	assert_true(last >= 0);
+	flip_byte(dir, last, 20);
+	assert_int_equal(aeg_wal_open(&w, &cfg), -EBADMSG);
 	itest_rmtree(dir);
 }
 
