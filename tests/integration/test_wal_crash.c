@@ -9,7 +9,7 @@
  *   AEGIS_TEST_DIR=/path               file system to test (default /var/tmp)
  *
  * Long run (documented in dataplane/wal/README.md):
- *   nice build/tests/integration/test_wal_crash 2000 $RANDOM */
+ *   nice build/tests/integration/test_wal_crash 2000 $RANDOM   (about 6 minutes) */
 #define _GNU_SOURCE
 #include "wal_itest_util.h"
 
