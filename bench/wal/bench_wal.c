@@ -103,6 +103,44 @@ struct log_run {
 
 static bool dsync_mode; /* --dsync: RWF_DSYNC writes on both sides */
 
+/* Ratios of every case, for the summary line: [0] raw-uring, [1] fio. */
+#define CASES_MAX 16
+static double ratios[2][CASES_MAX];
+static int ratios_n[2];
+
+static void ratio_add(int peer, double r)
+{
+	if (ratios_n[peer] < CASES_MAX && r > 0)
+		ratios[peer][ratios_n[peer]++] = r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void ratio_summary(int peer, const char *name)
+{
+	int n = ratios_n[peer];
+	if (n == 0)
+		return;
+	qsort(ratios[peer], (size_t)n, sizeof(double), cmp_double);
+	double median = n % 2 ? ratios[peer][n / 2] : (ratios[peer][n / 2 - 1] + ratios[peer][n / 2]) / 2;
+	printf("# ratio to %s over %d cases: median %.2f, min %.2f, max %.2f\n", name, n, median,
+	       ratios[peer][0], ratios[peer][n - 1]);
+	struct bench_json j;
+	bench_json_begin(&j, BENCH_NAME);
+	bench_json_str(&j, "summary", "ratio");
+	bench_json_str(&j, "peer", name);
+	bench_json_str(&j, "sync", dsync_mode ? "rwf_dsync" : "fdatasync");
+	bench_json_u64(&j, "cases", (uint64_t)n);
+	bench_json_f64(&j, "ratio", median);
+	bench_json_f64(&j, "ratio_min", ratios[peer][0]);
+	bench_json_f64(&j, "ratio_max", ratios[peer][n - 1]);
+	bench_json_end(&j);
+}
+
 static void log_begin(struct log_run *l, const char *parent, uint32_t rec_bytes, uint32_t batch_bytes)
 {
 	char name[64];
@@ -420,6 +458,7 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 	print_row("raw-uring", rec_bytes, batch_bytes, 0, raw_mib, 0, (double)raw.syncs / raw.seconds, bs, 0,
 		  mib_s / raw_mib);
 	json_peer("raw-uring", rec_bytes, batch_bytes, bs, raw_mib, (double)raw.syncs / raw.seconds, mib_s, o.direct);
+	ratio_add(0, mib_s / raw_mib);
 	if (!fio)
 		return;
 	double fio_syncs = 0;
@@ -431,6 +470,7 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 		return;
 	print_row("fio", rec_bytes, batch_bytes, 0, fio_mib, 0, fio_syncs, bs, 0, mib_s / fio_mib);
 	json_peer("fio", rec_bytes, batch_bytes, bs, fio_mib, fio_syncs, mib_s, o.direct);
+	ratio_add(1, mib_s / fio_mib);
 }
 
 static void usage(FILE *f)
@@ -498,6 +538,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < (quick ? 1 : sizeof(rec_sizes) / sizeof(rec_sizes[0])); i++)
 		for (size_t k = 0; k < (quick ? 1 : sizeof(batch_limits) / sizeof(batch_limits[0])); k++)
 			run_case(dir, rec_sizes[i], batch_limits[k], seconds, fio);
+	ratio_summary(0, "raw-uring");
+	ratio_summary(1, "fio");
 	rm_dir_files(dir);
 	return 0;
 }
