@@ -1,4 +1,5 @@
 /* Internal state of the WAL writer, shared by its .c files:
+ *   wal_open.c     configuration, allocation, io_uring setup, close
  *   wal_writer.c   batches, io_uring submission and completion, errors
  *   wal_segment.c  segment files: create, recycle, recover, seal
  *   wal_groups.c   group table, per-segment index ranges, compaction, read back
