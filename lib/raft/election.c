@@ -92,9 +92,7 @@ void election_handle_vote(struct aeg_raft *r, const struct aeg_raft_msg *m)
 		if (!pre) {
 			r->election_elapsed = 0;
 			r->vote = m->from;
-#ifndef AEG_RAFT_BUG_VOTE_NOT_PERSISTED
 			r->hs_dirty = true;
-#endif
 		}
 	} else if (resp != NULL) {
 		resp->reject = true;

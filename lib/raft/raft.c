@@ -363,6 +363,10 @@ int aeg_raft_propose(struct aeg_raft *r, const struct aeg_raft_payload *batch,
 	}
 	if (first_index != NULL)
 		*first_index = first;
+#ifdef AEG_RAFT_BUG_SELF_UNPERSISTED
+	/* BUG variant: the leader counts its own entries before they are durable */
+	progress_get(r, r->id)->match = r->last;
+#endif
 	repl_bcast_append(r, false);
 	return 0;
 }
@@ -401,6 +405,9 @@ void aeg_raft_ready(struct aeg_raft *r, struct aeg_raft_ready *rd)
 	memset(rd, 0, sizeof(*rd));
 	rd->hs.term = r->term;
 	rd->hs.vote = r->vote;
+#ifdef AEG_RAFT_BUG_VOTE_NOT_PERSISTED
+	rd->hs.vote = AEG_RAFT_NONE;  /* BUG variant: the vote never reaches the disk */
+#endif
 	rd->hs.commit = r->commit;
 	rd->hs_changed = r->hs_dirty;
 	r->hs_dirty = false;

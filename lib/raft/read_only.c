@@ -61,6 +61,10 @@ int aeg_raft_read_index(struct aeg_raft *r, uint64_t ctx)
 		return -EAGAIN;  /* our commit index is not known yet (§6.4 step 1) */
 	struct aeg_raft_progress *self = progress_get(r, r->id);
 	self->read_round = r->read_round + 1;
+#ifdef AEG_RAFT_BUG_READ_NO_QUORUM
+	/* BUG variant: answers reads without confirming leadership */
+	return read_state_push(r, ctx, r->commit);
+#endif
 	if (progress_quorum_read_acked(r, r->read_round + 1) || lease_valid(r))
 		return read_state_push(r, ctx, r->commit);
 	if (r->n_reads >= r->cfg.reads_max)

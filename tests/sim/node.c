@@ -1,0 +1,155 @@
+/* A simulated node: a raft group restored from its simulated disk, its
+ * ready loop (send, write, hold acks until durable, apply to the kv state
+ * machine), and a mirror of its log (term and chained hash per index) that
+ * the invariant checks compare across nodes in O(1). */
+#include "sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t chain_hash(uint64_t prev, uint64_t term, uint32_t type, const uint8_t *data, uint32_t len)
+{
+	uint64_t h = prev ^ 0xcbf29ce484222325ull;
+	h = (h ^ term) * 0x100000001b3ull;
+	h = (h ^ type) * 0x100000001b3ull;
+	for (uint32_t i = 0; i < len; i++)
+		h = (h ^ data[i]) * 0x100000001b3ull;
+	return h ^ (h >> 31);
+}
+
+static void mirror_set(struct sim_node *nd, uint64_t i, uint64_t term, uint32_t type,
+		       const uint8_t *data, uint32_t len)
+{
+	nd->mterm[i] = term;
+	nd->mchain[i] = chain_hash(nd->mchain[i - 1], term, type, data, len);
+}
+
+int node_start(struct sim *s, uint32_t id)
+{
+	struct sim_node *nd = &s->nodes[id];
+	struct aeg_raft_config *cfg = &nd->cfg;
+	aeg_raft_config_default(cfg, id, s->seed * 31 + id * 7 + nd->incarnation, 10);
+	cfg->peers_max = SIM_NODES_MAX;
+	cfg->log_entries_max = SIM_LOG_MAX;
+	cfg->batch_entries_max = s->mix->batch_entries ? s->mix->batch_entries : 64;
+	cfg->inflight_max = 8;
+	cfg->lease_read = s->mix->lease_read;
+	cfg->pre_vote = !s->mix->no_prevote;
+	cfg->check_quorum = !s->mix->no_check_quorum;
+	struct aeg_raft_conf conf = { .n = s->n };
+	for (uint32_t i = 0; i < s->n; i++) {
+		conf.ids[i] = i + 1;
+		conf.roles[i] = AEG_RAFT_MEMBER_VOTER;
+	}
+	int rc = aeg_raft_init(&nd->r, cfg, &conf);
+	if (rc != 0)
+		return rc;
+	rc = aeg_raft_restore_hard_state(&nd->r, &nd->disk.hs);
+	for (uint64_t i = 1; rc == 0 && i <= nd->disk.last; i++) {
+		const struct sim_dentry *e = &nd->disk.log[i];
+		rc = aeg_raft_restore_entry(&nd->r, e->term, i, e->type, e->data, e->len);
+		mirror_set(nd, i, e->term, e->type, e->data, e->len);
+	}
+	if (rc != 0) {
+		sim_fail(s, "n%u: restore from disk failed: %d", id, rc);
+		return rc;
+	}
+	nd->mlast = nd->disk.last;
+	nd->up = true;
+	nd->incarnation++;
+	nd->max_commit = nd->r.commit;
+	nd->applied = 0;
+	memset(nd->kv, 0, sizeof(nd->kv));
+	nd->n_pend = 0;
+	sim_push(s, s->now + rng_below(&s->rng, nd->tick_us), EV_TICK, id, nd->incarnation, NULL);
+	return 0;
+}
+
+void node_stop(struct sim *s, uint32_t id)
+{
+	struct sim_node *nd = &s->nodes[id];
+	client_node_lost(s, nd);
+	nd->crashed_t = s->now;
+	disk_crash(s, nd);
+	net_drop_held(s, id);
+	aeg_raft_fini(&nd->r);
+	nd->up = false;
+}
+
+void node_tick(struct sim *s, uint32_t id)
+{
+	struct sim_node *nd = &s->nodes[id];
+	aeg_raft_tick(&nd->r);
+	node_ready(s, id);
+	sim_push(s, s->now + nd->tick_us, EV_TICK, id, nd->incarnation, NULL);
+}
+
+static void mirror_update(struct sim *s, struct sim_node *nd, const struct aeg_raft_ready *rd)
+{
+	for (uint64_t i = rd->persist_lo; i <= rd->persist_hi; i++) {
+		const struct aeg_raft_entry *e = aeg_raft_entry_at(&nd->r, i);
+		if (i > SIM_LOG_MAX) {
+			sim_fail(s, "n%u: log longer than the simulator's mirror", nd->id);
+			return;
+		}
+		mirror_set(nd, i, e->term, e->type, e->data, e->len);
+	}
+	nd->mlast = nd->r.last;
+}
+
+static void apply_entry(struct sim *s, struct sim_node *nd, uint64_t i)
+{
+	const struct aeg_raft_entry *e = aeg_raft_entry_at(&nd->r, i);
+	if (i > s->gcommit || nd->mchain[i] != s->gchain[i]) {
+		sim_fail(s, "state machine safety: n%u applies index %llu that differs from the committed one",
+			 nd->id, (unsigned long long)i);
+		return;
+	}
+	nd->applied = i;
+	if (e->type == AEG_RAFT_ENTRY_NORMAL && e->len >= 13) {
+		uint32_t key = e->data[0] % SIM_KEYS;
+		uint64_t value;
+		memcpy(&value, e->data + 5, sizeof(value));
+		nd->kv[key] = value;
+	}
+	client_applied(s, nd, e);
+}
+
+/* Adversary: crash a node a moment after something interesting. */
+void node_maybe_crash_soon(struct sim *s, struct sim_node *nd, uint32_t pct, const char *why)
+{
+	if (s->healed_t != 0 || !rng_pct(&s->rng, pct))
+		return;
+	uint64_t at = s->now + rng_below(&s->rng, 3000);
+	sim_trace(s, "adversary: crash n%u at %.3f ms (%s)", nd->id, (double)at / 1000.0, why);
+	sim_push(s, at, EV_CRASH, nd->id, nd->incarnation, NULL);
+}
+
+void node_ready(struct sim *s, uint32_t id)
+{
+	struct sim_node *nd = &s->nodes[id];
+	for (int guard = 0; nd->up && aeg_raft_has_ready(&nd->r) && guard < 64; guard++) {
+		struct aeg_raft_ready rd;
+		aeg_raft_ready(&nd->r, &rd);
+		for (uint32_t i = 0; i < rd.n_msgs_now; i++)
+			net_send(s, &rd.msgs_now[i], 0);
+		mirror_update(s, nd, &rd);
+		uint64_t commit_before = s->gcommit;
+		check_commit(s, nd);
+		if (nd->r.role == AEG_RAFT_LEADER && s->gcommit > commit_before)
+			node_maybe_crash_soon(s, nd, s->mix->crash_after_commit_pct, "commit moved");
+		disk_write(s, nd, &rd);
+		struct sim_disk *d = &nd->disk;
+		uint64_t held = d->write_seq > d->done_seq ? d->write_seq : 0;
+		for (uint32_t i = 0; i < rd.n_msgs; i++) {
+			net_send(s, &rd.msgs[i], held);
+			if (rd.msgs[i].type == AEG_RAFT_MSG_VOTE_RESP && !rd.msgs[i].reject)
+				node_maybe_crash_soon(s, nd, s->mix->crash_after_vote_pct, "granted a vote");
+		}
+		for (uint64_t i = rd.apply_lo; i <= rd.apply_hi && s->failure[0] == '\0'; i++)
+			apply_entry(s, nd, i);
+		for (uint32_t i = 0; i < rd.n_reads; i++)
+			client_read_state(s, nd, &rd.reads[i]);
+		aeg_raft_advance(&nd->r, &rd);
+	}
+}
