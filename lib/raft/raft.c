@@ -371,6 +371,16 @@ int aeg_raft_propose(struct aeg_raft *r, const struct aeg_raft_payload *batch,
 	return 0;
 }
 
+int aeg_raft_compact(struct aeg_raft *r, uint64_t index)
+{
+	if (index > r->applied || index > r->persisted || index > r->last)
+		return -EINVAL;
+	if (index < r->first)
+		return 0;  /* already gone */
+	log_compact(r, index);
+	return 0;
+}
+
 void aeg_raft_persisted(struct aeg_raft *r, uint64_t index, uint64_t term)
 {
 	if (index <= r->persisted || index > r->last || !log_match_term(r, index, term))

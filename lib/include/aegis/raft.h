@@ -325,6 +325,11 @@ void aeg_raft_persisted(struct aeg_raft *r, uint64_t index, uint64_t term);
 int aeg_raft_read_index(struct aeg_raft *r, uint64_t ctx);
 /* Hands leadership to `to` (a voter). Proposals get -EBUSY meanwhile. */
 int aeg_raft_transfer_leader(struct aeg_raft *r, uint32_t to);
+/* Drops entries <= index from the log window (their payloads return to the
+ * arena). index must be applied and persisted. A follower that falls behind
+ * the window is sent the snapshot given by aeg_raft_snapshot_set(); without
+ * one it cannot be caught up. -EINVAL if index is beyond applied/persisted. */
+int aeg_raft_compact(struct aeg_raft *r, uint64_t index);
 /* Start an election now (also used by tests). */
 void aeg_raft_campaign(struct aeg_raft *r);
 
