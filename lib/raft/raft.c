@@ -123,7 +123,7 @@ int aeg_raft_restore_hard_state(struct aeg_raft *r, const struct aeg_raft_hard_s
 		return -EINVAL;
 	r->term = hs->term;
 	r->vote = hs->vote;
-	r->commit = hs->commit < r->snap_index ? r->snap_index : hs->commit;
+	r->restore_commit = hs->commit;  /* applied as entries come back */
 	return 0;
 }
 
@@ -137,6 +137,10 @@ int aeg_raft_restore_entry(struct aeg_raft *r, uint64_t term, uint64_t index,
 		return rc;
 	r->persisted = r->last;
 	r->unstable = r->last + 1;
+	/* A torn tail may have lost entries below the stored commit index. */
+	uint64_t c = r->restore_commit < r->last ? r->restore_commit : r->last;
+	if (c > r->commit)
+		r->commit = c;
 	return 0;
 }
 
@@ -186,6 +190,11 @@ static int msg_check(const struct aeg_raft *r, const struct aeg_raft_msg *m)
 	    m->from == AEG_RAFT_NONE || m->from == r->id || m->to != r->id || m->term == 0)
 		return -EINVAL;
 	if (m->n_entries > 0 && (m->entries == NULL || m->type != AEG_RAFT_MSG_APPEND))
+		return -EINVAL;
+	if (m->type == AEG_RAFT_MSG_SNAPSHOT &&
+	    (m->snap_index == 0 || m->snap_conf == NULL || m->snap_conf->n > AEG_RAFT_CONF_MAX ||
+	     (m->snap_len > 0 && m->snap_data == NULL) || m->snap_offset > m->snap_total ||
+	     m->snap_len > m->snap_total - m->snap_offset))
 		return -EINVAL;
 	for (uint32_t i = 0; i < m->n_entries; i++) {
 		const struct aeg_raft_entry *e = &m->entries[i];

@@ -98,6 +98,8 @@ void snapshot_handle_chunk(struct aeg_raft *r, const struct aeg_raft_msg *m);
 void snapshot_handle_reject(struct aeg_raft *r, struct aeg_raft_progress *pr,
 			    const struct aeg_raft_msg *m);
 void snapshot_ready(struct aeg_raft *r, struct aeg_raft_ready *rd);
+/* Re-sends the chunk a snapshotting follower waits for (heartbeat). */
+void snapshot_resend(struct aeg_raft *r, struct aeg_raft_progress *pr);
 
 /* Drops appends not yet handed out: their entries point into the log,
  * which is about to change under them. */

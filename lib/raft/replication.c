@@ -185,7 +185,9 @@ void repl_handle_heartbeat_resp(struct aeg_raft *r, const struct aeg_raft_msg *m
 		return;
 	pr->recent_active = true;
 	pr->probe_sent = false;
-	if (pr->match < r->last)
+	if (pr->state == AEG_RAFT_SNAPSHOTTING)
+		snapshot_resend(r, pr);
+	else if (pr->match < r->last)
 		repl_send_append(r, pr, true);
 	if (m->ctx != 0)
 		read_handle_ack(r, pr, m->ctx);

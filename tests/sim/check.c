@@ -35,6 +35,11 @@ void check_commit(struct sim *s, struct sim_node *nd)
 		return;
 	}
 	for (uint64_t i = s->gcommit + 1; i <= c; i++) {
+		if (i < nd->mbase) {
+			sim_fail(s, "n%u: snapshot at %llu beyond anything committed", nd->id,
+				 (unsigned long long)nd->mbase);
+			return;
+		}
 		s->gchain[i] = nd->mchain[i];
 		s->gterm[i] = nd->mterm[i];
 		s->gcterm[i] = nd->r.term;
@@ -50,9 +55,10 @@ static void check_log_matching(struct sim *s, const struct sim_node *a)
 		if (b == a || !b->up)
 			continue;
 		uint64_t i = a->mlast < b->mlast ? a->mlast : b->mlast;
-		while (i > 0 && a->mterm[i] != b->mterm[i])
+		uint64_t lo = a->mbase > b->mbase ? a->mbase : b->mbase;
+		while (i > lo && a->mterm[i] != b->mterm[i])
 			i--;
-		if (i > 0 && a->mchain[i] != b->mchain[i]) {
+		if (i >= lo && i > 0 && a->mterm[i] == b->mterm[i] && a->mchain[i] != b->mchain[i]) {
 			sim_fail(s, "log matching: n%u and n%u both have term %llu at index %llu but differ below",
 				 a->id, b->id, (unsigned long long)a->mterm[i], (unsigned long long)i);
 			return;
@@ -78,6 +84,8 @@ static void check_new_leader(struct sim *s, struct sim_node *nd)
 	uint64_t k = s->gcommit;
 	while (k > 0 && s->gcterm[k] >= term)
 		k--;
+	if (k < nd->mbase)
+		k = nd->mbase;  /* older ones are inside its snapshot */
 	if (k > 0 && (nd->mlast < k || nd->mchain[k] != s->gchain[k]))
 		sim_fail(s, "leader completeness: n%u leads term %llu without committed index %llu",
 			 nd->id, (unsigned long long)term, (unsigned long long)k);

@@ -28,9 +28,10 @@ static void write_free(struct sim_write *w)
 
 void disk_free(struct sim_disk *d)
 {
-	for (uint64_t i = 1; i <= d->last; i++)
+	for (uint64_t i = d->snap.index + 1; i <= d->last; i++)
 		dentry_free(&d->log[i]);
 	d->last = 0;
+	d->snap.index = 0;
 	while (d->head != NULL) {
 		struct sim_write *w = d->head;
 		d->head = w->next;
@@ -42,10 +43,18 @@ void disk_free(struct sim_disk *d)
 uint64_t disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_ready *rd)
 {
 	struct sim_disk *d = &nd->disk;
-	if (!rd->hs_changed && rd->persist_lo > rd->persist_hi)
+	if (!rd->hs_changed && rd->persist_lo > rd->persist_hi && !rd->snap_install)
 		return 0;
 	struct sim_write *w = calloc(1, sizeof(*w));
 	w->seq = ++d->write_seq;
+	if (rd->snap_install) {
+		w->has_snap = true;
+		w->snap.index = rd->snap_index;
+		w->snap.term = rd->snap_term;
+		w->snap.conf = *rd->snap_conf;
+		w->snap.len = rd->snap_len <= SIM_SNAP_BYTES ? rd->snap_len : SIM_SNAP_BYTES;
+		memcpy(w->snap.data, rd->snap_data, w->snap.len);
+	}
 	w->has_hs = rd->hs_changed;
 	w->hs = rd->hs;
 	w->lo = rd->persist_lo;
@@ -78,11 +87,26 @@ uint64_t disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_re
 	return w->seq;
 }
 
-/* Lands the write's hard state and its first n entries. */
+void disk_set_snapshot(struct sim_disk *d, const struct sim_snap *snap)
+{
+	/* Entries after it survive only if they continue it. */
+	bool continues = d->last > snap->index && d->log[snap->index].term == snap->term &&
+			 snap->index > d->snap.index;
+	for (uint64_t i = d->snap.index + 1; i <= d->last; i++)
+		if (!continues || i <= snap->index)
+			dentry_free(&d->log[i]);
+	if (!continues || d->last < snap->index)
+		d->last = snap->index;
+	d->snap = *snap;
+}
+
+/* Lands the write's hard state, snapshot and its first n entries. */
 static void land(struct sim_disk *d, struct sim_write *w, uint64_t n)
 {
 	if (w->has_hs)
 		d->hs = w->hs;
+	if (w->has_snap)
+		disk_set_snapshot(d, &w->snap);
 	if (n == 0)
 		return;
 	for (uint64_t i = w->lo; i <= d->last; i++)

@@ -20,6 +20,15 @@ static struct sim_msg *msg_copy(const struct aeg_raft_msg *m)
 {
 	struct sim_msg *sm = calloc(1, sizeof(*sm));
 	sm->m = *m;
+	if (m->snap_conf != NULL) {
+		sm->conf = *m->snap_conf;
+		sm->m.snap_conf = &sm->conf;
+	}
+	if (m->snap_len > 0) {
+		sm->snap = malloc(m->snap_len);
+		memcpy(sm->snap, m->snap_data, m->snap_len);
+		sm->m.snap_data = sm->snap;
+	}
 	if (m->n_entries > 0) {
 		size_t bytes = 0;
 		for (uint32_t i = 0; i < m->n_entries; i++)
@@ -43,6 +52,7 @@ void net_msg_free(struct sim_msg *sm)
 {
 	free(sm->ents);
 	free(sm->data);
+	free(sm->snap);
 	free(sm);
 }
 

@@ -24,6 +24,37 @@ static void mirror_set(struct sim_node *nd, uint64_t i, uint64_t term, uint32_t 
 	nd->mchain[i] = chain_hash(nd->mchain[i - 1], term, type, data, len);
 }
 
+static void snap_encode(const struct sim_node *nd, struct sim_snap *sn, uint64_t index)
+{
+	memcpy(sn->data, nd->kv, SIM_KEYS * 8);
+	memcpy(sn->data + SIM_KEYS * 8, &nd->mchain[index], 8);
+	memcpy(sn->data + SIM_KEYS * 8 + 8, &index, 8);
+	sn->len = SIM_SNAP_BYTES;
+}
+
+/* Loads a snapshot into the state machine and the log mirror. */
+static void snap_load(struct sim *s, struct sim_node *nd, uint64_t index, uint64_t term,
+		      const uint8_t *data, uint32_t len)
+{
+	uint64_t chain, at;
+	if (len != SIM_SNAP_BYTES) {
+		sim_fail(s, "n%u: snapshot of %u bytes, expected %u", nd->id, len, SIM_SNAP_BYTES);
+		return;
+	}
+	memcpy(nd->kv, data, SIM_KEYS * 8);
+	memcpy(&chain, data + SIM_KEYS * 8, 8);
+	memcpy(&at, data + SIM_KEYS * 8 + 8, 8);
+	if (at != index || index > s->gcommit || chain != s->gchain[index]) {
+		sim_fail(s, "state machine safety: n%u loads a snapshot at %llu that is not the committed state",
+			 nd->id, (unsigned long long)index);
+		return;
+	}
+	nd->applied = index;
+	nd->mbase = index;
+	nd->mterm[index] = term;
+	nd->mchain[index] = chain;
+}
+
 int node_start(struct sim *s, uint32_t id)
 {
 	struct sim_node *nd = &s->nodes[id];
@@ -34,6 +65,8 @@ int node_start(struct sim *s, uint32_t id)
 	cfg->batch_entries_max = s->mix->batch_entries ? s->mix->batch_entries : 64;
 	cfg->inflight_max = 8;
 	cfg->lease_read = s->mix->lease_read;
+	cfg->snapshot_chunk_bytes = 16;  /* several chunks per snapshot */
+	cfg->snapshot_bytes_max = 64;
 	cfg->pre_vote = !s->mix->no_prevote;
 	cfg->check_quorum = !s->mix->no_check_quorum;
 	struct aeg_raft_conf conf = { .n = s->n };
@@ -45,7 +78,18 @@ int node_start(struct sim *s, uint32_t id)
 	if (rc != 0)
 		return rc;
 	rc = aeg_raft_restore_hard_state(&nd->r, &nd->disk.hs);
-	for (uint64_t i = 1; rc == 0 && i <= nd->disk.last; i++) {
+	memset(nd->kv, 0, sizeof(nd->kv));
+	nd->applied = 0;
+	nd->mbase = 0;
+	const struct sim_snap *sn = &nd->disk.snap;
+	if (rc == 0 && sn->index > 0) {
+		rc = aeg_raft_restore_snapshot(&nd->r, sn->index, sn->term, &sn->conf);
+		snap_load(s, nd, sn->index, sn->term, sn->data, sn->len);
+		nd->own_snap = *sn;
+		if (rc == 0)
+			rc = aeg_raft_snapshot_set(&nd->r, sn->index, nd->own_snap.data, nd->own_snap.len);
+	}
+	for (uint64_t i = sn->index + 1; rc == 0 && i <= nd->disk.last; i++) {
 		const struct sim_dentry *e = &nd->disk.log[i];
 		rc = aeg_raft_restore_entry(&nd->r, e->term, i, e->type, e->data, e->len);
 		mirror_set(nd, i, e->term, e->type, e->data, e->len);
@@ -58,8 +102,6 @@ int node_start(struct sim *s, uint32_t id)
 	nd->up = true;
 	nd->incarnation++;
 	nd->max_commit = nd->r.commit;
-	nd->applied = 0;
-	memset(nd->kv, 0, sizeof(nd->kv));
 	nd->n_pend = 0;
 	sim_push(s, s->now + rng_below(&s->rng, nd->tick_us), EV_TICK, id, nd->incarnation, NULL);
 	return 0;
@@ -125,6 +167,32 @@ void node_maybe_crash_soon(struct sim *s, struct sim_node *nd, uint32_t pct, con
 	sim_push(s, at, EV_CRASH, nd->id, nd->incarnation, NULL);
 }
 
+/* Every snap_every applied entries: snapshot the kv state, make it the
+ * disk's base and compact the raft log, keeping a few entries so that both
+ * catch-up paths (appends and snapshots) get used. */
+static void maybe_snapshot(struct sim *s, struct sim_node *nd)
+{
+	uint32_t every = s->mix->snap_every;
+	const struct aeg_raft_entry *e = aeg_raft_entry_at(&nd->r, nd->applied);
+	if (every == 0 || nd->applied < nd->own_snap.index + every ||
+	    nd->applied != nd->r.applied || e == NULL || s->failure[0] != '\0')
+		return;
+	struct sim_snap *sn = &nd->own_snap;
+	sn->index = nd->applied;
+	sn->term = e->term;
+	sn->conf = nd->r.conf;
+	snap_encode(nd, sn, sn->index);
+	if (aeg_raft_snapshot_set(&nd->r, sn->index, sn->data, sn->len) != 0) {
+		sim_fail(s, "n%u: snapshot_set refused", nd->id);
+		return;
+	}
+	disk_set_snapshot(&nd->disk, sn);
+	uint64_t keep = 4;
+	if (sn->index > keep && aeg_raft_compact(&nd->r, sn->index - keep) != 0)
+		sim_fail(s, "n%u: compact refused", nd->id);
+	s->snaps_taken++;
+}
+
 void node_ready(struct sim *s, uint32_t id)
 {
 	struct sim_node *nd = &s->nodes[id];
@@ -133,6 +201,12 @@ void node_ready(struct sim *s, uint32_t id)
 		aeg_raft_ready(&nd->r, &rd);
 		for (uint32_t i = 0; i < rd.n_msgs_now; i++)
 			net_send(s, &rd.msgs_now[i], 0);
+		if (rd.snap_install) {
+			s->snap_installs++;
+			sim_trace(s, "n%u installs snapshot at %llu", nd->id,
+				  (unsigned long long)rd.snap_index);
+			snap_load(s, nd, rd.snap_index, rd.snap_term, rd.snap_data, rd.snap_len);
+		}
 		mirror_update(s, nd, &rd);
 		uint64_t commit_before = s->gcommit;
 		check_commit(s, nd);
@@ -151,5 +225,6 @@ void node_ready(struct sim *s, uint32_t id)
 		for (uint32_t i = 0; i < rd.n_reads; i++)
 			client_read_state(s, nd, &rd.reads[i]);
 		aeg_raft_advance(&nd->r, &rd);
+		maybe_snapshot(s, nd);
 	}
 }

@@ -21,14 +21,18 @@ const struct sim_mix sim_mixes[] = {
 	/*      name     loss dup delay us    part crash xfer drift disk us     torn lease */
 	{ MIX("calm",      0,  0, 100,  2000,   0,   0,   0,  0, 100,  1000, false, false) },
 	{ MIX("lossy",    10,  5, 100, 30000,   0,   0,   0,  5, 100,  3000, false, false) },
-	{ MIX("partition", 2,  2, 100, 10000, 150,   0,   0,  5, 100,  3000, false, false) },
-	{ MIX("crash",     2,  2, 100, 10000,   0, 150,   0,  5, 100, 20000, true, false) },
+	{ MIX("partition", 2,  2, 100, 10000, 150,   0,   0,  5, 100,  3000, false, false),
+	  .snap_every = 16 },
+	{ MIX("crash",     2,  2, 100, 10000,   0, 150,   0,  5, 100, 20000, true, false),
+	  .snap_every = 16 },
 	{ MIX("transfer",  2,  2, 100, 10000, 300,   0, 150,  5, 100,  3000, false, false) },
-	{ MIX("chaos",     5,  5, 100, 30000, 200, 200, 400, 10, 100, 30000, true, false) },
-	{ MIX("lease",     2,  2, 100, 10000, 200, 200, 400, 10, 100, 10000, true, true) },
+	{ MIX("chaos",     5,  5, 100, 30000, 200, 200, 400, 10, 100, 30000, true, false),
+	  .snap_every = 12 },
+	{ MIX("lease",     2,  2, 100, 10000, 200, 200, 400, 10, 100, 10000, true, true),
+	  .snap_every = 16 },
 	/* plain Raft: an isolated leader keeps leading */
 	{ MIX("nocq",      2,  2, 100, 20000, 100, 300,   0,  5, 100, 10000, true, false),
-	  .no_prevote = true, .no_check_quorum = true },
+	  .no_prevote = true, .no_check_quorum = true, .snap_every = 24 },
 	/* Figure 8 hunting: one entry per append, slow disks, leaders crash
 	 * right after their commit index moves */
 	{ MIX("figure8",   5,  2, 100, 40000, 150, 400,   0, 10, 1000, 60000, true, false),
@@ -36,7 +40,7 @@ const struct sim_mix sim_mixes[] = {
 	  .crash_after_propose_pct = 30 },
 	/* split votes and crashes right after voting */
 	{ MIX("votes",     5,  2, 1000, 60000, 300, 400,  0, 10, 1000, 40000, true, false),
-	  .no_prevote = true, .crash_after_vote_pct = 30 },
+	  .no_prevote = true, .crash_after_vote_pct = 30, .snap_every = 16 },
 };
 const uint32_t sim_mixes_n = sizeof(sim_mixes) / sizeof(sim_mixes[0]);
 
@@ -362,7 +366,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t events = 0, msgs = 0, ops = 0, acked = 0, reads = 0, crashes = 0;
-	uint64_t parts = 0, xfers = 0, elections = 0, gaveup = 0;
+	uint64_t parts = 0, xfers = 0, elections = 0, gaveup = 0, snaps = 0, installs = 0;
 	int rc = expect_bug ? 1 : 0;
 	for (uint64_t k = 0; k < seeds; k++) {
 		uint64_t sd = seed + k;
@@ -380,6 +384,8 @@ int main(int argc, char **argv)
 		xfers += s.transfers;
 		elections += s.elections;
 		gaveup += s.lin_gaveup;
+		snaps += s.snaps_taken;
+		installs += s.snap_installs;
 		if (failed) {
 			printf("FAIL seed %llu (mix %s, %u nodes): %s\n", (unsigned long long)sd,
 			       mix->name, n, s.failure);
@@ -394,13 +400,14 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (!quiet || rc != 0)
-		printf("sim: seeds %llu..%llu mix %s: %llu events, %llu msgs, %llu ops (%llu puts acked, %llu reads), %llu elections, %llu crashes, %llu partitions, %llu transfers, %llu lin checks gave up, %.2f s\n",
+		printf("sim: seeds %llu..%llu mix %s: %llu events, %llu msgs, %llu ops (%llu puts acked, %llu reads), %llu elections, %llu crashes, %llu partitions, %llu transfers, %llu lin checks gave up, %llu snapshots taken, %llu installed, %.2f s\n",
 		       (unsigned long long)seed, (unsigned long long)(seed + seeds - 1), mix_name,
 		       (unsigned long long)events, (unsigned long long)msgs,
 		       (unsigned long long)ops, (unsigned long long)acked,
 		       (unsigned long long)reads, (unsigned long long)elections,
 		       (unsigned long long)crashes, (unsigned long long)parts,
-		       (unsigned long long)xfers, (unsigned long long)gaveup, secs);
+		       (unsigned long long)xfers, (unsigned long long)gaveup,
+		       (unsigned long long)snaps, (unsigned long long)installs, secs);
 	if (expect_bug && rc != 0)
 		printf("bug NOT caught in %llu seeds\n", (unsigned long long)seeds);
 	free(s.heap);

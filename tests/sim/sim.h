@@ -45,6 +45,7 @@ struct sim_mix {
 	/* raft knobs: plain Raft without pre-vote/check-quorum must be safe too */
 	bool no_prevote, no_check_quorum;
 	uint32_t batch_entries;        /* entries per append (0: 64) */
+	uint32_t snap_every;           /* take a snapshot every N applied entries (0: never) */
 	/* adversarial crashes at interesting points */
 	uint32_t crash_after_vote_pct;   /* a node that just granted a vote */
 	uint32_t crash_after_commit_pct; /* a leader whose commit just moved */
@@ -75,8 +76,19 @@ struct sim_dentry {
 	uint8_t *data;
 };
 
+#define SIM_SNAP_BYTES (SIM_KEYS * 8 + 16)  /* kv values, chain hash, index */
+
+struct sim_snap {
+	uint64_t index, term;          /* index 0: none */
+	struct aeg_raft_conf conf;
+	uint8_t data[SIM_SNAP_BYTES];
+	uint32_t len;
+};
+
 struct sim_write {
 	uint64_t seq;
+	bool has_snap;
+	struct sim_snap snap;
 	bool has_hs;
 	struct aeg_raft_hard_state hs;
 	uint64_t lo, hi;               /* entries; lo > hi: none */
@@ -87,7 +99,8 @@ struct sim_write {
 
 struct sim_disk {
 	struct aeg_raft_hard_state hs;
-	struct sim_dentry log[SIM_LOG_MAX + 1];  /* [1, last] durable */
+	struct sim_snap snap;          /* the log's base */
+	struct sim_dentry log[SIM_LOG_MAX + 1];  /* [snap.index + 1, last] durable */
 	uint64_t last;
 	struct sim_write *head, *tail; /* in-flight writes, complete in order */
 	uint64_t write_seq, done_seq;
@@ -111,6 +124,8 @@ struct sim_node {
 	uint64_t mterm[SIM_LOG_MAX + 1];
 	uint64_t mchain[SIM_LOG_MAX + 1];
 	uint64_t mlast;
+	uint64_t mbase;                /* snapshot base: mterm/mchain valid from here */
+	struct sim_snap own_snap;      /* what aeg_raft_snapshot_set points at */
 	uint64_t max_commit;           /* this incarnation */
 	uint64_t applied;
 	uint64_t kv[SIM_KEYS];
@@ -149,6 +164,8 @@ struct sim_msg {
 	struct aeg_raft_msg m;
 	struct aeg_raft_entry *ents;
 	uint8_t *data;
+	struct aeg_raft_conf conf;     /* snapshot chunk's config, copied */
+	uint8_t *snap;                 /* snapshot chunk's bytes, copied */
 	uint64_t held_until_seq;       /* late message waiting for a write */
 	uint64_t sent_t;
 	uint32_t sender_incarnation;
@@ -185,7 +202,7 @@ struct sim {
 	/* results */
 	char failure[256];
 	uint64_t events, msgs, acked_writes, reads_ok, lin_steps;
-	uint64_t crashes, partitions, transfers, elections, lin_gaveup;
+	uint64_t crashes, partitions, transfers, elections, lin_gaveup, snap_installs, snaps_taken;
 };
 
 /* sim.c */
@@ -215,6 +232,8 @@ uint64_t disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_re
 void disk_complete(struct sim *s, struct sim_node *nd, uint64_t seq);
 /* Crash: in-flight writes are lost; with `torn` the first may land in part. */
 void disk_crash(struct sim *s, struct sim_node *nd);
+/* Makes snap the log's base at once (a snapshot file written and synced). */
+void disk_set_snapshot(struct sim_disk *d, const struct sim_snap *snap);
 
 /* node.c */
 int node_start(struct sim *s, uint32_t id);

@@ -246,6 +246,7 @@ struct aeg_raft {
 	uint32_t vote;
 	uint32_t lead;
 	uint64_t commit;
+	uint64_t restore_commit;  /* hard state's commit, during a restart */
 	uint64_t applied;         /* handed out to apply */
 	uint64_t persisted;       /* our log is durable up to here */
 	uint64_t unstable;        /* first index not yet handed out to persist */
@@ -287,6 +288,7 @@ struct aeg_raft {
 	uint32_t n_read_states, taken_read_states;
 
 	/* snapshots: ours (caller-owned bytes) and one being received */
+	uint64_t own_snap_index, own_snap_term;
 	const uint8_t *snap_data;
 	uint32_t snap_len;
 	struct aeg_raft_conf snap_conf;
@@ -330,6 +332,16 @@ int aeg_raft_transfer_leader(struct aeg_raft *r, uint32_t to);
  * the window is sent the snapshot given by aeg_raft_snapshot_set(); without
  * one it cannot be caught up. -EINVAL if index is beyond applied/persisted. */
 int aeg_raft_compact(struct aeg_raft *r, uint64_t index);
+/* The caller's state machine snapshot at index == the last index handed
+ * out to apply (call after applying it). The bytes stay owned by the
+ * caller and must stay valid until the next aeg_raft_snapshot_set() or
+ * aeg_raft_fini(); they are sent in chunks to followers the log no longer
+ * covers. -EINVAL otherwise. */
+int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len);
+/* Restart: the persisted snapshot's base (after the hard state, before any
+ * entry). The caller restores its state machine from the bytes itself. */
+int aeg_raft_restore_snapshot(struct aeg_raft *r, uint64_t index, uint64_t term,
+			      const struct aeg_raft_conf *conf);
 /* Start an election now (also used by tests). */
 void aeg_raft_campaign(struct aeg_raft *r);
 

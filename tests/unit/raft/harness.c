@@ -57,8 +57,12 @@ static void msg_free(struct h_msg *q)
 {
 	free(q->ents);
 	free(q->data);
+	free(q->conf);
+	free(q->snap);
 	q->ents = NULL;
 	q->data = NULL;
+	q->conf = NULL;
+	q->snap = NULL;
 }
 
 void h_fini(struct h_net *net)
@@ -77,6 +81,18 @@ static void enqueue(struct h_net *net, const struct aeg_raft_msg *m)
 	q->m = *m;
 	q->ents = NULL;
 	q->data = NULL;
+	q->conf = NULL;
+	q->snap = NULL;
+	if (m->snap_conf != NULL) {
+		q->conf = malloc(sizeof(*q->conf));
+		*q->conf = *m->snap_conf;
+		q->m.snap_conf = q->conf;
+	}
+	if (m->snap_len > 0) {
+		q->snap = malloc(m->snap_len);
+		memcpy(q->snap, m->snap_data, m->snap_len);
+		q->m.snap_data = q->snap;
+	}
 	net->sent_by_type[m->type]++;
 	if (m->n_entries == 0)
 		return;
@@ -114,6 +130,14 @@ void h_ready(struct h_net *net, uint32_t id)
 		aeg_raft_ready(&nd->r, &rd);
 		for (uint32_t i = 0; i < rd.n_msgs_now; i++)
 			enqueue(net, &rd.msgs_now[i]);
+		if (rd.snap_install) {
+			assert(rd.snap_len <= sizeof(nd->snap));
+			nd->n_snap_installs++;
+			nd->snap_index = rd.snap_index;
+			nd->snap_term = rd.snap_term;
+			nd->snap_len = rd.snap_len;
+			memcpy(nd->snap, rd.snap_data, rd.snap_len);
+		}
 		if (rd.persist_hi >= rd.persist_lo) {
 			nd->pending_index = rd.persist_hi;
 			nd->pending_term = aeg_raft_entry_at(&nd->r, rd.persist_hi)->term;

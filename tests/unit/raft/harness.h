@@ -18,6 +18,8 @@ struct h_msg {
 	struct aeg_raft_msg m;
 	struct aeg_raft_entry *ents;
 	uint8_t *data;
+	struct aeg_raft_conf *conf;
+	uint8_t *snap;
 };
 
 struct h_node {
@@ -28,6 +30,10 @@ struct h_node {
 	uint32_t n_applied;
 	struct aeg_raft_read_state reads[64];
 	uint32_t n_reads;
+	uint32_t n_snap_installs;
+	uint64_t snap_index, snap_term;
+	uint8_t snap[256];
+	uint32_t snap_len;
 };
 
 struct h_net {
