@@ -5,7 +5,16 @@
 bool election_promotable(const struct aeg_raft *r)
 {
 	const struct aeg_raft_progress *pr = aeg_raft_progress_of(r, r->id);
-	return pr != NULL && progress_is_voter(pr);
+	if (pr != NULL && progress_is_voter(pr))
+		return true;
+	/* Removed by a config that is not committed yet: we may hold its only
+	 * copy, so we must still be able to lead until it commits (§4.2.2);
+	 * our own vote does not count in it. */
+	if (r->conf_index <= r->commit)
+		return false;
+	struct aeg_raft_conf c;
+	membership_conf_at(r, r->commit, &c);
+	return conf_has_voter(&c, r->id);
 }
 
 void election_become_leader(struct aeg_raft *r)

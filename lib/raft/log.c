@@ -102,6 +102,8 @@ int log_append(struct aeg_raft *r, uint64_t term, uint32_t type,
 	}
 	*log_pos(r, index) = pos;
 	r->arena_tail = pos + len;
+	if (type == AEG_RAFT_ENTRY_CONF)
+		membership_on_append(r, e);  /* in force once in the log */
 	return 0;
 }
 
@@ -117,12 +119,15 @@ void log_truncate(struct aeg_raft *r, uint64_t index)
 		r->unstable = index;
 	if (r->persisted >= index)
 		r->persisted = index - 1;
+	if (r->conf_index >= index)
+		membership_rescan(r);  /* its config entry is gone */
 }
 
 void log_compact(struct aeg_raft *r, uint64_t index)
 {
 	assert(index <= r->last && index >= r->first);
 	outbox_drop_appends(r);
+	membership_conf_at(r, index, &r->base_conf);
 	r->snap_term = log_slot(r, index)->term;
 	r->snap_index = index;
 	r->first = index + 1;

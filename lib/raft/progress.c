@@ -7,7 +7,7 @@
 
 int progress_init(struct aeg_raft *r)
 {
-	uint32_t n = r->cfg.peers_max;
+	uint32_t n = r->cfg.peers_max + 1;  /* + ourselves when not a member */
 	r->prs = calloc(n, sizeof(*r->prs));
 	r->scratch = calloc(n, sizeof(*r->scratch));
 	uint64_t *infl = calloc((size_t)n * r->cfg.inflight_max, sizeof(*infl));
@@ -75,7 +75,7 @@ void progress_apply_conf(struct aeg_raft *r)
 	 * the others, add newcomers in probe state. */
 	uint32_t kept = 0;
 	for (uint32_t i = 0; i < r->n_prs; i++) {
-		bool found = false;
+		bool found = r->prs[i].id == r->id;  /* a leader being removed keeps leading */
 		for (uint32_t j = 0; j < r->conf.n; j++)
 			found |= r->conf.ids[j] == r->prs[i].id;
 		if (!found)
@@ -90,10 +90,17 @@ void progress_apply_conf(struct aeg_raft *r)
 		kept++;
 	}
 	r->n_prs = kept;
+	struct aeg_raft_progress *self = progress_get(r, r->id);
+	if (self == NULL) {
+		self = &r->prs[r->n_prs++];
+		self->id = r->id;
+		progress_reset(r, self, r->last + 1);
+	}
+	self->roles = 0;  /* set below if we are a member */
 	for (uint32_t j = 0; j < r->conf.n; j++) {
 		struct aeg_raft_progress *pr = progress_get(r, r->conf.ids[j]);
 		if (pr == NULL) {
-			assert(r->n_prs < r->cfg.peers_max);
+			assert(r->n_prs <= r->cfg.peers_max);
 			pr = &r->prs[r->n_prs++];
 			pr->id = r->conf.ids[j];
 			progress_reset(r, pr, r->last + 1);

@@ -77,6 +77,7 @@ int aeg_raft_init(struct aeg_raft *r, const struct aeg_raft_config *cfg,
 	r->id = cfg->id;
 	r->rng = cfg->seed ^ ((uint64_t)cfg->id << 32);
 	r->conf = *initial;
+	r->base_conf = *initial;
 	size_t nout = cfg->outbox_max;
 	r->out_now = calloc(nout, sizeof(*r->out_now));
 	r->out_late = calloc(nout, sizeof(*r->out_late));
@@ -401,7 +402,7 @@ void aeg_raft_persisted(struct aeg_raft *r, uint64_t index, uint64_t term)
 	if (self != NULL && self->match < index) {
 		self->match = index;
 		if (repl_maybe_commit(r))
-			repl_bcast_append(r, true);
+			repl_on_commit(r);
 	}
 }
 

@@ -79,6 +79,8 @@ bool repl_send_append(struct aeg_raft *r, struct aeg_raft_progress *pr, bool sen
 void repl_bcast_append(struct aeg_raft *r, bool send_empty);
 void repl_bcast_heartbeat(struct aeg_raft *r, uint64_t ctx);
 bool repl_maybe_commit(struct aeg_raft *r);
+/* After the commit index moved: tell followers, act on committed configs. */
+void repl_on_commit(struct aeg_raft *r);
 void repl_handle_append(struct aeg_raft *r, const struct aeg_raft_msg *m);
 void repl_handle_append_resp(struct aeg_raft *r, const struct aeg_raft_msg *m);
 void repl_handle_heartbeat(struct aeg_raft *r, const struct aeg_raft_msg *m);
@@ -100,6 +102,17 @@ void snapshot_handle_reject(struct aeg_raft *r, struct aeg_raft_progress *pr,
 void snapshot_ready(struct aeg_raft *r, struct aeg_raft_ready *rd);
 /* Re-sends the chunk a snapshotting follower waits for (heartbeat). */
 void snapshot_resend(struct aeg_raft *r, struct aeg_raft_progress *pr);
+
+/* ---- membership.c ---- */
+/* A conf entry was appended: it is the config from now on. */
+void membership_on_append(struct aeg_raft *r, const struct aeg_raft_entry *e);
+/* The latest config in the log (or the base) after a truncation/reset. */
+void membership_rescan(struct aeg_raft *r);
+/* The config in force at index (latest conf entry <= index, or the base). */
+void membership_conf_at(const struct aeg_raft *r, uint64_t index, struct aeg_raft_conf *out);
+/* Leader, commit moved: leave a committed joint config, or step down once
+ * our own removal is committed. */
+void membership_on_commit(struct aeg_raft *r);
 
 /* Drops appends not yet handed out: their entries point into the log,
  * which is about to change under them. */

@@ -72,6 +72,12 @@ bool repl_maybe_commit(struct aeg_raft *r)
 	return true;
 }
 
+void repl_on_commit(struct aeg_raft *r)
+{
+	repl_bcast_append(r, true);
+	membership_on_commit(r);
+}
+
 static void append_reject(struct aeg_raft *r, const struct aeg_raft_msg *m)
 {
 	struct aeg_raft_msg *resp = outbox_push(r, m->from, AEG_RAFT_MSG_APPEND_RESP, false);
@@ -139,7 +145,9 @@ static void leader_acked(struct aeg_raft *r, struct aeg_raft_progress *pr, uint6
 		progress_infl_free_to(r, pr, index);
 	}
 	if (repl_maybe_commit(r))
-		repl_bcast_append(r, true);
+		repl_on_commit(r);
+	if (r->role != AEG_RAFT_LEADER)
+		return;  /* stepped down: removed from the config */
 	while (repl_send_append(r, pr, false))
 		;
 	if (pr->id == r->transferee && pr->match == r->last)
@@ -185,10 +193,16 @@ void repl_handle_heartbeat_resp(struct aeg_raft *r, const struct aeg_raft_msg *m
 		return;
 	pr->recent_active = true;
 	pr->probe_sent = false;
-	if (pr->state == AEG_RAFT_SNAPSHOTTING)
-		snapshot_resend(r, pr);
-	else if (pr->match < r->last)
-		repl_send_append(r, pr, true);
 	if (m->ctx != 0)
 		read_handle_ack(r, pr, m->ctx);
+	if (pr->state == AEG_RAFT_SNAPSHOTTING) {
+		snapshot_resend(r, pr);
+		return;
+	}
+	/* A full window with a live follower means appends were lost: go
+	 * back to probing from what it acknowledged. */
+	if (pr->state == AEG_RAFT_REPLICATE && progress_paused(r, pr))
+		progress_become_probe(pr);
+	if (pr->match < r->last)
+		repl_send_append(r, pr, true);
 }

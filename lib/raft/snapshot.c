@@ -18,7 +18,7 @@ int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, 
 		return -EINVAL;
 	r->snap_data = data;
 	r->snap_len = len;
-	r->snap_conf = r->conf;
+	membership_conf_at(r, index, &r->snap_conf);
 	r->own_snap_index = index;
 	r->own_snap_term = term;
 	return 0;
@@ -99,13 +99,16 @@ void snapshot_handle_chunk(struct aeg_raft *r, const struct aeg_raft_msg *m)
 	}
 	if (m->snap_offset == 0 &&
 	    (r->recv_index != m->snap_index || r->recv_term != m->snap_term)) {
+		if (r->snap_data == r->recv_buf)
+			r->own_snap_index = 0;  /* the buffer is about to be reused */
 		r->recv_index = m->snap_index;
 		r->recv_term = m->snap_term;
 		r->recv_len = 0;
 		r->recv_ready = false;
 		r->recv_conf = *m->snap_conf;
 	}
-	bool fits = m->snap_total <= r->cfg.snapshot_bytes_max;
+	bool fits = m->snap_total <= r->cfg.snapshot_bytes_max &&
+		    m->snap_conf->n <= r->cfg.peers_max;
 	if (fits && r->recv_index == m->snap_index && r->recv_term == m->snap_term &&
 	    m->snap_offset == r->recv_len && !r->recv_ready) {
 		if (m->snap_len > 0)
@@ -135,13 +138,18 @@ void snapshot_ready(struct aeg_raft *r, struct aeg_raft_ready *rd)
 		log_reset(r, r->recv_index, r->recv_term);
 	else
 		log_compact(r, r->recv_index);
+	r->base_conf = r->recv_conf;
+	/* It is also ours to send on, should we lead before taking one. */
+	r->own_snap_index = r->recv_index;
+	r->own_snap_term = r->recv_term;
+	r->snap_data = r->recv_buf;
+	r->snap_len = (uint32_t)r->recv_len;
+	r->snap_conf = r->recv_conf;
 	r->commit = r->recv_index;
 	r->applied = r->recv_index;
 	if (r->persisted < r->recv_index)
 		r->persisted = r->recv_index;
-	r->conf = r->recv_conf;
-	r->conf_index = r->recv_index;
-	progress_apply_conf(r);
+	membership_rescan(r);  /* conf entries after the snapshot still count */
 	if (r->lead != AEG_RAFT_NONE) {
 		struct aeg_raft_msg *ack = outbox_push(r, r->lead, AEG_RAFT_MSG_APPEND_RESP, false);
 		if (ack != NULL)
@@ -157,8 +165,7 @@ int aeg_raft_restore_snapshot(struct aeg_raft *r, uint64_t index, uint64_t term,
 	log_reset(r, index, term);
 	r->commit = index;
 	r->applied = index;
-	r->conf = *conf;
-	r->conf_index = index;
-	progress_apply_conf(r);
+	r->base_conf = *conf;
+	membership_rescan(r);
 	return 0;
 }

@@ -221,13 +221,40 @@ static void fault_transfer(struct sim *s)
 	node_ready(s, lead);
 }
 
+/* The leader moves to a random config: 1..n voters, some learners. */
+static void fault_conf(struct sim *s)
+{
+	uint32_t lead = sim_leader(s);
+	if (lead == 0)
+		return;
+	struct aeg_raft_conf c;
+	memset(&c, 0, sizeof(c));
+	uint32_t mask = 0;
+	while (mask == 0)
+		mask = (uint32_t)rng_below(&s->rng, 1u << s->n);
+	for (uint32_t id = 1; id <= s->n; id++) {
+		uint8_t role = (mask >> (id - 1)) & 1 ? AEG_RAFT_MEMBER_VOTER
+			       : rng_pct(&s->rng, 50) ? AEG_RAFT_MEMBER_LEARNER : 0;
+		if (role == 0)
+			continue;
+		c.ids[c.n] = id;
+		c.roles[c.n] = role;
+		c.n++;
+	}
+	int rc = aeg_raft_propose_conf(&s->nodes[lead].r, &c);
+	sim_trace(s, "fault: n%u proposes voters mask %#x (%d)", lead, mask, rc);
+	s->conf_changes += rc == 0;
+	node_ready(s, lead);
+}
+
 /* One fault event: picks among the faults the mix enables. */
 void net_fault(struct sim *s)
 {
 	const struct sim_mix *mix = s->mix;
-	uint32_t every[3] = { mix->partition_every_ms, mix->crash_every_ms, mix->transfer_every_ms };
-	uint32_t kinds[3], n = 0;
-	for (uint32_t k = 0; k < 3; k++)
+	uint32_t every[4] = { mix->partition_every_ms, mix->crash_every_ms, mix->transfer_every_ms,
+			      mix->conf_every_ms };
+	uint32_t kinds[4], n = 0;
+	for (uint32_t k = 0; k < 4; k++)
 		if (every[k] != 0)
 			kinds[n++] = k;
 	if (n == 0 || healed(s))
@@ -237,8 +264,10 @@ void net_fault(struct sim *s)
 		fault_partition(s);
 	else if (k == 1)
 		fault_crash(s);
-	else
+	else if (k == 2)
 		fault_transfer(s);
+	else
+		fault_conf(s);
 	/* next fault: around the mean interval of the chosen kind */
 	uint64_t mean_us = (uint64_t)every[k] * 1000;
 	sim_push(s, s->now + mean_us / 2 + rng_below(&s->rng, mean_us), EV_FAULT, 0, 0, NULL);

@@ -69,8 +69,10 @@ int node_start(struct sim *s, uint32_t id)
 	cfg->snapshot_bytes_max = 64;
 	cfg->pre_vote = !s->mix->no_prevote;
 	cfg->check_quorum = !s->mix->no_check_quorum;
-	struct aeg_raft_conf conf = { .n = s->n };
-	for (uint32_t i = 0; i < s->n; i++) {
+	uint32_t voters = s->mix->initial_voters && s->mix->initial_voters < s->n
+			  ? s->mix->initial_voters : s->n;
+	struct aeg_raft_conf conf = { .n = voters };
+	for (uint32_t i = 0; i < voters; i++) {
 		conf.ids[i] = i + 1;
 		conf.roles[i] = AEG_RAFT_MEMBER_VOTER;
 	}
@@ -198,7 +200,20 @@ void node_ready(struct sim *s, uint32_t id)
 	struct sim_node *nd = &s->nodes[id];
 	for (int guard = 0; nd->up && aeg_raft_has_ready(&nd->r) && guard < 64; guard++) {
 		struct aeg_raft_ready rd;
+		struct aeg_raft_conf before = nd->r.conf;
 		aeg_raft_ready(&nd->r, &rd);
+		if (s->trace && memcmp(&before, &nd->r.conf, sizeof(before)) != 0) {
+			char buf[128];
+			int len = 0;
+			for (uint32_t i = 0; i < nd->r.conf.n && len < 100; i++)
+				len += snprintf(buf + len, sizeof(buf) - (size_t)len, " %u:%s%s%s",
+					nd->r.conf.ids[i],
+					nd->r.conf.roles[i] & AEG_RAFT_MEMBER_VOTER ? "V" : "",
+					nd->r.conf.roles[i] & AEG_RAFT_MEMBER_VOTER_OUT ? "O" : "",
+					nd->r.conf.roles[i] & AEG_RAFT_MEMBER_LEARNER ? "L" : "");
+			sim_trace(s, "n%u config now%s (applied %llu)", nd->id, len ? buf : " empty",
+				  (unsigned long long)nd->r.applied);
+		}
 		for (uint32_t i = 0; i < rd.n_msgs_now; i++)
 			net_send(s, &rd.msgs_now[i], 0);
 		if (rd.snap_install) {

@@ -41,6 +41,10 @@ const struct sim_mix sim_mixes[] = {
 	/* split votes and crashes right after voting */
 	{ MIX("votes",     5,  2, 1000, 60000, 300, 400,  0, 10, 1000, 40000, true, false),
 	  .no_prevote = true, .crash_after_vote_pct = 30, .snap_every = 16 },
+	/* membership changes (joint consensus, learners) among all of it;
+	 * nodes beyond the first 3 start outside the config */
+	{ MIX("members",   2,  2, 100, 20000, 300, 300, 400, 10, 100, 20000, true, false),
+	  .conf_every_ms = 150, .initial_voters = 3, .snap_every = 16 },
 };
 const uint32_t sim_mixes_n = sizeof(sim_mixes) / sizeof(sim_mixes[0]);
 
@@ -286,7 +290,8 @@ int sim_run(struct sim *s, uint64_t seed, const struct sim_mix *mix, uint32_t no
 		s->clients[c].target = 1 + (uint32_t)rng_below(&s->rng, nodes);
 		sim_push(s, 200000 + rng_below(&s->rng, 20000), EV_CLIENT, 0, c, NULL);
 	}
-	if (mix->partition_every_ms || mix->crash_every_ms || mix->transfer_every_ms)
+	if (mix->partition_every_ms || mix->crash_every_ms || mix->transfer_every_ms ||
+	    mix->conf_every_ms)
 		sim_push(s, 100000 + rng_below(&s->rng, 200000), EV_FAULT, 0, 0, NULL);
 	sim_push(s, s->fault_end_t, EV_HEAL, 0, 1, NULL);
 	while (s->heap_n > 0 && s->failure[0] == '\0') {
@@ -366,7 +371,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t events = 0, msgs = 0, ops = 0, acked = 0, reads = 0, crashes = 0;
-	uint64_t parts = 0, xfers = 0, elections = 0, gaveup = 0, snaps = 0, installs = 0;
+	uint64_t parts = 0, xfers = 0, elections = 0, gaveup = 0, snaps = 0, installs = 0, confs = 0;
 	int rc = expect_bug ? 1 : 0;
 	for (uint64_t k = 0; k < seeds; k++) {
 		uint64_t sd = seed + k;
@@ -386,6 +391,7 @@ int main(int argc, char **argv)
 		gaveup += s.lin_gaveup;
 		snaps += s.snaps_taken;
 		installs += s.snap_installs;
+		confs += s.conf_changes;
 		if (failed) {
 			printf("FAIL seed %llu (mix %s, %u nodes): %s\n", (unsigned long long)sd,
 			       mix->name, n, s.failure);
@@ -400,14 +406,15 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (!quiet || rc != 0)
-		printf("sim: seeds %llu..%llu mix %s: %llu events, %llu msgs, %llu ops (%llu puts acked, %llu reads), %llu elections, %llu crashes, %llu partitions, %llu transfers, %llu lin checks gave up, %llu snapshots taken, %llu installed, %.2f s\n",
+		printf("sim: seeds %llu..%llu mix %s: %llu events, %llu msgs, %llu ops (%llu puts acked, %llu reads), %llu elections, %llu crashes, %llu partitions, %llu transfers, %llu lin checks gave up, %llu snapshots taken, %llu installed, %llu conf changes, %.2f s\n",
 		       (unsigned long long)seed, (unsigned long long)(seed + seeds - 1), mix_name,
 		       (unsigned long long)events, (unsigned long long)msgs,
 		       (unsigned long long)ops, (unsigned long long)acked,
 		       (unsigned long long)reads, (unsigned long long)elections,
 		       (unsigned long long)crashes, (unsigned long long)parts,
 		       (unsigned long long)xfers, (unsigned long long)gaveup,
-		       (unsigned long long)snaps, (unsigned long long)installs, secs);
+		       (unsigned long long)snaps, (unsigned long long)installs,
+		       (unsigned long long)confs, secs);
 	if (expect_bug && rc != 0)
 		printf("bug NOT caught in %llu seeds\n", (unsigned long long)seeds);
 	free(s.heap);

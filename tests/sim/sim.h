@@ -46,6 +46,8 @@ struct sim_mix {
 	bool no_prevote, no_check_quorum;
 	uint32_t batch_entries;        /* entries per append (0: 64) */
 	uint32_t snap_every;           /* take a snapshot every N applied entries (0: never) */
+	uint32_t conf_every_ms;        /* membership changes (0: never) */
+	uint32_t initial_voters;       /* nodes 1..k start as voters (0: all) */
 	/* adversarial crashes at interesting points */
 	uint32_t crash_after_vote_pct;   /* a node that just granted a vote */
 	uint32_t crash_after_commit_pct; /* a leader whose commit just moved */
@@ -202,6 +204,7 @@ struct sim {
 	/* results */
 	char failure[256];
 	uint64_t events, msgs, acked_writes, reads_ok, lin_steps;
+	uint64_t conf_changes;
 	uint64_t crashes, partitions, transfers, elections, lin_gaveup, snap_installs, snaps_taken;
 };
 

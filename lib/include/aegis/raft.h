@@ -262,6 +262,7 @@ struct aeg_raft {
 	uint64_t pending_conf;    /* leader: index of the last conf change */
 	struct aeg_raft_conf conf;
 	uint64_t conf_index;      /* index of the entry conf came from */
+	struct aeg_raft_conf base_conf;  /* config at the log's base (snapshot) */
 
 	/* log window: entries [first, last], ring of log_entries_max slots */
 	struct aeg_raft_entry *ring;
@@ -336,12 +337,24 @@ int aeg_raft_compact(struct aeg_raft *r, uint64_t index);
  * out to apply (call after applying it). The bytes stay owned by the
  * caller and must stay valid until the next aeg_raft_snapshot_set() or
  * aeg_raft_fini(); they are sent in chunks to followers the log no longer
- * covers. -EINVAL otherwise. */
+ * covers. A snapshot installed from the leader becomes the group's own
+ * (kept in its receive buffer) until the caller sets a newer one.
+ * -EINVAL otherwise. */
 int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len);
 /* Restart: the persisted snapshot's base (after the hard state, before any
  * entry). The caller restores its state machine from the bytes itself. */
 int aeg_raft_restore_snapshot(struct aeg_raft *r, uint64_t index, uint64_t term,
 			      const struct aeg_raft_conf *conf);
+/* Leader: moves to `target` (voters and learners; no VOTER_OUT). A change
+ * of voters goes through the joint config, left automatically once it is
+ * committed. A config is in force as soon as its entry is in a node's log
+ * (thesis §4.1). -EBUSY while a change is uncommitted or joint, -EPERM not
+ * leader. */
+int aeg_raft_propose_conf(struct aeg_raft *r, const struct aeg_raft_conf *target);
+/* Binary form of a config (varint count, then varint id and u8 roles). */
+int aeg_raft_conf_encode(const struct aeg_raft_conf *c, uint8_t *buf, size_t cap);
+/* 0, -EMSGSIZE (truncated) or -EINVAL (duplicates, bad roles, trailing bytes). */
+int aeg_raft_conf_decode(struct aeg_raft_conf *c, const uint8_t *buf, size_t len);
 /* Start an election now (also used by tests). */
 void aeg_raft_campaign(struct aeg_raft *r);
 

@@ -13,8 +13,8 @@ static void node_start(struct h_net *net, uint32_t id, h_cfg_fn fn)
 	cfg.peers_max = H_NODES_MAX;
 	if (fn != NULL)
 		fn(&cfg);
-	struct aeg_raft_conf conf = { .n = net->n };
-	for (uint32_t i = 0; i < net->n; i++) {
+	struct aeg_raft_conf conf = { .n = net->voters };
+	for (uint32_t i = 0; i < net->voters; i++) {
 		conf.ids[i] = i + 1;
 		conf.roles[i] = AEG_RAFT_MEMBER_VOTER;
 	}
@@ -27,9 +27,15 @@ static void node_start(struct h_net *net, uint32_t id, h_cfg_fn fn)
 
 void h_init(struct h_net *net, uint32_t n, h_cfg_fn fn)
 {
-	assert(n <= H_NODES_MAX);
+	h_init_voters(net, n, n, fn);
+}
+
+void h_init_voters(struct h_net *net, uint32_t n, uint32_t voters, h_cfg_fn fn)
+{
+	assert(n <= H_NODES_MAX && voters <= n);
 	memset(net, 0, sizeof(*net));
 	net->n = n;
+	net->voters = voters;
 	for (uint32_t id = 1; id <= n; id++)
 		node_start(net, id, fn);
 }

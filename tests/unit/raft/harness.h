@@ -38,6 +38,7 @@ struct h_node {
 
 struct h_net {
 	uint32_t n;
+	uint32_t voters;
 	struct h_node nodes[H_NODES_MAX + 1];   /* 1-based ids */
 	bool cut[H_NODES_MAX + 1][H_NODES_MAX + 1];
 	struct h_msg q[H_QUEUE_MAX];
@@ -49,6 +50,8 @@ struct h_net {
 typedef void (*h_cfg_fn)(struct aeg_raft_config *cfg);
 
 void h_init(struct h_net *net, uint32_t n, h_cfg_fn fn);
+/* n nodes of which only 1..voters are in the initial config. */
+void h_init_voters(struct h_net *net, uint32_t n, uint32_t voters, h_cfg_fn fn);
 /* A node whose storage already holds the given entry terms (index 1..).
  * Call after h_init for that node; resets it. */
 void h_restart_with_log(struct h_net *net, uint32_t id, uint64_t term, uint32_t vote,
