@@ -122,6 +122,7 @@ int aeg_raft_propose_conf(struct aeg_raft *r, const struct aeg_raft_conf *target
 		return -EPERM;
 	if (r->transferee != AEG_RAFT_NONE || r->pending_conf > r->commit || conf_joint(&r->conf))
 		return -EBUSY;
+	aeg_raft_wake(r);
 	/* Voters of the target are the incoming config; today's voters that
 	 * change status form the outgoing one. */
 	struct aeg_raft_conf next;

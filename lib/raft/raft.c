@@ -192,6 +192,8 @@ static int msg_check(const struct aeg_raft *r, const struct aeg_raft_msg *m)
 		return -EINVAL;
 	if (m->n_entries > 0 && (m->entries == NULL || m->type != AEG_RAFT_MSG_APPEND))
 		return -EINVAL;
+	if ((m->flags & ~AEG_RAFT_MSG_FLAG_QUIESCE) != 0)
+		return -EINVAL;
 	if (m->type == AEG_RAFT_MSG_SNAPSHOT &&
 	    (m->snap_index == 0 || m->snap_conf == NULL || m->snap_conf->n > AEG_RAFT_CONF_MAX ||
 	     (m->snap_len > 0 && m->snap_data == NULL) || m->snap_offset > m->snap_total ||
@@ -276,6 +278,7 @@ static void step_follower(struct aeg_raft *r, const struct aeg_raft_msg *m)
 		break;
 	case AEG_RAFT_MSG_HEARTBEAT:
 		repl_handle_heartbeat(r, m);
+		quiesce_follower_heartbeat(r, m);
 		break;
 	case AEG_RAFT_MSG_SNAPSHOT:
 		snapshot_handle_chunk(r, m);
@@ -299,6 +302,10 @@ int aeg_raft_step(struct aeg_raft *r, const struct aeg_raft_msg *m)
 	int rc = msg_check(r, m);
 	if (rc != 0)
 		return rc;
+	/* Anything but the quiet heartbeat and its answers needs the group. */
+	if (r->quiescent && m->type != AEG_RAFT_MSG_HEARTBEAT_RESP &&
+	    !(m->type == AEG_RAFT_MSG_HEARTBEAT && (m->flags & AEG_RAFT_MSG_FLAG_QUIESCE)))
+		aeg_raft_wake(r);
 	if (!step_term(r, m))
 		return 0;
 	if (m->type == AEG_RAFT_MSG_VOTE || m->type == AEG_RAFT_MSG_PRE_VOTE)
@@ -329,15 +336,20 @@ static void tick_leader(struct aeg_raft *r)
 	}
 	if (r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
 		r->heartbeat_elapsed = 0;
-		read_heartbeat_round(r);
+		if (!quiesce_leader_tick(r))
+			read_heartbeat_round(r);
 	}
 }
 
 void aeg_raft_tick(struct aeg_raft *r)
 {
+	r->ticks++;
+	if (r->quiescent)
+		return;  /* asleep: the caller's failure detector watches */
 	if (r->since_leader < UINT32_MAX)
 		r->since_leader++;
-	r->ticks++;
+	if (r->idle_ticks < UINT32_MAX)
+		r->idle_ticks++;
 	if (r->role == AEG_RAFT_LEADER)
 		tick_leader(r);
 	else
@@ -359,6 +371,7 @@ int aeg_raft_propose(struct aeg_raft *r, const struct aeg_raft_payload *batch,
 		return -EPERM;
 	if (r->transferee != AEG_RAFT_NONE)
 		return -EBUSY;
+	aeg_raft_wake(r);
 	uint64_t first = r->last + 1;
 	for (uint32_t i = 0; i < n; i++) {
 		int rc = batch[i].type == AEG_RAFT_ENTRY_NORMAL ? 0 : -EINVAL;

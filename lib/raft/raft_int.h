@@ -114,6 +114,10 @@ void membership_conf_at(const struct aeg_raft *r, uint64_t index, struct aeg_raf
  * our own removal is committed. */
 void membership_on_commit(struct aeg_raft *r);
 
+/* ---- quiesce.c ---- */
+bool quiesce_leader_tick(struct aeg_raft *r);
+void quiesce_follower_heartbeat(struct aeg_raft *r, const struct aeg_raft_msg *m);
+
 /* Drops appends not yet handed out: their entries point into the log,
  * which is about to change under them. */
 void outbox_drop_appends(struct aeg_raft *r);

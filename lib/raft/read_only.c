@@ -56,6 +56,7 @@ int aeg_raft_read_index(struct aeg_raft *r, uint64_t ctx)
 		return -EINVAL;
 	if (r->role != AEG_RAFT_LEADER)
 		return -EPERM;
+	aeg_raft_wake(r);
 	uint64_t t = 0;
 	if (!log_term(r, r->commit, &t) || t != r->term)
 		return -EAGAIN;  /* our commit index is not known yet (§6.4 step 1) */

@@ -25,6 +25,7 @@ int aeg_raft_transfer_leader(struct aeg_raft *r, uint32_t to)
 		return -EINVAL;
 	if (r->transferee == to)
 		return 0;
+	aeg_raft_wake(r);
 	r->transferee = to;
 	r->election_elapsed = 0;  /* the transfer has one election timeout */
 	if (pr->match == r->last)

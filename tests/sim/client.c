@@ -44,7 +44,8 @@ static void finish(struct sim *s, uint32_t op_i, bool ok, uint64_t value)
 		s->live_t = s->now;
 		s->live_index = s->ops[op_i].index;
 	}
-	schedule(s, op->client, THINK_US_MIN + rng_below(&s->rng, THINK_US_MAX - THINK_US_MIN));
+	uint64_t think_max = s->mix->think_ms_max ? (uint64_t)s->mix->think_ms_max * 1000 : THINK_US_MAX;
+	schedule(s, op->client, THINK_US_MIN + rng_below(&s->rng, think_max - THINK_US_MIN));
 }
 
 static void pend_remove(struct sim_node *nd, uint32_t k)

@@ -74,7 +74,9 @@ uint64_t disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_re
 		}
 	}
 	const struct sim_mix *mix = s->mix;
-	uint64_t lat = mix->disk_us_min + rng_below(&s->rng, mix->disk_us_max - mix->disk_us_min + 1);
+	/* Slow disks are a fault too: after healing, at most 2 ms. */
+	uint64_t max = s->healed_t != 0 && mix->disk_us_max > 2000 ? 2000 : mix->disk_us_max;
+	uint64_t lat = mix->disk_us_min + rng_below(&s->rng, max - mix->disk_us_min + 1);
 	w->done_t = s->now + lat;
 	if (d->tail != NULL && d->tail->done_t > w->done_t)
 		w->done_t = d->tail->done_t;  /* one queue: in order */

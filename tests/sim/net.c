@@ -80,8 +80,9 @@ static void transmit(struct sim *s, struct sim_msg *sm)
 			x->sent_t = sm->sent_t;
 			x->sender_incarnation = sm->sender_incarnation;
 		}
-		uint64_t d = mix->delay_us_min +
-			     rng_below(&s->rng, mix->delay_us_max - mix->delay_us_min + 1);
+		/* Long delays are a fault too: after healing, at most 5 ms. */
+		uint64_t max = healed(s) && mix->delay_us_max > 5000 ? 5000 : mix->delay_us_max;
+		uint64_t d = mix->delay_us_min + rng_below(&s->rng, max - mix->delay_us_min + 1);
 		sim_push(s, s->now + d, EV_DELIVER, x->m.to, 0, x);
 	}
 	s->msgs++;
@@ -194,7 +195,8 @@ static void fault_partition(struct sim *s)
 		sim_trace(s, "fault: split by mask %#x", side);
 	}
 	s->partitions++;
-	uint64_t dur = 50000 + rng_below(&s->rng, 500000);
+	uint64_t max_us = s->mix->partition_ms_max ? (uint64_t)s->mix->partition_ms_max * 1000 : 550000;
+	uint64_t dur = 50000 + rng_below(&s->rng, max_us - 50000);
 	sim_push(s, s->now + dur, EV_HEAL, 0, 0, NULL);
 }
 

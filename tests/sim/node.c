@@ -67,6 +67,7 @@ int node_start(struct sim *s, uint32_t id)
 	cfg->lease_read = s->mix->lease_read;
 	cfg->snapshot_chunk_bytes = 16;  /* several chunks per snapshot */
 	cfg->snapshot_bytes_max = 64;
+	cfg->quiesce_ticks = s->mix->quiesce_ticks;
 	cfg->pre_vote = !s->mix->no_prevote;
 	cfg->check_quorum = !s->mix->no_check_quorum;
 	uint32_t voters = s->mix->initial_voters && s->mix->initial_voters < s->n
@@ -120,9 +121,24 @@ void node_stop(struct sim *s, uint32_t id)
 	nd->up = false;
 }
 
+/* The node-level failure detector of a real deployment: a quiet group's
+ * follower is woken when its leader's node is down or cut off. */
+static void failure_detector(struct sim *s, struct sim_node *nd)
+{
+	uint32_t lead = nd->r.lead;
+	if (!aeg_raft_quiescent(&nd->r) || nd->r.role == AEG_RAFT_LEADER)
+		return;
+	if (lead == 0 || !s->nodes[lead].up || s->cut[lead][nd->id] || s->cut[nd->id][lead]) {
+		sim_trace(s, "n%u: detector wakes the group (leader n%u unreachable)", nd->id, lead);
+		aeg_raft_wake(&nd->r);
+		s->wakes++;
+	}
+}
+
 void node_tick(struct sim *s, uint32_t id)
 {
 	struct sim_node *nd = &s->nodes[id];
+	failure_detector(s, nd);
 	aeg_raft_tick(&nd->r);
 	node_ready(s, id);
 	sim_push(s, s->now + nd->tick_us, EV_TICK, id, nd->incarnation, NULL);

@@ -32,7 +32,7 @@ const struct sim_mix sim_mixes[] = {
 	  .snap_every = 16 },
 	/* plain Raft: an isolated leader keeps leading */
 	{ MIX("nocq",      2,  2, 100, 20000, 100, 300,   0,  5, 100, 10000, true, false),
-	  .no_prevote = true, .no_check_quorum = true, .snap_every = 24 },
+	  .no_prevote = true, .no_check_quorum = true, .snap_every = 24, .partition_ms_max = 1200 },
 	/* Figure 8 hunting: one entry per append, slow disks, leaders crash
 	 * right after their commit index moves */
 	{ MIX("figure8",   5,  2, 100, 40000, 150, 400,   0, 10, 1000, 60000, true, false),
@@ -45,6 +45,10 @@ const struct sim_mix sim_mixes[] = {
 	 * nodes beyond the first 3 start outside the config */
 	{ MIX("members",   2,  2, 100, 20000, 300, 300, 400, 10, 100, 20000, true, false),
 	  .conf_every_ms = 150, .initial_voters = 3, .snap_every = 16 },
+	/* quiescence: clients pause long enough for groups to go quiet; a
+	 * node-level failure detector wakes followers of unreachable leaders */
+	{ MIX("quiet",     2,  2, 100, 10000, 300, 300, 400,  5, 100, 10000, true, true),
+	  .quiesce_ticks = 20, .think_ms_max = 600, .snap_every = 16 },
 };
 const uint32_t sim_mixes_n = sizeof(sim_mixes) / sizeof(sim_mixes[0]);
 
@@ -177,6 +181,9 @@ static void heal_all(struct sim *s)
 {
 	s->healed_t = s->now;
 	net_heal(s);
+	for (uint32_t id = 1; id <= s->n; id++)
+		if (s->nodes[id].up)
+			aeg_raft_wake(&s->nodes[id].r);  /* the detector sees links return */
 	sim_trace(s, "heal: network whole, every node up, no more loss");
 	for (uint32_t id = 1; id <= s->n; id++)
 		if (!s->nodes[id].up && node_start(s, id) == 0)
@@ -371,7 +378,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t events = 0, msgs = 0, ops = 0, acked = 0, reads = 0, crashes = 0;
-	uint64_t parts = 0, xfers = 0, elections = 0, gaveup = 0, snaps = 0, installs = 0, confs = 0;
+	uint64_t parts = 0, xfers = 0, elections = 0, gaveup = 0, snaps = 0, installs = 0, confs = 0, wakes = 0;
 	int rc = expect_bug ? 1 : 0;
 	for (uint64_t k = 0; k < seeds; k++) {
 		uint64_t sd = seed + k;
@@ -392,6 +399,7 @@ int main(int argc, char **argv)
 		snaps += s.snaps_taken;
 		installs += s.snap_installs;
 		confs += s.conf_changes;
+		wakes += s.wakes;
 		if (failed) {
 			printf("FAIL seed %llu (mix %s, %u nodes): %s\n", (unsigned long long)sd,
 			       mix->name, n, s.failure);
@@ -406,7 +414,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (!quiet || rc != 0)
-		printf("sim: seeds %llu..%llu mix %s: %llu events, %llu msgs, %llu ops (%llu puts acked, %llu reads), %llu elections, %llu crashes, %llu partitions, %llu transfers, %llu lin checks gave up, %llu snapshots taken, %llu installed, %llu conf changes, %.2f s\n",
+		printf("sim: seeds %llu..%llu mix %s: %llu events, %llu msgs, %llu ops (%llu puts acked, %llu reads), %llu elections, %llu crashes, %llu partitions, %llu transfers, %llu lin checks gave up, %llu snapshots taken, %llu installed, %llu conf changes, %llu detector wakes, %.2f s\n",
 		       (unsigned long long)seed, (unsigned long long)(seed + seeds - 1), mix_name,
 		       (unsigned long long)events, (unsigned long long)msgs,
 		       (unsigned long long)ops, (unsigned long long)acked,
@@ -414,7 +422,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)crashes, (unsigned long long)parts,
 		       (unsigned long long)xfers, (unsigned long long)gaveup,
 		       (unsigned long long)snaps, (unsigned long long)installs,
-		       (unsigned long long)confs, secs);
+		       (unsigned long long)confs, (unsigned long long)wakes, secs);
 	if (expect_bug && rc != 0)
 		printf("bug NOT caught in %llu seeds\n", (unsigned long long)seeds);
 	free(s.heap);

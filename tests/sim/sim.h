@@ -48,6 +48,9 @@ struct sim_mix {
 	uint32_t snap_every;           /* take a snapshot every N applied entries (0: never) */
 	uint32_t conf_every_ms;        /* membership changes (0: never) */
 	uint32_t initial_voters;       /* nodes 1..k start as voters (0: all) */
+	uint32_t quiesce_ticks;        /* raft quiescence (0: off) */
+	uint32_t think_ms_max;         /* client pause between ops (0: 40 ms) */
+	uint32_t partition_ms_max;     /* longest partition (0: 550 ms) */
 	/* adversarial crashes at interesting points */
 	uint32_t crash_after_vote_pct;   /* a node that just granted a vote */
 	uint32_t crash_after_commit_pct; /* a leader whose commit just moved */
@@ -204,7 +207,7 @@ struct sim {
 	/* results */
 	char failure[256];
 	uint64_t events, msgs, acked_writes, reads_ok, lin_steps;
-	uint64_t conf_changes;
+	uint64_t conf_changes, wakes;
 	uint64_t crashes, partitions, transfers, elections, lin_gaveup, snap_installs, snaps_taken;
 };
 

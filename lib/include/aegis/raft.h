@@ -112,8 +112,11 @@ enum aeg_raft_msg_type {
  *   SNAPSHOT:     snap meta, chunk [snap_offset, +snap_len) of snap_total;
  *                 its response is an APPEND_RESP (index = snap_index when
  *                 installed, reject with hint = bytes received so far). */
+#define AEG_RAFT_MSG_FLAG_QUIESCE 1u  /* HEARTBEAT: the group goes quiet */
+
 struct aeg_raft_msg {
 	uint32_t type;
+	uint32_t flags;
 	uint32_t from;
 	uint32_t to;
 	bool reject;
@@ -167,6 +170,7 @@ struct aeg_raft_config {
 	bool pre_vote;
 	bool check_quorum;
 	bool lease_read;               /* needs check_quorum */
+	uint32_t quiesce_ticks;        /* idle ticks before going quiet (0: never) */
 };
 
 /* Defaults: 150/300/50 ms timeouts expressed in ticks of tick_ms, 5 peers,
@@ -255,6 +259,8 @@ struct aeg_raft {
 	uint32_t election_elapsed;
 	uint32_t heartbeat_elapsed;
 	uint32_t since_leader;    /* ticks since a leader was heard; 0 at boot */
+	uint32_t idle_ticks;      /* leader: ticks without anything to do */
+	bool quiescent;
 	uint64_t ticks;           /* local clock, for leases */
 	uint32_t randomized_timeout;
 	uint32_t transferee;      /* leadership transfer target */
@@ -355,6 +361,28 @@ int aeg_raft_propose_conf(struct aeg_raft *r, const struct aeg_raft_conf *target
 int aeg_raft_conf_encode(const struct aeg_raft_conf *c, uint8_t *buf, size_t cap);
 /* 0, -EMSGSIZE (truncated) or -EINVAL (duplicates, bad roles, trailing bytes). */
 int aeg_raft_conf_decode(struct aeg_raft_conf *c, const uint8_t *buf, size_t len);
+/* Quiescence (see quiesce.c): a quiet group ignores ticks. The caller's
+ * node-level failure detector wakes the groups of a suspected node. */
+void aeg_raft_wake(struct aeg_raft *r);
+bool aeg_raft_quiescent(const struct aeg_raft *r);
+
+/* Heartbeat coalescing: the HEARTBEAT(_RESP) messages of many groups bound
+ * for one node travel as one frame of these. */
+struct aeg_raft_hb {
+	uint64_t group;
+	uint32_t type;       /* AEG_RAFT_MSG_HEARTBEAT or _RESP */
+	uint32_t flags;
+	uint32_t from, to;
+	uint64_t term, commit, ctx;
+};
+/* False if m is not a heartbeat (send it on its own). */
+bool aeg_raft_hb_from_msg(const struct aeg_raft_msg *m, uint64_t group, struct aeg_raft_hb *h);
+void aeg_raft_hb_to_msg(const struct aeg_raft_hb *h, struct aeg_raft_msg *m);
+/* Returns bytes written or -ENOBUFS. */
+int aeg_raft_hb_batch_encode(const struct aeg_raft_hb *hbs, uint32_t n, uint8_t *buf, size_t cap);
+/* 0, -EMSGSIZE (truncated), -EINVAL (malformed), -ENOBUFS (more than max). */
+int aeg_raft_hb_batch_decode(struct aeg_raft_hb *hbs, uint32_t max, uint32_t *n_out,
+			     const uint8_t *buf, size_t len);
 /* Start an election now (also used by tests). */
 void aeg_raft_campaign(struct aeg_raft *r);
 
