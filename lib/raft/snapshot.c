@@ -134,10 +134,14 @@ void snapshot_ready(struct aeg_raft *r, struct aeg_raft_ready *rd)
 	rd->snap_len = (uint32_t)r->recv_len;
 	rd->snap_conf = &r->recv_conf;
 	/* Keep a log that already continues the snapshot (§5.3 step 6). */
-	if (!log_match_term(r, r->recv_index, r->recv_term) || r->recv_index > r->last)
+	if (!log_match_term(r, r->recv_index, r->recv_term) || r->recv_index > r->last) {
 		log_reset(r, r->recv_index, r->recv_term);
-	else
+		/* Nothing of the new log is durable until the caller's write of
+		 * the snapshot completes (aeg_raft_persisted(snap_index, term)). */
+		r->persisted = 0;
+	} else {
 		log_compact(r, r->recv_index);
+	}
 	r->base_conf = r->recv_conf;
 	/* It is also ours to send on, should we lead before taking one. */
 	r->own_snap_index = r->recv_index;
@@ -147,8 +151,6 @@ void snapshot_ready(struct aeg_raft *r, struct aeg_raft_ready *rd)
 	r->snap_conf = r->recv_conf;
 	r->commit = r->recv_index;
 	r->applied = r->recv_index;
-	if (r->persisted < r->recv_index)
-		r->persisted = r->recv_index;
 	membership_rescan(r);  /* conf entries after the snapshot still count */
 	if (r->lead != AEG_RAFT_NONE) {
 		struct aeg_raft_msg *ack = outbox_push(r, r->lead, AEG_RAFT_MSG_APPEND_RESP, false);

@@ -4,6 +4,7 @@
  * torn crash lets a prefix of the oldest one land, as a torn WAL tail. */
 #include "sim.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,9 +92,10 @@ uint64_t disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_re
 
 void disk_set_snapshot(struct sim_disk *d, const struct sim_snap *snap)
 {
+	if (snap->index <= d->snap.index)
+		return;  /* not newer than the base we have */
 	/* Entries after it survive only if they continue it. */
-	bool continues = d->last > snap->index && d->log[snap->index].term == snap->term &&
-			 snap->index > d->snap.index;
+	bool continues = d->last > snap->index && d->log[snap->index].term == snap->term;
 	for (uint64_t i = d->snap.index + 1; i <= d->last; i++)
 		if (!continues || i <= snap->index)
 			dentry_free(&d->log[i]);
@@ -111,6 +113,8 @@ static void land(struct sim_disk *d, struct sim_write *w, uint64_t n)
 		disk_set_snapshot(d, &w->snap);
 	if (n == 0)
 		return;
+	/* The caller's contract: a write continues the stored log. */
+	assert(w->lo <= d->last + 1 && w->lo > d->snap.index);
 	for (uint64_t i = w->lo; i <= d->last; i++)
 		dentry_free(&d->log[i]);
 	for (uint64_t k = 0; k < n; k++) {
@@ -133,8 +137,13 @@ void disk_complete(struct sim *s, struct sim_node *nd, uint64_t seq)
 	land(d, w, n);
 	d->done_seq = w->seq;
 	uint64_t hi = w->hi, term = n > 0 ? w->ents[n - 1].term : 0;
+	if (n == 0 && w->has_snap) {
+		hi = w->snap.index;
+		term = w->snap.term;
+	}
+	bool report = n > 0 || w->has_snap;
 	write_free(w);
-	if (n > 0)
+	if (report)
 		aeg_raft_persisted(&nd->r, hi, term);
 	sim_trace(s, "n%u disk write %llu durable (to %llu)", nd->id,
 		  (unsigned long long)seq, (unsigned long long)(n > 0 ? hi : 0));

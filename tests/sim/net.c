@@ -6,6 +6,8 @@
  * crash and restart, leadership transfer. */
 #include "sim.h"
 
+#include "msg_clone.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,40 +21,15 @@ static const char *type_name(uint32_t t)
 static struct sim_msg *msg_copy(const struct aeg_raft_msg *m)
 {
 	struct sim_msg *sm = calloc(1, sizeof(*sm));
-	sm->m = *m;
-	if (m->snap_conf != NULL) {
-		sm->conf = *m->snap_conf;
-		sm->m.snap_conf = &sm->conf;
-	}
-	if (m->snap_len > 0) {
-		sm->snap = malloc(m->snap_len);
-		memcpy(sm->snap, m->snap_data, m->snap_len);
-		sm->m.snap_data = sm->snap;
-	}
-	if (m->n_entries > 0) {
-		size_t bytes = 0;
-		for (uint32_t i = 0; i < m->n_entries; i++)
-			bytes += m->entries[i].len;
-		sm->ents = calloc(m->n_entries, sizeof(*sm->ents));
-		sm->data = malloc(bytes + 1);
-		size_t off = 0;
-		for (uint32_t i = 0; i < m->n_entries; i++) {
-			sm->ents[i] = m->entries[i];
-			if (m->entries[i].len > 0)
-				memcpy(sm->data + off, m->entries[i].data, m->entries[i].len);
-			sm->ents[i].data = sm->data + off;
-			off += m->entries[i].len;
-		}
-		sm->m.entries = sm->ents;
-	}
+	if (sm == NULL)
+		abort();
+	sm->m = raft_msg_clone(m);
 	return sm;
 }
 
 void net_msg_free(struct sim_msg *sm)
 {
-	free(sm->ents);
-	free(sm->data);
-	free(sm->snap);
+	free(sm->m);
 	free(sm);
 }
 
@@ -66,9 +43,9 @@ static bool healed(const struct sim *s)
 static void transmit(struct sim *s, struct sim_msg *sm)
 {
 	sm->sent_t = s->now;
-	sm->sender_incarnation = s->nodes[sm->m.from].incarnation;
+	sm->sender_incarnation = s->nodes[sm->m->from].incarnation;
 	const struct sim_mix *mix = s->mix;
-	if (s->cut[sm->m.from][sm->m.to] || (!healed(s) && rng_pct(&s->rng, mix->loss_pct))) {
+	if (s->cut[sm->m->from][sm->m->to] || (!healed(s) && rng_pct(&s->rng, mix->loss_pct))) {
 		net_msg_free(sm);
 		return;
 	}
@@ -76,14 +53,14 @@ static void transmit(struct sim *s, struct sim_msg *sm)
 	for (uint32_t c = 0; c < copies; c++) {
 		struct sim_msg *x = sm;
 		if (c > 0) {
-			x = msg_copy(&sm->m);
+			x = msg_copy(sm->m);
 			x->sent_t = sm->sent_t;
 			x->sender_incarnation = sm->sender_incarnation;
 		}
 		/* Long delays are a fault too: after healing, at most 5 ms. */
 		uint64_t max = healed(s) && mix->delay_us_max > 5000 ? 5000 : mix->delay_us_max;
 		uint64_t d = mix->delay_us_min + rng_below(&s->rng, max - mix->delay_us_min + 1);
-		sim_push(s, s->now + d, EV_DELIVER, x->m.to, 0, x);
+		sim_push(s, s->now + d, EV_DELIVER, x->m->to, 0, x);
 	}
 	s->msgs++;
 }
@@ -126,12 +103,12 @@ void net_drop_held(struct sim *s, uint32_t node)
 
 void net_deliver(struct sim *s, struct sim_msg *sm)
 {
-	struct sim_node *nd = &s->nodes[sm->m.to];
-	const struct sim_node *from = &s->nodes[sm->m.from];
+	struct sim_node *nd = &s->nodes[sm->m->to];
+	const struct sim_node *from = &s->nodes[sm->m->from];
 	bool died_unsent = from->incarnation != sm->sender_incarnation &&
 			   sm->sent_t + SEND_QUEUE_US > from->crashed_t;
-	if (nd->up && !s->cut[sm->m.from][sm->m.to] && !died_unsent) {
-		const struct aeg_raft_msg *m = &sm->m;
+	if (nd->up && !s->cut[sm->m->from][sm->m->to] && !died_unsent) {
+		const struct aeg_raft_msg *m = sm->m;
 		sim_trace(s, "%u->%u %s term %llu idx %llu lt %llu n %u commit %llu%s%s",
 			  m->from, m->to, type_name(m->type), (unsigned long long)m->term,
 			  (unsigned long long)m->index, (unsigned long long)m->log_term,

@@ -166,11 +166,7 @@ struct sim_client {
 
 /* ---- network message in flight ---- */
 struct sim_msg {
-	struct aeg_raft_msg m;
-	struct aeg_raft_entry *ents;
-	uint8_t *data;
-	struct aeg_raft_conf conf;     /* snapshot chunk's config, copied */
-	uint8_t *snap;                 /* snapshot chunk's bytes, copied */
+	struct aeg_raft_msg *m;        /* deep copy (msg_clone.h) */
 	uint64_t held_until_seq;       /* late message waiting for a write */
 	uint64_t sent_t;
 	uint32_t sender_incarnation;

@@ -192,7 +192,9 @@ struct aeg_raft_ready {
 	uint32_t n_reads;
 	/* Snapshot to install before applying anything else: restore the state
 	 * machine from snap_data, persist it (with snap_conf) as the new log
-	 * base; every stored entry <= snap_index is dropped. */
+	 * base; every stored entry <= snap_index is dropped. Report the write
+	 * with aeg_raft_persisted(persist_hi or, without entries, snap_index,
+	 * and the matching term). */
 	bool snap_install;
 	uint64_t snap_index, snap_term;
 	const uint8_t *snap_data;

@@ -1,6 +1,8 @@
 /* Unit-test cluster; see harness.h. */
 #include "harness.h"
 
+#include "msg_clone.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,14 +63,8 @@ void h_restart_with_log(struct h_net *net, uint32_t id, uint64_t term, uint32_t 
 
 static void msg_free(struct h_msg *q)
 {
-	free(q->ents);
-	free(q->data);
-	free(q->conf);
-	free(q->snap);
-	q->ents = NULL;
-	q->data = NULL;
-	q->conf = NULL;
-	q->snap = NULL;
+	free(q->m);
+	q->m = NULL;
 }
 
 void h_fini(struct h_net *net)
@@ -83,40 +79,8 @@ void h_fini(struct h_net *net)
 static void enqueue(struct h_net *net, const struct aeg_raft_msg *m)
 {
 	assert(net->qn < H_QUEUE_MAX);
-	struct h_msg *q = &net->q[net->qn++];
-	q->m = *m;
-	q->ents = NULL;
-	q->data = NULL;
-	q->conf = NULL;
-	q->snap = NULL;
-	if (m->snap_conf != NULL) {
-		q->conf = malloc(sizeof(*q->conf));
-		*q->conf = *m->snap_conf;
-		q->m.snap_conf = q->conf;
-	}
-	if (m->snap_len > 0) {
-		q->snap = malloc(m->snap_len);
-		memcpy(q->snap, m->snap_data, m->snap_len);
-		q->m.snap_data = q->snap;
-	}
+	net->q[net->qn++].m = raft_msg_clone(m);
 	net->sent_by_type[m->type]++;
-	if (m->n_entries == 0)
-		return;
-	size_t bytes = 0;
-	for (uint32_t i = 0; i < m->n_entries; i++)
-		bytes += m->entries[i].len;
-	q->ents = calloc(m->n_entries, sizeof(*q->ents));
-	q->data = malloc(bytes + 1);
-	assert(q->ents != NULL && q->data != NULL);
-	size_t off = 0;
-	for (uint32_t i = 0; i < m->n_entries; i++) {
-		q->ents[i] = m->entries[i];
-		if (m->entries[i].len > 0)
-			memcpy(q->data + off, m->entries[i].data, m->entries[i].len);
-		q->ents[i].data = q->data + off;
-		off += m->entries[i].len;
-	}
-	q->m.entries = q->ents;
 }
 
 void h_persist(struct h_net *net, uint32_t id)
@@ -147,6 +111,9 @@ void h_ready(struct h_net *net, uint32_t id)
 		if (rd.persist_hi >= rd.persist_lo) {
 			nd->pending_index = rd.persist_hi;
 			nd->pending_term = aeg_raft_entry_at(&nd->r, rd.persist_hi)->term;
+		} else if (rd.snap_install) {
+			nd->pending_index = rd.snap_index;
+			nd->pending_term = rd.snap_term;
 		}
 		if (!nd->hold_persist && nd->pending_index > 0) {
 			aeg_raft_persisted(&nd->r, nd->pending_index, nd->pending_term);
@@ -184,19 +151,19 @@ uint32_t h_deliver(struct h_net *net, uint32_t from, uint32_t to, uint32_t type)
 	uint32_t delivered = 0;
 	uint32_t i = 0;
 	while (i < net->qn) {
-		if (!matches(&net->q[i].m, from, to, type)) {
+		if (!matches(net->q[i].m, from, to, type)) {
 			i++;
 			continue;
 		}
 		struct h_msg q = net->q[i];
 		memmove(&net->q[i], &net->q[i + 1], (net->qn - i - 1) * sizeof(q));
 		net->qn--;
-		if (!net->cut[q.m.from][q.m.to] && q.m.to >= 1 && q.m.to <= net->n) {
-			int rc = aeg_raft_step(&net->nodes[q.m.to].r, &q.m);
+		if (!net->cut[q.m->from][q.m->to] && q.m->to >= 1 && q.m->to <= net->n) {
+			int rc = aeg_raft_step(&net->nodes[q.m->to].r, q.m);
 			assert(rc == 0);
 			(void)rc;
 			delivered++;
-			h_ready(net, q.m.to);
+			h_ready(net, q.m->to);
 		}
 		msg_free(&q);
 		i = 0;  /* new messages may have been queued: rescan in order */
@@ -274,6 +241,6 @@ uint32_t h_count_queued(const struct h_net *net, uint32_t from, uint32_t to, uin
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < net->qn; i++)
-		n += matches(&net->q[i].m, from, to, type);
+		n += matches(net->q[i].m, from, to, type);
 	return n;
 }

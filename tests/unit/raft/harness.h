@@ -15,11 +15,7 @@
 #define H_APPLIED_MAX 4096
 
 struct h_msg {
-	struct aeg_raft_msg m;
-	struct aeg_raft_entry *ents;
-	uint8_t *data;
-	struct aeg_raft_conf *conf;
-	uint8_t *snap;
+	struct aeg_raft_msg *m;   /* deep copy (tests/sim/msg_clone.h) */
 };
 
 struct h_node {

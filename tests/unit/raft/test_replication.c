@@ -54,7 +54,7 @@ static void test_batch_in_one_append(void **state)
 	h_ready(&net, 1);
 	/* One append per follower carries the whole batch. */
 	assert_int_equal(net.sent_by_type[AEG_RAFT_MSG_APPEND] - appends_before, 2);
-	assert_int_equal(net.q[net.qn - 1].m.n_entries, 100);
+	assert_int_equal(net.q[net.qn - 1].m->n_entries, 100);
 	h_deliver_all(&net);
 	for (uint32_t id = 1; id <= 3; id++) {
 		assert_int_equal(net.nodes[id].r.commit, 101);
