@@ -130,6 +130,21 @@ void check_end(struct sim *s)
 			 (unsigned long long)(s->healed_t / 1000));
 		return;
 	}
+	/* Stale reads may be old, never invented: the value was put (or 0). */
+	for (uint32_t i = 0; i < s->n_ops; i++) {
+		const struct sim_op *op = &s->ops[i];
+		if (op->kind != OP_GET_STALE || op->value == 0)
+			continue;
+		bool written = false;
+		for (uint32_t j = 0; j < s->n_ops && !written; j++)
+			written = s->ops[j].kind == OP_PUT && s->ops[j].key == op->key &&
+				  s->ops[j].value == op->value && !s->ops[j].failed;
+		if (!written) {
+			sim_fail(s, "stale read (op %u) returned %llu, which nobody put", i,
+				 (unsigned long long)op->value);
+			return;
+		}
+	}
 	for (uint32_t key = 0; key < SIM_KEYS; key++) {
 		uint64_t steps = 0;
 		int rc = lin_check_key(s->ops, s->n_ops, key, 2000000, &steps);

@@ -29,16 +29,16 @@ static void finish(struct sim *s, uint32_t op_i, bool ok, uint64_t value)
 		return;  /* the client gave up already */
 	op->ok = ok;
 	op->return_t = s->now;
-	if (op->kind == OP_GET)
+	if (op->kind != OP_PUT)
 		op->value = value;
 	cl->op = -1;
 	if (ok && op->kind == OP_PUT)
 		s->acked_writes++;
-	if (ok && op->kind == OP_GET)
+	if (ok && op->kind != OP_PUT)
 		s->reads_ok++;
 	sim_trace(s, "client %u: op %u %s key %u = %llu -> %s", op->client, op_i,
-		  op->kind == OP_PUT ? "put" : "get", op->key, (unsigned long long)op->value,
-		  ok ? "ok" : "failed");
+		  op->kind == OP_PUT ? "put" : op->kind == OP_GET ? "get" : "stale get", op->key,
+		  (unsigned long long)op->value, ok ? "ok" : "failed");
 	if (ok && op->kind == OP_PUT && s->healed_t != 0 && op->invoke_t >= s->healed_t &&
 	    s->live_t == 0) {
 		s->live_t = s->now;
@@ -72,6 +72,16 @@ static bool submit(struct sim *s, uint32_t c)
 	struct sim_client *cl = &s->clients[c];
 	struct sim_node *nd = &s->nodes[cl->target];
 	struct sim_op *op = &s->ops[cl->op];
+	if (op->kind == OP_GET_STALE) {
+		/* Level "one": whatever this replica has applied, at once. */
+		if (!nd->up) {
+			cl->target = 1 + (uint32_t)rng_below(&s->rng, s->n);
+			return false;
+		}
+		op->how = "stale";
+		finish(s, (uint32_t)cl->op, true, nd->kv[op->key]);
+		return true;
+	}
 	if (!nd->up || nd->r.role != AEG_RAFT_LEADER) {
 		/* try whom it names as leader, else anyone */
 		uint32_t lead = nd->up ? nd->r.lead : 0;
@@ -124,8 +134,10 @@ void client_event(struct sim *s, uint32_t c)
 		}
 		(void)op;
 		if (!cl->submitted) {
+			int32_t mine = cl->op;
 			cl->submitted = submit(s, c);
-			schedule(s, c, cl->submitted ? cl->deadline - s->now : RETRY_US);
+			if (cl->op == mine)  /* a stale read is answered at once */
+				schedule(s, c, cl->submitted ? cl->deadline - s->now : RETRY_US);
 		}
 		return;
 	}
@@ -136,17 +148,20 @@ void client_event(struct sim *s, uint32_t c)
 	struct sim_op *op = &s->ops[i];
 	memset(op, 0, sizeof(*op));
 	op->client = c;
-	op->kind = rng_pct(&s->rng, 60) ? OP_PUT : OP_GET;
+	uint64_t dice = rng_below(&s->rng, 100);
+	op->kind = dice < 55 ? OP_PUT : dice < 90 ? OP_GET : OP_GET_STALE;
 	op->key = (uint32_t)rng_below(&s->rng, SIM_KEYS);
 	op->value = op->kind == OP_PUT ? ++s->next_value : 0;
 	op->invoke_t = s->now;
 	op->how = "log";
 	cl->op = (int32_t)i;
 	cl->deadline = s->now + OP_TIMEOUT_US;
-	cl->submitted = submit(s, c);
 	sim_trace(s, "client %u: invoke op %u %s key %u %llu", c, i,
-		  op->kind == OP_PUT ? "put" : "get", op->key, (unsigned long long)op->value);
-	schedule(s, c, cl->submitted ? OP_TIMEOUT_US : RETRY_US);
+		  op->kind == OP_PUT ? "put" : op->kind == OP_GET ? "get" : "stale get", op->key,
+		  (unsigned long long)op->value);
+	cl->submitted = submit(s, c);
+	if (cl->op == (int32_t)i)
+		schedule(s, c, cl->submitted ? OP_TIMEOUT_US : RETRY_US);
 }
 
 static void answer_reads(struct sim *s, struct sim_node *nd)

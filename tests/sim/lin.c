@@ -170,7 +170,8 @@ int lin_check_key(const struct sim_op *all, uint32_t n_all, uint32_t key,
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < n_all; i++) {
 		const struct sim_op *op = &all[i];
-		if (op->key != key || op->failed || (op->kind == OP_GET && !op->ok))
+		if (op->key != key || op->failed || op->kind == OP_GET_STALE ||
+		    (op->kind == OP_GET && !op->ok))
 			continue;
 		if (n == LIN_OPS_MAX)
 			return -1;

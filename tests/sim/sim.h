@@ -143,7 +143,10 @@ struct sim_node {
 };
 
 /* ---- history ---- */
-enum sim_op_kind { OP_PUT, OP_GET };
+/* OP_GET is linearizable (ReadIndex or lease); OP_GET_STALE reads any
+ * replica's applied state (consistency level "one"): not linearizable by
+ * design, checked only for values that were really written. */
+enum sim_op_kind { OP_PUT, OP_GET, OP_GET_STALE };
 
 struct sim_op {
 	uint32_t client;
