@@ -17,7 +17,7 @@ bool election_promotable(const struct aeg_raft *r)
 	return conf_has_voter(&c, r->id);
 }
 
-void election_become_leader(struct aeg_raft *r)
+void election_become_leader(struct aeg_raft *r, bool alone)
 {
 	assert(r->role == AEG_RAFT_CANDIDATE);
 	r->role = AEG_RAFT_LEADER;
@@ -39,6 +39,11 @@ void election_become_leader(struct aeg_raft *r)
 	 * the window is full we still lead; commit waits for compaction. */
 	int rc = log_append(r, r->term, AEG_RAFT_ENTRY_NOOP, NULL, 0);
 	(void)rc;
+	/* Won alone: no vote request waited for our term and vote to be
+	 * durable, so nothing of this term may leave before they are (else a
+	 * crash could let us lead the same term twice with different
+	 * entries). The noop's write carries them. */
+	r->leader_safe_from = alone ? r->last : 0;
 	repl_bcast_append(r, true);
 }
 
@@ -59,10 +64,11 @@ void election_campaign(struct aeg_raft *r, bool pre_vote, bool transfer)
 	for (uint32_t i = 0; i < r->n_prs; i++)
 		r->prs[i].vote = r->prs[i].id == r->id ? 1 : 0;
 	if (progress_tally(r) == VOTE_WON) {
-		if (pre_vote)
+		if (pre_vote) {
 			election_campaign(r, false, transfer);
-		else
-			election_become_leader(r);
+			return;
+		}
+		election_become_leader(r, true);
 		return;
 	}
 	uint64_t last_term = log_last_term(r);
@@ -123,7 +129,7 @@ void election_handle_vote_resp(struct aeg_raft *r, const struct aeg_raft_msg *m)
 		if (pre)
 			election_campaign(r, false, false);
 		else
-			election_become_leader(r);
+			election_become_leader(r, false);
 		break;
 	case VOTE_LOST:
 		raft_become_follower(r, r->term, AEG_RAFT_NONE);

@@ -70,7 +70,8 @@ void raft_set_commit(struct aeg_raft *r, uint64_t commit);
 void election_campaign(struct aeg_raft *r, bool pre_vote, bool transfer);
 void election_handle_vote(struct aeg_raft *r, const struct aeg_raft_msg *m);
 void election_handle_vote_resp(struct aeg_raft *r, const struct aeg_raft_msg *m);
-void election_become_leader(struct aeg_raft *r);
+/* alone: won by our own vote only (sole voter). */
+void election_become_leader(struct aeg_raft *r, bool alone);
 void election_tick(struct aeg_raft *r);
 bool election_promotable(const struct aeg_raft *r);
 

@@ -6,6 +6,8 @@
 
 struct aeg_raft_msg *outbox_push(struct aeg_raft *r, uint32_t to, uint32_t type, bool now)
 {
+	if (now && r->role == AEG_RAFT_LEADER && r->persisted < r->leader_safe_from)
+		now = false;  /* our term is not durable yet (won without votes) */
 	struct aeg_raft_msg *box = now ? r->out_now : r->out_late;
 	uint32_t *n = now ? &r->n_out_now : &r->n_out_late;
 	if (*n >= r->cfg.outbox_max) {

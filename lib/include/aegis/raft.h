@@ -268,6 +268,7 @@ struct aeg_raft {
 	uint32_t transferee;      /* leadership transfer target */
 	uint32_t transfer_elapsed;
 	uint64_t pending_conf;    /* leader: index of the last conf change */
+	uint64_t leader_safe_from;/* leader: "now" messages wait until persisted >= this */
 	struct aeg_raft_conf conf;
 	uint64_t conf_index;      /* index of the entry conf came from */
 	struct aeg_raft_conf base_conf;  /* config at the log's base (snapshot) */

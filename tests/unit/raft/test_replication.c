@@ -313,6 +313,43 @@ static void test_stale_persisted_report_ignored(void **state)
 	h_fini(&net);
 }
 
+/* A leader elected by its own vote alone (sole voter) sent no vote request
+ * that waited for its term to be durable: its appends must wait too, or a
+ * crash before the write could make it lead the same term twice with
+ * different entries (found by the simulator, members mix). */
+static void test_sole_voter_waits_for_its_term(void **state)
+{
+	(void)state;
+	struct aeg_raft_config cfg;
+	aeg_raft_config_default(&cfg, 1, 9, 10);
+	struct aeg_raft_conf conf = { .n = 2, .ids = { 1, 2 },
+		.roles = { AEG_RAFT_MEMBER_VOTER, AEG_RAFT_MEMBER_LEARNER } };
+	struct aeg_raft r;
+	assert_int_equal(aeg_raft_init(&r, &cfg, &conf), 0);
+	aeg_raft_campaign(&r);
+	assert_int_equal(r.role, AEG_RAFT_LEADER);
+	struct aeg_raft_ready rd;
+	aeg_raft_ready(&r, &rd);
+	assert_true(rd.hs_changed);
+	assert_int_equal(rd.n_msgs_now, 0);
+	assert_int_equal(rd.n_msgs, 1);  /* the append to the learner, after the write */
+	assert_int_equal(rd.msgs[0].type, AEG_RAFT_MSG_APPEND);
+	aeg_raft_advance(&r, &rd);
+	for (uint32_t t = 0; t < cfg.heartbeat_ticks; t++)
+		aeg_raft_tick(&r);
+	aeg_raft_ready(&r, &rd);
+	assert_int_equal(rd.n_msgs_now, 0);  /* the heartbeat waits as well */
+	assert_int_equal(rd.n_msgs, 1);
+	aeg_raft_advance(&r, &rd);
+	aeg_raft_persisted(&r, 1, 1);
+	for (uint32_t t = 0; t < cfg.heartbeat_ticks; t++)
+		aeg_raft_tick(&r);
+	aeg_raft_ready(&r, &rd);
+	assert_int_equal(rd.n_msgs_now, 1);  /* the term is durable now */
+	aeg_raft_advance(&r, &rd);
+	aeg_raft_fini(&r);
+}
+
 static void tiny_log(struct aeg_raft_config *cfg)
 {
 	cfg->log_entries_max = 8;
@@ -384,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_stale_leader_steps_down_and_is_overwritten),
 		cmocka_unit_test(test_inflight_window_and_probe),
 		cmocka_unit_test(test_stale_persisted_report_ignored),
+		cmocka_unit_test(test_sole_voter_waits_for_its_term),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
