@@ -1,5 +1,6 @@
 /* Invariants, checked after every event (Raft paper Figure 3):
- *   election safety     at most one leader per term;
+ *   election safety     at most one leader per term (that acted or whose
+ *                       term is durable, see check_leader_of_term);
  *   log matching        two logs with the same term at an index agree up
  *                       to it (compared by chained hash);
  *   leader completeness a new leader holds every entry committed in an
@@ -66,19 +67,27 @@ static void check_log_matching(struct sim *s, const struct sim_node *a)
 	}
 }
 
-static void check_new_leader(struct sim *s, struct sim_node *nd)
+/* Election safety, as the world sees it: a leadership counts once it acts
+ * (a leader's message leaves) or once its term is durable. A sole voter
+ * that wins and crashes before either leaves no trace, and the same term
+ * may then be won again. */
+void check_leader_of_term(struct sim *s, uint32_t id, uint64_t term)
 {
-	uint64_t term = nd->r.term;
 	if (term >= SIM_TERMS_MAX) {
 		sim_fail(s, "term %llu beyond the simulator's table", (unsigned long long)term);
 		return;
 	}
-	if (s->leader_of_term[term] != 0 && s->leader_of_term[term] != nd->id) {
+	if (s->leader_of_term[term] != 0 && s->leader_of_term[term] != id) {
 		sim_fail(s, "election safety: n%u and n%u both lead term %llu",
-			 s->leader_of_term[term], nd->id, (unsigned long long)term);
+			 s->leader_of_term[term], id, (unsigned long long)term);
 		return;
 	}
-	s->leader_of_term[term] = nd->id;
+	s->leader_of_term[term] = id;
+}
+
+static void check_new_leader(struct sim *s, struct sim_node *nd)
+{
+	uint64_t term = nd->r.term;
 	s->elections++;
 	/* Everything committed in an earlier term must be in its log. */
 	uint64_t k = s->gcommit;
@@ -103,6 +112,8 @@ void check_all(struct sim *s, uint32_t touched)
 		bool leader = nd->r.role == AEG_RAFT_LEADER;
 		if (leader && (nd->prev_role != AEG_RAFT_LEADER || nd->prev_term != nd->r.term))
 			check_new_leader(s, nd);
+		if (leader && nd->disk.hs.term >= nd->r.term)
+			check_leader_of_term(s, nd->id, nd->r.term);
 		nd->prev_role = nd->r.role;
 		nd->prev_term = nd->r.term;
 	}

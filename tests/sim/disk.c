@@ -41,11 +41,11 @@ void disk_free(struct sim_disk *d)
 	d->tail = NULL;
 }
 
-uint64_t disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_ready *rd)
+void disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_ready *rd)
 {
 	struct sim_disk *d = &nd->disk;
 	if (!rd->hs_changed && rd->persist_lo > rd->persist_hi && !rd->snap_install)
-		return 0;
+		return;
 	struct sim_write *w = calloc(1, sizeof(*w));
 	w->seq = ++d->write_seq;
 	if (rd->snap_install) {
@@ -87,7 +87,6 @@ uint64_t disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_re
 		d->head = w;
 	d->tail = w;
 	sim_push(s, w->done_t, EV_DISK_DONE, nd->id, w->seq, NULL);
-	return w->seq;
 }
 
 void disk_set_snapshot(struct sim_disk *d, const struct sim_snap *snap)

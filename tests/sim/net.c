@@ -67,6 +67,9 @@ static void transmit(struct sim *s, struct sim_msg *sm)
 
 void net_send(struct sim *s, const struct aeg_raft_msg *m, uint64_t held_seq)
 {
+	if (m->type == AEG_RAFT_MSG_APPEND || m->type == AEG_RAFT_MSG_HEARTBEAT ||
+	    m->type == AEG_RAFT_MSG_SNAPSHOT || m->type == AEG_RAFT_MSG_TIMEOUT_NOW)
+		check_leader_of_term(s, m->from, m->term);
 	struct sim_msg *sm = msg_copy(m);
 	if (held_seq == 0) {
 		transmit(s, sm);

@@ -230,9 +230,9 @@ void net_heal(struct sim *s);
 /* disk.c */
 void disk_init(struct sim_disk *d);
 void disk_free(struct sim_disk *d);
-/* Queues a write of the ready's hard state and entries; returns its seq
- * (0 if there was nothing to write). */
-uint64_t disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_ready *rd);
+/* Queues a write of the ready's hard state, snapshot and entries (if any);
+ * disk->write_seq is its number. */
+void disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_ready *rd);
 /* Completes the oldest in-flight write. */
 void disk_complete(struct sim *s, struct sim_node *nd, uint64_t seq);
 /* Crash: in-flight writes are lost; with `torn` the first may land in part. */
@@ -257,6 +257,8 @@ void client_node_lost(struct sim *s, struct sim_node *nd);
 /* check.c */
 /* Global committed log vs this node's commit index (called per ready). */
 void check_commit(struct sim *s, struct sim_node *nd);
+/* A leader of term acted (sent a message) or made its term durable. */
+void check_leader_of_term(struct sim *s, uint32_t id, uint64_t term);
 void check_all(struct sim *s, uint32_t touched);
 void check_end(struct sim *s);
 

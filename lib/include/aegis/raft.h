@@ -18,18 +18,26 @@
  * copies what it needs, calls aeg_raft_advance() and keeps feeding inputs;
  * it then must hold rd.msgs back until that write is durable.
  *
+ * Entries to apply never go beyond what is durable here, so applying in
+ * step 4 is safe even while the write of step 2 is still in flight.
+ *
  * Sizes are fixed at aeg_raft_init() (see struct aeg_raft_config): the log
- * window holds at most log_entries_max entries whose payloads live in a
- * group-owned byte arena of log_bytes_max bytes; the outbox holds
- * outbox_max messages of each kind; every follower has inflight_max appends
- * in flight. Nothing is allocated after init. A full structure makes the
- * operation return -ENOBUFS (proposals) or drops the message (outgoing
- * messages: Raft tolerates loss; counted in aeg_raft_status.msgs_dropped).
+ * window holds at most log_entries_max entries (40 bytes each) whose
+ * payloads live in a group-owned byte arena of log_bytes_max bytes; the
+ * outbox holds outbox_max messages of each kind (~140 bytes each); each of
+ * peers_max + 1 progress slots has inflight_max appends in flight (8 bytes
+ * each); reads_max pending reads; a snapshot_bytes_max receive buffer.
+ * With the defaults that is about 2.3 MiB per group, mostly the 1 MiB arena
+ * and the 1 MiB snapshot buffer: a worker with thousands of groups sizes
+ * them down. Nothing is allocated after init. A full structure makes the
+ * operation return -ENOBUFS (proposals, reads) or drops the message
+ * (outgoing messages: Raft tolerates loss; counted in msgs_dropped).
  *
  * Errors are negative errno values: -EINVAL (bad argument or message),
  * -EPERM (not the leader), -EBUSY (leadership transfer or config change in
- * progress), -ENOBUFS (log window or arena full), -EMSGSIZE (payload larger
- * than the arena), -ENOENT (entry compacted or beyond the log). */
+ * progress), -EAGAIN (read before the leader committed in its term),
+ * -ENOBUFS (log window, arena or read queue full), -EMSGSIZE (payload
+ * larger than the arena), -ENOMEM (init only). */
 #ifndef AEGIS_RAFT_H
 #define AEGIS_RAFT_H
 
