@@ -42,6 +42,10 @@ static bool healed(const struct sim *s)
 
 static void transmit(struct sim *s, struct sim_msg *sm)
 {
+	uint32_t t = sm->m->type;
+	if (t == AEG_RAFT_MSG_APPEND || t == AEG_RAFT_MSG_HEARTBEAT ||
+	    t == AEG_RAFT_MSG_SNAPSHOT || t == AEG_RAFT_MSG_TIMEOUT_NOW)
+		check_leader_of_term(s, sm->m->from, sm->m->term);  /* it acts */
 	sm->sent_t = s->now;
 	sm->sender_incarnation = s->nodes[sm->m->from].incarnation;
 	const struct sim_mix *mix = s->mix;
@@ -67,9 +71,6 @@ static void transmit(struct sim *s, struct sim_msg *sm)
 
 void net_send(struct sim *s, const struct aeg_raft_msg *m, uint64_t held_seq)
 {
-	if (m->type == AEG_RAFT_MSG_APPEND || m->type == AEG_RAFT_MSG_HEARTBEAT ||
-	    m->type == AEG_RAFT_MSG_SNAPSHOT || m->type == AEG_RAFT_MSG_TIMEOUT_NOW)
-		check_leader_of_term(s, m->from, m->term);
 	struct sim_msg *sm = msg_copy(m);
 	if (held_seq == 0) {
 		transmit(s, sm);
