@@ -212,7 +212,15 @@ static bool step_term(struct aeg_raft *r, const struct aeg_raft_msg *m)
 		if (m->type == AEG_RAFT_MSG_PRE_VOTE ||
 		    (m->type == AEG_RAFT_MSG_PRE_VOTE_RESP && !m->reject))
 			return true;  /* pre-vote never moves terms */
-		raft_become_follower(r, m->term, from_leader(m->type) ? m->from : AEG_RAFT_NONE);
+		/* Only a leader or a granted vote resets the election timer
+		 * (§5.2): otherwise candidates with stale logs, bumping terms
+		 * over and over, keep the up-to-date nodes from ever running
+		 * (a livelock the simulator found without pre-vote). */
+		uint32_t elapsed = r->election_elapsed;
+		uint32_t lead = from_leader(m->type) ? m->from : AEG_RAFT_NONE;
+		raft_become_follower(r, m->term, lead);
+		if (lead == AEG_RAFT_NONE)
+			r->election_elapsed = elapsed;
 		return true;
 	}
 	if (m->term < r->term) {
