@@ -1,0 +1,173 @@
+/* Snapshots (Raft thesis ch. 5): the state machine's snapshot is opaque
+ * bytes owned by the caller (aeg_raft_snapshot_set), with the index, term
+ * and configuration it covers. The log may then be compacted up to it. A
+ * follower whose next entry was compacted away gets the snapshot in chunks
+ * of snapshot_chunk_bytes, one chunk in flight (stop and wait): it answers
+ * each chunk with the bytes it holds (an APPEND_RESP reject whose hint is
+ * that count), which also repairs lost or duplicated chunks; once complete
+ * the snapshot comes out in a ready, the follower's log restarts at it and
+ * its ack (an accepting APPEND_RESP at the snapshot index) moves the leader
+ * back to probing. */
+#include "raft_int.h"
+
+int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len)
+{
+	uint64_t term;
+	if (index == 0 || index != r->applied || (data == NULL && len > 0) ||
+	    !log_term(r, index, &term))
+		return -EINVAL;
+	r->snap_data = data;
+	r->snap_len = len;
+	membership_conf_at(r, index, &r->snap_conf);
+	r->own_snap_index = index;
+	r->own_snap_term = term;
+	return 0;
+}
+
+static void send_chunk(struct aeg_raft *r, struct aeg_raft_progress *pr)
+{
+	struct aeg_raft_msg *m = outbox_push(r, pr->id, AEG_RAFT_MSG_SNAPSHOT, true);
+	if (m == NULL)
+		return;
+	uint64_t off = pr->snap_offset;
+	uint64_t left = r->snap_len - off;
+	uint32_t n = left < r->cfg.snapshot_chunk_bytes ? (uint32_t)left : r->cfg.snapshot_chunk_bytes;
+	m->snap_index = r->own_snap_index;
+	m->snap_term = r->own_snap_term;
+	m->snap_total = r->snap_len;
+	m->snap_offset = off;
+	m->snap_len = n;
+	m->snap_data = n > 0 ? r->snap_data + off : NULL;
+	m->snap_conf = &r->snap_conf;
+	m->commit = r->commit;
+}
+
+bool snapshot_send(struct aeg_raft *r, struct aeg_raft_progress *pr)
+{
+	/* Usable only if it covers what the log no longer has. */
+	if (r->own_snap_index == 0 || r->own_snap_index + 1 < r->first || !pr->recent_active)
+		return false;
+	pr->state = AEG_RAFT_SNAPSHOTTING;
+	pr->snap_index = r->own_snap_index;
+	pr->snap_offset = 0;
+	pr->infl_count = 0;
+	send_chunk(r, pr);
+	return true;
+}
+
+void snapshot_resend(struct aeg_raft *r, struct aeg_raft_progress *pr)
+{
+	if (pr->snap_index != r->own_snap_index) {
+		/* We took a newer snapshot meanwhile: start that one over. */
+		pr->snap_index = r->own_snap_index;
+		pr->snap_offset = 0;
+	}
+	send_chunk(r, pr);
+}
+
+void snapshot_handle_reject(struct aeg_raft *r, struct aeg_raft_progress *pr,
+			    const struct aeg_raft_msg *m)
+{
+	/* Rejections of appends sent before, or about another snapshot, are
+	 * stale; a lost transfer is resumed by the heartbeat (resend). */
+	if (m->index != pr->snap_index || m->hint > r->snap_len)
+		return;
+	/* Only progress sends the next chunk: duplicates would otherwise
+	 * start a second stream. A lower count (the follower restarted) just
+	 * moves the offset back for the next resend. */
+	bool progress = m->hint > pr->snap_offset;
+	pr->snap_offset = m->hint;
+	if (progress && m->hint < r->snap_len)
+		send_chunk(r, pr);
+}
+
+static void chunk_reply(struct aeg_raft *r, const struct aeg_raft_msg *m, bool done)
+{
+	struct aeg_raft_msg *resp = outbox_push(r, m->from, AEG_RAFT_MSG_APPEND_RESP, false);
+	if (resp == NULL)
+		return;
+	resp->reject = !done;
+	resp->index = done ? r->commit : m->snap_index;
+	resp->hint = r->recv_index == m->snap_index ? r->recv_len : 0;
+}
+
+void snapshot_handle_chunk(struct aeg_raft *r, const struct aeg_raft_msg *m)
+{
+	if (m->snap_index <= r->commit) {
+		chunk_reply(r, m, true);  /* we have all of it already */
+		return;
+	}
+	if (m->snap_offset == 0 &&
+	    (r->recv_index != m->snap_index || r->recv_term != m->snap_term)) {
+		if (r->snap_data == r->recv_buf)
+			r->own_snap_index = 0;  /* the buffer is about to be reused */
+		r->recv_index = m->snap_index;
+		r->recv_term = m->snap_term;
+		r->recv_len = 0;
+		r->recv_ready = false;
+		r->recv_conf = *m->snap_conf;
+	}
+	bool fits = m->snap_total <= r->cfg.snapshot_bytes_max &&
+		    m->snap_conf->n <= r->cfg.peers_max;
+	if (fits && r->recv_index == m->snap_index && r->recv_term == m->snap_term &&
+	    m->snap_offset == r->recv_len && !r->recv_ready) {
+		if (m->snap_len > 0)
+			memcpy(r->recv_buf + r->recv_len, m->snap_data, m->snap_len);
+		r->recv_len += m->snap_len;
+		if (r->recv_len == m->snap_total) {
+			r->recv_ready = true;  /* acked once installed (ready) */
+			return;
+		}
+	}
+	chunk_reply(r, m, false);
+}
+
+void snapshot_ready(struct aeg_raft *r, struct aeg_raft_ready *rd)
+{
+	r->recv_ready = false;
+	if (r->recv_index <= r->commit)
+		return;  /* overtaken by appends meanwhile */
+	rd->snap_install = true;
+	rd->snap_index = r->recv_index;
+	rd->snap_term = r->recv_term;
+	rd->snap_data = r->recv_buf;
+	rd->snap_len = (uint32_t)r->recv_len;
+	rd->snap_conf = &r->recv_conf;
+	/* Keep a log that already continues the snapshot (§5.3 step 6). */
+	if (!log_match_term(r, r->recv_index, r->recv_term) || r->recv_index > r->last) {
+		log_reset(r, r->recv_index, r->recv_term);
+		/* Nothing of the new log is durable until the caller's write of
+		 * the snapshot completes (aeg_raft_persisted(snap_index, term)). */
+		r->persisted = 0;
+	} else {
+		log_compact(r, r->recv_index);
+	}
+	r->base_conf = r->recv_conf;
+	/* It is also ours to send on, should we lead before taking one. */
+	r->own_snap_index = r->recv_index;
+	r->own_snap_term = r->recv_term;
+	r->snap_data = r->recv_buf;
+	r->snap_len = (uint32_t)r->recv_len;
+	r->snap_conf = r->recv_conf;
+	r->commit = r->recv_index;
+	r->applied = r->recv_index;
+	membership_rescan(r);  /* conf entries after the snapshot still count */
+	if (r->lead != AEG_RAFT_NONE) {
+		struct aeg_raft_msg *ack = outbox_push(r, r->lead, AEG_RAFT_MSG_APPEND_RESP, false);
+		if (ack != NULL)
+			ack->index = r->recv_index;
+	}
+}
+
+int aeg_raft_restore_snapshot(struct aeg_raft *r, uint64_t index, uint64_t term,
+			      const struct aeg_raft_conf *conf)
+{
+	if (r->last != 0 || index == 0 || conf == NULL || conf->n > r->cfg.peers_max)
+		return -EINVAL;
+	log_reset(r, index, term);
+	r->commit = index;
+	r->applied = index;
+	r->base_conf = *conf;
+	membership_rescan(r);
+	return 0;
+}
