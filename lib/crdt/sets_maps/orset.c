@@ -2,28 +2,17 @@
  * and a causal context; removes leave no tombstone entries. */
 #include "orset_internal.h"
 
-/* Entry slot: packed element, then the dot as big-endian node (4 bytes) and
- * counter (8 bytes). */
-#define DOT_BYTES 12
+#include <stdlib.h>
+
+#define DOT_BYTES AEG_ORSET_DOT_BYTES
 
 static size_t dot_offset(uint32_t elem_bytes_max)
 {
 	return aeg_elem_slot_bytes(elem_bytes_max);
 }
 
-static struct aeg_dot entry_dot(const uint8_t *slot, uint32_t elem_bytes_max)
-{
-	const uint8_t *p = slot + dot_offset(elem_bytes_max);
-	struct aeg_dot d = { 0, 0 };
-	for (int i = 0; i < 4; i++)
-		d.node = d.node << 8 | p[i];
-	for (int i = 4; i < DOT_BYTES; i++)
-		d.counter = d.counter << 8 | p[i];
-	return d;
-}
-
-static void entry_pack(uint8_t *slot, uint32_t elem_bytes_max, const void *elem, size_t len,
-		       const struct aeg_dot *dot)
+void aeg_orset_slot_pack(uint8_t *slot, uint32_t elem_bytes_max, const void *elem, size_t len,
+			 const struct aeg_dot *dot)
 {
 	aeg_elem_pack(slot, elem_bytes_max, elem, len);
 	uint8_t *p = slot + dot_offset(elem_bytes_max);
@@ -38,20 +27,35 @@ int aeg_orset_init(struct aeg_orset *s, uint32_t entries_max, uint32_t elem_byte
 	memset(s, 0, sizeof(*s));
 	aeg_orset_ctx_init(&s->ctx);
 	s->elem_bytes_max = elem_bytes_max;
+	s->by_dot_ok = true;
 	if (elem_bytes_max > AEG_CRDT_ELEM_BYTES_MAX)
 		return -EINVAL;
-	return aeg_slot_table_init(&s->entries, entries_max, dot_offset(elem_bytes_max) + DOT_BYTES);
+	int err = aeg_slot_table_init(&s->entries, entries_max,
+				      dot_offset(elem_bytes_max) + DOT_BYTES);
+	if (err < 0)
+		return err;
+	s->by_dot = calloc(entries_max, sizeof(s->by_dot[0]));
+	if (s->by_dot == NULL) {
+		aeg_slot_table_fini(&s->entries);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void aeg_orset_fini(struct aeg_orset *s)
 {
 	aeg_slot_table_fini(&s->entries);
+	free(s->by_dot);
+	s->by_dot = NULL;
+	s->by_dot_len = 0;
 }
 
 void aeg_orset_clear(struct aeg_orset *s)
 {
 	aeg_slot_table_clear(&s->entries);
 	aeg_orset_ctx_init(&s->ctx);
+	s->by_dot_len = 0;
+	s->by_dot_ok = true;
 }
 
 /* ---- lookup --------------------------------------------------------------- */
@@ -63,14 +67,28 @@ struct entry_key {
 	struct aeg_dot dot;
 };
 
+int aeg_orset_slot_cmp(const uint8_t *slot, uint32_t elem_bytes_max, const void *elem,
+		       size_t len, const struct aeg_dot *dot)
+{
+	int c = aeg_elem_cmp_raw(slot, elem, len);
+	if (c != 0)
+		return c;
+	struct aeg_dot d = aeg_orset_slot_dot(slot, elem_bytes_max);
+	return aeg_dot_cmp(&d, dot);
+}
+
 static int entry_key_cmp(const uint8_t *slot, const void *key)
 {
 	const struct entry_key *k = key;
-	int c = aeg_elem_cmp_raw(slot, k->elem, k->len);
-	if (c != 0)
-		return c;
-	struct aeg_dot d = entry_dot(slot, k->elem_bytes_max);
-	return aeg_dot_cmp(&d, &k->dot);
+	return aeg_orset_slot_cmp(slot, k->elem_bytes_max, k->elem, k->len, &k->dot);
+}
+
+uint32_t aeg_orset_search(const struct aeg_orset *s, const uint8_t *slot, uint32_t slot_bytes_max,
+			  bool *found)
+{
+	struct entry_key key = { aeg_elem_data(slot), aeg_elem_len(slot), s->elem_bytes_max,
+				 aeg_orset_slot_dot(slot, slot_bytes_max) };
+	return aeg_slot_table_search(&s->entries, entry_key_cmp, &key, found);
 }
 
 /* [*lo, *hi): the entries of elem. */
@@ -117,7 +135,7 @@ void aeg_orset_entry(const struct aeg_orset *s, uint32_t i, const uint8_t **elem
 	const uint8_t *slot = aeg_slot_at(&s->entries, i);
 	*elem = aeg_elem_data(slot);
 	*len = aeg_elem_len(slot);
-	*dot = entry_dot(slot, s->elem_bytes_max);
+	*dot = aeg_orset_slot_dot(slot, s->elem_bytes_max);
 }
 
 /* ---- mutators --------------------------------------------------------------- */
@@ -128,7 +146,7 @@ static int old_dots_ctx(const struct aeg_orset *s, uint32_t lo, uint32_t hi,
 {
 	aeg_orset_ctx_init(out);
 	for (uint32_t i = lo; i < hi; i++) {
-		struct aeg_dot d = entry_dot(aeg_slot_at(&s->entries, i), s->elem_bytes_max);
+		struct aeg_dot d = aeg_orset_dot_at(s, i);
 		int err = aeg_orset_ctx_add(out, &d);
 		if (err < 0)
 			return err;
@@ -183,21 +201,27 @@ int aeg_orset_add(struct aeg_orset *s, const void *elem, size_t len, uint32_t re
 		return err;
 
 	if (delta != NULL) {
-		aeg_slot_table_clear(&delta->entries);
-		entry_pack(aeg_slot_table_insert_at(&delta->entries, 0), delta->elem_bytes_max,
-			   elem, len, &dot);
+		aeg_orset_clear(delta);
+		aeg_orset_slot_pack(aeg_slot_table_insert_at(&delta->entries, 0), delta->elem_bytes_max,
+				    elem, len, &dot);
+		aeg_orset_dots_place(delta, 0);
 		delta->ctx = delta_ctx;
 	}
+	for (uint32_t i = lo; i < hi; i++)
+		aeg_orset_dots_forget(s, i);
 	/* elem may point into this table: write the new entry over the first
 	 * old one before dropping the rest, or follow the insert's shift. */
 	if (hi > lo) {
-		entry_pack(aeg_slot_at(&s->entries, lo), s->elem_bytes_max, elem, len, &dot);
+		aeg_orset_slot_pack(aeg_slot_at(&s->entries, lo), s->elem_bytes_max, elem, len, &dot);
 		aeg_slot_table_remove_range(&s->entries, lo + 1, hi);
+		aeg_orset_dots_shift(s, hi, -(int32_t)(hi - lo - 1));
 	} else {
 		elem = aeg_slot_follow_insert(&s->entries, lo, elem);
-		entry_pack(aeg_slot_table_insert_at(&s->entries, lo), s->elem_bytes_max, elem, len,
+		aeg_orset_slot_pack(aeg_slot_table_insert_at(&s->entries, lo), s->elem_bytes_max, elem, len,
 			   &dot);
+		aeg_orset_dots_shift(s, lo, 1);
 	}
+	aeg_orset_dots_place(s, lo);
 	return 0;
 }
 
@@ -214,11 +238,14 @@ int aeg_orset_remove(struct aeg_orset *s, const void *elem, size_t len,
 		err = old_dots_ctx(s, lo, hi, &delta_ctx);
 		if (err < 0)
 			return err;
-		aeg_slot_table_clear(&delta->entries);
+		aeg_orset_clear(delta);
 		delta->ctx = delta_ctx;
 	}
 	/* The dots stay in s->ctx: that is what keeps the element removed. */
+	for (uint32_t i = lo; i < hi; i++)
+		aeg_orset_dots_forget(s, i);
 	aeg_slot_table_remove_range(&s->entries, lo, hi);
+	aeg_orset_dots_shift(s, hi, -(int32_t)(hi - lo));
 	return 0;
 }
 
@@ -235,29 +262,29 @@ static int merge_cmp(const uint8_t *d, const uint8_t *s, const void *arg)
 {
 	const struct merge_arg *a = arg;
 	struct entry_key key = { aeg_elem_data(s), aeg_elem_len(s), a->dst_max,
-				 entry_dot(s, a->src_max) };
+				 aeg_orset_slot_dot(s, a->src_max) };
 	return entry_key_cmp(d, &key);
 }
 
 static bool merge_keep(const uint8_t *d, const void *arg)
 {
 	const struct merge_arg *a = arg;
-	struct aeg_dot dot = entry_dot(d, a->dst_max);
+	struct aeg_dot dot = aeg_orset_slot_dot(d, a->dst_max);
 	return !aeg_orset_ctx_covers(a->src_ctx, &dot);
 }
 
 static bool merge_take(const uint8_t *s, const void *arg)
 {
 	const struct merge_arg *a = arg;
-	struct aeg_dot dot = entry_dot(s, a->src_max);
+	struct aeg_dot dot = aeg_orset_slot_dot(s, a->src_max);
 	return !aeg_orset_ctx_covers(a->dst_ctx, &dot);
 }
 
 static void merge_copy(uint8_t *d, const uint8_t *s, const void *arg)
 {
 	const struct merge_arg *a = arg;
-	struct aeg_dot dot = entry_dot(s, a->src_max);
-	entry_pack(d, a->dst_max, aeg_elem_data(s), aeg_elem_len(s), &dot);
+	struct aeg_dot dot = aeg_orset_slot_dot(s, a->src_max);
+	aeg_orset_slot_pack(d, a->dst_max, aeg_elem_data(s), aeg_elem_len(s), &dot);
 }
 
 static struct aeg_slot_merge_ops merge_ops(const struct merge_arg *arg)
@@ -269,10 +296,11 @@ static struct aeg_slot_merge_ops merge_ops(const struct merge_arg *arg)
 	return ops;
 }
 
-int aeg_orset_merge(struct aeg_orset *dst, const struct aeg_orset *src)
+int aeg_orset_merge_walk(struct aeg_orset *dst, const struct aeg_orset *src)
 {
 	if (dst == src)
 		return 0; /* idempotent; also keeps the in-place passes apart */
+	bool was_empty = dst->entries.len == 0;
 	const struct merge_arg arg = { dst->elem_bytes_max, src->elem_bytes_max, &dst->ctx,
 				       &src->ctx };
 	const struct aeg_slot_merge_ops ops = merge_ops(&arg);
@@ -285,7 +313,21 @@ int aeg_orset_merge(struct aeg_orset *dst, const struct aeg_orset *src)
 	/* Entries first: keep/take read both original contexts. */
 	aeg_slot_table_merge_apply(&dst->entries, &src->entries, &ops);
 	dst->ctx = ctx;
+	/* A copy (every src entry taken into an empty dst) keeps src's entry
+	 * positions, so src's index fits; otherwise rebuild when needed. */
+	dst->by_dot_ok = was_empty && src->by_dot_ok && dst->entries.len == src->entries.len;
+	dst->by_dot_len = dst->by_dot_ok ? src->by_dot_len : 0;
+	if (dst->by_dot_ok)
+		memcpy(dst->by_dot, src->by_dot, src->by_dot_len * sizeof(src->by_dot[0]));
 	return 0;
+}
+
+int aeg_orset_merge(struct aeg_orset *dst, const struct aeg_orset *src)
+{
+	if (dst == src)
+		return 0;
+	int err = aeg_orset_merge_fast(dst, src);
+	return err == -EAGAIN ? aeg_orset_merge_walk(dst, src) : err;
 }
 
 bool aeg_orset_equal(const struct aeg_orset *a, const struct aeg_orset *b)
@@ -303,7 +345,7 @@ size_t aeg_orset_encoded_size(const struct aeg_orset *s)
 	size_t n = 2 + aeg_orset_ctx_encoded_size(&s->ctx) + aeg_varint_size(s->entries.len);
 	for (uint32_t i = 0; i < s->entries.len; i++) {
 		const uint8_t *slot = aeg_slot_at(&s->entries, i);
-		struct aeg_dot d = entry_dot(slot, s->elem_bytes_max);
+		struct aeg_dot d = aeg_orset_slot_dot(slot, s->elem_bytes_max);
 		n += aeg_elem_encoded_size(slot) + aeg_varint_size(d.node) +
 		     aeg_varint_size(d.counter);
 	}
@@ -317,7 +359,7 @@ static void put_body(struct aeg_writer *w, const void *obj)
 	aeg_put_varint(w, s->entries.len);
 	for (uint32_t i = 0; i < s->entries.len; i++) {
 		const uint8_t *slot = aeg_slot_at(&s->entries, i);
-		struct aeg_dot d = entry_dot(slot, s->elem_bytes_max);
+		struct aeg_dot d = aeg_orset_slot_dot(slot, s->elem_bytes_max);
 		aeg_elem_put(w, slot);
 		aeg_put_varint(w, d.node);
 		aeg_put_varint(w, d.counter);
@@ -332,6 +374,7 @@ int aeg_orset_encode(const struct aeg_orset *s, uint8_t *buf, size_t cap)
 static int get_body(struct aeg_reader *r, void *obj)
 {
 	struct aeg_orset *s = obj;
+	s->by_dot_ok = false; /* rebuilt by the first merge that needs it */
 	int err = aeg_orset_ctx_get(r, &s->ctx);
 	if (err < 0)
 		return err;
@@ -355,7 +398,7 @@ static int get_body(struct aeg_reader *r, void *obj)
 		if ((i > 0 && entry_key_cmp(aeg_slot_at(&s->entries, s->entries.len - 1), &key) >= 0) ||
 		    key.dot.counter == 0 || !aeg_orset_ctx_covers(&s->ctx, &key.dot))
 			return -EINVAL;
-		entry_pack(aeg_slot_table_insert_at(&s->entries, s->entries.len), s->elem_bytes_max,
+		aeg_orset_slot_pack(aeg_slot_table_insert_at(&s->entries, s->entries.len), s->elem_bytes_max,
 			   key.elem, key.len, &key.dot);
 	}
 	return 0;

@@ -12,8 +12,9 @@
  * Sizes (bytes of memory per slot; the slot count is fixed at init):
  *   G-Set   elems_max  slots of 2 + elem_bytes_max
  *   2P-Set  elems_max live slots + tombs_max tombstone slots, 2 + elem_bytes_max each
- *   OR-Set  entries_max slots of 14 + elem_bytes_max, plus an inline causal
- *           context (a struct aeg_vclock and AEG_ORSET_CLOUD_MAX dots, ~1.6 KiB)
+ *   OR-Set  entries_max slots of 14 + elem_bytes_max, entries_max dot index
+ *           refs of 16 bytes, plus an inline causal context (a struct
+ *           aeg_vclock and AEG_ORSET_CLOUD_MAX dots, ~1.6 KiB)
  *
  * Errors: -EINVAL bad argument, -EMSGSIZE element longer than
  * elem_bytes_max, -ENOSPC a fixed capacity is full (the object is
@@ -31,10 +32,16 @@
  * memory. -ENOSPC (or -EMSGSIZE for an element over dst's elem_bytes_max)
  * leaves dst unchanged. Cost: G-Set and 2P-Set merge a small src (a delta,
  * |src| * 16 < |dst|) with a binary search per src item plus one shift of
- * the array; otherwise one pass over both. The OR-Set always walks all of
- * dst (a remove delta names dots, not elements, and there is no index from
- * dot to entry), with a binary search per entry in the other context:
- * O(|dst| + |src|) even for a one-entry delta.
+ * the array; otherwise one pass over both. The OR-Set keeps an index from
+ * dot to entry next to its entries: a small src (at most 16 entries, 16
+ * cloud dots, and a context covering at most 16 of dst's entries — a delta)
+ * finds the dst entries its context covers through the index and inserts its
+ * entries by binary search, O(log |dst|) searches plus one shift of the
+ * arrays per change. Any other src walks all of dst, with a binary search
+ * per entry in the other context, O(|dst| + |src|), and leaves the index to
+ * be rebuilt (O(|dst| log |dst|)) by the next small merge, except when dst
+ * had no entries and takes all of src's (a copy), whose index it copies.
+ * Decoding also leaves the index to be rebuilt.
  *
  * Encoding: u8 type tag, u8 format version (AEG_CRDT_SET_FORMAT), then the
  * type's body; lists are a varint count then the items in canonical order,
@@ -167,8 +174,20 @@ struct aeg_orset_ctx {
  * observed-remove meaning (a remove cancels exactly the adds that causally
  * precede it) needs causal delivery of deltas, as in Almeida et al.: a
  * remove delta names only the dots its replica holds. */
+/* Index ref: entry `entry` has dot (node, counter). */
+struct aeg_orset_dot_ref {
+	uint64_t counter;
+	uint32_t node;
+	uint32_t entry;
+};
+
 struct aeg_orset {
 	struct aeg_slot_table entries;
+	/* by_dot_len refs sorted by (node, counter, entry); when by_dot_ok,
+	 * one per entry. Not part of the abstract state. */
+	struct aeg_orset_dot_ref *by_dot;
+	uint32_t by_dot_len;
+	bool by_dot_ok;
 	struct aeg_orset_ctx ctx;
 	uint32_t elem_bytes_max;
 };

@@ -7,6 +7,7 @@
 
 #include "aegis/crdt_set.h"
 #include "common/codec.h"
+#include "crdt/sets_maps/orset_internal.h"
 
 #define SEED 0x0e5e0000ull
 #define CAP 1024
@@ -496,6 +497,120 @@ static void test_model(void **state)
 	assert_true(delivered > 1000);
 }
 
+/* ---- fast path vs walk -------------------------------------------------------
+ * aeg_orset_merge takes the dot-index path for a small src and the walk
+ * otherwise; both must give the same state and the same error. Random
+ * replicas exchange deltas, delta groups and states; at every step a random
+ * src (a delta, a delta group, a replica) is merged by both paths into
+ * copies of a random replica, sometimes with a tight capacity (-ENOSPC) or
+ * a shorter element limit (-EMSGSIZE). */
+
+#define FW_R 3
+#define FW_ELEMS 16 /* elements >= TEST_ELEMS are 8 bytes long */
+#define FW_GROUP_CAP 64
+
+struct fw_counts {
+	unsigned fast, walked, errors;
+};
+
+static int fw_op(struct aeg_orset *s, uint32_t replica, struct aeg_orset *delta, struct prng *p)
+{
+	uint8_t e[TEST_ELEM_BYTES_MAX];
+	size_t len = test_elem((unsigned)prng_below(p, FW_ELEMS), e);
+	return prng_below(p, 3) ? aeg_orset_add(s, e, len, replica, delta) :
+				  aeg_orset_remove(s, e, len, delta);
+}
+
+/* dst = src, by a walk into the cleared dst (keeps the index) or through
+ * the codec (leaves it to be rebuilt). */
+static int fw_copy(struct aeg_orset *dst, const struct aeg_orset *src, struct prng *p)
+{
+	uint8_t buf[4096];
+	aeg_orset_clear(dst);
+	if (prng_below(p, 2))
+		return aeg_orset_merge_walk(dst, src);
+	int n = aeg_orset_encode(src, buf, sizeof(buf));
+	CHECK(p, n > 0);
+	n = aeg_orset_decode(dst, buf, (size_t)n);
+	return n < 0 ? n : 0;
+}
+
+static void fw_compare(const struct aeg_orset *dst0, const struct aeg_orset *src,
+		       struct prng *p, struct fw_counts *n)
+{
+	struct aeg_orset a, b;
+	uint32_t cap = prng_below(p, 2) ? CAP : aeg_orset_entries(dst0) + 1 +
+							(uint32_t)prng_below(p, 3);
+	uint32_t elem_max = prng_below(p, 4) ? TEST_ELEM_BYTES_MAX : 4;
+	assert_int_equal(aeg_orset_init(&a, cap, elem_max), 0);
+	assert_int_equal(aeg_orset_init(&b, cap, elem_max), 0);
+	if (fw_copy(&a, dst0, p) == 0 && fw_copy(&b, dst0, p) == 0) {
+		int ea = aeg_orset_merge_walk(&a, src);
+		int eb = aeg_orset_merge_fast(&b, src);
+		if (eb == -EAGAIN) {
+			n->walked++;
+			CHECK(p, aeg_orset_equal(&b, dst0)); /* untouched */
+		} else {
+			n->fast++;
+			n->errors += eb < 0;
+			CHECK(p, ea == eb);
+			CHECK(p, aeg_orset_equal(&a, &b));
+			CHECK(p, aeg_orset_dots_consistent(&b));
+		}
+	}
+	aeg_orset_fini(&a);
+	aeg_orset_fini(&b);
+}
+
+/* Index kept up by the mutators and the public merge, when valid. */
+static void fw_check_index(const struct aeg_orset *s, struct prng *p)
+{
+	CHECK(p, !s->by_dot_ok || aeg_orset_dots_consistent(s));
+}
+
+static void fw_round(struct prng *p, struct fw_counts *n)
+{
+	struct aeg_orset s[FW_R], delta, group;
+	for (unsigned r = 0; r < FW_R; r++)
+		assert_int_equal(aeg_orset_init(&s[r], CAP, TEST_ELEM_BYTES_MAX), 0);
+	assert_int_equal(aeg_orset_init(&delta, 2, TEST_ELEM_BYTES_MAX), 0);
+	assert_int_equal(aeg_orset_init(&group, FW_GROUP_CAP, TEST_ELEM_BYTES_MAX), 0);
+	for (int step = 0; step < 60; step++) {
+		unsigned r = (unsigned)prng_below(p, FW_R), q = (unsigned)prng_below(p, FW_R);
+		CHECK(p, fw_op(&s[r], r + 1, &delta, p) == 0);
+		fw_check_index(&s[r], p);
+		fw_check_index(&delta, p);
+		if (aeg_orset_merge(&group, &delta) < 0 || prng_below(p, 8) == 0)
+			aeg_orset_clear(&group); /* ship the group, start another */
+		/* Deliver: the delta (maybe lost), sometimes a whole state. */
+		if (q != r && prng_below(p, 4))
+			CHECK(p, aeg_orset_merge(&s[q], &delta) == 0);
+		if (prng_below(p, 10) == 0)
+			CHECK(p, aeg_orset_merge(&s[q], &s[r]) == 0);
+		fw_check_index(&s[q], p);
+		const struct aeg_orset *srcs[] = { &delta, &group, &s[r] };
+		fw_compare(&s[prng_below(p, FW_R)], srcs[prng_below(p, 3)], p, n);
+	}
+	for (unsigned r = 0; r < FW_R; r++)
+		aeg_orset_fini(&s[r]);
+	aeg_orset_fini(&delta);
+	aeg_orset_fini(&group);
+}
+
+static void test_fast_vs_walk(void **state)
+{
+	(void)state;
+	struct fw_counts n = { 0, 0, 0 };
+	for (int round = 0; round < 300; round++) {
+		struct prng p;
+		prng_init_seed(&p, test_seed(0x0e5e8) + (uint64_t)round);
+		fw_round(&p, &n);
+	}
+	printf("fast path %u, walked %u, fast-path errors %u\n", n.fast, n.walked, n.errors);
+	/* Both paths and the error cases must actually have run. */
+	assert_true(n.fast > 1000 && n.walked > 100 && n.errors > 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +620,7 @@ int main(void)
 		cmocka_unit_test(test_scenarios),
 		cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_fast_vs_walk),
 		SM_PROPERTY_TEST_LIST,
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
