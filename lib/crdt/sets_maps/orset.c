@@ -56,6 +56,7 @@ void aeg_orset_clear(struct aeg_orset *s)
 	aeg_orset_ctx_init(&s->ctx);
 	s->by_dot_len = 0;
 	s->by_dot_ok = true;
+	s->by_dot_walks = 0;
 }
 
 /* ---- lookup --------------------------------------------------------------- */
@@ -315,7 +316,10 @@ int aeg_orset_merge_walk(struct aeg_orset *dst, const struct aeg_orset *src)
 	dst->ctx = ctx;
 	/* A copy (every src entry taken into an empty dst) keeps src's entry
 	 * positions, so src's index fits; otherwise rebuild when needed. */
+	bool was_ok = dst->by_dot_ok;
 	dst->by_dot_ok = was_empty && src->by_dot_ok && dst->entries.len == src->entries.len;
+	if (was_ok)
+		dst->by_dot_walks = 0; /* stale from here (or copied): count afresh */
 	dst->by_dot_len = dst->by_dot_ok ? src->by_dot_len : 0;
 	if (dst->by_dot_ok)
 		memcpy(dst->by_dot, src->by_dot, src->by_dot_len * sizeof(src->by_dot[0]));
@@ -374,7 +378,8 @@ int aeg_orset_encode(const struct aeg_orset *s, uint8_t *buf, size_t cap)
 static int get_body(struct aeg_reader *r, void *obj)
 {
 	struct aeg_orset *s = obj;
-	s->by_dot_ok = false; /* rebuilt by the first merge that needs it */
+	s->by_dot_ok = false; /* rebuilt by a later small merge */
+	s->by_dot_walks = 0;
 	int err = aeg_orset_ctx_get(r, &s->ctx);
 	if (err < 0)
 		return err;

@@ -103,6 +103,7 @@ void aeg_orset_dots_rebuild(struct aeg_orset *s)
 	}
 	s->by_dot_len = n;
 	s->by_dot_ok = true;
+	s->by_dot_walks = 0;
 }
 
 uint32_t aeg_orset_dots_after(const struct aeg_orset *s, uint32_t node, uint64_t counter)

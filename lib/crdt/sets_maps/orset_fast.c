@@ -9,6 +9,9 @@
  * the work lists live on the stack, and past this a walk is about as cheap
  * as one shift of the arrays per change. */
 #define FAST_ITEMS_MAX 16
+/* A rebuild costs about two walks (1024 entries: ~47 us against ~20 us):
+ * walk the first small merges into a stale index, rebuild at this one. */
+#define REBUILD_AT_WALKS 2
 
 struct fast_plan {
 	uint32_t kill[FAST_ITEMS_MAX]; /* dst entries to drop */
@@ -120,8 +123,13 @@ int aeg_orset_merge_fast(struct aeg_orset *dst, const struct aeg_orset *src)
 	assert(dst != src);
 	if (src->entries.len > FAST_ITEMS_MAX || src->ctx.cloud_len > FAST_ITEMS_MAX)
 		return -EAGAIN;
-	if (!dst->by_dot_ok)
+	if (!dst->by_dot_ok) {
+		if (dst->by_dot_walks < REBUILD_AT_WALKS) {
+			dst->by_dot_walks++;
+			return -EAGAIN;
+		}
 		aeg_orset_dots_rebuild(dst);
+	}
 	if (!plan_covered(&plan, dst, src))
 		return -EAGAIN;
 	/* Same checks, in the same order, as the walk. */

@@ -62,8 +62,9 @@ bool aeg_orset_dots_consistent(const struct aeg_orset *s);
 
 /* The walk over all of dst. */
 int aeg_orset_merge_walk(struct aeg_orset *dst, const struct aeg_orset *src);
-/* The small-src path through the index; -EAGAIN (nothing changed) when src
- * is not small enough, then the caller walks. */
+/* The small-src path through the index; -EAGAIN (nothing changed but the
+ * count of walks towards a rebuild) when src is not small enough or the
+ * index is stale and not yet worth rebuilding; then the caller walks. */
 int aeg_orset_merge_fast(struct aeg_orset *dst, const struct aeg_orset *src);
 
 #endif

@@ -39,9 +39,11 @@
  * entries by binary search, O(log |dst|) searches plus one shift of the
  * arrays per change. Any other src walks all of dst, with a binary search
  * per entry in the other context, O(|dst| + |src|), and leaves the index to
- * be rebuilt (O(|dst| log |dst|)) by the next small merge, except when dst
- * had no entries and takes all of src's (a copy), whose index it copies.
- * Decoding also leaves the index to be rebuilt.
+ * be rebuilt, except when dst had no entries and takes all of src's (a
+ * copy), whose index it copies. Decoding also leaves the index stale. A
+ * rebuild (O(|dst| log |dst|), about two walks) happens at the third small
+ * merge into a stale index; the first two walk, so that states alternating
+ * with single deltas cost no more than before.
  *
  * Encoding: u8 type tag, u8 format version (AEG_CRDT_SET_FORMAT), then the
  * type's body; lists are a varint count then the items in canonical order,
@@ -188,6 +190,7 @@ struct aeg_orset {
 	struct aeg_orset_dot_ref *by_dot;
 	uint32_t by_dot_len;
 	bool by_dot_ok;
+	uint8_t by_dot_walks; /* small merges walked since the index went stale */
 	struct aeg_orset_ctx ctx;
 	uint32_t elem_bytes_max;
 };
