@@ -11,6 +11,7 @@
 #ifndef AEGIS_DATAPLANE_PORT_H
 #define AEGIS_DATAPLANE_PORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* One UDP payload. On rx, ipv4/udp_port name the sender; on tx, the
@@ -22,6 +23,7 @@ struct aeg_pkt {
 	uint32_t ipv4;
 	uint16_t udp_port;
 	uint16_t queue;    /* pool it belongs to */
+	bool oversize;     /* rx: the datagram was longer than cap and was cut */
 };
 
 struct aeg_port;
@@ -80,8 +82,7 @@ static inline void aeg_port_close(struct aeg_port *p)
  * Memory, all at open: queue_count x (bufs_per_queue x (buf_bytes + 32)
  * + burst_max x ~120 bytes of mmsghdr/iovec/sockaddr). Defaults (0):
  * burst_max 32, bufs_per_queue 512, buf_bytes 2048. A datagram longer than
- * buf_bytes arrives cut to buf_bytes (the frame parser then drops it as
- * truncated). */
+ * buf_bytes arrives cut to buf_bytes with pkt->oversize set. */
 struct aeg_port_udp_config {
 	uint32_t ipv4;        /* bind address, host order (INADDR_LOOPBACK in tests) */
 	uint16_t base_port;

@@ -43,6 +43,7 @@ static struct aeg_pkt *udp_pkt_alloc(struct aeg_port *p, uint16_t queue)
 		return NULL;
 	struct aeg_pkt *pkt = q->free[--q->free_n];
 	pkt->len = 0;
+	pkt->oversize = false;
 	return pkt;
 }
 
@@ -78,6 +79,7 @@ static int udp_rx_burst(struct aeg_port *p, uint16_t queue, struct aeg_pkt **pkt
 	uint16_t filled = r > 0 ? (uint16_t)r : 0;
 	for (uint16_t i = 0; i < filled; i++) {
 		pkts[i]->len = q->msgs[i].msg_len;
+		pkts[i]->oversize = (q->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 		pkts[i]->ipv4 = ntohl(q->addrs[i].sin_addr.s_addr);
 		pkts[i]->udp_port = ntohs(q->addrs[i].sin_port);
 	}

@@ -34,6 +34,7 @@ struct aeg_worker {
 	struct aeg_pkt **rx_pkts;
 	struct aeg_pkt **tx_q;
 	uint16_t tx_n;
+	uint32_t frames_open;    /* streams with pkt != NULL */
 	uint64_t drain_last_ns;
 	uint32_t idle_polls;
 	uint64_t sleep_ns;
@@ -124,11 +125,12 @@ void aeg_worker_run(struct aeg_worker *w)
 			continue;
 		}
 		struct timespec ts = { .tv_nsec = (long)w->sleep_ns };
-		nanosleep(&ts, NULL); /* EINTR only shortens one idle pause */
+		(void)nanosleep(&ts, NULL); /* EINTR only shortens one idle pause */
 		stat_add(&w->stats.idle_sleeps, 1);
 		if (w->sleep_ns < SLEEP_NS_MAX)
 			w->sleep_ns = w->sleep_ns * 2 > SLEEP_NS_MAX ? SLEEP_NS_MAX : w->sleep_ns * 2;
 	}
+	aeg_worker_flush(w); /* what the callbacks queued last still leaves */
 }
 
 void aeg_worker_stop(struct aeg_worker *w)
@@ -143,7 +145,9 @@ static void rx_one(struct aeg_worker *w, const struct aeg_pkt *pkt)
 	stat_add(&w->stats.rx_pkts, 1);
 	stat_add(&w->stats.rx_bytes, pkt->len);
 	struct aeg_wire_frame f;
-	enum aeg_wire_drop why = aeg_wire_parse(&w->rx, pkt->data, pkt->len, &f);
+	/* A cut datagram was over the frame size this node accepts. */
+	enum aeg_wire_drop why = pkt->oversize ? AEG_WIRE_DROP_BAD_LENGTH :
+				 aeg_wire_parse(&w->rx, pkt->data, pkt->len, &f);
 	if (why != AEG_WIRE_OK) {
 		assert(why < AEG_WIRE_DROP_NR);
 		stat_add(&w->stats.drops[why], 1);
@@ -198,6 +202,7 @@ static void frame_close(struct aeg_worker *w, struct stream *s)
 		tx_flush(w);
 	w->tx_q[w->tx_n++] = s->pkt;
 	s->pkt = NULL;
+	w->frames_open--;
 }
 
 static int frame_open(struct aeg_worker *w, struct stream *s, uint32_t node, uint32_t worker)
@@ -228,6 +233,7 @@ static int frame_open(struct aeg_worker *w, struct stream *s, uint32_t node, uin
 	pkt->ipv4 = p->ipv4;
 	pkt->udp_port = (uint16_t)(p->udp_base_port + worker);
 	s->pkt = pkt;
+	w->frames_open++;
 	return 0;
 }
 
@@ -258,7 +264,7 @@ int aeg_worker_send(struct aeg_worker *w, uint32_t node, uint32_t worker, uint8_
 static void drain(struct aeg_worker *w)
 {
 	uint32_t n = w->cfg.peer_count * w->cfg.workers_per_node;
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n && w->frames_open > 0; i++)
 		if (w->streams[i].pkt != NULL)
 			frame_close(w, &w->streams[i]);
 }
@@ -326,6 +332,7 @@ void aeg_worker_fini(struct aeg_worker *w)
 void aeg_worker_stats_read(const struct aeg_worker *w, struct aeg_worker_stats *out)
 {
 	/* Every field is a uint64_t counter: copy them one relaxed load each. */
+	_Static_assert(sizeof(*out) % sizeof(uint64_t) == 0, "stats are u64 counters only");
 	const uint64_t *src = (const uint64_t *)&w->stats;
 	uint64_t *dst = (uint64_t *)out;
 	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)

@@ -5,7 +5,9 @@
  *            -> each message to the on_msg callback (the shard layer later)
  *   aeg_worker_send: messages coalesced per (peer node, peer worker) into
  *            one open frame each; a full frame is sealed and queued for tx
- *   tx burst when the queue is full, and every drain_ns for open frames
+ *   tx burst of the sealed frames at the end of every iteration; open
+ *            frames are sealed every drain_ns (l2fwd's drain timer), and
+ *            at once when the worker goes idle
  *   idle: busy-poll, then sched_yield, then sleeps of up to ~1 ms
  *
  * Single-threaded: everything but aeg_worker_stats_read and
