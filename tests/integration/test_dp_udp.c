@@ -108,26 +108,30 @@ static void *run_b(void *arg)
 	return NULL;
 }
 
-/* Ports of the two nodes on free loopback ports (base, base + 1). */
-static int open_ports(void)
+/* A port of `queues` queues on free loopback ports (base .. base + queues - 1),
+ * base picked from the pid and salt; NULL if 50 tries found none free. */
+static struct aeg_port *open_free_port(uint16_t queues, uint32_t salt, uint16_t *base)
 {
-	for (int attempt = 0; attempt < 50; attempt++) {
-		uint16_t base = (uint16_t)(20000 + ((uint32_t)getpid() * 13 + attempt * 211) % 40000);
+	for (uint32_t attempt = 0; attempt < 50; attempt++) {
+		*base = (uint16_t)(20000 + ((uint32_t)getpid() * 13 + salt + attempt * 211) % 40000);
 		struct aeg_port_udp_config pc = {
-			.ipv4 = INADDR_LOOPBACK, .base_port = base, .queue_count = 1,
+			.ipv4 = INADDR_LOOPBACK, .base_port = *base, .queue_count = queues,
 			.sock_buf_bytes = 1 << 20,
 		};
-		if (aeg_port_udp_open(&pc, &c.port_a) != 0)
-			continue;
-		pc.base_port = (uint16_t)(base + 1);
-		if (aeg_port_udp_open(&pc, &c.port_b) == 0) {
-			c.peers[0] = (struct aeg_worker_peer){ NODE_A, INADDR_LOOPBACK, base };
-			c.peers[1] = (struct aeg_worker_peer){ NODE_B, INADDR_LOOPBACK, (uint16_t)(base + 1) };
-			return 0;
-		}
-		aeg_port_close(c.port_a);
+		struct aeg_port *p;
+		if (aeg_port_udp_open(&pc, &p) == 0)
+			return p;
 	}
-	return -EADDRINUSE;
+	return NULL;
+}
+
+static int open_ports(void)
+{
+	c.peers[0] = (struct aeg_worker_peer){ .node = NODE_A, .ipv4 = INADDR_LOOPBACK };
+	c.peers[1] = (struct aeg_worker_peer){ .node = NODE_B, .ipv4 = INADDR_LOOPBACK };
+	c.port_a = open_free_port(1, 0, &c.peers[0].udp_base_port);
+	c.port_b = open_free_port(1, 7, &c.peers[1].udp_base_port);
+	return c.port_a != NULL && c.port_b != NULL ? 0 : -EADDRINUSE;
 }
 
 static int open_injector(void)
@@ -254,6 +258,24 @@ static size_t inj_frame(uint8_t *buf, size_t cap, uint32_t cluster, uint32_t src
 	return (size_t)len;
 }
 
+/* A valid 2,500-byte frame: cut by the port to its 2,048-byte buffer, it
+ * must count as bad_length (oversized), not as truncated. */
+static uint8_t big[3000];
+
+static size_t inj_big_frame(void)
+{
+	struct aeg_wire_builder bld;
+	struct aeg_wire_hdr h = {
+		.cluster = CLUSTER, .src_node = NODE_INJ, .dst_node = NODE_B, .seq = ++c.seq_inj,
+	};
+	static const uint8_t body[2400];
+	assert_int_equal(aeg_wire_builder_begin(&bld, big, sizeof(big), &h), 0);
+	assert_int_equal(aeg_wire_builder_add(&bld, 9, 1, body, sizeof(body)), 0);
+	int len = aeg_wire_builder_seal(&bld, &c.key);
+	assert_true(len > 2048);
+	return (size_t)len;
+}
+
 static void inj_send(const uint8_t *buf, size_t len)
 {
 	struct sockaddr_in to = {
@@ -283,7 +305,8 @@ static void test_bad_packets_counted(void **state)
 	inj_send(bad, blen);                                      /* bad tag */
 	inj_send(good, len);                                      /* valid */
 	inj_send(good, len);                                      /* replayed */
-	const uint64_t sent = 7;
+	inj_send(big, inj_big_frame());                          /* over B's 2048-byte buffers */
+	const uint64_t sent = 8;
 
 	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + WAIT_NS;
 	do {
@@ -300,6 +323,7 @@ static void test_bad_packets_counted(void **state)
 	expect[AEG_WIRE_DROP_UNKNOWN_NODE] = 1;
 	expect[AEG_WIRE_DROP_BAD_TAG] = 1;
 	expect[AEG_WIRE_DROP_REPLAYED] = 1;
+	expect[AEG_WIRE_DROP_BAD_LENGTH] = 1;
 	for (int r = 1; r < AEG_WIRE_DROP_NR; r++) {
 		if (after.drops[r] - before.drops[r] != expect[r])
 			fail_msg("drop reason %s: %llu, expected %llu", aeg_wire_drop_name(r),
@@ -381,6 +405,57 @@ static void test_idle_backoff(void **state)
 	assert_true(cpu_ns * 2 < wall_ns);
 }
 
+/* Two workers of one node on queues 0 and 1 (ports base and base + 1):
+ * worker 0 sends to (node, worker 1), which echoes back to worker 0. */
+static uint32_t q_echoes, q_bad;
+
+static void on_msg_q0(void *arg, struct aeg_worker *w, uint32_t src_node, uint32_t src_worker,
+		      const struct aeg_wire_msg *m)
+{
+	(void)arg;
+	(void)w;
+	if (src_node == NODE_A && src_worker == 1 && m->body_len == 4)
+		q_echoes++;
+	else
+		q_bad++;
+}
+
+static void test_two_queues(void **state)
+{
+	(void)state;
+	struct aeg_worker_peer peer = { .node = NODE_A, .ipv4 = INADDR_LOOPBACK };
+	struct aeg_port *p = open_free_port(2, 3001, &peer.udp_base_port);
+	assert_non_null(p);
+	struct aeg_worker *w0, *w1;
+	struct aeg_worker_config wc = worker_cfg(p, NODE_A, on_msg_q0);
+	wc.peers = &peer;
+	wc.peer_count = 1;
+	wc.workers_per_node = 2;
+	assert_int_equal(aeg_worker_init(&w0, &wc), 0);
+	wc.queue = 1;
+	wc.on_msg = on_msg_b;
+	assert_int_equal(aeg_worker_init(&w1, &wc), 0);
+	const uint32_t n = 1000;
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(aeg_worker_send(w0, NODE_A, 1, MSG_TYPE, 0, &i, 4), 0);
+	aeg_worker_flush(w0);
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + WAIT_NS;
+	while (q_echoes + q_bad < n && now_ns(CLOCK_MONOTONIC) < deadline) {
+		aeg_worker_poll(w1, now_ns(CLOCK_MONOTONIC));
+		aeg_worker_flush(w1);
+		aeg_worker_poll(w0, now_ns(CLOCK_MONOTONIC));
+	}
+	struct aeg_worker_stats s1;
+	aeg_worker_stats_read(w1, &s1);
+	aeg_worker_fini(w0);
+	aeg_worker_fini(w1);
+	aeg_port_close(p);
+	assert_int_equal(q_echoes, n);
+	assert_int_equal(q_bad, 0);
+	assert_int_equal(s1.rx_msgs, n);
+	assert_true(s1.rx_pkts * 10 <= n); /* 4-byte messages: ~200 per frame */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_bad_packets_counted),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_idle_backoff),
+		cmocka_unit_test(test_two_queues),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
