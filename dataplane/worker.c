@@ -1,0 +1,340 @@
+/* The worker loop (worker.h): aeg_worker_poll reads like l2fwd's main
+ * loop; stream lookup, frame coalescing and the idle back-off are below it. */
+#define _GNU_SOURCE
+#include <assert.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "worker.h"
+
+#define FRAME_BYTES_DEFAULT 1472u
+#define DRAIN_NS_DEFAULT 20000u
+/* Idle back-off: empty polls spent busy-polling, then yielding, then
+ * sleeping from SLEEP_NS_MIN doubling up to SLEEP_NS_MAX. */
+#define IDLE_SPIN_POLLS 256u
+#define IDLE_YIELD_POLLS 512u
+#define SLEEP_NS_MIN 16000u
+#define SLEEP_NS_MAX 1000000u
+
+/* One (peer node, peer worker): its replay window and our open frame. */
+struct stream {
+	struct aeg_wire_replay replay;
+	struct aeg_wire_builder b;
+	struct aeg_pkt *pkt;     /* buffer of the open frame, NULL if none */
+	uint64_t seq_last;
+};
+
+struct aeg_worker {
+	struct aeg_worker_config cfg;
+	struct aeg_wire_rx rx;
+	struct stream *streams;  /* peer_count x workers_per_node */
+	struct aeg_pkt **rx_pkts;
+	struct aeg_pkt **tx_q;
+	uint16_t tx_n;
+	uint32_t frames_open;    /* streams with pkt != NULL */
+	uint64_t drain_last_ns;
+	uint32_t idle_polls;
+	uint64_t sleep_ns;
+	bool stop;
+	struct aeg_worker_stats stats;
+};
+
+/* Single writer: a relaxed load and store, no locked read-modify-write. */
+static void stat_add(uint64_t *c, uint64_t v)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	int r = clock_gettime(id, &ts);
+	assert(r == 0);
+	(void)r;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int peer_index(const struct aeg_worker *w, uint32_t node)
+{
+	for (uint32_t i = 0; i < w->cfg.peer_count; i++)
+		if (w->cfg.peers[i].node == node)
+			return (int)i;
+	return -1;
+}
+
+static struct stream *stream_of(struct aeg_worker *w, uint32_t node, uint32_t worker)
+{
+	int i = peer_index(w, node);
+	if (i < 0 || worker >= w->cfg.workers_per_node)
+		return NULL;
+	return &w->streams[(uint32_t)i * w->cfg.workers_per_node + worker];
+}
+
+static struct aeg_wire_replay *replay_lookup(void *arg, uint32_t node, uint32_t worker)
+{
+	struct stream *s = stream_of(arg, node, worker);
+	return s == NULL ? NULL : &s->replay;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void rx_one(struct aeg_worker *w, const struct aeg_pkt *pkt);
+static void drain(struct aeg_worker *w);
+static void tx_flush(struct aeg_worker *w);
+
+uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns)
+{
+	struct aeg_port *port = w->cfg.port;
+	int n = aeg_port_rx_burst(port, w->cfg.queue, w->rx_pkts, port->burst_max);
+	if (n < 0) {
+		stat_add(&w->stats.port_errors, 1);
+		n = 0;
+	}
+	if (n > 0)
+		stat_add(&w->stats.rx_batches, 1);
+	for (int i = 0; i < n; i++) {
+		rx_one(w, w->rx_pkts[i]);
+		aeg_port_pkt_free(port, w->rx_pkts[i]);
+	}
+	if (now_ns - w->drain_last_ns >= w->cfg.drain_ns) {
+		drain(w);
+		w->drain_last_ns = now_ns;
+	}
+	tx_flush(w);
+	return (uint32_t)n;
+}
+
+void aeg_worker_run(struct aeg_worker *w)
+{
+	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
+		if (aeg_worker_poll(w, clock_ns(CLOCK_MONOTONIC)) > 0) {
+			w->idle_polls = 0;
+			w->sleep_ns = SLEEP_NS_MIN;
+			continue;
+		}
+		w->idle_polls++;
+		if (w->idle_polls <= IDLE_SPIN_POLLS)
+			continue;
+		/* Idle: nothing more will join the open frames soon. */
+		aeg_worker_flush(w);
+		if (w->idle_polls <= IDLE_SPIN_POLLS + IDLE_YIELD_POLLS) {
+			sched_yield();
+			continue;
+		}
+		struct timespec ts = { .tv_nsec = (long)w->sleep_ns };
+		(void)nanosleep(&ts, NULL); /* EINTR only shortens one idle pause */
+		stat_add(&w->stats.idle_sleeps, 1);
+		if (w->sleep_ns < SLEEP_NS_MAX)
+			w->sleep_ns = w->sleep_ns * 2 > SLEEP_NS_MAX ? SLEEP_NS_MAX : w->sleep_ns * 2;
+	}
+	aeg_worker_flush(w); /* what the callbacks queued last still leaves */
+}
+
+void aeg_worker_stop(struct aeg_worker *w)
+{
+	__atomic_store_n(&w->stop, true, __ATOMIC_RELAXED);
+}
+
+/* ---- rx ------------------------------------------------------------------ */
+
+static void rx_one(struct aeg_worker *w, const struct aeg_pkt *pkt)
+{
+	stat_add(&w->stats.rx_pkts, 1);
+	stat_add(&w->stats.rx_bytes, pkt->len);
+	struct aeg_wire_frame f;
+	/* A cut datagram was over the frame size this node accepts. */
+	enum aeg_wire_drop why = pkt->oversize ? AEG_WIRE_DROP_BAD_LENGTH :
+				 aeg_wire_parse(&w->rx, pkt->data, pkt->len, &f);
+	if (why != AEG_WIRE_OK) {
+		assert(why < AEG_WIRE_DROP_NR);
+		stat_add(&w->stats.drops[why], 1);
+		return;
+	}
+	struct aeg_wire_iter it;
+	struct aeg_wire_msg m;
+	aeg_wire_iter_init(&it, &f);
+	int r;
+	while ((r = aeg_wire_iter_next(&it, &m)) == 1)
+		w->cfg.on_msg(w->cfg.arg, w, f.hdr.src_node, f.hdr.src_worker, &m);
+	assert(r == 0); /* aeg_wire_parse checked every message */
+	stat_add(&w->stats.rx_msgs, f.hdr.msg_count);
+}
+
+/* ---- tx ------------------------------------------------------------------ */
+
+static void tx_flush(struct aeg_worker *w)
+{
+	if (w->tx_n == 0)
+		return;
+	struct aeg_port *port = w->cfg.port;
+	/* Sent packets belong to the port after the call: sum lengths first. */
+	uint64_t bytes = 0;
+	for (uint16_t i = 0; i < w->tx_n; i++)
+		bytes += w->tx_q[i]->len;
+	int sent = aeg_port_tx_burst(port, w->cfg.queue, w->tx_q, w->tx_n);
+	if (sent < 0) {
+		stat_add(&w->stats.port_errors, 1);
+		sent = 0;
+	}
+	for (uint16_t i = (uint16_t)sent; i < w->tx_n; i++) {
+		bytes -= w->tx_q[i]->len;
+		aeg_port_pkt_free(port, w->tx_q[i]);
+	}
+	if (sent > 0)
+		stat_add(&w->stats.tx_batches, 1);
+	stat_add(&w->stats.tx_pkts, (uint64_t)sent);
+	stat_add(&w->stats.tx_bytes, bytes);
+	stat_add(&w->stats.tx_dropped, w->tx_n - (uint64_t)sent);
+	w->tx_n = 0;
+}
+
+/* Seals the stream's frame and queues it for tx. */
+static void frame_close(struct aeg_worker *w, struct stream *s)
+{
+	int len = aeg_wire_builder_seal(&s->b, w->cfg.key);
+	assert(len > 0);
+	s->pkt->len = (uint32_t)len;
+	stat_add(&w->stats.tx_msgs, s->b.msg_count);
+	if (w->tx_n == w->cfg.port->burst_max)
+		tx_flush(w);
+	w->tx_q[w->tx_n++] = s->pkt;
+	s->pkt = NULL;
+	w->frames_open--;
+}
+
+static int frame_open(struct aeg_worker *w, struct stream *s, uint32_t node, uint32_t worker)
+{
+	struct aeg_port *port = w->cfg.port;
+	struct aeg_pkt *pkt = aeg_port_pkt_alloc(port, w->cfg.queue);
+	if (pkt == NULL) {
+		/* The pool may be held by queued frames: send them and retry. */
+		tx_flush(w);
+		pkt = aeg_port_pkt_alloc(port, w->cfg.queue);
+		if (pkt == NULL) {
+			stat_add(&w->stats.tx_no_buf, 1);
+			return -ENOBUFS;
+		}
+	}
+	uint64_t now = clock_ns(CLOCK_REALTIME);
+	s->seq_last = now > s->seq_last ? now : s->seq_last + 1;
+	struct aeg_wire_hdr h = {
+		.cluster = w->cfg.cluster, .src_node = w->cfg.self_node,
+		.src_worker = w->cfg.queue, .dst_node = node, .dst_worker = worker,
+		.seq = s->seq_last,
+	};
+	size_t cap = pkt->cap < w->cfg.frame_bytes_max ? pkt->cap : w->cfg.frame_bytes_max;
+	int r = aeg_wire_builder_begin(&s->b, pkt->data, cap, &h);
+	assert(r == 0); /* cap checked at init, seq > 0 */
+	(void)r;
+	const struct aeg_worker_peer *p = &w->cfg.peers[peer_index(w, node)];
+	pkt->ipv4 = p->ipv4;
+	pkt->udp_port = (uint16_t)(p->udp_base_port + worker);
+	s->pkt = pkt;
+	w->frames_open++;
+	return 0;
+}
+
+int aeg_worker_send(struct aeg_worker *w, uint32_t node, uint32_t worker, uint8_t type,
+		    uint32_t group, const void *body, uint32_t body_len)
+{
+	struct stream *s = stream_of(w, node, worker);
+	if (s == NULL)
+		return -ENOENT;
+	if (body_len > aeg_wire_msg_body_max(w->cfg.frame_bytes_max, group))
+		return -EMSGSIZE;
+	/* At most two tries: into the open frame, then into a fresh one. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (s->pkt == NULL) {
+			int r = frame_open(w, s, node, worker);
+			if (r != 0)
+				return r;
+		}
+		int r = aeg_wire_builder_add(&s->b, type, group, body, body_len);
+		if (r != -ENOSPC)
+			return r;
+		frame_close(w, s);
+	}
+	assert(!"a message that fits an empty frame did not fit one");
+	return -EMSGSIZE;
+}
+
+static void drain(struct aeg_worker *w)
+{
+	uint32_t n = w->cfg.peer_count * w->cfg.workers_per_node;
+	for (uint32_t i = 0; i < n && w->frames_open > 0; i++)
+		if (w->streams[i].pkt != NULL)
+			frame_close(w, &w->streams[i]);
+}
+
+void aeg_worker_flush(struct aeg_worker *w)
+{
+	drain(w);
+	tx_flush(w);
+}
+
+/* ---- setup and statistics ------------------------------------------------ */
+
+int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg)
+{
+	if (cfg->port == NULL || cfg->key == NULL || cfg->on_msg == NULL ||
+	    cfg->peers == NULL || cfg->peer_count == 0 || cfg->workers_per_node == 0 ||
+	    cfg->queue >= cfg->port->queue_count ||
+	    cfg->peer_count > UINT32_MAX / cfg->workers_per_node)
+		return -EINVAL;
+	struct aeg_worker *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->cfg = *cfg;
+	if (w->cfg.frame_bytes_max == 0)
+		w->cfg.frame_bytes_max = FRAME_BYTES_DEFAULT;
+	if (w->cfg.drain_ns == 0)
+		w->cfg.drain_ns = DRAIN_NS_DEFAULT;
+	uint32_t streams = cfg->peer_count * cfg->workers_per_node;
+	w->streams = calloc(streams, sizeof(*w->streams));
+	w->rx_pkts = calloc(cfg->port->burst_max, sizeof(*w->rx_pkts));
+	w->tx_q = calloc(cfg->port->burst_max, sizeof(*w->tx_q));
+	if (w->streams == NULL || w->rx_pkts == NULL || w->tx_q == NULL ||
+	    w->cfg.frame_bytes_max < AEG_WIRE_FRAME_BYTES_MIN + AEG_WIRE_MSG_BYTES_MIN ||
+	    w->cfg.frame_bytes_max > AEG_WIRE_FRAME_BYTES_MAX) {
+		int err = (w->streams && w->rx_pkts && w->tx_q) ? -EINVAL : -ENOMEM;
+		aeg_worker_fini(w);
+		return err;
+	}
+	for (uint32_t i = 0; i < streams; i++)
+		aeg_wire_replay_init(&w->streams[i].replay, cfg->replay_floor);
+	w->rx = (struct aeg_wire_rx){
+		.key = cfg->key, .cluster = cfg->cluster, .self_node = cfg->self_node,
+		.self_worker = cfg->queue, .peer_lookup = replay_lookup, .peer_arg = w,
+	};
+	w->sleep_ns = SLEEP_NS_MIN;
+	*out = w;
+	return 0;
+}
+
+void aeg_worker_fini(struct aeg_worker *w)
+{
+	if (w == NULL)
+		return;
+	for (uint32_t i = 0; w->streams && i < w->cfg.peer_count * w->cfg.workers_per_node; i++)
+		if (w->streams[i].pkt != NULL)
+			aeg_port_pkt_free(w->cfg.port, w->streams[i].pkt);
+	for (uint16_t i = 0; i < w->tx_n; i++)
+		aeg_port_pkt_free(w->cfg.port, w->tx_q[i]);
+	free(w->streams);
+	free(w->rx_pkts);
+	free(w->tx_q);
+	free(w);
+}
+
+void aeg_worker_stats_read(const struct aeg_worker *w, struct aeg_worker_stats *out)
+{
+	/* Every field is a uint64_t counter: copy them one relaxed load each. */
+	_Static_assert(sizeof(*out) % sizeof(uint64_t) == 0, "stats are u64 counters only");
+	const uint64_t *src = (const uint64_t *)&w->stats;
+	uint64_t *dst = (uint64_t *)out;
+	for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}

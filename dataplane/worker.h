@@ -1,0 +1,100 @@
+/* One dataplane worker: the per-core loop of DESIGN.md "One worker core"
+ * over one queue of a port (port.h), in the style of DPDK's l2fwd:
+ *
+ *   rx burst -> aeg_wire_parse (drops counted per reason)
+ *            -> each message to the on_msg callback (the shard layer later)
+ *   aeg_worker_send: messages coalesced per (peer node, peer worker) into
+ *            one open frame each; a full frame is sealed and queued for tx
+ *   tx burst of the sealed frames at the end of every iteration; open
+ *            frames are sealed every drain_ns (l2fwd's drain timer), and
+ *            at once when the worker goes idle
+ *   idle: busy-poll, then sched_yield, then sleeps of up to ~1 ms
+ *
+ * Single-threaded: everything but aeg_worker_stats_read and
+ * aeg_worker_stop is called on the worker's own thread. Statistics are
+ * single-writer counters stored with relaxed atomics, so another thread
+ * (the main lcore) reads them without locks; each counter is exact, a
+ * snapshot of several is not atomic as a whole.
+ *
+ * Sizes, all at init: peers x workers_per_node streams of 40 bytes
+ * (replay window) + 64 bytes (open frame); a tx queue of the port's
+ * burst_max pointers. Packet buffers come from the port's pool. */
+#ifndef AEGIS_DATAPLANE_WORKER_H
+#define AEGIS_DATAPLANE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aegis/wire.h"
+#include "port.h"
+
+/* A node of the cluster and where its worker 0 listens (worker w at
+ * udp_base_port + w). */
+struct aeg_worker_peer {
+	uint32_t node;
+	uint32_t ipv4;        /* host order */
+	uint16_t udp_base_port;
+};
+
+struct aeg_worker;
+
+/* One received message; body points into the packet and is valid only
+ * during the call. The callback may call aeg_worker_send. */
+typedef void (*aeg_worker_msg_fn)(void *arg, struct aeg_worker *w, uint32_t src_node,
+				  uint32_t src_worker, const struct aeg_wire_msg *m);
+
+struct aeg_worker_config {
+	struct aeg_port *port;
+	uint16_t queue;              /* = this worker's index on the node */
+	uint32_t cluster;
+	const struct aeg_wire_key *key;
+	uint32_t self_node;
+	const struct aeg_worker_peer *peers; /* may include self_node */
+	uint32_t peer_count;
+	uint32_t workers_per_node;
+	uint32_t frame_bytes_max;    /* UDP payload per frame; default 1472 (1500 MTU) */
+	uint64_t drain_ns;           /* open frames leave after this; default 20 us */
+	/* Frames with seq <= floor are refused: the start time in wall-clock
+	 * ns minus the allowed skew (aeg/wire.h, "Replay"). */
+	uint64_t replay_floor;
+	aeg_worker_msg_fn on_msg;
+	void *arg;
+};
+
+/* Counters of one worker; read with aeg_worker_stats_read. */
+struct aeg_worker_stats {
+	uint64_t rx_pkts, rx_bytes, rx_batches, rx_msgs;
+	uint64_t tx_pkts, tx_bytes, tx_batches; /* taken by the port */
+	uint64_t tx_msgs;       /* messages sealed into frames */
+	uint64_t tx_dropped;    /* frames the port did not take (tx ring full) */
+	uint64_t tx_no_buf;     /* sends refused: the packet pool was empty */
+	uint64_t port_errors;   /* rx/tx bursts that returned an error */
+	uint64_t idle_sleeps;
+	uint64_t drops[AEG_WIRE_DROP_NR]; /* by enum aeg_wire_drop; [0] unused */
+};
+
+/* Returns 0, -EINVAL (bad config), or -ENOMEM. */
+int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg);
+/* Releases the worker's memory and every packet it holds (not the port). */
+void aeg_worker_fini(struct aeg_worker *w);
+
+/* Queues a message for (node, worker). Returns 0, -ENOENT (unknown peer),
+ * -ENOBUFS (no packet buffer: counted in tx_no_buf), or -EMSGSIZE (body
+ * larger than any frame can carry). Sequence numbers follow aeg/wire.h:
+ * max(previous + 1, CLOCK_REALTIME in ns). */
+int aeg_worker_send(struct aeg_worker *w, uint32_t node, uint32_t worker, uint8_t type,
+		    uint32_t group, const void *body, uint32_t body_len);
+/* One iteration: rx burst, callbacks, drain timer, tx. Returns the number
+ * of packets received (0 = idle). now_ns: CLOCK_MONOTONIC. */
+uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns);
+/* Seals every open frame and hands all queued frames to the port. */
+void aeg_worker_flush(struct aeg_worker *w);
+/* Polls with adaptive idle back-off until aeg_worker_stop is called. */
+void aeg_worker_run(struct aeg_worker *w);
+/* From any thread. */
+void aeg_worker_stop(struct aeg_worker *w);
+
+/* Copies the counters (from any thread). */
+void aeg_worker_stats_read(const struct aeg_worker *w, struct aeg_worker_stats *out);
+
+#endif
