@@ -2,6 +2,7 @@
  * Missing nodes count as 0 and zero counters are never stored, so a clock
  * has exactly one in-memory form. Merge and compare are single sorted-merge
  * passes, O(a.len + b.len). */
+#include "common/sorted_max_merge.h"
 #include "order.h"
 
 #include <assert.h>
@@ -77,47 +78,15 @@ int aeg_vclock_increment(struct aeg_vclock *vc, uint32_t node, uint64_t *counter
 	return 0;
 }
 
-/* Number of distinct nodes in a ∪ b. */
-static uint32_t vclock_union_len(const struct aeg_vclock *a, const struct aeg_vclock *b)
-{
-	uint32_t i = 0, j = 0, n = 0;
-
-	while (i < a->len && j < b->len) {
-		uint32_t na = a->entries[i].node, nb = b->entries[j].node;
-		i += na <= nb;
-		j += nb <= na;
-		n++;
-	}
-	return n + (a->len - i) + (b->len - j);
-}
+AEG_SORTED_MAX_MERGE_DEFINE(vclock_entries, struct aeg_vclock_entry, node, counter)
 
 int aeg_vclock_merge(struct aeg_vclock *dst, const struct aeg_vclock *src)
 {
-	uint32_t n = vclock_union_len(dst, src);
+	uint32_t n = vclock_entries_union_len(dst->entries, dst->len, src->entries, src->len);
 
 	if (n > AEG_VCLOCK_NODES_MAX)
 		return -ENOSPC;
-	/* Fill from the back so that dst's unread entries are never overwritten
-	 * (k >= i at every step), as in the classic in-place merge. */
-	uint32_t i = dst->len, j = src->len, k = n;
-	while (j > 0) {
-		const struct aeg_vclock_entry *s = &src->entries[j - 1];
-		struct aeg_vclock_entry *d = i > 0 ? &dst->entries[i - 1] : NULL;
-		if (d != NULL && d->node > s->node) {
-			dst->entries[--k] = *d;
-			i--;
-		} else if (d != NULL && d->node == s->node) {
-			uint64_t c = d->counter > s->counter ? d->counter : s->counter;
-			dst->entries[--k] = (struct aeg_vclock_entry){ s->node, c };
-			i--;
-			j--;
-		} else {
-			dst->entries[--k] = *s;
-			j--;
-		}
-	}
-	/* What is left of dst already sits at its final place. */
-	assert(k == i);
+	vclock_entries_merge(dst->entries, dst->len, src->entries, src->len, n);
 	dst->len = n;
 	return 0;
 }

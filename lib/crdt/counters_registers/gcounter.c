@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/sorted_max_merge.h"
 #include "cr_internal.h"
 
 int aeg_gcounter_init(struct aeg_gcounter *gc, uint32_t replicas_max)
@@ -98,16 +99,11 @@ int aeg_gcounter_value(const struct aeg_gcounter *gc, uint64_t *value_out)
 	return 0;
 }
 
+AEG_SORTED_MAX_MERGE_DEFINE(gc_entries, struct aeg_gcounter_entry, replica, count)
+
 uint32_t aeg_cr_gcounter_union_len(const struct aeg_gcounter *a, const struct aeg_gcounter *b)
 {
-	uint32_t i = 0, j = 0, n = 0;
-	while (i < a->len && j < b->len) {
-		uint32_t ra = a->entries[i].replica, rb = b->entries[j].replica;
-		i += ra <= rb;
-		j += rb <= ra;
-		n++;
-	}
-	return n + (a->len - i) + (b->len - j);
+	return gc_entries_union_len(a->entries, a->len, b->entries, b->len);
 }
 
 /* The common delta (one entry): binary search instead of a full pass. */
@@ -143,27 +139,7 @@ int aeg_gcounter_merge(struct aeg_gcounter *dst, const struct aeg_gcounter *src)
 		}
 		return 0;
 	}
-	/* Merge from the back so dst's entries are read before overwritten. */
-	uint32_t i = dst->len, j = src->len, k = n;
-	while (j > 0) {
-		const struct aeg_gcounter_entry *s = &src->entries[j - 1];
-		struct aeg_gcounter_entry *d = i > 0 ? &dst->entries[i - 1] : NULL;
-		assert(k > 0);
-		if (d != NULL && d->replica > s->replica) {
-			dst->entries[--k] = *d;
-			i--;
-		} else if (d != NULL && d->replica == s->replica) {
-			uint64_t c = d->count > s->count ? d->count : s->count;
-			dst->entries[--k] = (struct aeg_gcounter_entry){ s->replica, c };
-			i--;
-			j--;
-		} else {
-			dst->entries[--k] = *s;
-			j--;
-		}
-	}
-	/* The remaining dst entries are already in place. */
-	assert(k == i);
+	gc_entries_merge(dst->entries, dst->len, src->entries, src->len, n);
 	dst->len = n;
 	return 0;
 }
