@@ -56,12 +56,16 @@ enum aeg_net_kind {
 /* Why a frame was refused. Stable names for logs and statistics. */
 enum aeg_net_drop {
 	AEG_NET_OK = 0,
-	AEG_NET_DROP_TRUNCATED,     /* shorter than its headers claim */
+	AEG_NET_DROP_TRUNCATED,     /* shorter than its headers claim, the IPv4
+				     * total length included (a cut frame) */
 	AEG_NET_DROP_BAD_IPV4,      /* version != 4, IHL < 5 */
 	AEG_NET_DROP_BAD_IPV4_CSUM,
-	AEG_NET_DROP_BAD_IPV4_LEN,  /* total length < header or > frame */
+	AEG_NET_DROP_BAD_IPV4_LEN,  /* total length < header length (> frame is
+				     * AEG_NET_DROP_TRUNCATED) */
 	AEG_NET_DROP_FRAGMENT,      /* MF set or offset != 0 */
-	AEG_NET_DROP_BAD_UDP_LEN,   /* UDP length < 8 or != IPv4 payload length */
+	AEG_NET_DROP_BAD_UDP_LEN,   /* UDP length < 8 or != IPv4 payload length
+				     * (bytes after the IPv4 total length are
+				     * Ethernet padding and ignored) */
 	AEG_NET_DROP_BAD_UDP_CSUM,
 	AEG_NET_DROP_BAD_ARP,       /* not Ethernet/IPv4 sizes, unknown op */
 	AEG_NET_DROP_NR
@@ -137,7 +141,10 @@ void aeg_net_arp_build(uint8_t *frame, uint16_t op, const struct aeg_net_mac *et
 		       const struct aeg_net_mac *tha, uint32_t tpa);
 
 /* Internet checksum (RFC 1071) of data, added to a running 32-bit sum;
- * aeg_net_csum_fold turns the sum into the 16-bit field value. */
+ * aeg_net_csum_fold turns the sum into the 16-bit field value (the
+ * complement of the folded sum, host order; a whole datagram with its
+ * checksum in place folds to 0). Words are big-endian, so in a chain of
+ * calls only the last piece may have an odd length. */
 uint32_t aeg_net_csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t aeg_net_csum_fold(uint32_t sum);
 
