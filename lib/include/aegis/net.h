@@ -150,8 +150,15 @@ uint16_t aeg_net_csum_fold(uint32_t sum);
 
 /* ---- neighbour table ---------------------------------------------------- */
 
-/* Sizes: capacity x 32 bytes, allocated at init. Lookups scan an open
- * addressing table; no allocation after init. */
+/* Sizes: slot_count x 32 bytes allocated at init, slot_count the power
+ * of two >= 2 x capacity (64 to 128 bytes per entry of capacity; 16 KiB
+ * for the default 256); no allocation after init. Open addressing with
+ * linear probing at load <= 1/2, deletion by backward shift (no
+ * tombstones). A 0 in a config field selects its default; capacity above
+ * 2^24 or probes_max above 65535 is -EINVAL. When the table is full, the
+ * oldest entry not confirmed for reachable_ns + probes_max x retry_ns
+ * (never a static one) is evicted to make room; -ENOSPC only if there is
+ * none. now_ns must not go backwards. */
 struct aeg_net_neigh_config {
 	uint32_t capacity;     /* entries, static ones included; default 256 */
 	uint64_t reachable_ns; /* a learned entry is refreshed after this; default 30 s */
@@ -168,7 +175,7 @@ struct aeg_net_neigh {
 	uint32_t used;
 };
 
-/* Returns 0, -EINVAL or -ENOMEM. */
+/* cfg may be NULL (all defaults). Returns 0, -EINVAL or -ENOMEM. */
 int aeg_net_neigh_init(struct aeg_net_neigh *t, const struct aeg_net_neigh_config *cfg);
 void aeg_net_neigh_fini(struct aeg_net_neigh *t);
 
@@ -188,7 +195,9 @@ int aeg_net_neigh_learn(struct aeg_net_neigh *t, uint32_t ipv4, const struct aeg
  * tells the caller to send an ARP request now (at most once per retry_ns
  * per address): for unknown addresses, and for known ones older than
  * reachable_ns (which are still returned). After probes_max unanswered
- * refreshes a learned entry is forgotten (-EAGAIN again). */
+ * refreshes a learned entry is forgotten (-EAGAIN again, and resolved
+ * from scratch). An address never answered keeps asking once per
+ * retry_ns until it is learned or evicted. Static entries never ask. */
 int aeg_net_neigh_lookup(struct aeg_net_neigh *t, uint32_t ipv4, uint64_t now_ns,
 			 struct aeg_net_mac *mac, bool *send_request);
 
