@@ -1,7 +1,12 @@
 /* SPSC control ring: argument checks, full/empty and wraparound against a
  * model queue in one thread, and 10^6 sequenced, checksummed messages
  * between two threads (a lost, duplicated, reordered or torn message
- * fails the test; this is what wrong acquire/release would break). */
+ * fails the test; this is what wrong acquire/release would break). On
+ * x86 (TSO) a relaxed store may still pass here; ThreadSanitizer sees
+ * the missing ordering as a data race on the slot. By hand:
+ *   gcc -std=gnu11 -O1 -g -fsanitize=thread -Idataplane -Itests/common \
+ *     dataplane/ctl_ring.c tests/unit/dataplane/test_ctl_ring.c \
+ *     -o /tmp/test_ctl_ring_tsan -lcmocka -pthread && /tmp/test_ctl_ring_tsan */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
