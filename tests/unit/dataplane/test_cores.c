@@ -99,6 +99,62 @@ static void test_nic_numa_first(void **state)
 	hwloc_topology_destroy(topo);
 }
 
+/* Two nodes of two cores (PUs 0-1 on node 0, 2-3 on node 1); NIC
+ * 0000:81:00.0 behind a host bridge of package 1, NIC 0000:00:03.0 behind
+ * one attached to the whole machine (local to no single node). */
+static const char two_node_xml[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n"
+	"<topology version=\"2.0\">\n"
+	"<object type=\"Machine\" os_index=\"0\" cpuset=\"0xf\" complete_cpuset=\"0xf\""
+	" allowed_cpuset=\"0xf\" nodeset=\"0x3\" complete_nodeset=\"0x3\" allowed_nodeset=\"0x3\" gp_index=\"1\">\n"
+	" <object type=\"Package\" os_index=\"0\" cpuset=\"0x3\" complete_cpuset=\"0x3\" nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"2\">\n"
+	"  <object type=\"NUMANode\" os_index=\"0\" cpuset=\"0x3\" complete_cpuset=\"0x3\" nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"3\" local_memory=\"1073741824\"/>\n"
+	"  <object type=\"Core\" os_index=\"0\" cpuset=\"0x1\" complete_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"4\">\n"
+	"   <object type=\"PU\" os_index=\"0\" cpuset=\"0x1\" complete_cpuset=\"0x1\" nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"5\"/>\n"
+	"  </object>\n"
+	"  <object type=\"Core\" os_index=\"1\" cpuset=\"0x2\" complete_cpuset=\"0x2\" nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"6\">\n"
+	"   <object type=\"PU\" os_index=\"1\" cpuset=\"0x2\" complete_cpuset=\"0x2\" nodeset=\"0x1\" complete_nodeset=\"0x1\" gp_index=\"7\"/>\n"
+	"  </object>\n"
+	" </object>\n"
+	" <object type=\"Package\" os_index=\"1\" cpuset=\"0xc\" complete_cpuset=\"0xc\" nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"8\">\n"
+	"  <object type=\"NUMANode\" os_index=\"1\" cpuset=\"0xc\" complete_cpuset=\"0xc\" nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"9\" local_memory=\"1073741824\"/>\n"
+	"  <object type=\"Core\" os_index=\"2\" cpuset=\"0x4\" complete_cpuset=\"0x4\" nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"10\">\n"
+	"   <object type=\"PU\" os_index=\"2\" cpuset=\"0x4\" complete_cpuset=\"0x4\" nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"11\"/>\n"
+	"  </object>\n"
+	"  <object type=\"Core\" os_index=\"3\" cpuset=\"0x8\" complete_cpuset=\"0x8\" nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"12\">\n"
+	"   <object type=\"PU\" os_index=\"3\" cpuset=\"0x8\" complete_cpuset=\"0x8\" nodeset=\"0x2\" complete_nodeset=\"0x2\" gp_index=\"13\"/>\n"
+	"  </object>\n"
+	"  <object type=\"Bridge\" gp_index=\"14\" bridge_type=\"0-1\" depth=\"0\" bridge_pci=\"0000:[81-81]\">\n"
+	"   <object type=\"PCIDev\" gp_index=\"15\" pci_busid=\"0000:81:00.0\" pci_type=\"0200 [8086:1592] [8086:0002] 02\" pci_link_speed=\"0.000000\"/>\n"
+	"  </object>\n"
+	" </object>\n"
+	" <object type=\"Bridge\" gp_index=\"16\" bridge_type=\"0-1\" depth=\"0\" bridge_pci=\"0000:[00-00]\">\n"
+	"  <object type=\"PCIDev\" gp_index=\"17\" pci_busid=\"0000:00:03.0\" pci_type=\"0200 [1af4:1041] [1af4:0001] 01\" pci_link_speed=\"0.000000\"/>\n"
+	" </object>\n"
+	"</object>\n"
+	"</topology>\n";
+
+/* The NIC's node from an XML topology with PCI devices, then the layout
+ * that follows from it. */
+static void test_nic_numa_from_pci(void **state)
+{
+	(void)state;
+	hwloc_topology_t topo;
+	assert_int_equal(hwloc_topology_init(&topo), 0);
+	assert_int_equal(hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_ALL), 0);
+	assert_int_equal(hwloc_topology_set_xmlbuffer(topo, two_node_xml, (int)sizeof(two_node_xml)), 0);
+	assert_int_equal(hwloc_topology_load(topo), 0);
+	int numa = aeg_cores_nic_numa(topo, "0000:81:00.0");
+	assert_int_equal(numa, 1);
+	assert_int_equal(aeg_cores_nic_numa(topo, "0000:00:03.0"), -1);
+	assert_int_equal(aeg_cores_nic_numa(topo, "0000:82:00.0"), -1);
+	struct aeg_core_layout l;
+	assert_int_equal(pick(topo, NULL, numa, 2, &l), 0);
+	expect(&l, 1, false, false, 2, (int[]){ 2, 3 });
+	hwloc_topology_destroy(topo);
+}
+
 /* 4 nodes of one PU each; latency from node 0: node 3 nearest, then 2,
  * then 1, so the order is not the index order. */
 static void test_numa_distance_order(void **state)
@@ -290,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_physical_before_smt),
 		cmocka_unit_test(test_nic_numa_first),
 		cmocka_unit_test(test_numa_distance_order),
+		cmocka_unit_test(test_nic_numa_from_pci),
 		cmocka_unit_test(test_restricted_allowed),
 		cmocka_unit_test(test_small_machines),
 		cmocka_unit_test(test_bad_args),
