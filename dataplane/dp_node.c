@@ -137,11 +137,12 @@ static void slots_assign(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 	for (uint16_t w = 0; w < dn->args->workers; w++) {
 		dn->slots[w].lcore = lcore < RTE_MAX_LCORE ? lcore : RTE_MAX_LCORE;
 		if (len < (int)sizeof(line) && lcore < RTE_MAX_LCORE)
-			len += snprintf(line + len, sizeof(line) - (size_t)len, " %u on lcore %u (CPU %d)",
-					w, lcore, rte_lcore_to_cpu_id((int)lcore));
+			len += snprintf(line + len, sizeof(line) - (size_t)len, "%s %u on lcore %u (CPU %d)",
+					w == 0 ? "" : ",", w, lcore, rte_lcore_to_cpu_id((int)lcore));
 		else if (len < (int)sizeof(line))
 			len += snprintf(line + len, sizeof(line) - (size_t)len,
-					" %u on a thread sharing the main lcore's CPU", w);
+					"%s %u on a thread sharing the main lcore's CPU",
+					w == 0 ? "" : ",", w);
 		if (lcore < RTE_MAX_LCORE)
 			lcore = rte_get_next_lcore(lcore, 1, 0);
 	}

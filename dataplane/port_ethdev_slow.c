@@ -201,7 +201,9 @@ void aeg_port_ethdev_slow_poll(struct aeg_port *p, uint64_t now_ns)
 	struct ethdev_port *e = ethdev_of(p);
 	link_watch(e, now_ns);
 	slow_rx(e, now_ns);
-	if (e->started)
+	/* Requests sent while the link is down would be lost and then wait
+	 * for the retry interval. */
+	if (e->started && e->link_down_since_ns == 0)
 		resolve_peers(e, now_ns);
 }
 
