@@ -170,10 +170,13 @@ static int configure(struct ethdev_port *e, int socket)
 			    port, e->driver, n, di.max_rx_queues, di.max_tx_queues,
 			    strcmp(e->driver, "net_af_packet") == 0 ? " (devarg qpairs=N)" : "");
 	/* The main lcore's queue pair when the device has room for it; else
-	 * its frames leave through queue 0 and it only reads what workers
-	 * pass up. */
-	e->slow_rx = di.max_rx_queues > n;
+	 * its frames leave through queue 0 and it reads what workers pass up.
+	 * Its rx queue must exist where the device spreads frames over every
+	 * queue it has (af_packet's fanout over qpairs=N sockets) or needs as
+	 * many rx as tx rings (memif); it carries data only in the first case,
+	 * polled every millisecond: give af_packet qpairs = workers. */
 	e->slow_tx = di.max_tx_queues > n;
+	e->slow_rx = di.max_rx_queues > n;
 	e->slow_q = n;
 	e->restart_on_link_down = memif_client(&di);
 	struct rte_eth_conf conf = { 0 };
@@ -237,11 +240,12 @@ static void describe(const struct ethdev_port *e, int socket, char *info, size_t
 	aeg_net_ipv4_format(e->cfg.ipv4, ip);
 	snprintf(info, len,
 		 "port %u driver %s mac %s ip %s udp %u..%u, NUMA socket %d, %u worker queue "
-		 "pair(s) + slow path (%s rx, %s tx), steering %s, tx checksum %s/%s, "
+		 "pair(s), slow path rx %s tx %s, steering %s, tx checksum %s/%s, "
 		 "rx checksum %s, pools %u x %u mbufs + %u (slow), %u/%u descriptors",
 		 e->cfg.port_id, e->driver, mac, ip, e->cfg.base_port,
 		 e->cfg.base_port + e->cfg.queue_count - 1, socket, e->cfg.queue_count,
-		 e->slow_rx ? "own" : "none", e->slow_tx ? "own" : "via queue 0", e->steering,
+		 e->slow_rx ? "own queue" : "from workers",
+		 e->slow_tx ? "own queue" : "via queue 0", e->steering,
 		 e->tx_net_flags & AEG_NET_TX_IPV4_CSUM_HW ? "ipv4 hw" : "ipv4 sw",
 		 e->tx_net_flags & AEG_NET_TX_UDP_CSUM_HW ? "udp hw" : "udp 0",
 		 e->rx_csum ? "hw" : "sw", e->cfg.queue_count, e->cfg.mbufs_per_queue,
