@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dp_clock.h"
 #include "dp_node.h"
 #include "dp_runtime.h"
 #include "node_args.h"

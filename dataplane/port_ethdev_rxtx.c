@@ -9,17 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "dp_clock.h"
 #include "port_ethdev_int.h"
 
 #define ARP_PER_BURST_MAX 4u
 #define CTL_BURST 16u
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 bool ethdev_paused(struct ethdev_queue *q)
 {
@@ -103,7 +97,7 @@ static void ctl_drain(struct ethdev_queue *q)
 	unsigned n = rte_ring_sc_dequeue_burst_elem(q->ctl, msgs, sizeof(msgs[0]), CTL_BURST, NULL);
 	if (n == 0)
 		return;
-	uint64_t now = mono_ns();
+	uint64_t now = aeg_dp_now_ns();
 	for (unsigned i = 0; i < n; i++) {
 		struct aeg_net_mac mac;
 		memcpy(mac.b, msgs[i].mac, sizeof(mac.b));
@@ -215,7 +209,7 @@ static int ethdev_tx_burst(struct aeg_port *p, uint16_t queue, struct aeg_pkt **
 	bool dropped[ETHDEV_BURST_MAX];
 	uint16_t k = 0;
 	uint32_t arps = 0;
-	uint64_t now = mono_ns();
+	uint64_t now = aeg_dp_now_ns();
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t k0 = k;
 		dropped[i] = !tx_prepare(e, queue, pkts[i], now, out, &k, &arps);
