@@ -204,6 +204,7 @@ static int ethdev_tx_burst(struct aeg_port *p, uint16_t queue, struct aeg_pkt **
 	assert(queue < p->queue_count && n <= p->burst_max);
 	if (ethdev_paused(&e->q[queue]))
 		return 0;
+	ctl_drain(&e->q[queue]); /* a neighbour learned since the last rx burst */
 	struct rte_mbuf *out[ETHDEV_BURST_MAX + ARP_PER_BURST_MAX];
 	int16_t orig[ETHDEV_BURST_MAX + ARP_PER_BURST_MAX]; /* index in pkts, -1: ARP */
 	bool dropped[ETHDEV_BURST_MAX];
