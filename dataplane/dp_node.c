@@ -106,7 +106,12 @@ static int lcore_main(void *arg)
 
 static void *thread_main(void *arg)
 {
+	/* An lcore id of its own gives the thread mempool caches; without one
+	 * (all ids taken) it still works, through the pools' rings. */
+	bool registered = rte_thread_register() == 0;
 	lcore_main(arg);
+	if (registered)
+		rte_thread_unregister();
 	return NULL;
 }
 
