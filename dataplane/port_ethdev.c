@@ -72,9 +72,8 @@ static int queue_init(struct ethdev_port *e, uint16_t i, int socket)
 			       RING_F_SC_DEQ, socket);
 	q->slow = ring_create("aeg_sl%u_%u", e->cfg.port_id, i, sizeof(void *),
 			      RING_F_SP_ENQ | RING_F_SC_DEQ, socket);
-	/* Until ctl_ring (branch cores) lands: an rte_ring SP/SC of 16-B messages. */
-	q->ctl = ring_create("aeg_ct%u_%u", e->cfg.port_id, i, sizeof(struct ethdev_neigh_msg),
-			     RING_F_SP_ENQ | RING_F_SC_DEQ, socket);
+	if (aeg_ctl_ring_init(&q->ctl, ETHDEV_RING_SIZE) != 0)
+		q->ctl = NULL;
 	if (q->pool == NULL || q->steer == NULL || q->slow == NULL || q->ctl == NULL)
 		return fail(-ENOMEM, "queue %u: pool/rings: %s", i, rte_strerror(rte_errno));
 	int r = neigh_init(e, &q->neigh);
@@ -308,7 +307,8 @@ void ethdev_close(struct aeg_port *p)
 			rte_pktmbuf_free(m);
 		rte_ring_free(q->steer);
 		rte_ring_free(q->slow);
-		rte_ring_free(q->ctl);
+		if (q->ctl != NULL)
+			aeg_ctl_ring_fini(q->ctl);
 		aeg_net_neigh_fini(&q->neigh);
 		rte_mempool_free(q->pool);
 	}

@@ -93,16 +93,17 @@ struct rte_mbuf *ethdev_arp_mbuf(struct ethdev_port *e, struct rte_mempool *pool
 /* Learned neighbours pushed by the main lcore. */
 static void ctl_drain(struct ethdev_queue *q)
 {
-	struct ethdev_neigh_msg msgs[CTL_BURST];
-	unsigned n = rte_ring_sc_dequeue_burst_elem(q->ctl, msgs, sizeof(msgs[0]), CTL_BURST, NULL);
+	struct aeg_ctl_msg msgs[CTL_BURST];
+	uint32_t n = aeg_ctl_ring_pop_burst(q->ctl, msgs, CTL_BURST);
 	if (n == 0)
 		return;
 	uint64_t now = aeg_dp_now_ns();
-	for (unsigned i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < n; i++) {
+		assert(msgs[i].type == ETHDEV_CTL_NEIGH);
 		struct aeg_net_mac mac;
-		memcpy(mac.b, msgs[i].mac, sizeof(mac.b));
+		memcpy(mac.b, &msgs[i].arg[1], sizeof(mac.b));
 		/* -ENOSPC (table full) leaves the peer unresolved: counted at tx. */
-		(void)aeg_net_neigh_learn(&q->neigh, msgs[i].ipv4, &mac, now, true);
+		(void)aeg_net_neigh_learn(&q->neigh, (uint32_t)msgs[i].arg[0], &mac, now, true);
 	}
 }
 
