@@ -195,10 +195,10 @@ static int configure(struct ethdev_port *e, int socket)
 	e->slow_pool = pool_create(name, ETHDEV_SLOW_POOL_MBUFS, socket);
 	if (e->slow_pool == NULL)
 		return fail(-ENOMEM, "slow-path pool: %s", rte_strerror(rte_errno));
-	if (e->slow_rx && (r = rte_eth_rx_queue_setup(port, n, e->cfg.rx_desc, socket, NULL,
+	if (e->slow_rx && (r = rte_eth_rx_queue_setup(port, n, ETHDEV_SLOW_DESC, socket, NULL,
 						      e->slow_pool)) != 0)
 		return fail(r, "slow rx queue: %s", rte_strerror(-r));
-	if (e->slow_tx && (r = rte_eth_tx_queue_setup(port, n, e->cfg.tx_desc, socket, NULL)) != 0)
+	if (e->slow_tx && (r = rte_eth_tx_queue_setup(port, n, ETHDEV_SLOW_DESC, socket, NULL)) != 0)
 		return fail(r, "slow tx queue: %s", rte_strerror(-r));
 	if (!e->slow_tx && (e->slow_out = ring_create("aeg_so%u_%u", port, 0, sizeof(void *),
 						       RING_F_SP_ENQ | RING_F_SC_DEQ,

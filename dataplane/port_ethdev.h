@@ -14,7 +14,7 @@
  * struct aeg_pkt, ~2.4 KiB each: 4096 -> ~10 MiB), a steering ring and a
  * slow-path ring (1024 pointers each), a control ring (ctl_ring.h,
  * 1024 x 64 B) and a neighbour table (256 x 32 B); for the slow path one
- * pool of 1023 mbufs and the main lcore's neighbour table.
+ * pool of 2047 mbufs and the main lcore's neighbour table.
  * Nothing is allocated per packet: rx and tx use the mbufs themselves. */
 #ifndef AEGIS_DATAPLANE_PORT_ETHDEV_H
 #define AEGIS_DATAPLANE_PORT_ETHDEV_H

@@ -14,7 +14,10 @@
 #include "port_ethdev.h"
 
 #define ETHDEV_RING_SIZE 1024u
-#define ETHDEV_SLOW_POOL_MBUFS 1023u /* a power of two minus one suits rte_mempool */
+/* The slow path's pool fills its rx ring (ETHDEV_SLOW_DESC) and still has
+ * room for replies and requests in flight; 2^n - 1 suits rte_mempool. */
+#define ETHDEV_SLOW_POOL_MBUFS 2047u
+#define ETHDEV_SLOW_DESC 256u
 #define ETHDEV_BURST_MAX 64u
 #define ETHDEV_QUEUES_MAX 16u
 
