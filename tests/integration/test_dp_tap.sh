@@ -45,7 +45,8 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 if [ ! -f "$TMP/echo.ready" ]; then
-	grep -q "rte_eal_init\|no such DPDK port" "$TMP/echo.log" && { echo "SKIP: no EAL/net_tap"; exit 77; }
+	grep -q "rte_eal_init\|no such DPDK port" "$TMP/echo.log" &&
+		{ echo "SKIP: no EAL/net_tap"; exit 77; }
 	fail "echo node did not get ready"
 fi
 # The kernel's side of the tap: an address, so its sockets can use it.
