@@ -212,8 +212,7 @@ static int frame_open(struct aeg_worker *w, struct stream *s, uint32_t node, uin
 			return -ENOBUFS;
 		}
 	}
-	uint64_t now = aeg_dp_wall_ns();
-	s->seq_last = now > s->seq_last ? now : s->seq_last + 1;
+	s->seq_last = aeg_wire_seq_next(s->seq_last, aeg_dp_wall_ns());
 	struct aeg_wire_hdr h = {
 		.cluster = w->cfg.cluster, .src_node = w->cfg.self_node,
 		.src_worker = w->cfg.queue, .dst_node = node, .dst_worker = worker,

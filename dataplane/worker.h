@@ -85,8 +85,8 @@ void aeg_worker_fini(struct aeg_worker *w);
 
 /* Queues a message for (node, worker). Returns 0, -ENOENT (unknown peer),
  * -ENOBUFS (no packet buffer: counted in tx_no_buf), or -EMSGSIZE (body
- * larger than any frame can carry). Sequence numbers follow aeg/wire.h:
- * max(previous + 1, CLOCK_REALTIME in ns). */
+ * larger than any frame can carry). Frame sequence numbers come from
+ * aeg_wire_seq_next() with CLOCK_REALTIME. */
 int aeg_worker_send(struct aeg_worker *w, uint32_t node, uint32_t worker, uint8_t type,
 		    uint32_t group, const void *body, uint32_t body_len);
 /* One iteration: rx burst, callbacks, drain timer, tx. Returns the number

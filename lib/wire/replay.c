@@ -52,3 +52,14 @@ void aeg_wire_replay_commit(struct aeg_wire_replay *w, uint64_t seq)
 	}
 	w->bits[word_index(seq)] |= 1ull << (seq % 64);
 }
+
+uint64_t aeg_wire_seq_next(uint64_t prev, uint64_t wall_ns)
+{
+	/* Counting keeps neighbours one apart so the window absorbs
+	 * reordering; the rare jump keeps numbers near the wall clock, which
+	 * restarted senders and receiver floors rely on. */
+	if (wall_ns > AEG_WIRE_SEQ_RESYNC_NS && prev + 1 < wall_ns - AEG_WIRE_SEQ_RESYNC_NS)
+		return wall_ns;
+	assert(prev < UINT64_MAX);
+	return prev + 1;
+}

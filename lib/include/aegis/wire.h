@@ -37,10 +37,17 @@
  * node and worker and both are authenticated, so a frame cannot be
  * replayed to another node or worker that shares the cluster key.
  * Senders must never reuse a sequence number under one key, also across
- * restarts: the dataplane sets seq = max(previous + 1, wall clock in ns),
- * and a receiver that restarts creates its windows with a floor of its
- * own start time in ns (minus the allowed clock skew) so that frames
- * captured before the restart are refused.
+ * restarts: aeg_wire_seq_next() counts frames up by one and re-anchors the
+ * count to the wall clock in ns only when it has fallen more than
+ * AEG_WIRE_SEQ_RESYNC_NS behind it, so consecutive frames of a stream
+ * have consecutive numbers (the window then tolerates reordering by up to
+ * AEG_WIRE_REPLAY_WINDOW frames, whatever the rate) while every number
+ * stays within AEG_WIRE_SEQ_RESYNC_NS of the sender's wall clock. A
+ * restarted sender starts at its wall clock, above everything it sent
+ * before (it cannot send a frame per ns). A receiver that restarts creates
+ * its windows with a floor of its own start time minus the allowed clock
+ * skew minus AEG_WIRE_SEQ_RESYNC_NS, so that frames captured before the
+ * restart are refused.
  *
  * Pure: no allocation, no clock, no syscalls. The builder writes straight
  * into the caller's packet buffer (an mbuf's data room) and the parser
@@ -124,6 +131,16 @@ struct aeg_wire_replay {
 	uint64_t top; /* highest sequence accepted (or the floor) */
 	uint64_t bits[AEG_WIRE_REPLAY_BITS / 64];
 };
+
+/* How far a stream's sequence may fall behind the sender's wall clock
+ * before it jumps to it (see "Replay" above). A frame reordered across
+ * such a jump (once a second per busy stream) is refused as too old. */
+#define AEG_WIRE_SEQ_RESYNC_NS 1000000000ull
+
+/* The sequence of a stream's next frame: prev + 1, or wall_ns when prev + 1
+ * is more than AEG_WIRE_SEQ_RESYNC_NS behind wall_ns (prev 0: a new
+ * stream). Never returns 0 or a value <= prev. */
+uint64_t aeg_wire_seq_next(uint64_t prev, uint64_t wall_ns);
 
 /* Every sequence <= floor is refused (as replayed or too old). */
 void aeg_wire_replay_init(struct aeg_wire_replay *w, uint64_t floor);

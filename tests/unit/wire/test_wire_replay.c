@@ -1,6 +1,7 @@
 /* lib/wire replay window: edge cases at the window's lower end, at word
  * and ring boundaries, far-future jumps, the floor, and a seeded random
- * comparison against a plain model that remembers every sequence. */
+ * comparison against a plain model that remembers every sequence; the
+ * sequence rule (aeg_wire_seq_next) under reordering and restarts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -227,6 +228,126 @@ static void test_random_against_model(void **state)
 	free(seen);
 }
 
+/* aeg_wire_seq_next: a new stream starts at the wall clock, neighbours are
+ * one apart, and the number jumps to the wall clock only after falling a
+ * full AEG_WIRE_SEQ_RESYNC_NS behind. */
+static void test_seq_next_rule(void **state)
+{
+	(void)state;
+	const uint64_t R = AEG_WIRE_SEQ_RESYNC_NS, t0 = 1800000000ull * 1000000000ull;
+	assert_int_equal(aeg_wire_seq_next(0, t0), t0);
+	assert_int_equal(aeg_wire_seq_next(0, 5), 1); /* a clock near 0 still counts */
+	/* Within R of the clock: +1, whatever the clock did. */
+	assert_int_equal(aeg_wire_seq_next(t0, t0 + 1000), t0 + 1);
+	assert_int_equal(aeg_wire_seq_next(t0, t0 + R), t0 + 1);
+	assert_int_equal(aeg_wire_seq_next(t0, t0 - 5000), t0 + 1); /* clock stepped back */
+	/* prev + 1 exactly R behind still counts; one more ns and it jumps. */
+	assert_int_equal(aeg_wire_seq_next(t0, t0 + 1 + R), t0 + 1);
+	assert_int_equal(aeg_wire_seq_next(t0, t0 + 2 + R), t0 + 2 + R);
+	/* Random: strictly increasing, and never more than R behind the clock. */
+	struct prng rng;
+	uint64_t seed = test_seed(0x5eed0002);
+	prng_init_seed(&rng, seed);
+	uint64_t wall = t0, seq = 0;
+	for (int i = 0; i < 200000; i++) {
+		wall += prng_below(&rng, 4) == 0 ? prng_below(&rng, 3 * R) : prng_below(&rng, 2000);
+		uint64_t next = aeg_wire_seq_next(seq, wall);
+		if (next <= seq || next + R < wall) {
+			fprintf(stderr, "seed %#llx step %d: seq %llu -> %llu at wall %llu\n",
+				(unsigned long long)seed, i, (unsigned long long)seq,
+				(unsigned long long)next, (unsigned long long)wall);
+			fail();
+		}
+		seq = next;
+	}
+}
+
+/* A sender at 1 Mpps for 3.5 s whose frames arrive shuffled within blocks
+ * of 128 (any order within the block): every frame is accepted except
+ * ones reordered across a re-anchoring jump. With numbers that follow the
+ * clock in ns this loses nearly every reordered frame. */
+static void test_seq_reordering_tolerated(void **state)
+{
+	(void)state;
+	enum { BLOCK = 128, FRAMES = 3500000 };
+	const uint64_t t0 = 1800000000ull * 1000000000ull;
+	struct prng rng;
+	uint64_t seed = test_seed(0x5eed0003);
+	prng_init_seed(&rng, seed);
+	struct aeg_wire_replay w;
+	aeg_wire_replay_init(&w, t0 - 1);
+	uint64_t seq = 0, wall = t0, jumps = 0, dropped = 0;
+	uint64_t block[BLOCK];
+	for (int f = 0; f < FRAMES; f += BLOCK) {
+		bool jumped = false;
+		for (int i = 0; i < BLOCK; i++) {
+			wall += 1000;
+			uint64_t next = aeg_wire_seq_next(seq, wall);
+			if (seq != 0 && next != seq + 1) {
+				jumps++;
+				jumped = true;
+			}
+			block[i] = seq = next;
+		}
+		for (int i = BLOCK - 1; i > 0; i--) {
+			int j = (int)prng_below(&rng, (uint64_t)i + 1);
+			uint64_t t = block[i];
+			block[i] = block[j];
+			block[j] = t;
+		}
+		for (int i = 0; i < BLOCK; i++)
+			if (accept(&w, block[i]) != AEG_WIRE_OK) {
+				if (!jumped) {
+					fprintf(stderr, "seed %#llx: frame %llu dropped with no jump near it\n",
+						(unsigned long long)seed, (unsigned long long)block[i]);
+					fail();
+				}
+				dropped++;
+			}
+	}
+	/* 3.5 s at 1 us per frame, each frame ~1 ns behind the last: three
+	 * re-anchoring jumps, each costing at most one block. */
+	assert_int_equal(jumps, 3);
+	assert_true(dropped <= jumps * BLOCK);
+	/* Every frame seen once: a second pass over the last block is all replays. */
+	for (int i = 0; i < BLOCK; i++)
+		assert_int_equal(accept(&w, block[i]), AEG_WIRE_DROP_REPLAYED);
+}
+
+/* A restarted sender (later wall clock) starts above every number its
+ * previous run used, at any rate below one frame per ns; a receiver floor
+ * of its start minus skew minus AEG_WIRE_SEQ_RESYNC_NS admits a sender
+ * whose numbers lag its clock by the most the rule allows. */
+static void test_seq_restart_and_floor(void **state)
+{
+	(void)state;
+	const uint64_t R = AEG_WIRE_SEQ_RESYNC_NS, skew = 10000000000ull;
+	struct prng rng;
+	uint64_t seed = test_seed(0x5eed0004);
+	prng_init_seed(&rng, seed);
+	for (int round = 0; round < 200; round++) {
+		uint64_t wall = 1800000000ull * 1000000000ull + prng_below(&rng, 1000000), seq = 0;
+		uint64_t step = 1 + prng_below(&rng, 5000); /* ns between frames */
+		uint64_t frames = 1 + prng_below(&rng, 20000);
+		for (uint64_t i = 0; i < frames; i++) {
+			wall += step;
+			seq = aeg_wire_seq_next(seq, wall);
+		}
+		uint64_t restart = wall + 1 + prng_below(&rng, 1000);
+		uint64_t first = aeg_wire_seq_next(0, restart);
+		if (first <= seq) {
+			fprintf(stderr, "seed %#llx round %d: restart at %llu reuses %llu\n",
+				(unsigned long long)seed, round, (unsigned long long)first,
+				(unsigned long long)seq);
+			fail();
+		}
+		/* A receiver that started now, with the sender's clock up to
+		 * skew ahead or behind, admits the lagging sender's next frame. */
+		uint64_t floor = wall - skew - R;
+		assert_true(seq + 1 > floor);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +358,9 @@ int main(void)
 		cmocka_unit_test(test_far_future_jumps),
 		cmocka_unit_test(test_floor),
 		cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_seq_next_rule),
+		cmocka_unit_test(test_seq_reordering_tolerated),
+		cmocka_unit_test(test_seq_restart_and_floor),
 	};
 	return cmocka_run_group_tests_name("wire_replay", tests, NULL, NULL);
 }
