@@ -13,10 +13,11 @@ static void worker_json(FILE *f, const struct aeg_worker_stats *s)
 	fprintf(f, "\"rx_pkts\":%llu,\"rx_bytes\":%llu,\"rx_batches\":%llu,\"rx_msgs\":%llu,"
 		"\"tx_pkts\":%llu,\"tx_bytes\":%llu,\"tx_batches\":%llu,\"tx_msgs\":%llu,"
 		"\"tx_dropped\":%llu,\"tx_no_buf\":%llu,\"port_errors\":%llu,\"idle_sleeps\":%llu,"
-		"\"wire_drops\":{",
+		"\"ctl_msgs\":%llu,\"wire_drops\":{",
 		U64(s->rx_pkts), U64(s->rx_bytes), U64(s->rx_batches), U64(s->rx_msgs),
 		U64(s->tx_pkts), U64(s->tx_bytes), U64(s->tx_batches), U64(s->tx_msgs),
-		U64(s->tx_dropped), U64(s->tx_no_buf), U64(s->port_errors), U64(s->idle_sleeps));
+		U64(s->tx_dropped), U64(s->tx_no_buf), U64(s->port_errors), U64(s->idle_sleeps),
+		U64(s->ctl_msgs));
 	for (int d = 1; d < AEG_WIRE_DROP_NR; d++)
 		fprintf(f, "%s\"%s\":%llu", d == 1 ? "" : ",", aeg_wire_drop_name(d),
 			U64(s->drops[d]));

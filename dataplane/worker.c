@@ -19,6 +19,7 @@
 #define IDLE_YIELD_POLLS 512u
 #define SLEEP_NS_MIN 16000u
 #define SLEEP_NS_MAX 1000000u
+#define CTL_BURST 16u
 
 /* One (peer node, peer worker): its replay window and our open frame. */
 struct stream {
@@ -99,11 +100,32 @@ uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns)
 	return (uint32_t)n;
 }
 
+static uint32_t ctl_poll(struct aeg_worker *w)
+{
+	if (w->cfg.ctl_in == NULL)
+		return 0;
+	struct aeg_ctl_msg m[CTL_BURST];
+	uint32_t n = aeg_ctl_ring_pop_burst(w->cfg.ctl_in, m, CTL_BURST);
+	for (uint32_t i = 0; i < n; i++)
+		w->cfg.on_ctl(w->cfg.arg, w, &m[i]);
+	if (n > 0)
+		stat_add(&w->stats.ctl_msgs, n);
+	return n;
+}
+
+int aeg_worker_ctl_reply(struct aeg_worker *w, const struct aeg_ctl_msg *m)
+{
+	if (w->cfg.ctl_out == NULL)
+		return -ENOTCONN;
+	return aeg_ctl_ring_push(w->cfg.ctl_out, m) ? 0 : -ENOBUFS;
+}
+
 void aeg_worker_run(struct aeg_worker *w)
 {
 	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
 		uint64_t now = aeg_dp_now_ns();
-		uint32_t busy = w->cfg.on_tick == NULL ? 0 : w->cfg.on_tick(w->cfg.arg, w, now);
+		uint32_t busy = ctl_poll(w);
+		busy += w->cfg.on_tick == NULL ? 0 : w->cfg.on_tick(w->cfg.arg, w, now);
 		if (aeg_worker_poll(w, now) + busy > 0) {
 			w->idle_polls = 0;
 			w->sleep_ns = SLEEP_NS_MIN;
@@ -275,7 +297,8 @@ int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg
 	if (cfg->port == NULL || cfg->key == NULL || cfg->on_msg == NULL ||
 	    cfg->peers == NULL || cfg->peer_count == 0 || cfg->workers_per_node == 0 ||
 	    cfg->queue >= cfg->port->queue_count ||
-	    cfg->peer_count > UINT32_MAX / cfg->workers_per_node)
+	    cfg->peer_count > UINT32_MAX / cfg->workers_per_node ||
+	    (cfg->ctl_in != NULL && cfg->on_ctl == NULL))
 		return -EINVAL;
 	struct aeg_worker *w = calloc(1, sizeof(*w));
 	if (w == NULL)

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "aegis/wire.h"
+#include "ctl_ring.h"
 #include "port.h"
 
 /* A node of the cluster and where its worker 0 listens (worker w at
@@ -46,6 +47,9 @@ typedef void (*aeg_worker_msg_fn)(void *arg, struct aeg_worker *w, uint32_t src_
  * before the poll (a load generator, say); may call aeg_worker_send.
  * Returns how much it did: 0 counts as idle for the back-off. */
 typedef uint32_t (*aeg_worker_tick_fn)(void *arg, struct aeg_worker *w, uint64_t now_ns);
+/* One control message from the main lcore (ctl_in); may answer with
+ * aeg_worker_ctl_reply and may call aeg_worker_send. */
+typedef void (*aeg_worker_ctl_fn)(void *arg, struct aeg_worker *w, const struct aeg_ctl_msg *m);
 
 struct aeg_worker_config {
 	struct aeg_port *port;
@@ -63,7 +67,14 @@ struct aeg_worker_config {
 	uint64_t replay_floor;
 	aeg_worker_msg_fn on_msg;
 	aeg_worker_tick_fn on_tick;  /* may be NULL */
-	void *arg;                   /* for on_msg and on_tick */
+	/* Control channel with the main lcore (both may be NULL): the worker
+	 * pops ctl_in every iteration (a message also ends an idle sleep's
+	 * back-off, so it waits at most ~1 ms) and hands each to on_ctl;
+	 * answers go to ctl_out. Single producer, single consumer each way. */
+	struct aeg_ctl_ring *ctl_in;
+	struct aeg_ctl_ring *ctl_out;
+	aeg_worker_ctl_fn on_ctl;    /* required when ctl_in is set */
+	void *arg;                   /* for on_msg, on_tick and on_ctl */
 };
 
 /* Counters of one worker; read with aeg_worker_stats_read. */
@@ -75,6 +86,7 @@ struct aeg_worker_stats {
 	uint64_t tx_no_buf;     /* sends refused: the packet pool was empty */
 	uint64_t port_errors;   /* rx/tx bursts that returned an error */
 	uint64_t idle_sleeps;
+	uint64_t ctl_msgs;      /* control messages handled */
 	uint64_t drops[AEG_WIRE_DROP_NR]; /* by enum aeg_wire_drop; [0] unused */
 };
 
@@ -98,6 +110,11 @@ void aeg_worker_flush(struct aeg_worker *w);
 void aeg_worker_run(struct aeg_worker *w);
 /* From any thread. */
 void aeg_worker_stop(struct aeg_worker *w);
+
+/* From on_ctl (the worker's thread): queues an answer on ctl_out. Returns
+ * 0, -ENOBUFS (ctl_out full: the main lcore is not draining it) or
+ * -ENOTCONN (no ctl_out). */
+int aeg_worker_ctl_reply(struct aeg_worker *w, const struct aeg_ctl_msg *m);
 
 /* Copies the counters (from any thread). */
 void aeg_worker_stats_read(const struct aeg_worker *w, struct aeg_worker_stats *out);

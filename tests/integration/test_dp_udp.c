@@ -2,13 +2,15 @@
  * (driven by the test thread) sends numbered messages to node 2 (its own
  * thread, aeg_worker_run) which echoes each one back; a raw UDP socket
  * (node 3) injects damaged frames that must be dropped and counted under
- * the right reason while valid traffic goes on. Bounded: every wait has a
+ * the right reason while valid traffic goes on; the test thread talks to
+ * B's worker through its control rings. Bounded: every wait has a
  * deadline of a few seconds. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,6 +49,8 @@ struct ctx {
 	uint8_t *seen;
 	uint32_t seen_cap, received, dup, bad;
 	uint32_t echo_fail;  /* B's failed echoes (atomic) */
+	struct aeg_ctl_ring *b_ctl_in, *b_ctl_out; /* main <-> B control rings */
+	uint32_t ctl_reply_fail; /* B's refused replies (atomic) */
 };
 
 static struct ctx c;
@@ -100,6 +104,20 @@ static void on_msg_a(void *arg, struct aeg_worker *w, uint32_t src_node, uint32_
 		c.dup++;
 	else
 		c.received++;
+}
+
+/* B answers control message k with (k, f(k)) on its out ring. */
+static uint64_t ctl_f(uint64_t k)
+{
+	return k * 0x9e3779b97f4a7c15ull + 1;
+}
+
+static void on_ctl_b(void *arg, struct aeg_worker *w, const struct aeg_ctl_msg *m)
+{
+	(void)arg;
+	struct aeg_ctl_msg r = { .type = m->type + 1, .len = 16, .arg = { m->arg[0], ctl_f(m->arg[0]) } };
+	if (aeg_worker_ctl_reply(w, &r) != 0)
+		__atomic_add_fetch(&c.ctl_reply_fail, 1, __ATOMIC_RELAXED);
 }
 
 static void *run_b(void *arg)
@@ -169,6 +187,12 @@ static int group_setup(void **state)
 		return -1;
 	struct aeg_worker_config ca = worker_cfg(c.port_a, NODE_A, on_msg_a);
 	struct aeg_worker_config cb = worker_cfg(c.port_b, NODE_B, on_msg_b);
+	/* Small rings so that the control test runs into full ones. */
+	if (aeg_ctl_ring_init(&c.b_ctl_in, 64) != 0 || aeg_ctl_ring_init(&c.b_ctl_out, 256) != 0)
+		return -1;
+	cb.ctl_in = c.b_ctl_in;
+	cb.ctl_out = c.b_ctl_out;
+	cb.on_ctl = on_ctl_b;
 	if (aeg_worker_init(&c.a, &ca) != 0 || aeg_worker_init(&c.b, &cb) != 0)
 		return -1;
 	return pthread_create(&c.b_thread, NULL, run_b, c.b) == 0 ? 0 : -1;
@@ -183,6 +207,8 @@ static int group_teardown(void **state)
 	aeg_worker_fini(c.b);
 	aeg_port_close(c.port_a);
 	aeg_port_close(c.port_b);
+	aeg_ctl_ring_fini(c.b_ctl_in);
+	aeg_ctl_ring_fini(c.b_ctl_out);
 	close(c.inj_fd);
 	free(c.seen);
 	return r == 0 ? 0 : -1;
@@ -405,6 +431,41 @@ static void test_idle_backoff(void **state)
 	assert_true(cpu_ns * 2 < wall_ns);
 }
 
+/* The control channel: the test thread (the main lcore's role) pushes
+ * 20,000 numbered messages through a 64-slot ring to B's running worker,
+ * which answers each on its out ring; every answer arrives once, in
+ * order, with the right content, also when B was asleep before. */
+static void test_control_rings(void **state)
+{
+	(void)state;
+	enum { N = 20000 };
+	struct aeg_worker_stats s0, s1;
+	aeg_worker_stats_read(c.b, &s0);
+	uint64_t sent = 0, got = 0, deadline = now_ns(CLOCK_MONOTONIC) + WAIT_NS;
+	while (got < N) {
+		assert_true(now_ns(CLOCK_MONOTONIC) < deadline);
+		while (sent < N && sent - got < 200) {
+			struct aeg_ctl_msg m = { .type = 40, .len = 8, .arg = { sent } };
+			if (!aeg_ctl_ring_push(c.b_ctl_in, &m))
+				break;
+			sent++;
+		}
+		struct aeg_ctl_msg r[32];
+		uint32_t n = aeg_ctl_ring_pop_burst(c.b_ctl_out, r, 32);
+		for (uint32_t i = 0; i < n; i++, got++) {
+			assert_int_equal(r[i].type, 41);
+			assert_int_equal(r[i].arg[0], got);
+			assert_int_equal(r[i].arg[1], ctl_f(got));
+		}
+		if (n == 0)
+			sched_yield();
+	}
+	aeg_worker_stats_read(c.b, &s1);
+	assert_int_equal(s1.ctl_msgs - s0.ctl_msgs, N);
+	assert_int_equal(__atomic_load_n(&c.ctl_reply_fail, __ATOMIC_RELAXED), 0);
+	assert_true(aeg_ctl_ring_empty(c.b_ctl_out));
+}
+
 /* Two workers of one node on queues 0 and 1 (ports base and base + 1):
  * worker 0 sends to (node, worker 1), which echoes back to worker 0. */
 static uint32_t q_echoes, q_bad;
@@ -463,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_bad_packets_counted),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_idle_backoff),
+		cmocka_unit_test(test_control_rings),
 		cmocka_unit_test(test_two_queues),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
