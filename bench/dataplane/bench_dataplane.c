@@ -1,0 +1,536 @@
+/* aegis-bench-dataplane: two Aegis workers (dataplane/worker.c: framing,
+ * SipHash-2-4-128 tag, replay window) in two processes, one polling core
+ * each, against dpdk-testpmd in io-forward mode on the same vdev and core
+ * count.
+ *
+ *   ping-pong  A sends one frame (1 message, or a full frame of them), B
+ *              echoes every message, A waits for all: round trip p50/p99/p999
+ *   stream     A sends 16-byte messages to B as fast as the port takes them:
+ *              B's receive rate in frames/s, Gbit/s (UDP payload, and the
+ *              Ethernet frame = payload + 42), messages/s. "unbatched": one
+ *              message per frame (77 B payload); "batched": frames filled to
+ *              1472 B (74 messages)
+ *   testpmd    two dpdk-testpmd over net_memif, io forward, 1 forwarding lcore
+ *              each, frames of the same size (--txpkts), tx_first on one side;
+ *              its Rx-pps per side is the packets one core receives and sends
+ *              per second. ratio = B's frames/s / testpmd's frames/s per core
+ *              (our cores each do one direction, testpmd's both).
+ * Allocations are counted in both Aegis processes (alloc_count.c replaces
+ * malloc & co) over the measured phase and divided by packets.
+ *
+ * Transports: "udp" = the kernel-UDP port on 127.0.0.1; "memif" = the DPDK
+ * ethdev port on net_memif between the two processes (when built). The
+ * parent only orchestrates; the endpoints are this program re-executed
+ * (endpoint.h). A runs on CPU 0, B on CPU 1, like testpmd's two lcores. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc_count.h"
+#include "child.h"
+#include "common.h"
+#include "endpoint.h"
+#include "ep_port.h"
+#include "testpmd.h"
+
+#define BENCH_NAME "aegis-bench-dataplane"
+#define L2L3_BYTES 42u      /* Ethernet 14 + IPv4 20 + UDP 8 */
+#define NODE_A 1u
+#define NODE_B 2u
+#define REPLY_MS 10000
+#define STREAMS 2
+
+static char self_exe[4096];
+
+struct opts {
+	double warmup_s, measure_s;
+	uint32_t rounds;
+	bool udp, memif, testpmd, keep_logs, strict_allocs;
+	const char *testpmd_path; /* --testpmd; NULL: look in the usual places */
+	char tmpdir[256];
+};
+
+/* One Aegis endpoint pair. */
+struct pair {
+	const char *transport;
+	struct child a, b;
+};
+
+struct stream_res {
+	bool ok;
+	uint32_t frame_bytes;
+	double seconds, pps, sent_pps, msgs_per_frame, msgs_ps;
+	double gbps_payload, gbps_wire;
+	uint64_t pkts, tx_dropped, drops;
+	uint64_t allocs_a, allocs_b, gets_a;
+	uint64_t tx_pkts;
+};
+
+struct pp_res {
+	bool ok;
+	uint32_t msgs, frame_bytes;
+	uint64_t n, p50, p99, p999, mean, max;
+	uint64_t allocs_a, allocs_b;
+};
+
+static const char *batching_name(int i)
+{
+	return i == 0 ? "unbatched" : "batched";
+}
+
+static uint32_t stream_frame_bytes(int i)
+{
+	return i == 0 ? ep_frame_bytes(1) : 1472u;
+}
+
+/* ---- talking to endpoints ------------------------------------------------ */
+
+/* The value of " key=" in line, as u64; false if absent. */
+static bool kv(const char *line, const char *key, uint64_t *out)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), " %s=", key);
+	const char *p = strstr(line, pat);
+	if (p == NULL)
+		return false;
+	*out = strtoull(p + strlen(pat), NULL, 10);
+	return true;
+}
+
+static uint64_t kv0(const char *line, const char *key)
+{
+	uint64_t v = 0;
+	(void)kv(line, key, &v);
+	return v;
+}
+
+/* Sends cmd and reads the reply line; it must start with `expect`. */
+static int ask(struct child *c, const char *cmd, const char *expect, char *out, size_t cap,
+	       int timeout_ms)
+{
+	int r = child_send(c, cmd);
+	if (r == 0)
+		r = child_read_line(c, out, cap, timeout_ms);
+	if (r == 0 && strncmp(out, expect, strlen(expect)) != 0)
+		r = -EBADMSG;
+	if (r != 0) {
+		fprintf(stderr, "%s: %s: '%s' failed: %s\n", BENCH_NAME, c->name, cmd,
+			r == -EBADMSG ? out : strerror(-r));
+		child_log_tail(c, 10);
+	}
+	return r;
+}
+
+static int spawn_endpoint(struct child *c, const struct opts *o, const char *transport, bool is_a,
+			  uint16_t port_a, uint16_t port_b)
+{
+	char node[32], peer[32], up[32], pp[32], cpu[16], tr[32], log[320];
+	snprintf(tr, sizeof(tr), "transport=%s", transport);
+	snprintf(node, sizeof(node), "node=%u", is_a ? NODE_A : NODE_B);
+	snprintf(peer, sizeof(peer), "peer=%u", is_a ? NODE_B : NODE_A);
+	snprintf(up, sizeof(up), "udp_port=%u", is_a ? port_a : port_b);
+	snprintf(pp, sizeof(pp), "peer_udp_port=%u", is_a ? port_b : port_a);
+	snprintf(cpu, sizeof(cpu), "cpu=%d", is_a ? 0 : 1);
+	snprintf(log, sizeof(log), "%s/%s-%s.log", o->tmpdir, transport, is_a ? "A" : "B");
+	char *argv[] = { self_exe, "--endpoint", tr, node, peer, up, pp, cpu,
+			 is_a ? "role=client" : "role=server", NULL };
+	char name[32];
+	snprintf(name, sizeof(name), "endpoint %s/%s", transport, is_a ? "A" : "B");
+	int r = child_spawn(c, name, argv, log, true);
+	char line[256];
+	if (r == 0)
+		r = child_read_line(c, line, sizeof(line), 30000);
+	if (r == 0 && strcmp(line, "ready") != 0)
+		r = -EBADMSG;
+	if (r != 0) {
+		fprintf(stderr, "%s: %s did not start: %s\n", BENCH_NAME, name, strerror(-r));
+		child_log_tail(c, 10);
+		child_kill(c);
+	}
+	return r;
+}
+
+static int pair_start(struct pair *p, const struct opts *o, const char *transport)
+{
+	memset(p, 0, sizeof(*p));
+	p->transport = transport;
+	uint16_t base = (uint16_t)(20000 + (getpid() * 7) % 40000);
+	/* B first: for memif it is the server the client connects to. */
+	int r = spawn_endpoint(&p->b, o, transport, false, base, (uint16_t)(base + 1));
+	if (r == 0 && (r = spawn_endpoint(&p->a, o, transport, true, base, (uint16_t)(base + 1))) != 0)
+		child_kill(&p->b);
+	return r;
+}
+
+/* Quiesce both (sender first), then A leaves, then B: a memif peer that
+ * exits while the other side polls can crash it. */
+static void pair_stop(struct pair *p)
+{
+	char line[256];
+	struct child *order[2] = { &p->a, &p->b };
+	for (int i = 0; i < 2; i++)
+		if (order[i]->pid != 0 && ask(order[i], "pause", "paused", line, sizeof(line), REPLY_MS) != 0)
+			child_kill(order[i]);
+	for (int i = 0; i < 2; i++)
+		if (order[i]->pid != 0) {
+			(void)child_send(order[i], "quit");
+			int st = child_wait(order[i], 10000);
+			if (st != 0)
+				fprintf(stderr, "%s: %s exited with %d\n", BENCH_NAME, order[i]->name, st);
+		}
+}
+
+/* ---- cases --------------------------------------------------------------- */
+
+static void run_pingpong(struct pair *p, uint32_t rounds, uint32_t msgs, struct pp_res *res)
+{
+	char cmd[64], line[1024], b0[1024], b1[1024];
+	memset(res, 0, sizeof(*res));
+	res->msgs = msgs;
+	res->frame_bytes = ep_frame_bytes(msgs);
+	snprintf(cmd, sizeof(cmd), "pingpong %u %u", rounds, msgs);
+	if (ask(&p->b, "snap", "snap", b0, sizeof(b0), REPLY_MS) != 0 ||
+	    ask(&p->a, cmd, "pingpong ok=1", line, sizeof(line), 120000) != 0 ||
+	    ask(&p->b, "snap", "snap", b1, sizeof(b1), REPLY_MS) != 0)
+		return;
+	res->ok = true;
+	res->n = kv0(line, "n");
+	res->p50 = kv0(line, "p50");
+	res->p99 = kv0(line, "p99");
+	res->p999 = kv0(line, "p999");
+	res->mean = kv0(line, "mean");
+	res->max = kv0(line, "max");
+	res->allocs_a = kv0(line, "allocs");
+	/* B's interval also covers A's warm-up rounds: an upper bound. */
+	res->allocs_b = kv0(b1, "allocs") - kv0(b0, "allocs");
+}
+
+static void run_stream(struct pair *p, const struct opts *o, uint32_t frame_bytes,
+		       struct stream_res *res)
+{
+	char cmd[64], line[256], a0[1024], a1[1024], b0[1024], b1[1024];
+	memset(res, 0, sizeof(*res));
+	res->frame_bytes = frame_bytes;
+	snprintf(cmd, sizeof(cmd), "stream %u", frame_bytes);
+	if (ask(&p->a, cmd, "streaming ok=1", line, sizeof(line), REPLY_MS) != 0)
+		return;
+	child_sleep_ms((long)(o->warmup_s * 1000));
+	bool ok = ask(&p->b, "snap", "snap", b0, sizeof(b0), REPLY_MS) == 0 &&
+		  ask(&p->a, "snap", "snap", a0, sizeof(a0), REPLY_MS) == 0;
+	if (ok)
+		child_sleep_ms((long)(o->measure_s * 1000));
+	ok = ok && ask(&p->b, "snap", "snap", b1, sizeof(b1), REPLY_MS) == 0 &&
+	     ask(&p->a, "snap", "snap", a1, sizeof(a1), REPLY_MS) == 0;
+	if (ask(&p->a, "halt", "halted", line, sizeof(line), REPLY_MS) != 0 || !ok)
+		return;
+	child_sleep_ms(100); /* what is still in flight reaches B before the next case */
+#define D(s0, s1, k) (kv0(s1, k) - kv0(s0, k))
+	double secs = (double)D(b0, b1, "t") / 1e9, secs_a = (double)D(a0, a1, "t") / 1e9;
+	res->pkts = D(b0, b1, "rx_pkts");
+	res->tx_pkts = D(a0, a1, "tx_pkts");
+	res->ok = secs > 0 && secs_a > 0 && res->pkts > 0;
+	if (!res->ok)
+		return;
+	res->seconds = secs;
+	res->pps = (double)res->pkts / secs;
+	res->sent_pps = (double)res->tx_pkts / secs_a;
+	res->msgs_per_frame = (double)D(b0, b1, "rx_msgs") / (double)res->pkts;
+	res->msgs_ps = (double)D(b0, b1, "rx_msgs") / secs;
+	res->gbps_payload = (double)D(b0, b1, "rx_bytes") * 8 / secs / 1e9;
+	res->gbps_wire = ((double)D(b0, b1, "rx_bytes") + (double)res->pkts * L2L3_BYTES) * 8 /
+			 secs / 1e9;
+	res->tx_dropped = D(a0, a1, "tx_dropped");
+	res->drops = D(b0, b1, "drops");
+	res->allocs_a = D(a0, a1, "allocs");
+	res->allocs_b = D(b0, b1, "allocs");
+	res->gets_a = D(a0, a1, "gets");
+#undef D
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static const char *cores_note = "each process 1 polling core (A: CPU 0, B: CPU 1), 2 vCPUs in all";
+
+static double per_pkt(uint64_t allocs, uint64_t pkts)
+{
+	return pkts ? (double)allocs / (double)pkts : 0;
+}
+
+static void print_pingpong(const char *transport, const struct pp_res *r)
+{
+	if (!r->ok) {
+		printf("%-6s pingpong %3u msg  FAILED\n", transport, r->msgs);
+		return;
+	}
+	printf("%-6s pingpong %3u msg  %5u B %8llu rt  p50 %7.2f us  p99 %7.2f  p999 %7.2f  "
+	       "mean %7.2f  max %8.2f  allocs/rt %s%.3g (A %llu, B %llu)\n",
+	       transport, r->msgs, r->frame_bytes, (unsigned long long)r->n, r->p50 / 1e3,
+	       r->p99 / 1e3, r->p999 / 1e3, r->mean / 1e3, r->max / 1e3,
+	       alloc_count_enabled() ? "" : "n/a ", per_pkt(r->allocs_a, r->n),
+	       (unsigned long long)r->allocs_a, (unsigned long long)r->allocs_b);
+	struct bench_json j;
+	bench_json_begin(&j, BENCH_NAME);
+	bench_json_str(&j, "case", r->msgs == 1 ? "pingpong_unbatched" : "pingpong_batched");
+	bench_json_str(&j, "transport", transport);
+	bench_json_str(&j, "cores_per_side", "1");
+	bench_json_u64(&j, "msgs_per_frame", r->msgs);
+	bench_json_u64(&j, "frame_bytes", r->frame_bytes);
+	bench_json_u64(&j, "round_trips", r->n);
+	bench_json_f64(&j, "rtt_p50_us", (double)r->p50 / 1e3);
+	bench_json_f64(&j, "rtt_p99_us", (double)r->p99 / 1e3);
+	bench_json_f64(&j, "rtt_p999_us", (double)r->p999 / 1e3);
+	bench_json_f64(&j, "rtt_mean_us", (double)r->mean / 1e3);
+	bench_json_f64(&j, "rtt_max_us", (double)r->max / 1e3);
+	if (alloc_count_enabled()) {
+		bench_json_u64(&j, "allocs_sender", r->allocs_a);
+		bench_json_u64(&j, "allocs_echoer", r->allocs_b);
+		bench_json_f64(&j, "allocs_per_round_trip", per_pkt(r->allocs_a + r->allocs_b, r->n));
+	}
+	bench_json_end(&j);
+}
+
+static void print_stream(const char *transport, int batching, const struct stream_res *r,
+			 const struct testpmd_result *peer)
+{
+	if (!r->ok) {
+		printf("%-6s stream %-9s FAILED\n", transport, batching_name(batching));
+		return;
+	}
+	double ratio = peer != NULL && peer->pps_per_core > 0 ? r->pps / peer->pps_per_core : 0;
+	char rs[48] = "-";
+	if (ratio > 0)
+		snprintf(rs, sizeof(rs), "%.2f (testpmd %.2f Mpps/core)", ratio, peer->pps_per_core / 1e6);
+	printf("%-6s stream %-9s %5u B %6.3f Mpps (sent %6.3f) %6.2f Gbit/s payload %6.2f wire "
+	       "%7.2f Mmsg/s %5.1f msg/frame  allocs/pkt %s%.3g  buf gets/pkt %.3g  ratio %s\n",
+	       transport, batching_name(batching), r->frame_bytes, r->pps / 1e6, r->sent_pps / 1e6,
+	       r->gbps_payload, r->gbps_wire, r->msgs_ps / 1e6, r->msgs_per_frame,
+	       alloc_count_enabled() ? "" : "n/a ", per_pkt(r->allocs_a + r->allocs_b, r->pkts),
+	       per_pkt(r->gets_a, r->tx_pkts), rs);
+	struct bench_json j;
+	bench_json_begin(&j, BENCH_NAME);
+	char name[32];
+	snprintf(name, sizeof(name), "stream_%s", batching_name(batching));
+	bench_json_str(&j, "case", name);
+	bench_json_str(&j, "transport", transport);
+	bench_json_str(&j, "cores_per_side", "1");
+	bench_json_u64(&j, "frame_bytes", r->frame_bytes);
+	bench_json_u64(&j, "wire_frame_bytes", r->frame_bytes + L2L3_BYTES);
+	bench_json_f64(&j, "seconds", r->seconds);
+	bench_json_f64(&j, "mpps", r->pps / 1e6);
+	bench_json_f64(&j, "sent_mpps", r->sent_pps / 1e6);
+	bench_json_f64(&j, "gbps_payload", r->gbps_payload);
+	bench_json_f64(&j, "gbps_wire", r->gbps_wire);
+	bench_json_f64(&j, "msgs_per_sec", r->msgs_ps);
+	bench_json_f64(&j, "msgs_per_frame", r->msgs_per_frame);
+	bench_json_u64(&j, "tx_dropped", r->tx_dropped);
+	bench_json_u64(&j, "rx_drops", r->drops);
+	if (alloc_count_enabled()) {
+		bench_json_u64(&j, "allocs_sender", r->allocs_a);
+		bench_json_u64(&j, "allocs_receiver", r->allocs_b);
+		bench_json_f64(&j, "allocs_per_pkt", per_pkt(r->allocs_a + r->allocs_b, r->pkts));
+	}
+	bench_json_f64(&j, "buf_gets_per_tx_pkt", per_pkt(r->gets_a, r->tx_pkts));
+	if (ratio > 0) {
+		bench_json_str(&j, "peer", "dpdk-testpmd");
+		bench_json_f64(&j, "peer_mpps_per_core", peer->pps_per_core / 1e6);
+		bench_json_f64(&j, "ratio", ratio);
+	}
+	bench_json_end(&j);
+}
+
+static void print_testpmd(uint32_t wire_bytes, const struct testpmd_result *t)
+{
+	printf("testpmd io-fwd memif %5u B frames: %6.3f Mpps per core (client %6.3f, server %6.3f), "
+	       "%6.2f Gbit/s wire per direction\n",
+	       wire_bytes, t->pps_per_core / 1e6, t->rx_pps[0] / 1e6, t->rx_pps[1] / 1e6,
+	       t->pps_per_core * wire_bytes * 8 / 1e9);
+	struct bench_json j;
+	bench_json_begin(&j, BENCH_NAME);
+	bench_json_str(&j, "case", "testpmd_io_fwd");
+	bench_json_str(&j, "transport", "memif");
+	bench_json_str(&j, "cores_per_side", "1");
+	bench_json_u64(&j, "wire_frame_bytes", wire_bytes);
+	bench_json_f64(&j, "mpps_per_core", t->pps_per_core / 1e6);
+	bench_json_f64(&j, "client_rx_mpps", t->rx_pps[0] / 1e6);
+	bench_json_f64(&j, "server_rx_mpps", t->rx_pps[1] / 1e6);
+	bench_json_end(&j);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+struct transport_res {
+	bool ran;
+	struct pp_res pp[2];
+	struct stream_res st[STREAMS];
+};
+
+static void run_transport(const struct opts *o, const char *transport, struct transport_res *t)
+{
+	struct pair p;
+	memset(t, 0, sizeof(*t));
+	fprintf(stderr, "%s: %s: starting the endpoints\n", BENCH_NAME, transport);
+	if (pair_start(&p, o, transport) != 0)
+		return;
+	t->ran = true;
+	run_pingpong(&p, o->rounds, 1, &t->pp[0]);
+	run_pingpong(&p, o->rounds / 4 + 1, ep_msgs_per_frame(1472), &t->pp[1]);
+	for (int i = 0; i < STREAMS; i++) {
+		fprintf(stderr, "%s: %s: stream %s\n", BENCH_NAME, transport, batching_name(i));
+		run_stream(&p, o, stream_frame_bytes(i), &t->st[i]);
+	}
+	pair_stop(&p);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [--quick] [--seconds S] [--rounds N] [--transport udp|memif|all]\n"
+		"          [--no-testpmd] [--keep-logs]\n"
+		"  --quick        short phases (0.3 s warm-up, 1 s measured, 2000 round trips)\n"
+		"  --seconds S    measured time per streaming case (default 3; warm-up 1 s)\n"
+		"  --rounds N     ping-pong round trips with one message (default 20000;\n"
+		"                 N/4 with a full frame)\n"
+		"  --transport T  udp: kernel UDP on 127.0.0.1; memif: DPDK net_memif between the\n"
+		"                 two processes (--no-huge); all (default): both that are available\n"
+		"  --no-testpmd   skip the dpdk-testpmd peer (no ratio)\n"
+		"  --testpmd PATH the dpdk-testpmd to run (default: /usr/bin/dpdk-testpmd, from the\n"
+		"                 Debian package dpdk-dev)\n"
+		"  --keep-logs    keep the children's logs (path printed); kept anyway on failure\n"
+		"  --strict-allocs  exit 1 if any allocation was counted in a measured phase\n",
+		BENCH_NAME);
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "quick", no_argument, NULL, 'q' },     { "seconds", required_argument, NULL, 's' },
+		{ "rounds", required_argument, NULL, 'r' }, { "transport", required_argument, NULL, 't' },
+		{ "no-testpmd", no_argument, NULL, 'n' }, { "keep-logs", no_argument, NULL, 'k' },
+		{ "testpmd", required_argument, NULL, 'p' }, { "strict-allocs", no_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	*o = (struct opts){ .warmup_s = 1, .measure_s = 3, .rounds = 20000, .udp = true,
+			    .memif = true, .testpmd = true };
+	bool quick = false, seconds_set = false, rounds_set = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "qs:r:t:nkap:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'q': quick = true; break;
+		case 's': o->measure_s = strtod(optarg, NULL); seconds_set = true; break;
+		case 'r': o->rounds = (uint32_t)strtoul(optarg, NULL, 10); rounds_set = true; break;
+		case 't':
+			o->udp = strcmp(optarg, "udp") == 0 || strcmp(optarg, "all") == 0;
+			o->memif = strcmp(optarg, "memif") == 0 || strcmp(optarg, "all") == 0;
+			if (!o->udp && !o->memif)
+				return -1;
+			break;
+		case 'n': o->testpmd = false; break;
+		case 'k': o->keep_logs = true; break;
+		case 'a': o->strict_allocs = true; break;
+		case 'p': o->testpmd_path = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (quick) {
+		o->warmup_s = 0.3;
+		if (!seconds_set)
+			o->measure_s = 1;
+		if (!rounds_set)
+			o->rounds = 2000;
+	}
+	return optind == argc && o->measure_s > 0 && o->measure_s <= 600 && o->rounds > 0 &&
+		       o->rounds <= 10000000 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--endpoint") == 0)
+		return endpoint_main(argc, argv);
+	struct opts o;
+	if (parse_args(argc, argv, &o) != 0) {
+		usage(stderr);
+		return 2;
+	}
+	ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	if (n <= 0) {
+		perror("readlink /proc/self/exe");
+		return 1;
+	}
+	self_exe[n] = '\0';
+	snprintf(o.tmpdir, sizeof(o.tmpdir), "/tmp/aegis-bench-dp.XXXXXX");
+	if (mkdtemp(o.tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	child_install_cleanup();
+	const char *tpmd = !o.testpmd ? NULL : o.testpmd_path ? o.testpmd_path : testpmd_find();
+	bool memif = o.memif && ep_port_have_memif();
+	char setup[1024];
+	snprintf(setup, sizeof(setup),
+		 "%s; %u-byte message bodies; warm-up %.1f s, measured %.1f s per stream; "
+		 "%u round trips; transports:%s%s; peer: %s; allocation counting: %s",
+		 cores_note, EP_BODY_BYTES, o.warmup_s, o.measure_s, o.rounds, o.udp ? " udp" : "",
+		 memif ? " memif" : "", tpmd ? tpmd : "none",
+		 alloc_count_enabled() ? "on (whole process, both sides)" : "off (sanitizer build)");
+	bench_print_setup(BENCH_NAME, setup);
+	if (o.memif && !memif)
+		printf("# memif: this build has no DPDK ethdev port yet: no memif rows\n");
+	if (o.testpmd && tpmd == NULL)
+		printf("# dpdk-testpmd not found (Debian package dpdk-dev; tools/setup.sh installs only "
+		       "dpdk, which ships no testpmd here): no testpmd rows, no ratio\n");
+
+	struct transport_res udp = { 0 }, mem = { 0 };
+	if (o.udp)
+		run_transport(&o, "udp", &udp);
+	if (memif)
+		run_transport(&o, "memif", &mem);
+	struct testpmd_result peer[STREAMS];
+	bool peer_ok[STREAMS] = { false, false };
+	for (int i = 0; tpmd != NULL && i < STREAMS; i++) {
+		struct testpmd_run run = { tpmd, o.tmpdir, stream_frame_bytes(i) + L2L3_BYTES,
+					   o.warmup_s, o.measure_s };
+		fprintf(stderr, "%s: dpdk-testpmd %u B frames\n", BENCH_NAME, run.frame_bytes);
+		peer_ok[i] = testpmd_measure(&run, &peer[i]) == 0;
+	}
+
+	bool failed = false;
+	const struct transport_res *all[2] = { &udp, &mem };
+	const char *names[2] = { "udp", "memif" };
+	for (int k = 0; k < 2; k++) {
+		if (!all[k]->ran)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			const struct pp_res *r = &all[k]->pp[i];
+			print_pingpong(names[k], r);
+			failed |= !r->ok || (o.strict_allocs && r->allocs_a + r->allocs_b > 0);
+		}
+		for (int i = 0; i < STREAMS; i++) {
+			/* A ratio only on the same vdev as testpmd's. */
+			bool same = k == 1 && peer_ok[i];
+			const struct stream_res *r = &all[k]->st[i];
+			print_stream(names[k], i, r, same ? &peer[i] : NULL);
+			failed |= !r->ok || (o.strict_allocs && r->allocs_a + r->allocs_b > 0);
+		}
+	}
+	for (int i = 0; i < STREAMS; i++)
+		if (peer_ok[i])
+			print_testpmd(stream_frame_bytes(i) + L2L3_BYTES, &peer[i]);
+		else if (tpmd != NULL)
+			failed = true;
+	failed |= (o.udp && !udp.ran) || (memif && !mem.ran);
+	if (failed || o.keep_logs) {
+		printf("# logs of the child processes: %s\n", o.tmpdir);
+	} else {
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", o.tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "%s: could not remove %s\n", BENCH_NAME, o.tmpdir);
+	}
+	return failed ? 1 : 0;
+}
