@@ -155,18 +155,6 @@ static int spawn_endpoint(struct child *c, const struct opts *o, const char *tra
 	return r;
 }
 
-static int pair_start(struct pair *p, const struct opts *o, const char *transport)
-{
-	memset(p, 0, sizeof(*p));
-	p->transport = transport;
-	uint16_t base = (uint16_t)(20000 + (getpid() * 7) % 40000);
-	/* B first: for memif it is the server the client connects to. */
-	int r = spawn_endpoint(&p->b, o, transport, false, base, (uint16_t)(base + 1));
-	if (r == 0 && (r = spawn_endpoint(&p->a, o, transport, true, base, (uint16_t)(base + 1))) != 0)
-		child_kill(&p->b);
-	return r;
-}
-
 /* Quiesce both (sender first), then A leaves, then B: a memif peer that
  * exits while the other side polls can crash it. */
 static void pair_stop(struct pair *p)
@@ -183,6 +171,24 @@ static void pair_stop(struct pair *p)
 			if (st != 0)
 				fprintf(stderr, "%s: %s exited with %d\n", BENCH_NAME, order[i]->name, st);
 		}
+}
+
+static int pair_start(struct pair *p, const struct opts *o, const char *transport)
+{
+	memset(p, 0, sizeof(*p));
+	p->transport = transport;
+	uint16_t base = (uint16_t)(20000 + (getpid() * 7) % 40000);
+	/* B first: for memif it is the server the client connects to. */
+	int r = spawn_endpoint(&p->b, o, transport, false, base, (uint16_t)(base + 1));
+	if (r == 0 && (r = spawn_endpoint(&p->a, o, transport, true, base, (uint16_t)(base + 1))) != 0)
+		child_kill(&p->b);
+	char line[256];
+	if (r == 0 && (ask(&p->a, "link", "link ok=1", line, sizeof(line), 15000) != 0 ||
+		       ask(&p->b, "link", "link ok=1", line, sizeof(line), 15000) != 0)) {
+		pair_stop(p);
+		r = -ENOLINK;
+	}
+	return r;
 }
 
 /* ---- cases --------------------------------------------------------------- */
@@ -484,6 +490,7 @@ int main(int argc, char **argv)
 	if (o.testpmd && tpmd == NULL)
 		printf("# dpdk-testpmd not found (Debian package dpdk-dev; tools/setup.sh installs only "
 		       "dpdk, which ships no testpmd here): no testpmd rows, no ratio\n");
+	fflush(stdout); /* before the children's progress lines on stderr */
 
 	struct transport_res udp = { 0 }, mem = { 0 };
 	if (o.udp)

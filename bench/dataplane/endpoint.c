@@ -30,7 +30,8 @@ struct ep {
 	struct aeg_worker_peer peers[2];
 	struct aeg_wire_key key;
 	uint64_t replay_floor;
-	bool streaming, paused, quit;
+	bool streaming, pausing, paused, quit;
+	uint64_t link_deadline;       /* "link" pending until then (0: none) */
 	uint32_t chunk;               /* messages sent per loop iteration */
 	uint64_t next_id;
 	uint32_t pp_round, pp_got, pp_bad;
@@ -257,11 +258,13 @@ static void command(struct ep *e, const char *line)
 		reply("halted");
 	} else if (strcmp(line, "snap") == 0) {
 		snap(e);
+	} else if (strcmp(line, "link") == 0) {
+		e->link_deadline = now_ns(CLOCK_MONOTONIC) + 10000000000ull;
 	} else if (strcmp(line, "pause") == 0) {
 		e->streaming = false;
 		aeg_worker_flush(e->w);
-		e->paused = true;
-		reply("paused");
+		ep_port_pause(&e->port);
+		e->pausing = true;
 	} else if (strcmp(line, "quit") == 0) {
 		e->quit = true;
 	} else {
@@ -275,7 +278,7 @@ static void ctl_check(struct ep *e)
 {
 	if (e->paused) {
 		struct pollfd p = { .fd = EP_CTL_IN, .events = POLLIN };
-		(void)poll(&p, 1, 100);
+		(void)poll(&p, 1, 1);
 	}
 	ssize_t r = read(EP_CTL_IN, e->cbuf + e->clen, sizeof(e->cbuf) - 1 - e->clen);
 	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -293,6 +296,40 @@ static void ctl_check(struct ep *e)
 	}
 	if (e->clen == sizeof(e->cbuf) - 1)
 		e->clen = 0; /* a line that long is garbage */
+}
+
+/* Pending replies that wait for the port's other thread. */
+static void pending(struct ep *e)
+{
+	if (e->link_deadline != 0) {
+		bool ok = ep_port_link_ok(&e->port);
+		if (ok || now_ns(CLOCK_MONOTONIC) > e->link_deadline) {
+			e->link_deadline = 0;
+			reply("link ok=%d", ok ? 1 : 0);
+		}
+	}
+	if (e->pausing && ep_port_paused(&e->port)) {
+		e->pausing = false;
+		e->paused = true;
+		reply("paused");
+	}
+}
+
+/* The polling core. Paused, it still polls (the ethdev port acknowledges
+ * its quiesce there, and its bursts return 0 from then on) but slowly. */
+static int loop(void *arg)
+{
+	struct ep *e = arg;
+	for (uint32_t iter = 0; !e->quit; iter++) {
+		if (e->streaming)
+			stream_step(e);
+		poll_once(e);
+		if (e->paused || e->pausing || e->link_deadline != 0 || iter % CTL_EVERY == 0) {
+			pending(e);
+			ctl_check(e);
+		}
+	}
+	return 0;
 }
 
 /* ---- setup --------------------------------------------------------------- */
@@ -353,18 +390,8 @@ int endpoint_main(int argc, char **argv)
 		return 3;
 	}
 	reply("ready");
-	for (uint32_t iter = 0; !e.quit; iter++) {
-		if (e.paused) {
-			ctl_check(&e);
-			continue;
-		}
-		if (e.streaming)
-			stream_step(&e);
-		poll_once(&e);
-		if (iter % CTL_EVERY == 0)
-			ctl_check(&e);
-	}
+	int r = ep_port_run(&e.port, loop, &e);
 	aeg_worker_fini(e.w);
 	ep_port_close(&e.port);
-	return 0;
+	return r;
 }

@@ -68,21 +68,65 @@ static int open_udp(const struct ep_opts *o, struct aeg_port **out, struct aeg_w
 	return r;
 }
 
+void ep_port_pause(struct ep_port *p)
+{
+	__atomic_store_n(&p->pause_req, true, __ATOMIC_RELEASE);
+}
+
+bool ep_port_paused(struct ep_port *p)
+{
+	return __atomic_load_n(&p->pause_done, __ATOMIC_ACQUIRE);
+}
+
+bool ep_port_link_ok(struct ep_port *p)
+{
+	return __atomic_load_n(&p->link_ok, __ATOMIC_ACQUIRE);
+}
+
+#ifndef HAVE_PORT_ETHDEV /* stubs of ep_memif.c */
 bool ep_port_have_memif(void)
 {
 	return false;
+}
+
+int ep_memif_open(const struct ep_opts *o, struct aeg_port **out, struct aeg_worker_peer peers[2])
+{
+	(void)o;
+	(void)out;
+	(void)peers;
+	fprintf(stderr, "endpoint: this build has no DPDK ethdev port\n");
+	return -ENOTSUP;
+}
+
+int ep_memif_run(struct ep_port *p, int (*loop)(void *), void *arg)
+{
+	(void)p;
+	return loop(arg);
+}
+#endif
+
+int ep_port_run(struct ep_port *p, int (*loop)(void *), void *arg)
+{
+	if (strcmp(p->o->transport, "udp") != 0)
+		return ep_memif_run(p, loop, arg);
+	/* No device to quiesce, nothing to resolve. */
+	__atomic_store_n(&p->link_ok, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&p->pause_done, true, __ATOMIC_RELEASE);
+	return loop(arg);
 }
 
 int ep_port_open(struct ep_port *p, const struct ep_opts *o, struct aeg_worker_peer peers[2])
 {
 	memset(p, 0, sizeof(*p));
 	int r;
+	p->o = o;
 	if (strcmp(o->transport, "udp") == 0) {
 		r = open_udp(o, &p->inner, peers);
+	} else if (strcmp(o->transport, "memif") == 0) {
+		r = ep_memif_open(o, &p->inner, peers);
 	} else {
-		fprintf(stderr, "endpoint: transport '%s' is not available in this build\n",
-			o->transport);
-		r = -ENOTSUP;
+		fprintf(stderr, "endpoint: unknown transport '%s'\n", o->transport);
+		r = -EINVAL;
 	}
 	if (r != 0)
 		return r;
