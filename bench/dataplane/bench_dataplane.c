@@ -137,8 +137,19 @@ static int spawn_endpoint(struct child *c, const struct opts *o, const char *tra
 	snprintf(pp, sizeof(pp), "peer_udp_port=%u", is_a ? port_b : port_a);
 	snprintf(cpu, sizeof(cpu), "cpu=%d", is_a ? 0 : 1);
 	snprintf(log, sizeof(log), "%s/%s-%s.log", o->tmpdir, transport, is_a ? "A" : "B");
+	/* memif: B is the server and forwards on lcore 1, A (main lcore 1) on
+	 * lcore 0, with the same EAL options as the testpmd pair. */
+	char prefix[64], vdev[300];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=aegdp-%d-%s", (int)getpid(), is_a ? "a" : "b");
+	snprintf(vdev, sizeof(vdev), "--vdev=net_memif0,role=%s,socket=/tmp/aegdp-%d.sock,"
+		 "mac=02:00:00:00:00:%02x", is_a ? "client" : "server", (int)getpid(),
+		 is_a ? NODE_A : NODE_B);
 	char *argv[] = { self_exe, "--endpoint", tr, node, peer, up, pp, cpu,
-			 is_a ? "role=client" : "role=server", NULL };
+			 is_a ? "role=client" : "role=server", "--", "--no-huge", "-m", "256",
+			 "--no-pci", "--no-shconf", prefix, "-l", "0-1",
+			 is_a ? "--main-lcore=1" : "--main-lcore=0", vdev, NULL };
+	if (strcmp(transport, "memif") != 0)
+		argv[9] = NULL;
 	char name[32];
 	snprintf(name, sizeof(name), "endpoint %s/%s", transport, is_a ? "A" : "B");
 	int r = child_spawn(c, name, argv, log, true);

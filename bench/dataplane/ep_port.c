@@ -103,6 +103,10 @@ int ep_memif_run(struct ep_port *p, int (*loop)(void *), void *arg)
 	(void)p;
 	return loop(arg);
 }
+
+void ep_memif_fini(void)
+{
+}
 #endif
 
 int ep_port_run(struct ep_port *p, int (*loop)(void *), void *arg)
@@ -139,4 +143,6 @@ void ep_port_close(struct ep_port *p)
 {
 	if (p->inner != NULL)
 		aeg_port_close(&p->port);
+	if (p->o != NULL && strcmp(p->o->transport, "memif") == 0)
+		ep_memif_fini();
 }

@@ -54,5 +54,6 @@ bool ep_port_have_memif(void);
 /* The memif transport (ep_memif.c; stubs failing with -ENOTSUP without it). */
 int ep_memif_open(const struct ep_opts *o, struct aeg_port **out, struct aeg_worker_peer peers[2]);
 int ep_memif_run(struct ep_port *p, int (*loop)(void *), void *arg);
+void ep_memif_fini(void);
 
 #endif
