@@ -69,10 +69,15 @@ static int spawn_side(struct child *c, const struct testpmd_run *run, bool serve
 	snprintf(log, sizeof(log), "%s/testpmd-%s.log", run->tmpdir, server ? "server" : "client");
 	/* The server forwards on lcore 1, the client (main lcore 1) on lcore 0:
 	 * two polling lcores on two CPUs, as for the Aegis endpoints. */
-	char *argv[] = { (char *)run->testpmd, "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-			 prefix, "-l", "0-1", server ? "--main-lcore=0" : "--main-lcore=1", vdev,
-			 "--", "-i", "--total-num-mbufs=16384", txpkts, NULL };
-	int r = child_spawn(c, server ? "testpmd server" : "testpmd client", argv, log, false);
+	/* stdout is a file: without stdbuf, testpmd's stdio would hold the
+	 * statistics in its buffer until much later. */
+	char *argv[] = { "/usr/bin/stdbuf", "-oL", "-eL", (char *)run->testpmd, "--no-huge", "-m",
+			 "256", "--no-pci", "--no-shconf", prefix, "-l", "0-1",
+			 server ? "--main-lcore=0" : "--main-lcore=1", vdev, "--", "-i",
+			 "--total-num-mbufs=16384", txpkts, NULL };
+	bool have_stdbuf = access(argv[0], X_OK) == 0;
+	int r = child_spawn(c, server ? "testpmd server" : "testpmd client",
+			    have_stdbuf ? argv : argv + 3, log, false);
 	if (r != 0)
 		fprintf(stderr, "aegis-bench-dataplane: spawning %s: %s\n", run->testpmd, strerror(-r));
 	return r;
