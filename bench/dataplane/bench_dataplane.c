@@ -36,14 +36,13 @@
 #include "common.h"
 #include "endpoint.h"
 #include "ep_port.h"
+#include "report.h"
 #include "testpmd.h"
 
 #define BENCH_NAME "aegis-bench-dataplane"
-#define L2L3_BYTES 42u      /* Ethernet 14 + IPv4 20 + UDP 8 */
 #define NODE_A 1u
 #define NODE_B 2u
 #define REPLY_MS 10000
-#define STREAMS 2
 
 static char self_exe[4096];
 
@@ -60,28 +59,6 @@ struct pair {
 	const char *transport;
 	struct child a, b;
 };
-
-struct stream_res {
-	bool ok;
-	uint32_t frame_bytes;
-	double seconds, pps, sent_pps, msgs_per_frame, msgs_ps;
-	double gbps_payload, gbps_wire;
-	uint64_t pkts, tx_dropped, drops;
-	uint64_t allocs_a, allocs_b, gets_a;
-	uint64_t tx_pkts;
-};
-
-struct pp_res {
-	bool ok;
-	uint32_t msgs, frame_bytes;
-	uint64_t n, p50, p99, p999, mean, max;
-	uint64_t allocs_a, allocs_b;
-};
-
-static const char *batching_name(int i)
-{
-	return i == 0 ? "unbatched" : "batched";
-}
 
 static uint32_t stream_frame_bytes(int i)
 {
@@ -212,11 +189,14 @@ static void run_pingpong(struct pair *p, uint32_t rounds, uint32_t msgs, struct 
 	res->frame_bytes = ep_frame_bytes(msgs);
 	snprintf(cmd, sizeof(cmd), "pingpong %u %u", rounds, msgs);
 	if (ask(&p->b, "snap", "snap", b0, sizeof(b0), REPLY_MS) != 0 ||
-	    ask(&p->a, cmd, "pingpong ok=1", line, sizeof(line), 120000) != 0 ||
+	    ask(&p->a, cmd, "pingpong", line, sizeof(line), 120000) != 0 ||
 	    ask(&p->b, "snap", "snap", b1, sizeof(b1), REPLY_MS) != 0)
 		return;
-	res->ok = true;
+	res->ok = kv0(line, "ok") == 1;
+	if (!res->ok)
+		fprintf(stderr, "%s: %s: %s\n  B: %s\n", BENCH_NAME, p->a.name, line, b1);
 	res->n = kv0(line, "n");
+	res->lost = kv0(line, "lost");
 	res->p50 = kv0(line, "p50");
 	res->p99 = kv0(line, "p99");
 	res->p999 = kv0(line, "p999");
@@ -254,12 +234,17 @@ static void run_stream(struct pair *p, const struct opts *o, uint32_t frame_byte
 	if (!res->ok)
 		return;
 	res->seconds = secs;
+	/* The polling threads' CPU time: on a shared machine they do not
+	 * get a whole core, and per CPU second is what one core would do. */
+	res->cpu_s_b = (double)D(b0, b1, "cpu") / 1e9;
+	res->cpu_s_a = (double)D(a0, a1, "cpu") / 1e9;
+	res->pps_per_cpu_s = res->cpu_s_b > 0 ? (double)res->pkts / res->cpu_s_b : 0;
 	res->pps = (double)res->pkts / secs;
 	res->sent_pps = (double)res->tx_pkts / secs_a;
 	res->msgs_per_frame = (double)D(b0, b1, "rx_msgs") / (double)res->pkts;
 	res->msgs_ps = (double)D(b0, b1, "rx_msgs") / secs;
 	res->gbps_payload = (double)D(b0, b1, "rx_bytes") * 8 / secs / 1e9;
-	res->gbps_wire = ((double)D(b0, b1, "rx_bytes") + (double)res->pkts * L2L3_BYTES) * 8 /
+	res->gbps_wire = ((double)D(b0, b1, "rx_bytes") + (double)res->pkts * REPORT_L2L3_BYTES) * 8 /
 			 secs / 1e9;
 	res->tx_dropped = D(a0, a1, "tx_dropped");
 	res->drops = D(b0, b1, "drops");
@@ -269,135 +254,23 @@ static void run_stream(struct pair *p, const struct opts *o, uint32_t frame_byte
 #undef D
 }
 
-/* ---- output -------------------------------------------------------------- */
-
-static const char *cores_note = "each process 1 polling core (A: CPU 0, B: CPU 1), 2 vCPUs in all";
-
-static double per_pkt(uint64_t allocs, uint64_t pkts)
-{
-	return pkts ? (double)allocs / (double)pkts : 0;
-}
-
-static void print_pingpong(const char *transport, const struct pp_res *r)
-{
-	if (!r->ok) {
-		printf("%-6s pingpong %3u msg  FAILED\n", transport, r->msgs);
-		return;
-	}
-	printf("%-6s pingpong %3u msg  %5u B %8llu rt  p50 %7.2f us  p99 %7.2f  p999 %7.2f  "
-	       "mean %7.2f  max %8.2f  allocs/rt %s%.3g (A %llu, B %llu)\n",
-	       transport, r->msgs, r->frame_bytes, (unsigned long long)r->n, r->p50 / 1e3,
-	       r->p99 / 1e3, r->p999 / 1e3, r->mean / 1e3, r->max / 1e3,
-	       alloc_count_enabled() ? "" : "n/a ", per_pkt(r->allocs_a, r->n),
-	       (unsigned long long)r->allocs_a, (unsigned long long)r->allocs_b);
-	struct bench_json j;
-	bench_json_begin(&j, BENCH_NAME);
-	bench_json_str(&j, "case", r->msgs == 1 ? "pingpong_unbatched" : "pingpong_batched");
-	bench_json_str(&j, "transport", transport);
-	bench_json_str(&j, "cores_per_side", "1");
-	bench_json_u64(&j, "msgs_per_frame", r->msgs);
-	bench_json_u64(&j, "frame_bytes", r->frame_bytes);
-	bench_json_u64(&j, "round_trips", r->n);
-	bench_json_f64(&j, "rtt_p50_us", (double)r->p50 / 1e3);
-	bench_json_f64(&j, "rtt_p99_us", (double)r->p99 / 1e3);
-	bench_json_f64(&j, "rtt_p999_us", (double)r->p999 / 1e3);
-	bench_json_f64(&j, "rtt_mean_us", (double)r->mean / 1e3);
-	bench_json_f64(&j, "rtt_max_us", (double)r->max / 1e3);
-	if (alloc_count_enabled()) {
-		bench_json_u64(&j, "allocs_sender", r->allocs_a);
-		bench_json_u64(&j, "allocs_echoer", r->allocs_b);
-		bench_json_f64(&j, "allocs_per_round_trip", per_pkt(r->allocs_a + r->allocs_b, r->n));
-	}
-	bench_json_end(&j);
-}
-
-static void print_stream(const char *transport, int batching, const struct stream_res *r,
-			 const struct testpmd_result *peer)
-{
-	if (!r->ok) {
-		printf("%-6s stream %-9s FAILED\n", transport, batching_name(batching));
-		return;
-	}
-	double ratio = peer != NULL && peer->pps_per_core > 0 ? r->pps / peer->pps_per_core : 0;
-	char rs[48] = "-";
-	if (ratio > 0)
-		snprintf(rs, sizeof(rs), "%.2f (testpmd %.2f Mpps/core)", ratio, peer->pps_per_core / 1e6);
-	printf("%-6s stream %-9s %5u B %6.3f Mpps (sent %6.3f) %6.2f Gbit/s payload %6.2f wire "
-	       "%7.2f Mmsg/s %5.1f msg/frame  allocs/pkt %s%.3g  buf gets/pkt %.3g  ratio %s\n",
-	       transport, batching_name(batching), r->frame_bytes, r->pps / 1e6, r->sent_pps / 1e6,
-	       r->gbps_payload, r->gbps_wire, r->msgs_ps / 1e6, r->msgs_per_frame,
-	       alloc_count_enabled() ? "" : "n/a ", per_pkt(r->allocs_a + r->allocs_b, r->pkts),
-	       per_pkt(r->gets_a, r->tx_pkts), rs);
-	struct bench_json j;
-	bench_json_begin(&j, BENCH_NAME);
-	char name[32];
-	snprintf(name, sizeof(name), "stream_%s", batching_name(batching));
-	bench_json_str(&j, "case", name);
-	bench_json_str(&j, "transport", transport);
-	bench_json_str(&j, "cores_per_side", "1");
-	bench_json_u64(&j, "frame_bytes", r->frame_bytes);
-	bench_json_u64(&j, "wire_frame_bytes", r->frame_bytes + L2L3_BYTES);
-	bench_json_f64(&j, "seconds", r->seconds);
-	bench_json_f64(&j, "mpps", r->pps / 1e6);
-	bench_json_f64(&j, "sent_mpps", r->sent_pps / 1e6);
-	bench_json_f64(&j, "gbps_payload", r->gbps_payload);
-	bench_json_f64(&j, "gbps_wire", r->gbps_wire);
-	bench_json_f64(&j, "msgs_per_sec", r->msgs_ps);
-	bench_json_f64(&j, "msgs_per_frame", r->msgs_per_frame);
-	bench_json_u64(&j, "tx_dropped", r->tx_dropped);
-	bench_json_u64(&j, "rx_drops", r->drops);
-	if (alloc_count_enabled()) {
-		bench_json_u64(&j, "allocs_sender", r->allocs_a);
-		bench_json_u64(&j, "allocs_receiver", r->allocs_b);
-		bench_json_f64(&j, "allocs_per_pkt", per_pkt(r->allocs_a + r->allocs_b, r->pkts));
-	}
-	bench_json_f64(&j, "buf_gets_per_tx_pkt", per_pkt(r->gets_a, r->tx_pkts));
-	if (ratio > 0) {
-		bench_json_str(&j, "peer", "dpdk-testpmd");
-		bench_json_f64(&j, "peer_mpps_per_core", peer->pps_per_core / 1e6);
-		bench_json_f64(&j, "ratio", ratio);
-	}
-	bench_json_end(&j);
-}
-
-static void print_testpmd(uint32_t wire_bytes, const struct testpmd_result *t)
-{
-	printf("testpmd io-fwd memif %5u B frames: %6.3f Mpps per core (client %6.3f, server %6.3f), "
-	       "%6.2f Gbit/s wire per direction\n",
-	       wire_bytes, t->pps_per_core / 1e6, t->rx_pps[0] / 1e6, t->rx_pps[1] / 1e6,
-	       t->pps_per_core * wire_bytes * 8 / 1e9);
-	struct bench_json j;
-	bench_json_begin(&j, BENCH_NAME);
-	bench_json_str(&j, "case", "testpmd_io_fwd");
-	bench_json_str(&j, "transport", "memif");
-	bench_json_str(&j, "cores_per_side", "1");
-	bench_json_u64(&j, "wire_frame_bytes", wire_bytes);
-	bench_json_f64(&j, "mpps_per_core", t->pps_per_core / 1e6);
-	bench_json_f64(&j, "client_rx_mpps", t->rx_pps[0] / 1e6);
-	bench_json_f64(&j, "server_rx_mpps", t->rx_pps[1] / 1e6);
-	bench_json_end(&j);
-}
-
 /* ---- main ---------------------------------------------------------------- */
 
-struct transport_res {
-	bool ran;
-	struct pp_res pp[2];
-	struct stream_res st[STREAMS];
-};
+static const char *cores_note = "each process 1 polling core (A: CPU 0, B: CPU 1), 2 vCPUs in all";
 
 static void run_transport(const struct opts *o, const char *transport, struct transport_res *t)
 {
 	struct pair p;
 	memset(t, 0, sizeof(*t));
+	t->name = transport;
 	fprintf(stderr, "%s: %s: starting the endpoints\n", BENCH_NAME, transport);
 	if (pair_start(&p, o, transport) != 0)
 		return;
 	t->ran = true;
 	run_pingpong(&p, o->rounds, 1, &t->pp[0]);
 	run_pingpong(&p, o->rounds / 4 + 1, ep_msgs_per_frame(1472), &t->pp[1]);
-	for (int i = 0; i < STREAMS; i++) {
-		fprintf(stderr, "%s: %s: stream %s\n", BENCH_NAME, transport, batching_name(i));
+	for (int i = 0; i < REPORT_STREAMS; i++) {
+		fprintf(stderr, "%s: %s: stream %s\n", BENCH_NAME, transport, report_batching(i));
 		run_stream(&p, o, stream_frame_bytes(i), &t->st[i]);
 	}
 	pair_stop(&p);
@@ -503,45 +376,23 @@ int main(int argc, char **argv)
 		       "dpdk, which ships no testpmd here): no testpmd rows, no ratio\n");
 	fflush(stdout); /* before the children's progress lines on stderr */
 
-	struct transport_res udp = { 0 }, mem = { 0 };
+	struct transport_res tr[2] = { { .name = "udp" }, { .name = "memif" } };
 	if (o.udp)
-		run_transport(&o, "udp", &udp);
+		run_transport(&o, "udp", &tr[0]);
 	if (memif)
-		run_transport(&o, "memif", &mem);
-	struct testpmd_result peer[STREAMS];
-	bool peer_ok[STREAMS] = { false, false };
-	for (int i = 0; tpmd != NULL && i < STREAMS; i++) {
-		struct testpmd_run run = { tpmd, o.tmpdir, stream_frame_bytes(i) + L2L3_BYTES,
-					   o.warmup_s, o.measure_s };
+		run_transport(&o, "memif", &tr[1]);
+	struct peer_res peer[REPORT_STREAMS] = { 0 };
+	for (int i = 0; tpmd != NULL && i < REPORT_STREAMS; i++) {
+		peer[i].wire_bytes = stream_frame_bytes(i) + REPORT_L2L3_BYTES;
+		struct testpmd_run run = { tpmd, o.tmpdir, peer[i].wire_bytes, o.warmup_s, o.measure_s };
 		fprintf(stderr, "%s: dpdk-testpmd %u B frames\n", BENCH_NAME, run.frame_bytes);
-		peer_ok[i] = testpmd_measure(&run, &peer[i]) == 0;
+		peer[i].ok = testpmd_measure(&run, &peer[i].t) == 0;
 	}
-
 	bool failed = false;
-	const struct transport_res *all[2] = { &udp, &mem };
-	const char *names[2] = { "udp", "memif" };
-	for (int k = 0; k < 2; k++) {
-		if (!all[k]->ran)
-			continue;
-		for (int i = 0; i < 2; i++) {
-			const struct pp_res *r = &all[k]->pp[i];
-			print_pingpong(names[k], r);
-			failed |= !r->ok || (o.strict_allocs && r->allocs_a + r->allocs_b > 0);
-		}
-		for (int i = 0; i < STREAMS; i++) {
-			/* A ratio only on the same vdev as testpmd's. */
-			bool same = k == 1 && peer_ok[i];
-			const struct stream_res *r = &all[k]->st[i];
-			print_stream(names[k], i, r, same ? &peer[i] : NULL);
-			failed |= !r->ok || (o.strict_allocs && r->allocs_a + r->allocs_b > 0);
-		}
-	}
-	for (int i = 0; i < STREAMS; i++)
-		if (peer_ok[i])
-			print_testpmd(stream_frame_bytes(i) + L2L3_BYTES, &peer[i]);
-		else if (tpmd != NULL)
-			failed = true;
-	failed |= (o.udp && !udp.ran) || (memif && !mem.ran);
+	report_print(tr, 2, peer, o.strict_allocs, &failed);
+	for (int i = 0; tpmd != NULL && i < REPORT_STREAMS; i++)
+		failed |= !peer[i].ok;
+	failed |= (o.udp && !tr[0].ran) || (memif && !tr[1].ran);
 	if (failed || o.keep_logs) {
 		printf("# logs of the child processes: %s\n", o.tmpdir);
 	} else {

@@ -20,7 +20,7 @@
 #include "worker.h"
 
 #define CTL_EVERY 256u            /* polls between two looks at the command pipe */
-#define ROUND_TIMEOUT_NS 2000000000ull
+#define ROUND_TIMEOUT_NS 200000000ull /* a round not back by then counts as lost */
 #define PP_MSGS_MAX 512u
 
 struct ep {
@@ -143,16 +143,16 @@ static void snap(struct ep *e)
 	/* Counters first: formatting the reply is not part of the interval. */
 	struct alloc_count a;
 	alloc_count_read(&a);
-	uint64_t t = now_ns(CLOCK_MONOTONIC);
+	uint64_t t = now_ns(CLOCK_MONOTONIC), cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
 	struct aeg_worker_stats s;
 	aeg_worker_stats_read(e->w, &s);
 	uint64_t drops = 0;
 	for (int i = 1; i < AEG_WIRE_DROP_NR; i++)
 		drops += s.drops[i];
-	reply("snap t=%llu rx_pkts=%llu rx_msgs=%llu rx_bytes=%llu tx_pkts=%llu tx_msgs=%llu "
+	reply("snap t=%llu cpu=%llu rx_pkts=%llu rx_msgs=%llu rx_bytes=%llu tx_pkts=%llu tx_msgs=%llu "
 	      "tx_bytes=%llu tx_dropped=%llu tx_no_buf=%llu drops=%llu allocs=%llu frees=%llu "
 	      "gets=%llu send_errors=%llu",
-	      (unsigned long long)t, (unsigned long long)s.rx_pkts, (unsigned long long)s.rx_msgs,
+	      (unsigned long long)t, (unsigned long long)cpu, (unsigned long long)s.rx_pkts, (unsigned long long)s.rx_msgs,
 	      (unsigned long long)s.rx_bytes, (unsigned long long)s.tx_pkts,
 	      (unsigned long long)s.tx_msgs, (unsigned long long)s.tx_bytes,
 	      (unsigned long long)s.tx_dropped, (unsigned long long)s.tx_no_buf,
@@ -166,7 +166,9 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* `rounds` round trips of `msgs` pings each (one frame when they fit). */
+/* `rounds` round trips of `msgs` pings each (one frame when they fit). A
+ * round whose pongs are not all back in ROUND_TIMEOUT_NS is lost (a frame
+ * dropped somewhere); the run fails if more than 1% are. */
 static void pingpong(struct ep *e, uint32_t rounds, uint32_t msgs)
 {
 	uint64_t *rtt = calloc(rounds ? rounds : 1, sizeof(*rtt));
@@ -175,11 +177,11 @@ static void pingpong(struct ep *e, uint32_t rounds, uint32_t msgs)
 		reply("pingpong ok=0 error=setup");
 		return;
 	}
-	uint32_t warm = rounds / 10 + 10, done = 0;
+	uint32_t warm = rounds / 10 + 10, done = 0, lost = 0;
 	struct alloc_count a0 = { 0 }, a1;
 	uint64_t gets0 = 0;
-	bool ok = true;
-	for (uint32_t i = 0; ok && i < warm + rounds; i++) {
+	int err = 0;
+	for (uint32_t i = 0; err == 0 && i < warm + rounds; i++) {
 		if (i == warm) {
 			alloc_count_read(&a0);
 			gets0 = e->port.gets;
@@ -187,36 +189,41 @@ static void pingpong(struct ep *e, uint32_t rounds, uint32_t msgs)
 		e->pp_round = i;
 		e->pp_got = 0;
 		uint64_t t0 = now_ns(CLOCK_MONOTONIC), t = t0;
-		for (uint32_t m = 0; ok && m < msgs; m++)
-			ok = send_msg(e, EP_MSG_PING, i, m) == 0;
+		for (uint32_t m = 0; err == 0 && m < msgs; m++)
+			err = send_msg(e, EP_MSG_PING, i, m);
 		aeg_worker_flush(e->w);
-		while (ok && e->pp_got < msgs) {
+		while (err == 0 && e->pp_got < msgs && t - t0 < ROUND_TIMEOUT_NS) {
 			poll_once(e);
 			t = now_ns(CLOCK_MONOTONIC);
-			ok = t - t0 < ROUND_TIMEOUT_NS;
 		}
-		if (ok && i >= warm)
+		if (i < warm)
+			continue;
+		if (e->pp_got < msgs)
+			lost++;
+		else
 			rtt[done++] = t - t0;
 	}
 	alloc_count_read(&a1);
 	uint64_t gets = e->port.gets - gets0;
-	if (!ok || done == 0) {
-		free(rtt);
-		reply("pingpong ok=0 error=timeout round=%u got=%u bad=%u", e->pp_round, e->pp_got,
-		      e->pp_bad);
-		return;
-	}
+	struct aeg_worker_stats s;
+	aeg_worker_stats_read(e->w, &s);
+	bool ok = err == 0 && done > 0 && lost <= rounds / 100;
 	uint64_t sum = 0;
 	for (uint32_t i = 0; i < done; i++)
 		sum += rtt[i];
-	qsort(rtt, done, sizeof(*rtt), cmp_u64);
-	reply("pingpong ok=1 n=%u p50=%llu p99=%llu p999=%llu mean=%llu min=%llu max=%llu "
-	      "allocs=%llu frees=%llu gets=%llu bad=%u",
-	      done, (unsigned long long)rtt[done / 2], (unsigned long long)rtt[done * 99ull / 100],
+	if (done > 0)
+		qsort(rtt, done, sizeof(*rtt), cmp_u64);
+	else
+		done = 1; /* rtt[0] == 0: report zeros */
+	reply("pingpong ok=%d n=%u lost=%u p50=%llu p99=%llu p999=%llu mean=%llu min=%llu max=%llu "
+	      "allocs=%llu frees=%llu gets=%llu bad=%u send_error=%d tx_dropped=%llu tx_no_buf=%llu",
+	      ok ? 1 : 0, done, lost, (unsigned long long)rtt[done / 2],
+	      (unsigned long long)rtt[done * 99ull / 100],
 	      (unsigned long long)rtt[done * 999ull / 1000], (unsigned long long)(sum / done),
 	      (unsigned long long)rtt[0], (unsigned long long)rtt[done - 1],
 	      (unsigned long long)(a1.allocs - a0.allocs), (unsigned long long)(a1.frees - a0.frees),
-	      (unsigned long long)gets, e->pp_bad);
+	      (unsigned long long)gets, e->pp_bad, err, (unsigned long long)s.tx_dropped,
+	      (unsigned long long)s.tx_no_buf);
 	free(rtt);
 }
 

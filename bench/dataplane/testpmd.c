@@ -2,6 +2,7 @@
  * (testpmd.h): commands through their stdin, results parsed from their
  * logs, teardown in the only order that never crashed here. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,25 +84,76 @@ static int spawn_side(struct child *c, const struct testpmd_run *run, bool serve
 	return r;
 }
 
-/* Sends "show port stats 0" and parses the Rx-pps it prints (over the
- * time since the previous show). */
-static int show_rx_pps(struct child *c, double *pps)
+/* CPU seconds used so far by the forwarding lcore's thread of `pid`
+ * (EAL names it rte-worker-N), from /proc; -1 if not found. */
+static double worker_cpu_s(pid_t pid)
 {
-	long from = child_log_size(c), at;
-	int r = child_send(c, "show port stats 0");
-	if (r == 0)
-		r = wait_log(c, "Tx-bps:", from, NULL, CMD_MS);
-	if (r == 0 && !child_log_has(c, "Rx-pps:", from, &at))
-		r = -EBADMSG;
-	if (r != 0)
-		return r;
+	char path[320], comm[64], stat[1024];
+	double best = -1;
+	DIR *d;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, de->d_name);
+		FILE *f = fopen(path, "r");
+		bool worker = f != NULL && fgets(comm, sizeof(comm), f) != NULL &&
+			      (strncmp(comm, "rte-worker", 10) == 0 || strncmp(comm, "lcore-worker", 12) == 0);
+		if (f != NULL)
+			fclose(f);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, de->d_name);
+		if (!worker || (f = fopen(path, "r")) == NULL)
+			continue;
+		size_t n = fread(stat, 1, sizeof(stat) - 1, f);
+		fclose(f);
+		stat[n] = '\0';
+		/* utime and stime are fields 14 and 15; the name (field 2) may hold spaces. */
+		const char *p = strrchr(stat, ')');
+		unsigned long long ut, st;
+		if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+					&ut, &st) == 2)
+			best = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	}
+	closedir(d);
+	return best;
+}
+
+/* The number after `key` in the log at or after `from`. */
+static int log_number(struct child *c, const char *key, long from, double *out)
+{
+	long at;
+	if (!child_log_has(c, key, from, &at))
+		return -EBADMSG;
 	FILE *f = fopen(c->log_path, "r");
 	if (f == NULL)
 		return -errno;
 	unsigned long long v = 0;
-	r = fseek(f, at, SEEK_SET) == 0 && fscanf(f, "%llu", &v) == 1 ? 0 : -EBADMSG;
+	int r = fseek(f, at, SEEK_SET) == 0 && fscanf(f, "%llu", &v) == 1 ? 0 : -EBADMSG;
 	fclose(f);
-	*pps = (double)v;
+	*out = (double)v;
+	return r;
+}
+
+/* One "show port stats 0": Rx-pps (over the time since the previous
+ * show), RX-packets, and the forwarding thread's CPU time. */
+struct sample {
+	double rx_pps, rx_packets, cpu_s;
+};
+
+static int show_stats(struct child *c, struct sample *s)
+{
+	long from = child_log_size(c);
+	s->cpu_s = worker_cpu_s(c->pid);
+	int r = child_send(c, "show port stats 0");
+	if (r == 0)
+		r = wait_log(c, "Tx-bps:", from, NULL, CMD_MS);
+	if (r == 0)
+		r = log_number(c, "RX-packets:", from, &s->rx_packets);
+	if (r == 0)
+		r = log_number(c, "Rx-pps:", from, &s->rx_pps);
 	return r;
 }
 
@@ -155,18 +207,22 @@ int testpmd_measure(const struct testpmd_run *run, struct testpmd_result *out)
 		r = child_send(&cli, "set fwd io");
 	if (r == 0)
 		r = child_send(&cli, "start tx_first");
-	if (r == 0) {
+	struct child *side[2] = { &cli, &srv };
+	struct sample s0[2], s1[2];
+	if (r == 0)
 		child_sleep_ms((long)(run->warmup_s * 1000));
-		r = show_rx_pps(&cli, &out->rx_pps[0]);
-	}
+	for (int i = 0; r == 0 && i < 2; i++)
+		r = show_stats(side[i], &s0[i]);
 	if (r == 0)
-		r = show_rx_pps(&srv, &out->rx_pps[1]);
-	if (r == 0) {
 		child_sleep_ms((long)(run->measure_s * 1000));
-		r = show_rx_pps(&cli, &out->rx_pps[0]);
+	for (int i = 0; r == 0 && i < 2; i++)
+		r = show_stats(side[i], &s1[i]);
+	for (int i = 0; r == 0 && i < 2; i++) {
+		out->rx_pps[i] = s1[i].rx_pps;
+		double cpu = s1[i].cpu_s - s0[i].cpu_s;
+		out->rx_per_cpu_s[i] = s0[i].cpu_s >= 0 && cpu > 0 ?
+				       (s1[i].rx_packets - s0[i].rx_packets) / cpu : 0;
 	}
-	if (r == 0)
-		r = show_rx_pps(&srv, &out->rx_pps[1]);
 	if (r != 0) {
 		child_log_tail(&srv, 15);
 		child_log_tail(&cli, 15);
@@ -174,5 +230,6 @@ int testpmd_measure(const struct testpmd_run *run, struct testpmd_result *out)
 	teardown(&srv, &cli);
 	unlink(sock);
 	out->pps_per_core = (out->rx_pps[0] + out->rx_pps[1]) / 2;
+	out->pps_per_cpu_s = (out->rx_per_cpu_s[0] + out->rx_per_cpu_s[1]) / 2;
 	return r;
 }

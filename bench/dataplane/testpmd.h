@@ -24,6 +24,10 @@ struct testpmd_result {
 	 * one forwarding lcore receives and sends this many frames/s. */
 	double rx_pps[2];
 	double pps_per_core;   /* mean of the two */
+	/* Frames received per CPU second of the forwarding thread (/proc):
+	 * what a core does when it is not shared with other work. */
+	double rx_per_cpu_s[2];
+	double pps_per_cpu_s;  /* mean of the two */
 };
 
 /* 0, or a negative errno after printing why (logs kept in tmpdir).
