@@ -207,15 +207,27 @@ static void run_pingpong(struct pair *p, uint32_t rounds, uint32_t msgs, struct 
 	res->allocs_b = kv0(b1, "allocs") - kv0(b0, "allocs");
 }
 
-static void run_stream(struct pair *p, const struct opts *o, uint32_t frame_bytes,
+/* mode 0: A streams to B; mode 1: both bounce what they receive after A
+ * sent BOUNCE_FRAMES frames. B's receive rate over the measured phase. */
+#define BOUNCE_FRAMES 32
+static void run_stream(struct pair *p, const struct opts *o, int mode, uint32_t frame_bytes,
 		       struct stream_res *res)
 {
 	char cmd[64], line[256], a0[1024], a1[1024], b0[1024], b1[1024];
 	memset(res, 0, sizeof(*res));
 	res->frame_bytes = frame_bytes;
-	snprintf(cmd, sizeof(cmd), "stream %u", frame_bytes);
-	if (ask(&p->a, cmd, "streaming ok=1", line, sizeof(line), REPLY_MS) != 0)
-		return;
+	if (mode == 0) {
+		snprintf(cmd, sizeof(cmd), "stream %u", frame_bytes);
+		if (ask(&p->a, cmd, "streaming ok=1", line, sizeof(line), REPLY_MS) != 0)
+			return;
+	} else {
+		snprintf(cmd, sizeof(cmd), "bounce %u 0", frame_bytes);
+		if (ask(&p->b, cmd, "bouncing ok=1", line, sizeof(line), REPLY_MS) != 0)
+			return;
+		snprintf(cmd, sizeof(cmd), "bounce %u %u", frame_bytes, BOUNCE_FRAMES);
+		if (ask(&p->a, cmd, "bouncing ok=1", line, sizeof(line), REPLY_MS) != 0)
+			return;
+	}
 	child_sleep_ms((long)(o->warmup_s * 1000));
 	bool ok = ask(&p->b, "snap", "snap", b0, sizeof(b0), REPLY_MS) == 0 &&
 		  ask(&p->a, "snap", "snap", a0, sizeof(a0), REPLY_MS) == 0;
@@ -223,7 +235,10 @@ static void run_stream(struct pair *p, const struct opts *o, uint32_t frame_byte
 		child_sleep_ms((long)(o->measure_s * 1000));
 	ok = ok && ask(&p->b, "snap", "snap", b1, sizeof(b1), REPLY_MS) == 0 &&
 	     ask(&p->a, "snap", "snap", a1, sizeof(a1), REPLY_MS) == 0;
-	if (ask(&p->a, "halt", "halted", line, sizeof(line), REPLY_MS) != 0 || !ok)
+	/* A first: it is the one that keeps B busy. */
+	if (ask(&p->a, "halt", "halted ok=1", line, sizeof(line), REPLY_MS) != 0 ||
+	    (mode == 1 && ask(&p->b, "halt", "halted ok=1", line, sizeof(line), REPLY_MS) != 0) ||
+	    !ok)
 		return;
 	child_sleep_ms(100); /* what is still in flight reaches B before the next case */
 #define D(s0, s1, k) (kv0(s1, k) - kv0(s0, k))
@@ -247,6 +262,7 @@ static void run_stream(struct pair *p, const struct opts *o, uint32_t frame_byte
 	res->gbps_wire = ((double)D(b0, b1, "rx_bytes") + (double)res->pkts * REPORT_L2L3_BYTES) * 8 /
 			 secs / 1e9;
 	res->tx_dropped = D(a0, a1, "tx_dropped");
+	res->rx_batches = D(b0, b1, "rx_batches");
 	res->drops = D(b0, b1, "drops");
 	res->allocs_a = D(a0, a1, "allocs");
 	res->allocs_b = D(b0, b1, "allocs");
@@ -269,10 +285,12 @@ static void run_transport(const struct opts *o, const char *transport, struct tr
 	t->ran = true;
 	run_pingpong(&p, o->rounds, 1, &t->pp[0]);
 	run_pingpong(&p, o->rounds / 4 + 1, ep_msgs_per_frame(1472), &t->pp[1]);
-	for (int i = 0; i < REPORT_STREAMS; i++) {
-		fprintf(stderr, "%s: %s: stream %s\n", BENCH_NAME, transport, report_batching(i));
-		run_stream(&p, o, stream_frame_bytes(i), &t->st[i]);
-	}
+	for (int m = 0; m < REPORT_MODES; m++)
+		for (int i = 0; i < REPORT_STREAMS; i++) {
+			fprintf(stderr, "%s: %s: %s %s\n", BENCH_NAME, transport, report_mode(m),
+				report_batching(i));
+			run_stream(&p, o, m, stream_frame_bytes(i), &t->st[m][i]);
+		}
 	pair_stop(&p);
 }
 

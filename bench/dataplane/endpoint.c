@@ -30,7 +30,7 @@ struct ep {
 	struct aeg_worker_peer peers[2];
 	struct aeg_wire_key key;
 	uint64_t replay_floor;
-	bool streaming, pausing, paused, quit;
+	bool streaming, bouncing, pausing, paused, quit;
 	uint64_t link_deadline;       /* "link" pending until then (0: none) */
 	uint32_t chunk;               /* messages sent per loop iteration */
 	uint64_t next_id;
@@ -86,9 +86,9 @@ static void on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint32_t 
 		   const struct aeg_wire_msg *m)
 {
 	struct ep *e = arg;
-	if (m->type == EP_MSG_PING) {
-		if (aeg_worker_send(w, src_node, src_worker, EP_MSG_PONG, m->group, m->body,
-				    m->body_len) != 0)
+	if (m->type == EP_MSG_PING || (m->type == EP_MSG_BOUNCE && e->bouncing)) {
+		uint8_t back = m->type == EP_MSG_PING ? EP_MSG_PONG : EP_MSG_BOUNCE;
+		if (aeg_worker_send(w, src_node, src_worker, back, m->group, m->body, m->body_len) != 0)
 			e->send_errors++;
 	} else if (m->type == EP_MSG_PONG) {
 		uint32_t round = UINT32_MAX;
@@ -99,7 +99,7 @@ static void on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint32_t 
 		else
 			e->pp_bad++;
 	}
-	/* EP_MSG_SINK: counted by the worker (rx_msgs), nothing to do. */
+	/* EP_MSG_SINK (and a late bounce): counted by the worker (rx_msgs) only. */
 }
 
 static int worker_new(struct ep *e, uint32_t frame_bytes)
@@ -149,10 +149,11 @@ static void snap(struct ep *e)
 	uint64_t drops = 0;
 	for (int i = 1; i < AEG_WIRE_DROP_NR; i++)
 		drops += s.drops[i];
-	reply("snap t=%llu cpu=%llu rx_pkts=%llu rx_msgs=%llu rx_bytes=%llu tx_pkts=%llu tx_msgs=%llu "
+	reply("snap t=%llu cpu=%llu rx_batches=%llu rx_pkts=%llu rx_msgs=%llu rx_bytes=%llu tx_pkts=%llu tx_msgs=%llu "
 	      "tx_bytes=%llu tx_dropped=%llu tx_no_buf=%llu drops=%llu allocs=%llu frees=%llu "
 	      "gets=%llu send_errors=%llu",
-	      (unsigned long long)t, (unsigned long long)cpu, (unsigned long long)s.rx_pkts, (unsigned long long)s.rx_msgs,
+	      (unsigned long long)t, (unsigned long long)cpu, (unsigned long long)s.rx_batches,
+	      (unsigned long long)s.rx_pkts, (unsigned long long)s.rx_msgs,
 	      (unsigned long long)s.rx_bytes, (unsigned long long)s.tx_pkts,
 	      (unsigned long long)s.tx_msgs, (unsigned long long)s.tx_bytes,
 	      (unsigned long long)s.tx_dropped, (unsigned long long)s.tx_no_buf,
@@ -252,6 +253,20 @@ static void stream_step(struct ep *e)
 	}
 }
 
+/* Fills `frames` frames with bounce messages and sends them: the burst
+ * that testpmd's tx_first would send. */
+static void bounce_start(struct ep *e, uint32_t frame_bytes, uint32_t frames)
+{
+	uint32_t per_frame = ep_msgs_per_frame(frame_bytes);
+	int r = per_frame == 0 ? -EINVAL : worker_new(e, frame_bytes);
+	for (uint64_t i = 0; r == 0 && i < (uint64_t)per_frame * frames; i++)
+		r = send_msg(e, EP_MSG_BOUNCE, 0, i);
+	if (r == 0)
+		aeg_worker_flush(e->w);
+	e->bouncing = r == 0;
+	reply("bouncing ok=%d msgs_per_frame=%u", r == 0 ? 1 : 0, per_frame);
+}
+
 static void command(struct ep *e, const char *line)
 {
 	unsigned a, b;
@@ -259,10 +274,16 @@ static void command(struct ep *e, const char *line)
 		pingpong(e, a, b);
 	} else if (sscanf(line, "stream %u", &a) == 1) {
 		stream_start(e, a);
+	} else if (sscanf(line, "bounce %u %u", &a, &b) == 2) {
+		bounce_start(e, a, b);
 	} else if (strcmp(line, "halt") == 0) {
+		bool was_bouncing = e->bouncing;
 		e->streaming = false;
+		e->bouncing = false;
 		aeg_worker_flush(e->w);
-		reply("halted");
+		/* Back to full-size frames for what comes next. */
+		int r = was_bouncing ? worker_new(e, 0) : 0;
+		reply("halted ok=%d", r == 0 ? 1 : 0);
 	} else if (strcmp(line, "snap") == 0) {
 		snap(e);
 	} else if (strcmp(line, "link") == 0) {

@@ -8,7 +8,11 @@
  *   pingpong ROUNDS MSGS  -> pingpong n= p50= p99= p999= mean= max= allocs= ...
  *   stream FRAME_BYTES    -> streaming       (send 16-byte messages to the peer
  *                                              as fast as the port takes them)
- *   halt                  -> halted          (stop streaming, flush)
+ *   bounce FRAME_BYTES N  -> bouncing        (frames of at most FRAME_BYTES; send
+ *                                              N frames of EP_MSG_BOUNCE, and send
+ *                                              every one that arrives back: both
+ *                                              sides do, like testpmd's io forward)
+ *   halt                  -> halted          (stop streaming or bouncing, flush)
  *   snap                  -> snap t= rx_pkts= ... allocs= frees= gets=
  *   pause                 -> paused          (stop polling the port)
  *   quit                  -> (exit 0)
@@ -23,6 +27,7 @@
 #define EP_MSG_PING 1
 #define EP_MSG_PONG 2
 #define EP_MSG_SINK 3
+#define EP_MSG_BOUNCE 4
 #define EP_BODY_BYTES 16u
 #define EP_GROUP 1u
 #define EP_CLUSTER 0xbe4cu

@@ -13,6 +13,11 @@ const char *report_batching(int i)
 	return i == 0 ? "unbatched" : "batched";
 }
 
+const char *report_mode(int mode)
+{
+	return mode == 0 ? "stream" : "bounce";
+}
+
 static double per(uint64_t n, uint64_t d)
 {
 	return d ? (double)n / (double)d : 0;
@@ -20,11 +25,13 @@ static double per(uint64_t n, uint64_t d)
 
 /* Our frames/s over testpmd's per core: wall clock (cpu false) or per
  * CPU second of the polling threads (cpu true). Only on testpmd's vdev. */
-static double ratio_of(const struct transport_res *t, int i, const struct peer_res *peer, bool cpu)
+static double ratio_of(const struct transport_res *t, int mode, int i, const struct peer_res *peer,
+		       bool cpu)
 {
-	if (strcmp(t->name, "memif") != 0 || !peer[i].ok || !t->st[i].ok)
+	const struct stream_res *r = &t->st[mode][i];
+	if (strcmp(t->name, "memif") != 0 || !peer[i].ok || !r->ok)
 		return 0;
-	double ours = cpu ? t->st[i].pps_per_cpu_s : t->st[i].pps;
+	double ours = cpu ? r->pps_per_cpu_s : r->pps;
 	double theirs = cpu ? peer[i].t.pps_per_cpu_s : peer[i].t.pps_per_core;
 	return theirs > 0 ? ours / theirs : 0;
 }
@@ -75,12 +82,13 @@ static void pingpong_row(const char *tr, const struct pp_res *r, bool json)
 	bench_json_end(&j);
 }
 
-static void stream_row(const struct transport_res *t, int i, const struct peer_res *peer, bool json)
+static void stream_row(const struct transport_res *t, int mode, int i, const struct peer_res *peer,
+		       bool json)
 {
-	const struct stream_res *r = &t->st[i];
+	const struct stream_res *r = &t->st[mode][i];
 	char name[32];
-	snprintf(name, sizeof(name), "stream_%s", report_batching(i));
-	double ratio = ratio_of(t, i, peer, false), ratio_cpu = ratio_of(t, i, peer, true);
+	snprintf(name, sizeof(name), "%s_%s", report_mode(mode), report_batching(i));
+	double ratio = ratio_of(t, mode, i, peer, false), ratio_cpu = ratio_of(t, mode, i, peer, true);
 	if (!json) {
 		if (!r->ok) {
 			printf("%-6s %-16s FAILED\n", t->name, name);
@@ -122,6 +130,7 @@ static void stream_row(const struct transport_res *t, int i, const struct peer_r
 	bench_json_f64(&j, "gbps_wire", r->gbps_wire);
 	bench_json_f64(&j, "msgs_per_sec", r->msgs_ps);
 	bench_json_f64(&j, "msgs_per_frame", r->msgs_per_frame);
+	bench_json_f64(&j, "frames_per_rx_burst", per(r->pkts, r->rx_batches));
 	bench_json_u64(&j, "tx_dropped", r->tx_dropped);
 	bench_json_u64(&j, "rx_drops", r->drops);
 	json_allocs(&j, r->allocs_a, r->allocs_b, "allocs_receiver", r->pkts, "allocs_per_pkt");
@@ -174,8 +183,9 @@ static void all_rows(const struct transport_res *tr, int ntr, const struct peer_
 		       "case", "frmB", "wireB", "msg/fr", "Mpps", "Mpps/cs", "Gb/s_pl", "Gb/s_wi",
 		       "Mmsg/s", "alc/pk", "gets/p", "tpmd", "tpmd/cs", "ratio", "r/cs");
 	for (int k = 0; k < ntr; k++)
-		for (int i = 0; tr[k].ran && i < REPORT_STREAMS; i++)
-			stream_row(&tr[k], i, peer, json);
+		for (int m = 0; tr[k].ran && m < REPORT_MODES; m++)
+			for (int i = 0; i < REPORT_STREAMS; i++)
+				stream_row(&tr[k], m, i, peer, json);
 	bool any = false;
 	for (int i = 0; i < REPORT_STREAMS; i++)
 		any |= peer[i].ok;
@@ -191,20 +201,24 @@ void report_print(const struct transport_res *tr, int ntr, const struct peer_res
 		  bool strict_allocs, bool *failed)
 {
 	all_rows(tr, ntr, peer, false);
-	printf("\n# Mpps = frames/s B received (A sends; testpmd: Rx-pps of each side, which each "
-	       "forwarding core also sends); Mpps/cs = the same per CPU second of the polling thread "
+	printf("\n# stream: A sends, B receives; bounce: A sends 32 frames, then each side sends "
+	       "back every message it receives (testpmd's io forward with tx_first); "
+	       "Mpps = frames/s B received (testpmd: Rx-pps of each side; in bounce and testpmd each "
+	       "core also sends that many); Mpps/cs = the same per CPU second of the polling thread "
 	       "(/proc or CLOCK_THREAD_CPUTIME_ID: what a core not shared with others would do); "
 	       "Gb/s_pl = UDP payload, Gb/s_wi = Ethernet frame (payload + 42, no FCS/preamble); "
 	       "alc/pk = allocations in both processes per frame in the measured phase; gets/p = tx "
 	       "buffers taken per frame sent (frames the full tx ring refused count too); ratio = "
 	       "Mpps / testpmd Mpps, r/cs = per CPU second\n");
 	for (int k = 0; k < ntr; k++)
-		for (int i = 0; tr[k].ran && i < REPORT_STREAMS; i++) {
-			double r = ratio_of(&tr[k], i, peer, false);
-			if (r > 0)
-				printf("# ratio %s %s: %.2f, per CPU second %.2f (goal >= 0.5)\n",
-				       tr[k].name, report_batching(i), r, ratio_of(&tr[k], i, peer, true));
-		}
+		for (int m = 0; tr[k].ran && m < REPORT_MODES; m++)
+			for (int i = 0; i < REPORT_STREAMS; i++) {
+				double r = ratio_of(&tr[k], m, i, peer, false);
+				if (r > 0)
+					printf("# ratio %s %s %s: %.2f, per CPU second %.2f (goal >= 0.5)\n",
+					       tr[k].name, report_mode(m), report_batching(i), r,
+					       ratio_of(&tr[k], m, i, peer, true));
+			}
 	all_rows(tr, ntr, peer, true);
 	for (int k = 0; k < ntr; k++) {
 		if (!tr[k].ran)
@@ -212,8 +226,10 @@ void report_print(const struct transport_res *tr, int ntr, const struct peer_res
 		for (int i = 0; i < 2; i++)
 			*failed |= !tr[k].pp[i].ok ||
 				   (strict_allocs && tr[k].pp[i].allocs_a + tr[k].pp[i].allocs_b > 0);
-		for (int i = 0; i < REPORT_STREAMS; i++)
-			*failed |= !tr[k].st[i].ok ||
-				   (strict_allocs && tr[k].st[i].allocs_a + tr[k].st[i].allocs_b > 0);
+		for (int m = 0; m < REPORT_MODES; m++)
+			for (int i = 0; i < REPORT_STREAMS; i++) {
+				const struct stream_res *r = &tr[k].st[m][i];
+				*failed |= !r->ok || (strict_allocs && r->allocs_a + r->allocs_b > 0);
+			}
 	}
 }

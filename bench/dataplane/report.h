@@ -12,6 +12,7 @@
 
 #define REPORT_L2L3_BYTES 42u /* Ethernet 14 + IPv4 20 + UDP 8 */
 #define REPORT_STREAMS 2      /* unbatched, batched */
+#define REPORT_MODES 2        /* stream (A -> B), bounce (A <-> B, like io forward) */
 
 struct pp_res {
 	bool ok;
@@ -27,7 +28,7 @@ struct stream_res {
 	double gbps_payload, gbps_wire;
 	double cpu_s_a, cpu_s_b;              /* polling threads' CPU time */
 	double pps_per_cpu_s;                 /* frames B received per CPU second of B */
-	uint64_t pkts, tx_pkts, tx_dropped, drops;
+	uint64_t pkts, rx_batches, tx_pkts, tx_dropped, drops;
 	uint64_t allocs_a, allocs_b, gets_a;
 };
 
@@ -35,7 +36,7 @@ struct transport_res {
 	const char *name;  /* "udp", "memif" */
 	bool ran;
 	struct pp_res pp[2];
-	struct stream_res st[REPORT_STREAMS];
+	struct stream_res st[REPORT_MODES][REPORT_STREAMS];
 };
 
 struct peer_res {
@@ -45,6 +46,7 @@ struct peer_res {
 };
 
 const char *report_batching(int i);
+const char *report_mode(int mode);
 
 /* Prints the tables and the JSON lines; *failed is set if a case failed
  * or (strict_allocs) an allocation was counted in a measured phase. */
