@@ -123,7 +123,7 @@ static int spawn_endpoint(struct child *c, const struct opts *o, const char *tra
 		 is_a ? NODE_A : NODE_B);
 	char *argv[] = { self_exe, "--endpoint", tr, node, peer, up, pp, cpu,
 			 is_a ? "role=client" : "role=server", "--", "--no-huge", "-m", "256",
-			 "--no-pci", "--no-shconf", prefix, "-l", "0-1",
+			 "--no-pci", "--no-shconf", "--no-telemetry", prefix, "-l", "0-1",
 			 is_a ? "--main-lcore=1" : "--main-lcore=0", vdev, NULL };
 	if (strcmp(transport, "memif") != 0)
 		argv[9] = NULL;
@@ -272,6 +272,25 @@ static void run_stream(struct pair *p, const struct opts *o, int mode, uint32_t 
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* The EAL runtime directories of our DPDK children: empty with --no-shconf
+ * and --no-telemetry, but created anyway (and left behind if killed). The
+ * paths are made at start so that a signal handler can remove them. */
+static char runtime_dirs[4][128];
+
+static void runtime_dirs_init(void)
+{
+	static const char *fmt[] = { "/var/run/dpdk/aegdp-%d-a", "/var/run/dpdk/aegdp-%d-b",
+				     "/var/run/dpdk/aegdp-tpmd-%d-s", "/var/run/dpdk/aegdp-tpmd-%d-c" };
+	for (int i = 0; i < 4; i++)
+		snprintf(runtime_dirs[i], sizeof(runtime_dirs[i]), fmt[i], (int)getpid());
+}
+
+static void rm_runtime_dirs(void)
+{
+	for (int i = 0; i < 4; i++)
+		(void)rmdir(runtime_dirs[i]); /* async-signal-safe */
+}
+
 static const char *cores_note = "each process 1 polling core (A: CPU 0, B: CPU 1), 2 vCPUs in all";
 
 static void run_transport(const struct opts *o, const char *transport, struct transport_res *t)
@@ -376,7 +395,8 @@ int main(int argc, char **argv)
 		perror("mkdtemp");
 		return 1;
 	}
-	child_install_cleanup();
+	runtime_dirs_init();
+	child_install_cleanup(rm_runtime_dirs);
 	const char *tpmd = !o.testpmd ? NULL : o.testpmd_path ? o.testpmd_path : testpmd_find();
 	bool memif = o.memif && ep_port_have_memif();
 	char setup[1024];
@@ -411,6 +431,7 @@ int main(int argc, char **argv)
 	for (int i = 0; tpmd != NULL && i < REPORT_STREAMS; i++)
 		failed |= !peer[i].ok;
 	failed |= (o.udp && !tr[0].ran) || (memif && !tr[1].ran);
+	rm_runtime_dirs();
 	if (failed || o.keep_logs) {
 		printf("# logs of the child processes: %s\n", o.tmpdir);
 	} else {

@@ -226,16 +226,26 @@ void child_kill_all(void)
 	}
 }
 
-static void on_signal(int sig)
+static void (*cleanup_after)(void);
+
+static void at_exit(void)
 {
 	child_kill_all();
+	if (cleanup_after != NULL)
+		cleanup_after();
+}
+
+static void on_signal(int sig)
+{
+	at_exit();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
-void child_install_cleanup(void)
+void child_install_cleanup(void (*after)(void))
 {
-	atexit(child_kill_all);
+	cleanup_after = after;
+	atexit(at_exit);
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

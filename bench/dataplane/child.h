@@ -38,8 +38,9 @@ int child_wait(struct child *c, int timeout_ms);
 void child_kill(struct child *c);
 /* Kills every child still running; async-signal-safe. */
 void child_kill_all(void);
-/* Kills children and exits on SIGINT/SIGTERM/SIGHUP, and at exit(). */
-void child_install_cleanup(void);
+/* Kills children and exits on SIGINT/SIGTERM/SIGHUP, and at exit();
+ * then calls `after` (async-signal-safe work only; may be NULL). */
+void child_install_cleanup(void (*after)(void));
 /* Prints the last lines of the child's log to stderr. */
 void child_log_tail(const struct child *c, int lines);
 /* True once `pattern` occurs in the log at or after byte offset `from`;

@@ -5,9 +5,11 @@
  * worker lcore and the slow path on the main lcore, as dpnode does. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -111,5 +113,10 @@ int ep_memif_run(struct ep_port *p, int (*loop)(void *), void *arg)
 
 void ep_memif_fini(void)
 {
+	/* --no-shconf leaves the runtime directory empty but still creates
+	 * it: remove it too. */
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
 	(void)rte_eal_cleanup();
+	(void)rmdir(dir);
 }

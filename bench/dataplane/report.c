@@ -36,6 +36,15 @@ static double ratio_of(const struct transport_res *t, int mode, int i, const str
 	return theirs > 0 ? ours / theirs : 0;
 }
 
+/* The keys every line starts with. */
+static void json_head(struct bench_json *j, const char *name, const char *transport)
+{
+	bench_json_begin(j, BENCH_NAME);
+	bench_json_str(j, "case", name);
+	bench_json_str(j, "transport", transport);
+	bench_json_u64(j, "polling_cores_per_side", 1);
+}
+
 static void json_allocs(struct bench_json *j, uint64_t a, uint64_t b, const char *b_name,
 			uint64_t per_what, const char *per_key)
 {
@@ -65,10 +74,7 @@ static void pingpong_row(const char *tr, const struct pp_res *r, bool json)
 	if (!r->ok)
 		return;
 	struct bench_json j;
-	bench_json_begin(&j, BENCH_NAME);
-	bench_json_str(&j, "case", name);
-	bench_json_str(&j, "transport", tr);
-	bench_json_u64(&j, "polling_cores_per_side", 1);
+	json_head(&j, name, tr);
 	bench_json_u64(&j, "msgs_per_frame", r->msgs);
 	bench_json_u64(&j, "frame_bytes", r->frame_bytes);
 	bench_json_u64(&j, "round_trips", r->n);
@@ -114,10 +120,7 @@ static void stream_row(const struct transport_res *t, int mode, int i, const str
 	if (!r->ok)
 		return;
 	struct bench_json j;
-	bench_json_begin(&j, BENCH_NAME);
-	bench_json_str(&j, "case", name);
-	bench_json_str(&j, "transport", t->name);
-	bench_json_u64(&j, "polling_cores_per_side", 1);
+	json_head(&j, name, t->name);
 	bench_json_u64(&j, "frame_bytes", r->frame_bytes);
 	bench_json_u64(&j, "wire_frame_bytes", r->frame_bytes + REPORT_L2L3_BYTES);
 	bench_json_f64(&j, "seconds", r->seconds);
@@ -157,10 +160,7 @@ static void testpmd_row(const struct peer_res *p, bool json)
 		return;
 	}
 	struct bench_json j;
-	bench_json_begin(&j, BENCH_NAME);
-	bench_json_str(&j, "case", "testpmd_io_fwd");
-	bench_json_str(&j, "transport", "memif");
-	bench_json_u64(&j, "polling_cores_per_side", 1);
+	json_head(&j, "testpmd_io_fwd", "memif");
 	bench_json_u64(&j, "wire_frame_bytes", p->wire_bytes);
 	bench_json_f64(&j, "mpps_per_core", t->pps_per_core / 1e6);
 	bench_json_f64(&j, "mpps_per_cpu_s", t->pps_per_cpu_s / 1e6);

@@ -73,7 +73,7 @@ static int spawn_side(struct child *c, const struct testpmd_run *run, bool serve
 	/* stdout is a file: without stdbuf, testpmd's stdio would hold the
 	 * statistics in its buffer until much later. */
 	char *argv[] = { "/usr/bin/stdbuf", "-oL", "-eL", (char *)run->testpmd, "--no-huge", "-m",
-			 "256", "--no-pci", "--no-shconf", prefix, "-l", "0-1",
+			 "256", "--no-pci", "--no-shconf", "--no-telemetry", prefix, "-l", "0-1",
 			 server ? "--main-lcore=0" : "--main-lcore=1", vdev, "--", "-i",
 			 "--total-num-mbufs=16384", txpkts, NULL };
 	bool have_stdbuf = access(argv[0], X_OK) == 0;
