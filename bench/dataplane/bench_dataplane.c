@@ -10,18 +10,25 @@
  *              Ethernet frame = payload + 42), messages/s. "unbatched": one
  *              message per frame (77 B payload); "batched": frames filled to
  *              1472 B (74 messages)
+ *   bounce     A sends a burst of 32 frames, then both send back every
+ *              message they receive (testpmd's io forward with tx_first,
+ *              through the whole Aegis path): B's frames/s, each core
+ *              receiving and sending that many
  *   testpmd    two dpdk-testpmd over net_memif, io forward, 1 forwarding lcore
  *              each, frames of the same size (--txpkts), tx_first on one side;
  *              its Rx-pps per side is the packets one core receives and sends
  *              per second. ratio = B's frames/s / testpmd's frames/s per core
- *              (our cores each do one direction, testpmd's both).
+ *              (in stream our cores each do one direction, testpmd's both).
+ * Rates are also given per CPU second of the polling threads (ours from
+ * CLOCK_THREAD_CPUTIME_ID, testpmd's from /proc): on a shared machine a
+ * polling thread does not get its whole core.
  * Allocations are counted in both Aegis processes (alloc_count.c replaces
  * malloc & co) over the measured phase and divided by packets.
  *
  * Transports: "udp" = the kernel-UDP port on 127.0.0.1; "memif" = the DPDK
  * ethdev port on net_memif between the two processes (when built). The
  * parent only orchestrates; the endpoints are this program re-executed
- * (endpoint.h). A runs on CPU 0, B on CPU 1, like testpmd's two lcores. */
+ * (endpoint.h). A polls on CPU 0, B on CPU 1, like testpmd's two lcores. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
