@@ -157,22 +157,28 @@ static int show_stats(struct child *c, struct sample *s)
 	return r;
 }
 
-/* Quiesce both datapaths, then quit the client, then the server. */
-static void teardown(struct child *srv, struct child *cli)
+/* Quiesce both datapaths, then quit the client, then the server. True if
+ * both exited with status 0. */
+static bool teardown(struct child *srv, struct child *cli)
 {
 	if (cli->pid != 0)
 		(void)child_send(cli, "stop");
 	if (srv->pid != 0)
 		(void)child_send(srv, "stop");
 	child_sleep_ms(500);
+	int st_cli = -1, st_srv = -1;
 	if (cli->pid != 0) {
 		(void)child_send(cli, "quit");
-		(void)child_wait(cli, EXIT_MS);
+		st_cli = child_wait(cli, EXIT_MS);
 	}
 	if (srv->pid != 0) {
 		(void)child_send(srv, "quit");
-		(void)child_wait(srv, EXIT_MS);
+		st_srv = child_wait(srv, EXIT_MS);
 	}
+	if (st_cli != 0 || st_srv != 0)
+		fprintf(stderr, "aegis-bench-dataplane: testpmd exit status: client %d, server %d\n",
+			st_cli, st_srv);
+	return st_cli == 0 && st_srv == 0;
 }
 
 int testpmd_measure(const struct testpmd_run *run, struct testpmd_result *out)
@@ -227,7 +233,11 @@ int testpmd_measure(const struct testpmd_run *run, struct testpmd_result *out)
 		child_log_tail(&srv, 15);
 		child_log_tail(&cli, 15);
 	}
-	teardown(&srv, &cli);
+	if (!teardown(&srv, &cli) && r == 0) {
+		child_log_tail(&srv, 5);
+		child_log_tail(&cli, 5);
+		r = -ECHILD;
+	}
 	unlink(sock);
 	out->pps_per_core = (out->rx_pps[0] + out->rx_pps[1]) / 2;
 	out->pps_per_cpu_s = (out->rx_per_cpu_s[0] + out->rx_per_cpu_s[1]) / 2;
