@@ -66,6 +66,26 @@ static int udp_open(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 
 /* ---- ethdev ------------------------------------------------------------ */
 
+/* The PCI address of the first device allowed with -a/--allow (before its
+ * ",devargs"), "" if none: its NUMA node is where workers should be. */
+static void eal_pci_addr(const struct aeg_node_args *a, char *out, size_t n)
+{
+	out[0] = '\0';
+	for (int i = 1; i < a->eal_argc; i++) {
+		const char *v = NULL, *s = a->eal_argv[i];
+		if (strcmp(s, "-a") == 0 || strcmp(s, "--allow") == 0)
+			v = i + 1 < a->eal_argc ? a->eal_argv[i + 1] : NULL;
+		else if (strncmp(s, "--allow=", 8) == 0)
+			v = s + 8;
+		else if (strncmp(s, "-a", 2) == 0 && s[2] != '\0')
+			v = s + 2;
+		if (v != NULL) {
+			snprintf(out, n, "%.*s", (int)strcspn(v, ","), v);
+			return;
+		}
+	}
+}
+
 int aeg_dp_cores_pick(const struct aeg_node_args *args, aeg_dp_log_fn log, char *buf, size_t n)
 {
 	static const char opt[] = "--lcores=";
@@ -75,10 +95,14 @@ int aeg_dp_cores_pick(const struct aeg_node_args *args, aeg_dp_log_fn log, char 
 		log("cores: hwloc topology: %s; EAL picks its defaults", strerror(-r));
 		return r;
 	}
-	/* The NIC's NUMA node is not known before EAL has probed it: none favoured. */
+	/* EAL has not probed yet: the NIC's node comes from its PCI address
+	 * (-1, none favoured, for vdevs). */
+	char pci[64];
+	eal_pci_addr(args, pci, sizeof(pci));
+	int numa = pci[0] != '\0' ? aeg_cores_nic_numa(topo, pci) : -1;
 	struct aeg_core_layout l;
 	char desc[2048];
-	r = aeg_cores_pick(topo, NULL, -1, args->workers, &l);
+	r = aeg_cores_pick(topo, NULL, numa, args->workers, &l);
 	if (r == 0 && n > sizeof(opt)) {
 		memcpy(buf, opt, sizeof(opt) - 1);
 		int len = aeg_cores_eal_lcores(&l, buf + sizeof(opt) - 1, n - (sizeof(opt) - 1));

@@ -294,6 +294,10 @@ void ethdev_close(struct aeg_port *p)
 {
 	struct ethdev_port *e = ethdev_of(p);
 	uint16_t port = e->cfg.port_id;
+	/* Workers must have stopped (close does not wait for them); one that
+	 * still polled would find its bursts returning 0 from here on. */
+	if (e->q != NULL)
+		(void)ethdev_pause_all(e, 0);
 	flows_destroy(e);
 	if (e->started)
 		(void)rte_eth_dev_stop(port);

@@ -67,9 +67,4 @@ void aeg_port_ethdev_slow_poll(struct aeg_port *p, uint64_t now_ns);
  * queue by then). Main lcore only. */
 bool aeg_port_ethdev_reachable(struct aeg_port *p, uint32_t ipv4);
 
-/* Stops the workers' use of the device for good (their bursts return 0)
- * and waits up to wait_ms for every queue to acknowledge; call before
- * stopping the lcores if they may still poll. Main lcore only. */
-bool aeg_port_ethdev_quiesce(struct aeg_port *p, uint32_t wait_ms);
-
 #endif

@@ -52,11 +52,6 @@ void ethdev_resume_all(struct ethdev_port *e)
 	}
 }
 
-bool aeg_port_ethdev_quiesce(struct aeg_port *p, uint32_t wait_ms)
-{
-	return ethdev_pause_all(ethdev_of(p), wait_ms);
-}
-
 static void slow_send(struct ethdev_port *e, struct rte_mbuf *m)
 {
 	bool ok = e->slow_tx ? rte_eth_tx_burst(e->cfg.port_id, e->slow_q, &m, 1) == 1 :
