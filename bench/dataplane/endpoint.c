@@ -347,15 +347,18 @@ static void pending(struct ep *e)
 	}
 }
 
-/* The polling core. Paused, it still polls (the ethdev port acknowledges
- * its quiesce there, and its bursts return 0 from then on) but slowly. */
+/* The polling core. Paused, it leaves the port alone and only waits for
+ * commands. */
 static int loop(void *arg)
 {
 	struct ep *e = arg;
 	while (!e->quit) {
 		if (e->streaming)
 			stream_step(e);
-		poll_once(e);
+		if (e->pausing || e->paused)
+			e->now = now_ns(CLOCK_MONOTONIC);
+		else
+			poll_once(e);
 		/* By time, not by polls: a poll of 32 full frames can take long. */
 		if (e->paused || e->pausing || e->link_deadline != 0 || e->now - e->ctl_last >= CTL_NS) {
 			e->ctl_last = e->now;

@@ -87,7 +87,12 @@ int ep_memif_run(struct ep_port *p, int (*loop)(void *), void *arg)
 	}
 	uint32_t peer = ip_of(p->o->peer_node);
 	while (!__atomic_load_n(&l.done, __ATOMIC_ACQUIRE)) {
-		if (!__atomic_load_n(&p->pause_done, __ATOMIC_RELAXED)) {
+		/* Paused, the polling thread leaves the device alone; so does
+		 * the slow path from then on (its link watch would restart the
+		 * port when the peer leaves, its ARP would transmit). */
+		if (__atomic_load_n(&p->pause_req, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&p->pause_done, true, __ATOMIC_RELEASE);
+		} else {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			aeg_port_ethdev_slow_poll(p->inner,
@@ -98,12 +103,6 @@ int ep_memif_run(struct ep_port *p, int (*loop)(void *), void *arg)
 			__atomic_store_n(&p->link_ok, up && aeg_port_ethdev_reachable(p->inner, peer),
 					 __ATOMIC_RELEASE);
 		}
-		/* Once quiesced, no more slow path either: its link watch would
-		 * restart the port (and resume the worker) when the peer leaves. */
-		if (__atomic_load_n(&p->pause_req, __ATOMIC_ACQUIRE) &&
-		    !__atomic_load_n(&p->pause_done, __ATOMIC_RELAXED) &&
-		    aeg_port_ethdev_quiesce(p->inner, 1000))
-			__atomic_store_n(&p->pause_done, true, __ATOMIC_RELEASE);
 		struct timespec ms = { .tv_nsec = 1000000 };
 		nanosleep(&ms, NULL);
 	}

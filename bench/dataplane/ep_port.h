@@ -40,11 +40,11 @@ int ep_port_open(struct ep_port *p, const struct ep_opts *o, struct aeg_worker_p
 void ep_port_close(struct ep_port *p);
 /* Runs loop(arg) on the polling core until it returns. With DPDK it runs
  * on the one worker lcore while the calling (main) lcore does the slow
- * path (link, ARP), keeps link_ok current, and quiesces the device once
- * pause_req is set; over UDP it runs right here. Returns loop's value. */
+ * path (link, ARP) and keeps link_ok current until pause_req is set; over
+ * UDP it runs right here. Returns loop's value. */
 int ep_port_run(struct ep_port *p, int (*loop)(void *), void *arg);
-/* From the polling thread: ask to stop touching the device, and whether
- * that is done (the loop keeps polling until it is: the port acks there). */
+/* From the polling thread, which has stopped polling: ask the slow path
+ * to leave the device alone too, and whether it does. */
 void ep_port_pause(struct ep_port *p);
 bool ep_port_paused(struct ep_port *p);
 bool ep_port_link_ok(struct ep_port *p);
