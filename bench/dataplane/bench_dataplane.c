@@ -214,6 +214,23 @@ static void run_pingpong(struct pair *p, uint32_t rounds, uint32_t msgs, struct 
 	res->allocs_b = kv0(b1, "allocs") - kv0(b0, "allocs");
 }
 
+/* Waits (up to 10 s) until B has received nothing for 50 ms: after a
+ * stream over kernel UDP, megabytes of frames can wait in B's socket, and
+ * the next case's frames would be dropped behind them. */
+static void wait_quiet(struct child *b)
+{
+	char s0[1024], s1[1024];
+	if (ask(b, "snap", "snap", s0, sizeof(s0), REPLY_MS) != 0)
+		return;
+	for (int i = 0; i < 200; i++) {
+		child_sleep_ms(50);
+		if (ask(b, "snap", "snap", s1, sizeof(s1), REPLY_MS) != 0 ||
+		    kv0(s1, "rx_pkts") == kv0(s0, "rx_pkts"))
+			return;
+		memcpy(s0, s1, sizeof(s0));
+	}
+}
+
 /* mode 0: A streams to B; mode 1: both bounce what they receive after A
  * sent BOUNCE_FRAMES frames. B's receive rate over the measured phase. */
 #define BOUNCE_FRAMES 32
@@ -247,7 +264,7 @@ static void run_stream(struct pair *p, const struct opts *o, int mode, uint32_t 
 	    (mode == 1 && ask(&p->b, "halt", "halted ok=1", line, sizeof(line), REPLY_MS) != 0) ||
 	    !ok)
 		return;
-	child_sleep_ms(100); /* what is still in flight reaches B before the next case */
+	wait_quiet(&p->b); /* B's backlog must not eat into the next case */
 #define D(s0, s1, k) (kv0(s1, k) - kv0(s0, k))
 	double secs = (double)D(b0, b1, "t") / 1e9, secs_a = (double)D(a0, a1, "t") / 1e9;
 	res->pkts = D(b0, b1, "rx_pkts");
