@@ -341,7 +341,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [--quick] [--seconds S] [--rounds N] [--transport udp|memif|all]\n"
-		"          [--no-testpmd] [--keep-logs]\n"
+		"          [--no-testpmd] [--testpmd PATH] [--keep-logs] [--strict-allocs]\n"
+		"Two Aegis workers in two processes (1 polling core each): ping-pong, stream and\n"
+		"bounce, unbatched (1 message per frame) and batched (1472-byte frames), then\n"
+		"dpdk-testpmd io forward on net_memif with the same frame sizes; a table, then one\n"
+		"JSON line per result. DPDK runs with --no-huge (root, as in CI).\n"
 		"  --quick        short phases (0.3 s warm-up, 1 s measured, 2000 round trips)\n"
 		"  --seconds S    measured time per streaming case (default 3; warm-up 1 s)\n"
 		"  --rounds N     ping-pong round trips with one message (default 20000;\n"
