@@ -38,6 +38,10 @@ struct aeg_worker {
 	uint16_t tx_n;
 	uint32_t frames_open;    /* streams with pkt != NULL */
 	uint64_t drain_last_ns;
+	/* The wall clock for sequence numbers, kept from the monotonic time of
+	 * each iteration: a clock read per frame cost ~12% of a small-frame
+	 * run on a VM (58 ns each). CLOCK_REALTIME is read once a second. */
+	uint64_t wall_ns, wall_offset, wall_synced_ns;
 	uint32_t idle_polls;
 	uint64_t sleep_ns;
 	bool stop;
@@ -78,8 +82,20 @@ static void rx_one(struct aeg_worker *w, const struct aeg_pkt *pkt);
 static void drain(struct aeg_worker *w);
 static void tx_flush(struct aeg_worker *w);
 
+#define WALL_RESYNC_NS 1000000000ull
+
+static void clock_set(struct aeg_worker *w, uint64_t now_ns)
+{
+	if (w->wall_synced_ns == 0 || now_ns - w->wall_synced_ns >= WALL_RESYNC_NS) {
+		w->wall_offset = aeg_dp_wall_ns() - now_ns;
+		w->wall_synced_ns = now_ns;
+	}
+	w->wall_ns = now_ns + w->wall_offset;
+}
+
 uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns)
 {
+	clock_set(w, now_ns);
 	struct aeg_port *port = w->cfg.port;
 	int n = aeg_port_rx_burst(port, w->cfg.queue, w->rx_pkts, port->burst_max);
 	if (n < 0) {
@@ -124,6 +140,7 @@ void aeg_worker_run(struct aeg_worker *w)
 {
 	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
 		uint64_t now = aeg_dp_now_ns();
+		clock_set(w, now);
 		uint32_t busy = ctl_poll(w);
 		busy += w->cfg.on_tick == NULL ? 0 : w->cfg.on_tick(w->cfg.arg, w, now);
 		if (aeg_worker_poll(w, now) + busy > 0) {
@@ -234,7 +251,7 @@ static int frame_open(struct aeg_worker *w, struct stream *s, uint32_t node, uin
 			return -ENOBUFS;
 		}
 	}
-	s->seq_last = aeg_wire_seq_next(s->seq_last, aeg_dp_wall_ns());
+	s->seq_last = aeg_wire_seq_next(s->seq_last, w->wall_ns);
 	struct aeg_wire_hdr h = {
 		.cluster = w->cfg.cluster, .src_node = w->cfg.self_node,
 		.src_worker = w->cfg.queue, .dst_node = node, .dst_worker = worker,
@@ -304,6 +321,7 @@ int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg
 	if (w == NULL)
 		return -ENOMEM;
 	w->cfg = *cfg;
+	clock_set(w, aeg_dp_now_ns()); /* aeg_worker_send may come before any poll */
 	if (w->cfg.frame_bytes_max == 0)
 		w->cfg.frame_bytes_max = FRAME_BYTES_DEFAULT;
 	if (w->cfg.drain_ns == 0)

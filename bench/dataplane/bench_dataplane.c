@@ -50,12 +50,14 @@
 #define NODE_A 1u
 #define NODE_B 2u
 #define REPLY_MS 10000
+#define REPEAT_MAX 9
 
 static char self_exe[4096];
 
 struct opts {
 	double warmup_s, measure_s;
 	uint32_t rounds;
+	uint32_t repeat; /* memif and testpmd runs, alternating */
 	bool udp, memif, testpmd, keep_logs, strict_allocs;
 	const char *testpmd_path; /* --testpmd; NULL: look in the usual places */
 	char tmpdir[256];
@@ -340,7 +342,7 @@ static void run_transport(const struct opts *o, const char *transport, struct tr
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [--quick] [--seconds S] [--rounds N] [--transport udp|memif|all]\n"
+		"usage: %s [--quick] [--seconds S] [--rounds N] [--repeat N] [--transport udp|memif|all]\n"
 		"          [--no-testpmd] [--testpmd PATH] [--keep-logs] [--strict-allocs]\n"
 		"Two Aegis workers in two processes (1 polling core each): ping-pong, stream and\n"
 		"bounce, unbatched (1 message per frame) and batched (1472-byte frames), then\n"
@@ -352,6 +354,9 @@ static void usage(FILE *f)
 		"                 N/4 with a full frame)\n"
 		"  --transport T  udp: kernel UDP on 127.0.0.1; memif: DPDK net_memif between the\n"
 		"                 two processes (--no-huge); all (default): both that are available\n"
+		"  --repeat N     alternate N memif runs with N testpmd runs and report the\n"
+		"                 median of each (default 3, 1 with --quick; at most 9): this\n"
+		"                 shared VM's speed moves several-fold within seconds\n"
 		"  --no-testpmd   skip the dpdk-testpmd peer (no ratio)\n"
 		"  --testpmd PATH the dpdk-testpmd to run (default: /usr/bin/dpdk-testpmd, from the\n"
 		"                 Debian package dpdk-dev)\n"
@@ -366,14 +371,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "quick", no_argument, NULL, 'q' },     { "seconds", required_argument, NULL, 's' },
 		{ "rounds", required_argument, NULL, 'r' }, { "transport", required_argument, NULL, 't' },
 		{ "no-testpmd", no_argument, NULL, 'n' }, { "keep-logs", no_argument, NULL, 'k' },
+		{ "repeat", required_argument, NULL, 'R' },
 		{ "testpmd", required_argument, NULL, 'p' }, { "strict-allocs", no_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	*o = (struct opts){ .warmup_s = 1, .measure_s = 3, .rounds = 20000, .udp = true,
+	*o = (struct opts){ .warmup_s = 1, .measure_s = 3, .rounds = 20000, .repeat = 3, .udp = true,
 			    .memif = true, .testpmd = true };
-	bool quick = false, seconds_set = false, rounds_set = false;
+	bool quick = false, seconds_set = false, rounds_set = false, repeat_set = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "qs:r:t:nkap:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qs:r:R:t:nkap:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'q': quick = true; break;
 		case 's': o->measure_s = strtod(optarg, NULL); seconds_set = true; break;
@@ -384,6 +390,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (!o->udp && !o->memif)
 				return -1;
 			break;
+		case 'R': o->repeat = (uint32_t)strtoul(optarg, NULL, 10); repeat_set = true; break;
 		case 'n': o->testpmd = false; break;
 		case 'k': o->keep_logs = true; break;
 		case 'a': o->strict_allocs = true; break;
@@ -398,9 +405,79 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->measure_s = 1;
 		if (!rounds_set)
 			o->rounds = 2000;
+		if (!repeat_set)
+			o->repeat = 1;
 	}
 	return optind == argc && o->measure_s > 0 && o->measure_s <= 600 && o->rounds > 0 &&
-		       o->rounds <= 10000000 ? 0 : -1;
+		       o->rounds <= 10000000 && o->repeat >= 1 &&
+		       o->repeat <= REPEAT_MAX ? 0 : -1;
+}
+
+
+/* Index of the median of v[0..n) (the lower one for even n); ok[i] false
+ * entries are skipped; -1 if none is ok. */
+static int median_index(const double *v, const bool *ok, uint32_t n)
+{
+	int idx[REPEAT_MAX], k = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (ok[i])
+			idx[k++] = (int)i;
+	if (k == 0)
+		return -1;
+	for (int i = 1; i < k; i++) /* insertion sort: n <= 9 */
+		for (int j = i; j > 0 && v[idx[j - 1]] > v[idx[j]]; j--) {
+			int t = idx[j];
+			idx[j] = idx[j - 1];
+			idx[j - 1] = t;
+		}
+	return idx[(k - 1) / 2];
+}
+
+/* The memif results as the median run of each case, the testpmd results
+ * as the median run per frame size, and the per-run figures as comments. */
+static void pick_medians(const struct opts *o, const struct transport_res *runs,
+			 struct peer_res peer_runs[][REPORT_STREAMS], bool tpmd,
+			 struct transport_res *out, struct peer_res *peer)
+{
+	double v[REPEAT_MAX];
+	bool ok[REPEAT_MAX];
+	*out = runs[0];
+	for (uint32_t r = 0; r < o->repeat; r++)
+		out->ran |= runs[r].ran;
+	for (int k = 0; k < 2; k++) {
+		for (uint32_t r = 0; r < o->repeat; r++) {
+			v[r] = (double)runs[r].pp[k].p50;
+			ok[r] = runs[r].ran && runs[r].pp[k].ok;
+		}
+		int m = median_index(v, ok, o->repeat);
+		if (m >= 0)
+			out->pp[k] = runs[m].pp[k];
+	}
+	for (int i = 0; i < REPORT_STREAMS; i++) {
+		for (uint32_t r = 0; r < o->repeat; r++) {
+			v[r] = peer_runs[r][i].t.pps_per_core;
+			ok[r] = tpmd && peer_runs[r][i].ok;
+		}
+		int pm = median_index(v, ok, o->repeat);
+		peer[i] = peer_runs[pm < 0 ? 0 : pm][i];
+		for (int md = 0; md < REPORT_MODES; md++) {
+			for (uint32_t r = 0; r < o->repeat; r++) {
+				v[r] = runs[r].st[md][i].pps;
+				ok[r] = runs[r].ran && runs[r].st[md][i].ok;
+			}
+			int m = median_index(v, ok, o->repeat);
+			if (m >= 0)
+				out->st[md][i] = runs[m].st[md][i];
+			if (o->repeat == 1)
+				continue;
+			printf("# memif %s %s, %u alternating runs, Mpps ours / testpmd:", report_mode(md),
+			       report_batching(i), o->repeat);
+			for (uint32_t r = 0; r < o->repeat; r++)
+				printf(" %.3f/%.3f", runs[r].st[md][i].pps / 1e6,
+				       tpmd ? peer_runs[r][i].t.pps_per_core / 1e6 : 0.0);
+			printf(" -> medians\n");
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -430,9 +507,10 @@ int main(int argc, char **argv)
 	char setup[1024];
 	snprintf(setup, sizeof(setup),
 		 "%s; %u-byte message bodies; warm-up %.1f s, measured %.1f s per stream; "
-		 "%u round trips; transports:%s%s; peer: %s; allocation counting: %s",
+		 "%u round trips; transports:%s%s; peer: %s; %u alternating memif/testpmd run(s), "
+		 "medians reported; allocation counting: %s",
 		 cores_note, EP_BODY_BYTES, o.warmup_s, o.measure_s, o.rounds, o.udp ? " udp" : "",
-		 memif ? " memif" : "", tpmd ? tpmd : "none",
+		 memif ? " memif" : "", tpmd ? tpmd : "none", o.repeat,
 		 alloc_count_enabled() ? "on (whole process, both sides)" : "off (sanitizer build)");
 	bench_print_setup(BENCH_NAME, setup);
 	if (o.memif && !memif)
@@ -445,20 +523,31 @@ int main(int argc, char **argv)
 	struct transport_res tr[2] = { { .name = "udp" }, { .name = "memif" } };
 	if (o.udp)
 		run_transport(&o, "udp", &tr[0]);
-	if (memif)
-		run_transport(&o, "memif", &tr[1]);
-	struct peer_res peer[REPORT_STREAMS] = { 0 };
-	for (int i = 0; tpmd != NULL && i < REPORT_STREAMS; i++) {
-		peer[i].wire_bytes = stream_frame_bytes(i) + REPORT_L2L3_BYTES;
-		struct testpmd_run run = { tpmd, o.tmpdir, peer[i].wire_bytes, o.warmup_s, o.measure_s };
-		fprintf(stderr, "%s: dpdk-testpmd %u B frames\n", BENCH_NAME, run.frame_bytes);
-		peer[i].ok = testpmd_measure(&run, &peer[i].t) == 0;
-	}
+	/* memif and testpmd alternate so that both meet the same host noise. */
+	static struct transport_res memif_runs[REPEAT_MAX];
+	static struct peer_res peer_runs[REPEAT_MAX][REPORT_STREAMS];
 	bool failed = false;
+	for (uint32_t r = 0; r < o.repeat && (memif || tpmd != NULL); r++) {
+		if (o.repeat > 1)
+			fprintf(stderr, "%s: run %u of %u\n", BENCH_NAME, r + 1, o.repeat);
+		memif_runs[r].name = "memif";
+		if (memif)
+			run_transport(&o, "memif", &memif_runs[r]);
+		failed |= memif && !memif_runs[r].ran;
+		for (int i = 0; tpmd != NULL && i < REPORT_STREAMS; i++) {
+			struct peer_res *pr = &peer_runs[r][i];
+			pr->wire_bytes = stream_frame_bytes(i) + REPORT_L2L3_BYTES;
+			struct testpmd_run run = { tpmd, o.tmpdir, pr->wire_bytes, o.warmup_s, o.measure_s };
+			fprintf(stderr, "%s: dpdk-testpmd %u B frames\n", BENCH_NAME, run.frame_bytes);
+			pr->ok = testpmd_measure(&run, &pr->t) == 0;
+			failed |= !pr->ok;
+		}
+	}
+	struct peer_res peer[REPORT_STREAMS] = { 0 };
+	if (memif || tpmd != NULL)
+		pick_medians(&o, memif_runs, peer_runs, tpmd != NULL, &tr[1], peer);
 	report_print(tr, 2, peer, o.strict_allocs, &failed);
-	for (int i = 0; tpmd != NULL && i < REPORT_STREAMS; i++)
-		failed |= !peer[i].ok;
-	failed |= (o.udp && !tr[0].ran) || (memif && !tr[1].ran);
+	failed |= o.udp && !tr[0].ran;
 	rm_runtime_dirs();
 	if (failed || o.keep_logs) {
 		printf("# logs of the child processes: %s\n", o.tmpdir);
