@@ -1,0 +1,248 @@
+# tests/integration/dp/lib.sh — sourced by the dp_*.sh integration tests:
+# network namespaces, veths and a bridge, aegis-dpnode processes, and a
+# cleanup that runs on every way out (EXIT, INT, TERM), then checks that
+# nothing is left behind. Only root can make namespaces: others skip (77).
+#
+# Names carry the test's PID so parallel runs do not collide:
+#   namespaces  aegdp<pid>-sw (the "switch": bridge br0) and aegdp<pid>-n<i>
+#   veths       dp0 inside node namespace i, p<i> in the switch (names are
+#               per namespace, so every run can use the same short names)
+#   DPDK        --file-prefix aegdp<pid>-<name> (/var/run/dpdk/<prefix>)
+# Every process runs under `timeout -k` so that none outlives a test that
+# was SIGKILLed, and a run first removes what a dead earlier run left.
+
+set -u
+
+DP_ID="aegdp$$"
+DP_TMP=$(mktemp -d "/tmp/$DP_ID-XXXXXX")
+DP_NETNS=()          # namespaces to delete, in creation order
+declare -A DP_PID=() # process name -> PID (of its timeout wrapper)
+DP_SUBNET=10.77.0    # node i has $DP_SUBNET.i
+DP_FAILED=0
+
+dp_log() { echo "[$(date +%T.%N | cut -c1-12)] $*" >&2; }
+
+# Prints the logs of every process (last lines) and exits 1.
+dp_fail() {
+	echo "FAIL: $*" >&2
+	DP_FAILED=1
+	local f
+	for f in "$DP_TMP"/*.log; do
+		[ -e "$f" ] || continue
+		echo "---- $(basename "$f") (last 40 lines)" >&2
+		tail -n 40 "$f" >&2
+	done
+	exit 1
+}
+
+dp_skip() { echo "SKIP: $*"; exit 77; }
+
+# ---- cleanup ---------------------------------------------------------------
+
+# Sends sig to one recorded process, waits up to secs for it, then KILLs it.
+dp_kill_one() {
+	local name=$1 sig=$2 secs=$3 pid=${DP_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill "-$sig" "$pid" 2>/dev/null
+	local t=0
+	while kill -0 "$pid" 2>/dev/null && [ "$t" -lt $((secs * 10)) ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		dp_log "$name (pid $pid) ignored SIG$sig for ${secs}s: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null
+		# timeout's child is in timeout's process group; take it too.
+		kill -KILL -- "-$pid" 2>/dev/null
+	fi
+	return 0
+}
+
+dp_cleanup() {
+	local rc=$? name ns left=""
+	trap - EXIT INT TERM
+	set +e
+	for name in "${!DP_PID[@]}"; do
+		dp_kill_one "$name" TERM 3
+	done
+	wait 2>/dev/null
+	for ((i = ${#DP_NETNS[@]} - 1; i >= 0; i--)); do
+		ip netns del "${DP_NETNS[$i]}" 2>/dev/null
+	done
+	rm -rf /var/run/dpdk/"$DP_ID"-* 2>/dev/null
+	# Leftovers are a failure of the test itself.
+	for name in "${!DP_PID[@]}"; do
+		kill -0 "${DP_PID[$name]}" 2>/dev/null && left+=" process:$name(${DP_PID[$name]})"
+	done
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$DP_ID-"); do
+		left+=" netns:$ns"
+	done
+	compgen -G "/var/run/dpdk/$DP_ID-*" >/dev/null && left+=" /var/run/dpdk/$DP_ID-*"
+	if [ -n "$left" ]; then
+		echo "FAIL: left behind:$left" >&2
+		[ "$rc" -eq 0 ] && rc=1
+	fi
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$DP_FAILED" -eq 0 ]; then
+		for f in "$DP_TMP"/*.log; do
+			[ -e "$f" ] || continue
+			echo "---- $(basename "$f") (last 40 lines)" >&2
+			tail -n 40 "$f" >&2
+		done
+	fi
+	rm -rf "$DP_TMP"
+	exit "$rc"
+}
+
+trap dp_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Namespaces and DPDK runtime dirs of earlier runs whose shell is gone
+# (a run killed with SIGKILL cannot clean up after itself).
+dp_reap_stale() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^aegdp[0-9]+-'); do
+		pid=${ns#aegdp}
+		pid=${pid%%-*}
+		kill -0 "$pid" 2>/dev/null && continue
+		dp_log "removing stale namespace $ns"
+		ip netns del "$ns" 2>/dev/null
+	done
+	for ns in /var/run/dpdk/aegdp[0-9]*-*; do
+		[ -e "$ns" ] || continue
+		pid=${ns#/var/run/dpdk/aegdp}
+		pid=${pid%%-*}
+		kill -0 "$pid" 2>/dev/null || rm -rf "$ns"
+	done
+}
+
+# Skips unless root with working namespaces, veths and the named programs.
+dp_require() {
+	[ "$(id -u)" -eq 0 ] || dp_skip "needs root (network namespaces)"
+	local p
+	for p in ip timeout jq "$@"; do
+		command -v "$p" >/dev/null || dp_skip "$p not found"
+	done
+	dp_reap_stale
+	dp_netns_add probe || dp_skip "cannot create a network namespace"
+}
+
+# ---- topology --------------------------------------------------------------
+
+# Creates namespace $DP_ID-<name> with lo up and IPv6 off (no router
+# solicitations or DAD frames on the links: counts stay exact).
+dp_netns_add() {
+	local ns="$DP_ID-$1"
+	ip netns add "$ns" || return 1
+	DP_NETNS+=("$ns")
+	ip -n "$ns" link set lo up || return 1
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+}
+
+dp_ns() { echo "$DP_ID-$1"; }
+dp_ip() { echo "$DP_SUBNET.$1"; }
+dp_mac() { printf '02:ae:00:00:00:%02x' "$1"; }
+
+# A star of n node namespaces n1..nn around a switch namespace sw with a
+# Linux bridge br0: node i has veth dp0 (MAC dp_mac i) whose peer p<i> is
+# a bridge port. With "kernel-ip", dp0 also gets $DP_SUBNET.i/24 for
+# kernel sockets; without it the kernel stays off IPv4 on dp0 (DPDK owns
+# the link through AF_PACKET). Any pair of nodes is one hop apart, and a
+# 4th namespace (an injector) is just one more star arm.
+dp_star() {
+	local n=$1 mode=${2:-} i sw
+	sw=$(dp_ns sw)
+	dp_netns_add sw || dp_fail "netns sw"
+	ip -n "$sw" link add br0 type bridge stp_state 0 || dp_fail "bridge"
+	# Bridged frames must not meet netfilter (br_netfilter defaults on in
+	# a new namespace and drops bad IPv4 checksums before they reach a node).
+	ip netns exec "$sw" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-arptables=0 >/dev/null 2>&1
+	ip -n "$sw" link set br0 up || dp_fail "bridge up"
+	for ((i = 1; i <= n; i++)); do
+		dp_star_arm "$i" "$mode"
+	done
+}
+
+dp_star_arm() {
+	local i=$1 mode=${2:-} ns sw
+	ns=$(dp_ns "n$i")
+	sw=$(dp_ns sw)
+	dp_netns_add "n$i" || dp_fail "netns n$i"
+	ip link add dp0 netns "$ns" type veth peer name "p$i" netns "$sw" || dp_fail "veth $i"
+	ip -n "$ns" link set dp0 address "$(dp_mac "$i")" || dp_fail "mac $i"
+	ip -n "$sw" link set "p$i" master br0 || dp_fail "bridge port $i"
+	ip -n "$sw" link set "p$i" up || dp_fail "p$i up"
+	if [ "$mode" = kernel-ip ]; then
+		ip -n "$ns" addr add "$(dp_ip "$i")/24" dev dp0 || dp_fail "addr $i"
+	fi
+	ip -n "$ns" link set dp0 up || dp_fail "dp0 up in n$i"
+}
+
+# ---- processes -------------------------------------------------------------
+
+# dp_start NAME NETNS SECS CMD...: runs CMD in namespace NETNS (empty: this
+# one) in the background under `timeout -k 3 SECS`, output in
+# $DP_TMP/NAME.log. The PID is in DP_PID[NAME].
+dp_start() {
+	local name=$1 ns=$2 secs=$3
+	shift 3
+	if [ -n "$ns" ]; then
+		timeout -k 3 "$secs" ip netns exec "$ns" "$@" >"$DP_TMP/$name.log" 2>&1 &
+	else
+		timeout -k 3 "$secs" "$@" >"$DP_TMP/$name.log" 2>&1 &
+	fi
+	DP_PID[$name]=$!
+	dp_log "started $name (pid $!): $*"
+}
+
+# Waits until FILE exists; fails if process NAME exits first or SECS pass.
+dp_wait_file() {
+	local file=$1 name=$2 secs=$3 t=0
+	while [ ! -e "$file" ]; do
+		kill -0 "${DP_PID[$name]}" 2>/dev/null || dp_fail "$name exited before writing $file"
+		[ "$t" -lt $((secs * 20)) ] || dp_fail "$name: no $file after ${secs}s"
+		sleep 0.05
+		t=$((t + 1))
+	done
+}
+
+# Waits up to SECS for process NAME to exit; its status in DP_RC (124 if it
+# did not stop in time: then it is killed).
+dp_wait_exit() {
+	local name=$1 secs=$2 pid=${DP_PID[$1]} t=0
+	while kill -0 "$pid" 2>/dev/null && [ "$t" -lt $((secs * 10)) ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		dp_log "$name still running after ${secs}s"
+		dp_kill_one "$name" TERM 3
+	fi
+	wait "$pid"
+	DP_RC=$?
+	dp_log "$name exited with $DP_RC"
+}
+
+# Stops a node with SIGINT (it writes its stats and exits 0); status in DP_RC.
+dp_stop() {
+	local name=$1 pid=${DP_PID[$1]}
+	kill -INT "$pid" 2>/dev/null
+	dp_wait_exit "$name" "${2:-5}"
+}
+
+# dp_jq VAR FILE FILTER: sets VAR to one value from a stats JSON file
+# (jq -e: a missing field, null or false fails the test).
+dp_jq() {
+	local v
+	v=$(jq -e "$3" "$2" 2>&1) || dp_fail "$(basename "$2"): jq '$3' gave '$v'"
+	printf -v "$1" '%s' "$v"
+}
+
+# dp_expect DESC ACTUAL OP EXPECTED: an integer comparison (OP: -eq -gt -ge ...).
+dp_expect() {
+	[ "$2" "$3" "$4" ] 2>/dev/null || dp_fail "$1: $2, want $3 $4"
+	dp_log "ok: $1 = $2 ($3 $4)"
+}
