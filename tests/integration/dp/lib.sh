@@ -236,13 +236,89 @@ dp_stop() {
 # dp_jq VAR FILE FILTER: sets VAR to one value from a stats JSON file
 # (jq -e: a missing field, null or false fails the test).
 dp_jq() {
-	local v
-	v=$(jq -e "$3" "$2" 2>&1) || dp_fail "$(basename "$2"): jq '$3' gave '$v'"
-	printf -v "$1" '%s' "$v"
+	local _dp_jq_v
+	_dp_jq_v=$(jq -e "$3" "$2" 2>&1) || dp_fail "$(basename "$2"): jq '$3' gave '$_dp_jq_v'"
+	printf -v "$1" "%s" "$_dp_jq_v"
 }
 
 # dp_expect DESC ACTUAL OP EXPECTED: an integer comparison (OP: -eq -gt -ge ...).
 dp_expect() {
 	[ "$2" "$3" "$4" ] 2>/dev/null || dp_fail "$1: $2, want $3 $4"
 	dp_log "ok: $1 = $2 ($3 $4)"
+}
+
+# ---- aegis-dpnode ------------------------------------------------------------
+
+DP_KEY=3a1f0c77d2e94b6a85c03e11f7a9d2b4 # a cluster key only these tests use
+DP_CLUSTER=7
+DP_PEERS=()
+
+# dp_peers N [static]: DP_PEERS = the --peer options of nodes 1..N (with
+# "static", each with @MAC, for --static-arp runs).
+dp_peers() {
+	local i mac=""
+	DP_PEERS=()
+	for ((i = 1; i <= $1; i++)); do
+		[ "${2:-}" = static ] && mac="@$(dp_mac "$i")"
+		DP_PEERS+=(--peer "$i=$(dp_ip "$i")$mac")
+	done
+}
+
+# dp_node NAME NETNS SECS ARGS...: aegis-dpnode ($DPNODE) with the test key
+# and cluster, its stats JSON at $DP_TMP/NAME.json and ready file at
+# $DP_TMP/NAME.ready. ARGS are EAL args, "--", node options (or only node
+# options with --port udp).
+dp_node() {
+	local name=$1 ns=$2 secs=$3
+	shift 3
+	rm -f "$DP_TMP/$name.json" "$DP_TMP/$name.ready"
+	dp_start "$name" "$ns" "$secs" "$DPNODE" "$@" --key "$DP_KEY" --cluster "$DP_CLUSTER" \
+		--stats-json "$DP_TMP/$name.json" --ready-file "$DP_TMP/$name.ready"
+}
+
+dp_wait_ready() { dp_wait_file "$DP_TMP/$1.ready" "$1" "${2:-15}"; }
+
+# EAL arguments for a node named NAME on CPU list CPUS with vdev VDEV:
+# no hugepages, no PCI scan, no files under /var/run/dpdk.
+dp_eal() {
+	echo "--no-huge -m 256 --no-pci --no-shconf --file-prefix=$DP_ID-$1 -l $2 --vdev=$3"
+}
+
+# One line per node for the log: what moved and how well it was batched.
+dp_summary() {
+	local f="$DP_TMP/$1.json"
+	[ -e "$f" ] || { dp_log "$1: no stats JSON"; return 0; }
+	dp_log "$1: $(jq -r '"\(.mode) ok=\(.ok) rx \(.totals.rx_pkts) pkts \(.totals.rx_msgs) msgs, tx \(.totals.tx_pkts) pkts \(.totals.tx_msgs) msgs, rx msgs/pkt \(if .totals.rx_pkts > 0 then (.totals.rx_msgs / .totals.rx_pkts * 10 | floor) / 10 else 0 end), resent \([.workers[].resent] | add), wire drops \(.totals.wire_drops | add), l2/l3 drops \(.port.l2l3_drops // {} | add // 0), arp req tx \(.port.arp_requests_tx // 0) rx \(.port.arp_requests_rx // 0)"' "$f")"
+}
+
+# A send run: exit 0, "ok", every message of every worker echoed intact.
+dp_check_sender() {
+	local name=$1 msgs=$2 v f="$DP_TMP/$1.json"
+	dp_summary "$name"
+	[ "$DP_RC" -eq 0 ] || dp_fail "$name exited with $DP_RC"
+	[ -e "$f" ] || dp_fail "$name wrote no stats JSON"
+	dp_jq v "$f" '.ok == true and .mode == "send"'
+	dp_jq v "$f" '[.workers[] | .echoed == '"$msgs"' and .sent == '"$msgs"' and .bad == 0] | all'
+	dp_jq v "$f" '[.workers[].dup] | add'
+	dp_expect "$name duplicate echoes" "$v" -eq 0
+}
+
+# Nothing dropped anywhere on NAME: wire, L2/L3, tx, no neighbour, resends.
+dp_check_no_drops() {
+	local name=$1 v f="$DP_TMP/$1.json"
+	dp_jq v "$f" '.totals.wire_drops | add'
+	dp_expect "$name wire drops" "$v" -eq 0
+	dp_jq v "$f" '.port.l2l3_drops // {} | add // 0'
+	dp_expect "$name l2/l3 drops" "$v" -eq 0
+	dp_jq v "$f" '.totals.tx_dropped + .totals.tx_no_buf + .totals.port_errors'
+	dp_expect "$name tx dropped + no buffer + port errors" "$v" -eq 0
+	dp_jq v "$f" '[.workers[].resent, .workers[].send_fail, .workers[].echo_fail] | add'
+	dp_expect "$name resent + send/echo failures" "$v" -eq 0
+}
+
+# More than one message per packet on average, both ways.
+dp_check_batched() {
+	local name=$1 v f="$DP_TMP/$1.json"
+	dp_jq v "$f" '.totals.rx_msgs > .totals.rx_pkts and .totals.tx_msgs > .totals.tx_pkts'
+	dp_log "ok: $name batches more than one message per packet"
 }

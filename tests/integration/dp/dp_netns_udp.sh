@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Three aegis-dpnode processes on the kernel-UDP fallback (--port udp), one
+# per network namespace, joined by veths to a Linux bridge in a fourth
+# "switch" namespace (lib.sh dp_star); the kernel does ARP. Node 1 sends
+# MSGS messages to node 2, then MSGS to node 3; both echo. Pass iff both
+# send runs verify every echo, the echo nodes received them all, and
+# nothing was dropped or corrupted.
+# Usage: dp_netns_udp.sh AEGIS_DPNODE [MSGS]
+DPNODE=$1
+MSGS=${2:-20000}
+. "$(dirname "$0")/lib.sh"
+dp_require
+dp_star 3 kernel-ip
+dp_peers 3
+dp_udp_node() { # NAME I ARGS...
+	local name=$1 i=$2
+	shift 2
+	dp_node "$name" "$(dp_ns "n$i")" 60 --port udp --node "$i" --ip "$(dp_ip "$i")" \
+		"${DP_PEERS[@]}" "$@"
+}
+for i in 2 3; do
+	dp_udp_node "echo$i" "$i" --mode echo --duration 45
+done
+dp_wait_ready echo2
+dp_wait_ready echo3
+for dst in 2 3; do
+	dp_udp_node "send$dst" 1 --mode send --dst "$dst" --msgs "$MSGS" --duration 20
+	dp_wait_exit "send$dst" 30
+	dp_check_sender "send$dst" "$MSGS"
+	dp_check_no_drops "send$dst"
+	dp_check_batched "send$dst"
+done
+for i in 2 3; do
+	dp_stop "echo$i"
+	dp_summary "echo$i"
+	[ "$DP_RC" -eq 0 ] || dp_fail "echo$i exited with $DP_RC"
+	dp_jq v "$DP_TMP/echo$i.json" '.totals.rx_msgs'
+	dp_expect "echo$i messages received" "$v" -ge "$MSGS"
+	dp_check_no_drops "echo$i"
+	dp_check_batched "echo$i"
+done
+echo "ok"
