@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Bad packets on a real port. A star of three namespaces (lib.sh dp_star):
+# n2 runs aegis-dpnode node 2 (echo) on net_af_packet over its veth, n1 runs
+# node 1 (send to node 2) the same way, and n3 is the injector's: its
+# kernel owns 10.77.0.3 on dp0, and dp_inject writes raw frames from there
+# to node 2 (a cluster member, node 3, with the test key, so that valid,
+# replayed and bad-tag frames are real). Kinds and counts are all different
+# so that a frame counted under the wrong reason shows.
+# Pass iff, on node 2, every injected kind is counted under its reason
+# exactly (wire drops per worker reason, L2/L3 drops per port reason, all
+# other reasons 0), the valid injected frames come back as verified echoes,
+# and node 1's send runs (one while the injector runs, one after it)
+# verify all their echoes.
+# Usage: dp_inject.sh AEGIS_DPNODE DP_INJECT [MSGS]
+DPNODE=$1
+INJECT=$2
+MSGS=${3:-100000}
+. "$(dirname "$0")/lib.sh"
+dp_require
+dp_star 2
+dp_star_arm 3 kernel-ip
+# Node 3 (the injector) is a member with a static neighbour entry: echoes
+# to it need no ARP round.
+dp_peers 2
+DP_PEERS+=(--peer "3=$(dp_ip 3)@$(dp_mac 3)")
+
+afp_node() { # NAME I MAIN ARGS...
+	local name=$1 i=$2 main=$3
+	shift 3
+	# shellcheck disable=SC2046
+	dp_node "$name" "$(dp_ns "n$i")" 60 $(dp_eal "$name" 0-1 net_af_packet0,iface=dp0) \
+		--main-lcore="$main" -- --node "$i" --ip "$(dp_ip "$i")" "${DP_PEERS[@]}" "$@"
+}
+
+# kind=count as dp_inject takes them; reason each must be counted under.
+KINDS=(valid=5 replay=3 bad_tag=7 wrong_cluster=4 unknown_node=6 bad_version=9
+	truncated=3 oversized=2 eth_truncated=4 bad_ipv4_csum=6 bad_udp_len=5)
+WIRE_EXPECT='{"replayed":3,"bad_tag":7,"wrong_cluster":4,"unknown_node":6,
+	"bad_version":9,"truncated":3,"bad_length":2}'
+NET_EXPECT='{"truncated":4,"bad_ipv4_csum":6,"bad_udp_len":5}'
+
+afp_node echo2 2 1 --mode echo --duration 50
+dp_wait_ready echo2
+afp_node send1 1 1 --mode send --dst 2 --msgs "$MSGS" --duration 30
+dp_wait_ready send1
+sleep 0.3 # traffic is flowing
+ip netns exec "$(dp_ns n3)" timeout -k 2 20 "$INJECT" --iface dp0 --dst-mac "$(dp_mac 2)" \
+	--src-ip "$(dp_ip 3)" --dst-ip "$(dp_ip 2)" --key "$DP_KEY" --cluster "$DP_CLUSTER" \
+	--src-node 3 --dst-node 2 --echo-wait 5 "${KINDS[@]}" >"$DP_TMP/inject.log" 2>&1
+rc=$?
+cat "$DP_TMP/inject.log" >&2
+[ "$rc" -eq 0 ] || dp_fail "dp_inject exited with $rc (echoes of valid frames missing?)"
+kill -0 "${DP_PID[send1]}" 2>/dev/null || dp_log "warning: send1 ended before the injection did"
+dp_wait_exit send1 40
+dp_check_sender send1 "$MSGS"
+# Valid traffic after the injection.
+afp_node send1b 1 1 --mode send --dst 2 --msgs 20000 --duration 20
+dp_wait_exit send1b 30
+dp_check_sender send1b 20000
+
+dp_stop echo2 10
+dp_summary echo2
+[ "$DP_RC" -eq 0 ] || dp_fail "echo2 exited with $DP_RC"
+f="$DP_TMP/echo2.json"
+jq -c '{wire: .totals.wire_drops, l2l3: .port.l2l3_drops}' "$f" >&2
+
+# check_reasons WHAT PATH EXPECT: every reason under PATH in echo2's JSON
+# has exactly its count in EXPECT (0 when absent there), and every reason
+# in EXPECT exists.
+check_reasons() {
+	local what=$1 path=$2 expect=$3 name want got
+	for name in $(jq -rn --argjson e "$expect" '$e | keys[]'); do
+		dp_jq got "$f" "$path | has(\"$name\")"
+	done
+	for name in $(jq -r "$path | keys[]" "$f"); do
+		want=$(jq -n --argjson e "$expect" --arg n "$name" '$e[$n] // 0')
+		dp_jq got "$f" "$path[\"$name\"]"
+		dp_expect "echo2 $what drops '$name'" "$got" -eq "$want"
+	done
+}
+check_reasons wire .totals.wire_drops "$WIRE_EXPECT"
+check_reasons l2/l3 .port.l2l3_drops "$NET_EXPECT"
+# Node 1's messages, the valid injected frames and their replay originals.
+dp_jq v "$f" '.totals.rx_msgs'
+dp_expect "echo2 messages received" "$v" -ge $((MSGS + 20000 + 8))
+echo "ok"
