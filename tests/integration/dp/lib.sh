@@ -22,16 +22,20 @@ DP_FAILED=0
 
 dp_log() { echo "[$(date +%T.%N | cut -c1-12)] $*" >&2; }
 
-# Prints the logs of every process (last lines) and exits 1.
-dp_fail() {
-	echo "FAIL: $*" >&2
-	DP_FAILED=1
+dp_dump_logs() {
 	local f
 	for f in "$DP_TMP"/*.log; do
 		[ -e "$f" ] || continue
 		echo "---- $(basename "$f") (last 40 lines)" >&2
 		tail -n 40 "$f" >&2
 	done
+}
+
+# Prints the logs of every process (last lines) and exits 1.
+dp_fail() {
+	echo "FAIL: $*" >&2
+	DP_FAILED=1
+	dp_dump_logs
 	exit 1
 }
 
@@ -59,13 +63,41 @@ dp_kill_one() {
 	return 0
 }
 
+# Every recorded process still running gets SIGTERM (timeout passes it on),
+# then SIGKILL for it and its group after TENTHS tenths of a second.
+dp_kill_all() {
+	local tenths=$1 name pid t=0 alive
+	for name in "${!DP_PID[@]}"; do
+		kill -TERM "${DP_PID[$name]}" 2>/dev/null
+	done
+	while :; do
+		alive=""
+		for name in "${!DP_PID[@]}"; do
+			kill -0 "${DP_PID[$name]}" 2>/dev/null && alive+=" $name"
+		done
+		[ -n "$alive" ] && [ "$t" -lt "$tenths" ] || break
+		sleep 0.1
+		t=$((t + 1))
+	done
+	for name in $alive; do
+		pid=${DP_PID[$name]}
+		dp_log "$name (pid $pid) still running: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null
+		kill -KILL -- "-$pid" 2>/dev/null # timeout's child is in timeout's group
+	done
+}
+
 dp_cleanup() {
 	local rc=$? name ns left=""
 	trap - EXIT INT TERM
 	set +e
-	for name in "${!DP_PID[@]}"; do
-		dp_kill_one "$name" TERM 3
-	done
+	# After a signal (a meson timeout kills the whole group 0.5 s later)
+	# there is no time for polite stops.
+	if [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ]; then
+		dp_kill_all 3
+	else
+		dp_kill_all 30
+	fi
 	wait 2>/dev/null
 	for ((i = ${#DP_NETNS[@]} - 1; i >= 0; i--)); do
 		ip netns del "${DP_NETNS[$i]}" 2>/dev/null
@@ -83,13 +115,7 @@ dp_cleanup() {
 		echo "FAIL: left behind:$left" >&2
 		[ "$rc" -eq 0 ] && rc=1
 	fi
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$DP_FAILED" -eq 0 ]; then
-		for f in "$DP_TMP"/*.log; do
-			[ -e "$f" ] || continue
-			echo "---- $(basename "$f") (last 40 lines)" >&2
-			tail -n 40 "$f" >&2
-		done
-	fi
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$DP_FAILED" -eq 0 ] && dp_dump_logs
 	rm -rf "$DP_TMP"
 	exit "$rc"
 }
