@@ -43,18 +43,23 @@ dp_skip() { echo "SKIP: $*"; exit 77; }
 
 # ---- cleanup ---------------------------------------------------------------
 
+# dp_wait_gone PID SECS: 0 once PID has exited, 1 if it still runs after SECS.
+dp_wait_gone() {
+	local t=0
+	while kill -0 "$1" 2>/dev/null; do
+		[ "$t" -lt $(($2 * 10)) ] || return 1
+		sleep 0.1
+		t=$((t + 1))
+	done
+}
+
 # Sends sig to one recorded process, waits up to secs for it, then KILLs it.
 dp_kill_one() {
 	local name=$1 sig=$2 secs=$3 pid=${DP_PID[$1]:-}
 	[ -n "$pid" ] || return 0
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill "-$sig" "$pid" 2>/dev/null
-	local t=0
-	while kill -0 "$pid" 2>/dev/null && [ "$t" -lt $((secs * 10)) ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if ! dp_wait_gone "$pid" "$secs"; then
 		dp_log "$name (pid $pid) ignored SIG$sig for ${secs}s: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null
 		# timeout's child is in timeout's process group; take it too.
@@ -238,12 +243,8 @@ dp_wait_file() {
 # Waits up to SECS for process NAME to exit; its status in DP_RC (124 if it
 # did not stop in time: then it is killed).
 dp_wait_exit() {
-	local name=$1 secs=$2 pid=${DP_PID[$1]} t=0
-	while kill -0 "$pid" 2>/dev/null && [ "$t" -lt $((secs * 10)) ]; do
-		sleep 0.1
-		t=$((t + 1))
-	done
-	if kill -0 "$pid" 2>/dev/null; then
+	local name=$1 secs=$2 pid=${DP_PID[$1]}
+	if ! dp_wait_gone "$pid" "$secs"; then
 		dp_log "$name still running after ${secs}s"
 		dp_kill_one "$name" TERM 3
 	fi
