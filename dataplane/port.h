@@ -1,6 +1,6 @@
 /* The port layer under the worker loop: bursts of UDP payloads in and out
- * of one queue per worker, the same calls over DPDK ethdev (later) and
- * over kernel UDP sockets (port_udp.c, now).
+ * of one queue per worker, the same calls over DPDK ethdev (port_ethdev.c)
+ * and over kernel UDP sockets (port_udp.c).
  *
  * Ownership follows rte_eth_rx_burst / rte_eth_tx_burst: rx hands the
  * caller packets that it must give back with aeg_port_pkt_free; tx takes
@@ -13,6 +13,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "aegis/net.h"
 
 /* One UDP payload. On rx, ipv4/udp_port name the sender; on tx, the
  * destination. Addresses and ports are in host byte order. */
@@ -28,6 +30,29 @@ struct aeg_pkt {
 
 struct aeg_port;
 
+/* Counters below the worker: L2/L3 parsing, ARP, neighbours, steering.
+ * Ports without L2/L3 of their own (kernel UDP) leave them 0. Each is
+ * written by one thread and read from any; the set is not a snapshot. */
+struct aeg_port_counters {
+	uint64_t rx_frames;           /* frames the port parsed */
+	uint64_t net_drops[AEG_NET_DROP_NR]; /* by enum aeg_net_drop; [0] unused */
+	uint64_t not_ours;            /* IPv4 for another address, UDP for another port */
+	uint64_t other;               /* neither IPv4/UDP nor ARP (to the slow path) */
+	uint64_t arp_requests_rx, arp_replies_rx, arp_requests_tx, arp_replies_tx;
+	uint64_t no_neigh;            /* tx frames dropped: peer MAC unresolved */
+	uint64_t steered;             /* frames handed to their worker's queue in software */
+	uint64_t steer_drops;         /* ... dropped: that queue's ring was full */
+	uint64_t slow_drops;          /* slow-path frames dropped: ring full */
+	uint64_t link_restarts;       /* port stop/start after the link stayed down */
+};
+
+struct aeg_port_stats {
+	const char *driver;           /* "udp", "net_memif", ... */
+	const char *steering;         /* "kernel", "rte_flow" or "software" */
+	struct aeg_port_counters c;   /* summed over queues and the slow path */
+	uint64_t dev_imissed, dev_ierrors, dev_oerrors, dev_rx_nombuf; /* rte_eth_stats */
+};
+
 struct aeg_port_ops {
 	/* Up to n received packets into pkts; returns the count (0 when
 	 * nothing is waiting, never blocks) or a negative errno. */
@@ -39,11 +64,13 @@ struct aeg_port_ops {
 	struct aeg_pkt *(*pkt_alloc)(struct aeg_port *p, uint16_t queue);
 	void (*pkt_free)(struct aeg_port *p, struct aeg_pkt *pkt);
 	void (*close)(struct aeg_port *p);
+	/* Optional (NULL: all counters 0). */
+	void (*stats)(struct aeg_port *p, struct aeg_port_stats *out);
 };
 
 struct aeg_port {
 	const struct aeg_port_ops *ops;
-	const char *kind;     /* "udp", later "ethdev" */
+	const char *kind;     /* "udp" or "ethdev" */
 	uint16_t queue_count; /* one queue per worker */
 	uint16_t burst_max;   /* largest n accepted by rx_burst / tx_burst */
 };
@@ -68,6 +95,13 @@ static inline struct aeg_pkt *aeg_port_pkt_alloc(struct aeg_port *p, uint16_t qu
 static inline void aeg_port_pkt_free(struct aeg_port *p, struct aeg_pkt *pkt)
 {
 	p->ops->pkt_free(p, pkt);
+}
+
+static inline void aeg_port_stats_read(struct aeg_port *p, struct aeg_port_stats *out)
+{
+	*out = (struct aeg_port_stats){ .driver = p->kind, .steering = "kernel" };
+	if (p->ops->stats != NULL)
+		p->ops->stats(p, out);
 }
 
 static inline void aeg_port_close(struct aeg_port *p)

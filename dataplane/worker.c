@@ -110,7 +110,9 @@ uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns)
 void aeg_worker_run(struct aeg_worker *w)
 {
 	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
-		if (aeg_worker_poll(w, clock_ns(CLOCK_MONOTONIC)) > 0) {
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		uint32_t busy = w->cfg.on_tick == NULL ? 0 : w->cfg.on_tick(w->cfg.arg, w, now);
+		if (aeg_worker_poll(w, now) + busy > 0) {
 			w->idle_polls = 0;
 			w->sleep_ns = SLEEP_NS_MIN;
 			continue;

@@ -42,6 +42,10 @@ struct aeg_worker;
  * during the call. The callback may call aeg_worker_send. */
 typedef void (*aeg_worker_msg_fn)(void *arg, struct aeg_worker *w, uint32_t src_node,
 				  uint32_t src_worker, const struct aeg_wire_msg *m);
+/* Optional work of the caller's own, once per iteration of aeg_worker_run
+ * before the poll (a load generator, say); may call aeg_worker_send.
+ * Returns how much it did: 0 counts as idle for the back-off. */
+typedef uint32_t (*aeg_worker_tick_fn)(void *arg, struct aeg_worker *w, uint64_t now_ns);
 
 struct aeg_worker_config {
 	struct aeg_port *port;
@@ -58,7 +62,8 @@ struct aeg_worker_config {
 	 * ns minus the allowed skew (aeg/wire.h, "Replay"). */
 	uint64_t replay_floor;
 	aeg_worker_msg_fn on_msg;
-	void *arg;
+	aeg_worker_tick_fn on_tick;  /* may be NULL */
+	void *arg;                   /* for on_msg and on_tick */
 };
 
 /* Counters of one worker; read with aeg_worker_stats_read. */

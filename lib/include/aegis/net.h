@@ -56,12 +56,16 @@ enum aeg_net_kind {
 /* Why a frame was refused. Stable names for logs and statistics. */
 enum aeg_net_drop {
 	AEG_NET_OK = 0,
-	AEG_NET_DROP_TRUNCATED,     /* shorter than its headers claim */
+	AEG_NET_DROP_TRUNCATED,     /* shorter than its headers claim, the IPv4
+				     * total length included (a cut frame) */
 	AEG_NET_DROP_BAD_IPV4,      /* version != 4, IHL < 5 */
 	AEG_NET_DROP_BAD_IPV4_CSUM,
-	AEG_NET_DROP_BAD_IPV4_LEN,  /* total length < header or > frame */
+	AEG_NET_DROP_BAD_IPV4_LEN,  /* total length < header length (> frame is
+				     * AEG_NET_DROP_TRUNCATED) */
 	AEG_NET_DROP_FRAGMENT,      /* MF set or offset != 0 */
-	AEG_NET_DROP_BAD_UDP_LEN,   /* UDP length < 8 or != IPv4 payload length */
+	AEG_NET_DROP_BAD_UDP_LEN,   /* UDP length < 8 or != IPv4 payload length
+				     * (bytes after the IPv4 total length are
+				     * Ethernet padding and ignored) */
 	AEG_NET_DROP_BAD_UDP_CSUM,
 	AEG_NET_DROP_BAD_ARP,       /* not Ethernet/IPv4 sizes, unknown op */
 	AEG_NET_DROP_NR
@@ -137,14 +141,24 @@ void aeg_net_arp_build(uint8_t *frame, uint16_t op, const struct aeg_net_mac *et
 		       const struct aeg_net_mac *tha, uint32_t tpa);
 
 /* Internet checksum (RFC 1071) of data, added to a running 32-bit sum;
- * aeg_net_csum_fold turns the sum into the 16-bit field value. */
+ * aeg_net_csum_fold turns the sum into the 16-bit field value (the
+ * complement of the folded sum, host order; a whole datagram with its
+ * checksum in place folds to 0). Words are big-endian, so in a chain of
+ * calls only the last piece may have an odd length. */
 uint32_t aeg_net_csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t aeg_net_csum_fold(uint32_t sum);
 
 /* ---- neighbour table ---------------------------------------------------- */
 
-/* Sizes: capacity x 32 bytes, allocated at init. Lookups scan an open
- * addressing table; no allocation after init. */
+/* Sizes: slot_count x 32 bytes allocated at init, slot_count the power
+ * of two >= 2 x capacity (64 to 128 bytes per entry of capacity; 16 KiB
+ * for the default 256); no allocation after init. Open addressing with
+ * linear probing at load <= 1/2, deletion by backward shift (no
+ * tombstones). A 0 in a config field selects its default; capacity above
+ * 2^24 or probes_max above 65535 is -EINVAL. When the table is full, the
+ * oldest entry not confirmed for reachable_ns + probes_max x retry_ns
+ * (never a static one) is evicted to make room; -ENOSPC only if there is
+ * none. now_ns must not go backwards. */
 struct aeg_net_neigh_config {
 	uint32_t capacity;     /* entries, static ones included; default 256 */
 	uint64_t reachable_ns; /* a learned entry is refreshed after this; default 30 s */
@@ -161,7 +175,7 @@ struct aeg_net_neigh {
 	uint32_t used;
 };
 
-/* Returns 0, -EINVAL or -ENOMEM. */
+/* cfg may be NULL (all defaults). Returns 0, -EINVAL or -ENOMEM. */
 int aeg_net_neigh_init(struct aeg_net_neigh *t, const struct aeg_net_neigh_config *cfg);
 void aeg_net_neigh_fini(struct aeg_net_neigh *t);
 
@@ -181,7 +195,9 @@ int aeg_net_neigh_learn(struct aeg_net_neigh *t, uint32_t ipv4, const struct aeg
  * tells the caller to send an ARP request now (at most once per retry_ns
  * per address): for unknown addresses, and for known ones older than
  * reachable_ns (which are still returned). After probes_max unanswered
- * refreshes a learned entry is forgotten (-EAGAIN again). */
+ * refreshes a learned entry is forgotten (-EAGAIN again, and resolved
+ * from scratch). An address never answered keeps asking once per
+ * retry_ns until it is learned or evicted. Static entries never ask. */
 int aeg_net_neigh_lookup(struct aeg_net_neigh *t, uint32_t ipv4, uint64_t now_ns,
 			 struct aeg_net_mac *mac, bool *send_request);
 

@@ -1,0 +1,132 @@
+/* A node's workers at run time (dp_runtime.h). */
+#define _GNU_SOURCE
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "dp_runtime.h"
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	int r = clock_gettime(id, &ts);
+	assert(r == 0);
+	(void)r;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t aeg_dp_now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t aeg_dp_wall_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_node_args *args,
+			struct aeg_port *port, aeg_worker_msg_fn on_msg, aeg_worker_tick_fn on_tick,
+			void *const *arg)
+{
+	if (port->queue_count != args->workers || args->workers > AEG_NODE_WORKERS_MAX)
+		return -EINVAL;
+	*rt = (struct aeg_dp_runtime){
+		.port = port, .workers = args->workers, .self_node = args->node,
+	};
+	rt->peers[rt->peer_count++] = (struct aeg_worker_peer){
+		.node = args->node, .ipv4 = args->ipv4, .udp_base_port = args->base_port,
+	};
+	for (uint32_t i = 0; i < args->peer_count; i++) {
+		if (args->peers[i].node == args->node)
+			continue; /* a peer list may name this node too */
+		rt->peers[rt->peer_count++] = (struct aeg_worker_peer){
+			.node = args->peers[i].node, .ipv4 = args->peers[i].ipv4,
+			.udp_base_port = aeg_node_args_peer_port(args, &args->peers[i]),
+		};
+	}
+	uint64_t wall = aeg_dp_wall_ns();
+	for (uint16_t q = 0; q < rt->workers; q++) {
+		struct aeg_worker_config wc = {
+			.port = port, .queue = q, .cluster = args->cluster, .key = &args->key,
+			.self_node = args->node, .peers = rt->peers, .peer_count = rt->peer_count,
+			.workers_per_node = args->workers,
+			.replay_floor = wall > AEG_DP_REPLAY_SKEW_NS ? wall - AEG_DP_REPLAY_SKEW_NS : 0,
+			.on_msg = on_msg, .on_tick = on_tick, .arg = arg == NULL ? NULL : arg[q],
+		};
+		int r = aeg_worker_init(&rt->w[q], &wc);
+		if (r != 0) {
+			aeg_dp_runtime_fini(rt);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void *thread_main(void *arg)
+{
+	aeg_worker_run(arg);
+	return NULL;
+}
+
+static void run_worker(void *arg)
+{
+	aeg_worker_run(arg);
+}
+
+int aeg_dp_runtime_start(struct aeg_dp_runtime *rt, const struct aeg_dp_launcher *launcher)
+{
+	rt->launcher = launcher;
+	for (uint16_t q = 0; q < rt->workers; q++) {
+		int r = launcher != NULL ? launcher->launch(launcher->ctx, q, run_worker, rt->w[q]) :
+			-pthread_create(&rt->threads[q], NULL, thread_main, rt->w[q]);
+		if (r != 0) {
+			aeg_dp_runtime_stop(rt);
+			return r;
+		}
+		rt->running[q] = true;
+	}
+	return 0;
+}
+
+void aeg_dp_runtime_stop(struct aeg_dp_runtime *rt)
+{
+	for (uint16_t q = 0; q < rt->workers; q++)
+		if (rt->running[q])
+			aeg_worker_stop(rt->w[q]);
+	for (uint16_t q = 0; q < rt->workers; q++) {
+		if (!rt->running[q])
+			continue;
+		if (rt->launcher != NULL) {
+			rt->launcher->wait(rt->launcher->ctx, q);
+		} else {
+			int r = pthread_join(rt->threads[q], NULL);
+			assert(r == 0);
+			(void)r;
+		}
+		rt->running[q] = false;
+	}
+}
+
+void aeg_dp_runtime_fini(struct aeg_dp_runtime *rt)
+{
+	aeg_dp_runtime_stop(rt);
+	for (uint16_t q = 0; q < rt->workers; q++) {
+		aeg_worker_fini(rt->w[q]);
+		rt->w[q] = NULL;
+	}
+}
+
+void aeg_dp_runtime_totals(const struct aeg_dp_runtime *rt, struct aeg_worker_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	uint64_t *sum = (uint64_t *)out;
+	for (uint16_t q = 0; q < rt->workers; q++) {
+		struct aeg_worker_stats s;
+		aeg_worker_stats_read(rt->w[q], &s);
+		const uint64_t *v = (const uint64_t *)&s;
+		for (size_t i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
+			sum[i] += v[i];
+	}
+}

@@ -1,0 +1,64 @@
+/* A node's dataplane at run time: the peer table, one worker per port
+ * queue, and starting/stopping them, on pthreads (kernel-UDP port) or
+ * through a launcher (DPDK lcores, dp_eal.h). Shared by aegis-dpnode and
+ * aegisd; the node decides what its workers do through on_msg/on_tick.
+ *
+ * Sizes: the runtime struct itself (fixed arrays, ~2 KiB) plus the
+ * workers (worker.h). */
+#ifndef AEGIS_DATAPLANE_DP_RUNTIME_H
+#define AEGIS_DATAPLANE_DP_RUNTIME_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "node_args.h"
+#include "port.h"
+#include "worker.h"
+
+/* Runs fn(arg) for worker w somewhere else (an lcore); returns 0 or a
+ * negative errno. wait blocks until that fn returned. */
+struct aeg_dp_launcher {
+	int (*launch)(void *ctx, uint16_t worker, void (*fn)(void *), void *arg);
+	void (*wait)(void *ctx, uint16_t worker);
+	void *ctx;
+};
+
+struct aeg_dp_runtime {
+	struct aeg_port *port;
+	uint16_t workers;
+	uint32_t self_node;
+	struct aeg_worker_peer peers[AEG_NODE_PEERS_MAX + 1]; /* self first */
+	uint32_t peer_count;
+	struct aeg_worker *w[AEG_NODE_WORKERS_MAX];
+	const struct aeg_dp_launcher *launcher; /* NULL: pthreads */
+	pthread_t threads[AEG_NODE_WORKERS_MAX];
+	bool running[AEG_NODE_WORKERS_MAX];
+};
+
+/* Allowed wall-clock difference between nodes; frames older than start
+ * minus this are refused as replays (aegis/wire.h). */
+#define AEG_DP_REPLAY_SKEW_NS 10000000000ull
+
+/* Builds the peer table from args (self + --peer)
+ * and one worker per port queue; worker w gets arg[w] (arg may be NULL).
+ * Returns 0, -EINVAL or -ENOMEM; on error nothing is left allocated. */
+int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_node_args *args,
+			struct aeg_port *port, aeg_worker_msg_fn on_msg, aeg_worker_tick_fn on_tick,
+			void *const *arg);
+/* Starts aeg_worker_run on every worker. Returns 0 or a negative errno
+ * (workers already started are stopped again). */
+int aeg_dp_runtime_start(struct aeg_dp_runtime *rt, const struct aeg_dp_launcher *launcher);
+/* Asks every worker to stop and waits for them. */
+void aeg_dp_runtime_stop(struct aeg_dp_runtime *rt);
+/* Stops if needed and frees the workers (not the port). */
+void aeg_dp_runtime_fini(struct aeg_dp_runtime *rt);
+
+/* Sum of every worker's counters. */
+void aeg_dp_runtime_totals(const struct aeg_dp_runtime *rt, struct aeg_worker_stats *out);
+
+/* CLOCK_MONOTONIC / CLOCK_REALTIME in ns. */
+uint64_t aeg_dp_now_ns(void);
+uint64_t aeg_dp_wall_ns(void);
+
+#endif
