@@ -12,6 +12,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include "cores.h"
 #include "dp_node.h"
 #include "port_ethdev.h"
 
@@ -65,11 +66,59 @@ static int udp_open(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 
 /* ---- ethdev ------------------------------------------------------------ */
 
+/* The PCI address of the first device allowed with -a/--allow (before its
+ * ",devargs"), "" if none: its NUMA node is where workers should be. */
+static void eal_pci_addr(const struct aeg_node_args *a, char *out, size_t n)
+{
+	out[0] = '\0';
+	for (int i = 1; i < a->eal_argc; i++) {
+		const char *v = NULL, *s = a->eal_argv[i];
+		if (strcmp(s, "-a") == 0 || strcmp(s, "--allow") == 0)
+			v = i + 1 < a->eal_argc ? a->eal_argv[i + 1] : NULL;
+		else if (strncmp(s, "--allow=", 8) == 0)
+			v = s + 8;
+		else if (strncmp(s, "-a", 2) == 0 && s[2] != '\0')
+			v = s + 2;
+		if (v != NULL) {
+			snprintf(out, n, "%.*s", (int)strcspn(v, ","), v);
+			return;
+		}
+	}
+}
+
 int aeg_dp_cores_pick(const struct aeg_node_args *args, aeg_dp_log_fn log, char *buf, size_t n)
 {
-	(void)args, (void)buf, (void)n;
-	log("cores: no -l/-c/--lcores given and hwloc placement is not wired yet: EAL defaults");
-	return -ENOTSUP;
+	static const char opt[] = "--lcores=";
+	hwloc_topology_t topo;
+	int r = aeg_cores_topology_load(&topo);
+	if (r != 0) {
+		log("cores: hwloc topology: %s; EAL picks its defaults", strerror(-r));
+		return r;
+	}
+	/* EAL has not probed yet: the NIC's node comes from its PCI address
+	 * (-1, none favoured, for vdevs). */
+	char pci[64];
+	eal_pci_addr(args, pci, sizeof(pci));
+	int numa = pci[0] != '\0' ? aeg_cores_nic_numa(topo, pci) : -1;
+	struct aeg_core_layout l;
+	char desc[2048];
+	r = aeg_cores_pick(topo, NULL, numa, args->workers, &l);
+	if (r == 0 && n > sizeof(opt)) {
+		memcpy(buf, opt, sizeof(opt) - 1);
+		int len = aeg_cores_eal_lcores(&l, buf + sizeof(opt) - 1, n - (sizeof(opt) - 1));
+		r = len < 0 ? len : 0;
+	}
+	if (r == 0 && aeg_cores_describe(topo, &l, desc, sizeof(desc)) > 0) {
+		/* One log line per line of the description. */
+		for (char *line = strtok(desc, "\n"); line != NULL; line = strtok(NULL, "\n"))
+			log("cores (hwloc): %s", line);
+		log("cores: EAL %s", buf);
+	}
+	if (r != 0)
+		log("cores: hwloc placement for %u worker(s): %s; EAL picks its defaults",
+		    args->workers, strerror(-r));
+	hwloc_topology_destroy(topo);
+	return r;
 }
 
 static int lcore_main(void *arg)
@@ -81,7 +130,12 @@ static int lcore_main(void *arg)
 
 static void *thread_main(void *arg)
 {
+	/* An lcore id of its own gives the thread mempool caches; without one
+	 * (all ids taken) it still works, through the pools' rings. */
+	bool registered = rte_thread_register() == 0;
 	lcore_main(arg);
+	if (registered)
+		rte_thread_unregister();
 	return NULL;
 }
 
@@ -127,18 +181,29 @@ static int eal_init(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 	return 0;
 }
 
+/* The first CPU an lcore may run on (rte_lcore_to_cpu_id gives the lcore
+ * index when --lcores maps lcores to other CPUs). */
+static int lcore_cpu(unsigned lcore)
+{
+	rte_cpuset_t set = rte_lcore_cpuset(lcore);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			return cpu;
+	return -1;
+}
+
 /* Worker w on the w-th worker lcore, or on a pthread next to the main lcore. */
 static void slots_assign(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 {
 	unsigned lcore = rte_get_next_lcore(-1, 1, 0);
 	char line[512];
 	int len = snprintf(line, sizeof(line), "layout: main lcore %u on CPU %d; workers:",
-			   rte_get_main_lcore(), rte_lcore_to_cpu_id((int)rte_get_main_lcore()));
+			   rte_get_main_lcore(), lcore_cpu(rte_get_main_lcore()));
 	for (uint16_t w = 0; w < dn->args->workers; w++) {
 		dn->slots[w].lcore = lcore < RTE_MAX_LCORE ? lcore : RTE_MAX_LCORE;
 		if (len < (int)sizeof(line) && lcore < RTE_MAX_LCORE)
 			len += snprintf(line + len, sizeof(line) - (size_t)len, "%s %u on lcore %u (CPU %d)",
-					w == 0 ? "" : ",", w, lcore, rte_lcore_to_cpu_id((int)lcore));
+					w == 0 ? "" : ",", w, lcore, lcore_cpu(lcore));
 		else if (len < (int)sizeof(line))
 			len += snprintf(line + len, sizeof(line) - (size_t)len,
 					"%s %u on a thread sharing the main lcore's CPU",

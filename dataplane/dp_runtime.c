@@ -5,26 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "dp_clock.h"
 #include "dp_runtime.h"
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	int r = clock_gettime(id, &ts);
-	assert(r == 0);
-	(void)r;
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t aeg_dp_now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-uint64_t aeg_dp_wall_ns(void)
-{
-	return clock_ns(CLOCK_REALTIME);
-}
 
 int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_node_args *args,
 			struct aeg_port *port, aeg_worker_msg_fn on_msg, aeg_worker_tick_fn on_tick,

@@ -57,8 +57,4 @@ void aeg_dp_runtime_fini(struct aeg_dp_runtime *rt);
 /* Sum of every worker's counters. */
 void aeg_dp_runtime_totals(const struct aeg_dp_runtime *rt, struct aeg_worker_stats *out);
 
-/* CLOCK_MONOTONIC / CLOCK_REALTIME in ns. */
-uint64_t aeg_dp_now_ns(void);
-uint64_t aeg_dp_wall_ns(void);
-
 #endif

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dp_clock.h"
 #include "dp_node.h"
 #include "dp_runtime.h"
 #include "node_args.h"
@@ -238,6 +239,8 @@ static bool run_ok(const struct app *app)
 {
 	if (app->a.mode != AEG_NODE_MODE_SEND)
 		return true;
+	if (!app->go)
+		logf_("destination node %u never became reachable (no ARP answer?)", app->a.dst);
 	for (uint16_t q = 0; q < app->a.workers; q++) {
 		const struct app_worker *s = &app->aw[q];
 		if (!s->done || s->bad != 0) {

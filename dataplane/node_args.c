@@ -1,6 +1,7 @@
 /* Command line of a dataplane node (node_args.h): split at "--", then
  * getopt_long over the node's own options. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -103,26 +104,15 @@ static bool parse_seconds(const char *s, double *out)
 	return true;
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool parse_key(const char *s, struct aeg_wire_key *key)
 {
 	if (strlen(s) != 2 * AEG_WIRE_KEY_BYTES)
 		return false;
 	for (int i = 0; i < AEG_WIRE_KEY_BYTES; i++) {
-		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
+		char pair[3] = { s[2 * i], s[2 * i + 1], '\0' };
+		if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1]))
 			return false;
-		key->bytes[i] = (uint8_t)(hi << 4 | lo);
+		key->bytes[i] = (uint8_t)strtoul(pair, NULL, 16);
 	}
 	return true;
 }

@@ -72,9 +72,8 @@ static int queue_init(struct ethdev_port *e, uint16_t i, int socket)
 			       RING_F_SC_DEQ, socket);
 	q->slow = ring_create("aeg_sl%u_%u", e->cfg.port_id, i, sizeof(void *),
 			      RING_F_SP_ENQ | RING_F_SC_DEQ, socket);
-	/* Until ctl_ring (branch cores) lands: an rte_ring SP/SC of 16-B messages. */
-	q->ctl = ring_create("aeg_ct%u_%u", e->cfg.port_id, i, sizeof(struct ethdev_neigh_msg),
-			     RING_F_SP_ENQ | RING_F_SC_DEQ, socket);
+	if (aeg_ctl_ring_init(&q->ctl, ETHDEV_RING_SIZE) != 0)
+		q->ctl = NULL;
 	if (q->pool == NULL || q->steer == NULL || q->slow == NULL || q->ctl == NULL)
 		return fail(-ENOMEM, "queue %u: pool/rings: %s", i, rte_strerror(rte_errno));
 	int r = neigh_init(e, &q->neigh);
@@ -170,10 +169,13 @@ static int configure(struct ethdev_port *e, int socket)
 			    port, e->driver, n, di.max_rx_queues, di.max_tx_queues,
 			    strcmp(e->driver, "net_af_packet") == 0 ? " (devarg qpairs=N)" : "");
 	/* The main lcore's queue pair when the device has room for it; else
-	 * its frames leave through queue 0 and it only reads what workers
-	 * pass up. */
-	e->slow_rx = di.max_rx_queues > n;
+	 * its frames leave through queue 0 and it reads what workers pass up.
+	 * Its rx queue must exist where the device spreads frames over every
+	 * queue it has (af_packet's fanout over qpairs=N sockets) or needs as
+	 * many rx as tx rings (memif); it carries data only in the first case,
+	 * polled every millisecond: give af_packet qpairs = workers. */
 	e->slow_tx = di.max_tx_queues > n;
+	e->slow_rx = di.max_rx_queues > n;
 	e->slow_q = n;
 	e->restart_on_link_down = memif_client(&di);
 	struct rte_eth_conf conf = { 0 };
@@ -193,10 +195,10 @@ static int configure(struct ethdev_port *e, int socket)
 	e->slow_pool = pool_create(name, ETHDEV_SLOW_POOL_MBUFS, socket);
 	if (e->slow_pool == NULL)
 		return fail(-ENOMEM, "slow-path pool: %s", rte_strerror(rte_errno));
-	if (e->slow_rx && (r = rte_eth_rx_queue_setup(port, n, e->cfg.rx_desc, socket, NULL,
+	if (e->slow_rx && (r = rte_eth_rx_queue_setup(port, n, ETHDEV_SLOW_DESC, socket, NULL,
 						      e->slow_pool)) != 0)
 		return fail(r, "slow rx queue: %s", rte_strerror(-r));
-	if (e->slow_tx && (r = rte_eth_tx_queue_setup(port, n, e->cfg.tx_desc, socket, NULL)) != 0)
+	if (e->slow_tx && (r = rte_eth_tx_queue_setup(port, n, ETHDEV_SLOW_DESC, socket, NULL)) != 0)
 		return fail(r, "slow tx queue: %s", rte_strerror(-r));
 	if (!e->slow_tx && (e->slow_out = ring_create("aeg_so%u_%u", port, 0, sizeof(void *),
 						       RING_F_SP_ENQ | RING_F_SC_DEQ,
@@ -237,11 +239,12 @@ static void describe(const struct ethdev_port *e, int socket, char *info, size_t
 	aeg_net_ipv4_format(e->cfg.ipv4, ip);
 	snprintf(info, len,
 		 "port %u driver %s mac %s ip %s udp %u..%u, NUMA socket %d, %u worker queue "
-		 "pair(s) + slow path (%s rx, %s tx), steering %s, tx checksum %s/%s, "
+		 "pair(s), slow path rx %s tx %s, steering %s, tx checksum %s/%s, "
 		 "rx checksum %s, pools %u x %u mbufs + %u (slow), %u/%u descriptors",
 		 e->cfg.port_id, e->driver, mac, ip, e->cfg.base_port,
 		 e->cfg.base_port + e->cfg.queue_count - 1, socket, e->cfg.queue_count,
-		 e->slow_rx ? "own" : "none", e->slow_tx ? "own" : "via queue 0", e->steering,
+		 e->slow_rx ? "own queue" : "from workers",
+		 e->slow_tx ? "own queue" : "via queue 0", e->steering,
 		 e->tx_net_flags & AEG_NET_TX_IPV4_CSUM_HW ? "ipv4 hw" : "ipv4 sw",
 		 e->tx_net_flags & AEG_NET_TX_UDP_CSUM_HW ? "udp hw" : "udp 0",
 		 e->rx_csum ? "hw" : "sw", e->cfg.queue_count, e->cfg.mbufs_per_queue,
@@ -291,6 +294,10 @@ void ethdev_close(struct aeg_port *p)
 {
 	struct ethdev_port *e = ethdev_of(p);
 	uint16_t port = e->cfg.port_id;
+	/* Workers must have stopped (close does not wait for them); one that
+	 * still polled would find its bursts returning 0 from here on. */
+	if (e->q != NULL)
+		(void)ethdev_pause_all(e, 0);
 	flows_destroy(e);
 	if (e->started)
 		(void)rte_eth_dev_stop(port);
@@ -304,7 +311,8 @@ void ethdev_close(struct aeg_port *p)
 			rte_pktmbuf_free(m);
 		rte_ring_free(q->steer);
 		rte_ring_free(q->slow);
-		rte_ring_free(q->ctl);
+		if (q->ctl != NULL)
+			aeg_ctl_ring_fini(q->ctl);
 		aeg_net_neigh_fini(&q->neigh);
 		rte_mempool_free(q->pool);
 	}

@@ -11,9 +11,10 @@
  *
  * Sizes, all at open, on the port's NUMA socket: per worker a mempool of
  * mbufs_per_queue mbufs (2176 B data room + 32 B private area holding the
- * struct aeg_pkt, ~2.4 KiB each: 4096 -> ~10 MiB), a steering ring, a
- * slow-path ring and a control ring (1024 entries each), a neighbour table
- * (neigh_capacity x 32 B); for the slow path one pool of 1024 mbufs.
+ * struct aeg_pkt, ~2.4 KiB each: 4096 -> ~10 MiB), a steering ring and a
+ * slow-path ring (1024 pointers each), a control ring (ctl_ring.h,
+ * 1024 x 64 B) and a neighbour table (256 x 32 B); for the slow path one
+ * pool of 2047 mbufs and the main lcore's neighbour table.
  * Nothing is allocated per packet: rx and tx use the mbufs themselves. */
 #ifndef AEGIS_DATAPLANE_PORT_ETHDEV_H
 #define AEGIS_DATAPLANE_PORT_ETHDEV_H
@@ -65,10 +66,5 @@ void aeg_port_ethdev_slow_poll(struct aeg_port *p, uint64_t now_ns);
 /* Whether the main lcore knows ipv4's MAC (it has been pushed to every
  * queue by then). Main lcore only. */
 bool aeg_port_ethdev_reachable(struct aeg_port *p, uint32_t ipv4);
-
-/* Stops the workers' use of the device for good (their bursts return 0)
- * and waits up to wait_ms for every queue to acknowledge; call before
- * stopping the lcores if they may still poll. Main lcore only. */
-bool aeg_port_ethdev_quiesce(struct aeg_port *p, uint32_t wait_ms);
 
 #endif

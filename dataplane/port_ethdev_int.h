@@ -10,25 +10,27 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "ctl_ring.h"
 #include "port_ethdev.h"
 
 #define ETHDEV_RING_SIZE 1024u
-#define ETHDEV_SLOW_POOL_MBUFS 1023u /* a power of two minus one suits rte_mempool */
+/* The slow path's pool fills its rx ring (ETHDEV_SLOW_DESC) and still has
+ * room for replies and requests in flight; 2^n - 1 suits rte_mempool. */
+#define ETHDEV_SLOW_POOL_MBUFS 2047u
+#define ETHDEV_SLOW_DESC 256u
 #define ETHDEV_BURST_MAX 64u
 #define ETHDEV_QUEUES_MAX 16u
 
-/* A learned neighbour, main -> queue through the control ring (16 B). */
-struct ethdev_neigh_msg {
-	uint32_t ipv4;
-	uint8_t mac[6];
-	uint8_t pad[6];
+/* Control messages main lcore -> queue (ctl_ring.h). */
+enum {
+	ETHDEV_CTL_NEIGH = 1, /* arg[0]: IPv4 (host order), arg[1]: MAC in its first 6 bytes (memcpy) */
 };
 
 struct ethdev_queue {
 	struct rte_mempool *pool;
 	struct rte_ring *steer;   /* frames for this worker found on other queues (MP/SC) */
 	struct rte_ring *slow;    /* ARP and other frames to the main lcore (SP/SC) */
-	struct rte_ring *ctl;     /* learned neighbours from the main lcore (SP/SC) */
+	struct aeg_ctl_ring *ctl; /* learned neighbours from the main lcore (SPSC) */
 	struct aeg_net_neigh neigh;
 	uint16_t ip_id;
 	/* Pause handshake with the main lcore: odd pause_gen = stay off the

@@ -9,17 +9,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "dp_clock.h"
 #include "port_ethdev_int.h"
 
 #define ARP_PER_BURST_MAX 4u
 #define CTL_BURST 16u
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 bool ethdev_paused(struct ethdev_queue *q)
 {
@@ -99,16 +93,17 @@ struct rte_mbuf *ethdev_arp_mbuf(struct ethdev_port *e, struct rte_mempool *pool
 /* Learned neighbours pushed by the main lcore. */
 static void ctl_drain(struct ethdev_queue *q)
 {
-	struct ethdev_neigh_msg msgs[CTL_BURST];
-	unsigned n = rte_ring_sc_dequeue_burst_elem(q->ctl, msgs, sizeof(msgs[0]), CTL_BURST, NULL);
+	struct aeg_ctl_msg msgs[CTL_BURST];
+	uint32_t n = aeg_ctl_ring_pop_burst(q->ctl, msgs, CTL_BURST);
 	if (n == 0)
 		return;
-	uint64_t now = mono_ns();
-	for (unsigned i = 0; i < n; i++) {
+	uint64_t now = aeg_dp_now_ns();
+	for (uint32_t i = 0; i < n; i++) {
+		assert(msgs[i].type == ETHDEV_CTL_NEIGH);
 		struct aeg_net_mac mac;
-		memcpy(mac.b, msgs[i].mac, sizeof(mac.b));
+		memcpy(mac.b, &msgs[i].arg[1], sizeof(mac.b));
 		/* -ENOSPC (table full) leaves the peer unresolved: counted at tx. */
-		(void)aeg_net_neigh_learn(&q->neigh, msgs[i].ipv4, &mac, now, true);
+		(void)aeg_net_neigh_learn(&q->neigh, (uint32_t)msgs[i].arg[0], &mac, now, true);
 	}
 }
 
@@ -210,12 +205,13 @@ static int ethdev_tx_burst(struct aeg_port *p, uint16_t queue, struct aeg_pkt **
 	assert(queue < p->queue_count && n <= p->burst_max);
 	if (ethdev_paused(&e->q[queue]))
 		return 0;
+	ctl_drain(&e->q[queue]); /* a neighbour learned since the last rx burst */
 	struct rte_mbuf *out[ETHDEV_BURST_MAX + ARP_PER_BURST_MAX];
 	int16_t orig[ETHDEV_BURST_MAX + ARP_PER_BURST_MAX]; /* index in pkts, -1: ARP */
 	bool dropped[ETHDEV_BURST_MAX];
 	uint16_t k = 0;
 	uint32_t arps = 0;
-	uint64_t now = mono_ns();
+	uint64_t now = aeg_dp_now_ns();
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t k0 = k;
 		dropped[i] = !tx_prepare(e, queue, pkts[i], now, out, &k, &arps);

@@ -52,11 +52,6 @@ void ethdev_resume_all(struct ethdev_port *e)
 	}
 }
 
-bool aeg_port_ethdev_quiesce(struct aeg_port *p, uint32_t wait_ms)
-{
-	return ethdev_pause_all(ethdev_of(p), wait_ms);
-}
-
 static void slow_send(struct ethdev_port *e, struct rte_mbuf *m)
 {
 	bool ok = e->slow_tx ? rte_eth_tx_burst(e->cfg.port_id, e->slow_q, &m, 1) == 1 :
@@ -81,10 +76,10 @@ static void arp_request(struct ethdev_port *e, uint32_t ipv4)
 /* A neighbour learned here goes to every queue's table. */
 static void neigh_push(struct ethdev_port *e, uint32_t ipv4, const struct aeg_net_mac *mac)
 {
-	struct ethdev_neigh_msg msg = { .ipv4 = ipv4 };
-	memcpy(msg.mac, mac->b, sizeof(msg.mac));
+	struct aeg_ctl_msg msg = { .type = ETHDEV_CTL_NEIGH, .len = 16, .arg = { ipv4 } };
+	memcpy(&msg.arg[1], mac->b, sizeof(mac->b));
 	for (uint16_t i = 0; i < e->cfg.queue_count; i++)
-		if (rte_ring_sp_enqueue_elem(e->q[i].ctl, &msg, sizeof(msg)) != 0)
+		if (!aeg_ctl_ring_push(e->q[i].ctl, &msg))
 			ethdev_count(&e->c.slow_drops, 1);
 	for (uint32_t i = 0; i < e->cfg.resolve_count; i++)
 		if (e->cfg.resolve[i] == ipv4)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dp_clock.h"
 #include "worker.h"
 
 #define FRAME_BYTES_DEFAULT 1472u
@@ -46,15 +47,6 @@ struct aeg_worker {
 static void stat_add(uint64_t *c, uint64_t v)
 {
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
-}
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	int r = clock_gettime(id, &ts);
-	assert(r == 0);
-	(void)r;
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int peer_index(const struct aeg_worker *w, uint32_t node)
@@ -110,7 +102,7 @@ uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns)
 void aeg_worker_run(struct aeg_worker *w)
 {
 	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		uint64_t now = aeg_dp_now_ns();
 		uint32_t busy = w->cfg.on_tick == NULL ? 0 : w->cfg.on_tick(w->cfg.arg, w, now);
 		if (aeg_worker_poll(w, now) + busy > 0) {
 			w->idle_polls = 0;
@@ -220,7 +212,7 @@ static int frame_open(struct aeg_worker *w, struct stream *s, uint32_t node, uin
 			return -ENOBUFS;
 		}
 	}
-	uint64_t now = clock_ns(CLOCK_REALTIME);
+	uint64_t now = aeg_dp_wall_ns();
 	s->seq_last = now > s->seq_last ? now : s->seq_last + 1;
 	struct aeg_wire_hdr h = {
 		.cluster = w->cfg.cluster, .src_node = w->cfg.self_node,

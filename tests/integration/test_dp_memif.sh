@@ -64,6 +64,7 @@ for round in 1 2; do
 	rc=$?
 	SEND_PID=
 	[ $rc -eq 0 ] || fail "sender round $round exited $rc"
+	grep -h "reachable\|done after" "$TMP/send$round.log"
 	python3 - "$TMP/send$round.json" $MSGS <<'EOF' || fail "sender round $round stats"
 import json, sys
 d = json.load(open(sys.argv[1])); msgs = int(sys.argv[2])

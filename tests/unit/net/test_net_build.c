@@ -2,7 +2,7 @@
  * checksum flag combination (hardware IPv4 leaves 0, hardware UDP writes
  * the folded pseudo-header sum, software UDP verifies on parse, a
  * computed 0 goes out as 0xffff); size and flag errors; seeded random
- * build -> parse round trips. */
+ * build -> parse round trips, each also cut at a random length. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -176,6 +176,13 @@ static void test_round_trips(void **state)
 		CHECK(&p, out.udp.src_ip == t.src_ip && out.udp.dst_ip == t.dst_ip);
 		CHECK(&p, out.udp.src_port == t.src_port && out.udp.dst_port == t.dst_port);
 		CHECK(&p, out.udp.payload_off == AEG_NET_UDP_HDRS_LEN && out.udp.payload_len == plen);
+		/* A random cut, in a buffer of exactly that size. */
+		uint32_t cut = (uint32_t)prng_below(&p, len);
+		uint8_t *c = malloc(cut != 0 ? cut : 1);
+		assert_non_null(c);
+		memcpy(c, f, cut);
+		CHECK(&p, aeg_net_parse(c, cut, rx, &out) == AEG_NET_DROP_TRUNCATED);
+		free(c);
 		/* Software-checked frames must not verify after a payload flip. */
 		if ((tx & AEG_NET_TX_UDP_CSUM_SW) && plen != 0) {
 			f[AEG_NET_UDP_HDRS_LEN + prng_below(&p, plen)] ^= (uint8_t)(1u << prng_below(&p, 8));
