@@ -14,7 +14,7 @@
 # Usage: dp_inject.sh AEGIS_DPNODE DP_INJECT [MSGS]
 DPNODE=$1
 INJECT=$2
-MSGS=${3:-100000}
+MSGS=${3:-300000} # >= ~1 s at ~0.3 M messages/s: it must outlast the injection
 . "$(dirname "$0")/lib.sh"
 dp_require
 dp_star 2
@@ -28,7 +28,7 @@ afp_node() { # NAME I MAIN ARGS...
 	local name=$1 i=$2 main=$3
 	shift 3
 	# shellcheck disable=SC2046
-	dp_node "$name" "$(dp_ns "n$i")" 60 $(dp_eal "$name" 0-1 net_af_packet0,iface=dp0) \
+	dp_node "$name" "$(dp_ns "n$i")" "$DP_PROC_SECS" $(dp_eal "$name" 0-1 net_af_packet0,iface=dp0) \
 		--main-lcore="$main" -- --node "$i" --ip "$(dp_ip "$i")" "${DP_PEERS[@]}" "$@"
 }
 
@@ -39,26 +39,27 @@ WIRE_EXPECT='{"replayed":3,"bad_tag":7,"wrong_cluster":4,"unknown_node":6,
 	"bad_version":9,"truncated":3,"bad_length":2}'
 NET_EXPECT='{"truncated":4,"bad_ipv4_csum":6,"bad_udp_len":5}'
 
-afp_node echo2 2 1 --mode echo --duration 50
+afp_node echo2 2 1 --mode echo --duration "$DP_ECHO_SECS"
 dp_wait_ready echo2
-afp_node send1 1 1 --mode send --dst 2 --msgs "$MSGS" --duration 30
+afp_node send1 1 1 --mode send --dst 2 --msgs "$MSGS" --duration "$DP_SEND_SECS"
 dp_wait_ready send1
-sleep 0.3 # traffic is flowing
+sleep 0.2 # traffic is flowing
 ip netns exec "$(dp_ns n3)" timeout -k 2 20 "$INJECT" --iface dp0 --dst-mac "$(dp_mac 2)" \
 	--src-ip "$(dp_ip 3)" --dst-ip "$(dp_ip 2)" --key "$DP_KEY" --cluster "$DP_CLUSTER" \
 	--src-node 3 --dst-node 2 --echo-wait 5 "${KINDS[@]}" >"$DP_TMP/inject.log" 2>&1
 rc=$?
 cat "$DP_TMP/inject.log" >&2
 [ "$rc" -eq 0 ] || dp_fail "dp_inject exited with $rc (echoes of valid frames missing?)"
-kill -0 "${DP_PID[send1]}" 2>/dev/null || dp_log "warning: send1 ended before the injection did"
-dp_wait_exit send1 40
+kill -0 "${DP_PID[send1]}" 2>/dev/null ||
+	dp_fail "send1 ended before the injection did: nothing interleaved (raise MSGS)"
+dp_wait_exit send1 "$DP_SEND_WAIT"
 dp_check_sender send1 "$MSGS"
 # Valid traffic after the injection.
-afp_node send1b 1 1 --mode send --dst 2 --msgs 20000 --duration 20
-dp_wait_exit send1b 30
+afp_node send1b 1 1 --mode send --dst 2 --msgs 20000 --duration "$DP_SEND_SECS"
+dp_wait_exit send1b "$DP_SEND_WAIT"
 dp_check_sender send1b 20000
 
-dp_stop echo2 10
+dp_stop echo2
 dp_summary echo2
 [ "$DP_RC" -eq 0 ] || dp_fail "echo2 exited with $DP_RC"
 f="$DP_TMP/echo2.json"
@@ -68,15 +69,17 @@ jq -c '{wire: .totals.wire_drops, l2l3: .port.l2l3_drops}' "$f" >&2
 # has exactly its count in EXPECT (0 when absent there), and every reason
 # in EXPECT exists.
 check_reasons() {
-	local what=$1 path=$2 expect=$3 name want got
-	for name in $(jq -rn --argjson e "$expect" '$e | keys[]'); do
-		dp_jq got "$f" "$path | has(\"$name\")"
-	done
-	for name in $(jq -r "$path | keys[]" "$f"); do
-		want=$(jq -n --argjson e "$expect" --arg n "$name" '$e[$n] // 0')
-		dp_jq got "$f" "$path[\"$name\"]"
+	local what=$1 path=$2 expect=$3 name got want out n=0
+	out=$(jq -er --argjson e "$expect" "$path"' as $d |
+		($d | to_entries[] | "\(.key) \(.value) \($e[.key] // 0)"),
+		($e | keys[] | select($d[.] == null) | "\(.) missing 0")' "$f") ||
+		dp_fail "echo2: no $what drop counters ($path)"
+	while read -r name got want; do
+		[ "$got" = missing ] && dp_fail "echo2 has no $what drop reason '$name'"
 		dp_expect "echo2 $what drops '$name'" "$got" -eq "$want"
-	done
+		n=$((n + 1))
+	done <<<"$out"
+	dp_expect "$what drop reasons checked" "$n" -ge "$(jq -n --argjson e "$expect" '$e | length')"
 }
 check_reasons wire .totals.wire_drops "$WIRE_EXPECT"
 check_reasons l2/l3 .port.l2l3_drops "$NET_EXPECT"

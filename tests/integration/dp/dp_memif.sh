@@ -22,20 +22,20 @@ memif() { # I ROLE
 }
 # Echo side: main lcore 0, worker on CPU 1.
 # shellcheck disable=SC2046
-dp_node echo2 "$ns" 60 $(dp_eal echo2 0-1 "$(memif 2 server)") --main-lcore=0 -- \
-	--node 2 --ip "$(dp_ip 2)" "${DP_PEERS[@]}" --mode echo --duration 45
+dp_node echo2 "$ns" "$DP_PROC_SECS" $(dp_eal echo2 0-1 "$(memif 2 server)") --main-lcore=0 -- \
+	--node 2 --ip "$(dp_ip 2)" "${DP_PEERS[@]}" --mode echo --duration "$DP_ECHO_SECS"
 dp_wait_ready echo2
 # Send side: main lcore 1, worker on CPU 0.
 # shellcheck disable=SC2046
-dp_node send1 "$ns" 60 $(dp_eal send1 0-1 "$(memif 1 client)") --main-lcore=1 -- \
+dp_node send1 "$ns" "$DP_PROC_SECS" $(dp_eal send1 0-1 "$(memif 1 client)") --main-lcore=1 -- \
 	--node 1 --ip "$(dp_ip 1)" "${DP_PEERS[@]}" --mode send --dst 2 --msgs "$MSGS" \
-	--duration 30
-dp_wait_exit send1 40
+	--duration "$DP_SEND_SECS"
+dp_wait_exit send1 "$DP_SEND_WAIT"
 dp_check_sender send1 "$MSGS"
 dp_check_no_drops send1
 dp_check_batched send1
 # The sender has gone: only now stop the echo side.
-dp_stop echo2 10
+dp_stop echo2
 dp_summary echo2
 [ "$DP_RC" -eq 0 ] || dp_fail "echo2 exited with $DP_RC"
 dp_jq v "$DP_TMP/echo2.json" '.totals.rx_msgs'

@@ -21,7 +21,7 @@ afp_node() {
 	local name=$1 i=$2 cpus=$3 main=$4
 	shift 4
 	# shellcheck disable=SC2046
-	dp_node "$name" "$(dp_ns "n$i")" 60 $(dp_eal "$name" "$cpus" net_af_packet0,iface=dp0) \
+	dp_node "$name" "$(dp_ns "n$i")" "$DP_PROC_SECS" $(dp_eal "$name" "$cpus" net_af_packet0,iface=dp0) \
 		--main-lcore="$main" -- --node "$i" --ip "$(dp_ip "$i")" "${DP_PEERS[@]}" "$@"
 }
 
@@ -29,21 +29,21 @@ afp_node() {
 round() {
 	local tag=$1 dst i
 	shift
-	afp_node "echo2$tag" 2 0-1 1 --mode echo --duration 50 "$@"
-	afp_node "echo3$tag" 3 0-1 0 --mode echo --duration 50 "$@"
+	afp_node "echo2$tag" 2 0-1 1 --mode echo --duration "$DP_ECHO_SECS" "$@"
+	afp_node "echo3$tag" 3 0-1 0 --mode echo --duration "$DP_ECHO_SECS" "$@"
 	dp_wait_ready "echo2$tag"
 	dp_wait_ready "echo3$tag"
 	for dst in 2 3; do
 		afp_node "send$dst$tag" 1 0-1 1 --mode send --dst "$dst" --msgs "$MSGS" \
-			--duration 20 "$@"
-		dp_wait_exit "send$dst$tag" 30
+			--duration "$DP_SEND_SECS" "$@"
+		dp_wait_exit "send$dst$tag" "$DP_SEND_WAIT"
 		dp_check_sender "send$dst$tag" "$MSGS"
 		dp_check_batched "send$dst$tag"
 		dp_jq v "$DP_TMP/send$dst$tag.json" '.totals.wire_drops | add'
 		dp_expect "send$dst$tag wire drops" "$v" -eq 0
 	done
 	for i in 2 3; do
-		dp_stop "echo$i$tag" 10
+		dp_stop "echo$i$tag"
 		dp_summary "echo$i$tag"
 		[ "$DP_RC" -eq 0 ] || dp_fail "echo$i$tag exited with $DP_RC"
 		dp_jq v "$DP_TMP/echo$i$tag.json" '.totals.rx_msgs'

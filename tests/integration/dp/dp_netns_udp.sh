@@ -15,17 +15,17 @@ dp_peers 3
 dp_udp_node() { # NAME I ARGS...
 	local name=$1 i=$2
 	shift 2
-	dp_node "$name" "$(dp_ns "n$i")" 60 --port udp --node "$i" --ip "$(dp_ip "$i")" \
+	dp_node "$name" "$(dp_ns "n$i")" "$DP_PROC_SECS" --port udp --node "$i" --ip "$(dp_ip "$i")" \
 		"${DP_PEERS[@]}" "$@"
 }
 for i in 2 3; do
-	dp_udp_node "echo$i" "$i" --mode echo --duration 45
+	dp_udp_node "echo$i" "$i" --mode echo --duration "$DP_ECHO_SECS"
 done
 dp_wait_ready echo2
 dp_wait_ready echo3
 for dst in 2 3; do
-	dp_udp_node "send$dst" 1 --mode send --dst "$dst" --msgs "$MSGS" --duration 20
-	dp_wait_exit "send$dst" 30
+	dp_udp_node "send$dst" 1 --mode send --dst "$dst" --msgs "$MSGS" --duration "$DP_SEND_SECS"
+	dp_wait_exit "send$dst" "$DP_SEND_WAIT"
 	dp_check_sender "send$dst" "$MSGS"
 	dp_check_no_drops "send$dst"
 	dp_check_batched "send$dst"

@@ -43,13 +43,18 @@ dp_skip() { echo "SKIP: $*"; exit 77; }
 
 # ---- cleanup ---------------------------------------------------------------
 
+# Microseconds on the wall clock: deadlines hold however slowly a loaded
+# machine runs the loops that wait for them.
+dp_now_us() { echo "${EPOCHREALTIME//[.,]/}"; }
+dp_deadline() { echo $(($(dp_now_us) + $1 * 1000000)); } # whole SECS from now
+
 # dp_wait_gone PID SECS: 0 once PID has exited, 1 if it still runs after SECS.
 dp_wait_gone() {
-	local t=0
+	local end
+	end=$(dp_deadline "$2")
 	while kill -0 "$1" 2>/dev/null; do
-		[ "$t" -lt $(($2 * 10)) ] || return 1
+		[ "$(dp_now_us)" -lt "$end" ] || return 1
 		sleep 0.1
-		t=$((t + 1))
 	done
 }
 
@@ -71,7 +76,7 @@ dp_kill_one() {
 # Every recorded process still running gets SIGTERM (timeout passes it on),
 # then SIGKILL for it and its group after TENTHS tenths of a second.
 dp_kill_all() {
-	local tenths=$1 name pid t=0 alive
+	local name pid alive end=$(($(dp_now_us) + $1 * 100000))
 	for name in "${!DP_PID[@]}"; do
 		kill -TERM "${DP_PID[$name]}" 2>/dev/null
 	done
@@ -80,9 +85,8 @@ dp_kill_all() {
 		for name in "${!DP_PID[@]}"; do
 			kill -0 "${DP_PID[$name]}" 2>/dev/null && alive+=" $name"
 		done
-		[ -n "$alive" ] && [ "$t" -lt "$tenths" ] || break
+		[ -n "$alive" ] && [ "$(dp_now_us)" -lt "$end" ] || break
 		sleep 0.1
-		t=$((t + 1))
 	done
 	for name in $alive; do
 		pid=${DP_PID[$name]}
@@ -231,12 +235,29 @@ dp_start() {
 
 # Waits until FILE exists; fails if process NAME exits first or SECS pass.
 dp_wait_file() {
-	local file=$1 name=$2 secs=$3 t=0
+	local file=$1 name=$2 secs=$3 end
+	end=$(dp_deadline "$3")
 	while [ ! -e "$file" ]; do
 		kill -0 "${DP_PID[$name]}" 2>/dev/null || dp_fail "$name exited before writing $file"
-		[ "$t" -lt $((secs * 20)) ] || dp_fail "$name: no $file after ${secs}s"
+		[ "$(dp_now_us)" -lt "$end" ] || dp_fail "$name: no $file after ${secs}s"
 		sleep 0.05
-		t=$((t + 1))
+	done
+}
+
+# Where a process that does not stop is stuck: its process group (timeout,
+# ip netns exec, the program) with states, and the program's threads (gdb).
+dp_stacks() {
+	local pgid=${DP_PID[$1]} pid
+	echo "---- $1: process group $pgid" >&2
+	ps -eo pid,ppid,pgid,stat,wchan:24,args | awk -v g="$pgid" 'NR == 1 || $3 == g' >&2
+	grep -E '^(State|Sig|Shd)' "/proc/$pgid/status" >&2
+	cat "/proc/$pgid/task/$pgid/children" "/proc/$pgid/stack" "/proc/$pgid/syscall" >&2 2>/dev/null
+	command -v strace >/dev/null && timeout 2 strace -f -p "$pgid" >&2 2>&1 | head -20 >&2
+	command -v gdb >/dev/null || return 0
+	for pid in $(pgrep -g "$pgid" aegis-dpnode); do
+		echo "---- $1: threads of pid $pid" >&2
+		timeout 20 gdb -p "$pid" -batch -nx -ex "thread apply all bt 12" 2>/dev/null |
+			grep -E '^(Thread|#)' >&2
 	done
 }
 
@@ -246,6 +267,7 @@ dp_wait_exit() {
 	local name=$1 secs=$2 pid=${DP_PID[$1]}
 	if ! dp_wait_gone "$pid" "$secs"; then
 		dp_log "$name still running after ${secs}s"
+		dp_stacks "$name"
 		dp_kill_one "$name" TERM 3
 	fi
 	wait "$pid"
@@ -257,7 +279,7 @@ dp_wait_exit() {
 dp_stop() {
 	local name=$1 pid=${DP_PID[$1]}
 	kill -INT "$pid" 2>/dev/null
-	dp_wait_exit "$name" "${2:-5}"
+	dp_wait_exit "$name" "${2:-15}"
 }
 
 # dp_jq VAR FILE FILTER: sets VAR to one value from a stats JSON file
@@ -277,6 +299,15 @@ dp_expect() {
 # ---- aegis-dpnode ------------------------------------------------------------
 
 DP_KEY=3a1f0c77d2e94b6a85c03e11f7a9d2b4 # a cluster key only these tests use
+# Time limits, in seconds, generous for a loaded 2-core machine (a DPDK
+# start took 24 s there once; a quiet one needs 0.3 s): echo nodes stop by
+# themselves after DP_ECHO_SECS, a send run gives up after DP_SEND_SECS
+# (its --duration) and the test after DP_SEND_WAIT, and `timeout` ends any
+# process after DP_PROC_SECS even if the test was SIGKILLed.
+DP_ECHO_SECS=120
+DP_SEND_SECS=30
+DP_SEND_WAIT=75
+DP_PROC_SECS=150
 DP_CLUSTER=7
 DP_PEERS=()
 
@@ -303,7 +334,7 @@ dp_node() {
 		--stats-json "$DP_TMP/$name.json" --ready-file "$DP_TMP/$name.ready"
 }
 
-dp_wait_ready() { dp_wait_file "$DP_TMP/$1.ready" "$1" "${2:-15}"; }
+dp_wait_ready() { dp_wait_file "$DP_TMP/$1.ready" "$1" "${2:-40}"; }
 
 # EAL arguments for a node named NAME on CPU list CPUS with vdev VDEV:
 # no hugepages, no PCI scan, no files under /var/run/dpdk.
