@@ -5,8 +5,9 @@
 # the kernel has no IPv4 address on dp0, the nodes do their own ARP).
 # Round 1 (arp): nodes 2 and 3 echo, node 1 sends MSGS messages to node 2,
 # then to node 3, resolving both by ARP (no static entries).
-# Round 2 (static): the same with --static-arp and @MAC peers: no ARP
-# request may leave any node.
+# Round 2 (static): the same with --static-arp and @MAC peers, plus a
+# fourth peer without a MAC that nobody may ask for: no ARP request may
+# leave any node.
 # Pass iff every send run verifies all echoes, the echo nodes got every
 # message, nothing was dropped, and ARP was used exactly as configured.
 # Usage: dp_netns_afpacket.sh AEGIS_DPNODE [MSGS]
@@ -67,6 +68,9 @@ for dst in 2 3; do
 done
 
 dp_peers 3 static
+# Node 4 has no MAC and no host: without --static-arp every node would ask
+# for it (peers are resolved from the start).
+DP_PEERS+=(--peer "4=$(dp_ip 4)")
 round -static --static-arp
 for f in echo2-static echo3-static send2-static send3-static; do
 	dp_jq v "$DP_TMP/$f.json" '.port.arp_requests_tx'
