@@ -97,7 +97,7 @@ dp_kill_all() {
 }
 
 dp_cleanup() {
-	local rc=$? name ns left=""
+	local rc=$? name ns pid left=""
 	trap - EXIT INT TERM
 	set +e
 	# After a signal (a meson timeout kills the whole group 0.5 s later)
@@ -115,6 +115,10 @@ dp_cleanup() {
 	# Leftovers are a failure of the test itself.
 	for name in "${!DP_PID[@]}"; do
 		kill -0 "${DP_PID[$name]}" 2>/dev/null && left+=" process:$name(${DP_PID[$name]})"
+	done
+	# Anything else that names this run (namespace, file prefix, stats path).
+	for pid in $(pgrep -f -- "$DP_ID-"); do
+		left+=" process:$pid($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60))"
 	done
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$DP_ID-"); do
 		left+=" netns:$ns"
