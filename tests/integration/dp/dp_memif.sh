@@ -35,12 +35,9 @@ dp_check_sender send1 "$MSGS"
 dp_check_no_drops send1
 dp_check_batched send1
 # The sender has gone: only now stop the echo side.
-dp_stop echo2
-dp_summary echo2
-[ "$DP_RC" -eq 0 ] || dp_fail "echo2 exited with $DP_RC"
+dp_check_echo echo2 "$MSGS"
+dp_check_no_drops echo2
 dp_jq v "$DP_TMP/echo2.json" '.totals.rx_msgs'
 dp_expect "echo2 messages received" "$v" -eq "$MSGS"
-dp_check_no_drops echo2
-dp_check_batched echo2
 grep -h "layout\|steering\|cores" "$DP_TMP"/echo2.log "$DP_TMP"/send1.log >&2
 echo "ok"

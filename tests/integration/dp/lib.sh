@@ -365,6 +365,20 @@ dp_check_sender() {
 	dp_expect "$name duplicate echoes" "$v" -eq 0
 }
 
+# Stops echo node NAME (SIGINT) and checks it: exit 0, each worker got at
+# least MSGS messages, more than one per packet both ways, no wire drops.
+dp_check_echo() {
+	local name=$1 msgs=$2 v f="$DP_TMP/$1.json"
+	dp_stop "$name"
+	dp_summary "$name"
+	[ "$DP_RC" -eq 0 ] || dp_fail "$name exited with $DP_RC"
+	dp_jq v "$f" '[.workers[].rx_msgs] | min'
+	dp_expect "$name messages received by each worker" "$v" -ge "$msgs"
+	dp_jq v "$f" '.totals.wire_drops | add'
+	dp_expect "$name wire drops" "$v" -eq 0
+	dp_check_batched "$name"
+}
+
 # Nothing dropped anywhere on NAME: wire, L2/L3, tx, no neighbour, resends.
 dp_check_no_drops() {
 	local name=$1 v f="$DP_TMP/$1.json"
