@@ -18,6 +18,8 @@
  *   eth_truncated  Ethernet header + 10 bytes of IPv4      net "truncated"
  *   bad_ipv4_csum  IPv4 header checksum flipped           net "bad_ipv4_csum"
  *   bad_udp_len    UDP length 4 more than the IPv4 payload net "bad_udp_len"
+ *   jumbo          a good frame of a 4000-byte UDP payload (a 4042-byte
+ *                  Ethernet frame: only with a large MTU on the path)
  *
  * Usage: dp_inject --iface IF --dst-mac MAC --src-ip A --dst-ip B
  *          [--src-port P] [--dst-port P] [--key HEX32] [--cluster N]
@@ -49,8 +51,9 @@
 #include "aegis/net.h"
 #include "aegis/wire.h"
 
-#define FRAME_MAX 2048
-#define PAYLOAD_CAP 1472 /* 1500-byte MTU */
+#define FRAME_MAX 9018      /* a 9000-byte MTU frame */
+#define PAYLOAD_CAP 1472    /* 1500-byte MTU */
+#define JUMBO_PAYLOAD 4000  /* "jumbo": needs MTU >= 4028 on the path */
 #define BODY_BYTES 16
 #define BODY_MAGIC "AEGINJ"
 
@@ -101,26 +104,35 @@ static uint32_t parse_u32(const char *s, const char *what)
 	return (uint32_t)v;
 }
 
-/* A good frame: one message whose body is BODY_MAGIC and a counter, from
+/* A good frame: one message whose body is BODY_MAGIC and a counter (and
+ * zeros up to a payload of `payload` bytes if that is larger), from
  * src_node (worker 0) in cluster, into frame. Returns the frame length. */
-static uint32_t build(struct inj *in, uint8_t *frame, uint32_t cluster, uint32_t src_node)
+static uint32_t build_sized(struct inj *in, uint8_t *frame, uint32_t cluster, uint32_t src_node,
+			    uint32_t payload)
 {
 	struct aeg_wire_hdr h = {
 		.cluster = cluster, .src_node = src_node, .dst_node = in->dst_node,
 		.src_worker = 0, .dst_worker = 0, .seq = in->seq++,
 	};
-	uint8_t body[BODY_BYTES] = BODY_MAGIC;
+	static uint8_t body[JUMBO_PAYLOAD];
 	uint32_t idx = in->body_idx++;
+	memset(body, 0, sizeof(body));
+	memcpy(body, BODY_MAGIC, sizeof(BODY_MAGIC));
 	memcpy(body + 8, &idx, sizeof(idx));
+	size_t body_len = payload > PAYLOAD_CAP ? aeg_wire_msg_body_max(payload, 0) : BODY_BYTES;
 	struct aeg_wire_builder b;
-	uint8_t *payload = frame + AEG_NET_UDP_HDRS_LEN;
-	if (aeg_wire_builder_begin(&b, payload, PAYLOAD_CAP, &h) != 0 ||
-	    aeg_wire_builder_add(&b, 1, 0, body, sizeof(body)) != 0)
+	if (aeg_wire_builder_begin(&b, frame + AEG_NET_UDP_HDRS_LEN, payload, &h) != 0 ||
+	    aeg_wire_builder_add(&b, 1, 0, body, body_len) != 0)
 		die("builder");
 	int len = aeg_wire_builder_seal(&b, &in->key);
 	if (len < 0 || aeg_net_udp_build(frame, &in->tuple, (uint32_t)len, 0) != 0)
 		die("seal/udp build");
 	return AEG_NET_UDP_HDRS_LEN + (uint32_t)len;
+}
+
+static uint32_t build(struct inj *in, uint8_t *frame, uint32_t cluster, uint32_t src_node)
+{
+	return build_sized(in, frame, cluster, src_node, PAYLOAD_CAP);
 }
 
 static void put_be16(uint8_t *p, uint16_t v)
@@ -153,6 +165,8 @@ static uint32_t make(struct inj *in, const char *kind, uint8_t *frame)
 		return build(in, frame, in->cluster + 1, in->src_node);
 	if (strcmp(kind, "unknown_node") == 0)
 		return build(in, frame, in->cluster, 0xdead0001u);
+	if (strcmp(kind, "jumbo") == 0)
+		return build_sized(in, frame, in->cluster, in->src_node, JUMBO_PAYLOAD);
 	len = build(in, frame, in->cluster, in->src_node);
 	uint32_t plen = len - AEG_NET_UDP_HDRS_LEN;
 	if (strcmp(kind, "bad_tag") == 0) {

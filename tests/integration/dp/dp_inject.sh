@@ -4,8 +4,8 @@
 # node 1 (send to node 2) the same way, and n3 is the injector's: its
 # kernel owns 10.77.0.3 on dp0, and dp_inject writes raw frames from there
 # to node 2 (a cluster member, node 3, with the test key, so that valid,
-# replayed and bad-tag frames are real). Kinds and counts are all different
-# so that a frame counted under the wrong reason shows.
+# replayed and bad-tag frames are real). Within each layer the counts all
+# differ, so that a frame counted under the wrong reason shows.
 # Pass iff, on node 2, every injected kind is counted under its reason
 # exactly (wire drops per worker reason, L2/L3 drops per port reason, all
 # other reasons 0), the valid injected frames come back as verified echoes,
@@ -19,6 +19,14 @@ MSGS=${3:-300000} # >= ~1 s at ~0.3 M messages/s: it must outlast the injection
 dp_require
 dp_star 2
 dp_star_arm 3 kernel-ip
+# A 9000-byte MTU from the injector to node 2, so that a jumbo frame gets
+# there (the af_packet ring cuts it to its 2 KiB frames: the node sees an
+# IPv4 datagram longer than the frame, "truncated").
+for i in 2 3; do
+	ip -n "$(dp_ns "n$i")" link set dp0 mtu 9000 || dp_fail "mtu n$i"
+	ip -n "$(dp_ns sw)" link set "p$i" mtu 9000 || dp_fail "mtu p$i"
+done
+ip -n "$(dp_ns sw)" link set br0 mtu 9000 || dp_fail "mtu br0"
 # Node 3 (the injector) is a member with a static neighbour entry: echoes
 # to it need no ARP round.
 dp_peers 2
@@ -34,10 +42,10 @@ afp_node() { # NAME I MAIN ARGS...
 
 # kind=count as dp_inject takes them; reason each must be counted under.
 KINDS=(valid=5 replay=3 bad_tag=7 wrong_cluster=4 unknown_node=6 bad_version=9
-	truncated=3 oversized=2 eth_truncated=4 bad_ipv4_csum=6 bad_udp_len=5)
+	truncated=10 oversized=2 eth_truncated=4 jumbo=8 bad_ipv4_csum=6 bad_udp_len=5)
 WIRE_EXPECT='{"replayed":3,"bad_tag":7,"wrong_cluster":4,"unknown_node":6,
-	"bad_version":9,"truncated":3,"bad_length":2}'
-NET_EXPECT='{"truncated":4,"bad_ipv4_csum":6,"bad_udp_len":5}'
+	"bad_version":9,"truncated":10,"bad_length":2}'
+NET_EXPECT='{"truncated":12,"bad_ipv4_csum":6,"bad_udp_len":5}' # truncated: 4 + 8 jumbo
 
 afp_node echo2 2 1 --mode echo --duration "$DP_ECHO_SECS"
 dp_wait_ready echo2
