@@ -4,8 +4,9 @@
 # "switch" namespace (lib.sh dp_star); the kernel does ARP. Two workers per
 # node (sockets on UDP 7400 and 7401). Node 1 sends MSGS messages per
 # worker to node 2, then to node 3; both echo. Pass iff both
-# send runs verify every echo, the echo nodes received them all, and
-# nothing was dropped or corrupted.
+# send runs verify every echo, the echo nodes received them all, and no
+# frame was dropped as bad. (Kernel sockets may lose a datagram when a
+# buffer is full: the sender resends after 200 ms, and that is allowed.)
 # Usage: dp_netns_udp.sh AEGIS_DPNODE [MSGS]
 DPNODE=$1
 MSGS=${2:-20000}
@@ -28,11 +29,10 @@ for dst in 2 3; do
 	dp_udp_node "send$dst" 1 --mode send --dst "$dst" --msgs "$MSGS" --duration "$DP_SEND_SECS"
 	dp_wait_exit "send$dst" "$DP_SEND_WAIT"
 	dp_check_sender "send$dst" "$MSGS"
-	dp_check_no_drops "send$dst"
+	dp_check_clean "send$dst"
 	dp_check_batched "send$dst"
 done
 for i in 2 3; do
 	dp_check_echo "echo$i" "$MSGS"
-	dp_check_no_drops "echo$i"
 done
 echo "ok"
