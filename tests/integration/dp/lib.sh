@@ -24,7 +24,7 @@ dp_log() { echo "[$(date +%T.%N | cut -c1-12)] $*" >&2; }
 
 dp_dump_logs() {
 	local f
-	for f in "$DP_TMP"/*.log; do
+	for f in "$DP_TMP"/*.log "$DP_TMP"/*.json; do
 		[ -e "$f" ] || continue
 		echo "---- $(basename "$f") (last 40 lines)" >&2
 		tail -n 40 "$f" >&2
