@@ -90,6 +90,7 @@ dp_kill_all() {
 	done
 	for name in $alive; do
 		pid=${DP_PID[$name]}
+		[ "$1" -ge 30 ] && dp_stacks "$name" # no time for it after a signal
 		dp_log "$name (pid $pid) still running: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null
 		kill -KILL -- "-$pid" 2>/dev/null # timeout's child is in timeout's group
@@ -118,6 +119,8 @@ dp_cleanup() {
 	done
 	# Anything else that names this run (namespace, file prefix, stats path).
 	for pid in $(pgrep -f -- "$DP_ID-"); do
+		# A zombie is dead (killed above), only not yet reaped by init.
+		[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && continue
 		left+=" process:$pid($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60))"
 	done
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$DP_ID-"); do
