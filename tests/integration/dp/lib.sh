@@ -98,9 +98,10 @@ dp_kill_all() {
 }
 
 dp_cleanup() {
-	local rc=$? name ns pid left=""
+	local rc=$? name ns pid left="" t0
 	trap - EXIT INT TERM
 	set +e
+	t0=$(dp_now_us)
 	# After a signal (a meson timeout kills the whole group 0.5 s later)
 	# there is no time for polite stops.
 	if [ "$rc" -eq 130 ] || [ "$rc" -eq 143 ]; then
@@ -132,6 +133,7 @@ dp_cleanup() {
 		[ "$rc" -eq 0 ] && rc=1
 	fi
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$DP_FAILED" -eq 0 ] && dp_dump_logs
+	dp_log "cleanup took $((($(dp_now_us) - t0) / 1000)) ms (exit $rc)"
 	rm -rf "$DP_TMP"
 	exit "$rc"
 }
