@@ -261,7 +261,7 @@ dp_stacks() {
 	ps -eo pid,ppid,pgid,stat,wchan:24,args | awk -v g="$pgid" 'NR == 1 || $3 == g' >&2
 	grep -E '^(State|Sig|Shd)' "/proc/$pgid/status" >&2
 	cat "/proc/$pgid/task/$pgid/children" "/proc/$pgid/stack" "/proc/$pgid/syscall" >&2 2>/dev/null
-	command -v strace >/dev/null && timeout 2 strace -f -p "$pgid" >&2 2>&1 | head -20 >&2
+	command -v strace >/dev/null && timeout 2 strace -f -p "$pgid" 2>&1 | head -20 >&2
 	command -v gdb >/dev/null || return 0
 	for pid in $(pgrep -g "$pgid" aegis-dpnode); do
 		echo "---- $1: threads of pid $pid" >&2
@@ -270,8 +270,8 @@ dp_stacks() {
 	done
 }
 
-# Waits up to SECS for process NAME to exit; its status in DP_RC (124 if it
-# did not stop in time: then it is killed).
+# Waits up to SECS for process NAME to exit (then prints where it is stuck
+# and kills it); its exit status in DP_RC.
 dp_wait_exit() {
 	local name=$1 secs=$2 pid=${DP_PID[$1]}
 	if ! dp_wait_gone "$pid" "$secs"; then
