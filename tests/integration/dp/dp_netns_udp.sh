@@ -6,12 +6,10 @@
 # both send runs verify every echo, the echo nodes received them all, and
 # no frame was dropped as bad. (Kernel sockets may lose a datagram when a
 # buffer is full: the sender resends after 200 ms, and that is allowed.)
-# One worker per node by default. DP_UDP_WORKERS=2 (sockets on UDP 7400
-# and 7401) fails now and then with "too_old" wire drops: the kernel
-# reorders datagrams of an unpinned worker thread that moved to the other
-# CPU, and sequence numbers that follow the wall clock in ns leave the
-# 192-wide replay window only ~192 ns of reordering. A dataplane bug,
-# reported; the test stays strict and runs with 1 worker until it is fixed.
+# Two workers per node by default (sockets on UDP 7400 and 7401; unpinned
+# threads, so the kernel reorders datagrams when one moves to the other
+# CPU): this once failed with "too_old" wire drops, when sequence numbers
+# followed the wall clock in ns; aeg_wire_seq_next now counts frames.
 # Usage: dp_netns_udp.sh AEGIS_DPNODE [MSGS]
 DPNODE=$1
 MSGS=${2:-20000}
@@ -23,7 +21,7 @@ dp_udp_node() { # NAME I ARGS...
 	local name=$1 i=$2
 	shift 2
 	dp_node "$name" "$(dp_ns "n$i")" "$DP_PROC_SECS" --port udp --node "$i" --ip "$(dp_ip "$i")" \
-		"${DP_PEERS[@]}" --workers "${DP_UDP_WORKERS:-1}" "$@"
+		"${DP_PEERS[@]}" --workers "${DP_UDP_WORKERS:-2}" "$@"
 }
 for i in 2 3; do
 	dp_udp_node "echo$i" "$i" --mode echo --duration "$DP_ECHO_SECS"
