@@ -133,6 +133,7 @@ static void offloads_pick(struct ethdev_port *e, const struct rte_eth_dev_info *
 		      (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
 	conf->rxmode.offloads = rx;
 	e->rx_csum = rx != 0;
+	e->tsc_per_ms = rte_get_tsc_hz() / 1000; /* 0 (unknown): read the clock every burst */
 	if (di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
 		e->tx_offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
 		e->tx_ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;

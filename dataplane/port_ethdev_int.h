@@ -4,6 +4,7 @@
 #ifndef AEGIS_DATAPLANE_PORT_ETHDEV_INT_H
 #define AEGIS_DATAPLANE_PORT_ETHDEV_INT_H
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -32,6 +33,9 @@ struct ethdev_queue {
 	struct rte_ring *slow;    /* ARP and other frames to the main lcore (SP/SC) */
 	struct aeg_ctl_ring *ctl; /* learned neighbours from the main lcore (SPSC) */
 	struct aeg_net_neigh neigh;
+	/* Neighbour ages only need milliseconds: tx reads the clock when the
+	 * TSC says a millisecond has passed, not on every burst. */
+	uint64_t now_ns, now_tsc;
 	uint16_t ip_id;
 	/* Pause handshake with the main lcore: odd pause_gen = stay off the
 	 * device; the queue acknowledges by copying it into pause_ack. */
@@ -55,6 +59,7 @@ struct ethdev_port {
 	uint64_t tx_ol_flags;     /* RTE_MBUF_F_TX_* for every data frame */
 	unsigned tx_net_flags;    /* AEG_NET_TX_* matching tx_offloads */
 	bool rx_csum;             /* the device reports rx checksum status */
+	uint64_t tsc_per_ms;
 	struct ethdev_queue *q;   /* queue_count */
 	/* Main lcore state. */
 	struct rte_mempool *slow_pool;

@@ -90,14 +90,27 @@ struct rte_mbuf *ethdev_arp_mbuf(struct ethdev_port *e, struct rte_mempool *pool
 	return m;
 }
 
+/* The queue's clock for neighbour ages: read when the TSC says a
+ * millisecond has passed (a clock read per burst cost a few percent of a
+ * small-frame run); never goes backwards, as the table requires. */
+static uint64_t queue_now(const struct ethdev_port *e, struct ethdev_queue *q)
+{
+	uint64_t tsc = rte_rdtsc();
+	if (q->now_ns == 0 || tsc - q->now_tsc >= e->tsc_per_ms) {
+		q->now_ns = aeg_dp_now_ns();
+		q->now_tsc = tsc;
+	}
+	return q->now_ns;
+}
+
 /* Learned neighbours pushed by the main lcore. */
-static void ctl_drain(struct ethdev_queue *q)
+static void ctl_drain(const struct ethdev_port *e, struct ethdev_queue *q)
 {
 	struct aeg_ctl_msg msgs[CTL_BURST];
 	uint32_t n = aeg_ctl_ring_pop_burst(q->ctl, msgs, CTL_BURST);
 	if (n == 0)
 		return;
-	uint64_t now = aeg_dp_now_ns();
+	uint64_t now = queue_now(e, q);
 	for (uint32_t i = 0; i < n; i++) {
 		assert(msgs[i].type == ETHDEV_CTL_NEIGH);
 		struct aeg_net_mac mac;
@@ -127,7 +140,7 @@ static int ethdev_rx_burst(struct aeg_port *p, uint16_t queue, struct aeg_pkt **
 	assert(queue < p->queue_count && n <= p->burst_max);
 	if (ethdev_paused(q))
 		return 0;
-	ctl_drain(q);
+	ctl_drain(e, q);
 	if (queue == 0 && e->slow_out != NULL)
 		slow_out_drain(e);
 	struct rte_mbuf *m[ETHDEV_BURST_MAX];
@@ -205,13 +218,13 @@ static int ethdev_tx_burst(struct aeg_port *p, uint16_t queue, struct aeg_pkt **
 	assert(queue < p->queue_count && n <= p->burst_max);
 	if (ethdev_paused(&e->q[queue]))
 		return 0;
-	ctl_drain(&e->q[queue]); /* a neighbour learned since the last rx burst */
+	ctl_drain(e, &e->q[queue]); /* a neighbour learned since the last rx burst */
 	struct rte_mbuf *out[ETHDEV_BURST_MAX + ARP_PER_BURST_MAX];
 	int16_t orig[ETHDEV_BURST_MAX + ARP_PER_BURST_MAX]; /* index in pkts, -1: ARP */
 	bool dropped[ETHDEV_BURST_MAX];
 	uint16_t k = 0;
 	uint32_t arps = 0;
-	uint64_t now = aeg_dp_now_ns();
+	uint64_t now = queue_now(e, &e->q[queue]);
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t k0 = k;
 		dropped[i] = !tx_prepare(e, queue, pkts[i], now, out, &k, &arps);
