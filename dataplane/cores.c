@@ -27,10 +27,14 @@ int aeg_cores_topology_load(hwloc_topology_t *topo)
 	 * Linux's own sysfs scan finds them: skip the libpciaccess plugin
 	 * (it leaks its device-name table, which fails ASan) and the OpenCL
 	 * and OpenGL probes (GPUs are not wanted, and they are slow). */
+	/* These plugins come with libhwloc-plugins, which a minimal install
+	 * lacks: hwloc then refuses to blacklist an unknown name, and there is
+	 * nothing to skip anyway, so those calls may fail. */
+	static const char *const skip[] = { "opencl", "pci", "gl" };
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		(void)hwloc_topology_set_components(*topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST,
+						    skip[i]);
 	if (hwloc_topology_set_io_types_filter(*topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT) < 0 ||
-	    hwloc_topology_set_components(*topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "opencl") < 0 ||
-	    hwloc_topology_set_components(*topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "pci") < 0 ||
-	    hwloc_topology_set_components(*topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "gl") < 0 ||
 	    hwloc_topology_load(*topo) < 0) {
 		int err = -errno;
 		hwloc_topology_destroy(*topo);

@@ -33,7 +33,7 @@ fail() {
 
 ip netns add "$NS" || { echo "SKIP: cannot create a network namespace"; exit 77; }
 ip -n "$NS" link set lo up
-ip netns exec "$NS" "$DPNODE" --no-huge -m 256 --no-pci --no-shconf --file-prefix=aegt-t$$ \
+nsenter --net=/run/netns/"$NS" -- "$DPNODE" --no-huge -m 256 --no-pci --no-shconf --file-prefix=aegt-t$$ \
 	-l 0 --vdev=net_tap0,iface=$TAP -- \
 	--node 2 --ip 10.78.0.2 --peer 1=10.78.0.1 --workers 2 --mode echo \
 	--ready-file "$TMP/echo.ready" --stats-json "$TMP/echo.json" --duration 60 \
@@ -53,7 +53,7 @@ fi
 ip -n "$NS" addr add 10.78.0.1/24 dev $TAP && ip -n "$NS" link set $TAP up ||
 	fail "tap $TAP not configurable"
 
-ip netns exec "$NS" "$DPNODE" --port udp --node 1 --ip 10.78.0.1 --peer 2=10.78.0.2 \
+nsenter --net=/run/netns/"$NS" -- "$DPNODE" --port udp --node 1 --ip 10.78.0.1 --peer 2=10.78.0.2 \
 	--workers 2 --mode send --dst 2 --msgs $MSGS --msg-bytes 80 \
 	--stats-json "$TMP/send.json" --duration 20 2>"$TMP/send.log"
 rc=$?

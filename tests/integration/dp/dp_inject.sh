@@ -60,7 +60,7 @@ dp_check_sender send0 50000
 afp_node send1 1 1 --mode send --dst 2 --msgs "$MSGS" --duration "$DP_SEND_SECS"
 dp_wait_ready send1
 sleep 0.2 # traffic is flowing
-ip netns exec "$(dp_ns n3)" timeout -k 2 20 "$INJECT" --iface dp0 --dst-mac "$(dp_mac 2)" \
+nsenter --net=/run/netns/"$(dp_ns n3)" -- timeout -k 2 20 "$INJECT" --iface dp0 --dst-mac "$(dp_mac 2)" \
 	--src-ip "$(dp_ip 3)" --dst-ip "$(dp_ip 2)" --key "$DP_KEY" --cluster "$DP_CLUSTER" \
 	--src-node 3 --dst-node 2 --echo-wait 5 "${KINDS[@]}" >"$DP_TMP/inject.log" 2>&1
 rc=$?

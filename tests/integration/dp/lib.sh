@@ -8,6 +8,9 @@
 #   veths       dp0 inside node namespace i, p<i> in the switch (names are
 #               per namespace, so every run can use the same short names)
 #   DPDK        --file-prefix aegdp<pid>-<name> (/var/run/dpdk/<prefix>)
+# Commands run in a namespace through `nsenter --net=/run/netns/NAME`, not
+# `ip netns exec`: the latter also makes / a slave mount, which fails in a
+# chroot whose / is not a mount point (a newcomer's fresh bookworm chroot).
 # Every process runs under `timeout -k` so that none outlives a test that
 # was SIGKILLed, and a run first removes what a dead earlier run left.
 
@@ -165,7 +168,7 @@ dp_reap_stale() {
 dp_require() {
 	[ "$(id -u)" -eq 0 ] || dp_skip "needs root (network namespaces)"
 	local p
-	for p in ip timeout python3 "$@"; do
+	for p in ip nsenter timeout python3 "$@"; do
 		command -v "$p" >/dev/null || dp_skip "$p not found"
 	done
 	dp_reap_stale
@@ -181,7 +184,7 @@ dp_netns_add() {
 	ip netns add "$ns" || return 1
 	DP_NETNS+=("$ns")
 	ip -n "$ns" link set lo up || return 1
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+	nsenter --net=/run/netns/"$ns" -- sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 		net.ipv6.conf.default.disable_ipv6=1 >/dev/null
 }
 
@@ -202,7 +205,7 @@ dp_star() {
 	ip -n "$sw" link add br0 type bridge stp_state 0 || dp_fail "bridge"
 	# Bridged frames must not meet netfilter (br_netfilter defaults on in
 	# a new namespace and drops bad IPv4 checksums before they reach a node).
-	ip netns exec "$sw" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+	nsenter --net=/run/netns/"$sw" -- sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
 		net.bridge.bridge-nf-call-arptables=0 >/dev/null 2>&1
 	ip -n "$sw" link set br0 up || dp_fail "bridge up"
 	for ((i = 1; i <= n; i++)); do
@@ -234,7 +237,7 @@ dp_start() {
 	local name=$1 ns=$2 secs=$3
 	shift 3
 	if [ -n "$ns" ]; then
-		timeout -k 3 "$secs" ip netns exec "$ns" "$@" >"$DP_TMP/$name.log" 2>&1 &
+		timeout -k 3 "$secs" nsenter --net=/run/netns/"$ns" -- "$@" >"$DP_TMP/$name.log" 2>&1 &
 	else
 		timeout -k 3 "$secs" "$@" >"$DP_TMP/$name.log" 2>&1 &
 	fi
@@ -254,7 +257,7 @@ dp_wait_file() {
 }
 
 # Where a process that does not stop is stuck: its process group (timeout,
-# ip netns exec, the program) with states, and the program's threads (gdb).
+# nsenter, the program) with states, and the program's threads (gdb).
 dp_stacks() {
 	local pgid=${DP_PID[$1]} pid
 	echo "---- $1: process group $pgid" >&2
