@@ -32,7 +32,7 @@ fail() {
 }
 
 ip netns add "$NS" || { echo "SKIP: cannot create a network namespace"; exit 77; }
-ip -n "$NS" link set lo up
+nsenter --net=/run/netns/"$NS" -- ip link set lo up
 nsenter --net=/run/netns/"$NS" -- "$DPNODE" --no-huge -m 256 --no-pci --no-shconf --file-prefix=aegt-t$$ \
 	-l 0 --vdev=net_tap0,iface=$TAP -- \
 	--node 2 --ip 10.78.0.2 --peer 1=10.78.0.1 --workers 2 --mode echo \
@@ -50,7 +50,7 @@ if [ ! -f "$TMP/echo.ready" ]; then
 	fail "echo node did not get ready"
 fi
 # The kernel's side of the tap: an address, so its sockets can use it.
-ip -n "$NS" addr add 10.78.0.1/24 dev $TAP && ip -n "$NS" link set $TAP up ||
+nsenter --net=/run/netns/"$NS" -- ip addr add 10.78.0.1/24 dev $TAP && nsenter --net=/run/netns/"$NS" -- ip link set $TAP up ||
 	fail "tap $TAP not configurable"
 
 nsenter --net=/run/netns/"$NS" -- "$DPNODE" --port udp --node 1 --ip 10.78.0.1 --peer 2=10.78.0.2 \

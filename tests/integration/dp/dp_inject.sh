@@ -25,10 +25,10 @@ dp_star_arm 3 kernel-ip
 # there (the af_packet ring cuts it to its 2 KiB frames: the node sees an
 # IPv4 datagram longer than the frame, "truncated").
 for i in 2 3; do
-	ip -n "$(dp_ns "n$i")" link set dp0 mtu 9000 || dp_fail "mtu n$i"
-	ip -n "$(dp_ns sw)" link set "p$i" mtu 9000 || dp_fail "mtu p$i"
+	nsenter --net=/run/netns/"$(dp_ns -- ip "n$i")" link set dp0 mtu 9000 || dp_fail "mtu n$i"
+	nsenter --net=/run/netns/"$(dp_ns sw)" -- ip link set "p$i" mtu 9000 || dp_fail "mtu p$i"
 done
-ip -n "$(dp_ns sw)" link set br0 mtu 9000 || dp_fail "mtu br0"
+nsenter --net=/run/netns/"$(dp_ns sw)" -- ip link set br0 mtu 9000 || dp_fail "mtu br0"
 # Node 3 (the injector) is a member with a static neighbour entry: echoes
 # to it need no ARP round.
 dp_peers 2

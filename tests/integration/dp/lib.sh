@@ -9,7 +9,7 @@
 #               per namespace, so every run can use the same short names)
 #   DPDK        --file-prefix aegdp<pid>-<name> (/var/run/dpdk/<prefix>)
 # Commands run in a namespace through `nsenter --net=/run/netns/NAME`, not
-# `ip netns exec`: the latter also makes / a slave mount, which fails in a
+# `ip netns exec` or `ip -n`: those also make / a slave mount, which fails in a
 # chroot whose / is not a mount point (a newcomer's fresh bookworm chroot).
 # Every process runs under `timeout -k` so that none outlives a test that
 # was SIGKILLed, and a run first removes what a dead earlier run left.
@@ -183,7 +183,7 @@ dp_netns_add() {
 	local ns="$DP_ID-$1"
 	ip netns add "$ns" || return 1
 	DP_NETNS+=("$ns")
-	ip -n "$ns" link set lo up || return 1
+	nsenter --net=/run/netns/"$ns" -- ip link set lo up || return 1
 	nsenter --net=/run/netns/"$ns" -- sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 		net.ipv6.conf.default.disable_ipv6=1 >/dev/null
 }
@@ -202,12 +202,12 @@ dp_star() {
 	local n=$1 mode=${2:-} i sw
 	sw=$(dp_ns sw)
 	dp_netns_add sw || dp_fail "netns sw"
-	ip -n "$sw" link add br0 type bridge stp_state 0 || dp_fail "bridge"
+	nsenter --net=/run/netns/"$sw" -- ip link add br0 type bridge stp_state 0 || dp_fail "bridge"
 	# Bridged frames must not meet netfilter (br_netfilter defaults on in
 	# a new namespace and drops bad IPv4 checksums before they reach a node).
 	nsenter --net=/run/netns/"$sw" -- sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
 		net.bridge.bridge-nf-call-arptables=0 >/dev/null 2>&1
-	ip -n "$sw" link set br0 up || dp_fail "bridge up"
+	nsenter --net=/run/netns/"$sw" -- ip link set br0 up || dp_fail "bridge up"
 	for ((i = 1; i <= n; i++)); do
 		dp_star_arm "$i" "$mode"
 	done
@@ -219,13 +219,13 @@ dp_star_arm() {
 	sw=$(dp_ns sw)
 	dp_netns_add "n$i" || dp_fail "netns n$i"
 	ip link add dp0 netns "$ns" type veth peer name "p$i" netns "$sw" || dp_fail "veth $i"
-	ip -n "$ns" link set dp0 address "$(dp_mac "$i")" || dp_fail "mac $i"
-	ip -n "$sw" link set "p$i" master br0 || dp_fail "bridge port $i"
-	ip -n "$sw" link set "p$i" up || dp_fail "p$i up"
+	nsenter --net=/run/netns/"$ns" -- ip link set dp0 address "$(dp_mac "$i")" || dp_fail "mac $i"
+	nsenter --net=/run/netns/"$sw" -- ip link set "p$i" master br0 || dp_fail "bridge port $i"
+	nsenter --net=/run/netns/"$sw" -- ip link set "p$i" up || dp_fail "p$i up"
 	if [ "$mode" = kernel-ip ]; then
-		ip -n "$ns" addr add "$(dp_ip "$i")/24" dev dp0 || dp_fail "addr $i"
+		nsenter --net=/run/netns/"$ns" -- ip addr add "$(dp_ip "$i")/24" dev dp0 || dp_fail "addr $i"
 	fi
-	ip -n "$ns" link set dp0 up || dp_fail "dp0 up in n$i"
+	nsenter --net=/run/netns/"$ns" -- ip link set dp0 up || dp_fail "dp0 up in n$i"
 }
 
 # ---- processes -------------------------------------------------------------
