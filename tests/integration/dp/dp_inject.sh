@@ -25,7 +25,7 @@ dp_star_arm 3 kernel-ip
 # there (the af_packet ring cuts it to its 2 KiB frames: the node sees an
 # IPv4 datagram longer than the frame, "truncated").
 for i in 2 3; do
-	nsenter --net=/run/netns/"$(dp_ns -- ip "n$i")" link set dp0 mtu 9000 || dp_fail "mtu n$i"
+	nsenter --net=/run/netns/"$(dp_ns "n$i")" -- ip link set dp0 mtu 9000 || dp_fail "mtu n$i"
 	nsenter --net=/run/netns/"$(dp_ns sw)" -- ip link set "p$i" mtu 9000 || dp_fail "mtu p$i"
 done
 nsenter --net=/run/netns/"$(dp_ns sw)" -- ip link set br0 mtu 9000 || dp_fail "mtu br0"
