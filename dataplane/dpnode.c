@@ -17,6 +17,7 @@
 #include "dp_node.h"
 #include "dp_runtime.h"
 #include "node_args.h"
+#include "node_config.h"
 #include "stats_json.h"
 
 #define MSG_TYPE 1
@@ -304,6 +305,18 @@ int main(int argc, char **argv)
 {
 	static struct app app;
 	char err[256];
+	/* --config FILE: the file's settings first, the command line's after.
+	 * The merged argv lives until exit (the args point into it). */
+	static struct aeg_node_argv merged;
+	int c = aeg_node_config_apply(argc, argv, &merged, err, sizeof(err));
+	if (c < 0) {
+		fprintf(stderr, "aegis-dpnode: %s\n", err);
+		return 2;
+	}
+	if (c == 1) {
+		argc = merged.argc;
+		argv = merged.argv;
+	}
 	if (aeg_node_args_parse(argc, argv, &app.a, err, sizeof(err)) != 0) {
 		fprintf(stderr, "aegis-dpnode: %s (see --help)\n", err);
 		return 2;

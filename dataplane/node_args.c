@@ -45,10 +45,21 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+int aeg_node_args_option(const char *name)
+{
+	for (const struct option *o = options; o->name != NULL; o++)
+		if (strcmp(o->name, name) == 0)
+			return o->val == 'h' ? -1 : o->has_arg == required_argument;
+	return -1;
+}
+
 void aeg_node_args_usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 		"usage: %s [EAL args] -- [options]   (with --port udp, EAL args and \"--\" may be omitted)\n"
+		"  --config FILE            settings from FILE, one \"key = value\" per line (keys: these\n"
+		"                           options without \"--\", and eal = EAL args); the command\n"
+		"                           line's own settings come after it and win\n"
 		"  --port udp|ethdev        transport (default ethdev when EAL args are given, else udp)\n"
 		"  --eth-port N             ethdev port id (default 0)\n"
 		"  --node ID                this node's id (required, 1..2^32-1)\n"

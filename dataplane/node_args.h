@@ -65,6 +65,10 @@ int aeg_node_args_parse(int argc, char **argv, struct aeg_node_args *a, char *er
 
 void aeg_node_args_usage(FILE *f, const char *prog);
 
+/* For config files: 1 if --name takes a value, 0 if it is a flag, -1 if
+ * there is no such option (help is not one either). */
+int aeg_node_args_option(const char *name);
+
 /* The peer entry for node, or NULL. */
 const struct aeg_node_peer *aeg_node_args_peer(const struct aeg_node_args *a, uint32_t node);
 /* The UDP port of the peer's worker 0. */
