@@ -23,6 +23,7 @@ cleanup() {
 	[ -n "$SEND_PID" ] && kill -KILL "$SEND_PID" 2>/dev/null
 	[ -n "$ECHO_PID" ] && kill -KILL "$ECHO_PID" 2>/dev/null
 	wait 2>/dev/null
+	rm -rf "/var/run/dpdk/aegt-e$$" "/var/run/dpdk/aegt-s$$" # EAL run dirs (kept even with --no-shconf)
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

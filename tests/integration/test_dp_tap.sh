@@ -20,6 +20,7 @@ ECHO_PID=
 cleanup() {
 	[ -n "$ECHO_PID" ] && kill -KILL "$ECHO_PID" 2>/dev/null
 	wait 2>/dev/null
+	rm -rf "/var/run/dpdk/aegt-t$$" # EAL run dirs (kept even with --no-shconf)
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$TMP"
 }
