@@ -29,13 +29,12 @@ int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_node_args *a
 		};
 	}
 	uint64_t wall = aeg_dp_wall_ns();
-	uint64_t back = AEG_DP_REPLAY_SKEW_NS + AEG_WIRE_SEQ_RESYNC_NS;
 	for (uint16_t q = 0; q < rt->workers; q++) {
 		struct aeg_worker_config wc = {
 			.port = port, .queue = q, .cluster = args->cluster, .key = &args->key,
 			.self_node = args->node, .peers = rt->peers, .peer_count = rt->peer_count,
 			.workers_per_node = args->workers,
-			.replay_floor = wall > back ? wall - back : 0,
+			.replay_floor = aeg_wire_replay_floor(wall, AEG_DP_REPLAY_SKEW_NS),
 			.on_msg = on_msg, .on_tick = on_tick, .arg = arg == NULL ? NULL : arg[q],
 		};
 		int r = aeg_worker_init(&rt->w[q], &wc);

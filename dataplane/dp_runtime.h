@@ -36,9 +36,7 @@ struct aeg_dp_runtime {
 	bool running[AEG_NODE_WORKERS_MAX];
 };
 
-/* Allowed wall-clock difference between nodes; frames numbered below start
- * minus this minus AEG_WIRE_SEQ_RESYNC_NS are refused as replays
- * (aegis/wire.h, "Replay"). */
+/* Allowed wall-clock difference between nodes (aeg_wire_replay_floor). */
 #define AEG_DP_REPLAY_SKEW_NS 10000000000ull
 
 /* Builds the peer table from args (self + --peer)

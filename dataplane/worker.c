@@ -93,9 +93,9 @@ static void clock_set(struct aeg_worker *w, uint64_t now_ns)
 	w->wall_ns = now_ns + w->wall_offset;
 }
 
-uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns)
+/* One iteration with the clocks already set for now_ns. */
+static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns)
 {
-	clock_set(w, now_ns);
 	struct aeg_port *port = w->cfg.port;
 	int n = aeg_port_rx_burst(port, w->cfg.queue, w->rx_pkts, port->burst_max);
 	if (n < 0) {
@@ -114,6 +114,12 @@ uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns)
 	}
 	tx_flush(w);
 	return (uint32_t)n;
+}
+
+uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns)
+{
+	clock_set(w, now_ns);
+	return poll_at(w, now_ns);
 }
 
 static uint32_t ctl_poll(struct aeg_worker *w)
@@ -143,7 +149,7 @@ void aeg_worker_run(struct aeg_worker *w)
 		clock_set(w, now);
 		uint32_t busy = ctl_poll(w);
 		busy += w->cfg.on_tick == NULL ? 0 : w->cfg.on_tick(w->cfg.arg, w, now);
-		if (aeg_worker_poll(w, now) + busy > 0) {
+		if (poll_at(w, now) + busy > 0) {
 			w->idle_polls = 0;
 			w->sleep_ns = SLEEP_NS_MIN;
 			continue;

@@ -419,7 +419,7 @@ int endpoint_main(int argc, char **argv)
 	}
 	for (int i = 0; i < AEG_WIRE_KEY_BYTES; i++)
 		e.key.bytes[i] = (uint8_t)(0x5d * i + 7);
-	e.replay_floor = now_ns(CLOCK_REALTIME) - 1000000000ull;
+	e.replay_floor = aeg_wire_replay_floor(now_ns(CLOCK_REALTIME), 0);
 	if (ep_port_open(&e.port, &e.o, e.peers) != 0)
 		return 3;
 	if (worker_new(&e, 0) != 0) {

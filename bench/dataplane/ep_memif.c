@@ -26,11 +26,6 @@ static uint32_t ip_of(uint32_t node)
 	return MEMIF_NET | (node & 0xffu);
 }
 
-bool ep_port_have_memif(void)
-{
-	return true;
-}
-
 int ep_memif_open(const struct ep_opts *o, struct aeg_port **out, struct aeg_worker_peer peers[2])
 {
 	/* The port keeps pointers to these for its whole life. */

@@ -83,32 +83,6 @@ bool ep_port_link_ok(struct ep_port *p)
 	return __atomic_load_n(&p->link_ok, __ATOMIC_ACQUIRE);
 }
 
-#ifndef HAVE_PORT_ETHDEV /* stubs of ep_memif.c */
-bool ep_port_have_memif(void)
-{
-	return false;
-}
-
-int ep_memif_open(const struct ep_opts *o, struct aeg_port **out, struct aeg_worker_peer peers[2])
-{
-	(void)o;
-	(void)out;
-	(void)peers;
-	fprintf(stderr, "endpoint: this build has no DPDK ethdev port\n");
-	return -ENOTSUP;
-}
-
-int ep_memif_run(struct ep_port *p, int (*loop)(void *), void *arg)
-{
-	(void)p;
-	return loop(arg);
-}
-
-void ep_memif_fini(void)
-{
-}
-#endif
-
 int ep_port_run(struct ep_port *p, int (*loop)(void *), void *arg)
 {
 	if (strcmp(p->o->transport, "udp") != 0)

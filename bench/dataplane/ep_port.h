@@ -1,5 +1,5 @@
 /* The transport under a benchmark endpoint: the kernel-UDP port on
- * 127.0.0.1, or (with DPDK) the ethdev port on net_memif. Either is
+ * 127.0.0.1, or the DPDK ethdev port on net_memif. Either is
  * wrapped so that every packet buffer the worker takes from the port's
  * pool is counted (rx buffers are the port's own business). */
 #ifndef AEGIS_BENCH_EP_PORT_H
@@ -48,10 +48,7 @@ int ep_port_run(struct ep_port *p, int (*loop)(void *), void *arg);
 void ep_port_pause(struct ep_port *p);
 bool ep_port_paused(struct ep_port *p);
 bool ep_port_link_ok(struct ep_port *p);
-/* Whether this build can run the memif transport. */
-bool ep_port_have_memif(void);
-
-/* The memif transport (ep_memif.c; stubs failing with -ENOTSUP without it). */
+/* The memif transport (ep_memif.c). */
 int ep_memif_open(const struct ep_opts *o, struct aeg_port **out, struct aeg_worker_peer peers[2]);
 int ep_memif_run(struct ep_port *p, int (*loop)(void *), void *arg);
 void ep_memif_fini(void);

@@ -63,3 +63,9 @@ uint64_t aeg_wire_seq_next(uint64_t prev, uint64_t wall_ns)
 	assert(prev < UINT64_MAX);
 	return prev + 1;
 }
+
+uint64_t aeg_wire_replay_floor(uint64_t start_wall_ns, uint64_t skew_ns)
+{
+	uint64_t back = skew_ns + AEG_WIRE_SEQ_RESYNC_NS;
+	return start_wall_ns > back ? start_wall_ns - back : 0;
+}

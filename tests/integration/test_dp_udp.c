@@ -172,7 +172,7 @@ static struct aeg_worker_config worker_cfg(struct aeg_port *port, uint32_t self,
 	return (struct aeg_worker_config){
 		.port = port, .queue = 0, .cluster = CLUSTER, .key = &c.key,
 		.self_node = self, .peers = c.peers, .peer_count = 3, .workers_per_node = 1,
-		.replay_floor = now_ns(CLOCK_REALTIME) - 1000000000ull, .on_msg = fn,
+		.replay_floor = aeg_wire_replay_floor(now_ns(CLOCK_REALTIME), 0), .on_msg = fn,
 	};
 }
 

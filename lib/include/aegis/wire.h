@@ -142,6 +142,12 @@ struct aeg_wire_replay {
  * stream). Never returns 0 or a value <= prev. */
 uint64_t aeg_wire_seq_next(uint64_t prev, uint64_t wall_ns);
 
+/* The floor for a receiver that started at start_wall_ns (its wall clock)
+ * when senders' clocks may differ by up to skew_ns: start minus skew minus
+ * the most a sender's numbers lag its clock (AEG_WIRE_SEQ_RESYNC_NS); 0 if
+ * that is before the epoch. */
+uint64_t aeg_wire_replay_floor(uint64_t start_wall_ns, uint64_t skew_ns);
+
 /* Every sequence <= floor is refused (as replayed or too old). */
 void aeg_wire_replay_init(struct aeg_wire_replay *w, uint64_t floor);
 /* AEG_WIRE_OK if seq would be accepted, else REPLAYED or TOO_OLD. Does not
