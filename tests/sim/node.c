@@ -67,6 +67,48 @@ void node_initial_conf(const struct sim *s, struct aeg_raft_conf *c)
 	}
 }
 
+static void *payload_alloc(void *ctx, uint32_t len)
+{
+	struct sim_node *nd = ctx;
+	nd->payload_allocs++;
+	nd->payload_bytes += len;
+	return malloc(len);
+}
+
+static void payload_free(void *ctx, void *p, uint32_t len)
+{
+	struct sim_node *nd = ctx;
+	nd->payload_allocs--;
+	nd->payload_bytes -= len;
+	free(p);
+}
+
+/* The storage modes of a worker with many groups (see sim.h). */
+static void node_storage(struct sim *s, struct sim_node *nd, struct aeg_raft_config *cfg)
+{
+	if (s->seed & 1) {
+		memset(&nd->slot, 0, sizeof(nd->slot));
+		nd->slot.buf = nd->slot_buf;
+		nd->slot.cap = sizeof(nd->slot_buf);
+		cfg->snap_slot = &nd->slot;
+	}
+	if (s->seed & 2) {
+		cfg->payload_alloc = payload_alloc;
+		cfg->payload_free = payload_free;
+		cfg->payload_ctx = nd;
+	}
+}
+
+void node_free_raft(struct sim *s, struct sim_node *nd)
+{
+	aeg_raft_free(nd->r);
+	nd->r = NULL;
+	if (nd->payload_allocs != 0 || nd->payload_bytes != 0)
+		sim_fail(s, "n%u: %llu payloads (%llu bytes) not given back", nd->id,
+			 (unsigned long long)nd->payload_allocs,
+			 (unsigned long long)nd->payload_bytes);
+}
+
 int node_start(struct sim *s, uint32_t id)
 {
 	struct sim_node *nd = &s->nodes[id];
@@ -82,6 +124,7 @@ int node_start(struct sim *s, uint32_t id)
 	cfg->quiesce_ticks = s->mix->quiesce_ticks;
 	cfg->pre_vote = !s->mix->no_prevote;
 	cfg->check_quorum = !s->mix->no_check_quorum;
+	node_storage(s, nd, cfg);
 	struct aeg_raft_conf conf;
 	node_initial_conf(s, &conf);
 	int rc = aeg_raft_new(&nd->r, cfg, &conf);
@@ -125,8 +168,7 @@ void node_stop(struct sim *s, uint32_t id)
 	nd->crashed_t = s->now;
 	disk_crash(s, nd);
 	net_drop_held(s, id);
-	aeg_raft_free(nd->r);
-	nd->r = NULL;
+	node_free_raft(s, nd);
 	nd->up = false;
 }
 
@@ -265,6 +307,11 @@ void node_ready(struct sim *s, uint32_t id)
 				  (unsigned long long)rd.snap_index);
 			snap_load(s, nd, rd.snap_index, rd.snap_term, rd.snap_data, rd.snap_len);
 			check_snapshot_conf(s, nd, rd.snap_index, rd.snap_conf, "installed");
+			if (rd.snap_len <= sizeof(nd->inst_snap.data)) {
+				nd->inst_snap.index = rd.snap_index;
+				nd->inst_snap.len = rd.snap_len;
+				memcpy(nd->inst_snap.data, rd.snap_data, rd.snap_len);
+			}
 		}
 		mirror_update(s, nd, &rd);
 		uint64_t commit_before = s->gcommit;
@@ -284,6 +331,11 @@ void node_ready(struct sim *s, uint32_t id)
 		for (uint32_t i = 0; i < rd.n_reads; i++)
 			client_read_state(s, nd, &rd.reads[i]);
 		aeg_raft_advance(nd->r, &rd);
+		/* The slot went back at advance: serve our copy from now on. */
+		if (rd.snap_install && nd->cfg.snap_slot != NULL &&
+		    aeg_raft_snapshot_set(nd->r, nd->inst_snap.index, nd->inst_snap.data,
+					  nd->inst_snap.len) != 0)
+			sim_fail(s, "n%u: snapshot_set after an install refused", nd->id);
 		maybe_snapshot(s, nd);
 	}
 }

@@ -259,8 +259,7 @@ static void sim_reset(struct sim *s)
 void sim_free(struct sim *s)
 {
 	for (uint32_t id = 1; id <= s->n; id++) {
-		aeg_raft_free(s->nodes[id].r);  /* NULL while down */
-		s->nodes[id].r = NULL;
+		node_free_raft(s, &s->nodes[id]);  /* r is NULL while down */
 		disk_free(&s->nodes[id].disk);
 		net_drop_held(s, id);
 	}

@@ -132,6 +132,14 @@ struct sim_node {
 	uint64_t mlast;
 	uint64_t mbase;                /* snapshot base: mterm/mchain valid from here */
 	struct sim_snap own_snap;      /* what aeg_raft_snapshot_set points at */
+	/* Odd seeds: the snapshot receive buffer is a slot (as a worker's,
+	 * shared by its groups) and an installed snapshot is served on from
+	 * inst_snap; seeds with bit 1 set: payloads come from a counting
+	 * allocator that must balance when the group is freed. */
+	struct aeg_raft_snap_slot slot;
+	uint8_t slot_buf[SIM_SNAP_BYTES];
+	struct sim_snap inst_snap;
+	uint64_t payload_allocs, payload_bytes;
 	uint64_t max_commit;           /* this incarnation */
 	uint64_t applied;
 	uint64_t kv[SIM_KEYS];
@@ -254,6 +262,8 @@ void disk_set_snapshot(struct sim_disk *d, const struct sim_snap *snap);
 void node_initial_conf(const struct sim *s, struct aeg_raft_conf *c);
 int node_start(struct sim *s, uint32_t id);
 void node_stop(struct sim *s, uint32_t id);
+/* Frees the group; fails the run if its payloads did not all come back. */
+void node_free_raft(struct sim *s, struct sim_node *nd);
 void node_ready(struct sim *s, uint32_t id);
 void node_maybe_crash_soon(struct sim *s, struct sim_node *nd, uint32_t pct, const char *why);
 void node_tick(struct sim *s, uint32_t id);

@@ -32,7 +32,7 @@
  * shares one per worker. With the defaults that is 2.23 MiB per group,
  * mostly the 1 MiB arena and the 1 MiB snapshot buffer; the "many groups"
  * profile (aeg_raft_config_many_groups) with a payload allocator and a
- * shared slot is about 32 KiB. Nothing is allocated after aeg_raft_new()
+ * shared slot is 27 KiB. Nothing is allocated after aeg_raft_new()
  * except payloads through cfg.payload_alloc. A full structure makes the
  * operation return -ENOBUFS (proposals, reads) or drops the message
  * (outgoing messages: Raft tolerates loss; counted in msgs_dropped).
@@ -232,7 +232,7 @@ void aeg_raft_config_default(struct aeg_raft_config *cfg, uint32_t id,
  *   peers_max 5, log_entries_max 512, outbox_max 32, inflight_max 8,
  *   batch_entries_max 64, reads_max 8
  * and leaves the byte limits alone. With a payload allocator and a shared
- * snapshot slot also set, one group then allocates 32,992 bytes on x86-64
+ * snapshot slot also set, one group then allocates 27,808 bytes on x86-64
  * (aeg_raft_memory_bytes; an idle group must stay under 64 KiB); without
  * them it also owns a log_bytes_max arena and a snapshot_bytes_max buffer.
  * Pipelining stays at 8 appends per follower, and 512 entries is the
@@ -354,8 +354,10 @@ int aeg_raft_compact(struct aeg_raft *r, uint64_t index);
  * out to apply (call after applying it). The bytes stay owned by the
  * caller and must stay valid until the next aeg_raft_snapshot_set() or
  * aeg_raft_free(); they are sent in chunks to followers the log no longer
- * covers. A snapshot installed from the leader becomes the group's own
- * (kept in its receive buffer) until the caller sets a newer one.
+ * covers. Without a snap_slot, a snapshot installed from the leader
+ * becomes the group's own (kept in its receive buffer) until the caller
+ * sets a newer one; with one, set it again after the install's advance
+ * (see snap_install). The config sent with it is aeg_raft_conf_at(index).
  * -EINVAL otherwise. */
 int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len);
 /* Restart: the persisted snapshot's base (after the hard state, before any
