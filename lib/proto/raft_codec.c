@@ -291,10 +291,18 @@ static uint64_t rd_varint_slow(struct rd *r)
 	return 0;
 }
 
+/* One- and two-byte varints (ids, small numbers, entry lengths < 2 KiB)
+ * inline; the rest, and every error, in the loop above. */
 static inline uint64_t rd_varint(struct rd *r)
 {
-	if (r->p != r->end && *r->p < 0x80)
+	size_t left = (size_t)(r->end - r->p);
+	if (left >= 1 && r->p[0] < 0x80)
 		return *r->p++;
+	if (left >= 2 && r->p[1] < 0x80 && r->p[1] != 0) {
+		uint64_t v = (uint64_t)(r->p[0] & 0x7f) | (uint64_t)r->p[1] << 7;
+		r->p += 2;
+		return v;
+	}
 	return rd_varint_slow(r);
 }
 

