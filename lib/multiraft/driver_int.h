@@ -10,7 +10,6 @@
 #include "aegis/group_driver.h"
 #include "aegis/raft.h"
 #include "held.h"
-#include "compat_tmp.h"
 
 struct gd_group {
 	uint32_t id;

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "aegis/group_driver.h"
-#include "../../lib/multiraft/compat_tmp.h"
 #include "aegis/msg.h"
 #include "aegis/raft_codec.h"
 #include "test_prng.h"
