@@ -120,10 +120,13 @@ static int replay_rec(void *ctx, const struct aeg_wal_rec *rec)
 	return aeg_wal_recovery_add(ctx, rec);
 }
 
-static void raft_config_of(const struct aeg_replica *rp, uint32_t group, struct aeg_raft_config *rc)
+static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_raft_config *rc)
 {
 	const struct aeg_replica_config *c = &rp->cfg;
 	aeg_raft_config_default(rc, c->node, rp->seed ^ ((uint64_t)c->node << 32) ^ group, c->tick_ms);
+	/* Thousands of groups per worker: small fixed parts per group, payloads
+	 * in the worker's pool, one snapshot receive buffer per worker. */
+	aeg_raft_config_many_groups(rc);
 	rc->election_ticks_min = (c->election_ms_min + c->tick_ms - 1) / c->tick_ms;
 	rc->election_ticks_max = (c->election_ms_max + c->tick_ms - 1) / c->tick_ms;
 	rc->heartbeat_ticks = (c->heartbeat_ms + c->tick_ms - 1) / c->tick_ms;
@@ -133,13 +136,17 @@ static void raft_config_of(const struct aeg_replica *rp, uint32_t group, struct 
 	rc->quiesce_ticks = c->quiesce_ms / c->tick_ms;
 	if (c->log_entries_max != 0)
 		rc->log_entries_max = c->log_entries_max;
-	/* An entry holds one value of up to value_bytes_max; the arena holds
-	 * a few of them plus the window's small ones. */
-	uint64_t arena = 4ull * (c->kv.value_bytes_max + 4096);
-	if (arena > rc->log_bytes_max)
-		rc->log_bytes_max = arena;
-	rc->batch_bytes_max = 60 * 1024;  /* appends stay near one 64 KiB message */
-	rc->snapshot_bytes_max = 64u << 20;
+	rc->batch_entries_max = 256;
+	rc->inflight_max = 16;
+	/* The log may hold a few values of the largest size besides many
+	 * small ones (a quota on the pool, not memory of the group). */
+	rc->log_bytes_max = 8ull * (c->kv.value_bytes_max + 4096);
+	rc->batch_bytes_max = RP_APPEND_BYTES_MAX;
+	rc->snap_slot = &rp->snap_slot;
+	rc->snap_slot_idle_ticks = 4 * rc->election_ticks_max;
+	rc->payload_alloc = payload_pool_alloc;
+	rc->payload_free = payload_pool_free;
+	rc->payload_ctx = &rp->pool;
 }
 
 static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *rec)
@@ -223,10 +230,13 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 			rp->peers[rp->n_peers++].node = id;
 	}
 	rp->groups_max = count + 2;
+	payload_pool_init(&rp->pool, RP_POOL_CACHE_BYTES);
+	rp->snap_slot.cap = RP_SNAP_SLOT_BYTES;
+	rp->snap_slot.buf = malloc(RP_SNAP_SLOT_BYTES);  /* pages are touched only when used */
 	rp->by_group = calloc(rp->groups_max, sizeof(*rp->by_group));
 	rp->shards = calloc(count, sizeof(*rp->shards));
 	struct aeg_wal_recovery *rec = NULL;
-	int rc = (rp->by_group == NULL || rp->shards == NULL) ? -ENOMEM : aeg_wal_recovery_new(&rec);
+	int rc = (rp->by_group == NULL || rp->shards == NULL || rp->snap_slot.buf == NULL) ? -ENOMEM : aeg_wal_recovery_new(&rec);
 	if (rc == 0)
 		rc = rp_client_init(rp);
 	if (rc == 0)
@@ -265,7 +275,9 @@ void aeg_replica_free(struct aeg_replica *rp)
 			rp_log(rp, "final log flush: %s", strerror(-rc));
 		aeg_wal_close(rp->wal);
 	}
-	aeg_gd_free(rp->gd);
+	aeg_gd_free(rp->gd);  /* gives every payload back to the pool */
+	payload_pool_fini(&rp->pool);
+	free(rp->snap_slot.buf);
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		aeg_kv_free(rp->shards[i].kv);
 		free(rp->shards[i].snap_buf);

@@ -59,6 +59,15 @@ int rp_client_init(struct aeg_replica *rp)
 		if (rp->replies[i].buf == NULL)
 			return -ENOMEM;
 	}
+	uint32_t vmax = rp->cfg.kv.value_bytes_max ? rp->cfg.kv.value_bytes_max : AEG_KV_VALUE_BYTES_MAX_DEFAULT;
+	struct aeg_client_reasm_cfg rc_cfg = {
+		.slots = RP_REASM_SLOTS, .value_bytes_max = vmax,
+		.parts_max = (uint32_t)(vmax / 512 + 2), .timeout_ms = RP_REQUEST_TIMEOUT_MS,
+	};
+	size_t rbytes = aeg_client_reasm_mem_bytes(&rc_cfg);
+	rp->reasm_mem = rbytes ? aligned_alloc(8, (rbytes + 7) & ~(size_t)7) : NULL;
+	if (rp->reasm_mem == NULL || aeg_client_reasm_init(&rp->reasm, &rc_cfg, rp->reasm_mem, rbytes) != 0)
+		return -ENOMEM;
 	size_t len = aeg_shard_map_encoded_size(rp->cfg.map);
 	rp->map_bytes = malloc(len);
 	if (rp->map_bytes == NULL)
@@ -82,6 +91,7 @@ void rp_client_fini(struct aeg_replica *rp)
 	for (uint32_t i = 0; i < RP_REPLY_SLOTS; i++)
 		free(rp->replies[i].buf);
 	free(rp->map_bytes);
+	free(rp->reasm_mem);
 }
 
 static struct rp_pending *pend_alloc(struct aeg_replica *rp)
@@ -324,10 +334,25 @@ static void handle_request(struct aeg_replica *rp, uint32_t ipv4, uint16_t port,
 		answer_status(rp, ipv4, port, client_id, req->seq, AEG_CLIENT_STALE_EPOCH, 0);
 		return;
 	}
+	struct aeg_client_req whole;
 	if (req->part.count > 1) {
-		/* TODO(E): reassembly of multi-datagram values (aegis/client_reasm.h) */
-		answer_status(rp, ipv4, port, client_id, req->seq, AEG_CLIENT_TOO_LARGE, 0);
-		return;
+		/* One part of a value larger than a datagram: the request goes on
+		 * once every part is here; a lost part makes the client resend. */
+		struct aeg_client_reasm_done done;
+		int rc = aeg_client_reasm_add(&rp->reasm, client_id, req->seq, 0, &req->part, req->value,
+					      req->value_len, rp->now_ms, &done);
+		if (rc == 0 || rc == -EEXIST)
+			return;
+		if (rc < 0) {
+			answer_status(rp, ipv4, port, client_id, req->seq,
+				      rc == -EMSGSIZE || rc == -E2BIG ? AEG_CLIENT_TOO_LARGE : AEG_CLIENT_BAD_REQUEST, 0);
+			return;
+		}
+		whole = *req;
+		whole.value = done.value;
+		whole.value_len = done.len;
+		whole.part = (struct aeg_client_part){ .index = 0, .count = 1, .total = done.len };
+		req = &whole;
 	}
 	struct rp_shard *s = rp_shard_of(rp, aeg_shard_group(req->shard));
 	if (s == NULL) {
@@ -568,5 +593,6 @@ void rp_client_check(struct aeg_replica *rp)
 	if (rp->now_ms - rp->last_sweep_ms >= 100) {
 		rp->last_sweep_ms = rp->now_ms;
 		sweep(rp);
+		(void)aeg_client_reasm_expire(&rp->reasm, rp->now_ms);
 	}
 }

@@ -7,10 +7,12 @@
 #include <stdint.h>
 
 #include "aegis/client_proto.h"
+#include "aegis/client_reasm.h"
 #include "aegis/group_driver.h"
 #include "aegis/kv.h"
 #include "aegis/shard.h"
 #include "aegis/wal_recovery.h"
+#include "payload_pool.h"
 #include "replica.h"
 #include "wal_writer.h"
 
@@ -21,6 +23,11 @@
 #define RP_REPLY_SLOTS 16        /* clients answered in one iteration */
 #define RP_REQUEST_TIMEOUT_MS 5000
 #define RP_STATUS_PERIOD_NS 100000000ull
+/* Raft appends up to one 64 KiB message (fragmented by the worker). */
+#define RP_APPEND_BYTES_MAX (60u * 1024)
+#define RP_POOL_CACHE_BYTES (256ull << 20)
+#define RP_SNAP_SLOT_BYTES (1u << 30)      /* largest snapshot received */
+#define RP_REASM_SLOTS 8           /* large client values arriving at once */
 
 enum rp_kind { RP_FREE = 0, RP_WRITE, RP_READ };
 
@@ -123,11 +130,16 @@ struct aeg_replica {
 	uint32_t n_stage_groups;
 	struct aeg_raft_payload *payloads;
 
+	struct aeg_client_reasm reasm;   /* values larger than a datagram */
+	void *reasm_mem;
+
 	struct rp_reply replies[RP_REPLY_SLOTS];
 	uint32_t dgram_cap;
 	uint8_t *map_bytes;              /* the encoded shard map (MAP replies) */
 	size_t map_len;
 
+	struct payload_pool pool;        /* Raft payloads of every group */
+	struct aeg_raft_snap_slot snap_slot;
 	struct rp_peer peers[RP_PEERS_MAX];
 	uint32_t n_peers;
 
