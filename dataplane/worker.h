@@ -85,6 +85,7 @@ struct aeg_worker_config {
 	 * turns fragmentation off (no memory for it). */
 	uint32_t msg_bytes_max;
 	uint16_t frag_slots;         /* large messages in flight per stream and direction (2) */
+	uint16_t frag_window;        /* fragments in flight per stream (64; at most 128) */
 	/* Frames with seq <= floor are refused: the start time in wall-clock
 	 * ns minus the allowed skew (aeg/wire.h, "Replay"). */
 	uint64_t replay_floor;

@@ -69,6 +69,7 @@ int aeg_wk_frag_init(struct aeg_worker *w)
 		.msg_bytes_max = w->cfg.msg_bytes_max,
 		.frag_bytes = (uint32_t)body_max - AEG_FRAG_HDR_BYTES,
 		.tx_slots = w->cfg.frag_slots, .rx_slots = w->cfg.frag_slots,
+		.window_frags = w->cfg.frag_window,
 		/* ids above anything sent before a restart (aegis/frag.h) */
 		.msg_id_first = aeg_dp_wall_ns(),
 	};

@@ -6,8 +6,10 @@
  * of every kind: fragments, acks, small messages).
  *
  *   test_dp_frag                   the checks (meson test)
- *   test_dp_frag bench LOSS_PM REORDER_PM MSGS BYTES WINDOW
+ *   test_dp_frag bench LOSS_PM REORDER_PM MSGS BYTES WINDOW [FRAG_WINDOW]
  *                                  one run, figures on stdout
+ *   test_dp_frag bench1 ...        the same with both nodes polled in turn by
+ *                                  one thread (no scheduler delays: the cost)
  *
  * Every wait has a deadline. AEGIS_TEST_SEED picks the loss pattern. */
 #define _GNU_SOURCE
@@ -153,13 +155,15 @@ static struct aeg_port *open_port(uint32_t salt, uint16_t *base)
 
 static uint32_t echo_retry(void *arg, struct aeg_worker *w, uint64_t now_ns);
 
+static uint16_t frag_window; /* 0: the worker's default */
+
 static struct aeg_worker *worker_new(struct aeg_port *port, uint32_t self, aeg_worker_msg_fn fn,
 				     void *arg)
 {
 	struct aeg_worker_config c = {
 		.port = port, .cluster = CLUSTER, .key = &key, .self_node = self, .peers = peers,
 		.peer_count = 2, .workers_per_node = 1, .on_msg = fn, .arg = arg,
-		.on_tick = self == NODE_B ? echo_retry : NULL,
+		.on_tick = self == NODE_B ? echo_retry : NULL, .frag_window = frag_window,
 		.replay_floor = aeg_wire_replay_floor(now_ns(CLOCK_REALTIME), 0),
 	};
 	struct aeg_worker *w;
@@ -324,6 +328,10 @@ static void on_echo(void *arg, struct aeg_worker *w, uint32_t node, uint32_t wor
 		s->base++;
 }
 
+/* One process, one thread: A and B polled in turn, so that no scheduler
+ * delay enters the figures (bench1): the cost of both sides on one core. */
+static bool one_thread;
+
 /* One run; returns 0 when every message came back intact. */
 static int run(uint64_t seed, uint32_t loss_pm, uint32_t reorder_pm, uint32_t msgs,
 	       uint32_t bytes, uint32_t window, bool expect_clean)
@@ -338,10 +346,18 @@ static int run(uint64_t seed, uint32_t loss_pm, uint32_t reorder_pm, uint32_t ms
 	lossy_wrap(&la, pa, seed, loss_pm, reorder_pm);
 	lossy_wrap(&lb, pb, seed ^ 0xb, loss_pm, reorder_pm);
 	fflush(stderr);
-	pid_t child = fork();
-	if (child == 0)
-		child_echo(&lb);
-	aeg_port_close(pb); /* the child's now */
+	pid_t child = 0;
+	if (one_thread) {
+		echo_w = worker_new(&lb.port, NODE_B, echo_msg, NULL);
+		for (uint32_t i = 0; i < PENDING_MAX; i++)
+			if (pend[i].body == NULL && (pend[i].body = malloc(MSG_MAX)) == NULL)
+				return 2;
+	} else {
+		child = fork();
+		if (child == 0)
+			child_echo(&lb);
+		aeg_port_close(pb); /* the child's now */
+	}
 	struct sender s = { .msgs = msgs, .window = window, .fixed_bytes = bytes };
 	s.seen = calloc(msgs, 1);
 	s.first_ns = calloc(msgs, sizeof(uint64_t));
@@ -350,6 +366,7 @@ static int run(uint64_t seed, uint32_t loss_pm, uint32_t reorder_pm, uint32_t ms
 	if (child < 0 || w == NULL || s.seen == NULL || s.first_ns == NULL || s.buf == NULL)
 		return 2;
 	size_t per_stream, mem = aeg_worker_frag_mem_bytes(w, &per_stream);
+	uint64_t cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC), deadline = t0 + 60000000000ull;
 	s.progress_ns = t0;
 	while (s.echoed < msgs && now_ns(CLOCK_MONOTONIC) < deadline) {
@@ -367,13 +384,26 @@ static int run(uint64_t seed, uint32_t loss_pm, uint32_t reorder_pm, uint32_t ms
 			s.progress_ns = now;
 		}
 		aeg_worker_poll(w, now);
+		if (one_thread) {
+			echo_retry(NULL, echo_w, now);
+			aeg_worker_poll(echo_w, now_ns(CLOCK_MONOTONIC));
+		}
 	}
 	double el = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
-	kill(child, SIGTERM);
+	double cpu = (double)(now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / 1e9;
 	int st = 0;
-	waitpid(child, &st, 0);
+	if (one_thread) {
+		aeg_worker_fini(echo_w);
+		aeg_port_close(&lb.port);
+	} else {
+		kill(child, SIGTERM);
+		waitpid(child, &st, 0);
+	}
 	struct aeg_worker_stats ws;
 	aeg_worker_stats_read(w, &ws);
+	if (one_thread)
+		printf("# one thread: %.3f s CPU, %.1f MB/s echoed per CPU second, %.2f ms CPU per"
+		       " message echoed\n", cpu, (double)s.bytes / cpu / 1e6, cpu / msgs * 1e3);
 	printf("# loss %u.%u%% reorder %u.%u%%: %u msgs (%s) window %u: %.3f s, %.1f MB/s echoed,"
 	       " latency mean %.2f ms max %.2f ms; A frag: %llu frags %llu rtx %llu rto %llu failed"
 	       " %llu busy; lossy dropped %llu reordered %llu; app resent %u dup %u bad %u;"
@@ -409,10 +439,13 @@ static int run(uint64_t seed, uint32_t loss_pm, uint32_t reorder_pm, uint32_t ms
 int main(int argc, char **argv)
 {
 	uint64_t seed = test_seed(0xf4a6f4a6ull);
-	if (argc == 7 && strcmp(argv[1], "bench") == 0)
+	if (argc >= 7 && (strcmp(argv[1], "bench") == 0 || strcmp(argv[1], "bench1") == 0)) {
+		one_thread = strcmp(argv[1], "bench1") == 0;
+		frag_window = argc > 7 ? (uint16_t)atoi(argv[7]) : 0;
 		return run(seed, (uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]),
 			   (uint32_t)atoi(argv[4]), (uint32_t)atoi(argv[5]),
 			   (uint32_t)atoi(argv[6]), false);
+	}
 	test_seed_print("dp_frag", seed);
 	int rc = 0;
 	/* clean: mixed sizes, no loss: nothing resent, nothing failed */
