@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "dp_clock.h"
-#include "worker.h"
+#include "worker_int.h"
 
 #define FRAME_BYTES_DEFAULT 1472u
 #define DRAIN_NS_DEFAULT 20000u
@@ -20,56 +20,6 @@
 #define SLEEP_NS_MIN 16000u
 #define SLEEP_NS_MAX 1000000u
 #define CTL_BURST 16u
-
-/* One (peer node, peer worker): its replay window and our open frame. */
-struct stream {
-	struct aeg_wire_replay replay;
-	struct aeg_wire_builder b;
-	struct aeg_pkt *pkt;     /* buffer of the open frame, NULL if none */
-	uint64_t seq_last;
-};
-
-struct aeg_worker {
-	struct aeg_worker_config cfg;
-	struct aeg_wire_rx rx;
-	struct stream *streams;  /* peer_count x workers_per_node */
-	struct aeg_pkt **rx_pkts;
-	struct aeg_pkt **tx_q;
-	uint16_t tx_n;
-	uint32_t frames_open;    /* streams with pkt != NULL */
-	uint64_t drain_last_ns;
-	/* The wall clock for sequence numbers, kept from the monotonic time of
-	 * each iteration: a clock read per frame cost ~12% of a small-frame
-	 * run on a VM (58 ns each). CLOCK_REALTIME is read once a second. */
-	uint64_t wall_ns, wall_offset, wall_synced_ns;
-	uint64_t now_ns;         /* the iteration's monotonic time */
-	uint32_t idle_polls;
-	uint64_t sleep_ns;
-	bool stop;
-	struct aeg_worker_stats stats;
-};
-
-/* Single writer: a relaxed load and store, no locked read-modify-write. */
-static void stat_add(uint64_t *c, uint64_t v)
-{
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
-}
-
-static int peer_index(const struct aeg_worker *w, uint32_t node)
-{
-	for (uint32_t i = 0; i < w->cfg.peer_count; i++)
-		if (w->cfg.peers[i].node == node)
-			return (int)i;
-	return -1;
-}
-
-static struct stream *stream_of(struct aeg_worker *w, uint32_t node, uint32_t worker)
-{
-	int i = peer_index(w, node);
-	if (i < 0 || worker >= w->cfg.workers_per_node)
-		return NULL;
-	return &w->streams[(uint32_t)i * w->cfg.workers_per_node + worker];
-}
 
 static struct aeg_wire_replay *replay_lookup(void *arg, uint32_t node, uint32_t worker)
 {
@@ -113,6 +63,10 @@ static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns, uint32_t *work)
 	}
 	if (w->cfg.on_rx_done != NULL)
 		*work += w->cfg.on_rx_done(w->cfg.arg, w, now_ns);
+	if (w->frag != NULL && aeg_frag_busy(w->frag))
+		*work += aeg_wk_frag_poll(w, now_ns);
+	if (w->frag_dirty)
+		aeg_wk_frag_stats_sync(w);
 	if (now_ns - w->drain_last_ns >= w->cfg.drain_ns) {
 		drain(w);
 		w->drain_last_ns = now_ns;
@@ -226,8 +180,13 @@ static void rx_one(struct aeg_worker *w, const struct aeg_pkt *pkt)
 	struct aeg_wire_msg m;
 	aeg_wire_iter_init(&it, &f);
 	int r;
-	while ((r = aeg_wire_iter_next(&it, &m)) == 1)
-		w->cfg.on_msg(w->cfg.arg, w, f.hdr.src_node, f.hdr.src_worker, &m);
+	while ((r = aeg_wire_iter_next(&it, &m)) == 1) {
+		/* one range check: AEG_FRAG_TYPE_DATA and _ACK are adjacent */
+		if (w->frag != NULL && (uint8_t)(m.type - AEG_FRAG_TYPE_DATA) < 2)
+			aeg_wk_frag_rx(w, f.hdr.src_node, f.hdr.src_worker, &m);
+		else
+			w->cfg.on_msg(w->cfg.arg, w, f.hdr.src_node, f.hdr.src_worker, &m);
+	}
 	assert(r == 0); /* aeg_wire_parse checked every message */
 	stat_add(&w->stats.rx_msgs, f.hdr.msg_count);
 }
@@ -270,7 +229,7 @@ static void tx_queue(struct aeg_worker *w, struct aeg_pkt *pkt)
 }
 
 /* Seals the stream's frame and queues it for tx. */
-static void frame_close(struct aeg_worker *w, struct stream *s)
+void aeg_wk_frame_close(struct aeg_worker *w, struct stream *s)
 {
 	int len = aeg_wire_builder_seal(&s->b, w->cfg.key);
 	assert(len > 0);
@@ -281,7 +240,7 @@ static void frame_close(struct aeg_worker *w, struct stream *s)
 	w->frames_open--;
 }
 
-static int frame_open(struct aeg_worker *w, struct stream *s, uint32_t node, uint32_t worker)
+int aeg_wk_frame_open(struct aeg_worker *w, struct stream *s, uint32_t node, uint32_t worker)
 {
 	struct aeg_port *port = w->cfg.port;
 	struct aeg_pkt *pkt = aeg_port_pkt_alloc(port, w->cfg.queue);
@@ -319,18 +278,19 @@ int aeg_worker_send(struct aeg_worker *w, uint32_t node, uint32_t worker, uint8_
 	if (s == NULL)
 		return -ENOENT;
 	if (body_len > aeg_wire_msg_body_max(w->cfg.frame_bytes_max, group))
-		return -EMSGSIZE;
+		return w->frag != NULL ? aeg_wk_frag_send(w, s, type, group, body, body_len) :
+					 -EMSGSIZE;
 	/* At most two tries: into the open frame, then into a fresh one. */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (s->pkt == NULL) {
-			int r = frame_open(w, s, node, worker);
+			int r = aeg_wk_frame_open(w, s, node, worker);
 			if (r != 0)
 				return r;
 		}
 		int r = aeg_wire_builder_add(&s->b, type, group, body, body_len);
 		if (r != -ENOSPC)
 			return r;
-		frame_close(w, s);
+		aeg_wk_frame_close(w, s);
 	}
 	assert(!"a message that fits an empty frame did not fit one");
 	return -EMSGSIZE;
@@ -398,7 +358,7 @@ static void drain(struct aeg_worker *w)
 	uint32_t n = w->cfg.peer_count * w->cfg.workers_per_node;
 	for (uint32_t i = 0; i < n && w->frames_open > 0; i++)
 		if (w->streams[i].pkt != NULL)
-			frame_close(w, &w->streams[i]);
+			aeg_wk_frame_close(w, &w->streams[i]);
 }
 
 void aeg_worker_flush(struct aeg_worker *w)
@@ -444,6 +404,11 @@ int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg
 		.self_worker = cfg->queue, .peer_lookup = replay_lookup, .peer_arg = w,
 	};
 	w->sleep_ns = SLEEP_NS_MIN;
+	int r = aeg_wk_frag_init(w);
+	if (r != 0) {
+		aeg_worker_fini(w);
+		return r;
+	}
 	*out = w;
 	return 0;
 }
@@ -457,6 +422,7 @@ void aeg_worker_fini(struct aeg_worker *w)
 			aeg_port_pkt_free(w->cfg.port, w->streams[i].pkt);
 	for (uint16_t i = 0; i < w->tx_n; i++)
 		aeg_port_pkt_free(w->cfg.port, w->tx_q[i]);
+	aeg_wk_frag_fini(w);
 	free(w->streams);
 	free(w->rx_pkts);
 	free(w->tx_q);

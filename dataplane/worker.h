@@ -18,15 +18,24 @@
  * (the main lcore) reads them without locks; each counter is exact, a
  * snapshot of several is not atomic as a whole.
  *
+ * Messages larger than a frame (up to msg_bytes_max) are cut into
+ * fragments and reassembled by lib/frag (aegis/frag.h: selective
+ * retransmission, a window of fragments in flight, timeouts), driven from
+ * aeg_worker_poll; on_msg sees the whole message.
+ *
  * Sizes, all at init: peers x workers_per_node streams of 40 bytes
  * (replay window) + 64 bytes (open frame); a tx queue of the port's
- * burst_max pointers. Packet buffers come from the port's pool. */
+ * burst_max pointers; for large messages, per stream frag_slots sending
+ * and frag_slots receiving buffers of msg_bytes_max (about 4.3 MiB per
+ * stream with the defaults; aeg_worker_frag_mem_bytes). Packet buffers
+ * come from the port's pool. */
 #ifndef AEGIS_DATAPLANE_WORKER_H
 #define AEGIS_DATAPLANE_WORKER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/frag.h"
 #include "aegis/wire.h"
 #include "ctl_ring.h"
 #include "port.h"
@@ -71,6 +80,12 @@ struct aeg_worker_config {
 	uint32_t workers_per_node;
 	uint32_t frame_bytes_max;    /* UDP payload per frame; default 1472 (1500 MTU) */
 	uint64_t drain_ns;           /* open frames leave after this; default 20 us */
+	/* Largest message aeg_worker_send takes; larger than a frame goes
+	 * through lib/frag. 0: 1 MiB + 64 KiB. A value that fits a frame
+	 * turns fragmentation off (no memory for it). */
+	uint32_t msg_bytes_max;
+	uint16_t frag_slots;         /* large messages in flight per stream and direction (2) */
+	uint16_t frag_window;        /* fragments in flight per stream (64; at most 128) */
 	/* Frames with seq <= floor are refused: the start time in wall-clock
 	 * ns minus the allowed skew (aeg/wire.h, "Replay"). */
 	uint64_t replay_floor;
@@ -107,6 +122,7 @@ struct aeg_worker_stats {
 	uint64_t idle_sleeps;
 	uint64_t ctl_msgs;      /* control messages handled */
 	uint64_t drops[AEG_WIRE_DROP_NR]; /* by enum aeg_wire_drop; [0] unused */
+	struct aeg_frag_stats frag;       /* large messages (lib/frag's counters) */
 };
 
 /* Returns 0, -EINVAL (bad config), or -ENOMEM. */
@@ -115,9 +131,12 @@ int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg
 void aeg_worker_fini(struct aeg_worker *w);
 
 /* Queues a message for (node, worker). Returns 0, -ENOENT (unknown peer),
- * -ENOBUFS (no packet buffer: counted in tx_no_buf), or -EMSGSIZE (body
- * larger than any frame can carry). Frame sequence numbers come from
- * aeg_wire_seq_next() with CLOCK_REALTIME. */
+ * -ENOBUFS (no packet buffer: counted in tx_no_buf; or, for a message
+ * over a frame, every large-message slot of the stream busy: counted in
+ * frag.tx_busy), or -EMSGSIZE (body over msg_bytes_max, or over a frame
+ * with fragmentation off). A message over a frame is copied; it may
+ * arrive after smaller messages sent later. Frame sequence numbers come
+ * from aeg_wire_seq_next() with CLOCK_REALTIME. */
 int aeg_worker_send(struct aeg_worker *w, uint32_t node, uint32_t worker, uint8_t type,
 		    uint32_t group, const void *body, uint32_t body_len);
 /* Queues one datagram of len bytes to ipv4:udp_port (host order) for this
@@ -158,6 +177,9 @@ void aeg_worker_stop(struct aeg_worker *w);
  * 0, -ENOBUFS (ctl_out full: the main lcore is not draining it) or
  * -ENOTCONN (no ctl_out). */
 int aeg_worker_ctl_reply(struct aeg_worker *w, const struct aeg_ctl_msg *m);
+
+/* Bytes allocated for large messages (0 when off), and per stream. */
+size_t aeg_worker_frag_mem_bytes(const struct aeg_worker *w, size_t *per_stream);
 
 /* Copies the counters (from any thread). */
 void aeg_worker_stats_read(const struct aeg_worker *w, struct aeg_worker_stats *out);

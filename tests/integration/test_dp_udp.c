@@ -391,10 +391,11 @@ static void test_errors(void **state)
 	wc.frame_bytes_max = 0;
 	wc.workers_per_node = 2;
 	assert_int_equal(aeg_worker_init(&w, &wc), 0);
-	uint8_t body[1600] = { 0 };
+	static uint8_t body[(1u << 20) + (64u << 10) + 1];
 	assert_int_equal(aeg_worker_send(w, 42, 0, AEG_MSG_TEST, 1, body, 1), -ENOENT);
 	assert_int_equal(aeg_worker_send(w, NODE_B, 2, AEG_MSG_TEST, 1, body, 1), -ENOENT);
-	assert_int_equal(aeg_worker_send(w, NODE_B, 0, AEG_MSG_TEST, 1, body, 1500), -EMSGSIZE);
+	assert_int_equal(aeg_worker_send(w, NODE_B, 0, AEG_MSG_TEST, 1, body, (1u << 20) + (64u << 10) + 1),
+			 -EMSGSIZE); /* over msg_bytes_max (fragmentation is on by default) */
 	/* Four buffers, six streams: each open frame holds one. */
 	int res[6];
 	for (int i = 0; i < 6; i++)
