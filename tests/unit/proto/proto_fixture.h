@@ -128,6 +128,11 @@ static inline struct aeg_client_resp fx_resp(struct prng *p, size_t blob_max)
 	return s;
 }
 
+static inline bool fx_bytes_eq(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	return n == 0 || memcmp(a, b, n) == 0;
+}
+
 static inline bool fx_part_eq(const struct aeg_client_part *a, const struct aeg_client_part *b)
 {
 	return a->index == b->index && a->count == b->count && a->total == b->total &&
@@ -139,15 +144,15 @@ static inline bool fx_req_eq(const struct aeg_client_req *a, const struct aeg_cl
 	return a->seq == b->seq && a->op == b->op && a->consistency == b->consistency &&
 	       a->shard == b->shard && a->epoch == b->epoch &&
 	       a->expect_version == b->expect_version && a->key_len == b->key_len &&
-	       memcmp(a->key, b->key, a->key_len) == 0 && a->value_len == b->value_len &&
-	       memcmp(a->value, b->value, a->value_len) == 0 && fx_part_eq(&a->part, &b->part);
+	       fx_bytes_eq(a->key, b->key, a->key_len) && a->value_len == b->value_len &&
+	       fx_bytes_eq(a->value, b->value, a->value_len) && fx_part_eq(&a->part, &b->part);
 }
 
 static inline bool fx_resp_eq(const struct aeg_client_resp *a, const struct aeg_client_resp *b)
 {
 	return a->seq == b->seq && a->status == b->status && a->version == b->version &&
 	       a->leader_hint == b->leader_hint && a->value_len == b->value_len &&
-	       memcmp(a->value, b->value, a->value_len) == 0 && fx_part_eq(&a->part, &b->part);
+	       fx_bytes_eq(a->value, b->value, a->value_len) && fx_part_eq(&a->part, &b->part);
 }
 
 #endif
