@@ -273,7 +273,7 @@ static int replicas_open(const struct aeg_config *cfg, const struct aeg_shard_ma
 }
 
 /* One line per worker at stop: what the operator would ask first. */
-static void log_summary(struct aeg_replica **rps, uint32_t workers)
+static void log_summary(struct aeg_replica **rps, uint32_t workers, struct aeg_dp_runtime *rt)
 {
 	static struct aeg_replica_group_status gs[4096];
 	for (uint32_t w = 0; w < workers; w++) {
@@ -290,6 +290,25 @@ static void log_summary(struct aeg_replica **rps, uint32_t workers)
 		      (unsigned long long)applied, (unsigned long long)st.wal_syncs,
 		      (unsigned long long)st.client_reqs, (unsigned long long)st.writes_ok,
 		      (unsigned long long)st.reads_ok);
+		struct aeg_worker_stats ws;
+		aeg_worker_stats_read(rt->w[w], &ws);
+		char drops[512];
+		int len = 0;
+		for (int d = 1; d < AEG_WIRE_DROP_NR && len < 400; d++)
+			if (ws.drops[d] != 0)
+				len += snprintf(drops + len, sizeof(drops) - (size_t)len, " %s=%llu", aeg_wire_drop_name(d),
+						(unsigned long long)ws.drops[d]);
+		drops[len] = '\0';
+		logf_("worker %u: packets rx %llu tx %llu (tx dropped %llu, no buffer %llu), drops:%s; large "
+		      "messages sent %llu failed %llu busy %llu, retransmits %llu; raft msgs bad %llu, unknown group "
+		      "%llu, send errors %llu, held dropped %llu, log retries %llu", w,
+		      (unsigned long long)ws.rx_pkts, (unsigned long long)ws.tx_pkts,
+		      (unsigned long long)ws.tx_dropped, (unsigned long long)ws.tx_no_buf, len ? drops : " none",
+		      (unsigned long long)ws.frag.tx_msgs, (unsigned long long)ws.frag.tx_failed,
+		      (unsigned long long)ws.frag.tx_busy, (unsigned long long)ws.frag.tx_rtx,
+		      (unsigned long long)st.gd.bad_msgs, (unsigned long long)st.gd.unknown_group,
+		      (unsigned long long)st.gd.send_errors, (unsigned long long)st.gd.held_dropped,
+		      (unsigned long long)st.gd.log_retries);
 	}
 }
 
@@ -355,7 +374,7 @@ static int serve(const struct aeg_config *cfg, const struct cli *c, struct aeg_d
 	}
 	logf_("stopping: workers first, then the logs are flushed and synced");
 	aeg_dp_runtime_stop(&rt);
-	log_summary(rps, cfg->workers);
+	log_summary(rps, cfg->workers, &rt);
 #ifdef HAVE_ADMIN
 	aeg_admin_close(admin);
 #endif

@@ -426,6 +426,7 @@ static void status_publish(struct aeg_replica *rp)
 	st->worker = rp->cfg.worker;
 	struct aeg_gd_stats gs;
 	aeg_gd_stats_get(rp->gd, &gs);
+	st->gd = gs;
 	st->groups = (uint32_t)gs.groups;
 	st->active_groups = (uint32_t)gs.active;
 	const struct aeg_wal_stats *ws = aeg_wal_get_stats(rp->wal);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/group_driver.h"
 #include "aegis/kv.h"
 #include "aegis/raft.h"
 #include "aegis/shard.h"
@@ -86,6 +87,7 @@ struct aeg_replica_status {
 	uint64_t raft_msgs_in, raft_msgs_out, raft_bad;
 	uint64_t raft_bytes_per_group, driver_bytes;
 	uint64_t snapshots_taken, snapshots_installed;
+	struct aeg_gd_stats gd;
 };
 
 /* From any thread: the last published status. Fills up to max groups and

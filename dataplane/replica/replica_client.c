@@ -368,6 +368,9 @@ static void handle_request(struct aeg_replica *rp, uint32_t ipv4, uint16_t port,
 	struct aeg_raft_status rs;
 	aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &rs);
 	if (rs.role != AEG_RAFT_LEADER) {
+		if (getenv("AEG_DEBUG"))
+			rp_log(rp, "group %u: not leader (role %d, lead %u, term %llu, quiet %d)", s->group, rs.role,
+			       rs.lead, (unsigned long long)rs.term, aeg_raft_quiescent(aeg_gd_raft(rp->gd, s->group)));
 		answer_status(rp, ipv4, port, client_id, req->seq,
 			      rs.lead != 0 ? AEG_CLIENT_NOT_LEADER : AEG_CLIENT_UNAVAILABLE, rs.lead);
 		return;
@@ -471,6 +474,10 @@ void rp_client_applied(struct aeg_replica *rp, struct rp_shard *s, const struct 
 		pend_pop(rp, s);
 		bool ours = p->index == e->index && p->term == e->term && res != NULL;
 		if (!ours) {
+			if (getenv("AEG_DEBUG"))
+				rp_log(rp, "group %u: pending index %llu term %llu vs applied %llu term %llu res %d",
+				       s->group, (unsigned long long)p->index, (unsigned long long)p->term,
+				       (unsigned long long)e->index, (unsigned long long)e->term, res != NULL);
 			/* Another leader's entry took its place: the client retries. */
 			if (!p->replied)
 				answer_write(rp, p, AEG_CLIENT_UNAVAILABLE, 0);
