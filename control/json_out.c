@@ -191,10 +191,17 @@ void aeg_json_i64(struct aeg_json_out *j, int64_t v)
 void aeg_json_double(struct aeg_json_out *j, double v)
 {
 	char t[48];
-	if (!isfinite(v) || fabs(v) > 1e18)
-		snprintf(t, sizeof(t), "null");
-	else
-		snprintf(t, sizeof(t), "%.3f", v);
+	if (!isfinite(v) || fabs(v) > 1e18) {
+		scalar(j, "null");
+		return;
+	}
+	/* Three decimals without trailing zeros: 12.3, 0.125, 5. */
+	int n = snprintf(t, sizeof(t), "%.3f", v);
+	assert(n > 0 && (size_t)n < sizeof(t) && strchr(t, '.') != NULL);
+	while (t[n - 1] == '0')
+		t[--n] = '\0';
+	if (t[n - 1] == '.')
+		t[--n] = '\0';
 	scalar(j, t);
 }
 

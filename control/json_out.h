@@ -43,7 +43,7 @@ void aeg_json_str(struct aeg_json_out *j, const char *s);
 void aeg_json_strn(struct aeg_json_out *j, const char *s, size_t n);
 void aeg_json_u64(struct aeg_json_out *j, uint64_t v);
 void aeg_json_i64(struct aeg_json_out *j, int64_t v);
-void aeg_json_double(struct aeg_json_out *j, double v); /* 3 decimals; NaN, inf: null */
+void aeg_json_double(struct aeg_json_out *j, double v); /* <= 3 decimals; NaN, inf: null */
 void aeg_json_bool(struct aeg_json_out *j, bool v);
 void aeg_json_null(struct aeg_json_out *j);
 

@@ -41,12 +41,19 @@ static void test_writer(void **state)
 	aeg_json_null(&j);
 	aeg_json_key(&j, "inf");
 	aeg_json_double(&j, 1.0 / 0.0);
+	aeg_json_key(&j, "d");
+	aeg_json_arr_begin(&j);
+	aeg_json_double(&j, 12.3);
+	aeg_json_double(&j, 5.0);
+	aeg_json_double(&j, -0.125);
+	aeg_json_double(&j, 1e17);
+	aeg_json_arr_end(&j);
 	aeg_json_obj_end(&j);
 	assert_false(j.overflow);
 	assert_string_equal(j.buf, "{\"ok\":true,\"node\":1,\"uptime_s\":12.346,\"neg\":-5,"
 				   "\"workers\":[{\"worker\":0},{}],\"empty\":[],"
 				   "\"s\":\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\xc3\xa9\",\"n\":null,"
-				   "\"inf\":null}");
+				   "\"inf\":null,\"d\":[12.3,5,-0.125,100000000000000000]}");
 	assert_int_equal(j.len, strlen(j.buf));
 	/* A reset starts a new document. */
 	aeg_json_reset(&j);
