@@ -38,70 +38,54 @@ struct aeg_admin {
 	struct aeg_admin_reply reply;
 };
 
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 /* An existing file at path: a socket nobody answers on is removed. */
-static int clear_stale(const char *path, const struct sockaddr_un *sa, char *err, size_t err_len)
+static int clear_stale(const char *path, const struct sockaddr_un *sa)
 {
 	struct stat st;
 	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
-		return fail(err, err_len, -EEXIST, "%s: exists and is not a socket (not replaced)", path);
+		return -EEXIST; /* not ours to replace */
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return fail(err, err_len, -errno, "socket: %s", strerror(errno));
+		return -errno;
 	int r = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
 	int e = errno;
 	close(fd);
 	if (r == 0 || e == EAGAIN || e == EINPROGRESS)
-		return fail(err, err_len, -EADDRINUSE, "%s: another server answers there "
-			    "(another aegisd on this data dir?)", path);
+		return -EADDRINUSE; /* another aegisd on this data dir? */
 	if (e != ECONNREFUSED)
-		return fail(err, err_len, -e, "%s: %s", path, strerror(e));
+		return -e;
 	if (unlink(path) != 0 && errno != ENOENT)
-		return fail(err, err_len, -errno, "%s: stale socket not removed: %s", path,
-			    strerror(errno));
+		return -errno;
 	return 0;
 }
 
 int aeg_admin_open(struct aeg_admin **out, const char *path, aeg_admin_handler handler,
-		   void *ctx, char *err, size_t err_len)
+		   void *ctx)
 {
 	assert(out != NULL && path != NULL && handler != NULL);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return fail(err, err_len, -ENAMETOOLONG, "%s: longer than %zu bytes", path,
-			    sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	int r = clear_stale(path, &sa, err, err_len);
+	int r = clear_stale(path, &sa);
 	if (r != 0)
 		return r;
 	struct aeg_admin *a = calloc(1, sizeof(*a));
 	if (a == NULL)
-		return fail(err, err_len, -ENOMEM, "admin socket: out of memory");
+		return -ENOMEM;
 	a->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (a->fd < 0) {
-		r = fail(err, err_len, -errno, "socket: %s", strerror(errno));
+		r = -errno;
 		free(a);
 		return r;
 	}
 	/* Nobody can connect before listen(): the mode is 0600 by then. */
 	struct stat st;
-	if (bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		r = fail(err, err_len, -errno, "%s: bind: %s", path, strerror(errno));
-	else if (chmod(path, 0600) != 0 || stat(path, &st) != 0)
-		r = fail(err, err_len, -errno, "%s: %s", path, strerror(errno));
-	else if (listen(a->fd, AEG_ADMIN_CLIENTS_MAX) != 0)
-		r = fail(err, err_len, -errno, "%s: listen: %s", path, strerror(errno));
-	if (r != 0) {
+	if (bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0600) != 0 ||
+	    stat(path, &st) != 0 || listen(a->fd, AEG_ADMIN_CLIENTS_MAX) != 0) {
+		r = -errno;
 		close(a->fd);
 		free(a);
 		return r;
@@ -177,6 +161,14 @@ static bool flush(struct client *c)
 	return true;
 }
 
+void aeg_admin_reply_printf(struct aeg_admin_reply *out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	aeg_json_vrawf(&out->json, fmt, ap);
+	va_end(ap);
+}
+
 void aeg_admin_reply_error(struct aeg_admin_reply *out, const char *fmt, ...)
 {
 	char msg[512];
@@ -196,11 +188,12 @@ void aeg_admin_reply_error(struct aeg_admin_reply *out, const char *fmt, ...)
 static bool answer(struct aeg_admin *a, struct client *c, const char *line, bool too_long)
 {
 	struct aeg_admin_reply *r = &a->reply;
+	int rc;
 	aeg_json_reset(&r->json);
 	if (too_long)
 		aeg_admin_reply_error(r, "request line longer than %u bytes", AEG_ADMIN_LINE_MAX);
-	else
-		a->handler(a->ctx, line, r);
+	else if ((rc = a->handler(a->ctx, line, r)) < 0)
+		aeg_admin_reply_error(r, "internal error: %s", strerror(-rc));
 	if (r->json.overflow)
 		aeg_admin_reply_error(r, "reply larger than %u bytes", AEG_ADMIN_REPLY_BYTES_MAX);
 	else if (r->json.len == 0)
@@ -325,4 +318,14 @@ long aeg_admin_request_str(const struct aeg_admin_request *r, const char *key, c
 bool aeg_admin_request_u64(const struct aeg_admin_request *r, const char *key, uint64_t *out)
 {
 	return aeg_json_as_u64(&r->doc, aeg_json_get(&r->doc, 0, key), out);
+}
+
+int aeg_admin_request_cmd(const char *line, char *cmd, size_t cap)
+{
+	struct aeg_admin_request r;
+	const char *why;
+	if (aeg_admin_request(&r, line, &why) != 0 || strlen(r.cmd) >= cap)
+		return -EINVAL;
+	memcpy(cmd, r.cmd, strlen(r.cmd) + 1);
+	return 0;
 }

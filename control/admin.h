@@ -37,21 +37,28 @@ struct aeg_admin_reply {
 	struct aeg_json_out json; /* empty on entry; the handler writes one value */
 };
 
-/* request_line: the line without its '\n' (NUL-terminated). */
-typedef void (*aeg_admin_handler)(void *ctx, const char *request_line,
-				  struct aeg_admin_reply *out);
+/* request_line: the line without its '\n' (NUL-terminated). Returns 0, or a
+ * negative errno: the reply is then replaced by {"ok":false,"error":...}. */
+typedef int (*aeg_admin_handler)(void *ctx, const char *request_line,
+				 struct aeg_admin_reply *out);
 
-/* 0, or a negative errno with a one-line reason in err: -EADDRINUSE (a
- * server answers on path), -EEXIST (path is not a socket), -ENAMETOOLONG,
- * or what socket/bind/listen said. */
+/* 0, or a negative errno: -EADDRINUSE (a server answers on path), -EEXIST
+ * (path exists and is not a socket), -ENAMETOOLONG (longer than a
+ * sun_path), -ENOMEM, or what socket/bind/chmod/listen said. */
 int aeg_admin_open(struct aeg_admin **out, const char *path, aeg_admin_handler handler,
-		   void *ctx, char *err, size_t err_len);
+		   void *ctx);
 /* Requests answered in this call (>= 0). Errors on one client close it. */
 int aeg_admin_poll(struct aeg_admin *a);
 /* The listening socket, for a caller that waits with poll(2). */
 int aeg_admin_fd(const struct aeg_admin *a);
+/* Closes clients and the socket, removes the file if it is still ours.
+ * NULL is fine. */
 void aeg_admin_close(struct aeg_admin *a);
 
+/* Text appended to the reply as it is (no escaping, no commas): for a
+ * handler that prints its JSON itself. */
+void aeg_admin_reply_printf(struct aeg_admin_reply *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* {"ok":false,"error":"..."} into out, replacing what it holds. */
 void aeg_admin_reply_error(struct aeg_admin_reply *out, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -71,5 +78,7 @@ int aeg_admin_request(struct aeg_admin_request *r, const char *line, const char 
 long aeg_admin_request_str(const struct aeg_admin_request *r, const char *key, char *out,
 			   size_t cap);
 bool aeg_admin_request_u64(const struct aeg_admin_request *r, const char *key, uint64_t *out);
+/* Just the "cmd" of a line into cmd (cap bytes): 0 or -EINVAL. */
+int aeg_admin_request_cmd(const char *line, char *cmd, size_t cap);
 
 #endif

@@ -66,6 +66,31 @@ void aeg_json_raw(struct aeg_json_out *j, const char *s, size_t n)
 	j->buf[j->len] = '\0';
 }
 
+void aeg_json_vrawf(struct aeg_json_out *j, const char *fmt, va_list ap)
+{
+	va_list again;
+	va_copy(again, ap);
+	char small[256];
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n < 0) {
+		j->overflow = true; /* an encoding error: the text would be wrong */
+	} else if ((size_t)n < sizeof(small)) {
+		aeg_json_raw(j, small, (size_t)n);
+	} else if (reserve(j, (size_t)n)) {
+		vsnprintf(j->buf + j->len, (size_t)n + 1, fmt, again);
+		j->len += (size_t)n;
+	}
+	va_end(again);
+}
+
+void aeg_json_rawf(struct aeg_json_out *j, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	aeg_json_vrawf(j, fmt, ap);
+	va_end(ap);
+}
+
 /* Before a value or a key: the comma after a previous element. */
 static void sep(struct aeg_json_out *j)
 {

@@ -13,6 +13,7 @@
 #ifndef AEGIS_CONTROL_JSON_OUT_H
 #define AEGIS_CONTROL_JSON_OUT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,7 +55,10 @@ void aeg_json_kv_i64(struct aeg_json_out *j, const char *key, int64_t v);
 void aeg_json_kv_double(struct aeg_json_out *j, const char *key, double v);
 void aeg_json_kv_bool(struct aeg_json_out *j, const char *key, bool v);
 
-/* Text appended as is (no comma logic): for the line's end and the like. */
+/* Text appended as is (no comma logic, no escaping). */
 void aeg_json_raw(struct aeg_json_out *j, const char *s, size_t n);
+void aeg_json_rawf(struct aeg_json_out *j, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void aeg_json_vrawf(struct aeg_json_out *j, const char *fmt, va_list ap);
 
 #endif
