@@ -24,11 +24,8 @@
 #include "aegis/client_proto.h"
 #include "aegis/hash.h"
 #include "aegis/shard.h"
-#if __has_include("admin.h")
-#define HAVE_ADMIN 1
 #include "admin.h"
 #include "node_status.h"
-#endif
 #include "config.h"
 #include "dp_clock.h"
 #include "dp_node.h"
@@ -338,23 +335,16 @@ static int serve(const struct aeg_config *cfg, const struct cli *c, struct aeg_d
 		return 3;
 	}
 	char sock[AEG_CONFIG_SOCKET_PATH_BYTES] = "";
-#ifdef HAVE_ADMIN
 	struct aeg_node_status ns = { .cfg = cfg, .map = map, .rps = rps, .workers = cfg->workers, .rt = &rt,
 				      .dn = dn, .started_ns = aeg_dp_now_ns() };
 	struct aeg_admin *admin = NULL;
 	if (aeg_config_admin_socket_path(cfg, sock, sizeof(sock)) == 0 &&
 	    (r = aeg_admin_open(&admin, sock, aeg_node_status_handler, &ns)) != 0)
 		logf_("admin socket %s: %s (aegisctl will not reach this node)", sock, strerror(-r));
-#else
-	void *admin = NULL;
-	(void)map;
-#endif
 	r = aeg_dp_runtime_start(&rt, aeg_dp_node_launcher(dn));
 	if (r != 0) {
 		logf_("starting workers: %s", strerror(-r));
-#ifdef HAVE_ADMIN
 		aeg_admin_close(admin);
-#endif
 		aeg_dp_runtime_fini(&rt);
 		return 3;
 	}
@@ -365,19 +355,15 @@ static int serve(const struct aeg_config *cfg, const struct cli *c, struct aeg_d
 	while (!g_stop) {
 		uint64_t now = aeg_dp_now_ns();
 		aeg_dp_node_poll(dn, now);
-#ifdef HAVE_ADMIN
 		if (admin != NULL)
 			aeg_admin_poll(admin);
-#endif
 		struct timespec ts = { .tv_nsec = MAIN_SLEEP_NS };
 		(void)nanosleep(&ts, NULL);
 	}
 	logf_("stopping: workers first, then the logs are flushed and synced");
 	aeg_dp_runtime_stop(&rt);
 	log_summary(rps, cfg->workers, &rt);
-#ifdef HAVE_ADMIN
 	aeg_admin_close(admin);
-#endif
 	aeg_dp_runtime_fini(&rt);
 	return 0;
 }

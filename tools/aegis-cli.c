@@ -395,6 +395,17 @@ int main(int argc, char **argv)
 	} else {
 		code = single(c, &o, argc - first, argv + first);
 	}
+	if (getenv("AEGIS_CLI_STATS") != NULL) {
+		struct aeg_client_stats cs;
+		aeg_client_get_stats(c, &cs);
+		fprintf(stderr, "aegis-cli: client: %llu ops, %llu datagrams sent, %llu received, %llu items sent, "
+			"%llu retransmits, %llu redirects, %llu timeouts, %llu stray replies, %llu send errors, "
+			"%llu send again\n", (unsigned long long)cs.ops_completed, (unsigned long long)cs.dgrams_sent,
+			(unsigned long long)cs.dgrams_received, (unsigned long long)cs.items_sent,
+			(unsigned long long)cs.retransmits, (unsigned long long)cs.redirects,
+			(unsigned long long)cs.timeouts, (unsigned long long)cs.stray_replies,
+			(unsigned long long)cs.send_errors, (unsigned long long)cs.send_again);
+	}
 	aeg_client_close(c);
 	free(o.nodes_buf);
 	return code;

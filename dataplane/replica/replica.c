@@ -138,6 +138,7 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 		rc->log_entries_max = c->log_entries_max;
 	rc->batch_entries_max = 256;
 	rc->inflight_max = 16;
+	rc->reads_max = 256;          /* pipelined linearizable reads per group */
 	/* The log may hold a few values of the largest size besides many
 	 * small ones (a quota on the pool, not memory of the group). */
 	rc->log_bytes_max = 8ull * (c->kv.value_bytes_max + 4096);
@@ -180,6 +181,7 @@ static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *
 		rc = rp_recover_group(rp, s, rec);
 		if (rc != 0)
 			return rc;
+		aeg_gd_group_restored(rp->gd, s->group);
 	}
 	return 0;
 }
@@ -443,6 +445,15 @@ static void status_publish(struct aeg_replica *rp)
 		aeg_raft_status(r, &rs);
 		struct aeg_kv_stats ks;
 		aeg_kv_stats_get(s->kv, &ks);
+		if (rs.term != s->seen_term || rs.lead != s->seen_lead) {
+			/* An operator wants to see leadership move (and tests read it). */
+			if (s->seen_term != 0)
+				rp_log(rp, "group %u: term %llu, leader %u (was term %llu, leader %u), %s here",
+				       s->group, (unsigned long long)rs.term, rs.lead, (unsigned long long)s->seen_term,
+				       s->seen_lead, rs.role == AEG_RAFT_LEADER ? "leader" : "not leader");
+			s->seen_term = rs.term;
+			s->seen_lead = rs.lead;
+		}
 		*g = (struct aeg_replica_group_status){
 			.shard = s->shard, .group = s->group, .role = (uint8_t)rs.role,
 			.quiet = aeg_raft_quiescent(r), .lead = rs.lead, .term = rs.term,

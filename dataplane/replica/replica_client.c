@@ -420,6 +420,9 @@ static void propose_group(struct aeg_replica *rp, struct rp_shard *s)
 		int rc = aeg_gd_propose(rp->gd, s->group, rp->payloads, n, &first);
 		struct aeg_raft_status rs;
 		aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &rs);
+		if (rc != 0 && getenv("AEG_DEBUG"))
+			rp_log(rp, "group %u: propose of %u: %s (role %d, lead %u)", s->group, n, strerror(-rc), rs.role,
+			       rs.lead);
 		for (uint32_t i = 0; i < n; i++) {
 			struct rp_pending *p = pat(rp, rp->staged[items[i] - 1].pending);
 			if (rc != 0) {

@@ -68,6 +68,8 @@ struct rp_shard {
 	size_t snap_len, snap_cap;
 	bool want_snapshot;              /* snapshot_every reached */
 	bool installed;                  /* a snapshot came from the leader */
+	uint64_t seen_term;              /* last published: to log changes */
+	uint32_t seen_lead;
 };
 
 struct rp_staged {

@@ -170,6 +170,17 @@ int aeg_gd_group_remove(struct aeg_gd *gd, uint32_t group)
 	return 0;
 }
 
+void aeg_gd_group_restored(struct aeg_gd *gd, uint32_t group)
+{
+	struct gd_group *g = gd_group(gd, group);
+	if (g == NULL)
+		return;
+	struct aeg_raft_status st;
+	aeg_raft_status(g->r, &st);
+	g->durable_term = st.term;
+	gd_mark(gd, g);
+}
+
 struct aeg_raft *aeg_gd_raft(struct aeg_gd *gd, uint32_t group)
 {
 	struct gd_group *g = gd_group(gd, group);

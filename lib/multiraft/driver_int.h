@@ -24,6 +24,7 @@ struct gd_group {
 	struct aeg_raft_hard_state hs;
 	bool msgs_unissued;   /* held messages wait for the cursor's ticket */
 	uint64_t last_ticket; /* newest log ticket of this group's writes */
+	uint64_t durable_term;/* term of the newest hard state known durable */
 	int error;
 };
 

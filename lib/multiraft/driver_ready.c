@@ -30,12 +30,19 @@ static enum flush_result flush_cursor(struct aeg_gd *gd, struct gd_group *g)
 {
 	uint64_t t = 0;
 	if (g->hs_pending) {
+		if (gd->pend.head - gd->pend.tail >= gd->pend.cap) {
+			gd->st.log_retries++;
+			return FLUSH_BLOCKED;
+		}
 		int rc = gd->io.log_hard_state(gd->io.ctx, g->id, &g->hs, &t);
 		if (rc != 0)
 			return log_failed(gd, g, rc);
 		g->hs_pending = false;
 		if (t > g->last_ticket)
 			g->last_ticket = t;
+		struct pend_rec pr = { .ticket = t, .term = g->hs.term, .group = g->id, .hard_state = true };
+		if (!pend_push(&gd->pend, &pr))
+			gd->st.log_retries++;  /* only delays heartbeat answers */
 	}
 	struct aeg_raft_entry chunk[WRITE_CHUNK];
 	for (uint32_t guard = 0; g->wr_lo <= g->wr_hi; guard++) {
@@ -98,6 +105,14 @@ static void take_snapshot(struct aeg_gd *gd, struct gd_group *g, const struct ae
 		log_failed(gd, g, -ENOBUFS);
 }
 
+/* A heartbeat answer promises no entry, only that we are at its term: it
+ * need not wait for our log writes once that term is durable, so a
+ * follower's slow disk does not make its leader lose the quorum check. */
+static bool hb_answer_now(const struct gd_group *g, const struct aeg_raft_msg *m)
+{
+	return m->type == AEG_RAFT_MSG_HEARTBEAT_RESP && m->term <= g->durable_term;
+}
+
 static void one_ready(struct aeg_gd *gd, struct gd_group *g)
 {
 	struct aeg_raft_ready rd;
@@ -118,7 +133,9 @@ static void one_ready(struct aeg_gd *gd, struct gd_group *g)
 	}
 	enum flush_result fr = g->error == 0 ? flush_cursor(gd, g) : FLUSH_FAILED;
 	for (uint32_t i = 0; i < rd.n_msgs && fr != FLUSH_FAILED; i++) {
-		if (fr == FLUSH_BLOCKED) {
+		if (hb_answer_now(g, &rd.msgs[i])) {
+			gd_send(gd, g->id, &rd.msgs[i]);
+		} else if (fr == FLUSH_BLOCKED) {
 			gd_hold(gd, g->id, &rd.msgs[i], HELD_TICKET_UNISSUED);
 			g->msgs_unissued = true;
 #ifdef AEG_GD_BUG_ACK_BEFORE_DURABLE
@@ -196,7 +213,10 @@ void aeg_gd_durable(struct aeg_gd *gd, uint64_t ticket)
 	for (struct pend_rec *p = pend_front(&gd->pend); p != NULL && p->ticket <= gd->durable;
 	     p = pend_front(&gd->pend)) {
 		struct gd_group *g = gd_group(gd, p->group);
-		if (g != NULL) {
+		if (g != NULL && p->hard_state) {
+			if (p->term > g->durable_term)
+				g->durable_term = p->term;
+		} else if (g != NULL) {
 			aeg_raft_persisted(g->r, p->index, p->term);
 			gd_mark(gd, g);
 		}

@@ -44,6 +44,7 @@ struct pend_rec {
 	uint64_t ticket;
 	uint64_t index, term;
 	uint32_t group;
+	bool hard_state;      /* a hard state write at term (index unused) */
 };
 
 struct pend_ring {

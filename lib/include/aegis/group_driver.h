@@ -109,6 +109,8 @@ void aeg_gd_free(struct aeg_gd *gd);
  * -EINVAL, -ENOMEM. */
 int aeg_gd_group_add(struct aeg_gd *gd, uint32_t group, const struct aeg_raft_config *rc,
 		     const struct aeg_raft_conf *initial);
+/* After the aeg_raft_restore_* calls: the group's restored term is durable. */
+void aeg_gd_group_restored(struct aeg_gd *gd, uint32_t group);
 /* Drops a group (and its held messages' claim on it). -ENOENT. */
 int aeg_gd_group_remove(struct aeg_gd *gd, uint32_t group);
 struct aeg_raft *aeg_gd_raft(struct aeg_gd *gd, uint32_t group);
