@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aegis/msg.h"
+
 #include "dp_clock.h"
 #include "dp_node.h"
 #include "dp_runtime.h"
@@ -20,7 +22,6 @@
 #include "node_config.h"
 #include "stats_json.h"
 
-#define MSG_TYPE 1
 #define MSG_HDR_BYTES 16      /* node, worker, index, length: 4 bytes each */
 #define RESEND_NS 200000000ull /* send mode: resend what is unanswered after this */
 #define MAIN_SLEEP_NS 1000000 /* main loop period */
@@ -92,7 +93,7 @@ static int send_one(struct app_worker *s, struct aeg_worker *w, uint32_t index)
 	uint8_t body[AEG_WIRE_FRAME_BYTES_MAX < 2048 ? AEG_WIRE_FRAME_BYTES_MAX : 2048];
 	const struct aeg_node_args *a = &s->app->a;
 	body_fill(body, a->node, s->q, index, a->msg_bytes);
-	int r = aeg_worker_send(w, a->dst, s->q, MSG_TYPE, index % 1024, body, a->msg_bytes);
+	int r = aeg_worker_send(w, a->dst, s->q, AEG_MSG_TEST, index % 1024, body, a->msg_bytes);
 	if (r != 0)
 		s->send_fail++;
 	return r;
@@ -133,7 +134,7 @@ static void send_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 	struct app_worker *s = arg;
 	const struct aeg_node_args *a = &s->app->a;
 	uint32_t index = m->body_len >= MSG_HDR_BYTES ? rd32(m->body + 8) : UINT32_MAX;
-	bool ok = src_node == a->dst && src_worker == s->q && m->type == MSG_TYPE &&
+	bool ok = src_node == a->dst && src_worker == s->q && m->type == AEG_MSG_TEST &&
 		  m->body_len == a->msg_bytes && index < s->next &&
 		  rd32(m->body) == a->node && rd32(m->body + 4) == s->q &&
 		  rd32(m->body + 12) == a->msg_bytes && m->group == index % 1024;

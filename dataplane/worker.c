@@ -42,6 +42,7 @@ struct aeg_worker {
 	 * each iteration: a clock read per frame cost ~12% of a small-frame
 	 * run on a VM (58 ns each). CLOCK_REALTIME is read once a second. */
 	uint64_t wall_ns, wall_offset, wall_synced_ns;
+	uint64_t now_ns;         /* the iteration's monotonic time */
 	uint32_t idle_polls;
 	uint64_t sleep_ns;
 	bool stop;
@@ -91,10 +92,12 @@ static void clock_set(struct aeg_worker *w, uint64_t now_ns)
 		w->wall_synced_ns = now_ns;
 	}
 	w->wall_ns = now_ns + w->wall_offset;
+	w->now_ns = now_ns;
 }
 
-/* One iteration with the clocks already set for now_ns. */
-static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns)
+/* One iteration with the clocks already set for now_ns. Returns the
+ * packets received; *work += what on_rx_done did. */
+static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns, uint32_t *work)
 {
 	struct aeg_port *port = w->cfg.port;
 	int n = aeg_port_rx_burst(port, w->cfg.queue, w->rx_pkts, port->burst_max);
@@ -108,6 +111,8 @@ static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns)
 		rx_one(w, w->rx_pkts[i]);
 		aeg_port_pkt_free(port, w->rx_pkts[i]);
 	}
+	if (w->cfg.on_rx_done != NULL)
+		*work += w->cfg.on_rx_done(w->cfg.arg, w, now_ns);
 	if (now_ns - w->drain_last_ns >= w->cfg.drain_ns) {
 		drain(w);
 		w->drain_last_ns = now_ns;
@@ -119,7 +124,18 @@ static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns)
 uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns)
 {
 	clock_set(w, now_ns);
-	return poll_at(w, now_ns);
+	uint32_t work = 0;
+	return poll_at(w, now_ns, &work);
+}
+
+uint32_t aeg_worker_index(const struct aeg_worker *w)
+{
+	return w->cfg.queue;
+}
+
+uint64_t aeg_worker_now_ns(const struct aeg_worker *w)
+{
+	return w->now_ns;
 }
 
 static uint32_t ctl_poll(struct aeg_worker *w)
@@ -149,7 +165,7 @@ void aeg_worker_run(struct aeg_worker *w)
 		clock_set(w, now);
 		uint32_t busy = ctl_poll(w);
 		busy += w->cfg.on_tick == NULL ? 0 : w->cfg.on_tick(w->cfg.arg, w, now);
-		if (poll_at(w, now) + busy > 0) {
+		if (poll_at(w, now, &busy) + busy > 0) {
 			w->idle_polls = 0;
 			w->sleep_ns = SLEEP_NS_MIN;
 			continue;
@@ -179,10 +195,24 @@ void aeg_worker_stop(struct aeg_worker *w)
 
 /* ---- rx ------------------------------------------------------------------ */
 
+/* Cluster frames start with the magic; everything else is for on_raw. */
+static bool is_frame(const struct aeg_pkt *pkt)
+{
+	const uint8_t *d = pkt->data;
+	return pkt->len >= 4 &&
+	       ((uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 |
+		(uint32_t)d[3] << 24) == AEG_WIRE_MAGIC;
+}
+
 static void rx_one(struct aeg_worker *w, const struct aeg_pkt *pkt)
 {
 	stat_add(&w->stats.rx_pkts, 1);
 	stat_add(&w->stats.rx_bytes, pkt->len);
+	if (w->cfg.on_raw != NULL && !is_frame(pkt)) {
+		stat_add(&w->stats.rx_raw, 1);
+		w->cfg.on_raw(w->cfg.arg, w, pkt);
+		return;
+	}
 	struct aeg_wire_frame f;
 	/* A cut datagram was over the frame size this node accepts. */
 	enum aeg_wire_drop why = pkt->oversize ? AEG_WIRE_DROP_BAD_LENGTH :
@@ -230,6 +260,15 @@ static void tx_flush(struct aeg_worker *w)
 	w->tx_n = 0;
 }
 
+/* Queues a packet for this iteration's tx burst (flushing a full queue). */
+static void tx_queue(struct aeg_worker *w, struct aeg_pkt *pkt)
+{
+	if (w->tx_n == w->cfg.port->burst_max)
+		tx_flush(w);
+	assert(w->tx_n < w->cfg.port->burst_max);
+	w->tx_q[w->tx_n++] = pkt;
+}
+
 /* Seals the stream's frame and queues it for tx. */
 static void frame_close(struct aeg_worker *w, struct stream *s)
 {
@@ -237,9 +276,7 @@ static void frame_close(struct aeg_worker *w, struct stream *s)
 	assert(len > 0);
 	s->pkt->len = (uint32_t)len;
 	stat_add(&w->stats.tx_msgs, s->b.msg_count);
-	if (w->tx_n == w->cfg.port->burst_max)
-		tx_flush(w);
-	w->tx_q[w->tx_n++] = s->pkt;
+	tx_queue(w, s->pkt);
 	s->pkt = NULL;
 	w->frames_open--;
 }
@@ -297,6 +334,63 @@ int aeg_worker_send(struct aeg_worker *w, uint32_t node, uint32_t worker, uint8_
 	}
 	assert(!"a message that fits an empty frame did not fit one");
 	return -EMSGSIZE;
+}
+
+/* ---- raw datagrams (client replies) --------------------------------------- */
+
+struct aeg_pkt *aeg_worker_raw_reserve(struct aeg_worker *w, uint32_t ipv4, uint16_t udp_port,
+				       uint32_t *cap)
+{
+	struct aeg_port *port = w->cfg.port;
+	struct aeg_pkt *pkt = aeg_port_pkt_alloc(port, w->cfg.queue);
+	if (pkt == NULL) {
+		tx_flush(w); /* as in frame_open: queued packets may hold the pool */
+		pkt = aeg_port_pkt_alloc(port, w->cfg.queue);
+		if (pkt == NULL) {
+			stat_add(&w->stats.tx_no_buf, 1);
+			return NULL;
+		}
+	}
+	pkt->ipv4 = ipv4;
+	pkt->udp_port = udp_port;
+	pkt->len = 0;
+	*cap = pkt->cap < w->cfg.frame_bytes_max ? pkt->cap : w->cfg.frame_bytes_max;
+	return pkt;
+}
+
+int aeg_worker_raw_commit(struct aeg_worker *w, struct aeg_pkt *pkt, uint32_t len)
+{
+	uint32_t cap = pkt->cap < w->cfg.frame_bytes_max ? pkt->cap : w->cfg.frame_bytes_max;
+	if (len > cap) {
+		aeg_port_pkt_free(w->cfg.port, pkt);
+		return -EMSGSIZE;
+	}
+	pkt->len = len;
+	tx_queue(w, pkt);
+	stat_add(&w->stats.tx_raw, 1);
+	return 0;
+}
+
+void aeg_worker_raw_cancel(struct aeg_worker *w, struct aeg_pkt *pkt)
+{
+	aeg_port_pkt_free(w->cfg.port, pkt);
+}
+
+int aeg_worker_send_raw(struct aeg_worker *w, uint32_t ipv4, uint16_t udp_port,
+			const void *data, uint32_t len)
+{
+	if (len > w->cfg.frame_bytes_max)
+		return -EMSGSIZE; /* before taking a buffer */
+	uint32_t cap;
+	struct aeg_pkt *pkt = aeg_worker_raw_reserve(w, ipv4, udp_port, &cap);
+	if (pkt == NULL)
+		return -ENOBUFS;
+	if (len > cap) {
+		aeg_worker_raw_cancel(w, pkt);
+		return -EMSGSIZE;
+	}
+	memcpy(pkt->data, data, len);
+	return aeg_worker_raw_commit(w, pkt, len);
 }
 
 static void drain(struct aeg_worker *w)

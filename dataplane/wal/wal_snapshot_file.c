@@ -40,17 +40,18 @@ int aeg_wal_snapshot_save(struct aeg_wal *w, const struct aeg_wal_snap_meta *m, 
 	char tmp[4096], path[4096];
 	snap_path(tmp, sizeof(tmp), w->dir, m->group, "tmp");
 	snap_path(path, sizeof(path), w->dir, m->group, "snap");
-	uint8_t hdr[AEG_WAL_SNAP_HDR_BYTES];
+	uint8_t hdr[AEG_WAL_SNAP_HDR_BYTES_MAX];
 	int rc = aeg_wal_snap_hdr_encode(hdr, sizeof(hdr), m, data);
 	if (rc < 0)
 		return rc;
+	size_t hdr_len = (size_t)rc;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = -errno;
 		wal_log(w, "creating %s: %s", tmp, strerror(errno));
 		return rc;
 	}
-	rc = write_all(fd, hdr, sizeof(hdr));
+	rc = write_all(fd, hdr, hdr_len);
 	if (rc == 0)
 		rc = write_all(fd, data, (size_t)m->len);
 	if (rc == 0 && fsync(fd) != 0)
@@ -84,7 +85,8 @@ int aeg_wal_snapshot_load(const char *dir, uint64_t group, struct aeg_wal_snap_m
 	struct stat st;
 	int rc = fstat(fd, &st) != 0 ? -errno : 0;
 	uint8_t *img = NULL;
-	if (rc == 0 && ((size_t)st.st_size < AEG_WAL_SNAP_HDR_BYTES || (size_t)st.st_size - AEG_WAL_SNAP_HDR_BYTES > cap))
+	if (rc == 0 && ((size_t)st.st_size < AEG_WAL_SNAP_HDR_BYTES ||
+			(size_t)st.st_size - AEG_WAL_SNAP_HDR_BYTES > cap + AEG_WAL_SNAP_CONF_MAX))
 		rc = (size_t)st.st_size < AEG_WAL_SNAP_HDR_BYTES ? -EINVAL : -EMSGSIZE;
 	if (rc == 0 && (img = malloc((size_t)st.st_size)) == NULL)
 		rc = -ENOMEM;
@@ -94,8 +96,10 @@ int aeg_wal_snapshot_load(const char *dir, uint64_t group, struct aeg_wal_snap_m
 		rc = aeg_wal_snap_decode(m, img, (size_t)st.st_size);
 	if (rc == 0 && m->group != group)
 		rc = -EINVAL;
+	if (rc == 0 && m->len > cap)
+		rc = -EMSGSIZE;
 	if (rc == 0) {
-		memcpy(buf, img + AEG_WAL_SNAP_HDR_BYTES, (size_t)m->len);
+		memcpy(buf, img + aeg_wal_snap_hdr_size(m), (size_t)m->len);
 		rc = (int)m->len;
 	}
 	free(img);

@@ -149,10 +149,12 @@ int aeg_wal_read_entry(struct aeg_wal *w, uint64_t group, uint64_t index, void *
 		       struct aeg_wal_entry *out);
 
 /* Writes the group's snapshot file (temp name, fsync, rename, fsync dir) and
- * appends a snapshot marker. Blocking: a slow path. */
+ * appends a snapshot marker. m->conf should hold the Raft config as of
+ * m->index (aeg_raft_conf_encode()). Blocking: a slow path. */
 int aeg_wal_snapshot_save(struct aeg_wal *w, const struct aeg_wal_snap_meta *m, const void *data);
-/* Loads dir's snapshot of group into buf (cap bytes). Returns the data
- * length, -ENOENT, -EMSGSIZE (cap too small) or a format error. */
+/* Loads dir's snapshot of group into buf (cap bytes); m gets its metadata,
+ * the Raft config as of its index included (m->conf, m->conf_len; 0 for a
+ * version 1 file). Returns the data length, -ENOENT, -EMSGSIZE (cap too small) or a format error. */
 int aeg_wal_snapshot_load(const char *dir, uint64_t group, struct aeg_wal_snap_meta *m, void *buf, size_t cap);
 
 #endif

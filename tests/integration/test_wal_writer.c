@@ -274,13 +274,17 @@ static void test_snapshot_files(void **state)
 	uint8_t data[1000], back[1000];
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 7);
-	struct aeg_wal_snap_meta m = { .group = 4, .index = 500, .term = 6, .len = sizeof(data) }, got;
+	/* The config as of the snapshot's index goes with it. */
+	struct aeg_wal_snap_meta m = { .group = 4, .index = 500, .term = 6, .len = sizeof(data), .conf_len = 5,
+				       .conf = { 3, 1, 1, 2, 1 } }, got;
 	assert_int_equal(aeg_wal_snapshot_save(f.w, &m, data), 0);
 	assert_int_equal(aeg_wal_flush(f.w, NULL, NULL), 0);
 	assert_int_equal(aeg_wal_last_index(f.w, 4), 500);
 	assert_int_equal(aeg_wal_snapshot_load(f.dir, 4, &got, back, sizeof(back)), (int)sizeof(data));
 	assert_int_equal(got.index, 500);
 	assert_int_equal(got.term, 6);
+	assert_int_equal(got.conf_len, 5);
+	assert_memory_equal(got.conf, m.conf, 5);
 	assert_memory_equal(back, data, sizeof(data));
 	assert_int_equal(aeg_wal_snapshot_load(f.dir, 4, &got, back, 10), -EMSGSIZE);
 	assert_int_equal(aeg_wal_snapshot_load(f.dir, 5, &got, back, sizeof(back)), -ENOENT);

@@ -45,6 +45,7 @@ enum aeg_wal_type {
 	AEG_WAL_TRUNCATE = 4,	/* entries of group with index >= index are void */
 	AEG_WAL_PAD = 5,	/* filler up to a block boundary */
 	AEG_WAL_SEAL = 6,	/* last record of a finished segment */
+	AEG_WAL_REMOVE = 7,	/* group removed from this worker: forget it */
 	AEG_WAL_TYPE_MAX = 6,
 };
 
