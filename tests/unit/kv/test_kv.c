@@ -250,19 +250,28 @@ static void test_session_duplicate(void **state)
 	assert_int_equal(res.version, 10);
 	expect_kv_value(kv, "a", "third", 13);
 
-	/* Older than remembered: refused, nothing applied. */
+	/* An older seq still in the window: its first result, nothing applied. */
 	c.client_id = 77;
 	c.seq = 1;
 	assert_int_equal(kv_test_apply(kv, 15, &c, &res), 0);
+	assert_true(res.duplicate);
+	assert_int_equal(res.status, AEG_KV_OK);
+	assert_int_equal(res.version, 10);
+	expect_kv_value(kv, "a", "third", 13);
+	/* Below the floor the client gave (seq_floor 2: seq 1 is forgotten):
+	 * refused, nothing applied. */
+	c.seq_floor = 2;
+	assert_int_equal(kv_test_apply(kv, 16, &c, &res), 0);
 	assert_false(res.duplicate);
 	assert_int_equal(res.status, AEG_KV_SESSION_EXPIRED);
 	expect_kv_value(kv, "a", "third", 13);
+	c.seq_floor = 0;
 
 	/* Another client's seq 1 is its own. */
 	c = kv_test_cmd(AEG_KV_DEL, "a", NULL);
 	c.client_id = 78;
 	c.seq = 1;
-	assert_int_equal(kv_test_ok(kv, 16, &c, AEG_KV_OK), 16);
+	assert_int_equal(kv_test_ok(kv, 17, &c, AEG_KV_OK), 17);
 	struct aeg_kv_stats st;
 	aeg_kv_stats_get(kv, &st);
 	assert_int_equal(st.sessions, 2);
