@@ -24,7 +24,9 @@ static uint8_t *snap_of(const struct aeg_kv *kv, size_t *len)
 
 static void load_and_check(const uint8_t *data, size_t size)
 {
-	struct aeg_kv_limits lim = { .sessions_max = 1u << 20 };
+	/* Limits no snapshot of the fuzzer can exceed, so an accepted one
+	 * loads whole (nothing dropped) and writes back to the same bytes. */
+	struct aeg_kv_limits lim = { .sessions_max = 1u << 20, .session_results_max = 1u << 20 };
 	struct aeg_kv *kv;
 	if (aeg_kv_new(&kv, &lim, NULL) != 0)
 		abort();
