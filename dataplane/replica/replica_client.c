@@ -255,12 +255,13 @@ static uint32_t leader_hint(struct aeg_replica *rp, uint32_t shard)
 }
 
 static void stage_write(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv4, uint16_t port,
-			uint64_t client_id, const struct aeg_client_req *req, uint8_t level)
+			uint64_t client_id, uint64_t seq_floor, const struct aeg_client_req *req,
+			uint8_t level)
 {
 	static const uint8_t kv_op[] = { [AEG_CLIENT_PUT] = AEG_KV_PUT, [AEG_CLIENT_DEL] = AEG_KV_DEL,
 					 [AEG_CLIENT_CAS] = AEG_KV_CAS };
 	struct aeg_kv_cmd cmd = {
-		.op = kv_op[req->op], .client_id = client_id, .seq = req->seq,
+		.op = kv_op[req->op], .client_id = client_id, .seq = req->seq, .seq_floor = seq_floor,
 		.expect_version = req->op == AEG_CLIENT_CAS ? req->expect_version : 0, .time_ms = rp->wall_ms,
 		.key = req->key, .key_len = req->key_len, .value = req->value, .value_len = req->value_len,
 	};
@@ -314,8 +315,10 @@ static void start_read(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv4
 	}
 }
 
+/* seq_floor: the datagram header's (the kv forgets the client's results
+ * below it, at the same index on every replica). */
 static void handle_request(struct aeg_replica *rp, uint32_t ipv4, uint16_t port, uint64_t client_id,
-			   const struct aeg_client_req *req)
+			   uint64_t seq_floor, const struct aeg_client_req *req)
 {
 	rp->st.client_reqs++;
 	uint8_t bad = aeg_client_req_check(req);
@@ -384,7 +387,7 @@ static void handle_request(struct aeg_replica *rp, uint32_t ipv4, uint16_t port,
 	if (req->op == AEG_CLIENT_GET)
 		start_read(rp, s, ipv4, port, client_id, req, level);
 	else
-		stage_write(rp, s, ipv4, port, client_id, req, level);
+		stage_write(rp, s, ipv4, port, client_id, seq_floor, req, level);
 }
 
 void rp_client_datagram(struct aeg_replica *rp, const struct aeg_pkt *pkt)
@@ -400,7 +403,7 @@ void rp_client_datagram(struct aeg_replica *rp, const struct aeg_pkt *pkt)
 	aeg_client_iter_init(&it, &d);
 	struct aeg_client_req req;
 	for (uint32_t guard = 0; guard <= AEG_CLIENT_ITEMS_MAX && aeg_client_next_request(&it, &req) == 1; guard++)
-		handle_request(rp, pkt->ipv4, pkt->udp_port, d.hdr.client_id, &req);
+		handle_request(rp, pkt->ipv4, pkt->udp_port, d.hdr.client_id, d.hdr.seq_floor, &req);
 }
 
 /* ---- proposals and their outcomes ------------------------------------------ */

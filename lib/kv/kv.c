@@ -89,6 +89,8 @@ int aeg_kv_new(struct aeg_kv **out, const struct aeg_kv_limits *lim,
 		kv->lim.sessions_max = AEG_KV_SESSIONS_MAX_DEFAULT;
 	if (kv->lim.session_ttl_ms == 0)
 		kv->lim.session_ttl_ms = AEG_KV_SESSION_TTL_MS_DEFAULT;
+	if (kv->lim.session_results_max == 0)
+		kv->lim.session_results_max = AEG_KV_SESSION_RESULTS_MAX_DEFAULT;
 	if (kv->lim.hash_seed == 0)
 		kv->lim.hash_seed = KV_HASH_SEED_DEFAULT;
 	*out = kv;
@@ -105,7 +107,7 @@ void kv_state_clear(struct aeg_kv *kv, struct kv_state *st)
 	kv_table_free(kv, &st->keys);
 	for (struct kv_sess *s = st->oldest, *next; s != NULL; s = next) {
 		next = s->newer;
-		kv_dealloc(kv, s, sizeof(*s));
+		kv_sess_free(kv, s);
 	}
 	kv_table_free(kv, &st->sess);
 	memset(st, 0, sizeof(*st));
@@ -171,6 +173,7 @@ void aeg_kv_stats_get(const struct aeg_kv *kv, struct aeg_kv_stats *st)
 	st->keys = kv->st.keys.len;
 	st->logical_bytes = kv->st.logical_bytes;
 	st->sessions = kv->st.sess.len;
+	st->session_results = kv->st.results;
 	st->mem_bytes = kv->mem_bytes;
 }
 
@@ -182,8 +185,10 @@ struct kv_plan {
 	struct kv_ent *ent;   /* PUT/CAS that succeed: the new block */
 };
 
+/* sess_delta: what the command's session grows by (it counts in the budget
+ * too, so that an accepted write never takes the shard over it). */
 static void plan_write(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t index,
-		       struct kv_plan *p)
+		       int64_t sess_delta, struct kv_plan *p)
 {
 	const struct kv_ent *old = p->slot == SIZE_MAX ? NULL : kv->st.keys.slots[p->slot].p;
 	if (c->key_len > kv->lim.key_bytes_max || c->value_len > kv->lim.value_bytes_max) {
@@ -203,9 +208,10 @@ static void plan_write(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t i
 	}
 	uint64_t old_bytes = old == NULL ? 0 : kv_logical(old->key_len, old->value_len);
 	uint64_t new_bytes = kv_logical(c->key_len, c->value_len);
+	uint64_t after = kv->st.logical_bytes - old_bytes + new_bytes;
+	after = sess_delta < 0 ? after - (uint64_t)-sess_delta : after + (uint64_t)sess_delta;
 	/* A write that shrinks a key is always allowed: it frees budget. */
-	if (kv->lim.mem_bytes_max != 0 && new_bytes > old_bytes &&
-	    kv->st.logical_bytes - old_bytes + new_bytes > kv->lim.mem_bytes_max) {
+	if (kv->lim.mem_bytes_max != 0 && new_bytes > old_bytes && after > kv->lim.mem_bytes_max) {
 		p->res.status = AEG_KV_NO_SPACE;
 		return;
 	}
@@ -257,56 +263,22 @@ static void plan_commit(struct aeg_kv *kv, const struct aeg_kv_cmd *c, struct kv
 		st->logical_bytes += kv_logical(p->ent->key_len, p->ent->value_len);
 }
 
-/* A command of a session: the remembered answer, or a new session object
- * to hold this one's (allocated now, linked at commit). */
-static int session_begin(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t now_ms,
-			 struct kv_sess **sp, struct kv_sess **fresh, struct aeg_kv_result *res)
-{
-	struct kv_sess *s = kv_sess_find(kv, &kv->st, c->client_id);
-	if (s != NULL && kv_sess_expired(kv, s, now_ms))
-		s = NULL; /* purged at commit */
-	*sp = s;
-	*fresh = NULL;
-	if (s != NULL) {
-		if (c->seq == s->seq) {
-			res->status = s->status;
-			res->version = s->version;
-			res->duplicate = true;
-		} else if (c->seq < s->seq) {
-			res->status = AEG_KV_SESSION_EXPIRED;
-		}
-		return 0;
-	}
-	if (kv_table_reserve(kv, &kv->st.sess) != 0)
-		return -ENOMEM;
-	*fresh = kv_alloc(kv, sizeof(**fresh));
-	if (*fresh == NULL)
-		return -ENOMEM;
-	memset(*fresh, 0, sizeof(**fresh));
-	(*fresh)->client_id = c->client_id;
-	return 0;
-}
-
 static int apply_cmd(struct aeg_kv *kv, uint64_t index, const struct aeg_kv_cmd *c,
 		     struct aeg_kv_result *res)
 {
 	struct kv_state *st = &kv->st;
 	uint64_t now_ms = c->time_ms > st->now_ms ? c->time_ms : st->now_ms;
-	struct kv_sess *s = NULL, *fresh = NULL;
-	bool answered = false;
-	if (c->seq != 0) {
-		if (session_begin(kv, c, now_ms, &s, &fresh, res) != 0)
-			return -ENOMEM;
-		answered = s != NULL && c->seq <= s->seq;
-	}
+	struct kv_sess_plan sp = { 0 };
+	if (c->seq != 0 && kv_sess_begin(kv, c, now_ms, &sp, res) != 0)
+		return -ENOMEM;
+	bool answered = c->seq != 0 && sp.answered;
 	struct kv_plan p = { .slot = SIZE_MAX };
 	if (!answered) {
 		p.hash = kv_key_hash(kv, c->key, c->key_len);
 		p.slot = key_find(kv, p.hash, c->key, c->key_len);
-		plan_write(kv, c, index, &p);
+		plan_write(kv, c, index, sp.logical_delta, &p);
 		if (plan_alloc(kv, c, index, &p) != 0) {
-			if (fresh != NULL)
-				kv_dealloc(kv, fresh, sizeof(*fresh));
+			kv_sess_abort(kv, &sp);
 			return -ENOMEM;
 		}
 		*res = p.res;
@@ -316,18 +288,8 @@ static int apply_cmd(struct aeg_kv *kv, uint64_t index, const struct aeg_kv_cmd 
 	st->now_ms = now_ms;
 	if (!answered)
 		plan_commit(kv, c, &p);
-	if (fresh != NULL) {
-		kv_sess_add(kv, st, fresh, now_ms);
-		s = fresh;
-	}
-	if (s != NULL) {
-		if (!answered) {
-			s->seq = c->seq;
-			s->status = (uint8_t)res->status;
-			s->version = res->version;
-		}
-		kv_sess_touch(st, s, now_ms);
-	}
+	if (c->seq != 0)
+		kv_sess_commit(kv, st, &sp, c->seq, res, now_ms);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* The kv command codec: the bytes of a Raft entry (see aegis/kv.h for the
  * layout). Canonical both ways, so that a command has exactly one encoding
- * and the fuzz target can check decode(bytes) re-encodes to bytes. */
+ * and the fuzz target can check decode(bytes) re-encodes to bytes (format 2;
+ * format 1 entries, still in old logs, decode with seq_floor 0). */
 #include "aegis/kv.h"
 
 #include <assert.h>
@@ -27,7 +28,7 @@ static bool cmd_valid(const struct aeg_kv_cmd *c)
 size_t aeg_kv_cmd_size(const struct aeg_kv_cmd *c)
 {
 	return 2 + aeg_varint_size(c->client_id) + aeg_varint_size(c->seq) +
-	       aeg_varint_size(c->expect_version) + aeg_varint_size(c->time_ms) +
+	       aeg_varint_size(c->seq_floor) + aeg_varint_size(c->expect_version) + aeg_varint_size(c->time_ms) +
 	       aeg_varint_size(c->key_len) + c->key_len + aeg_varint_size(c->value_len) +
 	       (size_t)c->value_len;
 }
@@ -47,6 +48,7 @@ int aeg_kv_cmd_encode(const struct aeg_kv_cmd *c, uint8_t *buf, size_t cap)
 	aeg_put_u8(&w, c->op);
 	aeg_put_varint(&w, c->client_id);
 	aeg_put_varint(&w, c->seq);
+	aeg_put_varint(&w, c->seq_floor);
 	aeg_put_varint(&w, c->expect_version);
 	aeg_put_varint(&w, c->time_ms);
 	aeg_put_varint(&w, c->key_len);
@@ -83,11 +85,13 @@ int aeg_kv_cmd_decode(struct aeg_kv_cmd *c, const uint8_t *buf, size_t len)
 	aeg_reader_init(&r, buf, len);
 	struct aeg_kv_cmd d = { 0 };
 	uint8_t format = aeg_get_u8(&r);
-	if (!r.error && format != AEG_KV_CMD_FORMAT)
+	if (!r.error && format != AEG_KV_CMD_FORMAT && format != AEG_KV_CMD_FORMAT_V1)
 		return -EINVAL;
 	d.op = aeg_get_u8(&r);
 	d.client_id = aeg_get_varint(&r);
 	d.seq = aeg_get_varint(&r);
+	if (format == AEG_KV_CMD_FORMAT)
+		d.seq_floor = aeg_get_varint(&r);
 	d.expect_version = aeg_get_varint(&r);
 	d.time_ms = aeg_get_varint(&r);
 	if (r.error)

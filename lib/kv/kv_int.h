@@ -28,16 +28,30 @@ static inline uint64_t kv_logical(uint32_t key_len, uint32_t value_len)
 	return (uint64_t)key_len + value_len + AEG_KV_KEY_OVERHEAD;
 }
 
-/* One client session, on a list from least to most recently used. */
+/* One remembered result of a session. */
+struct kv_res {
+	uint64_t seq;
+	uint64_t version;
+	uint8_t status; /* enum aeg_kv_status, never SESSION_EXPIRED */
+};
+
+/* One client session, on a list from least to most recently used.
+ * res[0..n) ascending by seq, all > floor; n <= session_results_max. */
 struct kv_sess {
 	uint64_t client_id;
-	uint64_t seq;     /* last seq applied */
+	uint64_t floor;   /* every seq <= floor is forgotten */
 	uint64_t last_ms; /* state time when last used */
-	uint64_t version; /* result of seq */
-	uint8_t status;   /* result of seq (enum aeg_kv_status) */
+	struct kv_res *res;
+	uint32_t n;
+	uint32_t cap;
 	struct kv_sess *older;
 	struct kv_sess *newer;
 };
+
+static inline uint64_t kv_sess_logical(uint32_t n)
+{
+	return AEG_KV_SESSION_OVERHEAD + (uint64_t)n * AEG_KV_RESULT_BYTES;
+}
 
 /* Linear probing, backward-shift deletion (no tombstones). p == NULL is an
  * empty slot; hash is kept so that growth and probing never touch the
@@ -61,7 +75,8 @@ struct kv_state {
 	struct kv_sess *newest;
 	uint64_t applied;
 	uint64_t now_ms;       /* largest cmd.time_ms applied */
-	uint64_t logical_bytes;
+	uint64_t logical_bytes; /* keys and sessions */
+	uint64_t results;       /* remembered, over all sessions */
 };
 
 struct aeg_kv {
@@ -97,12 +112,37 @@ struct kv_sess *kv_sess_find(const struct aeg_kv *kv, const struct kv_state *st,
 bool kv_sess_expired(const struct aeg_kv *kv, const struct kv_sess *s, uint64_t now_ms);
 /* Drops every session expired at now_ms (oldest first). */
 void kv_sess_purge(struct aeg_kv *kv, struct kv_state *st, uint64_t now_ms);
-/* Unlinks and frees s. */
+/* Unlinks and frees s (and its results). */
 void kv_sess_drop(struct aeg_kv *kv, struct kv_state *st, struct kv_sess *s);
+/* Frees s and its results; s must not be in a state. */
+void kv_sess_free(struct aeg_kv *kv, struct kv_sess *s);
 /* Moves s to the newest end of the list. */
 void kv_sess_touch(struct kv_state *st, struct kv_sess *s, uint64_t now_ms);
-/* Adds s (allocated, client_id set; table room reserved) as the newest,
- * evicting the least recently used first when sessions_max are in use. */
+/* Adds s (allocated, client_id, floor and results set; table room
+ * reserved) as the newest, evicting the least recently used first when
+ * sessions_max are in use. */
 void kv_sess_add(struct aeg_kv *kv, struct kv_state *st, struct kv_sess *s, uint64_t now_ms);
+
+/* kv_window.c: what a session command does to its session, decided and
+ * allocated by begin (nothing changes), done by commit (nothing fails). */
+struct kv_sess_plan {
+	struct kv_sess *s;     /* the live session, or NULL */
+	struct kv_sess *fresh; /* a new session, added at commit */
+	struct kv_res *grown;  /* a larger results array, swapped in at commit */
+	uint32_t grown_cap;
+	uint64_t floor;        /* the session's floor after the floor raise */
+	bool answered;         /* res is the answer: nothing to apply or record */
+	int64_t logical_delta; /* what the session's logical bytes change by */
+};
+/* 0 or -ENOMEM (nothing held). */
+int kv_sess_begin(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t now_ms,
+		  struct kv_sess_plan *p, struct aeg_kv_result *res);
+void kv_sess_abort(struct aeg_kv *kv, struct kv_sess_plan *p);
+/* After kv_sess_purge(now_ms): raises the floor, remembers res (unless
+ * answered), touches the session. */
+void kv_sess_commit(struct aeg_kv *kv, struct kv_state *st, struct kv_sess_plan *p,
+		    uint64_t seq, const struct aeg_kv_result *res, uint64_t now_ms);
+/* Forgets results <= floor and raises s->floor to it (if higher). */
+void kv_sess_raise_floor(struct kv_state *st, struct kv_sess *s, uint64_t floor);
 
 #endif

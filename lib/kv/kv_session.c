@@ -1,5 +1,5 @@
-/* Client sessions: client_id -> (last seq, its result), kept on a list from
- * least to most recently used. Time is the state's own (the largest
+/* Client sessions: client_id -> (floor, window of results), kept on a list
+ * from least to most recently used (the window itself is kv_window.c). Time is the state's own (the largest
  * cmd.time_ms applied), which only moves forward, so last_ms never
  * decreases along the list and expiry only ever looks at its oldest end. */
 #include "kv/kv_int.h"
@@ -54,13 +54,24 @@ static void list_push_newest(struct kv_state *st, struct kv_sess *s)
 	st->newest = s;
 }
 
+void kv_sess_free(struct aeg_kv *kv, struct kv_sess *s)
+{
+	assert(s->n <= s->cap && (s->cap == 0) == (s->res == NULL));
+	if (s->res != NULL)
+		kv_dealloc(kv, s->res, (size_t)s->cap * sizeof(*s->res));
+	kv_dealloc(kv, s, sizeof(*s));
+}
+
 void kv_sess_drop(struct aeg_kv *kv, struct kv_state *st, struct kv_sess *s)
 {
 	size_t i = sess_slot(kv, st, s->client_id);
 	assert(i != SIZE_MAX && st->sess.slots[i].p == s);
 	kv_table_remove_at(&st->sess, i);
 	list_unlink(st, s);
-	kv_dealloc(kv, s, sizeof(*s));
+	assert(st->logical_bytes >= kv_sess_logical(s->n) && st->results >= s->n);
+	st->logical_bytes -= kv_sess_logical(s->n);
+	st->results -= s->n;
+	kv_sess_free(kv, s);
 }
 
 void kv_sess_purge(struct aeg_kv *kv, struct kv_state *st, uint64_t now_ms)
@@ -90,4 +101,6 @@ void kv_sess_add(struct aeg_kv *kv, struct kv_state *st, struct kv_sess *s, uint
 	s->last_ms = now_ms;
 	kv_table_insert(&st->sess, kv_client_hash(kv, s->client_id), s);
 	list_push_newest(st, s);
+	st->logical_bytes += kv_sess_logical(s->n);
+	st->results += s->n;
 }

@@ -22,8 +22,11 @@ static size_t ent_snap_bytes(const struct kv_ent *e)
 
 static size_t sess_snap_bytes(const struct kv_sess *s)
 {
-	return aeg_varint_size(s->client_id) + aeg_varint_size(s->seq) +
-	       aeg_varint_size(s->last_ms) + aeg_varint_size(s->version) + 1;
+	size_t n = aeg_varint_size(s->client_id) + aeg_varint_size(s->floor) +
+		   aeg_varint_size(s->last_ms) + aeg_varint_size(s->n);
+	for (uint32_t i = 0; i < s->n; i++)
+		n += aeg_varint_size(s->res[i].seq) + aeg_varint_size(s->res[i].version) + 1;
+	return n;
 }
 
 size_t aeg_kv_snapshot_size(const struct aeg_kv *kv)
@@ -136,10 +139,14 @@ int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap)
 		kv->a.free(kv->a.ctx, v, v_bytes);
 	for (const struct kv_sess *s = st->oldest; s != NULL; s = s->newer) {
 		aeg_put_varint(&w, s->client_id);
-		aeg_put_varint(&w, s->seq);
+		aeg_put_varint(&w, s->floor);
 		aeg_put_varint(&w, s->last_ms);
-		aeg_put_varint(&w, s->version);
-		aeg_put_u8(&w, s->status);
+		aeg_put_varint(&w, s->n);
+		for (uint32_t i = 0; i < s->n; i++) {
+			aeg_put_varint(&w, s->res[i].seq);
+			aeg_put_varint(&w, s->res[i].version);
+			aeg_put_u8(&w, s->res[i].status);
+		}
 	}
 	assert(!w.error && w.len == size);
 	put_header(buf, st, 0);
@@ -170,14 +177,43 @@ static bool read_ent(struct aeg_reader *r, struct snap_ent *e)
 	return e->data != NULL;
 }
 
-static bool read_sess(struct aeg_reader *r, struct kv_sess *s)
+/* A session's fixed fields; its result_count results follow. */
+struct snap_sess {
+	uint64_t client_id, floor, last_ms, count;
+};
+
+static bool read_sess(struct aeg_reader *r, struct snap_sess *s)
 {
 	s->client_id = aeg_get_varint(r);
-	s->seq = aeg_get_varint(r);
+	s->floor = aeg_get_varint(r);
 	s->last_ms = aeg_get_varint(r);
-	s->version = aeg_get_varint(r);
-	s->status = aeg_get_u8(r);
+	s->count = aeg_get_varint(r);
 	return !r->error;
+}
+
+static bool read_res(struct aeg_reader *r, struct kv_res *x)
+{
+	x->seq = aeg_get_varint(r);
+	x->version = aeg_get_varint(r);
+	x->status = aeg_get_u8(r);
+	return !r->error;
+}
+
+/* Checks one session's results: ascending, above the floor, sane. */
+static bool check_results(struct aeg_reader *r, const struct snap_sess *s, uint64_t applied)
+{
+	/* A result takes at least 3 bytes: bounds the loop before it runs. */
+	if (s->count > aeg_reader_left(r) / 3)
+		return false;
+	uint64_t prev = s->floor;
+	for (uint64_t i = 0; i < s->count; i++) {
+		struct kv_res x;
+		if (!read_res(r, &x) || x.seq <= prev || x.version > applied ||
+		    x.status > AEG_KV_STATUS_MAX || x.status == AEG_KV_SESSION_EXPIRED)
+			return false;
+		prev = x.seq;
+	}
+	return true;
 }
 
 /* Checks the whole snapshot without building anything. */
@@ -197,8 +233,8 @@ static int snap_check(const uint8_t *buf, size_t len, struct snap_hdr *h)
 		return -EINVAL;
 	if (crc != snap_crc(buf, len))
 		return -EINVAL;
-	/* A key takes at least 4 bytes, a session 5: bounds both loops. */
-	if (h->keys > len / 4 || h->sessions > len / 5)
+	/* A key takes at least 4 bytes, a session 4: bounds both loops. */
+	if (h->keys > len / 4 || h->sessions > len / 4)
 		return -EINVAL;
 	struct snap_ent prev = { 0 };
 	for (uint64_t i = 0; i < h->keys; i++) {
@@ -211,14 +247,53 @@ static int snap_check(const uint8_t *buf, size_t len, struct snap_hdr *h)
 	}
 	uint64_t last_ms = 0;
 	for (uint64_t i = 0; i < h->sessions; i++) {
-		struct kv_sess s;
-		if (!read_sess(&r, &s) || s.seq == 0 || s.status > AEG_KV_STATUS_MAX ||
-		    s.version > h->applied || s.last_ms < last_ms || s.last_ms > h->now_ms)
+		struct snap_sess s;
+		if (!read_sess(&r, &s) || s.last_ms < last_ms || s.last_ms > h->now_ms ||
+		    !check_results(&r, &s, h->applied))
 			return -EINVAL;
 		last_ms = s.last_ms;
 	}
 	if (r.error || r.pos != len)
 		return -EINVAL;
+	return 0;
+}
+
+/* One checked session into st. Results over session_results_max: the
+ * lowest are dropped and the floor rises to them, as if the window had
+ * overflowed. A dropped session's client id stays unchecked for duplicates:
+ * harmless, as it is not in st. */
+static int build_sess(struct aeg_kv *kv, struct kv_state *st, struct aeg_reader *r,
+		      const struct snap_sess *rs)
+{
+	if (kv_table_reserve(kv, &st->sess) != 0)
+		return -ENOMEM;
+	struct kv_sess *s = kv_alloc(kv, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	memset(s, 0, sizeof(*s));
+	s->client_id = rs->client_id;
+	s->floor = rs->floor;
+	uint32_t max = kv->lim.session_results_max;
+	uint64_t drop = rs->count > max ? rs->count - max : 0;
+	if (rs->count > drop) {
+		s->cap = (uint32_t)(rs->count - drop);
+		s->res = kv_alloc(kv, (size_t)s->cap * sizeof(*s->res));
+		if (s->res == NULL) {
+			s->cap = 0;
+			kv_sess_free(kv, s);
+			return -ENOMEM;
+		}
+	}
+	for (uint64_t j = 0; j < rs->count; j++) {
+		struct kv_res x;
+		bool ok = read_res(r, &x);
+		assert(ok && x.seq > s->floor);
+		if (j < drop)
+			s->floor = x.seq;
+		else
+			s->res[s->n++] = x;
+	}
+	kv_sess_add(kv, st, s, rs->last_ms);
 	return 0;
 }
 
@@ -251,21 +326,21 @@ static int snap_build(struct aeg_kv *kv, struct kv_state *st, const uint8_t *buf
 	/* Over sessions_max: the oldest are dropped. */
 	uint64_t skip = h->sessions > kv->lim.sessions_max ? h->sessions - kv->lim.sessions_max : 0;
 	for (uint64_t i = 0; i < h->sessions; i++) {
-		struct kv_sess rs;
+		struct snap_sess rs;
 		bool ok = read_sess(&r, &rs);
 		assert(ok);
 		if (kv_sess_find(kv, st, rs.client_id) != NULL)
 			return -EINVAL;
-		if (i < skip)
+		if (i < skip) {
+			for (uint64_t j = 0; j < rs.count; j++) {
+				struct kv_res x;
+				(void)read_res(&r, &x);
+			}
 			continue;
-		if (kv_table_reserve(kv, &st->sess) != 0)
-			return -ENOMEM;
-		struct kv_sess *s = kv_alloc(kv, sizeof(*s));
-		if (s == NULL)
-			return -ENOMEM;
-		*s = rs;
-		s->older = s->newer = NULL;
-		kv_sess_add(kv, st, s, rs.last_ms);
+		}
+		int rc = build_sess(kv, st, &r, &rs);
+		if (rc != 0)
+			return rc;
 	}
 	assert(r.pos == len);
 	return 0;

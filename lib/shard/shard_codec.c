@@ -200,7 +200,8 @@ int aeg_shard_map_decode(struct aeg_shard_map **out, const uint8_t *buf, size_t 
 	size_t splits_min = strategy == AEG_SHARD_RANGE ? 2 * (size_t)(shards - 1) : 0;
 	if ((size_t)nodes * 7 + (size_t)shards * rf + splits_min > left)
 		return -EMSGSIZE;
-	struct aeg_shard_map *m = shard_map_alloc(nodes, shards, rf, left);
+	struct aeg_shard_map *m =
+		shard_map_alloc(nodes, shards, rf, strategy == AEG_SHARD_RANGE ? left : 0);
 	if (m == NULL)
 		return -ENOMEM;
 	m->epoch = epoch;

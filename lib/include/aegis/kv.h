@@ -10,27 +10,44 @@
  * Versions: a key's version is the Raft index of the entry that last wrote
  * it; 0 means "absent" (CAS with expect_version 0 = create only).
  *
- * Sessions: a command with seq != 0 belongs to the session of client_id. Per
- * session the kv remembers the last seq applied and its result:
- *   seq >  last: applied, remembered;
- *   seq == last: duplicate: the remembered result, nothing applied;
- *   seq <  last: AEG_KV_SESSION_EXPIRED, nothing applied (the result of that
- *               request is no longer known; the client must read to find out).
- * So a client keeps one write in flight per client id (a pipelining client
- * uses one client id per in-flight slot). Sessions are bounded by
- * sessions_max (the least recently used is evicted) and session_ttl_ms
- * (a session not used for longer than that, in command time, is dropped).
- * Both are replicated state: they are in the snapshot.
+ * Sessions: a command with seq != 0 belongs to the session of client_id.
+ * A session remembers the results of a WINDOW of seqs, so that a client may
+ * keep many writes in flight under one id, and the network may reorder and
+ * repeat them:
+ *   floor    every seq <= floor is forgotten. The command's seq_floor F
+ *            (from the client: "every request below F has had its reply")
+ *            raises it to F - 1; it never moves down;
+ *   results  (seq, status, version) of applied seqs in (floor, ...], at most
+ *            session_results_max of them. Remembering one more when full
+ *            forgets the lowest and raises the floor to it.
+ * A command (client_id, seq), after its seq_floor has raised the floor:
+ *   seq <= floor                     AEG_KV_SESSION_EXPIRED, nothing applied
+ *                                    (the outcome is unknown to the kv: the
+ *                                    client must read to find out);
+ *   seq remembered                   its first result, duplicate = true,
+ *                                    nothing applied;
+ *   window full, seq below all held  AEG_KV_SESSION_EXPIRED, nothing applied
+ *                                    (it could not be remembered);
+ *   else (a new seq, in any order)   applied, result remembered.
+ * Sessions are bounded by sessions_max (the least recently used is evicted)
+ * and session_ttl_ms (a session not used for longer than that, in command
+ * time, is dropped). All of it is replicated state: in the snapshot.
  *
- * Limits: keys and values over the limit are refused (AEG_KV_TOO_LARGE);
- * a write that would take the shard's LOGICAL bytes (sum over keys of
- * key_len + value_len + AEG_KV_KEY_OVERHEAD) over mem_bytes_max is refused
+ * Limits: keys and values over the limit are refused (AEG_KV_TOO_LARGE).
+ * The shard's LOGICAL bytes are: per key key_len + value_len +
+ * AEG_KV_KEY_OVERHEAD, per session AEG_KV_SESSION_OVERHEAD +
+ * AEG_KV_RESULT_BYTES per remembered result. A write that would take them
+ * over mem_bytes_max (counting what its own session grows by) is refused
  * (AEG_KV_NO_SPACE). Logical bytes, not allocator bytes, so that every
  * replica refuses the same write. A refused write changes nothing but the
- * session (which remembers the refusal) and the applied index.
+ * session (which remembers the refusal) and the applied index. Sessions are
+ * never refused (a result must be remembered), so refusals and new sessions
+ * may take logical bytes past mem_bytes_max, by at most sessions_max *
+ * (AEG_KV_SESSION_OVERHEAD + session_results_max * AEG_KV_RESULT_BYTES).
  *
  * Memory: all of it through the caller's allocator (or malloc/free): one
- * block per key (header + key + value), one per session, and two open
+ * block per key (header + key + value), two per session (the session and
+ * its results array, which doubles up to session_results_max), and two open
  * addressing tables that double when 3/4 full. An empty kv allocates only
  * its own struct. Pure: no syscalls, no clocks, no globals. Not thread-safe:
  * one kv is used by one worker. */
@@ -62,22 +79,27 @@ const char *aeg_kv_status_name(enum aeg_kv_status s);
 
 /* ---- Commands (the bytes of a Raft entry) ------------------------------
  *
- * Encoding (format 1), canonical (one command has one encoding; decode
+ * Encoding (format 2), canonical (one command has one encoding; decode
  * refuses anything else, including trailing bytes):
- *   u8 format (1), u8 op, varint client_id, varint seq, varint expect_version,
- *   varint time_ms, varint key_len, key, varint value_len, value
- * Rules: op is PUT, DEL or CAS; key_len >= 1; DEL has no value; PUT and DEL
- * have expect_version 0. Size = key_len + value_len + at most
- * AEG_KV_CMD_OVERHEAD_MAX. Limits (key/value size) are NOT decode errors:
- * they are results of apply (AEG_KV_TOO_LARGE), so the proposer may skip the
- * check and still every replica answers the same. */
-#define AEG_KV_CMD_FORMAT 1u
-#define AEG_KV_CMD_OVERHEAD_MAX 52u /* 2 + 4 varint64 (10) + 2 varint32 (5) */
+ *   u8 format (2), u8 op, varint client_id, varint seq, varint seq_floor,
+ *   varint expect_version, varint time_ms, varint key_len, key,
+ *   varint value_len, value
+ * Format 1 (no seq_floor) is still decoded, with seq_floor 0; encode always
+ * writes format 2. Rules: op is PUT, DEL or CAS; key_len >= 1; DEL has no
+ * value; PUT and DEL have expect_version 0. Size = key_len + value_len + at
+ * most AEG_KV_CMD_OVERHEAD_MAX. Limits (key/value size) are NOT decode
+ * errors: they are results of apply (AEG_KV_TOO_LARGE), so the proposer may
+ * skip the check and still every replica answers the same. */
+#define AEG_KV_CMD_FORMAT 2u
+#define AEG_KV_CMD_FORMAT_V1 1u
+#define AEG_KV_CMD_OVERHEAD_MAX 62u /* 2 + 5 varint64 (10) + 2 varint32 (5) */
 
 struct aeg_kv_cmd {
 	uint8_t op;              /* enum aeg_kv_op */
 	uint64_t client_id;
-	uint64_t seq;            /* 0 = no session (client_id ignored) */
+	uint64_t seq;            /* 0 = no session (client_id, seq_floor ignored) */
+	uint64_t seq_floor;      /* every seq of this client below it has had its
+				  * reply: forget them (0 = says nothing) */
 	uint64_t expect_version; /* CAS: 0 = key must not exist; else must be 0 */
 	uint64_t time_ms;        /* leader's clock at proposal (session expiry) */
 	const void *key;
@@ -103,9 +125,15 @@ int aeg_kv_cmd_decode(struct aeg_kv_cmd *c, const uint8_t *buf, size_t len);
 #define AEG_KV_VALUE_BYTES_MAX_DEFAULT (1024u * 1024u)
 #define AEG_KV_SESSIONS_MAX_DEFAULT 1024u
 #define AEG_KV_SESSION_TTL_MS_DEFAULT (5ull * 60 * 1000)
+/* Results remembered per session: a client keeps at most this many writes in
+ * flight per client id. */
+#define AEG_KV_SESSION_RESULTS_MAX_DEFAULT 128u
 /* Logical bytes a key costs besides its key and value bytes (close to the
  * real cost with glibc malloc: see the report of tests/unit/kv). */
 #define AEG_KV_KEY_OVERHEAD 64u
+/* Logical bytes of a session, and of each result it remembers. */
+#define AEG_KV_SESSION_OVERHEAD 64u
+#define AEG_KV_RESULT_BYTES 24u
 
 /* Every replica of a shard must use the same limits (hash_seed excepted).
  * A zero field means its default (mem_bytes_max 0 = unlimited). */
@@ -115,6 +143,7 @@ struct aeg_kv_limits {
 	uint64_t mem_bytes_max;   /* logical bytes of this shard, 0 = unlimited */
 	uint32_t sessions_max;    /* default 1024 */
 	uint64_t session_ttl_ms;  /* default 5 minutes */
+	uint32_t session_results_max; /* per session, default 128 */
 	uint64_t hash_seed;       /* table hashing only, need not match across
 				   * replicas: a random one defeats crafted
 				   * collisions; 0 is a fixed default */
@@ -174,17 +203,19 @@ uint64_t aeg_kv_applied(const struct aeg_kv *kv);
 
 /* ---- Snapshots ------------------------------------------------------------
  *
- * Format 1, little-endian:
- *   header (48 bytes): u32 magic "AKVS", u32 format (1), u64 applied,
+ * Format 2, little-endian (format 1, without windows, is refused: -EINVAL):
+ *   header (48 bytes): u32 magic "AKVS", u32 format (2), u64 applied,
  *     u64 now_ms, u64 key_count, u64 session_count, u32 crc32c (of the
  *     header with this field zero, then the body), u32 zero
  *   body: keys in ascending byte order (memcmp, then shorter first), each
  *     varint key_len, varint value_len, varint version, key, value;
  *     then sessions, least recently used first, each varint client_id,
- *     varint seq, varint last_ms, varint version, u8 status.
+ *     varint floor, varint last_ms, varint result_count, then its results
+ *     in ascending seq order (all > floor), each varint seq,
+ *     varint version, u8 status (never SESSION_EXPIRED).
  * Equal states give equal bytes (no table layout leaks into it). */
 #define AEG_KV_SNAP_MAGIC 0x53564b41u /* "AKVS" little-endian */
-#define AEG_KV_SNAP_FORMAT 1u
+#define AEG_KV_SNAP_FORMAT 2u
 #define AEG_KV_SNAP_HDR_BYTES 48u
 
 size_t aeg_kv_snapshot_size(const struct aeg_kv *kv);
@@ -196,7 +227,8 @@ int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap);
  * (magic, format, CRC32C, truncation, trailing bytes, keys out of order,
  * duplicate sessions, versions past applied ...) is refused with -EINVAL
  * (-EMSGSIZE if shorter than a header) and leaves the kv unchanged; -ENOMEM
- * too. Sessions beyond this kv's sessions_max are dropped oldest first;
+ * too. Sessions beyond this kv's sessions_max are dropped oldest first,
+ * results beyond its session_results_max lowest first (raising the floor);
  * keys over this kv's limits are kept (limits apply to new writes). */
 int aeg_kv_snapshot_load(struct aeg_kv *kv, const uint8_t *buf, size_t len);
 
@@ -204,6 +236,7 @@ struct aeg_kv_stats {
 	uint64_t keys;
 	uint64_t logical_bytes; /* what the budget counts */
 	uint64_t sessions;
+	uint64_t session_results; /* remembered, over all sessions */
 	uint64_t mem_bytes;     /* really allocated through the allocator, struct included */
 };
 void aeg_kv_stats_get(const struct aeg_kv *kv, struct aeg_kv_stats *st);

@@ -22,6 +22,7 @@ static struct aeg_kv_cmd random_cmd(struct prng *p, uint8_t *key, uint8_t *value
 {
 	struct aeg_kv_cmd c = { .op = (uint8_t)(1 + prng_below(p, 3)) };
 	c.seq = draw_u64(p);
+	c.seq_floor = draw_u64(p);
 	c.client_id = draw_u64(p);
 	c.time_ms = draw_u64(p);
 	c.expect_version = c.op == AEG_KV_CAS ? draw_u64(p) : 0;
@@ -41,6 +42,7 @@ static void expect_same(const struct aeg_kv_cmd *a, const struct aeg_kv_cmd *b)
 	assert_int_equal(a->op, b->op);
 	assert_int_equal(a->client_id, b->client_id);
 	assert_int_equal(a->seq, b->seq);
+	assert_int_equal(a->seq_floor, b->seq_floor);
 	assert_int_equal(a->expect_version, b->expect_version);
 	assert_int_equal(a->time_ms, b->time_ms);
 	assert_int_equal(a->key_len, b->key_len);
@@ -114,8 +116,9 @@ static void test_rules(void **state)
 	(void)state;
 	uint8_t buf[64];
 	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "k", "v"), d;
-	/* format 1, PUT, client 0, seq 0, expect 0, time 0, key "k", value "v" */
-	const uint8_t good[] = { 1, 1, 0, 0, 0, 0, 1, 'k', 1, 'v' };
+	/* format 2, PUT, client 0, seq 0, floor 0, expect 0, time 0, key "k",
+	 * value "v" */
+	const uint8_t good[] = { 2, 1, 0, 0, 0, 0, 0, 1, 'k', 1, 'v' };
 	assert_int_equal(aeg_kv_cmd_encode(&c, buf, sizeof(buf)), sizeof(good));
 	assert_memory_equal(buf, good, sizeof(good));
 	assert_int_equal(aeg_kv_cmd_decode(&d, good, sizeof(good)), 0);
@@ -127,20 +130,46 @@ static void test_rules(void **state)
 		bad[off] = (val);                                                 \
 		assert_int_equal(aeg_kv_cmd_decode(&d, bad, sizeof(bad)), -EINVAL); \
 	} while (0)
-	REFUSED(0, 2);    /* unknown format */
+	REFUSED(0, 0);    /* unknown format */
+	REFUSED(0, 3);    /* unknown format */
 	REFUSED(1, 0);    /* op 0 */
 	REFUSED(1, 4);    /* op 4 */
 	REFUSED(1, AEG_KV_DEL); /* DEL with a value */
-	REFUSED(4, 1);    /* PUT with expect_version */
+	REFUSED(5, 1);    /* PUT with expect_version */
 #undef REFUSED
-	const uint8_t empty_key[] = { 1, 1, 0, 0, 0, 0, 0, 1, 'v' };
+	const uint8_t empty_key[] = { 2, 1, 0, 0, 0, 0, 0, 0, 1, 'v' };
 	assert_int_equal(aeg_kv_cmd_decode(&d, empty_key, sizeof(empty_key)), -EINVAL);
-	/* A non-minimal varint (client id 0 as 0x80 0x00). */
-	const uint8_t long_zero[] = { 1, 1, 0x80, 0, 0, 0, 0, 1, 'k', 1, 'v' };
+	/* A non-minimal varint (client id 0 as 0x80 0x00, then seq_floor). */
+	const uint8_t long_zero[] = { 2, 1, 0x80, 0, 0, 0, 0, 0, 1, 'k', 1, 'v' };
 	assert_int_equal(aeg_kv_cmd_decode(&d, long_zero, sizeof(long_zero)), -EINVAL);
+	const uint8_t long_floor[] = { 2, 1, 0, 0, 0x80, 0, 0, 0, 1, 'k', 1, 'v' };
+	assert_int_equal(aeg_kv_cmd_decode(&d, long_floor, sizeof(long_floor)), -EINVAL);
 	/* A key length past the end is truncation. */
-	const uint8_t long_key[] = { 1, 1, 0, 0, 0, 0, 9, 'k', 1, 'v' };
+	const uint8_t long_key[] = { 2, 1, 0, 0, 0, 0, 0, 9, 'k', 1, 'v' };
 	assert_int_equal(aeg_kv_cmd_decode(&d, long_key, sizeof(long_key)), -EMSGSIZE);
+
+	/* seq_floor is the 5th field. */
+	c.client_id = 5;
+	c.seq = 9;
+	c.seq_floor = 7;
+	const uint8_t floored[] = { 2, 1, 5, 9, 7, 0, 0, 1, 'k', 1, 'v' };
+	assert_int_equal(aeg_kv_cmd_encode(&c, buf, sizeof(buf)), sizeof(floored));
+	assert_memory_equal(buf, floored, sizeof(floored));
+	/* Format 1 (no seq_floor) still decodes, with seq_floor 0, and
+	 * re-encodes as format 2; its truncations are refused too. */
+	const uint8_t v1[] = { 1, 1, 5, 9, 0, 0, 1, 'k', 1, 'v' };
+	assert_int_equal(aeg_kv_cmd_decode(&d, v1, sizeof(v1)), 0);
+	assert_int_equal(d.client_id, 5);
+	assert_int_equal(d.seq, 9);
+	assert_int_equal(d.seq_floor, 0);
+	assert_int_equal(d.key_len, 1);
+	assert_int_equal(d.value_len, 1);
+	const uint8_t v1_as_v2[] = { 2, 1, 5, 9, 0, 0, 0, 1, 'k', 1, 'v' };
+	assert_int_equal(aeg_kv_cmd_encode(&d, buf, sizeof(buf)), sizeof(v1_as_v2));
+	assert_memory_equal(buf, v1_as_v2, sizeof(v1_as_v2));
+	for (size_t n = 0; n < sizeof(v1); n++)
+		assert_int_equal(aeg_kv_cmd_decode(&d, v1, n), -EMSGSIZE);
+	c.client_id = c.seq = c.seq_floor = 0;
 
 	/* Encode refuses what decode would. */
 	c.op = 0;
@@ -154,11 +183,12 @@ static void test_rules(void **state)
 	assert_int_equal(aeg_kv_cmd_encode(&c, buf, sizeof(buf)), -EINVAL);
 	c = kv_test_cmd(AEG_KV_CAS, "k", NULL);
 	c.expect_version = UINT64_MAX;
-	c.client_id = c.seq = c.time_ms = UINT64_MAX;
-	assert_int_equal(aeg_kv_cmd_size(&c), 2 + 4 * 10 + 1 + 1 + 1);
-	assert_int_equal(aeg_kv_cmd_encode(&c, buf, sizeof(buf)), 45);
-	assert_int_equal(aeg_kv_cmd_decode(&d, buf, 45), 0);
+	c.client_id = c.seq = c.seq_floor = c.time_ms = UINT64_MAX;
+	assert_int_equal(aeg_kv_cmd_size(&c), 2 + 5 * 10 + 1 + 1 + 1);
+	assert_int_equal(aeg_kv_cmd_encode(&c, buf, sizeof(buf)), 55);
+	assert_int_equal(aeg_kv_cmd_decode(&d, buf, 55), 0);
 	assert_int_equal(d.expect_version, UINT64_MAX);
+	assert_int_equal(d.seq_floor, UINT64_MAX);
 	assert_int_equal(aeg_kv_cmd_decode(&d, NULL, 0), -EMSGSIZE);
 	assert_string_equal(aeg_kv_status_name(AEG_KV_NO_SPACE), "no_space");
 	assert_string_equal(aeg_kv_status_name((enum aeg_kv_status)99), "unknown");

@@ -3,7 +3,10 @@
  * seeds, and one that starts from a snapshot midway) give the same results
  * and byte-identical snapshots; round trips; every truncation and every
  * bit flip refused with the kv unchanged; structural errors under a valid
- * CRC refused; sessions over the limit dropped oldest first. */
+ * CRC refused (windows too); sessions over the limit dropped oldest
+ * first. The stream has pipelining clients: reordered and resent seqs,
+ * late duplicates, seq_floors current, stale and absent, and more in
+ * flight than a window holds. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -14,11 +17,20 @@
 
 #define STREAM_KEYS 48u
 #define STREAM_CLIENTS 12u
+#define STREAM_IN_FLIGHT 9u /* per client: more than the window holds */
+#define STREAM_RESULTS 6u
+
+/* A pipelining client: seqs sent and not yet answered. */
+struct stream_client {
+	uint64_t next; /* highest seq issued */
+	uint64_t in_flight[STREAM_IN_FLIGHT];
+	uint32_t n;
+};
 
 struct stream {
 	struct prng p;
 	uint64_t time_ms;
-	uint64_t seq[STREAM_CLIENTS];
+	struct stream_client cl[STREAM_CLIENTS];
 	uint8_t buf[256];
 };
 
@@ -29,10 +41,44 @@ static const struct aeg_kv_limits stream_limits = {
 	.mem_bytes_max = 20 * (AEG_KV_KEY_OVERHEAD + 20),
 	.sessions_max = 8,
 	.session_ttl_ms = 3000,
+	.session_results_max = STREAM_RESULTS,
 };
 
-/* The next entry of the stream: a command (sessions, retries, old seqs,
- * CAS on a version of a (the first replica)), an empty entry, or junk.
+/* How far sessions may take logical bytes past the budget (aegis/kv.h). */
+#define STREAM_SESSION_BYTES_MAX                                                  \
+	(8u * (AEG_KV_SESSION_OVERHEAD + STREAM_RESULTS * AEG_KV_RESULT_BYTES))
+
+/* The seq and seq_floor of a session command of client cl: a new seq, a
+ * resend of any in-flight one (reordered; its reply then may arrive), or
+ * an old one (a late duplicate datagram). The floor is what the client
+ * knows (below its oldest in flight), or 0, or a stale lower one. */
+static void stream_seq(struct prng *p, struct stream_client *cl, struct aeg_kv_cmd *c)
+{
+	uint32_t r = (uint32_t)prng_below(p, 10);
+	if (r < 4 && cl->n > 0) {
+		uint32_t j = (uint32_t)prng_below(p, cl->n);
+		c->seq = cl->in_flight[j];
+		if (prng_below(p, 2) == 0)
+			cl->in_flight[j] = cl->in_flight[--cl->n];
+	} else if (r == 4 && cl->next > 0) {
+		c->seq = 1 + prng_below(p, cl->next);
+	} else if (cl->n < STREAM_IN_FLIGHT) {
+		c->seq = ++cl->next;
+		cl->in_flight[cl->n++] = c->seq;
+	} else {
+		c->seq = cl->in_flight[0];
+		cl->in_flight[0] = cl->in_flight[--cl->n];
+	}
+	uint64_t lo = cl->next + 1;
+	for (uint32_t i = 0; i < cl->n; i++)
+		lo = cl->in_flight[i] < lo ? cl->in_flight[i] : lo;
+	uint32_t f = (uint32_t)prng_below(p, 4);
+	c->seq_floor = f == 0 ? 0 : f == 1 ? prng_below(p, lo + 1) : lo;
+}
+
+/* The next entry of the stream: a command (sessions with reordered seqs,
+ * retries, old seqs and floors, CAS on a version of a (the first replica)),
+ * an empty entry, or junk.
  * Returns its length in s->buf. */
 static uint32_t stream_next(struct stream *s, const struct aeg_kv *a)
 {
@@ -69,13 +115,7 @@ static uint32_t stream_next(struct stream *s, const struct aeg_kv *a)
 	if (prng_below(p, 5) != 0) {
 		uint32_t id = (uint32_t)prng_below(p, STREAM_CLIENTS);
 		c.client_id = 1000 + id;
-		uint32_t r = (uint32_t)prng_below(p, 10);
-		if (r == 0 && s->seq[id] > 1)
-			c.seq = s->seq[id] - 1; /* stale */
-		else if (r < 3 && s->seq[id] > 0)
-			c.seq = s->seq[id]; /* retry */
-		else
-			c.seq = ++s->seq[id];
+		stream_seq(p, &s->cl[id], &c);
 	}
 	int n = aeg_kv_cmd_encode(&c, s->buf, sizeof(s->buf));
 	assert_true(n > 0);
@@ -115,6 +155,12 @@ static void run_determinism(uint64_t seed)
 			kvs[2] = new_kv(99);
 			CHECK(&s.p, aeg_kv_snapshot_load(kvs[2], snap, len) == 0);
 			free(snap);
+		} else if (kvs[2] != NULL && index % 700 == 0) {
+			/* ... and reloads one now and then, windows and all. */
+			size_t len;
+			uint8_t *snap = kv_test_snap(kvs[1], &len);
+			CHECK(&s.p, aeg_kv_snapshot_load(kvs[2], snap, len) == 0);
+			free(snap);
 		}
 		uint32_t len = stream_next(&s, kvs[0]);
 		struct aeg_kv_result res[3];
@@ -130,6 +176,10 @@ static void run_determinism(uint64_t seed)
 		junk += rc[0] != 0;
 		statuses[res[0].status]++;
 		dups += res[0].duplicate;
+		struct aeg_kv_stats st;
+		aeg_kv_stats_get(kvs[0], &st);
+		CHECK(&s.p, st.session_results <= st.sessions * STREAM_RESULTS);
+		CHECK(&s.p, st.logical_bytes <= stream_limits.mem_bytes_max + STREAM_SESSION_BYTES_MAX);
 		if (index % 1000 == 0)
 			expect_same_snapshots(&s.p, kvs, n);
 	}
@@ -140,10 +190,11 @@ static void run_determinism(uint64_t seed)
 			fprintf(stderr, "no %s in the stream\n", aeg_kv_status_name(st));
 		CHECK(&s.p, statuses[st] > 0);
 	}
+	printf("kv_determinism: ok %d, expired %d, duplicates %d, junk %d\n", statuses[AEG_KV_OK],
+	       statuses[AEG_KV_SESSION_EXPIRED], dups, junk);
 	CHECK(&s.p, dups > 0 && junk > 0);
 	struct aeg_kv_stats st;
 	aeg_kv_stats_get(kvs[0], &st);
-	CHECK(&s.p, st.logical_bytes <= stream_limits.mem_bytes_max);
 	CHECK(&s.p, st.sessions <= stream_limits.sessions_max);
 	for (int i = 0; i < 3; i++)
 		aeg_kv_free(kvs[i]);
@@ -291,7 +342,8 @@ static void test_structure_refused(void **state)
 		uint8_t val;
 	} cases[] = {
 		{ 0, 'X' },           /* magic */
-		{ 4, 2 },             /* format */
+		{ 4, 3 },             /* format */
+		{ 4, 1 },             /* format 1 (no windows) is refused */
 		{ 44, 1 },            /* padding */
 		{ 8, 1 },             /* applied 1 < versions */
 		{ 24, 5 },            /* key count */
@@ -307,19 +359,49 @@ static void test_structure_refused(void **state)
 		fix_crc(bad, len);
 		assert_int_equal(aeg_kv_snapshot_load(target, bad, len), -EINVAL);
 	}
-	/* Two sessions of one client: the last session's id made equal to the
-	 * one before it (sessions 2, 3, 1 in LRU order, 5 bytes each). */
-	memcpy(bad, snap, len);
-	assert_int_equal(bad[len - 5], 1);
-	assert_int_equal(bad[len - 10], 3);
-	bad[len - 5] = 3;
-	fix_crc(bad, len);
-	assert_int_equal(aeg_kv_snapshot_load(target, bad, len), -EINVAL);
-	/* Bad status. */
-	memcpy(bad, snap, len);
-	bad[len - 1] = AEG_KV_STATUS_MAX + 1;
-	fix_crc(bad, len);
-	assert_int_equal(aeg_kv_snapshot_load(target, bad, len), -EINVAL);
+	/* Sessions in LRU order: client 2 (id, floor, last_ms, count, then
+	 * seq, version, status per result) = 2 0 10 1 | 2 2 0, client 3 =
+	 * 3 0 20 1 | 3 3 0, client 1 = 1 0 30 2 | 1 1 0 | 4 4 0. */
+	const uint8_t tail[] = { 2, 0, 10, 1, 2, 2, 0, 3, 0, 20, 1, 3, 3, 0,
+				 1, 0, 30, 2, 1, 1, 0, 4, 4, 0 };
+	assert_memory_equal(snap + len - sizeof(tail), tail, sizeof(tail));
+	const size_t c1 = len - 10; /* client 1's session */
+	struct {
+		size_t off;
+		uint8_t val;
+	} sess_cases[] = {
+		{ c1, 3 },                        /* two sessions of client 3 */
+		{ c1 + 1, 1 },                    /* floor 1: seq 1 not above it */
+		{ c1 + 2, 5 },                    /* last_ms older than the one before */
+		{ c1 + 3, 3 },                    /* more results than there are */
+		{ c1 + 3, 1 },                    /* fewer: trailing bytes */
+		{ c1 + 7, 1 },                    /* seqs 1, 1: not ascending */
+		{ c1 + 8, 5 },                    /* version past applied (4) */
+		{ c1 + 5, 0x80 },                 /* a varint running into the next */
+		{ c1 + 9, AEG_KV_STATUS_MAX + 1 }, /* unknown status */
+		{ c1 + 9, AEG_KV_SESSION_EXPIRED }, /* never remembered */
+	};
+	for (size_t i = 0; i < sizeof(sess_cases) / sizeof(sess_cases[0]); i++) {
+		memcpy(bad, snap, len);
+		bad[sess_cases[i].off] = sess_cases[i].val;
+		fix_crc(bad, len);
+		assert_int_equal(aeg_kv_snapshot_load(target, bad, len), -EINVAL);
+	}
+	/* Every refusal left the target as it was. Neighbours of those cases
+	 * are fine: a version equal to applied, seqs 1, 3, another status. */
+	assert_true(kv_test_snap_equals(target, snap, len));
+	const struct {
+		size_t off;
+		uint8_t val;
+	} ok_cases[] = { { c1 + 8, 4 }, { c1 + 7, 3 }, { c1 + 9, AEG_KV_NO_SPACE } };
+	for (size_t i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
+		memcpy(bad, snap, len);
+		bad[ok_cases[i].off] = ok_cases[i].val;
+		fix_crc(bad, len);
+		assert_int_equal(aeg_kv_snapshot_load(target, bad, len), 0);
+		assert_true(kv_test_snap_equals(target, bad, len));
+	}
+	assert_int_equal(aeg_kv_snapshot_load(target, snap, len), 0);
 	assert_true(kv_test_snap_equals(target, snap, len));
 	free(bad);
 	free(snap);
