@@ -17,10 +17,12 @@
  * Pipelining: aeg_client_submit() queues, aeg_client_poll() packs every
  * queued request for one node worker into as few datagrams as fit, sends
  * them with one sendmmsg, receives with recvmmsg and completes operations
- * through their callbacks. The node's session keeps only the last seq per
- * client and shard (lib/kv), so by default one write per shard is in flight
- * (writes_per_shard_max): a later write overtaking a lost earlier one would
- * make the earlier one's retry SESSION_EXPIRED. Reads are not limited.
+ * through their callbacks. The node's session remembers a window of results
+ * per client and shard (lib/kv, session_results_max = 128 by default) above
+ * the seq_floor each datagram carries (the lowest seq still in flight), so
+ * up to writes_per_shard_max (default 64, at most half that window) writes
+ * per shard are in flight and retries still apply once. Reads are not
+ * limited.
  *
  * Values larger than one datagram (up to value_bytes_max) go as parts and
  * replies come back in parts (aegis/client_reasm.h); a lost part is repaired
@@ -62,7 +64,7 @@ struct aeg_client_cfg {
 	uint32_t timeout_ms;          /* per attempt; 0: 200 */
 	uint32_t retries;             /* resends after the first try; 0: 5 */
 	uint32_t outstanding_max;     /* operations in flight; 0: 1024 */
-	uint32_t writes_per_shard_max; /* 0: 1 (see above) */
+	uint32_t writes_per_shard_max; /* 0: 64 (see above) */
 	uint32_t dgram_bytes;         /* datagram size; 0: AEG_CLIENT_DGRAM_BYTES_DEFAULT */
 	uint32_t value_bytes_max;     /* 0: 1 MiB */
 	uint32_t reasm_slots;         /* large replies reassembled at once; 0: 8 */

@@ -41,6 +41,7 @@ ag_fail() {
 ag_cleanup() {
 	local n
 	for n in "${!AG_PID[@]}"; do
+		pkill -KILL -P "${AG_PID[$n]}" 2>/dev/null
 		kill -KILL "${AG_PID[$n]}" 2>/dev/null
 	done
 	wait 2>/dev/null
@@ -114,6 +115,7 @@ ag_start() {
 }
 
 ag_kill9() {
+	pkill -KILL -P "${AG_PID[$1]}" 2>/dev/null  # aegisd under its timeout wrapper
 	kill -KILL "${AG_PID[$1]}" 2>/dev/null
 	wait "${AG_PID[$1]}" 2>/dev/null
 	unset "AG_PID[$1]"
