@@ -130,19 +130,47 @@ uint64_t wal_log_start(const struct aeg_wal *w)
 
 static void seg_reset_ranges(struct aeg_wal *w, struct wal_segment *s)
 {
-	memset(s->min_index, 0, w->cfg.groups_max * sizeof(uint64_t));
-	memset(s->max_index, 0, w->cfg.groups_max * sizeof(uint64_t));
+	/* Only the slots ever used can be non-zero. */
+	memset(s->min_index, 0, w->groups_n * sizeof(uint64_t));
+	memset(s->max_index, 0, w->groups_n * sizeof(uint64_t));
+	s->pins = 0;
+}
+
+int wal_seg_by_seq(const struct aeg_wal *w, uint64_t seq)
+{
+	for (uint32_t i = 0; i < w->segs_n; i++)
+		if (w->segs[i].state == WAL_SEG_LIVE && w->segs[i].seq == seq)
+			return (int)i;
+	return -1;
+}
+
+/* Whether a new segment may start now. A released segment is reused only
+ * once a newer header (whose log start is past it) is durable, and only a
+ * new segment writes a header: so the last free slot is kept for the start
+ * that makes released segments reusable, else a full log could never come
+ * back. Returns the slot to take (-1: none, or not now). */
+static int seg_pick(const struct aeg_wal *w)
+{
+	int pick = -1;
+	uint32_t avail = w->cfg.segments_max - w->segs_n, waiting = 0;
+	for (uint32_t i = 0; i < w->segs_n; i++) {
+		const struct wal_segment *s = &w->segs[i];
+		bool reusable = s->state == WAL_SEG_UNUSED || (s->state == WAL_SEG_FREE && s->seq < w->durable_log_start);
+		if (reusable && pick < 0)
+			pick = (int)i;
+		avail += reusable;
+		waiting += s->state == WAL_SEG_FREE && !reusable;
+	}
+	if (avail == 0 || (avail == 1 && waiting == 0))
+		return -1;
+	return pick >= 0 ? pick : (int)w->segs_n; /* segs_n: a new file */
 }
 
 int wal_segment_start(struct aeg_wal *w, uint32_t *slot)
 {
-	int pick = -1;
-	for (uint32_t i = 0; i < w->segs_n && pick < 0; i++) {
-		const struct wal_segment *s = &w->segs[i];
-		if (s->state == WAL_SEG_UNUSED || (s->state == WAL_SEG_FREE && s->seq < w->durable_log_start))
-			pick = (int)i;
-	}
-	if (pick < 0 && w->segs_n < w->cfg.segments_max) {
+	wal_release(w);
+	int pick = seg_pick(w);
+	if (pick == (int)w->segs_n) {
 		int rc = seg_create(w);
 		if (rc < 0) {
 			wal_fail(w, rc, "creating a segment", -1, 0);
@@ -154,7 +182,8 @@ int wal_segment_start(struct aeg_wal *w, uint32_t *slot)
 	}
 	if (pick < 0) {
 		if (w->stats.log_full++ == 0)
-			wal_log(w, "all %u segments hold live records: appends wait for compaction",
+			wal_log(w, "all %u segments hold live records (one is kept to move the log start on): "
+				   "appends wait for compaction (aeg_wal_pinning_groups names the groups holding the oldest)",
 				w->cfg.segments_max);
 		return -ENOSPC;
 	}
@@ -183,8 +212,8 @@ static int seg_classify(struct aeg_wal *w, uint64_t *newest, uint64_t *start)
 		ssize_t n = pread(s->fd, buf, sizeof(buf), 0);
 		int rc = n == (ssize_t)sizeof(buf) ? aeg_wal_seg_hdr_decode(&h, buf, sizeof(buf)) : -EINVAL;
 		if (rc == -EPROTONOSUPPORT) {
-			wal_log(w, "%s has format version %u; this build reads version %u only: refusing to start",
-				path, h.version, AEG_WAL_VERSION);
+			wal_log(w, "%s has format version %u; this build reads versions %u to %u: refusing to start",
+				path, h.version, AEG_WAL_VERSION_MIN, AEG_WAL_VERSION);
 			return rc;
 		}
 		s->state = WAL_SEG_UNUSED;
@@ -244,14 +273,6 @@ static int seg_check_lost_header(struct aeg_wal *w, uint64_t newest)
 	return 0;
 }
 
-static int find_seq(const struct aeg_wal *w, uint64_t seq)
-{
-	for (uint32_t i = 0; i < w->segs_n; i++)
-		if (w->segs[i].state == WAL_SEG_LIVE && w->segs[i].seq == seq)
-			return (int)i;
-	return -1;
-}
-
 /* Replays one live segment image; checks it may end the way it does. */
 static int seg_replay(struct aeg_wal *w, uint32_t slot, const uint8_t *img, bool last, struct aeg_wal_scan *sc)
 {
@@ -271,6 +292,10 @@ static int seg_replay(struct aeg_wal *w, uint32_t slot, const uint8_t *img, bool
 	size_t pos = AEG_WAL_SEG_HDR_BYTES;
 	struct aeg_wal_rec r;
 	while ((rc = aeg_wal_next(&r, img, sc->valid_end, &pos, sc->hdr.seq)) == 1) {
+		/* A complete checkpoint here: older segments hold no hard state
+		 * or marker that is not copied (version 2 seals only). */
+		if (r.type == AEG_WAL_SEAL && r.term == AEG_WAL_SEAL_CHECKPOINTED && sc->hdr.version >= 2)
+			w->ckpt_done_seq = sc->hdr.seq;
 		if (r.type == AEG_WAL_PAD || r.type == AEG_WAL_SEAL)
 			continue;
 		int g = wal_group_slot(w, r.group, true);
@@ -310,7 +335,7 @@ static int seg_seal_recovered(struct aeg_wal *w, uint32_t slot, size_t valid_end
 static int seg_recover(struct aeg_wal *w, uint64_t start, uint64_t newest)
 {
 	for (uint64_t seq = start; newest != 0 && seq <= newest; seq++) {
-		int slot = find_seq(w, seq);
+		int slot = wal_seg_by_seq(w, seq);
 		assert(slot >= 0);
 		struct wal_segment *s = &w->segs[slot];
 		void *img = mmap(NULL, w->cfg.segment_bytes, PROT_READ, MAP_SHARED, s->fd, 0);
@@ -367,8 +392,10 @@ int wal_segments_open(struct aeg_wal *w)
 	int rc = seg_classify(w, &newest, &start);
 	if (rc == 0)
 		rc = seg_check_lost_header(w, newest);
+	w->replaying = true;
 	if (rc == 0)
 		rc = seg_recover(w, start, newest);
+	w->replaying = false;
 	if (rc < 0)
 		return rc;
 	w->next_seq = newest + 1;

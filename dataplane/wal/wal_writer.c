@@ -64,7 +64,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 
 /* Encodes one record into b and updates the in-memory state exactly as
  * replay would. mark: report this group when the batch is durable. */
-static void batch_put(struct aeg_wal *w, struct wal_batch *b, const struct aeg_wal_rec *r, int gslot, bool mark)
+void wal_batch_put(struct aeg_wal *w, struct wal_batch *b, const struct aeg_wal_rec *r, int gslot, bool mark)
 {
 	struct wal_segment *s = &w->segs[b->seg];
 	int n = aeg_wal_rec_encode(b->buf + b->len, b->cap - b->len, s->seq, r);
@@ -102,9 +102,27 @@ static int64_t records_limit(const struct aeg_wal *w, uint64_t off)
 	return (int64_t)room - (int64_t)WAL_BATCH_RESERVE;
 }
 
+/* The checkpoint's share of batch b, then the limit for everything else:
+ * what stays in the segment after b must hold the rest of the checkpoint. */
+static void batch_checkpoint(struct aeg_wal *w, struct wal_batch *b)
+{
+	uint64_t seg_room = w->cfg.segment_bytes - WAL_BLOCK_BYTES - b->off; /* last block: SEAL */
+	uint64_t pending = wal_ckpt_pending_bytes(w);
+	if (pending != 0) {
+		uint64_t avail = b->limit > (int64_t)b->len ? (uint64_t)(b->limit - b->len) : 0;
+		uint64_t after = seg_room > b->cap ? seg_room - b->cap : 0;
+		/* A quarter of the batch, or all of it once the segment's end is near. */
+		wal_ckpt_step(w, b, wal_ckpt_reserve(w->cfg.batch_bytes_max, pending) >= after ? avail : avail / 4);
+	}
+	uint64_t held = wal_ckpt_reserve(w->cfg.batch_bytes_max, wal_ckpt_pending_bytes(w));
+	int64_t max = (int64_t)seg_room - (int64_t)held - (int64_t)WAL_BATCH_RESERVE;
+	if (max < b->limit)
+		b->limit = max;
+}
+
 /* Starts the batch at fill_seq: in the current segment, or at the head of a
- * new one with its header and a checkpoint of every group's hard state (so
- * that releasing older segments never loses a hard state). */
+ * new one with its header (its checkpoint then starts). Either way the
+ * batch carries its share of the checkpoint. */
 static int batch_start(struct aeg_wal *w, struct wal_batch *b)
 {
 	uint64_t seg_bytes = w->cfg.segment_bytes;
@@ -114,6 +132,8 @@ static int batch_start(struct aeg_wal *w, struct wal_batch *b)
 		if (rc < 0)
 			return rc;
 		w->cur = (int32_t)slot;
+		w->ckpt_cursor = 0;
+		w->ckpt_end = w->groups_n;
 	}
 	struct wal_segment *s = &w->segs[w->cur];
 	assert(s->write_off + WAL_BLOCK_BYTES <= seg_bytes);
@@ -122,26 +142,17 @@ static int batch_start(struct aeg_wal *w, struct wal_batch *b)
 	uint64_t cap = seg_bytes - s->write_off;
 	b->cap = (uint32_t)(cap < w->cfg.batch_bytes_max ? cap : w->cfg.batch_bytes_max);
 	b->limit = records_limit(w, s->write_off);
-	if (s->write_off != 0)
-		return 0;
-	struct aeg_wal_seg_hdr h = { .version = AEG_WAL_VERSION, .worker_id = w->cfg.worker_id,
-				     .seq = s->seq, .log_start_seq = s->hdr_log_start,
-				     .segment_bytes = seg_bytes, .block_bytes = WAL_BLOCK_BYTES,
-				     .torn_window_bytes = w->cfg.batches_inflight_max * w->cfg.batch_bytes_max };
-	int n = aeg_wal_seg_hdr_encode(&h, b->buf, b->cap);
-	assert(n == AEG_WAL_SEG_HDR_BYTES);
-	b->len = (uint32_t)n;
-	for (uint32_t i = 0; i < w->groups_n; i++) {
-		struct wal_group *g = &w->groups[i];
-		if (!g->has_hs)
-			continue;
-		uint8_t hs[AEG_WAL_HARD_STATE_BYTES];
-		n = aeg_wal_hard_state_encode(hs, g->hs_vote, g->hs_commit);
-		assert(n == AEG_WAL_HARD_STATE_BYTES);
-		struct aeg_wal_rec r = { .type = AEG_WAL_HARD_STATE, .group = g->id, .term = g->hs_term,
-					 .len = sizeof(hs), .payload = hs };
-		batch_put(w, b, &r, (int)i, false);
+	if (s->write_off == 0) {
+		struct aeg_wal_seg_hdr h = { .version = AEG_WAL_VERSION, .worker_id = w->cfg.worker_id,
+					     .seq = s->seq, .log_start_seq = s->hdr_log_start,
+					     .segment_bytes = seg_bytes, .block_bytes = WAL_BLOCK_BYTES,
+					     .torn_window_bytes = w->cfg.batches_inflight_max * w->cfg.batch_bytes_max };
+		int n = aeg_wal_seg_hdr_encode(&h, b->buf, b->cap);
+		assert(n == AEG_WAL_SEG_HDR_BYTES);
+		b->len = (uint32_t)n;
 	}
+	batch_checkpoint(w, b);
+	wal_release(w);
 	return 0;
 }
 
@@ -151,8 +162,9 @@ static void batch_close(struct aeg_wal *w, struct wal_batch *b, bool seal)
 	struct wal_segment *s = &w->segs[b->seg];
 	assert(b->state == WAL_BATCH_FILLING);
 	if (seal) {
-		struct aeg_wal_rec r = { .type = AEG_WAL_SEAL, .index = s->seq + 1 };
-		batch_put(w, b, &r, -1, false);
+		assert(wal_ckpt_pending_bytes(w) == 0);
+		struct aeg_wal_rec r = { .type = AEG_WAL_SEAL, .index = s->seq + 1, .term = AEG_WAL_SEAL_CHECKPOINTED };
+		wal_batch_put(w, b, &r, -1, false);
 	}
 	uint32_t gap = (uint32_t)(align_up(b->len, WAL_BLOCK_BYTES) - b->len);
 	if (gap != 0 && gap < AEG_WAL_REC_HDR_BYTES)
@@ -176,8 +188,9 @@ static int batch_room(struct aeg_wal *w, size_t need, struct wal_batch **out)
 {
 	if (w->stats.failed != 0)
 		return w->stats.failed;
-	/* Bounded: the second batch tried is fresh and need fits any fresh batch. */
-	for (int attempt = 0; attempt < 3; attempt++) {
+	/* Bounded: each round takes the record, closes a batch (after nbatches
+	 * of them every buffer is busy) or fails. */
+	for (uint32_t attempt = 0; attempt <= w->nbatches + 1; attempt++) {
 		struct wal_batch *b = batch_at(w, w->fill_seq);
 		if (b->state == WAL_BATCH_FREE) {
 			int rc = batch_start(w, b);
@@ -190,12 +203,14 @@ static int batch_room(struct aeg_wal *w, size_t need, struct wal_batch **out)
 		}
 		if (w->fill_seq + 1 - w->done_seq >= w->nbatches)
 			return -EAGAIN; /* every buffer busy: poll first */
-		/* Seal when a fresh batch after this one could not take the record. */
+		/* Seal when a fresh batch after this one could not take the record,
+		 * never before the segment's checkpoint is complete (room for it is
+		 * held back: the next batches carry it). */
 		uint64_t fresh_off = align_up(b->off + b->len + AEG_WAL_REC_HDR_BYTES, WAL_BLOCK_BYTES);
-		batch_close(w, b, (int64_t)need > records_limit(w, fresh_off));
+		bool seal = wal_ckpt_pending_bytes(w) == 0 && (int64_t)need > records_limit(w, fresh_off);
+		batch_close(w, b, seal);
 	}
-	assert(!"a fresh batch must take any record up to rec_bytes_max");
-	return -EMSGSIZE;
+	return -EAGAIN;
 }
 
 int wal_append_rec(struct aeg_wal *w, const struct aeg_wal_rec *r, uint64_t *lsn)
@@ -209,7 +224,7 @@ int wal_append_rec(struct aeg_wal *w, const struct aeg_wal_rec *r, uint64_t *lsn
 	int rc = batch_room(w, aeg_wal_rec_size(r->len), &b);
 	if (rc < 0)
 		return rc;
-	batch_put(w, b, r, gslot, true);
+	wal_batch_put(w, b, r, gslot, true);
 	if (lsn != NULL)
 		*lsn = w->fill_seq + 1;
 	return 0;
