@@ -54,6 +54,7 @@ struct wal_batch {
 	uint32_t len;		/* bytes filled */
 	uint32_t cap;		/* bytes this batch may take in its segment */
 	int64_t limit;		/* records may fill up to here (room for PAD, SEAL) */
+	int64_t limit_entries;	/* entries: less, near the segment's end (meta_reserve) */
 	uint32_t written;	/* bytes the kernel confirmed */
 	bool seals;		/* ends its segment */
 	bool resubmit;		/* a short write cut the link: write the rest again */
@@ -98,6 +99,10 @@ struct aeg_wal {
 	uint64_t submit_seq;		/* batches submitted */
 	uint32_t cqes_pending;		/* CQEs the kernel still owes us */
 	uint32_t rec_bytes_max;		/* largest record a batch always takes */
+	/* Room at the end of each segment that entries may not take: when the
+	 * log is full, hard states and snapshot markers still go in, so that the
+	 * node can snapshot the groups that hold it and compact them. */
+	uint32_t meta_reserve;
 
 	struct wal_group *groups;
 	uint32_t groups_n;		/* slots ever used (free ones included) */
@@ -123,6 +128,7 @@ struct aeg_wal {
 /* wal_segment.c */
 int wal_segments_open(struct aeg_wal *w);
 int wal_segment_start(struct aeg_wal *w, uint32_t *slot);
+bool wal_segment_available(struct aeg_wal *w);
 uint64_t wal_log_start(const struct aeg_wal *w);
 int wal_seg_by_seq(const struct aeg_wal *w, uint64_t seq);
 void wal_segments_close(struct aeg_wal *w);

@@ -36,12 +36,20 @@ static int64_t rec_bytes_max(const struct aeg_wal_config *c)
 	return (int64_t)c->batch_bytes_max - WAL_BATCH_RESERVE - AEG_WAL_SEG_HDR_BYTES;
 }
 
+/* A sixteenth of a segment, 4-64 KiB: room for about 100-1000 hard states
+ * and markers (and their batches' padding) once entries no longer fit. */
+static uint32_t meta_reserve(const struct aeg_wal_config *c)
+{
+	uint64_t r = c->segment_bytes / 16 / WAL_BLOCK_BYTES * WAL_BLOCK_BYTES;
+	return (uint32_t)(r < WAL_BLOCK_BYTES ? WAL_BLOCK_BYTES : r > (64u << 10) ? (64u << 10) : r);
+}
+
 /* A segment holds a whole checkpoint (every group) and a batch of records,
  * with room to spare: twice the checkpoint. */
 static bool segment_holds_checkpoint(const struct aeg_wal_config *c)
 {
 	uint64_t ckpt = wal_ckpt_reserve(c->batch_bytes_max, (uint64_t)c->groups_max * WAL_CKPT_GROUP_BYTES);
-	uint64_t need = 2 * ckpt + c->batch_bytes_max + 2 * WAL_BLOCK_BYTES;
+	uint64_t need = 2 * ckpt + c->batch_bytes_max + 2 * WAL_BLOCK_BYTES + meta_reserve(c);
 	return c->segment_bytes >= need;
 }
 
@@ -126,6 +134,7 @@ int aeg_wal_open(struct aeg_wal **out, const struct aeg_wal_config *cfg)
 			WAL_BLOCK_BYTES, WAL_CKPT_GROUP_BYTES);
 	if (rc == 0) {
 		w->rec_bytes_max = (uint32_t)rec_bytes_max(&w->cfg);
+		w->meta_reserve = meta_reserve(&w->cfg);
 		w->dir_fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (w->dir_fd < 0) {
 			rc = -errno;

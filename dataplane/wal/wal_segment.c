@@ -166,6 +166,24 @@ static int seg_pick(const struct aeg_wal *w)
 	return pick >= 0 ? pick : (int)w->segs_n; /* segs_n: a new file */
 }
 
+static void log_full(struct aeg_wal *w)
+{
+	if (w->stats.log_full++ == 0)
+		wal_log(w, "all %u segments hold live records (one is kept to move the log start on): "
+			   "appends wait for compaction (aeg_wal_pinning_groups names the groups holding the oldest)",
+			w->cfg.segments_max);
+}
+
+/* Whether a new segment may start now; counts a full log if not. */
+bool wal_segment_available(struct aeg_wal *w)
+{
+	wal_release(w);
+	if (seg_pick(w) >= 0)
+		return true;
+	log_full(w);
+	return false;
+}
+
 int wal_segment_start(struct aeg_wal *w, uint32_t *slot)
 {
 	wal_release(w);
@@ -181,10 +199,7 @@ int wal_segment_start(struct aeg_wal *w, uint32_t *slot)
 		w->stats.segments_reused++;
 	}
 	if (pick < 0) {
-		if (w->stats.log_full++ == 0)
-			wal_log(w, "all %u segments hold live records (one is kept to move the log start on): "
-				   "appends wait for compaction (aeg_wal_pinning_groups names the groups holding the oldest)",
-				w->cfg.segments_max);
+		log_full(w);
 		return -ENOSPC;
 	}
 	struct wal_segment *s = &w->segs[pick];

@@ -94,9 +94,11 @@ void wal_batch_put(struct aeg_wal *w, struct wal_batch *b, const struct aeg_wal_
 /* Bytes of records a batch at off may take: it stays within batch_bytes_max
  * and leaves the segment's last block free for a SEAL, and room for its own
  * PAD and SEAL. Negative when the segment has no room left. */
-static int64_t records_limit(const struct aeg_wal *w, uint64_t off)
+static int64_t records_limit(const struct aeg_wal *w, uint64_t off, bool entries)
 {
 	uint64_t room = w->cfg.segment_bytes - WAL_BLOCK_BYTES - off;
+	if (entries)
+		room = room > w->meta_reserve ? room - w->meta_reserve : 0;
 	if (room > w->cfg.batch_bytes_max)
 		room = w->cfg.batch_bytes_max;
 	return (int64_t)room - (int64_t)WAL_BATCH_RESERVE;
@@ -118,6 +120,9 @@ static void batch_checkpoint(struct aeg_wal *w, struct wal_batch *b)
 	int64_t max = (int64_t)seg_room - (int64_t)held - (int64_t)WAL_BATCH_RESERVE;
 	if (max < b->limit)
 		b->limit = max;
+	b->limit_entries = b->limit;
+	if (max - (int64_t)w->meta_reserve < b->limit_entries)
+		b->limit_entries = max - (int64_t)w->meta_reserve;
 }
 
 /* Starts the batch at fill_seq: in the current segment, or at the head of a
@@ -141,7 +146,7 @@ static int batch_start(struct aeg_wal *w, struct wal_batch *b)
 				 .seg = (uint32_t)w->cur, .off = s->write_off };
 	uint64_t cap = seg_bytes - s->write_off;
 	b->cap = (uint32_t)(cap < w->cfg.batch_bytes_max ? cap : w->cfg.batch_bytes_max);
-	b->limit = records_limit(w, s->write_off);
+	b->limit = records_limit(w, s->write_off, false);
 	if (s->write_off == 0) {
 		struct aeg_wal_seg_hdr h = { .version = AEG_WAL_VERSION, .worker_id = w->cfg.worker_id,
 					     .seq = s->seq, .log_start_seq = s->hdr_log_start,
@@ -184,7 +189,7 @@ static void batch_close(struct aeg_wal *w, struct wal_batch *b, bool seal)
 }
 
 /* Returns the filling batch with room for need more bytes of records. */
-static int batch_room(struct aeg_wal *w, size_t need, struct wal_batch **out)
+static int batch_room(struct aeg_wal *w, size_t need, bool entry, struct wal_batch **out)
 {
 	if (w->stats.failed != 0)
 		return w->stats.failed;
@@ -197,7 +202,7 @@ static int batch_room(struct aeg_wal *w, size_t need, struct wal_batch **out)
 			if (rc < 0)
 				return rc;
 		}
-		if ((int64_t)(b->len + need) <= b->limit) {
+		if ((int64_t)(b->len + need) <= (entry ? b->limit_entries : b->limit)) {
 			*out = b;
 			return 0;
 		}
@@ -207,7 +212,11 @@ static int batch_room(struct aeg_wal *w, size_t need, struct wal_batch **out)
 		 * never before the segment's checkpoint is complete (room for it is
 		 * held back: the next batches carry it). */
 		uint64_t fresh_off = align_up(b->off + b->len + AEG_WAL_REC_HDR_BYTES, WAL_BLOCK_BYTES);
-		bool seal = wal_ckpt_pending_bytes(w) == 0 && (int64_t)need > records_limit(w, fresh_off);
+		bool seal = wal_ckpt_pending_bytes(w) == 0 && (int64_t)need > records_limit(w, fresh_off, entry);
+		/* No segment to go on with: keep this one's room (for hard states
+		 * and markers) rather than sealing it. */
+		if (seal && !wal_segment_available(w))
+			return -ENOSPC;
 		batch_close(w, b, seal);
 	}
 	return -EAGAIN;
@@ -221,7 +230,7 @@ int wal_append_rec(struct aeg_wal *w, const struct aeg_wal_rec *r, uint64_t *lsn
 	if (r->len > AEG_WAL_PAYLOAD_MAX || aeg_wal_rec_size(r->len) > w->rec_bytes_max)
 		return -EMSGSIZE;
 	struct wal_batch *b = NULL;
-	int rc = batch_room(w, aeg_wal_rec_size(r->len), &b);
+	int rc = batch_room(w, aeg_wal_rec_size(r->len), r->type == AEG_WAL_ENTRY, &b);
 	if (rc < 0)
 		return rc;
 	wal_batch_put(w, b, r, gslot, true);
