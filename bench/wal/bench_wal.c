@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "wal_writer.h"
+#include "aegis/wal_log.h"
 
 #define BENCH_NAME "aegis-bench-wal"
 #define GROUPS_MAX 10000

@@ -3,12 +3,13 @@
  *   wal_writer.c   batches, io_uring submission and completion, errors
  *   wal_segment.c  segment files: create, recycle, recover, seal
  *   wal_groups.c   group table (add, remove), per-segment index ranges, read back
- *   wal_live.c     what keeps a segment live: pins, checkpoints, release, pinning report
+ *   wal_live.c     what keeps a segment live: pins, checkpoints, release and reuse,
+ *                  pinning report
  *   wal_snapshot_file.c  snapshot files */
 #ifndef AEGIS_WAL_INTERNAL_H
 #define AEGIS_WAL_INTERNAL_H
 
-#include "wal_writer.h"
+#include "aegis/wal_log.h"
 
 #include <liburing.h>
 
@@ -128,7 +129,6 @@ struct aeg_wal {
 /* wal_segment.c */
 int wal_segments_open(struct aeg_wal *w);
 int wal_segment_start(struct aeg_wal *w, uint32_t *slot);
-bool wal_segment_available(struct aeg_wal *w);
 uint64_t wal_log_start(const struct aeg_wal *w);
 int wal_seg_by_seq(const struct aeg_wal *w, uint64_t seq);
 void wal_segments_close(struct aeg_wal *w);
@@ -157,6 +157,10 @@ void wal_live_forget(struct aeg_wal *w, uint32_t gslot);
 uint64_t wal_ckpt_pending_bytes(const struct aeg_wal *w);
 void wal_ckpt_step(struct aeg_wal *w, struct wal_batch *b, uint64_t budget);
 int wal_release(struct aeg_wal *w);
+void wal_ckpt_batch(struct aeg_wal *w, struct wal_batch *b);
+int wal_seg_pick(const struct aeg_wal *w);
+bool wal_segment_available(struct aeg_wal *w);
+void wal_log_full(struct aeg_wal *w);
 
 /* wal_writer.c */
 int wal_ring_init(struct aeg_wal *w);

@@ -21,6 +21,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 
 void wal_live_entry(struct aeg_wal *w, uint32_t seg, uint32_t gslot, uint64_t index)
 {
@@ -163,6 +164,67 @@ int wal_release(struct aeg_wal *w)
 		released++;
 	}
 	return released;
+}
+
+/* The checkpoint's share of batch b, then the limit for everything else:
+ * what stays in the segment after b must hold the rest of the checkpoint. */
+void wal_ckpt_batch(struct aeg_wal *w, struct wal_batch *b)
+{
+	uint64_t seg_room = w->cfg.segment_bytes - WAL_BLOCK_BYTES - b->off; /* last block: SEAL */
+	uint64_t pending = wal_ckpt_pending_bytes(w);
+	if (pending != 0) {
+		uint64_t avail = b->limit > (int64_t)b->len ? (uint64_t)(b->limit - b->len) : 0;
+		uint64_t after = seg_room > b->cap ? seg_room - b->cap : 0;
+		/* A quarter of the batch, or all of it once the segment's end is near. */
+		wal_ckpt_step(w, b, wal_ckpt_reserve(w->cfg.batch_bytes_max, pending) >= after ? avail : avail / 4);
+	}
+	uint64_t held = wal_ckpt_reserve(w->cfg.batch_bytes_max, wal_ckpt_pending_bytes(w));
+	int64_t max = (int64_t)seg_room - (int64_t)held - (int64_t)WAL_BATCH_RESERVE;
+	if (max < b->limit)
+		b->limit = max;
+	b->limit_entries = b->limit;
+	if (max - (int64_t)w->meta_reserve < b->limit_entries)
+		b->limit_entries = max - (int64_t)w->meta_reserve;
+}
+
+/* Whether a new segment may start now. A released segment is reused only
+ * once a newer header (whose log start is past it) is durable, and only a
+ * new segment writes a header: so the last free slot is kept for the start
+ * that makes released segments reusable, else a full log could never come
+ * back. Returns the slot to take (-1: none, or not now). */
+int wal_seg_pick(const struct aeg_wal *w)
+{
+	int pick = -1;
+	uint32_t avail = w->cfg.segments_max - w->segs_n, waiting = 0;
+	for (uint32_t i = 0; i < w->segs_n; i++) {
+		const struct wal_segment *s = &w->segs[i];
+		bool reusable = s->state == WAL_SEG_UNUSED || (s->state == WAL_SEG_FREE && s->seq < w->durable_log_start);
+		if (reusable && pick < 0)
+			pick = (int)i;
+		avail += reusable;
+		waiting += s->state == WAL_SEG_FREE && !reusable;
+	}
+	if (avail == 0 || (avail == 1 && waiting == 0))
+		return -1;
+	return pick >= 0 ? pick : (int)w->segs_n; /* segs_n: a new file */
+}
+
+void wal_log_full(struct aeg_wal *w)
+{
+	if (w->stats.log_full++ == 0)
+		wal_log(w, "all %u segments hold live records (one is kept to move the log start on): "
+			   "appends wait for compaction (aeg_wal_pinning_groups names the groups holding the oldest)",
+			w->cfg.segments_max);
+}
+
+/* Whether a new segment may start now; counts a full log if not. */
+bool wal_segment_available(struct aeg_wal *w)
+{
+	wal_release(w);
+	if (wal_seg_pick(w) >= 0)
+		return true;
+	wal_log_full(w);
+	return false;
 }
 
 int aeg_wal_pinning_groups(struct aeg_wal *w, uint64_t *groups, size_t max)

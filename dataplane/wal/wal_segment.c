@@ -144,50 +144,10 @@ int wal_seg_by_seq(const struct aeg_wal *w, uint64_t seq)
 	return -1;
 }
 
-/* Whether a new segment may start now. A released segment is reused only
- * once a newer header (whose log start is past it) is durable, and only a
- * new segment writes a header: so the last free slot is kept for the start
- * that makes released segments reusable, else a full log could never come
- * back. Returns the slot to take (-1: none, or not now). */
-static int seg_pick(const struct aeg_wal *w)
-{
-	int pick = -1;
-	uint32_t avail = w->cfg.segments_max - w->segs_n, waiting = 0;
-	for (uint32_t i = 0; i < w->segs_n; i++) {
-		const struct wal_segment *s = &w->segs[i];
-		bool reusable = s->state == WAL_SEG_UNUSED || (s->state == WAL_SEG_FREE && s->seq < w->durable_log_start);
-		if (reusable && pick < 0)
-			pick = (int)i;
-		avail += reusable;
-		waiting += s->state == WAL_SEG_FREE && !reusable;
-	}
-	if (avail == 0 || (avail == 1 && waiting == 0))
-		return -1;
-	return pick >= 0 ? pick : (int)w->segs_n; /* segs_n: a new file */
-}
-
-static void log_full(struct aeg_wal *w)
-{
-	if (w->stats.log_full++ == 0)
-		wal_log(w, "all %u segments hold live records (one is kept to move the log start on): "
-			   "appends wait for compaction (aeg_wal_pinning_groups names the groups holding the oldest)",
-			w->cfg.segments_max);
-}
-
-/* Whether a new segment may start now; counts a full log if not. */
-bool wal_segment_available(struct aeg_wal *w)
-{
-	wal_release(w);
-	if (seg_pick(w) >= 0)
-		return true;
-	log_full(w);
-	return false;
-}
-
 int wal_segment_start(struct aeg_wal *w, uint32_t *slot)
 {
 	wal_release(w);
-	int pick = seg_pick(w);
+	int pick = wal_seg_pick(w);
 	if (pick == (int)w->segs_n) {
 		int rc = seg_create(w);
 		if (rc < 0) {
@@ -199,7 +159,7 @@ int wal_segment_start(struct aeg_wal *w, uint32_t *slot)
 		w->stats.segments_reused++;
 	}
 	if (pick < 0) {
-		log_full(w);
+		wal_log_full(w);
 		return -ENOSPC;
 	}
 	struct wal_segment *s = &w->segs[pick];

@@ -104,27 +104,6 @@ static int64_t records_limit(const struct aeg_wal *w, uint64_t off, bool entries
 	return (int64_t)room - (int64_t)WAL_BATCH_RESERVE;
 }
 
-/* The checkpoint's share of batch b, then the limit for everything else:
- * what stays in the segment after b must hold the rest of the checkpoint. */
-static void batch_checkpoint(struct aeg_wal *w, struct wal_batch *b)
-{
-	uint64_t seg_room = w->cfg.segment_bytes - WAL_BLOCK_BYTES - b->off; /* last block: SEAL */
-	uint64_t pending = wal_ckpt_pending_bytes(w);
-	if (pending != 0) {
-		uint64_t avail = b->limit > (int64_t)b->len ? (uint64_t)(b->limit - b->len) : 0;
-		uint64_t after = seg_room > b->cap ? seg_room - b->cap : 0;
-		/* A quarter of the batch, or all of it once the segment's end is near. */
-		wal_ckpt_step(w, b, wal_ckpt_reserve(w->cfg.batch_bytes_max, pending) >= after ? avail : avail / 4);
-	}
-	uint64_t held = wal_ckpt_reserve(w->cfg.batch_bytes_max, wal_ckpt_pending_bytes(w));
-	int64_t max = (int64_t)seg_room - (int64_t)held - (int64_t)WAL_BATCH_RESERVE;
-	if (max < b->limit)
-		b->limit = max;
-	b->limit_entries = b->limit;
-	if (max - (int64_t)w->meta_reserve < b->limit_entries)
-		b->limit_entries = max - (int64_t)w->meta_reserve;
-}
-
 /* Starts the batch at fill_seq: in the current segment, or at the head of a
  * new one with its header (its checkpoint then starts). Either way the
  * batch carries its share of the checkpoint. */
@@ -156,7 +135,7 @@ static int batch_start(struct aeg_wal *w, struct wal_batch *b)
 		assert(n == AEG_WAL_SEG_HDR_BYTES);
 		b->len = (uint32_t)n;
 	}
-	batch_checkpoint(w, b);
+	wal_ckpt_batch(w, b);
 	wal_release(w);
 	return 0;
 }

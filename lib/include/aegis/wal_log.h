@@ -1,5 +1,8 @@
 /* The io_uring write-ahead log of one worker core, shared by all of its Raft
- * groups so that one fdatasync covers them all (group commit).
+ * groups so that one fdatasync covers them all (group commit). Installed as
+ * <aegis/wal_log.h>; implemented in dataplane/wal (needs liburing). At start
+ * the node feeds the replayed records to the recovery stager
+ * (<aegis/wal_recovery.h>) to get each group's state.
  *
  * Driven without blocking by the worker loop:
  *
@@ -34,8 +37,8 @@
  *
  * Files in dir: seg-NNNNNN.wal (fixed-size segments, preallocated, recycled)
  * and snap-<group>.snap (one snapshot per group). */
-#ifndef AEGIS_WAL_WRITER_H
-#define AEGIS_WAL_WRITER_H
+#ifndef AEGIS_WAL_LOG_H
+#define AEGIS_WAL_LOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
