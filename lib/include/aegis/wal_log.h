@@ -185,7 +185,10 @@ int aeg_wal_read_entry(struct aeg_wal *w, uint64_t group, uint64_t index, void *
 
 /* Writes the group's snapshot file (temp name, fsync, rename, fsync dir) and
  * appends a snapshot marker. m->conf should hold the Raft config as of
- * m->index (aeg_raft_conf_encode()). Blocking: a slow path. */
+ * m->index (aeg_raft_conf_encode()). Blocking: a slow path. Errors of the
+ * marker's append as for aeg_wal_append_entries (-EAGAIN: poll, then save
+ * again); only compact once it returned 0. A full log still takes markers
+ * (a reserve at each segment's end), so a node can snapshot its way out. */
 int aeg_wal_snapshot_save(struct aeg_wal *w, const struct aeg_wal_snap_meta *m, const void *data);
 /* Removes the group's snapshot file (fsyncs the dir). 0 or -ENOENT, or an
  * I/O error. Blocking. */
