@@ -12,6 +12,13 @@ int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_node_args *a
 			struct aeg_port *port, aeg_worker_msg_fn on_msg, aeg_worker_tick_fn on_tick,
 			void *const *arg)
 {
+	struct aeg_dp_callbacks cb = { .on_msg = on_msg, .on_tick = on_tick };
+	return aeg_dp_runtime_init_cb(rt, args, port, &cb, arg);
+}
+
+int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_node_args *args,
+			   struct aeg_port *port, const struct aeg_dp_callbacks *cb, void *const *arg)
+{
 	if (port->queue_count != args->workers || args->workers > AEG_NODE_WORKERS_MAX)
 		return -EINVAL;
 	*rt = (struct aeg_dp_runtime){
@@ -35,7 +42,8 @@ int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_node_args *a
 			.self_node = args->node, .peers = rt->peers, .peer_count = rt->peer_count,
 			.workers_per_node = args->workers,
 			.replay_floor = aeg_wire_replay_floor(wall, AEG_DP_REPLAY_SKEW_NS),
-			.on_msg = on_msg, .on_tick = on_tick, .arg = arg == NULL ? NULL : arg[q],
+			.on_msg = cb->on_msg, .on_tick = cb->on_tick, .on_raw = cb->on_raw,
+			.on_rx_done = cb->on_rx_done, .arg = arg == NULL ? NULL : arg[q],
 		};
 		int r = aeg_worker_init(&rt->w[q], &wc);
 		if (r != 0) {

@@ -45,6 +45,18 @@ struct aeg_dp_runtime {
 int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_node_args *args,
 			struct aeg_port *port, aeg_worker_msg_fn on_msg, aeg_worker_tick_fn on_tick,
 			void *const *arg);
+/* What a node's workers do: the callbacks of struct aeg_worker_config. */
+struct aeg_dp_callbacks {
+	aeg_worker_msg_fn on_msg;
+	aeg_worker_tick_fn on_tick;
+	aeg_worker_raw_fn on_raw;
+	aeg_worker_tick_fn on_rx_done;
+	uint32_t msg_bytes_max;  /* 0: the worker's default */
+};
+
+/* Like aeg_dp_runtime_init with every callback. */
+int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_node_args *args,
+			   struct aeg_port *port, const struct aeg_dp_callbacks *cb, void *const *arg);
 /* Starts aeg_worker_run on every worker. Returns 0 or a negative errno
  * (workers already started are stopped again). */
 int aeg_dp_runtime_start(struct aeg_dp_runtime *rt, const struct aeg_dp_launcher *launcher);

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aegis/msg.h"
+
 #include "dp_clock.h"
 #include "dp_node.h"
 #include "dp_runtime.h"
@@ -20,7 +22,6 @@
 #include "node_config.h"
 #include "stats_json.h"
 
-#define MSG_TYPE 1
 #define MSG_HDR_BYTES 16      /* node, worker, index, length: 4 bytes each */
 #define RESEND_NS 200000000ull /* send mode: resend what is unanswered after this */
 #define MAIN_SLEEP_NS 1000000 /* main loop period */
@@ -52,6 +53,7 @@ struct app_worker {
 	struct app *app;
 	uint16_t q;
 	uint8_t *seen;           /* send: echoes per message index */
+	uint8_t *body;           /* send: msg_bytes, the message being built */
 	uint32_t next;           /* send: next index to send */
 	uint32_t base;           /* send: lowest index not yet echoed */
 	uint32_t echoed, dup, bad, resent, send_fail, echo_fail;
@@ -89,10 +91,9 @@ static void body_fill(uint8_t *b, uint32_t node, uint32_t worker, uint32_t index
 
 static int send_one(struct app_worker *s, struct aeg_worker *w, uint32_t index)
 {
-	uint8_t body[AEG_WIRE_FRAME_BYTES_MAX < 2048 ? AEG_WIRE_FRAME_BYTES_MAX : 2048];
 	const struct aeg_node_args *a = &s->app->a;
-	body_fill(body, a->node, s->q, index, a->msg_bytes);
-	int r = aeg_worker_send(w, a->dst, s->q, MSG_TYPE, index % 1024, body, a->msg_bytes);
+	body_fill(s->body, a->node, s->q, index, a->msg_bytes);
+	int r = aeg_worker_send(w, a->dst, s->q, AEG_MSG_TEST, index % 1024, s->body, a->msg_bytes);
 	if (r != 0)
 		s->send_fail++;
 	return r;
@@ -133,7 +134,7 @@ static void send_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 	struct app_worker *s = arg;
 	const struct aeg_node_args *a = &s->app->a;
 	uint32_t index = m->body_len >= MSG_HDR_BYTES ? rd32(m->body + 8) : UINT32_MAX;
-	bool ok = src_node == a->dst && src_worker == s->q && m->type == MSG_TYPE &&
+	bool ok = src_node == a->dst && src_worker == s->q && m->type == AEG_MSG_TEST &&
 		  m->body_len == a->msg_bytes && index < s->next &&
 		  rd32(m->body) == a->node && rd32(m->body + 4) == s->q &&
 		  rd32(m->body + 12) == a->msg_bytes && m->group == index % 1024;
@@ -259,7 +260,8 @@ static int setup_app(struct app *app, void **args)
 		app->aw[q] = (struct app_worker){ .app = app, .q = q };
 		args[q] = &app->aw[q];
 		if (app->a.mode == AEG_NODE_MODE_SEND &&
-		    (app->aw[q].seen = calloc(app->a.msgs, 1)) == NULL)
+		    ((app->aw[q].seen = calloc(app->a.msgs, 1)) == NULL ||
+		     (app->aw[q].body = malloc(app->a.msg_bytes)) == NULL))
 			return -ENOMEM;
 	}
 	return 0;
@@ -338,7 +340,9 @@ int main(int argc, char **argv)
 		return r == -EINVAL ? 2 : 3;
 	int rc = run(&app, dn);
 	aeg_dp_node_close(dn);
-	for (uint16_t q = 0; q < app.a.workers; q++)
+	for (uint16_t q = 0; q < app.a.workers; q++) {
 		free(app.aw[q].seen);
+		free(app.aw[q].body);
+	}
 	return rc;
 }

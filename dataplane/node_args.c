@@ -74,7 +74,8 @@ void aeg_node_args_usage(FILE *f, const char *prog)
 		"  --mode echo|send|sink    (default echo)\n"
 		"  --dst ID                 send: destination node\n"
 		"  --msgs N                 send: messages per worker (default 10000)\n"
-		"  --msg-bytes B            send: body bytes (default 64, >= 16)\n"
+		"  --msg-bytes B            send: body bytes (default 64, 16 .. 1 MiB + 64 KiB; over a\n"
+		"                           frame: fragmented, see aegis/frag.h)\n"
 		"  --window N               send: messages in flight per worker (default 256)\n"
 		"  --duration SEC           echo/sink: run time (default: until a signal); send: timeout (30)\n"
 		"  --stats-json FILE        counters as one JSON object at exit\n"
@@ -227,7 +228,7 @@ static int apply(struct aeg_node_args *a, int opt, const char *v, char *err, siz
 		{ OPT_CLUSTER, "--cluster", 0, UINT32_MAX },
 		{ OPT_DST, "--dst", 1, UINT32_MAX },
 		{ OPT_MSGS, "--msgs", 1, 100000000 },
-		{ OPT_MSG_BYTES, "--msg-bytes", 16, 1400 },
+		{ OPT_MSG_BYTES, "--msg-bytes", 16, (1u << 20) + (64u << 10) },
 		{ OPT_WINDOW, "--window", 1, 65536 },
 	};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {

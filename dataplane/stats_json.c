@@ -22,6 +22,19 @@ static void worker_json(FILE *f, const struct aeg_worker_stats *s)
 		fprintf(f, "%s\"%s\":%llu", d == 1 ? "" : ",", aeg_wire_drop_name(d),
 			U64(s->drops[d]));
 	fputc('}', f);
+	const struct aeg_frag_stats *g = &s->frag;
+	fprintf(f, ",\"rx_raw\":%llu,\"tx_raw\":%llu,\"frag\":{\"tx_msgs\":%llu,\"tx_done\":%llu,"
+		"\"tx_failed\":%llu,\"tx_busy\":%llu,\"tx_frags\":%llu,\"tx_rtx\":%llu,"
+		"\"tx_rto\":%llu,\"tx_acks\":%llu,\"rx_frags\":%llu,\"rx_msgs\":%llu,"
+		"\"rx_acks\":%llu,\"rx_timeout\":%llu,\"rx_abandoned\":%llu,\"drops\":{",
+		U64(s->rx_raw), U64(s->tx_raw), U64(g->tx_msgs), U64(g->tx_done), U64(g->tx_failed),
+		U64(g->tx_busy), U64(g->tx_frags), U64(g->tx_rtx), U64(g->tx_rto), U64(g->tx_acks),
+		U64(g->rx_frags), U64(g->rx_msgs), U64(g->rx_acks), U64(g->rx_timeout),
+		U64(g->rx_abandoned));
+	for (int d = 1; d < AEG_FRAG_DROP_NR; d++)
+		fprintf(f, "%s\"%s\":%llu", d == 1 ? "" : ",", aeg_frag_drop_name(d),
+			U64(g->drops[d]));
+	fputs("}}", f);
 }
 
 static void port_json(FILE *f, const struct aeg_port_stats *p, const struct aeg_port *port)

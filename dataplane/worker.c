@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "dp_clock.h"
-#include "worker.h"
+#include "worker_int.h"
 
 #define FRAME_BYTES_DEFAULT 1472u
 #define DRAIN_NS_DEFAULT 20000u
@@ -20,55 +20,6 @@
 #define SLEEP_NS_MIN 16000u
 #define SLEEP_NS_MAX 1000000u
 #define CTL_BURST 16u
-
-/* One (peer node, peer worker): its replay window and our open frame. */
-struct stream {
-	struct aeg_wire_replay replay;
-	struct aeg_wire_builder b;
-	struct aeg_pkt *pkt;     /* buffer of the open frame, NULL if none */
-	uint64_t seq_last;
-};
-
-struct aeg_worker {
-	struct aeg_worker_config cfg;
-	struct aeg_wire_rx rx;
-	struct stream *streams;  /* peer_count x workers_per_node */
-	struct aeg_pkt **rx_pkts;
-	struct aeg_pkt **tx_q;
-	uint16_t tx_n;
-	uint32_t frames_open;    /* streams with pkt != NULL */
-	uint64_t drain_last_ns;
-	/* The wall clock for sequence numbers, kept from the monotonic time of
-	 * each iteration: a clock read per frame cost ~12% of a small-frame
-	 * run on a VM (58 ns each). CLOCK_REALTIME is read once a second. */
-	uint64_t wall_ns, wall_offset, wall_synced_ns;
-	uint32_t idle_polls;
-	uint64_t sleep_ns;
-	bool stop;
-	struct aeg_worker_stats stats;
-};
-
-/* Single writer: a relaxed load and store, no locked read-modify-write. */
-static void stat_add(uint64_t *c, uint64_t v)
-{
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
-}
-
-static int peer_index(const struct aeg_worker *w, uint32_t node)
-{
-	for (uint32_t i = 0; i < w->cfg.peer_count; i++)
-		if (w->cfg.peers[i].node == node)
-			return (int)i;
-	return -1;
-}
-
-static struct stream *stream_of(struct aeg_worker *w, uint32_t node, uint32_t worker)
-{
-	int i = peer_index(w, node);
-	if (i < 0 || worker >= w->cfg.workers_per_node)
-		return NULL;
-	return &w->streams[(uint32_t)i * w->cfg.workers_per_node + worker];
-}
 
 static struct aeg_wire_replay *replay_lookup(void *arg, uint32_t node, uint32_t worker)
 {
@@ -91,10 +42,12 @@ static void clock_set(struct aeg_worker *w, uint64_t now_ns)
 		w->wall_synced_ns = now_ns;
 	}
 	w->wall_ns = now_ns + w->wall_offset;
+	w->now_ns = now_ns;
 }
 
-/* One iteration with the clocks already set for now_ns. */
-static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns)
+/* One iteration with the clocks already set for now_ns. Returns the
+ * packets received; *work += what on_rx_done did. */
+static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns, uint32_t *work)
 {
 	struct aeg_port *port = w->cfg.port;
 	int n = aeg_port_rx_burst(port, w->cfg.queue, w->rx_pkts, port->burst_max);
@@ -108,6 +61,12 @@ static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns)
 		rx_one(w, w->rx_pkts[i]);
 		aeg_port_pkt_free(port, w->rx_pkts[i]);
 	}
+	if (w->cfg.on_rx_done != NULL)
+		*work += w->cfg.on_rx_done(w->cfg.arg, w, now_ns);
+	if (w->frag != NULL && aeg_frag_busy(w->frag))
+		*work += aeg_wk_frag_poll(w, now_ns);
+	if (w->frag_dirty)
+		aeg_wk_frag_stats_sync(w);
 	if (now_ns - w->drain_last_ns >= w->cfg.drain_ns) {
 		drain(w);
 		w->drain_last_ns = now_ns;
@@ -119,7 +78,18 @@ static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns)
 uint32_t aeg_worker_poll(struct aeg_worker *w, uint64_t now_ns)
 {
 	clock_set(w, now_ns);
-	return poll_at(w, now_ns);
+	uint32_t work = 0;
+	return poll_at(w, now_ns, &work);
+}
+
+uint32_t aeg_worker_index(const struct aeg_worker *w)
+{
+	return w->cfg.queue;
+}
+
+uint64_t aeg_worker_now_ns(const struct aeg_worker *w)
+{
+	return w->now_ns;
 }
 
 static uint32_t ctl_poll(struct aeg_worker *w)
@@ -149,7 +119,7 @@ void aeg_worker_run(struct aeg_worker *w)
 		clock_set(w, now);
 		uint32_t busy = ctl_poll(w);
 		busy += w->cfg.on_tick == NULL ? 0 : w->cfg.on_tick(w->cfg.arg, w, now);
-		if (poll_at(w, now) + busy > 0) {
+		if (poll_at(w, now, &busy) + busy > 0) {
 			w->idle_polls = 0;
 			w->sleep_ns = SLEEP_NS_MIN;
 			continue;
@@ -179,10 +149,24 @@ void aeg_worker_stop(struct aeg_worker *w)
 
 /* ---- rx ------------------------------------------------------------------ */
 
+/* Cluster frames start with the magic; everything else is for on_raw. */
+static bool is_frame(const struct aeg_pkt *pkt)
+{
+	const uint8_t *d = pkt->data;
+	return pkt->len >= 4 &&
+	       ((uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)d[2] << 16 |
+		(uint32_t)d[3] << 24) == AEG_WIRE_MAGIC;
+}
+
 static void rx_one(struct aeg_worker *w, const struct aeg_pkt *pkt)
 {
 	stat_add(&w->stats.rx_pkts, 1);
 	stat_add(&w->stats.rx_bytes, pkt->len);
+	if (w->cfg.on_raw != NULL && !is_frame(pkt)) {
+		stat_add(&w->stats.rx_raw, 1);
+		w->cfg.on_raw(w->cfg.arg, w, pkt);
+		return;
+	}
 	struct aeg_wire_frame f;
 	/* A cut datagram was over the frame size this node accepts. */
 	enum aeg_wire_drop why = pkt->oversize ? AEG_WIRE_DROP_BAD_LENGTH :
@@ -196,8 +180,13 @@ static void rx_one(struct aeg_worker *w, const struct aeg_pkt *pkt)
 	struct aeg_wire_msg m;
 	aeg_wire_iter_init(&it, &f);
 	int r;
-	while ((r = aeg_wire_iter_next(&it, &m)) == 1)
-		w->cfg.on_msg(w->cfg.arg, w, f.hdr.src_node, f.hdr.src_worker, &m);
+	while ((r = aeg_wire_iter_next(&it, &m)) == 1) {
+		/* one range check: AEG_FRAG_TYPE_DATA and _ACK are adjacent */
+		if (w->frag != NULL && (uint8_t)(m.type - AEG_FRAG_TYPE_DATA) < 2)
+			aeg_wk_frag_rx(w, f.hdr.src_node, f.hdr.src_worker, &m);
+		else
+			w->cfg.on_msg(w->cfg.arg, w, f.hdr.src_node, f.hdr.src_worker, &m);
+	}
 	assert(r == 0); /* aeg_wire_parse checked every message */
 	stat_add(&w->stats.rx_msgs, f.hdr.msg_count);
 }
@@ -230,21 +219,28 @@ static void tx_flush(struct aeg_worker *w)
 	w->tx_n = 0;
 }
 
+/* Queues a packet for this iteration's tx burst (flushing a full queue). */
+static void tx_queue(struct aeg_worker *w, struct aeg_pkt *pkt)
+{
+	if (w->tx_n == w->cfg.port->burst_max)
+		tx_flush(w);
+	assert(w->tx_n < w->cfg.port->burst_max);
+	w->tx_q[w->tx_n++] = pkt;
+}
+
 /* Seals the stream's frame and queues it for tx. */
-static void frame_close(struct aeg_worker *w, struct stream *s)
+void aeg_wk_frame_close(struct aeg_worker *w, struct stream *s)
 {
 	int len = aeg_wire_builder_seal(&s->b, w->cfg.key);
 	assert(len > 0);
 	s->pkt->len = (uint32_t)len;
 	stat_add(&w->stats.tx_msgs, s->b.msg_count);
-	if (w->tx_n == w->cfg.port->burst_max)
-		tx_flush(w);
-	w->tx_q[w->tx_n++] = s->pkt;
+	tx_queue(w, s->pkt);
 	s->pkt = NULL;
 	w->frames_open--;
 }
 
-static int frame_open(struct aeg_worker *w, struct stream *s, uint32_t node, uint32_t worker)
+int aeg_wk_frame_open(struct aeg_worker *w, struct stream *s, uint32_t node, uint32_t worker)
 {
 	struct aeg_port *port = w->cfg.port;
 	struct aeg_pkt *pkt = aeg_port_pkt_alloc(port, w->cfg.queue);
@@ -282,21 +278,79 @@ int aeg_worker_send(struct aeg_worker *w, uint32_t node, uint32_t worker, uint8_
 	if (s == NULL)
 		return -ENOENT;
 	if (body_len > aeg_wire_msg_body_max(w->cfg.frame_bytes_max, group))
-		return -EMSGSIZE;
+		return w->frag != NULL ? aeg_wk_frag_send(w, s, type, group, body, body_len) :
+					 -EMSGSIZE;
 	/* At most two tries: into the open frame, then into a fresh one. */
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (s->pkt == NULL) {
-			int r = frame_open(w, s, node, worker);
+			int r = aeg_wk_frame_open(w, s, node, worker);
 			if (r != 0)
 				return r;
 		}
 		int r = aeg_wire_builder_add(&s->b, type, group, body, body_len);
 		if (r != -ENOSPC)
 			return r;
-		frame_close(w, s);
+		aeg_wk_frame_close(w, s);
 	}
 	assert(!"a message that fits an empty frame did not fit one");
 	return -EMSGSIZE;
+}
+
+/* ---- raw datagrams (client replies) --------------------------------------- */
+
+struct aeg_pkt *aeg_worker_raw_reserve(struct aeg_worker *w, uint32_t ipv4, uint16_t udp_port,
+				       uint32_t *cap)
+{
+	struct aeg_port *port = w->cfg.port;
+	struct aeg_pkt *pkt = aeg_port_pkt_alloc(port, w->cfg.queue);
+	if (pkt == NULL) {
+		tx_flush(w); /* as in frame_open: queued packets may hold the pool */
+		pkt = aeg_port_pkt_alloc(port, w->cfg.queue);
+		if (pkt == NULL) {
+			stat_add(&w->stats.tx_no_buf, 1);
+			return NULL;
+		}
+	}
+	pkt->ipv4 = ipv4;
+	pkt->udp_port = udp_port;
+	pkt->len = 0;
+	*cap = pkt->cap < w->cfg.frame_bytes_max ? pkt->cap : w->cfg.frame_bytes_max;
+	return pkt;
+}
+
+int aeg_worker_raw_commit(struct aeg_worker *w, struct aeg_pkt *pkt, uint32_t len)
+{
+	uint32_t cap = pkt->cap < w->cfg.frame_bytes_max ? pkt->cap : w->cfg.frame_bytes_max;
+	if (len > cap) {
+		aeg_port_pkt_free(w->cfg.port, pkt);
+		return -EMSGSIZE;
+	}
+	pkt->len = len;
+	tx_queue(w, pkt);
+	stat_add(&w->stats.tx_raw, 1);
+	return 0;
+}
+
+void aeg_worker_raw_cancel(struct aeg_worker *w, struct aeg_pkt *pkt)
+{
+	aeg_port_pkt_free(w->cfg.port, pkt);
+}
+
+int aeg_worker_send_raw(struct aeg_worker *w, uint32_t ipv4, uint16_t udp_port,
+			const void *data, uint32_t len)
+{
+	if (len > w->cfg.frame_bytes_max)
+		return -EMSGSIZE; /* before taking a buffer */
+	uint32_t cap;
+	struct aeg_pkt *pkt = aeg_worker_raw_reserve(w, ipv4, udp_port, &cap);
+	if (pkt == NULL)
+		return -ENOBUFS;
+	if (len > cap) {
+		aeg_worker_raw_cancel(w, pkt);
+		return -EMSGSIZE;
+	}
+	memcpy(pkt->data, data, len);
+	return aeg_worker_raw_commit(w, pkt, len);
 }
 
 static void drain(struct aeg_worker *w)
@@ -304,7 +358,7 @@ static void drain(struct aeg_worker *w)
 	uint32_t n = w->cfg.peer_count * w->cfg.workers_per_node;
 	for (uint32_t i = 0; i < n && w->frames_open > 0; i++)
 		if (w->streams[i].pkt != NULL)
-			frame_close(w, &w->streams[i]);
+			aeg_wk_frame_close(w, &w->streams[i]);
 }
 
 void aeg_worker_flush(struct aeg_worker *w)
@@ -350,6 +404,11 @@ int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg
 		.self_worker = cfg->queue, .peer_lookup = replay_lookup, .peer_arg = w,
 	};
 	w->sleep_ns = SLEEP_NS_MIN;
+	int r = aeg_wk_frag_init(w);
+	if (r != 0) {
+		aeg_worker_fini(w);
+		return r;
+	}
 	*out = w;
 	return 0;
 }
@@ -363,6 +422,7 @@ void aeg_worker_fini(struct aeg_worker *w)
 			aeg_port_pkt_free(w->cfg.port, w->streams[i].pkt);
 	for (uint16_t i = 0; i < w->tx_n; i++)
 		aeg_port_pkt_free(w->cfg.port, w->tx_q[i]);
+	aeg_wk_frag_fini(w);
 	free(w->streams);
 	free(w->rx_pkts);
 	free(w->tx_q);

@@ -26,14 +26,16 @@ if [ ! -f build-fuzz/build.ninja ]; then
 fi
 ninja -C build-fuzz
 if [ "${#targets[@]}" -eq 0 ]; then
-	mapfile -t targets < <(find build-fuzz/tests/fuzz -maxdepth 1 -type f -perm -u+x -name 'fuzz_*' -printf '%f\n' | sort)
+	mapfile -t targets < <(find build-fuzz/tests/fuzz -maxdepth 2 -type f -perm -u+x -name 'fuzz_*' -printf '%f\n' | sort)
 fi
 
 failed=0
 for t in "${targets[@]}"; do
 	mkdir -p "build-fuzz/corpus/$t"
 	echo "== $t ($limit)"
-	if ! nice "build-fuzz/tests/fuzz/$t" "$limit" -print_final_stats=1 -rss_limit_mb=2048 \
+	# Most targets sit in tests/fuzz/, those with extra sources in a subdir.
+	exe=$(find build-fuzz/tests/fuzz -maxdepth 2 -type f -name "$t" | head -n 1)
+	if ! nice "${exe:-build-fuzz/tests/fuzz/$t}" "$limit" -print_final_stats=1 -rss_limit_mb=2048 \
 		"build-fuzz/corpus/$t" 2>"build-fuzz/$t.log"; then
 		tail -n 30 "build-fuzz/$t.log"
 		echo "fuzz.sh: $t FAILED (crash input saved by libFuzzer in the current directory)" >&2

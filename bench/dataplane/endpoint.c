@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aegis/msg.h"
+
 #include "alloc_count.h"
 #include "dp_clock.h"
 #include "endpoint.h"
@@ -82,11 +84,14 @@ static void on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint32_t 
 		   const struct aeg_wire_msg *m)
 {
 	struct ep *e = arg;
-	if (m->type == EP_MSG_PING || (m->type == EP_MSG_BOUNCE && e->bouncing)) {
-		uint8_t back = m->type == EP_MSG_PING ? EP_MSG_PONG : EP_MSG_BOUNCE;
-		if (aeg_worker_send(w, src_node, src_worker, back, m->group, m->body, m->body_len) != 0)
+	if (m->type != AEG_MSG_TEST)
+		return;
+	if (m->group == EP_MSG_PING || (m->group == EP_MSG_BOUNCE && e->bouncing)) {
+		uint32_t back = m->group == EP_MSG_PING ? EP_MSG_PONG : EP_MSG_BOUNCE;
+		if (aeg_worker_send(w, src_node, src_worker, AEG_MSG_TEST, back, m->body,
+				    m->body_len) != 0)
 			e->send_errors++;
-	} else if (m->type == EP_MSG_PONG) {
+	} else if (m->group == EP_MSG_PONG) {
 		uint32_t round = UINT32_MAX;
 		if (m->body_len == EP_BODY_BYTES)
 			memcpy(&round, m->body, sizeof(round));
@@ -114,13 +119,13 @@ static int worker_new(struct ep *e, uint32_t frame_bytes)
 	return r;
 }
 
-static int send_msg(struct ep *e, uint8_t type, uint32_t round, uint64_t id)
+static int send_msg(struct ep *e, uint32_t kind, uint32_t round, uint64_t id)
 {
 	uint8_t body[EP_BODY_BYTES];
 	memcpy(body, &round, sizeof(round));
 	memcpy(body + 4, &id, sizeof(id));
 	memset(body + 12, 0x5a, EP_BODY_BYTES - 12);
-	return aeg_worker_send(e->w, e->o.peer_node, 0, type, EP_GROUP, body, EP_BODY_BYTES);
+	return aeg_worker_send(e->w, e->o.peer_node, 0, AEG_MSG_TEST, kind, body, EP_BODY_BYTES);
 }
 
 /* One poll; what arrived may have queued echoes: send them now. */

@@ -24,12 +24,13 @@
 
 #include <stdint.h>
 
+/* Every message is an AEG_MSG_TEST (aegis/msg.h); its kind travels in
+ * the wire group field (one varint byte, as a group id would). */
 #define EP_MSG_PING 1
 #define EP_MSG_PONG 2
 #define EP_MSG_SINK 3
 #define EP_MSG_BOUNCE 4
 #define EP_BODY_BYTES 16u
-#define EP_GROUP 1u
 #define EP_CLUSTER 0xbe4cu
 #define EP_CTL_IN 3
 #define EP_CTL_OUT 4

@@ -43,7 +43,7 @@ void *__wrap_realloc(void *p, size_t n)
 #define NODES 3
 
 struct cluster {
-	struct aeg_raft r[NODES + 1];
+	struct aeg_raft *r[NODES + 1];
 	uint64_t applied[NODES + 1];
 	uint64_t checksum;
 };
@@ -65,7 +65,7 @@ static int cluster_init(struct cluster *c)
 		cfg.inflight_max = 256;
 		cfg.batch_entries_max = 256;
 		cfg.batch_bytes_max = 1u << 20;
-		int rc = aeg_raft_init(&c->r[id], &cfg, &conf);
+		int rc = aeg_raft_new(&c->r[id], &cfg, &conf);
 		if (rc != 0)
 			return rc;
 		c->applied[id] = 0;
@@ -76,13 +76,13 @@ static int cluster_init(struct cluster *c)
 static void cluster_fini(struct cluster *c)
 {
 	for (uint32_t id = 1; id <= NODES; id++)
-		aeg_raft_fini(&c->r[id]);
+		aeg_raft_free(c->r[id]);
 }
 
 static void deliver(struct cluster *c, const struct aeg_raft_msg *m, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		int rc = aeg_raft_step(&c->r[m[i].to], &m[i]);
+		int rc = aeg_raft_step(c->r[m[i].to], &m[i]);
 		if (rc != 0) {
 			fprintf(stderr, "step: %d\n", rc);
 			exit(1);
@@ -93,7 +93,7 @@ static void deliver(struct cluster *c, const struct aeg_raft_msg *m, uint32_t n)
 /* One ready of one node; returns whether there was one. */
 static bool process(struct cluster *c, uint32_t id)
 {
-	struct aeg_raft *r = &c->r[id];
+	struct aeg_raft *r = c->r[id];
 	if (!aeg_raft_has_ready(r))
 		return false;
 	struct aeg_raft_ready rd;
@@ -144,9 +144,9 @@ static int run(uint32_t batch, uint32_t payload, double secs_target, struct resu
 	int rc = cluster_init(&c);
 	if (rc != 0)
 		return rc;
-	aeg_raft_campaign(&c.r[1]);
+	aeg_raft_campaign(c.r[1]);
 	settle(&c);
-	if (c.r[1].role != AEG_RAFT_LEADER)
+	if (aeg_raft_role(c.r[1]) != AEG_RAFT_LEADER)
 		return -EAGAIN;
 	uint8_t data[256][128];
 	struct aeg_raft_payload p[256];
@@ -159,15 +159,17 @@ static int run(uint32_t batch, uint32_t payload, double secs_target, struct resu
 	uint64_t t0 = bench_now_ns(), t = t0;
 	uint64_t deadline = t0 + (uint64_t)(secs_target * 1e9);
 	for (uint32_t round = 0; t < deadline; round++) {
-		rc = aeg_raft_propose(&c.r[1], p, batch, NULL);
+		rc = aeg_raft_propose(c.r[1], p, batch, NULL);
 		if (rc != 0)
 			return rc;
 		settle(&c);
 		/* Keep the window small: everything applied everywhere can go. */
 		uint64_t done = min_applied(&c);
-		if (c.r[1].last - c.r[1].first > (1u << 14))
+		struct aeg_raft_status st;
+		aeg_raft_status(c.r[1], &st);
+		if (st.last_index - st.first_index > (1u << 14))
 			for (uint32_t id = 1; id <= NODES; id++)
-				if (aeg_raft_compact(&c.r[id], done) != 0)
+				if (aeg_raft_compact(c.r[id], done) != 0)
 					return -EINVAL;
 		if ((round & 63) == 0)
 			t = bench_now_ns();

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aegis/msg.h"
 #include "aegis/wire.h"
 #include "common.h"
 
@@ -130,7 +131,7 @@ static size_t build(uint8_t *buf, uint64_t seq, const uint8_t *body, size_t msg_
 		die("begin", rc);
 	for (size_t i = 0; i < batch; i++) {
 		/* Groups vary like the shards of one worker. */
-		rc = aeg_wire_builder_add(&b, 3, (uint32_t)(i * 37 % 4096), body, msg_bytes);
+		rc = aeg_wire_builder_add(&b, AEG_MSG_TEST, (uint32_t)(i * 37 % 4096), body, msg_bytes);
 		if (rc != 0)
 			die("add", rc);
 	}

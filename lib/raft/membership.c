@@ -178,6 +178,19 @@ void membership_conf_at(const struct aeg_raft *r, uint64_t index, struct aeg_raf
 	*out = r->base_conf;
 }
 
+void aeg_raft_conf_get(const struct aeg_raft *r, struct aeg_raft_conf *out)
+{
+	*out = r->conf;
+}
+
+int aeg_raft_conf_at(const struct aeg_raft *r, uint64_t index, struct aeg_raft_conf *out)
+{
+	if (index < r->snap_index || index > r->last)
+		return -ERANGE;
+	membership_conf_at(r, index, out);
+	return 0;
+}
+
 void membership_rescan(struct aeg_raft *r)
 {
 	uint64_t at = r->snap_index;

@@ -3,33 +3,13 @@
  * over one config or, during a joint change, two. */
 #include "raft_int.h"
 
-#include <stdlib.h>
-
-int progress_init(struct aeg_raft *r)
+void progress_init(struct aeg_raft *r, uint64_t *infl)
 {
 	uint32_t n = r->cfg.peers_max + 1;  /* + ourselves when not a member */
-	r->prs = calloc(n, sizeof(*r->prs));
-	r->scratch = calloc(n, sizeof(*r->scratch));
-	uint64_t *infl = calloc((size_t)n * r->cfg.inflight_max, sizeof(*infl));
-	if (r->prs == NULL || r->scratch == NULL || infl == NULL) {
-		free(infl);
-		progress_fini(r);
-		return -ENOMEM;
-	}
+	assert(infl != NULL && r->prs != NULL);
 	for (uint32_t i = 0; i < n; i++)
 		r->prs[i].infl = infl + (size_t)i * r->cfg.inflight_max;
 	r->n_prs = 0;
-	return 0;
-}
-
-void progress_fini(struct aeg_raft *r)
-{
-	if (r->prs != NULL)
-		free(r->prs[0].infl);
-	free(r->prs);
-	free(r->scratch);
-	r->prs = NULL;
-	r->scratch = NULL;
 }
 
 struct aeg_raft_progress *progress_get(struct aeg_raft *r, uint32_t id)

@@ -1,52 +1,7 @@
-/* One Raft group: init/restore, the step dispatcher (term rules of §5.1 and
+/* One Raft group: restore, the step dispatcher (term rules of §5.1 and
  * the pre-vote/lease exceptions of §9.6), tick, propose, the outbox and the
  * ready/advance hand-off. */
 #include "raft_int.h"
-
-#include <stdlib.h>
-
-void aeg_raft_config_default(struct aeg_raft_config *cfg, uint32_t id,
-			     uint64_t seed, uint32_t tick_ms)
-{
-	if (tick_ms == 0)
-		tick_ms = 10;
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->id = id;
-	cfg->seed = seed;
-	cfg->election_ticks_min = (150 + tick_ms - 1) / tick_ms;
-	cfg->election_ticks_max = (300 + tick_ms - 1) / tick_ms;
-	cfg->heartbeat_ticks = (50 + tick_ms - 1) / tick_ms;
-	cfg->peers_max = 5;
-	cfg->log_entries_max = 4096;
-	cfg->log_bytes_max = 1u << 20;
-	cfg->outbox_max = 256;
-	cfg->inflight_max = 64;
-	cfg->batch_entries_max = 256;
-	cfg->batch_bytes_max = 64 * 1024;
-	cfg->reads_max = 64;
-	cfg->snapshot_bytes_max = 1u << 20;
-	cfg->snapshot_chunk_bytes = 16 * 1024;
-	cfg->pre_vote = true;
-	cfg->check_quorum = true;
-	cfg->lease_read = false;
-}
-
-static int config_check(const struct aeg_raft_config *c)
-{
-	if (c->id == AEG_RAFT_NONE || c->election_ticks_min == 0 ||
-	    c->election_ticks_max <= c->election_ticks_min || c->heartbeat_ticks == 0 ||
-	    c->heartbeat_ticks >= c->election_ticks_min)
-		return -EINVAL;
-	if (c->peers_max == 0 || c->peers_max > AEG_RAFT_CONF_MAX ||
-	    c->log_entries_max < 2 || (c->log_entries_max & (c->log_entries_max - 1)) != 0 ||
-	    c->log_bytes_max == 0 || c->outbox_max == 0 || c->inflight_max == 0 ||
-	    c->batch_entries_max == 0 || c->batch_bytes_max == 0 || c->reads_max == 0 ||
-	    c->snapshot_chunk_bytes == 0)
-		return -EINVAL;
-	if (c->lease_read && !c->check_quorum)
-		return -EINVAL;
-	return 0;
-}
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -62,60 +17,6 @@ void raft_reset_timeout(struct aeg_raft *r)
 	r->heartbeat_elapsed = 0;
 	uint32_t span = r->cfg.election_ticks_max - r->cfg.election_ticks_min;
 	r->randomized_timeout = r->cfg.election_ticks_min + (uint32_t)(splitmix64(&r->rng) % span);
-}
-
-int aeg_raft_init(struct aeg_raft *r, const struct aeg_raft_config *cfg,
-		  const struct aeg_raft_conf *initial)
-{
-	memset(r, 0, sizeof(*r));
-	int rc = config_check(cfg);
-	if (rc != 0)
-		return rc;
-	if (initial == NULL || initial->n > cfg->peers_max)
-		return -EINVAL;
-	r->cfg = *cfg;
-	r->id = cfg->id;
-	r->rng = cfg->seed ^ ((uint64_t)cfg->id << 32);
-	r->conf = *initial;
-	r->base_conf = *initial;
-	size_t nout = cfg->outbox_max;
-	r->out_now = calloc(nout, sizeof(*r->out_now));
-	r->out_late = calloc(nout, sizeof(*r->out_late));
-	r->reads = calloc(cfg->reads_max, sizeof(*r->reads));
-	r->read_states = calloc(cfg->reads_max, sizeof(*r->read_states));
-	if (cfg->snapshot_bytes_max > 0)
-		r->recv_buf = malloc(cfg->snapshot_bytes_max);
-	bool oom = r->out_now == NULL || r->out_late == NULL || r->reads == NULL ||
-		   r->read_states == NULL || (cfg->snapshot_bytes_max > 0 && r->recv_buf == NULL);
-	rc = oom ? -ENOMEM : log_init(r);
-	if (rc == 0)
-		rc = progress_init(r);
-	if (rc != 0) {
-		aeg_raft_fini(r);
-		return rc;
-	}
-	r->unstable = 1;
-	/* With lease reads a booting node may have promised a leader, before
-	 * crashing, not to vote for a while: it keeps that promise. */
-	r->since_leader = cfg->lease_read ? 0 : UINT32_MAX;
-	progress_apply_conf(r);
-	raft_become_follower(r, 0, AEG_RAFT_NONE);
-	return 0;
-}
-
-void aeg_raft_fini(struct aeg_raft *r)
-{
-	log_fini(r);
-	progress_fini(r);
-	free(r->out_now);
-	free(r->out_late);
-	free(r->reads);
-	free(r->read_states);
-	free(r->recv_buf);
-	r->out_now = r->out_late = NULL;
-	r->reads = NULL;
-	r->read_states = NULL;
-	r->recv_buf = NULL;
 }
 
 int aeg_raft_restore_hard_state(struct aeg_raft *r, const struct aeg_raft_hard_state *hs)

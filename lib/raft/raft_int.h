@@ -9,8 +9,85 @@
 #include <errno.h>
 #include <string.h>
 
+struct aeg_raft_pending_read {
+	uint64_t ctx;
+	uint64_t index;
+	uint64_t round;           /* heartbeat round that confirms it */
+};
+
+/* One group (opaque to callers). Allocated as one block by aeg_raft_new():
+ * this struct, then the arrays it points at (see raft.c layout_of). */
+struct aeg_raft {
+	struct aeg_raft_config cfg;
+	uint32_t id;
+	enum aeg_raft_role role;
+	uint64_t term;
+	uint32_t vote;
+	uint32_t lead;
+	uint64_t commit;
+	uint64_t restore_commit;  /* hard state's commit, during a restart */
+	uint64_t applied;         /* handed out to apply */
+	uint64_t persisted;       /* our log is durable up to here */
+	uint64_t unstable;        /* first index not yet handed out to persist */
+	bool hs_dirty;
+	uint64_t rng;
+	uint32_t election_elapsed;
+	uint32_t heartbeat_elapsed;
+	uint32_t since_leader;    /* ticks since a leader was heard; 0 at boot */
+	uint32_t idle_ticks;      /* leader: ticks without anything to do */
+	bool quiescent;
+	uint64_t ticks;           /* local clock, for leases */
+	uint32_t randomized_timeout;
+	uint32_t transferee;      /* leadership transfer target */
+	uint32_t transfer_elapsed;
+	uint64_t pending_conf;    /* leader: index of the last conf change */
+	uint64_t leader_safe_from;/* leader: "now" messages wait until persisted >= this */
+	struct aeg_raft_conf conf;
+	uint64_t conf_index;      /* index of the entry conf came from */
+	struct aeg_raft_conf base_conf;  /* config at the log's base (snapshot) */
+
+	/* log window: entries [first, last], ring of log_entries_max slots */
+	struct aeg_raft_entry *ring;
+	uint64_t *ring_pos;       /* arena position of each entry's payload (arena mode) */
+	uint64_t first, last;
+	uint64_t snap_index, snap_term;
+	uint8_t *arena;           /* NULL with cfg.payload_alloc */
+	uint64_t arena_head, arena_tail;
+	uint64_t payload_bytes;   /* cfg.payload_alloc: bytes the log holds */
+
+	struct aeg_raft_progress *prs;
+	uint32_t n_prs;
+	uint64_t *scratch;        /* peers_max, for the commit quorum */
+
+	struct aeg_raft_msg *out_now, *out_late;
+	uint32_t n_out_now, n_out_late;
+	uint32_t taken_now, taken_late;
+	uint64_t msgs_dropped;
+
+	struct aeg_raft_pending_read *reads;
+	uint32_t n_reads;
+	uint64_t read_round;
+	uint64_t round_tick[16];  /* send tick of recent rounds (leases) */
+	struct aeg_raft_read_state *read_states;
+	uint32_t n_read_states, taken_read_states;
+
+	/* snapshots: ours (caller-owned bytes) and one being received */
+	uint64_t own_snap_index, own_snap_term;
+	const uint8_t *snap_data;
+	uint32_t snap_len;
+	struct aeg_raft_conf snap_conf;
+	uint8_t *recv_buf;        /* own buffer, or the slot's while we hold it */
+	uint64_t recv_index, recv_term, recv_len;
+	struct aeg_raft_conf recv_conf;
+	bool recv_ready;
+	bool slot_release;        /* the slot goes back at the next advance */
+	uint64_t slot_seen_stamp; /* slot busy: its stamp when we last looked */
+	uint64_t slot_seen_tick;  /* and our tick then */
+};
+
 /* ---- log.c: entries [first, last] in a ring, payloads in an arena ---- */
-int log_init(struct aeg_raft *r);
+void log_init(struct aeg_raft *r);
+/* Gives every payload back (payload_free); the log is then empty. */
 void log_fini(struct aeg_raft *r);
 /* Term of index; false if compacted (below snap_index) or beyond last. */
 bool log_term(const struct aeg_raft *r, uint64_t index, uint64_t *term);
@@ -34,8 +111,8 @@ bool log_up_to_date(const struct aeg_raft *r, uint64_t last_index, uint64_t last
 uint32_t log_batch(const struct aeg_raft *r, uint64_t from);
 
 /* ---- progress.c: per-peer replication state and quorums ---- */
-int progress_init(struct aeg_raft *r);
-void progress_fini(struct aeg_raft *r);
+/* prs, scratch and the in-flight windows (infl: peers_max + 1 windows). */
+void progress_init(struct aeg_raft *r, uint64_t *infl);
 struct aeg_raft_progress *progress_get(struct aeg_raft *r, uint32_t id);
 /* Rebuilds the progress set from r->conf, keeping existing peers' state. */
 void progress_apply_conf(struct aeg_raft *r);
@@ -103,6 +180,8 @@ void snapshot_handle_reject(struct aeg_raft *r, struct aeg_raft_progress *pr,
 void snapshot_ready(struct aeg_raft *r, struct aeg_raft_ready *rd);
 /* Re-sends the chunk a snapshotting follower waits for (heartbeat). */
 void snapshot_resend(struct aeg_raft *r, struct aeg_raft_progress *pr);
+/* Gives the shared slot back if we hold it (advance, free, stale install). */
+void snapshot_slot_release(struct aeg_raft *r);
 
 /* ---- membership.c ---- */
 /* A conf entry was appended: it is the config from now on. */

@@ -96,6 +96,8 @@ void aeg_raft_advance(struct aeg_raft *r, const struct aeg_raft_ready *rd)
 		(r->n_read_states - r->taken_read_states) * sizeof(*r->read_states));
 	r->n_read_states -= r->taken_read_states;
 	r->taken_read_states = 0;
+	if (r->slot_release)
+		snapshot_slot_release(r);  /* the caller is done with rd->snap_data */
 }
 
 void aeg_raft_status(const struct aeg_raft *r, struct aeg_raft_status *st)
@@ -111,4 +113,34 @@ void aeg_raft_status(const struct aeg_raft *r, struct aeg_raft_status *st)
 	st->first_index = r->first;
 	st->last_index = r->last;
 	st->msgs_dropped = r->msgs_dropped;
+}
+
+enum aeg_raft_role aeg_raft_role(const struct aeg_raft *r)
+{
+	return r->role;
+}
+
+uint32_t aeg_raft_id(const struct aeg_raft *r)
+{
+	return r->id;
+}
+
+uint32_t aeg_raft_lead(const struct aeg_raft *r)
+{
+	return r->lead;
+}
+
+uint64_t aeg_raft_term(const struct aeg_raft *r)
+{
+	return r->term;
+}
+
+uint64_t aeg_raft_commit(const struct aeg_raft *r)
+{
+	return r->commit;
+}
+
+uint64_t aeg_raft_last_index(const struct aeg_raft *r)
+{
+	return r->last;
 }

@@ -7,7 +7,9 @@
  * that count), which also repairs lost or duplicated chunks; once complete
  * the snapshot comes out in a ready, the follower's log restarts at it and
  * its ack (an accepting APPEND_RESP at the snapshot index) moves the leader
- * back to probing. */
+ * back to probing. The receive buffer is the group's own or a slot shared
+ * by the groups of a worker (struct aeg_raft_snap_slot): one snapshot is
+ * received at a time per worker, the others are retried by their leaders. */
 #include "raft_int.h"
 
 int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len)
@@ -91,15 +93,78 @@ static void chunk_reply(struct aeg_raft *r, const struct aeg_raft_msg *m, bool d
 	resp->hint = r->recv_index == m->snap_index ? r->recv_len : 0;
 }
 
+static bool slot_held(const struct aeg_raft *r)
+{
+	return r->cfg.snap_slot == NULL || r->cfg.snap_slot->owner == r;
+}
+
+void snapshot_slot_release(struct aeg_raft *r)
+{
+	struct aeg_raft_snap_slot *s = r->cfg.snap_slot;
+	r->slot_release = false;
+	if (s == NULL || s->owner != r)
+		return;
+	s->owner = NULL;
+	s->owner_index = 0;
+	s->handed_out = false;
+	s->stamp++;
+	r->recv_buf = NULL;
+	r->recv_index = 0;
+	r->recv_term = 0;
+	r->recv_len = 0;
+	r->recv_ready = false;
+}
+
+/* Chunk 0 of a new snapshot: the shared slot is ours if free, or if its
+ * holder has not received a chunk for snap_slot_idle_ticks of our ticks
+ * (its leader died or moved on: it must not pin the slot forever). */
+static bool slot_claim(struct aeg_raft *r, uint64_t index)
+{
+	struct aeg_raft_snap_slot *s = r->cfg.snap_slot;
+	if (s == NULL)
+		return true;
+	if (s->owner != NULL && s->owner != r) {
+		if (s->handed_out)
+			return false;  /* its caller is reading the bytes */
+		if (s->stamp != r->slot_seen_stamp) {
+			r->slot_seen_stamp = s->stamp;
+			r->slot_seen_tick = r->ticks;
+			return false;
+		}
+		if (r->ticks - r->slot_seen_tick < r->cfg.snap_slot_idle_ticks)
+			return false;
+	}
+	s->owner = r;
+	s->owner_index = index;
+	s->handed_out = false;
+	s->stamp++;
+	r->recv_buf = s->buf;
+	return true;
+}
+
 void snapshot_handle_chunk(struct aeg_raft *r, const struct aeg_raft_msg *m)
 {
 	if (m->snap_index <= r->commit) {
+		if (r->recv_index <= r->commit && !r->recv_ready && !r->slot_release)
+			snapshot_slot_release(r);  /* overtaken by appends */
 		chunk_reply(r, m, true);  /* we have all of it already */
 		return;
 	}
-	if (m->snap_offset == 0 &&
+	if (!slot_held(r) && r->recv_index != 0) {
+		/* Another group took the slot while we idled: start over. */
+		r->recv_index = 0;
+		r->recv_len = 0;
+		r->recv_ready = false;
+	}
+	uint32_t cap = r->cfg.snap_slot != NULL ? r->cfg.snap_slot->cap : r->cfg.snapshot_bytes_max;
+	bool fits = m->snap_total <= cap && m->snap_conf->n <= r->cfg.peers_max;
+	if (fits && m->snap_offset == 0 &&
 	    (r->recv_index != m->snap_index || r->recv_term != m->snap_term)) {
-		if (r->snap_data == r->recv_buf)
+		if (!slot_claim(r, m->snap_index)) {
+			chunk_reply(r, m, false);  /* "nothing yet": retried later */
+			return;
+		}
+		if (r->snap_data != NULL && r->snap_data == r->recv_buf)
 			r->own_snap_index = 0;  /* the buffer is about to be reused */
 		r->recv_index = m->snap_index;
 		r->recv_term = m->snap_term;
@@ -107,13 +172,14 @@ void snapshot_handle_chunk(struct aeg_raft *r, const struct aeg_raft_msg *m)
 		r->recv_ready = false;
 		r->recv_conf = *m->snap_conf;
 	}
-	bool fits = m->snap_total <= r->cfg.snapshot_bytes_max &&
-		    m->snap_conf->n <= r->cfg.peers_max;
-	if (fits && r->recv_index == m->snap_index && r->recv_term == m->snap_term &&
+	if (fits && slot_held(r) && r->recv_index == m->snap_index && r->recv_term == m->snap_term &&
 	    m->snap_offset == r->recv_len && !r->recv_ready) {
+		assert(r->recv_buf != NULL && r->recv_len + m->snap_len <= cap);
 		if (m->snap_len > 0)
 			memcpy(r->recv_buf + r->recv_len, m->snap_data, m->snap_len);
 		r->recv_len += m->snap_len;
+		if (r->cfg.snap_slot != NULL)
+			r->cfg.snap_slot->stamp++;  /* progress: others see we are alive */
 		if (r->recv_len == m->snap_total) {
 			r->recv_ready = true;  /* acked once installed (ready) */
 			return;
@@ -125,8 +191,10 @@ void snapshot_handle_chunk(struct aeg_raft *r, const struct aeg_raft_msg *m)
 void snapshot_ready(struct aeg_raft *r, struct aeg_raft_ready *rd)
 {
 	r->recv_ready = false;
-	if (r->recv_index <= r->commit)
-		return;  /* overtaken by appends meanwhile */
+	if (r->recv_index <= r->commit || !slot_held(r)) {
+		snapshot_slot_release(r);
+		return;  /* overtaken by appends meanwhile, or the slot was taken */
+	}
 	rd->snap_install = true;
 	rd->snap_index = r->recv_index;
 	rd->snap_term = r->recv_term;
@@ -143,12 +211,18 @@ void snapshot_ready(struct aeg_raft *r, struct aeg_raft_ready *rd)
 		log_compact(r, r->recv_index);
 	}
 	r->base_conf = r->recv_conf;
-	/* It is also ours to send on, should we lead before taking one. */
-	r->own_snap_index = r->recv_index;
-	r->own_snap_term = r->recv_term;
-	r->snap_data = r->recv_buf;
-	r->snap_len = (uint32_t)r->recv_len;
-	r->snap_conf = r->recv_conf;
+	if (r->cfg.snap_slot != NULL) {
+		/* The caller reads the bytes until advance, which frees the slot. */
+		r->cfg.snap_slot->handed_out = true;
+		r->slot_release = true;
+	} else {
+		/* It is also ours to send on, should we lead before taking one. */
+		r->own_snap_index = r->recv_index;
+		r->own_snap_term = r->recv_term;
+		r->snap_data = r->recv_buf;
+		r->snap_len = (uint32_t)r->recv_len;
+		r->snap_conf = r->recv_conf;
+	}
 	r->commit = r->recv_index;
 	r->applied = r->recv_index;
 	membership_rescan(r);  /* conf entries after the snapshot still count */

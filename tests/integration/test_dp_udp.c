@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "aegis/msg.h"
 #include "aegis/wire.h"
 #include "port.h"
 #include "worker.h"
@@ -33,7 +34,6 @@
 #define NODE_A 1
 #define NODE_B 2
 #define NODE_INJ 3
-#define MSG_TYPE 7
 #define WINDOW_MSGS 512   /* messages A lets be in flight */
 #define WAIT_NS 5000000000ull
 
@@ -88,7 +88,7 @@ static void on_msg_a(void *arg, struct aeg_worker *w, uint32_t src_node, uint32_
 	(void)arg;
 	(void)w;
 	uint32_t i;
-	if (src_node != NODE_B || src_worker != 0 || m->type != MSG_TYPE || m->body_len < 4) {
+	if (src_node != NODE_B || src_worker != 0 || m->type != AEG_MSG_TEST || m->body_len < 4) {
 		c.bad++;
 		return;
 	}
@@ -227,7 +227,7 @@ static void exchange(uint32_t first, uint32_t n)
 			memcpy(body, &next, 4);
 			for (uint32_t j = 4; j < len; j++)
 				body[j] = body_byte(next, j);
-			int r = aeg_worker_send(c.a, NODE_B, 0, MSG_TYPE, next % 1000, body, len);
+			int r = aeg_worker_send(c.a, NODE_B, 0, AEG_MSG_TEST, next % 1000, body, len);
 			if (r == -ENOBUFS)
 				break; /* pool held by frames in flight: poll first */
 			assert_int_equal(r, 0);
@@ -278,7 +278,7 @@ static size_t inj_frame(uint8_t *buf, size_t cap, uint32_t cluster, uint32_t src
 		.seq = ++c.seq_inj,
 	};
 	assert_int_equal(aeg_wire_builder_begin(&bld, buf, cap, &h), 0);
-	assert_int_equal(aeg_wire_builder_add(&bld, 9, 1, "hello", 5), 0);
+	assert_int_equal(aeg_wire_builder_add(&bld, AEG_MSG_TEST, 1, "hello", 5), 0);
 	int len = aeg_wire_builder_seal(&bld, &c.key);
 	assert_true(len > 0);
 	return (size_t)len;
@@ -296,7 +296,7 @@ static size_t inj_big_frame(void)
 	};
 	static const uint8_t body[2400];
 	assert_int_equal(aeg_wire_builder_begin(&bld, big, sizeof(big), &h), 0);
-	assert_int_equal(aeg_wire_builder_add(&bld, 9, 1, body, sizeof(body)), 0);
+	assert_int_equal(aeg_wire_builder_add(&bld, AEG_MSG_TEST, 1, body, sizeof(body)), 0);
 	int len = aeg_wire_builder_seal(&bld, &c.key);
 	assert_true(len > 2048);
 	return (size_t)len;
@@ -391,14 +391,15 @@ static void test_errors(void **state)
 	wc.frame_bytes_max = 0;
 	wc.workers_per_node = 2;
 	assert_int_equal(aeg_worker_init(&w, &wc), 0);
-	uint8_t body[1600] = { 0 };
-	assert_int_equal(aeg_worker_send(w, 42, 0, 1, 1, body, 1), -ENOENT);
-	assert_int_equal(aeg_worker_send(w, NODE_B, 2, 1, 1, body, 1), -ENOENT);
-	assert_int_equal(aeg_worker_send(w, NODE_B, 0, 1, 1, body, 1500), -EMSGSIZE);
+	static uint8_t body[(1u << 20) + (64u << 10) + 1];
+	assert_int_equal(aeg_worker_send(w, 42, 0, AEG_MSG_TEST, 1, body, 1), -ENOENT);
+	assert_int_equal(aeg_worker_send(w, NODE_B, 2, AEG_MSG_TEST, 1, body, 1), -ENOENT);
+	assert_int_equal(aeg_worker_send(w, NODE_B, 0, AEG_MSG_TEST, 1, body, (1u << 20) + (64u << 10) + 1),
+			 -EMSGSIZE); /* over msg_bytes_max (fragmentation is on by default) */
 	/* Four buffers, six streams: each open frame holds one. */
 	int res[6];
 	for (int i = 0; i < 6; i++)
-		res[i] = aeg_worker_send(w, c.peers[i / 2].node, (uint32_t)i % 2, 1, 1, body, 1);
+		res[i] = aeg_worker_send(w, c.peers[i / 2].node, (uint32_t)i % 2, AEG_MSG_TEST, 1, body, 1);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(res[i], 0);
 	assert_int_equal(res[4], -ENOBUFS);
@@ -498,7 +499,7 @@ static void test_two_queues(void **state)
 	assert_int_equal(aeg_worker_init(&w1, &wc), 0);
 	const uint32_t n = 1000;
 	for (uint32_t i = 0; i < n; i++)
-		assert_int_equal(aeg_worker_send(w0, NODE_A, 1, MSG_TYPE, 0, &i, 4), 0);
+		assert_int_equal(aeg_worker_send(w0, NODE_A, 1, AEG_MSG_TEST, 0, &i, 4), 0);
 	aeg_worker_flush(w0);
 	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + WAIT_NS;
 	while (q_echoes + q_bad < n && now_ns(CLOCK_MONOTONIC) < deadline) {

@@ -8,15 +8,66 @@
  *   state machine safety an applied entry is the committed one (node.c);
  *   commit monotonic    a node's commit index never goes back;
  *   no lost write       committed entries never change; at the end every
- *                       acknowledged put is in the committed log.
+ *                       acknowledged put is in the committed log;
+ *   snapshot config     a snapshot carries the config in force at its index
+ *                       in the committed log (not a later, maybe uncommitted
+ *                       one: after a restart that one would be believed).
  * At the end: liveness after healing and linearizability of the history. */
 #include "sim.h"
 
 #include <string.h>
 
+/* Newly committed index i: remember it if it is a config entry. Entries
+ * above every node's commit are never compacted, so the first node to
+ * commit i still holds it. */
+static void record_conf(struct sim *s, struct sim_node *nd, uint64_t i)
+{
+	const struct aeg_raft_entry *e = aeg_raft_entry_at(nd->r, i);
+	if (e == NULL) {
+		sim_fail(s, "n%u: committed entry %llu not in its log", nd->id, (unsigned long long)i);
+		return;
+	}
+	if (e->type != AEG_RAFT_ENTRY_CONF)
+		return;
+	if (s->n_gconfs == SIM_CONFS_MAX) {
+		sim_fail(s, "more than %u committed config entries", SIM_CONFS_MAX);
+		return;
+	}
+	struct sim_gconf *g = &s->gconfs[s->n_gconfs];
+	if (aeg_raft_conf_decode(&g->conf, e->data, e->len) != 0) {
+		sim_fail(s, "n%u: committed config entry %llu does not decode", nd->id,
+			 (unsigned long long)i);
+		return;
+	}
+	g->index = i;
+	s->n_gconfs++;
+}
+
+static bool conf_equal(const struct aeg_raft_conf *a, const struct aeg_raft_conf *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (uint32_t i = 0; i < a->n; i++)
+		if (a->ids[i] != b->ids[i] || a->roles[i] != b->roles[i])
+			return false;
+	return true;
+}
+
+void check_snapshot_conf(struct sim *s, const struct sim_node *nd, uint64_t index,
+			 const struct aeg_raft_conf *c, const char *why)
+{
+	struct aeg_raft_conf want;
+	node_initial_conf(s, &want);
+	for (uint32_t k = 0; k < s->n_gconfs && s->gconfs[k].index <= index; k++)
+		want = s->gconfs[k].conf;
+	if (index > s->gcommit || !conf_equal(c, &want))
+		sim_fail(s, "snapshot config: n%u's %s snapshot at %llu carries a config (%u members) that is not the one in force there (%u members)",
+			 nd->id, why, (unsigned long long)index, c->n, want.n);
+}
+
 void check_commit(struct sim *s, struct sim_node *nd)
 {
-	uint64_t c = nd->r.commit;
+	uint64_t c = aeg_raft_commit(nd->r);
 	if (c > nd->mlast) {
 		sim_fail(s, "n%u: commit %llu beyond its log %llu", nd->id,
 			 (unsigned long long)c, (unsigned long long)nd->mlast);
@@ -43,7 +94,8 @@ void check_commit(struct sim *s, struct sim_node *nd)
 		}
 		s->gchain[i] = nd->mchain[i];
 		s->gterm[i] = nd->mterm[i];
-		s->gcterm[i] = nd->r.term;
+		s->gcterm[i] = aeg_raft_term(nd->r);
+		record_conf(s, nd, i);
 	}
 	if (c > s->gcommit)
 		s->gcommit = c;
@@ -87,7 +139,7 @@ void check_leader_of_term(struct sim *s, uint32_t id, uint64_t term)
 
 static void check_new_leader(struct sim *s, struct sim_node *nd)
 {
-	uint64_t term = nd->r.term;
+	uint64_t term = aeg_raft_term(nd->r);
 	s->elections++;
 	/* Everything committed in an earlier term must be in its log. */
 	uint64_t k = s->gcommit;
@@ -100,7 +152,7 @@ static void check_new_leader(struct sim *s, struct sim_node *nd)
 			 nd->id, (unsigned long long)term, (unsigned long long)k);
 	sim_trace(s, "n%u is leader of term %llu (log %llu, commit %llu)", nd->id,
 		  (unsigned long long)term, (unsigned long long)nd->mlast,
-		  (unsigned long long)nd->r.commit);
+		  (unsigned long long)aeg_raft_commit(nd->r));
 }
 
 void check_all(struct sim *s, uint32_t touched)
@@ -109,13 +161,13 @@ void check_all(struct sim *s, uint32_t touched)
 		struct sim_node *nd = &s->nodes[id];
 		if (!nd->up)
 			continue;
-		bool leader = nd->r.role == AEG_RAFT_LEADER;
-		if (leader && (nd->prev_role != AEG_RAFT_LEADER || nd->prev_term != nd->r.term))
+		bool leader = aeg_raft_role(nd->r) == AEG_RAFT_LEADER;
+		if (leader && (nd->prev_role != AEG_RAFT_LEADER || nd->prev_term != aeg_raft_term(nd->r)))
 			check_new_leader(s, nd);
-		if (leader && nd->disk.hs.term >= nd->r.term)
-			check_leader_of_term(s, nd->id, nd->r.term);
-		nd->prev_role = nd->r.role;
-		nd->prev_term = nd->r.term;
+		if (leader && nd->disk.hs.term >= aeg_raft_term(nd->r))
+			check_leader_of_term(s, nd->id, aeg_raft_term(nd->r));
+		nd->prev_role = aeg_raft_role(nd->r);
+		nd->prev_term = aeg_raft_term(nd->r);
 	}
 	if (touched != 0 && s->nodes[touched].up && s->failure[0] == '\0')
 		check_log_matching(s, &s->nodes[touched]);

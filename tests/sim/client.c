@@ -82,9 +82,9 @@ static bool submit(struct sim *s, uint32_t c)
 		finish(s, (uint32_t)cl->op, true, nd->kv[op->key]);
 		return true;
 	}
-	if (!nd->up || nd->r.role != AEG_RAFT_LEADER) {
+	if (!nd->up || aeg_raft_role(nd->r) != AEG_RAFT_LEADER) {
 		/* try whom it names as leader, else anyone */
-		uint32_t lead = nd->up ? nd->r.lead : 0;
+		uint32_t lead = nd->up ? aeg_raft_lead(nd->r) : 0;
 		cl->target = lead != 0 && lead != cl->target ? lead
 			     : 1 + (uint32_t)rng_below(&s->rng, s->n);
 		return false;
@@ -102,14 +102,14 @@ static bool submit(struct sim *s, uint32_t c)
 		memcpy(buf + 1, &id, 4);
 		memcpy(buf + 5, &op->value, 8);
 		struct aeg_raft_payload pl = { .data = buf, .len = sizeof(buf) };
-		rc = aeg_raft_propose(&nd->r, &pl, 1, &p->index);
-		p->term = nd->r.term;
+		rc = aeg_raft_propose(nd->r, &pl, 1, &p->index);
+		p->term = aeg_raft_term(nd->r);
 		if (rc == 0)
 			node_maybe_crash_soon(s, nd, s->mix->crash_after_propose_pct, "took a proposal");
 		op->index = p->index;
 		op->term = p->term;
 	} else {
-		rc = aeg_raft_read_index(&nd->r, (uint64_t)cl->op + 1);
+		rc = aeg_raft_read_index(nd->r, (uint64_t)cl->op + 1);
 		op->how = s->mix->lease_read ? "lease" : "read_index";
 	}
 	if (rc != 0)

@@ -63,7 +63,7 @@ void disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_ready 
 	if (w->hi >= w->lo) {
 		w->ents = calloc(w->hi - w->lo + 1, sizeof(*w->ents));
 		for (uint64_t i = w->lo; i <= w->hi; i++) {
-			const struct aeg_raft_entry *e = aeg_raft_entry_at(&nd->r, i);
+			const struct aeg_raft_entry *e = aeg_raft_entry_at(nd->r, i);
 			struct sim_dentry *de = &w->ents[i - w->lo];
 			de->term = e->term;
 			de->type = e->type;
@@ -143,7 +143,7 @@ void disk_complete(struct sim *s, struct sim_node *nd, uint64_t seq)
 	bool report = n > 0 || w->has_snap;
 	write_free(w);
 	if (report)
-		aeg_raft_persisted(&nd->r, hi, term);
+		aeg_raft_persisted(nd->r, hi, term);
 	sim_trace(s, "n%u disk write %llu durable (to %llu)", nd->id,
 		  (unsigned long long)seq, (unsigned long long)(n > 0 ? hi : 0));
 	net_release_held(s, nd->id, d->done_seq);

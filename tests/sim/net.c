@@ -118,7 +118,7 @@ void net_deliver(struct sim *s, struct sim_msg *sm)
 			  (unsigned long long)m->index, (unsigned long long)m->log_term,
 			  m->n_entries, (unsigned long long)m->commit, m->reject ? " reject" : "",
 			  m->ctx ? " ctx" : "");
-		int rc = aeg_raft_step(&nd->r, m);
+		int rc = aeg_raft_step(nd->r, m);
 		if (rc != 0)
 			sim_fail(s, "step rejected a message from a correct peer: %d", rc);
 		node_ready(s, nd->id);
@@ -198,7 +198,7 @@ static void fault_transfer(struct sim *s)
 	uint32_t lead = sim_leader(s), to = random_node(s);
 	if (lead == 0 || to == lead)
 		return;
-	int rc = aeg_raft_transfer_leader(&s->nodes[lead].r, to);
+	int rc = aeg_raft_transfer_leader(s->nodes[lead].r, to);
 	sim_trace(s, "fault: transfer n%u -> n%u (%d)", lead, to, rc);
 	s->transfers++;
 	node_ready(s, lead);
@@ -224,7 +224,7 @@ static void fault_conf(struct sim *s)
 		c.roles[c.n] = role;
 		c.n++;
 	}
-	int rc = aeg_raft_propose_conf(&s->nodes[lead].r, &c);
+	int rc = aeg_raft_propose_conf(s->nodes[lead].r, &c);
 	sim_trace(s, "fault: n%u proposes voters mask %#x (%d)", lead, mask, rc);
 	s->conf_changes += rc == 0;
 	node_ready(s, lead);

@@ -169,9 +169,9 @@ uint32_t sim_leader(const struct sim *s)
 	uint64_t term = 0;
 	for (uint32_t id = 1; id <= s->n; id++) {
 		const struct sim_node *nd = &s->nodes[id];
-		if (nd->up && nd->r.role == AEG_RAFT_LEADER && nd->r.term >= term) {
+		if (nd->up && aeg_raft_role(nd->r) == AEG_RAFT_LEADER && aeg_raft_term(nd->r) >= term) {
 			lead = id;
-			term = nd->r.term;
+			term = aeg_raft_term(nd->r);
 		}
 	}
 	return lead;
@@ -183,7 +183,7 @@ static void heal_all(struct sim *s)
 	net_heal(s);
 	for (uint32_t id = 1; id <= s->n; id++)
 		if (s->nodes[id].up)
-			aeg_raft_wake(&s->nodes[id].r);  /* the detector sees links return */
+			aeg_raft_wake(s->nodes[id].r);  /* the detector sees links return */
 	sim_trace(s, "heal: network whole, every node up, no more loss");
 	for (uint32_t id = 1; id <= s->n; id++)
 		if (!s->nodes[id].up && node_start(s, id) == 0)
@@ -259,8 +259,7 @@ static void sim_reset(struct sim *s)
 void sim_free(struct sim *s)
 {
 	for (uint32_t id = 1; id <= s->n; id++) {
-		if (s->nodes[id].up)
-			aeg_raft_fini(&s->nodes[id].r);
+		node_free_raft(s, &s->nodes[id]);  /* r is NULL while down */
 		disk_free(&s->nodes[id].disk);
 		net_drop_held(s, id);
 	}

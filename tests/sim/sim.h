@@ -20,6 +20,7 @@
 #define SIM_CLIENTS 3
 #define SIM_OPS_MAX 600
 #define SIM_TERMS_MAX 4096
+#define SIM_CONFS_MAX 512        /* committed config entries in one run */
 
 /* ---- PRNG (xoshiro256**, seeded by splitmix64) ---- */
 struct sim_rng {
@@ -121,7 +122,7 @@ struct sim_pending_op {
 struct sim_node {
 	uint32_t id;
 	bool up;
-	struct aeg_raft r;
+	struct aeg_raft *r;             /* NULL while down */
 	struct aeg_raft_config cfg;
 	uint32_t tick_us;
 	struct sim_disk disk;
@@ -131,6 +132,14 @@ struct sim_node {
 	uint64_t mlast;
 	uint64_t mbase;                /* snapshot base: mterm/mchain valid from here */
 	struct sim_snap own_snap;      /* what aeg_raft_snapshot_set points at */
+	/* Odd seeds: the snapshot receive buffer is a slot (as a worker's,
+	 * shared by its groups) and an installed snapshot is served on from
+	 * inst_snap; seeds with bit 1 set: payloads come from a counting
+	 * allocator that must balance when the group is freed. */
+	struct aeg_raft_snap_slot slot;
+	uint8_t slot_buf[SIM_SNAP_BYTES];
+	struct sim_snap inst_snap;
+	uint64_t payload_allocs, payload_bytes;
 	uint64_t max_commit;           /* this incarnation */
 	uint64_t applied;
 	uint64_t kv[SIM_KEYS];
@@ -167,6 +176,12 @@ struct sim_client {
 	bool submitted;
 };
 
+/* A committed config entry (global knowledge). */
+struct sim_gconf {
+	uint64_t index;
+	struct aeg_raft_conf conf;
+};
+
 /* ---- network message in flight ---- */
 struct sim_msg {
 	struct aeg_raft_msg *m;        /* deep copy (msg_clone.h) */
@@ -196,6 +211,8 @@ struct sim {
 	uint64_t gchain[SIM_LOG_MAX + 1];
 	uint64_t gterm[SIM_LOG_MAX + 1];
 	uint64_t gcterm[SIM_LOG_MAX + 1];            /* term in which it was seen committed */
+	struct sim_gconf gconfs[SIM_CONFS_MAX];      /* committed conf entries, by index */
+	uint32_t n_gconfs;
 	/* workload */
 	struct sim_op ops[SIM_OPS_MAX];
 	uint32_t n_ops;
@@ -241,8 +258,12 @@ void disk_crash(struct sim *s, struct sim_node *nd);
 void disk_set_snapshot(struct sim_disk *d, const struct sim_snap *snap);
 
 /* node.c */
+/* The configuration every node starts with (before any log or snapshot). */
+void node_initial_conf(const struct sim *s, struct aeg_raft_conf *c);
 int node_start(struct sim *s, uint32_t id);
 void node_stop(struct sim *s, uint32_t id);
+/* Frees the group; fails the run if its payloads did not all come back. */
+void node_free_raft(struct sim *s, struct sim_node *nd);
 void node_ready(struct sim *s, uint32_t id);
 void node_maybe_crash_soon(struct sim *s, struct sim_node *nd, uint32_t pct, const char *why);
 void node_tick(struct sim *s, uint32_t id);
@@ -260,6 +281,10 @@ void check_commit(struct sim *s, struct sim_node *nd);
 /* A leader of term acted (sent a message) or made its term durable. */
 void check_leader_of_term(struct sim *s, uint32_t id, uint64_t term);
 void check_all(struct sim *s, uint32_t touched);
+/* A snapshot at index (index <= commit) must carry the config in force
+ * there in the committed log ("why" names the path for the message). */
+void check_snapshot_conf(struct sim *s, const struct sim_node *nd, uint64_t index,
+			 const struct aeg_raft_conf *c, const char *why);
 void check_end(struct sim *s);
 
 /* lin.c: Wing & Gong with Lowe's cache, per key, register model. Returns

@@ -21,23 +21,28 @@
  * Entries to apply never go beyond what is durable here, so applying in
  * step 4 is safe even while the write of step 2 is still in flight.
  *
- * Sizes are fixed at aeg_raft_init() (see struct aeg_raft_config): the log
- * window holds at most log_entries_max entries (40 bytes each) whose
- * payloads live in a group-owned byte arena of log_bytes_max bytes; the
- * outbox holds outbox_max messages of each kind (~140 bytes each); each of
- * peers_max + 1 progress slots has inflight_max appends in flight (8 bytes
- * each); reads_max pending reads; a snapshot_bytes_max receive buffer.
- * With the defaults that is about 2.3 MiB per group, mostly the 1 MiB arena
- * and the 1 MiB snapshot buffer: a worker with thousands of groups sizes
- * them down. Nothing is allocated after init. A full structure makes the
+ * Sizes are fixed at aeg_raft_new(), one allocation of
+ * aeg_raft_memory_bytes(cfg) (see struct aeg_raft_config): the log window
+ * holds at most log_entries_max entries (40 bytes each); their payloads
+ * live in a group-owned byte arena of log_bytes_max bytes or, with
+ * cfg.payload_alloc, in the caller's storage; the outbox holds outbox_max
+ * messages of each kind (~150 bytes each); each of peers_max + 1 progress
+ * slots has inflight_max appends in flight (8 bytes each); reads_max
+ * pending reads; a snapshot_bytes_max receive buffer unless cfg.snap_slot
+ * shares one per worker. With the defaults that is 2.23 MiB per group,
+ * mostly the 1 MiB arena and the 1 MiB snapshot buffer; the "many groups"
+ * profile (aeg_raft_config_many_groups) with a payload allocator and a
+ * shared slot is 27 KiB. Nothing is allocated after aeg_raft_new()
+ * except payloads through cfg.payload_alloc. A full structure makes the
  * operation return -ENOBUFS (proposals, reads) or drops the message
  * (outgoing messages: Raft tolerates loss; counted in msgs_dropped).
  *
  * Errors are negative errno values: -EINVAL (bad argument or message),
  * -EPERM (not the leader), -EBUSY (leadership transfer or config change in
  * progress), -EAGAIN (read before the leader committed in its term),
- * -ENOBUFS (log window, arena or read queue full), -EMSGSIZE (payload
- * larger than the arena), -ENOMEM (init only). */
+ * -ENOBUFS (log window, arena, payload quota or allocator, or read queue
+ * full), -EMSGSIZE (payload larger than log_bytes_max), -ENOMEM (new only),
+ * -ERANGE (index outside the log). */
 #ifndef AEGIS_RAFT_H
 #define AEGIS_RAFT_H
 
@@ -159,6 +164,34 @@ struct aeg_raft_read_state {
 	uint64_t index;
 };
 
+/* A snapshot receive buffer shared by the groups of one worker (one
+ * thread: no locks). The caller sets buf and cap and zeroes the rest; the
+ * groups keep the other fields. A group that gets the first chunk of a
+ * snapshot claims the slot when it is free; while another group holds it,
+ * chunks are answered "nothing received" and the leader retries at its next
+ * heartbeat, as after a loss. A holder that has not received a chunk for
+ * snap_slot_idle_ticks of the claimant's ticks loses the slot (its leader
+ * then starts that snapshot over). The slot is released when the install
+ * comes out in a ready and the caller gives it back with aeg_raft_advance()
+ * (see snap_install in struct aeg_raft_ready), when the snapshot turns out
+ * to be stale, and by aeg_raft_free(). */
+struct aeg_raft_snap_slot {
+	uint8_t *buf;
+	uint32_t cap;
+	const void *owner;        /* group receiving into buf; NULL: free */
+	uint64_t owner_index;     /* index of the snapshot it receives */
+	uint64_t stamp;           /* bumped on every accepted chunk */
+	bool handed_out;          /* in a ready, until the owner's advance */
+};
+
+/* Payload storage given by the caller (e.g. one preallocated pool for all
+ * the groups of a worker). alloc returns len bytes or NULL (the entry is
+ * then refused: -ENOBUFS); every block is given back exactly once, with
+ * its length, when its entry leaves the log (compaction, truncation,
+ * snapshot install, aeg_raft_free). Called only from the group's calls. */
+typedef void *(*aeg_raft_payload_alloc_fn)(void *ctx, uint32_t len);
+typedef void (*aeg_raft_payload_free_fn)(void *ctx, void *p, uint32_t len);
+
 struct aeg_raft_config {
 	uint32_t id;                   /* this node, != AEG_RAFT_NONE */
 	uint64_t seed;                 /* election timeout randomness of this group */
@@ -167,24 +200,45 @@ struct aeg_raft_config {
 	uint32_t heartbeat_ticks;
 	uint32_t peers_max;            /* progress slots incl. self (<= AEG_RAFT_CONF_MAX) */
 	uint32_t log_entries_max;      /* log window, power of two */
-	uint64_t log_bytes_max;        /* payload arena */
+	uint64_t log_bytes_max;        /* payload arena; with payload_alloc: payload
+					  bytes the log may hold (a quota) */
 	uint32_t outbox_max;           /* messages per ready, each of now/late */
 	uint32_t inflight_max;         /* appends in flight per follower */
 	uint32_t batch_entries_max;    /* entries per append message */
 	uint32_t batch_bytes_max;      /* payload bytes per append message */
 	uint32_t reads_max;            /* pending read-index requests */
-	uint32_t snapshot_bytes_max;   /* receive buffer for an incoming snapshot */
+	uint32_t snapshot_bytes_max;   /* receive buffer for an incoming snapshot
+					  (unused with snap_slot: its cap counts) */
 	uint32_t snapshot_chunk_bytes; /* bytes per snapshot message */
 	bool pre_vote;
 	bool check_quorum;
 	bool lease_read;               /* needs check_quorum */
 	uint32_t quiesce_ticks;        /* idle ticks before going quiet (0: never) */
+	/* Many groups per worker (NULL: the group owns the storage). */
+	struct aeg_raft_snap_slot *snap_slot;
+	uint32_t snap_slot_idle_ticks; /* > 0 with snap_slot */
+	aeg_raft_payload_alloc_fn payload_alloc;  /* both or neither */
+	aeg_raft_payload_free_fn payload_free;
+	void *payload_ctx;
 };
 
 /* Defaults: 150/300/50 ms timeouts expressed in ticks of tick_ms, 5 peers,
- * 4096 entries, 1 MiB arena, pre-vote and check-quorum on. */
+ * 4096 entries, 1 MiB arena, 1 MiB snapshot buffer, pre-vote and
+ * check-quorum on, snap_slot_idle_ticks = 4 election timeouts (max). */
 void aeg_raft_config_default(struct aeg_raft_config *cfg, uint32_t id,
 			     uint64_t seed, uint32_t tick_ms);
+
+/* The "many groups" profile (thousands of groups per worker): sets
+ *   peers_max 5, log_entries_max 512, outbox_max 32, inflight_max 8,
+ *   batch_entries_max 64, reads_max 8
+ * and leaves the byte limits alone. With a payload allocator and a shared
+ * snapshot slot also set, one group then allocates 27,808 bytes on x86-64
+ * (aeg_raft_memory_bytes; an idle group must stay under 64 KiB); without
+ * them it also owns a log_bytes_max arena and a snapshot_bytes_max buffer.
+ * Pipelining stays at 8 appends per follower, and 512 entries is the
+ * window between compactions: the caller compacts (after a snapshot when a
+ * follower lags) well before it fills (proposals get -ENOBUFS meanwhile). */
+void aeg_raft_config_many_groups(struct aeg_raft_config *cfg);
 
 /* Everything the caller may need from one batch; see the top comment. */
 struct aeg_raft_ready {
@@ -202,7 +256,15 @@ struct aeg_raft_ready {
 	 * machine from snap_data, persist it (with snap_conf) as the new log
 	 * base; every stored entry <= snap_index is dropped. Report the write
 	 * with aeg_raft_persisted(persist_hi or, without entries, snap_index,
-	 * and the matching term). */
+	 * and the matching term).
+	 * Lifetime of snap_data: with a shared snap_slot, until this ready's
+	 * aeg_raft_advance(), which releases the slot: restore or copy the
+	 * bytes before it. The group then has no snapshot of its own to send
+	 * until the caller sets one (aeg_raft_snapshot_set(r, snap_index, its
+	 * copy), valid right after the advance). Without a slot the bytes stay
+	 * in the group's buffer and it serves them on to followers until the
+	 * caller sets a newer snapshot or another one starts arriving.
+	 * snap_conf stays valid until the next input. */
 	bool snap_install;
 	uint64_t snap_index, snap_term;
 	const uint8_t *snap_data;
@@ -223,7 +285,7 @@ struct aeg_raft_status {
 	uint64_t msgs_dropped;
 };
 
-/* Progress of one follower as the leader sees it. */
+/* Progress of one follower as the leader sees it (aeg_raft_progress_of). */
 enum aeg_raft_progress_state {
 	AEG_RAFT_PROBE = 0,
 	AEG_RAFT_REPLICATE = 1,
@@ -245,83 +307,21 @@ struct aeg_raft_progress {
 	uint64_t *infl;           /* last index of each append in flight */
 };
 
-struct aeg_raft_pending_read {
-	uint64_t ctx;
-	uint64_t index;
-	uint64_t round;           /* heartbeat round that confirms it */
-};
+/* One group. Opaque: its fields live in lib/raft; use the functions. */
+struct aeg_raft;
 
-/* One group. Fields are private: use the functions. */
-struct aeg_raft {
-	struct aeg_raft_config cfg;
-	uint32_t id;
-	enum aeg_raft_role role;
-	uint64_t term;
-	uint32_t vote;
-	uint32_t lead;
-	uint64_t commit;
-	uint64_t restore_commit;  /* hard state's commit, during a restart */
-	uint64_t applied;         /* handed out to apply */
-	uint64_t persisted;       /* our log is durable up to here */
-	uint64_t unstable;        /* first index not yet handed out to persist */
-	bool hs_dirty;
-	uint64_t rng;
-	uint32_t election_elapsed;
-	uint32_t heartbeat_elapsed;
-	uint32_t since_leader;    /* ticks since a leader was heard; 0 at boot */
-	uint32_t idle_ticks;      /* leader: ticks without anything to do */
-	bool quiescent;
-	uint64_t ticks;           /* local clock, for leases */
-	uint32_t randomized_timeout;
-	uint32_t transferee;      /* leadership transfer target */
-	uint32_t transfer_elapsed;
-	uint64_t pending_conf;    /* leader: index of the last conf change */
-	uint64_t leader_safe_from;/* leader: "now" messages wait until persisted >= this */
-	struct aeg_raft_conf conf;
-	uint64_t conf_index;      /* index of the entry conf came from */
-	struct aeg_raft_conf base_conf;  /* config at the log's base (snapshot) */
-
-	/* log window: entries [first, last], ring of log_entries_max slots */
-	struct aeg_raft_entry *ring;
-	uint64_t *ring_pos;       /* arena position of each entry's payload */
-	uint64_t first, last;
-	uint64_t snap_index, snap_term;
-	uint8_t *arena;
-	uint64_t arena_head, arena_tail;
-
-	struct aeg_raft_progress *prs;
-	uint32_t n_prs;
-	uint64_t *scratch;        /* peers_max, for the commit quorum */
-
-	struct aeg_raft_msg *out_now, *out_late;
-	uint32_t n_out_now, n_out_late;
-	uint32_t taken_now, taken_late;
-	uint64_t msgs_dropped;
-
-	struct aeg_raft_pending_read *reads;
-	uint32_t n_reads;
-	uint64_t read_round;
-	uint64_t round_tick[16];  /* send tick of recent rounds (leases) */
-	struct aeg_raft_read_state *read_states;
-	uint32_t n_read_states, taken_read_states;
-
-	/* snapshots: ours (caller-owned bytes) and one being received */
-	uint64_t own_snap_index, own_snap_term;
-	const uint8_t *snap_data;
-	uint32_t snap_len;
-	struct aeg_raft_conf snap_conf;
-	uint8_t *recv_buf;
-	uint64_t recv_index, recv_term, recv_len;
-	struct aeg_raft_conf recv_conf;
-	bool recv_ready;
-};
-
-/* Allocates the fixed-size structures. The group starts as a follower at
- * term 0 with an empty log and the given initial configuration (used when
- * the log has no conf entry and no snapshot). */
-int aeg_raft_init(struct aeg_raft *r, const struct aeg_raft_config *cfg,
-		  const struct aeg_raft_conf *initial);
-void aeg_raft_fini(struct aeg_raft *r);
+/* Allocates one group in one block of aeg_raft_memory_bytes(cfg) bytes. The
+ * group starts as a follower at term 0 with an empty log and the given
+ * initial configuration (used when the log has no conf entry and no
+ * snapshot). 0, -EINVAL (bad config or initial config), -ENOMEM. */
+int aeg_raft_new(struct aeg_raft **out, const struct aeg_raft_config *cfg,
+		 const struct aeg_raft_conf *initial);
+/* Frees the group, its payloads (through cfg.payload_free when given) and
+ * releases the shared snapshot slot if it holds it. NULL is fine. */
+void aeg_raft_free(struct aeg_raft *r);
+/* Bytes aeg_raft_new() allocates for one group with this config, payloads
+ * given to cfg.payload_alloc excluded. */
+size_t aeg_raft_memory_bytes(const struct aeg_raft_config *cfg);
 
 /* Restart from storage, before any other input: the persisted hard state,
  * then optionally a snapshot base, then the persisted entries in order. */
@@ -353,9 +353,11 @@ int aeg_raft_compact(struct aeg_raft *r, uint64_t index);
 /* The caller's state machine snapshot at index == the last index handed
  * out to apply (call after applying it). The bytes stay owned by the
  * caller and must stay valid until the next aeg_raft_snapshot_set() or
- * aeg_raft_fini(); they are sent in chunks to followers the log no longer
- * covers. A snapshot installed from the leader becomes the group's own
- * (kept in its receive buffer) until the caller sets a newer one.
+ * aeg_raft_free(); they are sent in chunks to followers the log no longer
+ * covers. Without a snap_slot, a snapshot installed from the leader
+ * becomes the group's own (kept in its receive buffer) until the caller
+ * sets a newer one; with one, set it again after the install's advance
+ * (see snap_install). The config sent with it is aeg_raft_conf_at(index).
  * -EINVAL otherwise. */
 int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len);
 /* Restart: the persisted snapshot's base (after the hard state, before any
@@ -400,6 +402,23 @@ void aeg_raft_campaign(struct aeg_raft *r);
 bool aeg_raft_has_ready(const struct aeg_raft *r);
 void aeg_raft_ready(struct aeg_raft *r, struct aeg_raft_ready *rd);
 void aeg_raft_advance(struct aeg_raft *r, const struct aeg_raft_ready *rd);
+
+/* Accessors (cheap; aeg_raft_status gives everything at once). */
+enum aeg_raft_role aeg_raft_role(const struct aeg_raft *r);
+uint32_t aeg_raft_id(const struct aeg_raft *r);
+uint32_t aeg_raft_lead(const struct aeg_raft *r);     /* AEG_RAFT_NONE: unknown */
+uint64_t aeg_raft_term(const struct aeg_raft *r);
+uint64_t aeg_raft_commit(const struct aeg_raft *r);
+uint64_t aeg_raft_last_index(const struct aeg_raft *r);
+/* The configuration in force now (the latest in the log, thesis §4.1: it
+ * may be uncommitted). Never store this one with a snapshot. */
+void aeg_raft_conf_get(const struct aeg_raft *r, struct aeg_raft_conf *out);
+/* The configuration in force at log index `index`: the last CONF entry <=
+ * index, else the log's base config (the snapshot's), else the initial
+ * one. This is what a snapshot at `index` must store. 0, or -ERANGE if
+ * index is below the log base (the snapshot index) or beyond the last
+ * entry. */
+int aeg_raft_conf_at(const struct aeg_raft *r, uint64_t index, struct aeg_raft_conf *out);
 
 /* Entry at index, or NULL if compacted or beyond the log. */
 const struct aeg_raft_entry *aeg_raft_entry_at(const struct aeg_raft *r, uint64_t index);

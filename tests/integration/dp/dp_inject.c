@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "aegis/net.h"
+#include "aegis/msg.h"
 #include "aegis/wire.h"
 
 #define FRAME_MAX 9018      /* a 9000-byte MTU frame */
@@ -122,7 +123,7 @@ static uint32_t build_sized(struct inj *in, uint8_t *frame, uint32_t cluster, ui
 	size_t body_len = payload > PAYLOAD_CAP ? aeg_wire_msg_body_max(payload, 0) : BODY_BYTES;
 	struct aeg_wire_builder b;
 	if (aeg_wire_builder_begin(&b, frame + AEG_NET_UDP_HDRS_LEN, payload, &h) != 0 ||
-	    aeg_wire_builder_add(&b, 1, 0, body, body_len) != 0)
+	    aeg_wire_builder_add(&b, AEG_MSG_TEST, 0, body, body_len) != 0)
 		die("builder");
 	int len = aeg_wire_builder_seal(&b, &in->key);
 	if (len < 0 || aeg_net_udp_build(frame, &in->tuple, (uint32_t)len, 0) != 0)

@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include "msg_clone.h"
+#include "raft_int.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -22,7 +23,8 @@ static void node_start(struct h_net *net, uint32_t id, h_cfg_fn fn)
 	}
 	struct h_node *nd = &net->nodes[id];
 	memset(nd, 0, sizeof(*nd));
-	int rc = aeg_raft_init(&nd->r, &cfg, &conf);
+	nd->cfg = cfg;
+	int rc = aeg_raft_new(&nd->r, &cfg, &conf);
 	assert(rc == 0);
 	(void)rc;
 }
@@ -45,16 +47,16 @@ void h_init_voters(struct h_net *net, uint32_t n, uint32_t voters, h_cfg_fn fn)
 void h_restart_with_log(struct h_net *net, uint32_t id, uint64_t term, uint32_t vote,
 			const uint64_t *terms, uint32_t n_terms, h_cfg_fn fn)
 {
-	aeg_raft_fini(&net->nodes[id].r);
+	aeg_raft_free(net->nodes[id].r);
 	node_start(net, id, fn);
 	struct aeg_raft_hard_state hs = { .term = term, .vote = vote, .commit = 0 };
-	int rc = aeg_raft_restore_hard_state(&net->nodes[id].r, &hs);
+	int rc = aeg_raft_restore_hard_state(net->nodes[id].r, &hs);
 	assert(rc == 0);
 	for (uint32_t i = 0; i < n_terms; i++) {
 		char payload[32];
 		int len = snprintf(payload, sizeof(payload), "i%u-t%llu", i + 1,
 				   (unsigned long long)terms[i]);
-		rc = aeg_raft_restore_entry(&net->nodes[id].r, terms[i], i + 1,
+		rc = aeg_raft_restore_entry(net->nodes[id].r, terms[i], i + 1,
 					    AEG_RAFT_ENTRY_NORMAL, payload, (uint32_t)len);
 		assert(rc == 0);
 	}
@@ -69,8 +71,10 @@ static void msg_free(struct h_msg *q)
 
 void h_fini(struct h_net *net)
 {
-	for (uint32_t id = 1; id <= net->n; id++)
-		aeg_raft_fini(&net->nodes[id].r);
+	for (uint32_t id = 1; id <= net->n; id++) {
+		aeg_raft_free(net->nodes[id].r);
+		net->nodes[id].r = NULL;
+	}
 	for (uint32_t i = 0; i < net->qn; i++)
 		msg_free(&net->q[i]);
 	net->qn = 0;
@@ -87,7 +91,7 @@ void h_persist(struct h_net *net, uint32_t id)
 {
 	struct h_node *nd = &net->nodes[id];
 	if (nd->pending_index > 0)
-		aeg_raft_persisted(&nd->r, nd->pending_index, nd->pending_term);
+		aeg_raft_persisted(nd->r, nd->pending_index, nd->pending_term);
 	nd->pending_index = 0;
 	h_ready(net, id);
 }
@@ -95,9 +99,9 @@ void h_persist(struct h_net *net, uint32_t id)
 void h_ready(struct h_net *net, uint32_t id)
 {
 	struct h_node *nd = &net->nodes[id];
-	while (aeg_raft_has_ready(&nd->r)) {
+	while (aeg_raft_has_ready(nd->r)) {
 		struct aeg_raft_ready rd;
-		aeg_raft_ready(&nd->r, &rd);
+		aeg_raft_ready(nd->r, &rd);
 		for (uint32_t i = 0; i < rd.n_msgs_now; i++)
 			enqueue(net, &rd.msgs_now[i]);
 		if (rd.snap_install) {
@@ -110,13 +114,13 @@ void h_ready(struct h_net *net, uint32_t id)
 		}
 		if (rd.persist_hi >= rd.persist_lo) {
 			nd->pending_index = rd.persist_hi;
-			nd->pending_term = aeg_raft_entry_at(&nd->r, rd.persist_hi)->term;
+			nd->pending_term = aeg_raft_entry_at(nd->r, rd.persist_hi)->term;
 		} else if (rd.snap_install) {
 			nd->pending_index = rd.snap_index;
 			nd->pending_term = rd.snap_term;
 		}
 		if (!nd->hold_persist && nd->pending_index > 0) {
-			aeg_raft_persisted(&nd->r, nd->pending_index, nd->pending_term);
+			aeg_raft_persisted(nd->r, nd->pending_index, nd->pending_term);
 			nd->pending_index = 0;
 		}
 		/* Held writes keep their late messages in the test's hands: the
@@ -129,7 +133,7 @@ void h_ready(struct h_net *net, uint32_t id)
 				nd->applied[nd->n_applied++] = i;
 		for (uint32_t i = 0; i < rd.n_reads && nd->n_reads < 64; i++)
 			nd->reads[nd->n_reads++] = rd.reads[i];
-		aeg_raft_advance(&nd->r, &rd);
+		aeg_raft_advance(nd->r, &rd);
 	}
 }
 
@@ -159,7 +163,7 @@ uint32_t h_deliver(struct h_net *net, uint32_t from, uint32_t to, uint32_t type)
 		memmove(&net->q[i], &net->q[i + 1], (net->qn - i - 1) * sizeof(q));
 		net->qn--;
 		if (!net->cut[q.m->from][q.m->to] && q.m->to >= 1 && q.m->to <= net->n) {
-			int rc = aeg_raft_step(&net->nodes[q.m->to].r, q.m);
+			int rc = aeg_raft_step(net->nodes[q.m->to].r, q.m);
 			assert(rc == 0);
 			(void)rc;
 			delivered++;
@@ -202,7 +206,7 @@ void h_heal(struct h_net *net)
 void h_tick(struct h_net *net, uint32_t id, uint32_t ticks)
 {
 	for (uint32_t i = 0; i < ticks; i++) {
-		aeg_raft_tick(&net->nodes[id].r);
+		aeg_raft_tick(net->nodes[id].r);
 		h_ready(net, id);
 	}
 }
@@ -212,10 +216,10 @@ uint32_t h_leader(struct h_net *net)
 	uint32_t lead = 0;
 	uint64_t term = 0;
 	for (uint32_t id = 1; id <= net->n; id++) {
-		const struct aeg_raft *r = &net->nodes[id].r;
-		if (r->role == AEG_RAFT_LEADER && r->term >= term) {
+		const struct aeg_raft *r = net->nodes[id].r;
+		if (h_st(r).role == AEG_RAFT_LEADER && h_st(r).term >= term) {
 			lead = id;
-			term = r->term;
+			term = h_st(r).term;
 		}
 	}
 	return lead;
@@ -223,7 +227,7 @@ uint32_t h_leader(struct h_net *net)
 
 uint32_t h_elect(struct h_net *net, uint32_t id)
 {
-	aeg_raft_campaign(&net->nodes[id].r);
+	aeg_raft_campaign(net->nodes[id].r);
 	h_ready(net, id);
 	h_deliver_all(net);
 	return h_leader(net);
@@ -232,7 +236,7 @@ uint32_t h_elect(struct h_net *net, uint32_t id)
 int h_propose(struct h_net *net, uint32_t id, const char *s)
 {
 	struct aeg_raft_payload p = { .data = s, .len = (uint32_t)strlen(s) };
-	int rc = aeg_raft_propose(&net->nodes[id].r, &p, 1, NULL);
+	int rc = aeg_raft_propose(net->nodes[id].r, &p, 1, NULL);
 	h_ready(net, id);
 	return rc;
 }
@@ -243,4 +247,33 @@ uint32_t h_count_queued(const struct h_net *net, uint32_t from, uint32_t to, uin
 	for (uint32_t i = 0; i < net->qn; i++)
 		n += matches(net->q[i].m, from, to, type);
 	return n;
+}
+
+struct aeg_raft_status h_st(const struct aeg_raft *r)
+{
+	struct aeg_raft_status st;
+	aeg_raft_status(r, &st);
+	return st;
+}
+
+struct aeg_raft_conf h_conf(const struct aeg_raft *r)
+{
+	struct aeg_raft_conf c;
+	aeg_raft_conf_get(r, &c);
+	return c;
+}
+
+const struct aeg_raft_config *h_cfg(const struct aeg_raft *r)
+{
+	return &r->cfg;
+}
+
+void h_set_pre_vote(struct aeg_raft *r, bool on)
+{
+	r->cfg.pre_vote = on;
+}
+
+void h_set_since_leader(struct aeg_raft *r, uint32_t ticks)
+{
+	r->since_leader = ticks;
 }

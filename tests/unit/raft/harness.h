@@ -19,7 +19,8 @@ struct h_msg {
 };
 
 struct h_node {
-	struct aeg_raft r;
+	struct aeg_raft *r;
+	struct aeg_raft_config cfg;  /* what r was made with */
 	bool hold_persist;           /* leave writes pending (not durable) */
 	uint64_t pending_index, pending_term;
 	uint64_t applied[H_APPLIED_MAX]; /* index of each applied entry */
@@ -71,5 +72,15 @@ uint32_t h_elect(struct h_net *net, uint32_t id);
 uint32_t h_leader(struct h_net *net);
 int h_propose(struct h_net *net, uint32_t id, const char *s);
 uint32_t h_count_queued(const struct h_net *net, uint32_t from, uint32_t to, uint32_t type);
+
+/* Reading a group through the public API, in expressions. */
+struct aeg_raft_status h_st(const struct aeg_raft *r);
+struct aeg_raft_conf h_conf(const struct aeg_raft *r);
+/* White box (harness.c sees lib/raft's internals): the group's own config,
+ * and the knobs a few tests turn on a running group. */
+const struct aeg_raft_config *h_cfg(const struct aeg_raft *r);
+void h_set_pre_vote(struct aeg_raft *r, bool on);
+/* Ticks since a leader was heard: past the lease/boot hold. */
+void h_set_since_leader(struct aeg_raft *r, uint32_t ticks);
 
 #endif

@@ -24,11 +24,11 @@ static void test_single_node_elects_itself(void **state)
 	(void)state;
 	struct h_net net;
 	h_init(&net, 1, NULL);
-	h_tick(&net, 1, net.nodes[1].r.cfg.election_ticks_max);
-	assert_int_equal(net.nodes[1].r.role, AEG_RAFT_LEADER);
-	assert_int_equal(net.nodes[1].r.term, 1);
+	h_tick(&net, 1, net.nodes[1].cfg.election_ticks_max);
+	assert_int_equal(h_st(net.nodes[1].r).role, AEG_RAFT_LEADER);
+	assert_int_equal(h_st(net.nodes[1].r).term, 1);
 	assert_int_equal(h_propose(&net, 1, "x"), 0);
-	assert_int_equal(net.nodes[1].r.commit, 2);  /* noop + x */
+	assert_int_equal(h_st(net.nodes[1].r).commit, 2);  /* noop + x */
 	assert_int_equal(net.nodes[1].n_applied, 2);
 	h_fini(&net);
 }
@@ -48,13 +48,13 @@ static void test_three_nodes_elect_one_leader(void **state)
 	assert_int_not_equal(lead, 0);
 	uint32_t leaders = 0;
 	for (uint32_t id = 1; id <= 3; id++) {
-		leaders += net.nodes[id].r.role == AEG_RAFT_LEADER;
-		assert_int_equal(net.nodes[id].r.lead, lead);
-		assert_int_equal(net.nodes[id].r.term, net.nodes[lead].r.term);
+		leaders += h_st(net.nodes[id].r).role == AEG_RAFT_LEADER;
+		assert_int_equal(h_st(net.nodes[id].r).lead, lead);
+		assert_int_equal(h_st(net.nodes[id].r).term, h_st(net.nodes[lead].r).term);
 	}
 	assert_int_equal(leaders, 1);
 	/* The leader's noop commits everywhere. */
-	assert_int_equal(net.nodes[lead].r.commit, 1);
+	assert_int_equal(h_st(net.nodes[lead].r).commit, 1);
 	h_fini(&net);
 }
 
@@ -64,8 +64,8 @@ static void test_split_vote_then_recovers(void **state)
 	struct h_net net;
 	h_init(&net, 4, no_prevote);
 	/* 1 and 2 campaign in term 1; 3 votes for 1, 4 votes for 2. */
-	aeg_raft_campaign(&net.nodes[1].r);
-	aeg_raft_campaign(&net.nodes[2].r);
+	aeg_raft_campaign(net.nodes[1].r);
+	aeg_raft_campaign(net.nodes[2].r);
 	h_ready_all(&net);
 	h_deliver(&net, 1, 3, AEG_RAFT_MSG_VOTE);
 	h_deliver(&net, 2, 4, AEG_RAFT_MSG_VOTE);
@@ -74,13 +74,13 @@ static void test_split_vote_then_recovers(void **state)
 	h_deliver_all(&net);
 	assert_int_equal(h_leader(&net), 0);
 	for (uint32_t id = 1; id <= 4; id++)
-		assert_int_equal(net.nodes[id].r.term, 1);
-	assert_int_equal(net.nodes[3].r.vote, 1);
-	assert_int_equal(net.nodes[4].r.vote, 2);
+		assert_int_equal(h_st(net.nodes[id].r).term, 1);
+	assert_int_equal(h_st(net.nodes[3].r).vote, 1);
+	assert_int_equal(h_st(net.nodes[4].r).vote, 2);
 	/* A later term resolves it. */
 	uint32_t lead = h_elect(&net, 3);
 	assert_int_equal(lead, 3);
-	assert_int_equal(net.nodes[3].r.term, 2);
+	assert_int_equal(h_st(net.nodes[3].r).term, 2);
 	h_fini(&net);
 }
 
@@ -89,21 +89,21 @@ static void test_vote_survives_restart(void **state)
 	(void)state;
 	struct h_net net;
 	h_init(&net, 3, no_prevote);
-	aeg_raft_campaign(&net.nodes[1].r);
+	aeg_raft_campaign(net.nodes[1].r);
 	h_ready(&net, 1);
 	h_deliver(&net, 1, 3, AEG_RAFT_MSG_VOTE);
-	assert_int_equal(net.nodes[3].r.vote, 1);
+	assert_int_equal(h_st(net.nodes[3].r).vote, 1);
 	/* The hard state handed out says so, and a restarted node with it
 	 * refuses a second candidate in the same term. */
 	uint64_t terms[] = { 0 };
 	h_restart_with_log(&net, 3, 1, 1, terms, 0, no_prevote);
-	aeg_raft_campaign(&net.nodes[2].r);  /* term 1 as well */
-	assert_int_equal(net.nodes[2].r.term, 1);
+	aeg_raft_campaign(net.nodes[2].r);  /* term 1 as well */
+	assert_int_equal(h_st(net.nodes[2].r).term, 1);
 	h_ready(&net, 2);
 	h_deliver(&net, 2, 3, AEG_RAFT_MSG_VOTE);
-	assert_int_equal(net.nodes[3].r.vote, 1);
+	assert_int_equal(h_st(net.nodes[3].r).vote, 1);
 	h_deliver(&net, 3, 2, AEG_RAFT_MSG_VOTE_RESP);
-	assert_int_not_equal(net.nodes[2].r.role, AEG_RAFT_LEADER);
+	assert_int_not_equal(h_st(net.nodes[2].r).role, AEG_RAFT_LEADER);
 	h_fini(&net);
 }
 
@@ -120,9 +120,9 @@ static void test_vote_needs_up_to_date_log(void **state)
 	h_restart_with_log(&net, 3, 2, 0, older, 4, no_prevote);
 	/* 1 (last term 1, index 2) and 3 (last term 1, index 4) are behind 2. */
 	h_elect(&net, 1);
-	assert_int_not_equal(net.nodes[1].r.role, AEG_RAFT_LEADER);
-	assert_int_not_equal(net.nodes[2].r.vote, 1);
-	assert_int_not_equal(net.nodes[3].r.vote, 1);
+	assert_int_not_equal(h_st(net.nodes[1].r).role, AEG_RAFT_LEADER);
+	assert_int_not_equal(h_st(net.nodes[2].r).vote, 1);
+	assert_int_not_equal(h_st(net.nodes[3].r).vote, 1);
 	uint32_t lead = h_elect(&net, 2);
 	assert_int_equal(lead, 2);
 	h_fini(&net);
@@ -135,13 +135,13 @@ static void test_check_quorum_deposes_isolated_leader(void **state)
 	h_init(&net, 3, NULL);
 	assert_int_equal(h_elect(&net, 1), 1);
 	h_isolate(&net, 1);
-	uint32_t et = net.nodes[1].r.cfg.election_ticks_min;
+	uint32_t et = net.nodes[1].cfg.election_ticks_min;
 	for (uint32_t t = 0; t < 2 * et + 1; t++) {
 		h_tick(&net, 1, 1);
 		h_deliver_all(&net);
 	}
-	assert_int_equal(net.nodes[1].r.role, AEG_RAFT_FOLLOWER);
-	assert_int_equal(net.nodes[1].r.term, 1);
+	assert_int_equal(h_st(net.nodes[1].r).role, AEG_RAFT_FOLLOWER);
+	assert_int_equal(h_st(net.nodes[1].r).term, 1);
 	h_fini(&net);
 }
 
@@ -151,12 +151,12 @@ static void test_leader_keeps_quorum_with_heartbeats(void **state)
 	struct h_net net;
 	h_init(&net, 3, NULL);
 	assert_int_equal(h_elect(&net, 1), 1);
-	for (uint32_t t = 0; t < 10 * net.nodes[1].r.cfg.election_ticks_max; t++) {
+	for (uint32_t t = 0; t < 10 * net.nodes[1].cfg.election_ticks_max; t++) {
 		h_tick(&net, 1, 1);
 		h_deliver_all(&net);
 	}
-	assert_int_equal(net.nodes[1].r.role, AEG_RAFT_LEADER);
-	assert_int_equal(net.nodes[1].r.term, 1);
+	assert_int_equal(h_st(net.nodes[1].r).role, AEG_RAFT_LEADER);
+	assert_int_equal(h_st(net.nodes[1].r).term, 1);
 	h_fini(&net);
 }
 
@@ -168,20 +168,20 @@ static void rejoin_scenario(bool pre_vote, uint64_t *leader_term_after, uint64_t
 	h_isolate(&net, 3);
 	/* 3 times out over and over while cut off. */
 	for (int i = 0; i < 5; i++) {
-		h_tick(&net, 3, net.nodes[3].r.cfg.election_ticks_max);
+		h_tick(&net, 3, net.nodes[3].cfg.election_ticks_max);
 		h_drop_all(&net);
 	}
-	*rejoiner_term = net.nodes[3].r.term;
+	*rejoiner_term = h_st(net.nodes[3].r).term;
 	h_heal(&net);
 	/* The leader keeps working; 3's next messages reach everyone. */
-	for (uint32_t t = 0; t < net.nodes[1].r.cfg.heartbeat_ticks; t++) {
+	for (uint32_t t = 0; t < net.nodes[1].cfg.heartbeat_ticks; t++) {
 		h_tick(&net, 1, 1);
 		h_tick(&net, 3, 1);
 		h_deliver_all(&net);
 	}
-	h_tick(&net, 3, net.nodes[3].r.cfg.election_ticks_max);
+	h_tick(&net, 3, net.nodes[3].cfg.election_ticks_max);
 	h_deliver_all(&net);
-	*leader_term_after = net.nodes[1].r.role == AEG_RAFT_LEADER ? net.nodes[1].r.term : 0;
+	*leader_term_after = h_st(net.nodes[1].r).role == AEG_RAFT_LEADER ? h_st(net.nodes[1].r).term : 0;
 	h_fini(&net);
 }
 
@@ -205,12 +205,12 @@ static void test_lease_ignores_vote_requests(void **state)
 	h_init(&net, 3, NULL);
 	assert_int_equal(h_elect(&net, 1), 1);
 	/* 2 campaigns without pre-vote while 3 still hears the leader. */
-	net.nodes[2].r.cfg.pre_vote = false;
-	aeg_raft_campaign(&net.nodes[2].r);
+	h_set_pre_vote(net.nodes[2].r, false);
+	aeg_raft_campaign(net.nodes[2].r);
 	h_ready(&net, 2);
 	h_deliver(&net, 2, 3, AEG_RAFT_MSG_VOTE);
-	assert_int_equal(net.nodes[3].r.term, 1);
-	assert_int_equal(net.nodes[3].r.vote, 1);
+	assert_int_equal(h_st(net.nodes[3].r).term, 1);
+	assert_int_equal(h_st(net.nodes[3].r).vote, 1);
 	assert_int_equal(h_count_queued(&net, 3, 2, AEG_RAFT_MSG_VOTE_RESP), 0);
 	h_fini(&net);
 }
@@ -223,17 +223,17 @@ static void test_transfer_leadership(void **state)
 	assert_int_equal(h_elect(&net, 1), 1);
 	assert_int_equal(h_propose(&net, 1, "a"), 0);
 	h_deliver_all(&net);
-	assert_int_equal(aeg_raft_transfer_leader(&net.nodes[1].r, 1), -EINVAL);
-	assert_int_equal(aeg_raft_transfer_leader(&net.nodes[2].r, 3), -EPERM);
-	assert_int_equal(aeg_raft_transfer_leader(&net.nodes[1].r, 3), 0);
+	assert_int_equal(aeg_raft_transfer_leader(net.nodes[1].r, 1), -EINVAL);
+	assert_int_equal(aeg_raft_transfer_leader(net.nodes[2].r, 3), -EPERM);
+	assert_int_equal(aeg_raft_transfer_leader(net.nodes[1].r, 3), 0);
 	assert_int_equal(h_propose(&net, 1, "b"), -EBUSY);
 	h_deliver_all(&net);
 	assert_int_equal(h_leader(&net), 3);
-	assert_int_equal(net.nodes[1].r.role, AEG_RAFT_FOLLOWER);
-	assert_int_equal(net.nodes[3].r.term, 2);
+	assert_int_equal(h_st(net.nodes[1].r).role, AEG_RAFT_FOLLOWER);
+	assert_int_equal(h_st(net.nodes[3].r).term, 2);
 	assert_int_equal(h_propose(&net, 3, "c"), 0);
 	h_deliver_all(&net);
-	assert_int_equal(net.nodes[1].r.commit, net.nodes[3].r.last);
+	assert_int_equal(h_st(net.nodes[1].r).commit, h_st(net.nodes[3].r).last_index);
 	h_fini(&net);
 }
 
@@ -247,8 +247,8 @@ static void test_transfer_to_lagging_follower_catches_up_first(void **state)
 	assert_int_equal(h_propose(&net, 1, "a"), 0);
 	h_deliver_all(&net);
 	h_heal(&net);
-	assert_true(net.nodes[3].r.last < net.nodes[1].r.last);
-	assert_int_equal(aeg_raft_transfer_leader(&net.nodes[1].r, 3), 0);
+	assert_true(h_st(net.nodes[3].r).last_index < h_st(net.nodes[1].r).last_index);
+	assert_int_equal(aeg_raft_transfer_leader(net.nodes[1].r, 3), 0);
 	assert_int_equal(h_count_queued(&net, 1, 3, AEG_RAFT_MSG_TIMEOUT_NOW), 0);
 	h_deliver_all(&net);
 	assert_int_equal(h_leader(&net), 3);
@@ -262,12 +262,12 @@ static void test_transfer_times_out(void **state)
 	h_init(&net, 3, NULL);
 	assert_int_equal(h_elect(&net, 1), 1);
 	h_isolate(&net, 3);
-	assert_int_equal(aeg_raft_transfer_leader(&net.nodes[1].r, 3), 0);
-	for (uint32_t t = 0; t < net.nodes[1].r.cfg.election_ticks_min; t++) {
+	assert_int_equal(aeg_raft_transfer_leader(net.nodes[1].r, 3), 0);
+	for (uint32_t t = 0; t < net.nodes[1].cfg.election_ticks_min; t++) {
 		h_tick(&net, 1, 1);
 		h_deliver_all(&net);
 	}
-	assert_int_equal(net.nodes[1].r.role, AEG_RAFT_LEADER);
+	assert_int_equal(h_st(net.nodes[1].r).role, AEG_RAFT_LEADER);
 	assert_int_equal(h_propose(&net, 1, "ok"), 0);
 	h_fini(&net);
 }

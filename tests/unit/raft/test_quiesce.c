@@ -35,20 +35,20 @@ static void test_idle_group_goes_quiet_and_wakes(void **state)
 	h_deliver_all(&net);
 	tick_all(&net, 60);
 	for (uint32_t id = 1; id <= 3; id++)
-		assert_true(aeg_raft_quiescent(&net.nodes[id].r));
+		assert_true(aeg_raft_quiescent(net.nodes[id].r));
 	/* Quiet: many election timeouts pass without a message or election. */
 	uint64_t hb = net.sent_by_type[AEG_RAFT_MSG_HEARTBEAT];
-	tick_all(&net, 10 * net.nodes[1].r.cfg.election_ticks_max);
+	tick_all(&net, 10 * net.nodes[1].cfg.election_ticks_max);
 	assert_int_equal(net.sent_by_type[AEG_RAFT_MSG_HEARTBEAT], hb);
-	assert_int_equal(net.nodes[1].r.role, AEG_RAFT_LEADER);
-	assert_int_equal(net.nodes[2].r.term, 1);
+	assert_int_equal(h_st(net.nodes[1].r).role, AEG_RAFT_LEADER);
+	assert_int_equal(h_st(net.nodes[2].r).term, 1);
 	/* A proposal wakes everyone and commits. */
 	assert_int_equal(h_propose(&net, 1, "b"), 0);
 	h_deliver_all(&net);
 	for (uint32_t id = 1; id <= 3; id++)
-		assert_false(aeg_raft_quiescent(&net.nodes[id].r));
-	tick_all(&net, net.nodes[1].r.cfg.heartbeat_ticks);
-	assert_int_equal(net.nodes[2].r.commit, net.nodes[1].r.last);
+		assert_false(aeg_raft_quiescent(net.nodes[id].r));
+	tick_all(&net, net.nodes[1].cfg.heartbeat_ticks);
+	assert_int_equal(h_st(net.nodes[2].r).commit, h_st(net.nodes[1].r).last_index);
 	h_fini(&net);
 }
 
@@ -59,27 +59,27 @@ static void test_failure_detector_wakes_followers(void **state)
 	h_init(&net, 3, quiet);
 	assert_int_equal(h_elect(&net, 1), 1);
 	tick_all(&net, 60);
-	assert_true(aeg_raft_quiescent(&net.nodes[2].r));
+	assert_true(aeg_raft_quiescent(net.nodes[2].r));
 	/* The leader's node dies; nothing happens until the caller's
 	 * node-level detector wakes the groups. */
 	h_isolate(&net, 1);
-	for (uint32_t t = 0; t < 5 * net.nodes[2].r.cfg.election_ticks_max; t++) {
+	for (uint32_t t = 0; t < 5 * net.nodes[2].cfg.election_ticks_max; t++) {
 		h_tick(&net, 2, 1);
 		h_tick(&net, 3, 1);
 		h_deliver_all(&net);
 	}
-	assert_int_equal(net.nodes[2].r.term, 1);
-	aeg_raft_wake(&net.nodes[2].r);
-	aeg_raft_wake(&net.nodes[3].r);
-	for (uint32_t t = 0; t < 3 * net.nodes[2].r.cfg.election_ticks_max; t++) {
+	assert_int_equal(h_st(net.nodes[2].r).term, 1);
+	aeg_raft_wake(net.nodes[2].r);
+	aeg_raft_wake(net.nodes[3].r);
+	for (uint32_t t = 0; t < 3 * net.nodes[2].cfg.election_ticks_max; t++) {
 		h_tick(&net, 2, 1);
 		h_tick(&net, 3, 1);
 		h_deliver_all(&net);
 	}
-	uint32_t lead = net.nodes[2].r.role == AEG_RAFT_LEADER ? 2 :
-			net.nodes[3].r.role == AEG_RAFT_LEADER ? 3 : 0;
+	uint32_t lead = h_st(net.nodes[2].r).role == AEG_RAFT_LEADER ? 2 :
+			h_st(net.nodes[3].r).role == AEG_RAFT_LEADER ? 3 : 0;
 	assert_int_not_equal(lead, 0);
-	assert_true(net.nodes[lead].r.term > 1);
+	assert_true(h_st(net.nodes[lead].r).term > 1);
 	h_fini(&net);
 }
 
@@ -97,11 +97,11 @@ static void test_lagging_follower_keeps_group_awake(void **state)
 		h_tick(&net, 2, 1);
 		h_deliver_all(&net);
 	}
-	assert_false(aeg_raft_quiescent(&net.nodes[1].r));
+	assert_false(aeg_raft_quiescent(net.nodes[1].r));
 	h_heal(&net);
 	tick_all(&net, 80);
-	assert_true(aeg_raft_quiescent(&net.nodes[1].r));
-	assert_int_equal(net.nodes[3].r.last, net.nodes[1].r.last);
+	assert_true(aeg_raft_quiescent(net.nodes[1].r));
+	assert_int_equal(h_st(net.nodes[3].r).last_index, h_st(net.nodes[1].r).last_index);
 	h_fini(&net);
 }
 
@@ -139,10 +139,10 @@ static void test_hb_batch_codec(void **state)
 	aeg_raft_hb_to_msg(&h, &back);
 	struct h_net net;
 	h_init(&net, 3, NULL);
-	assert_int_equal(aeg_raft_step(&net.nodes[2].r, &back), 0);
-	assert_int_equal(net.nodes[2].r.lead, 1);
+	assert_int_equal(aeg_raft_step(net.nodes[2].r, &back), 0);
+	assert_int_equal(h_st(net.nodes[2].r).lead, 1);
 	back.flags = 8;
-	assert_int_equal(aeg_raft_step(&net.nodes[2].r, &back), -EINVAL);
+	assert_int_equal(aeg_raft_step(net.nodes[2].r, &back), -EINVAL);
 	h_fini(&net);
 }
 

@@ -22,9 +22,9 @@ static void no_prevote(struct aeg_raft_config *cfg)
 
 static void assert_logs_equal(struct h_net *net, uint32_t a, uint32_t b)
 {
-	const struct aeg_raft *ra = &net->nodes[a].r, *rb = &net->nodes[b].r;
-	assert_int_equal(ra->last, rb->last);
-	for (uint64_t i = ra->first; i <= ra->last; i++) {
+	const struct aeg_raft *ra = net->nodes[a].r, *rb = net->nodes[b].r;
+	assert_int_equal(h_st(ra).last_index, h_st(rb).last_index);
+	for (uint64_t i = h_st(ra).first_index; i <= h_st(ra).last_index; i++) {
 		const struct aeg_raft_entry *ea = aeg_raft_entry_at(ra, i);
 		const struct aeg_raft_entry *eb = aeg_raft_entry_at(rb, i);
 		assert_non_null(ea);
@@ -49,7 +49,7 @@ static void test_batch_in_one_append(void **state)
 	}
 	uint64_t first = 0;
 	uint64_t appends_before = net.sent_by_type[AEG_RAFT_MSG_APPEND];
-	assert_int_equal(aeg_raft_propose(&net.nodes[1].r, batch, 100, &first), 0);
+	assert_int_equal(aeg_raft_propose(net.nodes[1].r, batch, 100, &first), 0);
 	assert_int_equal(first, 2);
 	h_ready(&net, 1);
 	/* One append per follower carries the whole batch. */
@@ -57,7 +57,7 @@ static void test_batch_in_one_append(void **state)
 	assert_int_equal(net.q[net.qn - 1].m->n_entries, 100);
 	h_deliver_all(&net);
 	for (uint32_t id = 1; id <= 3; id++) {
-		assert_int_equal(net.nodes[id].r.commit, 101);
+		assert_int_equal(h_st(net.nodes[id].r).commit, 101);
 		assert_int_equal(net.nodes[id].n_applied, 101);
 	}
 	assert_logs_equal(&net, 1, 2);
@@ -71,18 +71,18 @@ static void test_commit_needs_quorum(void **state)
 	struct h_net net;
 	h_init(&net, 5, NULL);
 	assert_int_equal(h_elect(&net, 1), 1);
-	uint64_t c0 = net.nodes[1].r.commit;
+	uint64_t c0 = h_st(net.nodes[1].r).commit;
 	h_isolate(&net, 3);
 	h_isolate(&net, 4);
 	h_isolate(&net, 5);
 	assert_int_equal(h_propose(&net, 1, "x"), 0);
 	h_deliver_all(&net);
-	assert_int_equal(net.nodes[1].r.commit, c0);  /* 2 of 5 */
+	assert_int_equal(h_st(net.nodes[1].r).commit, c0);  /* 2 of 5 */
 	h_heal(&net);
 	h_isolate(&net, 5);
-	h_tick(&net, 1, net.nodes[1].r.cfg.heartbeat_ticks);
+	h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
 	h_deliver_all(&net);
-	assert_int_equal(net.nodes[1].r.commit, c0 + 1);  /* 4 of 5 */
+	assert_int_equal(h_st(net.nodes[1].r).commit, c0 + 1);  /* 4 of 5 */
 	h_fini(&net);
 }
 
@@ -92,18 +92,18 @@ static void test_leader_counts_itself_only_when_persisted(void **state)
 	struct h_net net;
 	h_init(&net, 3, NULL);
 	assert_int_equal(h_elect(&net, 1), 1);
-	uint64_t c0 = net.nodes[1].r.commit;
+	uint64_t c0 = h_st(net.nodes[1].r).commit;
 	net.nodes[1].hold_persist = true;
 	h_isolate(&net, 3);
 	assert_int_equal(h_propose(&net, 1, "x"), 0);
 	/* The append leaves before the leader's own write is durable. */
 	assert_int_equal(h_count_queued(&net, 1, 2, AEG_RAFT_MSG_APPEND), 1);
 	h_deliver_all(&net);
-	assert_int_equal(net.nodes[2].r.last, c0 + 1);
-	assert_int_equal(net.nodes[1].r.commit, c0);  /* 2 acked, leader not durable */
+	assert_int_equal(h_st(net.nodes[2].r).last_index, c0 + 1);
+	assert_int_equal(h_st(net.nodes[1].r).commit, c0);  /* 2 acked, leader not durable */
 	net.nodes[1].hold_persist = false;
 	h_persist(&net, 1);
-	assert_int_equal(net.nodes[1].r.commit, c0 + 1);
+	assert_int_equal(h_st(net.nodes[1].r).commit, c0 + 1);
 	h_fini(&net);
 }
 
@@ -121,7 +121,7 @@ static void test_figure8_old_term_not_committed(void **state)
 	h_restart_with_log(&net, 4, 3, 0, s34, 1, no_prevote);
 	h_restart_with_log(&net, 5, 3, 0, s5, 2, no_prevote);
 	/* S1 wins term 4 with S2, S3 (S5's last term 3 rejects it). */
-	aeg_raft_campaign(&net.nodes[1].r);
+	aeg_raft_campaign(net.nodes[1].r);
 	h_ready(&net, 1);
 	h_deliver(&net, 1, 2, AEG_RAFT_MSG_VOTE);
 	h_deliver(&net, 1, 3, AEG_RAFT_MSG_VOTE);
@@ -129,19 +129,19 @@ static void test_figure8_old_term_not_committed(void **state)
 	 * reach S2 and S3 only, so index 2 (term 2) sits on S1, S2, S3. */
 	net.nodes[1].hold_persist = true;
 	h_deliver(&net, 0, 1, AEG_RAFT_MSG_VOTE_RESP);
-	assert_int_equal(net.nodes[1].r.role, AEG_RAFT_LEADER);
-	assert_int_equal(net.nodes[1].r.term, 4);
+	assert_int_equal(h_st(net.nodes[1].r).role, AEG_RAFT_LEADER);
+	assert_int_equal(h_st(net.nodes[1].r).term, 4);
 	h_drop_all(&net);
-	h_tick(&net, 1, net.nodes[1].r.cfg.heartbeat_ticks);
+	h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
 	h_isolate(&net, 4);
 	h_isolate(&net, 5);
 	h_deliver_all(&net);
-	assert_int_equal(net.nodes[3].r.last, 3);
-	assert_int_equal(aeg_raft_entry_at(&net.nodes[3].r, 2)->term, 2);
-	assert_int_equal(net.nodes[1].r.commit, 0);  /* index 2 is term 2: not by counting */
+	assert_int_equal(h_st(net.nodes[3].r).last_index, 3);
+	assert_int_equal(aeg_raft_entry_at(net.nodes[3].r, 2)->term, 2);
+	assert_int_equal(h_st(net.nodes[1].r).commit, 0);  /* index 2 is term 2: not by counting */
 	/* Once the term-4 entry is on a quorum, both commit. */
 	h_persist(&net, 1);
-	assert_int_equal(net.nodes[1].r.commit, 3);
+	assert_int_equal(h_st(net.nodes[1].r).commit, 3);
 	h_fini(&net);
 }
 
@@ -161,7 +161,7 @@ static void test_figure8_old_term_entry_replaced(void **state)
 	h_deliver_all(&net);
 	for (uint32_t id = 1; id <= 4; id++)
 		assert_logs_equal(&net, 5, id);
-	assert_int_equal(aeg_raft_entry_at(&net.nodes[1].r, 2)->term, 3);
+	assert_int_equal(aeg_raft_entry_at(net.nodes[1].r, 2)->term, 3);
 	h_fini(&net);
 }
 
@@ -185,24 +185,24 @@ static void test_figure7_conflicting_logs(void **state)
 		h_restart_with_log(&net, 2, 8, 0, logs[k], lens[k], no_prevote);
 		h_restart_with_log(&net, 3, 8, 0, leader, 10, no_prevote);
 		/* 1 wins with 3's vote alone (2's log may be "longer"). */
-		aeg_raft_campaign(&net.nodes[1].r);
+		aeg_raft_campaign(net.nodes[1].r);
 		h_ready(&net, 1);
 		h_deliver(&net, 1, 3, AEG_RAFT_MSG_VOTE);
 		h_deliver(&net, 3, 1, AEG_RAFT_MSG_VOTE_RESP);
-		assert_int_equal(net.nodes[1].r.role, AEG_RAFT_LEADER);
+		assert_int_equal(h_st(net.nodes[1].r).role, AEG_RAFT_LEADER);
 		uint64_t appends_before = net.sent_by_type[AEG_RAFT_MSG_APPEND];
 		h_deliver_all(&net);
-		if (net.nodes[2].r.last != net.nodes[1].r.last)
+		if (h_st(net.nodes[2].r).last_index != h_st(net.nodes[1].r).last_index)
 			fprintf(stderr, "case %d: last %llu vs %llu, queued %u\n", k,
-				(unsigned long long)net.nodes[2].r.last,
-				(unsigned long long)net.nodes[1].r.last, net.qn);
+				(unsigned long long)h_st(net.nodes[2].r).last_index,
+				(unsigned long long)h_st(net.nodes[1].r).last_index, net.qn);
 		assert_logs_equal(&net, 1, 2);
 		/* Back-off by term: a handful of probes, not one per entry. */
 		uint64_t appends = net.sent_by_type[AEG_RAFT_MSG_APPEND] - appends_before;
 		assert_true(appends <= 8);
-		h_tick(&net, 1, net.nodes[1].r.cfg.heartbeat_ticks);
+		h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
 		h_deliver_all(&net);
-		assert_int_equal(net.nodes[2].r.commit, 11);
+		assert_int_equal(h_st(net.nodes[2].r).commit, 11);
 		h_fini(&net);
 	}
 }
@@ -215,25 +215,25 @@ static void test_stale_leader_steps_down_and_is_overwritten(void **state)
 	assert_int_equal(h_elect(&net, 1), 1);
 	h_isolate(&net, 1);
 	assert_int_equal(h_propose(&net, 1, "lost"), 0);
-	uint64_t stale_index = net.nodes[1].r.last;
+	uint64_t stale_index = h_st(net.nodes[1].r).last_index;
 	h_drop_all(&net);
 	h_heal(&net);
 	h_isolate(&net, 1);
-	net.nodes[2].r.since_leader = 1000;  /* its lease on 1 is over */
-	net.nodes[3].r.since_leader = 1000;
+	h_set_since_leader(net.nodes[2].r, 1000);  /* its lease on 1 is over */
+	h_set_since_leader(net.nodes[3].r, 1000);
 	assert_int_equal(h_elect(&net, 2), 2);
 	assert_int_equal(h_propose(&net, 2, "kept"), 0);
 	h_deliver_all(&net);
 	/* The old leader cannot commit on its own. */
-	assert_true(net.nodes[1].r.commit < stale_index);
+	assert_true(h_st(net.nodes[1].r).commit < stale_index);
 	h_heal(&net);
-	h_tick(&net, 1, net.nodes[1].r.cfg.heartbeat_ticks);
-	h_tick(&net, 2, net.nodes[2].r.cfg.heartbeat_ticks);
+	h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
+	h_tick(&net, 2, net.nodes[2].cfg.heartbeat_ticks);
 	h_deliver_all(&net);
-	assert_int_equal(net.nodes[1].r.role, AEG_RAFT_FOLLOWER);
-	assert_int_equal(net.nodes[1].r.lead, 2);
+	assert_int_equal(h_st(net.nodes[1].r).role, AEG_RAFT_FOLLOWER);
+	assert_int_equal(h_st(net.nodes[1].r).lead, 2);
 	assert_logs_equal(&net, 2, 1);
-	const struct aeg_raft_entry *e = aeg_raft_entry_at(&net.nodes[1].r, stale_index);
+	const struct aeg_raft_entry *e = aeg_raft_entry_at(net.nodes[1].r, stale_index);
 	assert_int_equal(e->term, 2);
 	h_fini(&net);
 }
@@ -250,7 +250,7 @@ static void test_inflight_window_and_probe(void **state)
 	struct h_net net;
 	h_init(&net, 3, small_window);
 	assert_int_equal(h_elect(&net, 1), 1);
-	const struct aeg_raft_progress *pr = aeg_raft_progress_of(&net.nodes[1].r, 2);
+	const struct aeg_raft_progress *pr = aeg_raft_progress_of(net.nodes[1].r, 2);
 	assert_int_equal(pr->state, AEG_RAFT_REPLICATE);
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(h_propose(&net, 1, "e"), 0);
@@ -258,7 +258,7 @@ static void test_inflight_window_and_probe(void **state)
 	assert_int_equal(h_count_queued(&net, 1, 2, AEG_RAFT_MSG_APPEND), 4);
 	assert_int_equal(pr->infl_count, 4);
 	h_deliver_all(&net);
-	assert_int_equal(net.nodes[2].r.last, 11);
+	assert_int_equal(h_st(net.nodes[2].r).last_index, 11);
 	assert_int_equal(pr->infl_count, 0);
 	/* A rejection sends the follower back to probe: one message at a time. */
 	h_isolate(&net, 2);
@@ -269,18 +269,18 @@ static void test_inflight_window_and_probe(void **state)
 	h_heal(&net);
 	struct aeg_raft_msg rej = {
 		.type = AEG_RAFT_MSG_APPEND_RESP, .from = 2, .to = 1,
-		.term = net.nodes[1].r.term, .reject = true, .index = 12, .hint = 11,
-		.log_term = net.nodes[1].r.term,
+		.term = h_st(net.nodes[1].r).term, .reject = true, .index = 12, .hint = 11,
+		.log_term = h_st(net.nodes[1].r).term,
 	};
-	assert_int_equal(aeg_raft_step(&net.nodes[1].r, &rej), 0);
+	assert_int_equal(aeg_raft_step(net.nodes[1].r, &rej), 0);
 	assert_int_equal(pr->state, AEG_RAFT_PROBE);
 	h_ready(&net, 1);
 	assert_int_equal(h_count_queued(&net, 1, 2, AEG_RAFT_MSG_APPEND), 1);
 	h_deliver_all(&net);
-	h_tick(&net, 1, net.nodes[1].r.cfg.heartbeat_ticks);
+	h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
 	h_deliver_all(&net);
 	assert_int_equal(pr->state, AEG_RAFT_REPLICATE);
-	assert_int_equal(net.nodes[2].r.last, 14);
+	assert_int_equal(h_st(net.nodes[2].r).last_index, 14);
 	h_fini(&net);
 }
 
@@ -291,8 +291,8 @@ static void test_stale_persisted_report_ignored(void **state)
 	h_init(&net, 3, no_prevote);
 	uint64_t f[] = { 1, 1, 1 };
 	h_restart_with_log(&net, 3, 2, 0, f, 3, no_prevote);
-	struct aeg_raft *r = &net.nodes[3].r;
-	assert_int_equal(r->persisted, 3);
+	struct aeg_raft *r = net.nodes[3].r;
+	assert_int_equal(h_st(r).persisted, 3);
 	/* A term-3 leader replaces entries 2..3 (term 1) by terms 2, 3. */
 	struct aeg_raft_entry ents[2] = {
 		{ .term = 2, .index = 2 }, { .term = 3, .index = 3 },
@@ -303,13 +303,13 @@ static void test_stale_persisted_report_ignored(void **state)
 	};
 	assert_int_equal(aeg_raft_step(r, &m), 0);
 	assert_int_equal(aeg_raft_entry_at(r, 2)->term, 2);
-	assert_int_equal(r->persisted, 1);
+	assert_int_equal(h_st(r).persisted, 1);
 	aeg_raft_persisted(r, 3, 1);  /* the old write completing late */
-	assert_int_equal(r->persisted, 1);
+	assert_int_equal(h_st(r).persisted, 1);
 	aeg_raft_persisted(r, 4, 3);  /* beyond the log */
-	assert_int_equal(r->persisted, 1);
+	assert_int_equal(h_st(r).persisted, 1);
 	aeg_raft_persisted(r, 3, 3);
-	assert_int_equal(r->persisted, 3);
+	assert_int_equal(h_st(r).persisted, 3);
 	h_fini(&net);
 }
 
@@ -324,30 +324,30 @@ static void test_sole_voter_waits_for_its_term(void **state)
 	aeg_raft_config_default(&cfg, 1, 9, 10);
 	struct aeg_raft_conf conf = { .n = 2, .ids = { 1, 2 },
 		.roles = { AEG_RAFT_MEMBER_VOTER, AEG_RAFT_MEMBER_LEARNER } };
-	struct aeg_raft r;
-	assert_int_equal(aeg_raft_init(&r, &cfg, &conf), 0);
-	aeg_raft_campaign(&r);
-	assert_int_equal(r.role, AEG_RAFT_LEADER);
+	struct aeg_raft *r;
+	assert_int_equal(aeg_raft_new(&r, &cfg, &conf), 0);
+	aeg_raft_campaign(r);
+	assert_int_equal(aeg_raft_role(r), AEG_RAFT_LEADER);
 	struct aeg_raft_ready rd;
-	aeg_raft_ready(&r, &rd);
+	aeg_raft_ready(r, &rd);
 	assert_true(rd.hs_changed);
 	assert_int_equal(rd.n_msgs_now, 0);
 	assert_int_equal(rd.n_msgs, 1);  /* the append to the learner, after the write */
 	assert_int_equal(rd.msgs[0].type, AEG_RAFT_MSG_APPEND);
-	aeg_raft_advance(&r, &rd);
+	aeg_raft_advance(r, &rd);
 	for (uint32_t t = 0; t < cfg.heartbeat_ticks; t++)
-		aeg_raft_tick(&r);
-	aeg_raft_ready(&r, &rd);
+		aeg_raft_tick(r);
+	aeg_raft_ready(r, &rd);
 	assert_int_equal(rd.n_msgs_now, 0);  /* the heartbeat waits as well */
 	assert_int_equal(rd.n_msgs, 1);
-	aeg_raft_advance(&r, &rd);
-	aeg_raft_persisted(&r, 1, 1);
+	aeg_raft_advance(r, &rd);
+	aeg_raft_persisted(r, 1, 1);
 	for (uint32_t t = 0; t < cfg.heartbeat_ticks; t++)
-		aeg_raft_tick(&r);
-	aeg_raft_ready(&r, &rd);
+		aeg_raft_tick(r);
+	aeg_raft_ready(r, &rd);
 	assert_int_equal(rd.n_msgs_now, 1);  /* the term is durable now */
-	aeg_raft_advance(&r, &rd);
-	aeg_raft_fini(&r);
+	aeg_raft_advance(r, &rd);
+	aeg_raft_free(r);
 }
 
 static void tiny_log(struct aeg_raft_config *cfg)
@@ -361,10 +361,10 @@ static void test_errors(void **state)
 	(void)state;
 	struct h_net net;
 	h_init(&net, 1, tiny_log);
-	struct aeg_raft *r = &net.nodes[1].r;
+	struct aeg_raft *r = net.nodes[1].r;
 	assert_int_equal(h_propose(&net, 1, "x"), -EPERM);
-	h_tick(&net, 1, r->cfg.election_ticks_max);
-	assert_int_equal(r->role, AEG_RAFT_LEADER);
+	h_tick(&net, 1, h_cfg(r)->election_ticks_max);
+	assert_int_equal(h_st(r).role, AEG_RAFT_LEADER);
 	struct aeg_raft_payload p = { .data = NULL, .len = 3 };
 	assert_int_equal(aeg_raft_propose(r, &p, 1, NULL), -EINVAL);
 	assert_int_equal(aeg_raft_propose(r, NULL, 0, NULL), -EINVAL);
@@ -375,9 +375,9 @@ static void test_errors(void **state)
 	struct aeg_raft_payload many[8];
 	for (int i = 0; i < 8; i++)
 		many[i] = (struct aeg_raft_payload){ .data = "abcd", .len = 4 };
-	uint64_t last = r->last;
+	uint64_t last = h_st(r).last_index;
 	assert_int_equal(aeg_raft_propose(r, many, 8, NULL), -ENOBUFS);
-	assert_int_equal(r->last, last);
+	assert_int_equal(h_st(r).last_index, last);
 	p = (struct aeg_raft_payload){ .data = big, .len = 61 };
 	assert_int_equal(aeg_raft_propose(r, &p, 1, NULL), 0);
 	assert_int_equal(aeg_raft_propose(r, many, 1, NULL), -ENOBUFS);  /* arena */
@@ -396,16 +396,17 @@ static void test_errors(void **state)
 	/* Bad configs. */
 	struct aeg_raft_config cfg;
 	struct aeg_raft_conf conf = { .n = 1, .ids = { 1 }, .roles = { AEG_RAFT_MEMBER_VOTER } };
-	struct aeg_raft other;
+	struct aeg_raft *other = (struct aeg_raft *)&cfg;  /* must come back NULL */
 	aeg_raft_config_default(&cfg, 1, 1, 10);
 	cfg.log_entries_max = 100;
-	assert_int_equal(aeg_raft_init(&other, &cfg, &conf), -EINVAL);
+	assert_int_equal(aeg_raft_new(&other, &cfg, &conf), -EINVAL);
 	aeg_raft_config_default(&cfg, 0, 1, 10);
-	assert_int_equal(aeg_raft_init(&other, &cfg, &conf), -EINVAL);
+	assert_int_equal(aeg_raft_new(&other, &cfg, &conf), -EINVAL);
 	aeg_raft_config_default(&cfg, 1, 1, 10);
 	cfg.lease_read = true;
 	cfg.check_quorum = false;
-	assert_int_equal(aeg_raft_init(&other, &cfg, &conf), -EINVAL);
+	assert_int_equal(aeg_raft_new(&other, &cfg, &conf), -EINVAL);
+	assert_null(other);
 	h_fini(&net);
 }
 

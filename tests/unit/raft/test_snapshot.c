@@ -29,14 +29,14 @@ static void setup_lagging(struct h_net *net)
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(h_propose(net, 1, "entry"), 0);
 	h_deliver_all(net);
-	h_tick(net, 1, net->nodes[1].r.cfg.heartbeat_ticks);
+	h_tick(net, 1, net->nodes[1].cfg.heartbeat_ticks);
 	h_deliver_all(net);
-	struct aeg_raft *r = &net->nodes[1].r;
-	assert_int_equal(r->commit, 11);
-	assert_int_equal(r->applied, 11);
+	struct aeg_raft *r = net->nodes[1].r;
+	assert_int_equal(h_st(r).commit, 11);
+	assert_int_equal(h_st(r).applied, 11);
 	assert_int_equal(aeg_raft_snapshot_set(r, 11, snap_bytes, 12), 0);
 	assert_int_equal(aeg_raft_compact(r, 11), 0);
-	assert_int_equal(r->first, 12);
+	assert_int_equal(h_st(r).first_index, 12);
 	assert_null(aeg_raft_entry_at(r, 11));
 }
 
@@ -49,7 +49,7 @@ static void test_chunked_install(void **state)
 	h_heal(&net);
 	uint64_t snaps_before = net.sent_by_type[AEG_RAFT_MSG_SNAPSHOT];
 	for (int i = 0; i < 3; i++) {
-		h_tick(&net, 1, net.nodes[1].r.cfg.heartbeat_ticks);
+		h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
 		h_deliver_all(&net);
 	}
 	struct h_node *f = &net.nodes[3];
@@ -61,10 +61,10 @@ static void test_chunked_install(void **state)
 	uint64_t chunks = net.sent_by_type[AEG_RAFT_MSG_SNAPSHOT] - snaps_before;
 	assert_true(chunks >= 3 && chunks <= 4);
 	/* It then catches up by appends and applies only what follows. */
-	assert_int_equal(f->r.last, 12);
-	assert_int_equal(f->r.commit, 12);
+	assert_int_equal(h_st(f->r).last_index, 12);
+	assert_int_equal(h_st(f->r).commit, 12);
 	assert_int_equal(f->applied[f->n_applied - 1], 12);
-	assert_int_equal(aeg_raft_progress_of(&net.nodes[1].r, 3)->state, AEG_RAFT_REPLICATE);
+	assert_int_equal(aeg_raft_progress_of(net.nodes[1].r, 3)->state, AEG_RAFT_REPLICATE);
 	h_fini(&net);
 }
 
@@ -74,7 +74,7 @@ static void test_lost_chunk_resent(void **state)
 	struct h_net net;
 	setup_lagging(&net);
 	h_heal(&net);
-	h_tick(&net, 1, net.nodes[1].r.cfg.heartbeat_ticks);
+	h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
 	h_deliver(&net, 1, 3, AEG_RAFT_MSG_HEARTBEAT);
 	h_deliver(&net, 3, 1, AEG_RAFT_MSG_HEARTBEAT_RESP);
 	h_deliver(&net, 1, 3, AEG_RAFT_MSG_APPEND);
@@ -85,7 +85,7 @@ static void test_lost_chunk_resent(void **state)
 	assert_int_equal(net.nodes[3].n_snap_installs, 0);
 	/* The next heartbeat's answer makes the leader send it again. */
 	for (int i = 0; i < 2; i++) {
-		h_tick(&net, 1, net.nodes[1].r.cfg.heartbeat_ticks);
+		h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
 		h_deliver_all(&net);
 	}
 	assert_int_equal(net.nodes[3].n_snap_installs, 1);
@@ -100,37 +100,37 @@ static void test_snapshot_overtaken_by_appends(void **state)
 	h_init(&net, 3, small_chunks);
 	assert_int_equal(h_elect(&net, 1), 1);
 	h_deliver_all(&net);
-	struct aeg_raft *f = &net.nodes[3].r;
+	struct aeg_raft *f = net.nodes[3].r;
 	/* A stale snapshot chunk (index 1) reaches a follower that has moved on. */
 	assert_int_equal(h_propose(&net, 1, "x"), 0);
 	h_deliver_all(&net);
-	h_tick(&net, 1, net.nodes[1].r.cfg.heartbeat_ticks);
+	h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
 	h_deliver_all(&net);
-	assert_int_equal(f->commit, 2);
-	struct aeg_raft_conf conf = net.nodes[1].r.conf;
+	assert_int_equal(h_st(f).commit, 2);
+	struct aeg_raft_conf conf = h_conf(net.nodes[1].r);
 	struct aeg_raft_msg m = {
-		.type = AEG_RAFT_MSG_SNAPSHOT, .from = 1, .to = 3, .term = f->term,
+		.type = AEG_RAFT_MSG_SNAPSHOT, .from = 1, .to = 3, .term = h_st(f).term,
 		.snap_index = 1, .snap_term = 1, .snap_total = 4, .snap_offset = 0,
 		.snap_len = 4, .snap_data = (const uint8_t *)"abcd", .snap_conf = &conf,
 	};
 	assert_int_equal(aeg_raft_step(f, &m), 0);
 	h_ready(&net, 3);
 	assert_int_equal(net.nodes[3].n_snap_installs, 0);
-	assert_int_equal(f->last, 2);
+	assert_int_equal(h_st(f).last_index, 2);
 	/* A complete snapshot whose index the log already holds with the same
 	 * term keeps the entries after it. */
 	assert_int_equal(h_propose(&net, 1, "y"), 0);
 	h_deliver(&net, 1, 3, AEG_RAFT_MSG_APPEND);
-	assert_int_equal(f->last, 3);
-	assert_int_equal(f->commit, 2);
+	assert_int_equal(h_st(f).last_index, 3);
+	assert_int_equal(h_st(f).commit, 2);
 	m.snap_index = 3;
 	m.snap_term = 1;
 	m.commit = 3;
 	assert_int_equal(aeg_raft_step(f, &m), 0);
 	h_ready(&net, 3);
 	assert_int_equal(net.nodes[3].n_snap_installs, 1);
-	assert_int_equal(f->first, 4);
-	assert_int_equal(f->commit, 3);
+	assert_int_equal(h_st(f).first_index, 4);
+	assert_int_equal(h_st(f).commit, 3);
 	/* Malformed chunks are refused. */
 	m.snap_offset = 2;
 	assert_int_equal(aeg_raft_step(f, &m), -EINVAL);
@@ -145,21 +145,21 @@ static void test_restart_from_snapshot(void **state)
 	(void)state;
 	struct h_net net;
 	h_init(&net, 3, NULL);
-	struct aeg_raft *r = &net.nodes[2].r;
-	aeg_raft_fini(r);
+	aeg_raft_free(net.nodes[2].r);
 	struct aeg_raft_config cfg;
 	aeg_raft_config_default(&cfg, 2, 5, 10);
 	struct aeg_raft_conf conf = { .n = 3, .ids = { 1, 2, 3 },
 		.roles = { AEG_RAFT_MEMBER_VOTER, AEG_RAFT_MEMBER_VOTER, AEG_RAFT_MEMBER_VOTER } };
-	assert_int_equal(aeg_raft_init(r, &cfg, &conf), 0);
+	assert_int_equal(aeg_raft_new(&net.nodes[2].r, &cfg, &conf), 0);
+	struct aeg_raft *r = net.nodes[2].r;
 	struct aeg_raft_hard_state hs = { .term = 3, .vote = 1, .commit = 9 };
 	assert_int_equal(aeg_raft_restore_hard_state(r, &hs), 0);
 	assert_int_equal(aeg_raft_restore_snapshot(r, 7, 2, &conf), 0);
 	assert_int_equal(aeg_raft_restore_entry(r, 3, 8, AEG_RAFT_ENTRY_NORMAL, "a", 1), 0);
 	assert_int_equal(aeg_raft_restore_entry(r, 3, 10, AEG_RAFT_ENTRY_NORMAL, "b", 1), -EINVAL);
-	assert_int_equal(r->first, 8);
-	assert_int_equal(r->commit, 8);  /* stored commit 9 clamped to the log */
-	assert_int_equal(r->applied, 7);
+	assert_int_equal(h_st(r).first_index, 8);
+	assert_int_equal(h_st(r).commit, 8);  /* stored commit 9 clamped to the log */
+	assert_int_equal(h_st(r).applied, 7);
 	h_ready(&net, 2);
 	assert_int_equal(net.nodes[2].n_applied, 1);
 	assert_int_equal(net.nodes[2].applied[0], 8);
@@ -171,10 +171,10 @@ static void test_snapshot_set_errors(void **state)
 	(void)state;
 	struct h_net net;
 	h_init(&net, 1, NULL);
-	struct aeg_raft *r = &net.nodes[1].r;
-	h_tick(&net, 1, r->cfg.election_ticks_max);
+	struct aeg_raft *r = net.nodes[1].r;
+	h_tick(&net, 1, h_cfg(r)->election_ticks_max);
 	assert_int_equal(h_propose(&net, 1, "x"), 0);
-	assert_int_equal(r->applied, 2);
+	assert_int_equal(h_st(r).applied, 2);
 	assert_int_equal(aeg_raft_snapshot_set(r, 1, "s", 1), -EINVAL);
 	assert_int_equal(aeg_raft_snapshot_set(r, 3, "s", 1), -EINVAL);
 	assert_int_equal(aeg_raft_snapshot_set(r, 2, NULL, 1), -EINVAL);

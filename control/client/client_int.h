@@ -1,0 +1,99 @@
+/* Internals of the client library shared by client.c (open, routing, the
+ * map, the API) and client_io.c (packing, sockets, replies, timeouts). */
+#ifndef AEGIS_CLIENT_INT_H
+#define AEGIS_CLIENT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aegis/client.h"
+#include "aegis/client_reasm.h"
+#include "aegis/shard.h"
+
+/* Datagram buffers for sending: a poll packs at most this many before it
+ * sends them (and more after); receiving takes this many per recvmmsg. */
+#define CLIENT_OUT_MAX 64
+#define CLIENT_IN_MAX 16
+#define CLIENT_IN_BYTES 65536
+
+enum op_state { OP_IDLE = 0, OP_PENDING, OP_INFLIGHT };
+
+#define OP_STATUS_NONE 0xff /* priv.last_status: no node answer yet */
+/* priv.flags */
+#define OPF_INTERNAL 0x01 /* the client's own MAP fetch */
+#define OPF_SLOT 0x02     /* a write holding one of its shard's in-flight slots */
+
+struct op_list {
+	struct aeg_client_op *head, *tail;
+};
+
+/* A sealed datagram waiting for sendmmsg, or a buffer being filled. */
+struct out_slot {
+	struct aeg_client_builder b;
+	uint32_t ipv4;
+	uint16_t port;
+	uint16_t len; /* sealed length, 0 while open */
+};
+
+struct aeg_client {
+	int fd;
+	struct aeg_client_cfg cfg; /* normalized; nodes/addrs not kept */
+	struct aeg_client_addr *boot;
+	uint32_t boot_count, boot_next;
+	uint64_t next_seq;
+
+	struct aeg_shard_map *map;
+	uint32_t shard_count;
+	uint32_t *leader;       /* per shard: node id we send to */
+	uint16_t *writes;       /* per shard: writes in flight */
+	bool map_wanted;        /* a refetch is needed (STALE_EPOCH, open) */
+	struct aeg_client_op map_op;
+	uint8_t *map_buf;
+	int map_error;          /* last failure of a fetch, for open */
+
+	struct op_list pending, inflight;
+	uint32_t outstanding;   /* submitted by the caller, not completed */
+	struct aeg_client_op **table; /* seq -> op, open addressing */
+	uint32_t table_mask;
+
+	uint8_t *out_mem;
+	struct out_slot out[CLIENT_OUT_MAX];
+	uint32_t out_used;      /* slots [0, out_used) are taken */
+	uint32_t out_sent;      /* sealed slots [0, out_sent) already went */
+	uint8_t *in_mem;
+
+	struct aeg_client_reasm reasm;
+	void *reasm_mem;
+	uint32_t completed;     /* by the current poll */
+	struct aeg_client_stats stats;
+};
+
+uint64_t client_now_ms(void);
+
+/* Lists and the seq table. */
+void op_list_push(struct op_list *l, struct aeg_client_op *op);
+void op_list_remove(struct op_list *l, struct aeg_client_op *op);
+void table_put(struct aeg_client *c, struct aeg_client_op *op);
+struct aeg_client_op *table_find(const struct aeg_client *c, uint64_t seq);
+void table_del(struct aeg_client *c, uint64_t seq);
+
+/* Routing (client.c): fills op->priv.node/ipv4/port/shard for the next
+ * send. false if the op must wait (no map yet). */
+bool client_route(struct aeg_client *c, struct aeg_client_op *op);
+/* The next replica of op's shard after the one it last went to. */
+void client_rotate_leader(struct aeg_client *c, const struct aeg_client_op *op);
+void client_set_leader(struct aeg_client *c, uint32_t shard, uint32_t node);
+/* Starts a MAP fetch unless one is in flight. */
+void client_want_map(struct aeg_client *c);
+/* Takes op out of every structure, sets its status, calls done. */
+void client_complete(struct aeg_client *c, struct aeg_client_op *op, int status);
+bool op_is_write(const struct aeg_client_op *op);
+
+/* client_io.c */
+int client_flush(struct aeg_client *c, uint64_t now_ms);
+int client_receive(struct aeg_client *c, uint64_t now_ms);
+void client_expire(struct aeg_client *c, uint64_t now_ms);
+/* Queues op for (re)sending. */
+void client_requeue(struct aeg_client *c, struct aeg_client_op *op);
+
+#endif

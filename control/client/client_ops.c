@@ -1,0 +1,105 @@
+/* The client's operations: submit (checks, seq, queue) and the synchronous
+ * calls, which are one submitted operation and polls until it is done. */
+#include "client_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+int aeg_client_submit(struct aeg_client *c, struct aeg_client_op *op)
+{
+	bool writes_value = op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_CAS;
+	if (op->op < AEG_CLIENT_GET || op->op > AEG_CLIENT_CAS ||
+	    op->consistency > AEG_CLIENT_CONSISTENCY_MAX || op->key_len == 0 || op->key == NULL ||
+	    (writes_value && op->value == NULL && op->value_len != 0) ||
+	    (op->op != AEG_CLIENT_CAS && op->expect_version != 0) ||
+	    (op->op == AEG_CLIENT_GET && op->buf == NULL && op->buf_cap != 0))
+		return -EINVAL;
+	if (aeg_client_req_part_max(c->cfg.dgram_bytes, op->key_len) == 0 ||
+	    (writes_value && op->value_len > c->cfg.value_bytes_max))
+		return -EMSGSIZE;
+	if (c->outstanding >= c->cfg.outstanding_max)
+		return -EAGAIN;
+	memset(&op->priv, 0, sizeof(op->priv));
+	op->priv.seq = c->next_seq++;
+	op->priv.last_status = OP_STATUS_NONE;
+	op->status = -EINPROGRESS;
+	op->version = 0;
+	if (!writes_value)
+		op->value_len = 0;
+	table_put(c, op);
+	c->outstanding++;
+	client_requeue(c, op);
+	assert(op->priv.state == OP_PENDING);
+	return 0;
+}
+
+static void sync_done(struct aeg_client_op *op)
+{
+	*(bool *)op->user = true;
+}
+
+static int run_sync(struct aeg_client *c, struct aeg_client_op *op)
+{
+	bool done = false;
+	op->done = sync_done;
+	op->user = &done;
+	int rc;
+	while ((rc = aeg_client_submit(c, op)) == -EAGAIN)
+		if ((rc = aeg_client_poll(c, -1)) < 0)
+			return rc;
+	if (rc != 0)
+		return rc;
+	while (!done) {
+		rc = aeg_client_poll(c, -1);
+		if (rc < 0 && !done) {
+			client_complete(c, op, rc); /* op lives on our stack */
+			return rc;
+		}
+	}
+	return op->status;
+}
+
+int aeg_client_put(struct aeg_client *c, const void *key, uint32_t key_len, const void *value,
+		   uint32_t value_len, uint8_t consistency, uint64_t *version)
+{
+	struct aeg_client_op op = {.op = AEG_CLIENT_PUT, .consistency = consistency, .key = key,
+				   .key_len = key_len, .value = value, .value_len = value_len};
+	int rc = run_sync(c, &op);
+	if (version != NULL)
+		*version = op.version;
+	return rc;
+}
+
+int aeg_client_get(struct aeg_client *c, const void *key, uint32_t key_len, void *buf,
+		   uint32_t *value_len, uint8_t consistency, uint64_t *version)
+{
+	struct aeg_client_op op = {.op = AEG_CLIENT_GET, .consistency = consistency, .key = key,
+				   .key_len = key_len, .buf = buf, .buf_cap = *value_len};
+	int rc = run_sync(c, &op);
+	*value_len = op.value_len;
+	if (version != NULL)
+		*version = op.version;
+	return rc;
+}
+
+int aeg_client_del(struct aeg_client *c, const void *key, uint32_t key_len,
+		   uint8_t consistency)
+{
+	struct aeg_client_op op = {.op = AEG_CLIENT_DEL, .consistency = consistency, .key = key,
+				   .key_len = key_len};
+	return run_sync(c, &op);
+}
+
+int aeg_client_cas(struct aeg_client *c, const void *key, uint32_t key_len, const void *value,
+		   uint32_t value_len, uint64_t expect_version, uint8_t consistency,
+		   uint64_t *version)
+{
+	struct aeg_client_op op = {.op = AEG_CLIENT_CAS, .consistency = consistency, .key = key,
+				   .key_len = key_len, .value = value, .value_len = value_len,
+				   .expect_version = expect_version};
+	int rc = run_sync(c, &op);
+	if (version != NULL)
+		*version = op.version;
+	return rc;
+}

@@ -1,0 +1,199 @@
+/* The node's config file: a strict parser of the TOML subset Aegis uses,
+ * the settings struct it fills, command-line overrides and validation.
+ *
+ * Accepted TOML: comments (#), [section] headers, `key = value` with bare
+ * keys, and values that are integers (decimal, optional sign, _ between
+ * digits), booleans, basic strings "..." (escapes \" \\ \n \t only) and
+ * one-line arrays of strings or of integers (trailing comma allowed).
+ * Everything else (dotted or quoted keys, [[tables]], inline tables,
+ * literal strings, floats, dates, multi-line values, hex ints) is refused,
+ * as are unknown sections and keys, wrong types, a key or section given
+ * twice, and values out of range. Errors name "file:line: section.key".
+ *
+ * Keys (units: ms, entries, bytes; "size" = an integer of bytes or a
+ * string "N KiB|MiB|GiB", e.g. "64 MiB"):
+ *
+ *   key                              type      default    range / rule
+ *   [replication]
+ *   replication_factor               int       3          1..AEG_RAFT_CONF_MAX, <= 1 + peers
+ *   consistency_level                string    "quorum"   one | quorum | all (writes and reads)
+ *   [raft]
+ *   election_timeout_min             int ms    150        > heartbeat_interval, multiple of tick_ms
+ *   election_timeout_max             int ms    300        > election_timeout_min, multiple of tick_ms
+ *   heartbeat_interval               int ms    50         multiple of tick_ms
+ *   tick_ms                          int ms    10         1..1000
+ *   pre_vote                         bool      true
+ *   check_quorum                     bool      true
+ *   lease_read                       bool      false      needs check_quorum
+ *   quiesce_after_ms                 int ms    1000       0 (never) or >= heartbeat_interval
+ *   log_entries_max                  int       1024       power of two, 16..2^20
+ *   snapshot_every_entries           int       512        1..log_entries_max-1
+ *   [sharding]
+ *   strategy                         string    "hash"     hash | range
+ *   shard_count                      int       16         1..65536 (range: 1..AEG_CONFIG_SPLITS_MAX+1)
+ *   auto_rebalance                   bool      false      (acts in issue [G])
+ *   split_points                     [string]  []         range: shard_count-1 keys, ascending
+ *                                                         (bytewise), non-empty, <= key_bytes_max
+ *   [node]
+ *   id                               int       0 (unset)  1..2^32-1; set: address required
+ *   address                          string    unset      "A.B.C.D[:PORT]", PORT = UDP base
+ *                                                         port (default 7100); worker w: PORT+w
+ *   peers                            [string]  []         "ID=A.B.C.D[:PORT][@MAC]" as
+ *                                                         aegis-dpnode --peer; no duplicate ids,
+ *                                                         not the node's own id or address
+ *   data_dir                         string    "/var/lib/aegis"
+ *   workers                          int       1          1..AEG_CONFIG_WORKERS_MAX
+ *   transport                        string    "udp"      udp | dpdk
+ *   eal_args                         [string]  []         DPDK EAL arguments (dpdk transport)
+ *   cluster_id                       int       1          0..2^32-1
+ *   cluster_key_file                 string    ""         32 hex digits, mode 0600 (see
+ *   client_key_file                  string    ""         aeg_config_load_key); not the same path
+ *   memory_bytes_max                 size      1 GiB      >= 1 MiB: the node's memory budget
+ *   admin_socket                     string    ""         "" = <data_dir>/aegisd.sock; < 108 bytes
+ *   static_arp                       bool      false      only static neighbour entries
+ *   [limits]
+ *   key_bytes_max                    size      1024       1..65535
+ *   value_bytes_max                  size      1 MiB      1..4 MiB
+ *   [wal]
+ *   segment_bytes                    size      64 MiB     1 MiB..16 GiB, multiple of 4 KiB,
+ *                                                         >= 2 x batch_bytes_max
+ *   batch_bytes_max                  size      2 MiB      64 KiB..64 MiB, multiple of 4 KiB,
+ *                                                         > value_bytes_max + key_bytes_max
+ *   dsync                            bool      false      RWF_DSYNC writes instead of fdatasync
+ *
+ * Parsing, overrides and validation do no I/O (the fuzz target runs them);
+ * aeg_config_load and aeg_config_load_key read files. Nothing allocates
+ * after load: the struct is fixed-size (~80 KiB, keep it off small stacks).
+ * Errors: negative errno codes (-EINVAL for content, -ENOMEM, or the
+ * errno of a failed open/read) with a one-line message in err. */
+#ifndef AEGIS_CONTROL_CONFIG_H
+#define AEGIS_CONTROL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aegis/net.h"
+
+#define AEG_CONFIG_PEERS_MAX 64
+#define AEG_CONFIG_WORKERS_MAX 16
+#define AEG_CONFIG_PATH_BYTES 256         /* paths, including the NUL */
+#define AEG_CONFIG_SOCKET_PATH_BYTES 108  /* sun_path, including the NUL */
+#define AEG_CONFIG_EAL_ARGS_MAX 64
+#define AEG_CONFIG_EAL_POOL_BYTES 4096    /* all EAL arguments with their NULs */
+#define AEG_CONFIG_SPLITS_MAX 1023        /* range strategy: at most 1024 shards */
+#define AEG_CONFIG_SPLIT_POOL_BYTES 65536 /* all split points with their NULs */
+#define AEG_CONFIG_KEYS_MAX 48            /* keys of the table in config.c */
+#define AEG_CONFIG_BASE_PORT_DEFAULT 7100
+#define AEG_CONFIG_KEY_BYTES 16           /* a cluster or client key */
+
+enum aeg_config_consistency {
+	AEG_CONFIG_CONSISTENCY_ONE,
+	AEG_CONFIG_CONSISTENCY_QUORUM,
+	AEG_CONFIG_CONSISTENCY_ALL,
+};
+enum aeg_config_strategy { AEG_CONFIG_STRATEGY_HASH, AEG_CONFIG_STRATEGY_RANGE };
+enum aeg_config_transport { AEG_CONFIG_TRANSPORT_UDP, AEG_CONFIG_TRANSPORT_DPDK };
+
+/* "ID=A.B.C.D[:PORT][@MAC]", the fields of aegis-dpnode's aeg_node_peer. */
+struct aeg_config_peer {
+	uint32_t node;
+	uint32_t ipv4;      /* host order */
+	uint16_t base_port; /* 0: the node's own base port */
+	bool has_mac;       /* a static neighbour entry */
+	struct aeg_net_mac mac;
+};
+
+struct aeg_config {
+	/* [replication] */
+	uint32_t replication_factor;
+	enum aeg_config_consistency consistency_level;
+	/* [raft] */
+	uint32_t election_timeout_ms_min;
+	uint32_t election_timeout_ms_max;
+	uint32_t heartbeat_interval_ms;
+	uint32_t tick_ms;
+	bool pre_vote;
+	bool check_quorum;
+	bool lease_read;
+	uint32_t quiesce_after_ms;
+	uint32_t log_entries_max;
+	uint32_t snapshot_every_entries;
+	/* [sharding] */
+	enum aeg_config_strategy strategy;
+	uint32_t shard_count;
+	bool auto_rebalance;
+	uint32_t split_point_count;          /* read with aeg_config_split_point() */
+	uint32_t split_point_off[AEG_CONFIG_SPLITS_MAX];
+	char split_point_pool[AEG_CONFIG_SPLIT_POOL_BYTES];
+	/* [node] */
+	uint32_t node_id;                    /* 0: not set */
+	bool address_given;
+	uint32_t ipv4;                       /* host order */
+	uint16_t base_port;
+	uint32_t peer_count;
+	struct aeg_config_peer peers[AEG_CONFIG_PEERS_MAX];
+	char data_dir[AEG_CONFIG_PATH_BYTES];
+	uint32_t workers;
+	enum aeg_config_transport transport;
+	uint32_t eal_argc;                   /* read with aeg_config_eal_arg() */
+	uint16_t eal_arg_off[AEG_CONFIG_EAL_ARGS_MAX];
+	char eal_pool[AEG_CONFIG_EAL_POOL_BYTES];
+	uint32_t cluster_id;
+	char cluster_key_file[AEG_CONFIG_PATH_BYTES]; /* "": not given */
+	char client_key_file[AEG_CONFIG_PATH_BYTES];
+	uint64_t memory_bytes_max;
+	char admin_socket[AEG_CONFIG_SOCKET_PATH_BYTES]; /* "": <data_dir>/aegisd.sock */
+	bool static_arp;
+	/* [limits] */
+	uint32_t key_bytes_max;
+	uint32_t value_bytes_max;
+	/* [wal] */
+	uint64_t wal_segment_bytes;
+	uint32_t wal_batch_bytes_max;
+	bool wal_dsync;
+
+	/* Where each key's value came from, so that validation errors can
+	 * name file:line: 0 default (or an earlier file), UINT32_MAX --set. */
+	uint32_t origin_line[AEG_CONFIG_KEYS_MAX];
+	char origin_file[AEG_CONFIG_PATH_BYTES];
+};
+
+/* The defaults of the table above. Returns 0. */
+int aeg_config_defaults(struct aeg_config *c);
+
+/* Parses text (len bytes, NULs refused) on top of *c: keys not in the text
+ * keep their value, arrays given replace the old ones. file_name is used in
+ * messages only. Nothing is changed on error. Does not validate. */
+int aeg_config_parse(struct aeg_config *c, const char *text, size_t len, const char *file_name,
+		     char *err, size_t err_len);
+
+/* Reads the file at path (at most 1 MiB) and parses it as above. */
+int aeg_config_load(struct aeg_config *c, const char *path, char *err, size_t err_len);
+
+/* One override, "section.key" and its value: a TOML value, except that a
+ * string key also takes its text unquoted (--set node.transport=dpdk) and
+ * a size key "64MiB". Same type and range checks as a file. */
+int aeg_config_set(struct aeg_config *c, const char *dotted_key, const char *value, char *err,
+		   size_t err_len);
+
+/* Ranges and consistency between keys (see the table). 0 or -EINVAL. */
+int aeg_config_validate(const struct aeg_config *c, char *err, size_t err_len);
+
+/* Split point i (< split_point_count) and EAL argument i (< eal_argc),
+ * NUL-terminated. */
+const char *aeg_config_split_point(const struct aeg_config *c, uint32_t i);
+const char *aeg_config_eal_arg(const struct aeg_config *c, uint32_t i);
+
+/* The admin socket path: admin_socket, or data_dir + "/aegisd.sock".
+ * 0, or -ENAMETOOLONG when it does not fit out (or a sun_path). */
+int aeg_config_admin_socket_path(const struct aeg_config *c, char *out, size_t out_len);
+
+/* Reads a key file: 32 hex digits and an optional newline, nothing else.
+ * Refused: not a regular file, group or world permissions (chmod 600),
+ * a wrong length or a non-hex character. 0, -EINVAL, -EACCES or the
+ * errno of open/read, with the path in err. */
+int aeg_config_load_key(const char *path, uint8_t out[AEG_CONFIG_KEY_BYTES], char *err,
+			size_t err_len);
+
+#endif

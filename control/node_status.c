@@ -1,0 +1,133 @@
+/* aegisd's status answer (node_status.h): read from each worker's
+ * published status (no locks, no stop of the workers). */
+#define _GNU_SOURCE
+#include "node_status.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aegis/net.h"
+#include "aegis/shard.h"
+#include "dp_clock.h"
+
+#define GROUPS_MAX_REPORTED 65536
+
+static const char *role_name(uint8_t role)
+{
+	switch (role) {
+	case AEG_RAFT_LEADER: return "leader";
+	case AEG_RAFT_CANDIDATE: return "candidate";
+	case AEG_RAFT_PRE_CANDIDATE: return "pre-candidate";
+	default: return "follower";
+	}
+}
+
+static void members(struct aeg_node_status *ns, struct aeg_admin_reply *out)
+{
+	const struct aeg_config *cfg = ns->cfg;
+	aeg_admin_reply_printf(out, "\"members\":[");
+	for (uint32_t i = 0; i <= cfg->peer_count; i++) {
+		uint32_t id = i == 0 ? cfg->node_id : cfg->peers[i - 1].node;
+		uint32_t ip = i == 0 ? cfg->ipv4 : cfg->peers[i - 1].ipv4;
+		uint16_t port = i == 0 ? cfg->base_port
+				       : (cfg->peers[i - 1].base_port ? cfg->peers[i - 1].base_port : cfg->base_port);
+		char ipbuf[16];
+		aeg_net_ipv4_format(ip, ipbuf);
+		bool reach = i == 0 || aeg_dp_node_reachable(ns->dn, ip);
+		aeg_admin_reply_printf(out, "%s{\"id\":%u,\"address\":\"%s:%u\",\"self\":%s,\"reachable\":%s}",
+				       i ? "," : "", id, ipbuf, port, i == 0 ? "true" : "false",
+				       reach ? "true" : "false");
+	}
+	aeg_admin_reply_printf(out, "]");
+}
+
+static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
+{
+	const struct aeg_config *cfg = ns->cfg;
+	struct aeg_replica_group_status *gs = calloc(GROUPS_MAX_REPORTED, sizeof(*gs));
+	if (gs == NULL) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"out of memory\"}");
+		return;
+	}
+	double up = (double)(aeg_dp_now_ns() - ns->started_ns) / 1e9;
+	aeg_admin_reply_printf(out, "{\"ok\":true,\"node\":%u,\"uptime_s\":%.1f,\"transport\":\"%s\",\"epoch\":%llu,",
+			       cfg->node_id, up, aeg_dp_node_driver(ns->dn),
+			       (unsigned long long)aeg_shard_map_epoch(ns->map));
+	struct aeg_replica_status st[AEG_CONFIG_WORKERS_MAX];
+	uint32_t n_groups[AEG_CONFIG_WORKERS_MAX], total = 0;
+	uint64_t mem = 0, per_group = 0;
+	aeg_admin_reply_printf(out, "\"workers\":[");
+	for (uint32_t w = 0; w < ns->workers; w++) {
+		n_groups[w] = aeg_replica_status_read(ns->rps[w], &st[w], NULL, 0);
+		struct aeg_worker_stats ws;
+		aeg_worker_stats_read(ns->rt->w[w], &ws);
+		uint64_t drops = 0;
+		for (int d = 1; d < AEG_WIRE_DROP_NR; d++)
+			drops += ws.drops[d];
+		aeg_admin_reply_printf(out,
+			"%s{\"worker\":%u,\"groups\":%u,\"active_groups\":%u,"
+			"\"wal\":{\"syncs\":%llu,\"bytes\":%llu,\"records\":%llu,\"failed\":%d},"
+			"\"dp\":{\"rx_pkts\":%llu,\"tx_pkts\":%llu,\"drops\":%llu},"
+			"\"clients\":{\"datagrams\":%llu,\"drops\":%llu,\"requests\":%llu,\"replies\":%llu,"
+			"\"writes_ok\":%llu,\"reads_ok\":%llu,\"redirects\":%llu,\"busy\":%llu},"
+			"\"raft\":{\"msgs_in\":%llu,\"msgs_out\":%llu,\"bad\":%llu,\"snapshots_taken\":%llu,"
+			"\"snapshots_installed\":%llu}}",
+			w ? "," : "", w, st[w].groups, st[w].active_groups, (unsigned long long)st[w].wal_syncs,
+			(unsigned long long)st[w].wal_bytes, (unsigned long long)st[w].wal_records, st[w].wal_failed,
+			(unsigned long long)ws.rx_pkts, (unsigned long long)ws.tx_pkts, (unsigned long long)drops,
+			(unsigned long long)st[w].client_dgrams, (unsigned long long)st[w].client_drops,
+			(unsigned long long)st[w].client_reqs, (unsigned long long)st[w].client_replies,
+			(unsigned long long)st[w].writes_ok, (unsigned long long)st[w].reads_ok,
+			(unsigned long long)st[w].redirects, (unsigned long long)st[w].busy,
+			(unsigned long long)st[w].raft_msgs_in, (unsigned long long)st[w].raft_msgs_out,
+			(unsigned long long)st[w].raft_bad, (unsigned long long)st[w].snapshots_taken,
+			(unsigned long long)st[w].snapshots_installed);
+		mem += st[w].driver_bytes;
+		per_group = st[w].raft_bytes_per_group;
+	}
+	aeg_admin_reply_printf(out, "],");
+	members(ns, out);
+	aeg_admin_reply_printf(out, ",\"shards\":[");
+	bool first = true;
+	for (uint32_t w = 0; w < ns->workers; w++) {
+		uint32_t n = aeg_replica_status_read(ns->rps[w], &st[w], gs, GROUPS_MAX_REPORTED);
+		for (uint32_t i = 0; i < n && i < GROUPS_MAX_REPORTED; i++) {
+			const struct aeg_replica_group_status *g = &gs[i];
+			aeg_admin_reply_printf(out,
+				"%s{\"shard\":%u,\"group\":%u,\"worker\":%u,\"role\":\"%s\",\"quiet\":%s,\"leader\":%u,"
+				"\"term\":%llu,\"commit\":%llu,\"applied\":%llu,\"last_index\":%llu,\"keys\":%llu,"
+				"\"kv_bytes\":%llu,\"mem_bytes\":%llu,\"error\":%d}",
+				first ? "" : ",", g->shard, g->group, w, role_name(g->role), g->quiet ? "true" : "false",
+				g->lead, (unsigned long long)g->term, (unsigned long long)g->commit,
+				(unsigned long long)g->applied, (unsigned long long)g->last_index,
+				(unsigned long long)g->keys, (unsigned long long)g->kv_bytes,
+				(unsigned long long)g->mem_bytes, g->error);
+			first = false;
+			mem += g->mem_bytes;
+			total++;
+		}
+	}
+	aeg_admin_reply_printf(out, "],\"memory\":{\"groups\":%u,\"bytes_per_group\":%llu,\"total_bytes\":%llu}}",
+			       total, (unsigned long long)per_group, (unsigned long long)mem);
+	(void)n_groups;
+	free(gs);
+}
+
+int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_reply *out)
+{
+	struct aeg_node_status *ns = ctx;
+	char cmd[64];
+	if (aeg_admin_request_cmd(request, cmd, sizeof(cmd)) != 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"expected {\\\"cmd\\\":...}\"}");
+		return 0;
+	}
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "shards") == 0) {
+		status(ns, out);
+		return 0;
+	}
+	aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"unknown command\"}");
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* aegisd's answers on the admin socket: {"cmd":"status"} gives the node,
+ * its workers (log and dataplane counters), members with reachability,
+ * and every shard group of this node with role, leader, term, commit,
+ * applied and memory (the shape aegisctl renders). */
+#ifndef AEGIS_CONTROL_NODE_STATUS_H
+#define AEGIS_CONTROL_NODE_STATUS_H
+
+#include <stdint.h>
+
+#include "admin.h"
+#include "config.h"
+#include "dp_node.h"
+#include "dp_runtime.h"
+#include "replica.h"
+
+struct aeg_shard_map;
+
+struct aeg_node_status {
+	const struct aeg_config *cfg;
+	const struct aeg_shard_map *map;
+	struct aeg_replica **rps;
+	uint32_t workers;
+	struct aeg_dp_runtime *rt;
+	struct aeg_dp_node *dn;
+	uint64_t started_ns;
+};
+
+/* The admin handler (ctx = struct aeg_node_status). */
+int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_reply *out);
+
+#endif

@@ -1,0 +1,468 @@
+/* One aegisd worker (replica.h): its shard groups over the group driver,
+ * the io_uring log under them, the per-iteration hooks of the worker
+ * loop, and the status it publishes for the admin socket. */
+#define _GNU_SOURCE
+#include "replica_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "aegis/msg.h"
+#include "aegis/wal_recovery.h"
+#include "dp_clock.h"
+
+void rp_log(const struct aeg_replica *rp, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (rp->cfg.log != NULL)
+		rp->cfg.log("worker %u: %s", rp->cfg.worker, line);
+	else
+		fprintf(stderr, "aegisd: worker %u: %s\n", rp->cfg.worker, line);
+}
+
+struct rp_shard *rp_shard_of(struct aeg_replica *rp, uint32_t group)
+{
+	return group < rp->groups_max ? rp->by_group[group] : NULL;
+}
+
+/* ---- driver I/O: the log, the network, the state machine --------------- */
+
+static int io_log_entries(void *ctx, uint32_t group, const struct aeg_raft_entry *ents, uint32_t n,
+			  uint32_t *taken, uint64_t *ticket)
+{
+	struct aeg_replica *rp = ctx;
+	struct aeg_wal_entry we[64];
+	if (n > 64)
+		n = 64;
+	for (uint32_t i = 0; i < n; i++)
+		we[i] = (struct aeg_wal_entry){ .term = ents[i].term, .index = ents[i].index,
+						.data = ents[i].data, .len = ents[i].len, .type = ents[i].type };
+	int rc = aeg_wal_append_entries(rp->wal, group, we, n, ticket);
+	if (rc < 0)
+		return rc;
+	*taken = (uint32_t)rc;
+	return 0;
+}
+
+static int io_log_hard_state(void *ctx, uint32_t group, const struct aeg_raft_hard_state *hs, uint64_t *ticket)
+{
+	struct aeg_replica *rp = ctx;
+	int rc = aeg_wal_set_hard_state(rp->wal, group, hs->term, hs->vote, hs->commit, ticket);
+	return rc < 0 ? rc : 0;
+}
+
+static struct rp_peer *peer_of(struct aeg_replica *rp, uint32_t node)
+{
+	for (uint32_t i = 0; i < rp->n_peers; i++)
+		if (rp->peers[i].node == node)
+			return &rp->peers[i];
+	return NULL;
+}
+
+static int io_send(void *ctx, uint32_t node, uint8_t type, uint32_t group, const uint8_t *body, uint32_t len)
+{
+	struct aeg_replica *rp = ctx;
+	if (rp->w == NULL)
+		return -ENOTCONN;
+	struct rp_peer *p = peer_of(rp, node);
+	if (p != NULL)
+		p->last_tx_ms = rp->now_ms;
+	rp->st.raft_msgs_out++;
+	return aeg_worker_send(rp->w, node, rp->cfg.worker, type, group, body, len);
+}
+
+static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
+{
+	struct aeg_replica *rp = ctx;
+	struct rp_shard *s = rp_shard_of(rp, group);
+	assert(s != NULL);
+	struct aeg_kv_result res = { 0 };
+	int rc;
+	if (e->type == AEG_RAFT_ENTRY_NORMAL) {
+		rc = aeg_kv_apply(s->kv, e->index, e->data, e->len, &res);
+	} else {
+		rc = aeg_kv_apply_noop(s->kv, e->index);
+	}
+	if (rc == -ENOMEM) {
+		/* The allocator failed under a budget that every replica
+		 * shares: going on would diverge from the others. */
+		rp_log(rp, "group %u: out of memory applying index %llu: stopping", group,
+		       (unsigned long long)e->index);
+		abort();
+	}
+	if (rc == -EINVAL)
+		rp_log(rp, "group %u: index %llu is not a command (skipped on every replica)", group,
+		       (unsigned long long)e->index);
+	rp_client_applied(rp, s, e, e->type == AEG_RAFT_ENTRY_NORMAL && rc == 0 ? &res : NULL);
+	if (rp->cfg.snapshot_every > 0 && e->index >= s->snap_index + rp->cfg.snapshot_every)
+		s->want_snapshot = true;
+}
+
+static void io_read_ready(void *ctx, uint32_t group, uint64_t read_ctx, uint64_t index)
+{
+	rp_client_read_ready(ctx, group, read_ctx, index);
+}
+
+/* ---- start-up: groups and recovery --------------------------------------- */
+
+static int replay_rec(void *ctx, const struct aeg_wal_rec *rec)
+{
+	return aeg_wal_recovery_add(ctx, rec);
+}
+
+static void raft_config_of(const struct aeg_replica *rp, uint32_t group, struct aeg_raft_config *rc)
+{
+	const struct aeg_replica_config *c = &rp->cfg;
+	aeg_raft_config_default(rc, c->node, rp->seed ^ ((uint64_t)c->node << 32) ^ group, c->tick_ms);
+	rc->election_ticks_min = (c->election_ms_min + c->tick_ms - 1) / c->tick_ms;
+	rc->election_ticks_max = (c->election_ms_max + c->tick_ms - 1) / c->tick_ms;
+	rc->heartbeat_ticks = (c->heartbeat_ms + c->tick_ms - 1) / c->tick_ms;
+	rc->pre_vote = c->pre_vote;
+	rc->check_quorum = c->check_quorum;
+	rc->lease_read = c->lease_read;
+	rc->quiesce_ticks = c->quiesce_ms / c->tick_ms;
+	if (c->log_entries_max != 0)
+		rc->log_entries_max = c->log_entries_max;
+	/* An entry holds one value of up to value_bytes_max; the arena holds
+	 * a few of them plus the window's small ones. */
+	uint64_t arena = 4ull * (c->kv.value_bytes_max + 4096);
+	if (arena > rc->log_bytes_max)
+		rc->log_bytes_max = arena;
+	rc->batch_bytes_max = 60 * 1024;  /* appends stay near one 64 KiB message */
+	rc->snapshot_bytes_max = 64u << 20;
+}
+
+static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *rec)
+{
+	const struct aeg_shard_map *m = rp->cfg.map;
+	uint32_t count = aeg_shard_map_shard_count(m);
+	for (uint32_t shard = 0; shard < count; shard++) {
+		if (aeg_shard_worker(shard, rp->cfg.workers) != rp->cfg.worker ||
+		    !aeg_shard_has_replica(m, shard, rp->cfg.node))
+			continue;
+		struct rp_shard *s = &rp->shards[rp->n_shards++];
+		s->shard = shard;
+		s->group = aeg_shard_group(shard);
+		rp->by_group[s->group] = s;
+		int rc = aeg_kv_new(&s->kv, &rp->cfg.kv, NULL);
+		if (rc != 0)
+			return rc;
+		uint32_t n = 0;
+		const uint32_t *reps = aeg_shard_replicas(m, shard, &n);
+		struct aeg_raft_conf conf = { .n = n };
+		for (uint32_t i = 0; i < n; i++) {
+			conf.ids[i] = reps[i];
+			conf.roles[i] = AEG_RAFT_MEMBER_VOTER;
+		}
+		struct aeg_raft_config rc_cfg;
+		raft_config_of(rp, s->group, &rc_cfg);
+		rp->st.raft_bytes_per_group = aeg_raft_memory_bytes(&rc_cfg);
+		rc = aeg_gd_group_add(rp->gd, s->group, &rc_cfg, &conf);
+		if (rc != 0)
+			return rc;
+		rc = rp_recover_group(rp, s, rec);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int open_log(struct aeg_replica *rp, struct aeg_wal_recovery *rec, uint32_t groups)
+{
+	const struct aeg_replica_config *c = &rp->cfg;
+	if (mkdir(rp->dir, 0700) != 0 && errno != EEXIST) {
+		int rc = -errno;
+		rp_log(rp, "creating %s: %s", rp->dir, strerror(errno));
+		return rc;
+	}
+	struct aeg_wal_config wc = {
+		.dir = rp->dir, .worker_id = c->worker, .segment_bytes = c->segment_bytes,
+		.batch_bytes_max = c->wal_batch_bytes_max ? c->wal_batch_bytes_max : (4u << 20),
+		.groups_max = groups + 16, .dsync = c->wal_dsync, .replay = replay_rec, .replay_ctx = rec,
+	};
+	int rc = aeg_wal_open(&rp->wal, &wc);
+	if (rc != 0) {
+		rp_log(rp, "opening the log in %s: %s", rp->dir, strerror(-rc));
+		return rc;
+	}
+	rc = aeg_wal_recovery_finish(rec);
+	if (rc != 0)
+		rp_log(rp, "log in %s: %s", rp->dir, aeg_wal_recovery_error(rec, NULL, NULL));
+	return rc;
+}
+
+int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *cfg)
+{
+	*out = NULL;
+	if (cfg->map == NULL || cfg->workers == 0 || cfg->worker >= cfg->workers || cfg->tick_ms == 0 ||
+	    cfg->client_key == NULL || cfg->data_dir == NULL)
+		return -EINVAL;
+	struct aeg_replica *rp = calloc(1, sizeof(*rp));
+	if (rp == NULL)
+		return -ENOMEM;
+	rp->cfg = *cfg;
+	if (getrandom(&rp->seed, sizeof(rp->seed), 0) != sizeof(rp->seed))
+		rp->seed = aeg_dp_wall_ns();
+	snprintf(rp->dir, sizeof(rp->dir), "%s/w%u", cfg->data_dir, cfg->worker);
+	uint32_t count = aeg_shard_map_shard_count(cfg->map);
+	uint32_t n_nodes = 0;
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(cfg->map, &n_nodes);
+	for (uint32_t i = 0; i < n_nodes && rp->n_peers < RP_PEERS_MAX; i++) {
+		uint32_t id = nodes[i].id;
+		if (id != cfg->node)
+			rp->peers[rp->n_peers++].node = id;
+	}
+	rp->groups_max = count + 2;
+	rp->by_group = calloc(rp->groups_max, sizeof(*rp->by_group));
+	rp->shards = calloc(count, sizeof(*rp->shards));
+	struct aeg_wal_recovery *rec = NULL;
+	int rc = (rp->by_group == NULL || rp->shards == NULL) ? -ENOMEM : aeg_wal_recovery_new(&rec);
+	if (rc == 0)
+		rc = rp_client_init(rp);
+	if (rc == 0)
+		rc = open_log(rp, rec, count);
+	if (rc == 0) {
+		struct aeg_gd_config gc;
+		aeg_gd_config_default(&gc, cfg->node);
+		gc.groups_max = rp->groups_max;
+		struct aeg_gd_io io = {
+			.log_entries = io_log_entries, .log_hard_state = io_log_hard_state,
+			.install_snapshot = rp_install_snapshot, .send = io_send, .apply = io_apply,
+			.read_ready = io_read_ready, .ctx = rp,
+		};
+		rc = aeg_gd_new(&rp->gd, &gc, &io);
+	}
+	if (rc == 0)
+		rc = groups_create(rp, rec);
+	if (rec != NULL)
+		aeg_wal_recovery_free(rec);
+	if (rc != 0) {
+		aeg_replica_free(rp);
+		return rc;
+	}
+	rp_log(rp, "%u shard groups, log in %s", rp->n_shards, rp->dir);
+	*out = rp;
+	return 0;
+}
+
+void aeg_replica_free(struct aeg_replica *rp)
+{
+	if (rp == NULL)
+		return;
+	if (rp->wal != NULL) {
+		int rc = aeg_wal_flush(rp->wal, NULL, NULL);
+		if (rc < 0)
+			rp_log(rp, "final log flush: %s", strerror(-rc));
+		aeg_wal_close(rp->wal);
+	}
+	aeg_gd_free(rp->gd);
+	for (uint32_t i = 0; i < rp->n_shards; i++) {
+		aeg_kv_free(rp->shards[i].kv);
+		free(rp->shards[i].snap_buf);
+	}
+	rp_client_fini(rp);
+	for (int i = 0; i < 2; i++)
+		free(rp->pub_groups[i]);
+	free(rp->shards);
+	free(rp->by_group);
+	free(rp);
+}
+
+/* ---- the worker loop's hooks --------------------------------------------- */
+
+void aeg_replica_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint32_t src_worker,
+			const struct aeg_wire_msg *m)
+{
+	struct aeg_replica *rp = arg;
+	rp->w = w;
+	if (src_worker != rp->cfg.worker) {
+		rp->st.raft_bad++;  /* shards live on the same worker index everywhere */
+		return;
+	}
+	rp->st.raft_msgs_in++;
+	struct rp_peer *p = peer_of(rp, src_node);
+	if (p != NULL) {
+		p->last_rx_ms = rp->now_ms;
+		if (p->down) {
+			p->down = false;
+			rp_log(rp, "node %u is back", src_node);
+		}
+	}
+	if (aeg_gd_receive(rp->gd, src_node, m->type, m->group, m->body, m->body_len) != 0)
+		rp->st.raft_bad++;
+}
+
+void aeg_replica_on_raw(void *arg, struct aeg_worker *w, const struct aeg_pkt *pkt)
+{
+	struct aeg_replica *rp = arg;
+	rp->w = w;
+	rp_client_datagram(rp, pkt);
+}
+
+static void wal_durable(struct aeg_replica *rp)
+{
+	int rc = aeg_wal_poll(rp->wal, NULL, NULL);
+	if (rc < 0 && rp->st.wal_failed == 0) {
+		rp->st.wal_failed = rc;
+		rp_log(rp, "the log stopped: %s (no more writes are acknowledged)", strerror(-rc));
+	}
+	aeg_gd_durable(rp->gd, aeg_wal_durable_lsn(rp->wal));
+}
+
+static uint32_t after_work(struct aeg_replica *rp)
+{
+	uint32_t did = aeg_gd_process(rp->gd);
+	for (uint32_t i = 0; i < rp->n_shards; i++) {
+		struct rp_shard *s = &rp->shards[i];
+		if (s->want_snapshot) {
+			s->want_snapshot = false;
+			(void)rp_snapshot_take(rp, s);
+		}
+	}
+	int rc = aeg_wal_submit(rp->wal);
+	if (rc < 0 && rp->st.wal_failed == 0) {
+		rp->st.wal_failed = rc;
+		rp_log(rp, "log submit: %s", strerror(-rc));
+	}
+	did += aeg_gd_flush(rp->gd);
+	rp_client_check(rp);
+	rp_replies_flush(rp);
+	return did + (rc > 0);
+}
+
+static void clocks(struct aeg_replica *rp, uint64_t now_ns)
+{
+	rp->now_ms = now_ns / 1000000u;
+	rp->wall_ms = aeg_dp_wall_ns() / 1000000u;
+}
+
+static void status_publish(struct aeg_replica *rp);
+
+/* Keepalives on quiet links (an empty heartbeat batch) and the failure
+ * detector that wakes quiet groups led by a silent node. */
+static void liveness(struct aeg_replica *rp)
+{
+	uint8_t empty[8];
+	int len = aeg_raft_hb_batch_encode(NULL, 0, empty, sizeof(empty));
+	for (uint32_t i = 0; i < rp->n_peers; i++) {
+		struct rp_peer *p = &rp->peers[i];
+		if (p->last_rx_ms == 0)
+			p->last_rx_ms = rp->now_ms;  /* start: give it a timeout's grace */
+		if (len > 0 && rp->now_ms - p->last_tx_ms >= rp->cfg.heartbeat_ms)
+			(void)io_send(rp, p->node, AEG_MSG_RAFT_HB, 0, empty, (uint32_t)len);
+		if (!p->down && rp->now_ms - p->last_rx_ms > rp->cfg.election_ms_max) {
+			p->down = true;
+			rp_log(rp, "node %u silent for %llu ms: waking the groups it leads", p->node,
+			       (unsigned long long)(rp->now_ms - p->last_rx_ms));
+			aeg_gd_node_down(rp->gd, p->node);
+		}
+	}
+}
+
+uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns)
+{
+	struct aeg_replica *rp = arg;
+	rp->w = w;
+	clocks(rp, now_ns);
+	uint64_t before = aeg_wal_durable_lsn(rp->wal);
+	wal_durable(rp);
+	aeg_gd_tick(rp->gd, rp->now_ms, rp->cfg.tick_ms);
+	liveness(rp);
+	uint32_t did = after_work(rp);
+	if (now_ns - rp->last_status_ns >= RP_STATUS_PERIOD_NS) {
+		rp->last_status_ns = now_ns;
+		status_publish(rp);
+	}
+	/* Keep polling while the disk has our writes: the answer is near. */
+	const struct aeg_wal_stats *ws = aeg_wal_get_stats(rp->wal);
+	bool inflight = ws->batches > 0 && aeg_wal_durable_lsn(rp->wal) < ws->batches;
+	return did + (aeg_wal_durable_lsn(rp->wal) != before) + (inflight ? 1 : 0);
+}
+
+uint32_t aeg_replica_on_rx_done(void *arg, struct aeg_worker *w, uint64_t now_ns)
+{
+	struct aeg_replica *rp = arg;
+	rp->w = w;
+	clocks(rp, now_ns);
+	rp_propose_staged(rp);
+	return after_work(rp);
+}
+
+/* ---- status --------------------------------------------------------------- */
+
+static void status_publish(struct aeg_replica *rp)
+{
+	uint64_t seq = __atomic_load_n(&rp->pub_seq, __ATOMIC_RELAXED);
+	int slot = (int)((seq + 1) & 1);
+	if (rp->pub_groups[slot] == NULL) {
+		rp->pub_groups[slot] = calloc(rp->n_shards + 1, sizeof(struct aeg_replica_group_status));
+		if (rp->pub_groups[slot] == NULL)
+			return;
+	}
+	struct aeg_replica_status *st = &rp->pub_st[slot];
+	*st = rp->st;
+	st->worker = rp->cfg.worker;
+	struct aeg_gd_stats gs;
+	aeg_gd_stats_get(rp->gd, &gs);
+	st->groups = (uint32_t)gs.groups;
+	st->active_groups = (uint32_t)gs.active;
+	const struct aeg_wal_stats *ws = aeg_wal_get_stats(rp->wal);
+	st->wal_syncs = ws->syncs;
+	st->wal_bytes = ws->bytes_written;
+	st->wal_records = ws->records;
+	st->wal_failed = ws->failed;
+	st->driver_bytes = aeg_gd_memory_bytes(rp->gd);
+	for (uint32_t i = 0; i < rp->n_shards; i++) {
+		struct rp_shard *s = &rp->shards[i];
+		struct aeg_replica_group_status *g = &rp->pub_groups[slot][i];
+		struct aeg_raft_status rs;
+		struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
+		aeg_raft_status(r, &rs);
+		struct aeg_kv_stats ks;
+		aeg_kv_stats_get(s->kv, &ks);
+		*g = (struct aeg_replica_group_status){
+			.shard = s->shard, .group = s->group, .role = (uint8_t)rs.role,
+			.quiet = aeg_raft_quiescent(r), .lead = rs.lead, .term = rs.term,
+			.commit = rs.commit, .applied = rs.applied, .last_index = rs.last_index,
+			.keys = ks.keys, .kv_bytes = ks.logical_bytes,
+			.mem_bytes = ks.mem_bytes + st->raft_bytes_per_group + s->snap_cap,
+			.error = aeg_gd_group_error(rp->gd, s->group),
+		};
+	}
+	rp->pub_n[slot] = rp->n_shards;
+	__atomic_store_n(&rp->pub_seq, seq + 1, __ATOMIC_RELEASE);
+}
+
+uint32_t aeg_replica_status_read(struct aeg_replica *rp, struct aeg_replica_status *st,
+				 struct aeg_replica_group_status *groups, uint32_t max)
+{
+	for (int attempt = 0; attempt < 100; attempt++) {
+		uint64_t seq = __atomic_load_n(&rp->pub_seq, __ATOMIC_ACQUIRE);
+		if (seq == 0) {
+			memset(st, 0, sizeof(*st));
+			st->worker = rp->cfg.worker;
+			return 0;
+		}
+		int slot = (int)(seq & 1);
+		*st = rp->pub_st[slot];
+		uint32_t n = rp->pub_n[slot];
+		if (groups != NULL && rp->pub_groups[slot] != NULL)
+			memcpy(groups, rp->pub_groups[slot], (n < max ? n : max) * sizeof(*groups));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		/* The worker writes the other slot next; two publishes during
+		 * our copy would reuse this one. */
+		if (__atomic_load_n(&rp->pub_seq, __ATOMIC_RELAXED) <= seq + 1)
+			return n;
+	}
+	return 0;
+}

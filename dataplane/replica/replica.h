@@ -1,0 +1,96 @@
+/* One worker core of aegisd: the shards this worker owns on this node, each
+ * a Raft group (lib/multiraft driver) over the worker's own io_uring log
+ * (one fdatasync for every group of the core), its key-value state machine
+ * (lib/kv), and the clients' requests that arrive on the worker's port.
+ *
+ * Threads: aeg_replica_new() runs on the main thread at start (it opens and
+ * recovers the log); from then on everything but aeg_replica_status_read()
+ * runs on the worker's thread through the aeg_worker callbacks below.
+ * Status is published by the worker every ~100 ms into a double buffer
+ * that the main thread reads without locks.
+ *
+ * Per iteration (worker.c calls these):
+ *   on_tick:    reap log completions -> durable; Raft ticks; snapshots;
+ *               answers that waited on the disk or on followers
+ *   on_msg:     cluster messages (Raft, heartbeats) into the driver
+ *   on_raw:     client datagrams: route, stage proposals, serve reads
+ *   on_rx_done: propose what was staged (one batch per group), process
+ *               every dirty group, submit the log batch, flush
+ *               heartbeats and client replies */
+#ifndef AEGIS_DATAPLANE_REPLICA_H
+#define AEGIS_DATAPLANE_REPLICA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aegis/kv.h"
+#include "aegis/raft.h"
+#include "aegis/shard.h"
+#include "aegis/wire.h"
+#include "worker.h"
+
+struct aeg_replica;
+
+struct aeg_replica_config {
+	uint32_t node;
+	uint16_t worker;
+	uint16_t workers;
+	const struct aeg_shard_map *map;   /* read-only, outlives the replica */
+	const char *data_dir;              /* the log lives in data_dir/wN */
+	uint32_t tick_ms;
+	uint32_t election_ms_min, election_ms_max, heartbeat_ms;
+	bool pre_vote, check_quorum, lease_read;
+	uint32_t quiesce_ms;               /* 0: never */
+	uint32_t log_entries_max;          /* Raft log window per group */
+	uint32_t snapshot_every;           /* applied entries between snapshots */
+	uint8_t consistency_default;       /* enum aeg_client_consistency, not DEFAULT */
+	struct aeg_kv_limits kv;
+	uint64_t segment_bytes;            /* WAL; 0: default */
+	uint32_t wal_batch_bytes_max;      /* 0: default (4 MiB: holds a 1 MiB entry) */
+	bool wal_dsync;
+	const struct aeg_wire_key *client_key;
+	uint32_t dgram_bytes_max;          /* client replies; 0: 1472 */
+	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+};
+
+/* Opens data_dir/wN (creating it), recovers the log and each shard group
+ * of this worker from it. Errors are negative errno values, logged. */
+int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *cfg);
+/* Flushes and closes the log (worker stopped). */
+void aeg_replica_free(struct aeg_replica *rp);
+
+/* Callbacks for struct aeg_worker_config (arg = the replica). */
+void aeg_replica_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint32_t src_worker,
+			const struct aeg_wire_msg *m);
+void aeg_replica_on_raw(void *arg, struct aeg_worker *w, const struct aeg_pkt *pkt);
+uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns);
+uint32_t aeg_replica_on_rx_done(void *arg, struct aeg_worker *w, uint64_t now_ns);
+
+struct aeg_replica_group_status {
+	uint32_t shard, group;
+	uint8_t role;        /* enum aeg_raft_role */
+	bool quiet;
+	uint32_t lead;
+	uint64_t term, commit, applied, last_index;
+	uint64_t keys, kv_bytes, mem_bytes;
+	int error;
+};
+
+struct aeg_replica_status {
+	uint32_t worker;
+	uint32_t groups, active_groups;
+	uint64_t wal_syncs, wal_bytes, wal_records;
+	int wal_failed;
+	uint64_t client_dgrams, client_drops, client_reqs, client_replies;
+	uint64_t writes_ok, reads_ok, redirects, busy;
+	uint64_t raft_msgs_in, raft_msgs_out, raft_bad;
+	uint64_t raft_bytes_per_group, driver_bytes;
+	uint64_t snapshots_taken, snapshots_installed;
+};
+
+/* From any thread: the last published status. Fills up to max groups and
+ * returns how many the worker has. */
+uint32_t aeg_replica_status_read(struct aeg_replica *rp, struct aeg_replica_status *st,
+				 struct aeg_replica_group_status *groups, uint32_t max);
+
+#endif

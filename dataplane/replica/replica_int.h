@@ -1,0 +1,165 @@
+/* Internals shared by replica.c (groups, log, recovery, status),
+ * replica_client.c (requests, answers) and replica_snap.c. */
+#ifndef AEGIS_DATAPLANE_REPLICA_INT_H
+#define AEGIS_DATAPLANE_REPLICA_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aegis/client_proto.h"
+#include "aegis/group_driver.h"
+#include "aegis/kv.h"
+#include "aegis/shard.h"
+#include "aegis/wal_recovery.h"
+#include "replica.h"
+#include "wal_writer.h"
+
+#define RP_PENDING_MAX 16384     /* writes and reads in flight per worker */
+#define RP_READS_MAX 4096        /* of which reads (they keep their key) */
+#define RP_STAGE_BYTES (8u << 20)/* proposals of one iteration */
+#define RP_STAGE_ITEMS 8192
+#define RP_REPLY_SLOTS 16        /* clients answered in one iteration */
+#define RP_REQUEST_TIMEOUT_MS 5000
+#define RP_STATUS_PERIOD_NS 100000000ull
+
+enum rp_kind { RP_FREE = 0, RP_WRITE, RP_READ };
+
+/* A client request waiting on Raft: a write (until its entry is applied,
+ * durable on the leader, or on every voter) or a read (until its read
+ * index is confirmed and applied). Linked per group in index order. */
+struct rp_pending {
+	uint32_t next;           /* pool index + 1; 0 = end */
+	uint8_t kind;            /* enum rp_kind */
+	uint8_t op;              /* enum aeg_client_op */
+	uint8_t level;           /* ONE, QUORUM, ALL */
+	bool replied;
+	bool applied;
+	bool read_ready;
+	uint32_t group;
+	uint64_t index, term;    /* write: its entry; read: the read index */
+	uint32_t ipv4;
+	uint16_t port;
+	uint64_t client_id, seq;
+	uint64_t born_ms;
+	struct aeg_kv_result res;
+	uint64_t read_ctx;       /* reads: the ReadIndex context */
+	uint32_t read_slot;      /* reads: key storage */
+	uint32_t key_len;
+};
+
+struct rp_shard {
+	uint32_t shard, group;
+	struct aeg_kv *kv;
+	uint32_t pend_head, pend_tail;   /* pending list, pool index + 1 */
+	uint32_t n_pending;
+	uint32_t n_one;                  /* ONE-level writes not yet answered */
+	uint32_t staged_first;           /* first staged item + 1 (this iteration) */
+	uint32_t staged_last;
+	bool on_stage_list;
+	uint64_t snap_index;             /* our newest snapshot */
+	uint8_t *snap_buf;
+	size_t snap_len, snap_cap;
+	bool want_snapshot;              /* snapshot_every reached */
+	bool installed;                  /* a snapshot came from the leader */
+};
+
+struct rp_staged {
+	uint32_t next;       /* staged item + 1 */
+	uint32_t off, len;   /* in the stage buffer */
+	uint32_t pending;    /* pool index + 1 */
+};
+
+struct rp_reply {
+	bool open;
+	uint32_t ipv4;
+	uint16_t port;
+	uint64_t client_id;
+	struct aeg_client_builder b;
+	uint8_t *buf;
+};
+
+/* Node-level liveness of a peer, as this worker sees it: any message
+ * counts; a quiet link gets a keepalive every heartbeat. A peer silent for
+ * longer than the election timeout wakes the quiet groups it leads. */
+struct rp_peer {
+	uint32_t node;
+	uint64_t last_rx_ms, last_tx_ms;
+	bool down;
+};
+
+#define RP_PEERS_MAX 64
+
+struct aeg_replica {
+	struct aeg_replica_config cfg;
+	char dir[4096];
+	struct aeg_wal *wal;
+	struct aeg_gd *gd;
+	struct aeg_worker *w;            /* set on the first callback */
+	struct rp_shard **by_group;      /* group id -> shard, groups_max */
+	uint32_t groups_max;
+	struct rp_shard *shards;
+	uint32_t n_shards;
+	uint64_t seed;
+	uint64_t now_ms, wall_ms;
+	uint64_t last_status_ns;
+	uint64_t applied_since_check;
+
+	struct rp_pending *pend;         /* RP_PENDING_MAX */
+	uint32_t pend_free;              /* free list head, pool index + 1 */
+	uint32_t n_pend;
+	uint8_t *read_keys;              /* RP_READS_MAX x key_bytes_max */
+	uint32_t *read_free;
+	uint32_t n_read_free;
+	uint64_t read_gen;
+	uint32_t ready_reads;            /* reads confirmed, waiting to be applied: list */
+	uint32_t wait_all;               /* ALL writes applied, waiting on voters: list */
+	uint64_t last_sweep_ms;
+
+	uint8_t *stage;                  /* RP_STAGE_BYTES */
+	uint32_t stage_len;
+	struct rp_staged *staged;        /* RP_STAGE_ITEMS */
+	uint32_t n_staged;
+	uint32_t *stage_groups;          /* groups with staged items */
+	uint32_t n_stage_groups;
+	struct aeg_raft_payload *payloads;
+
+	struct rp_reply replies[RP_REPLY_SLOTS];
+	uint32_t dgram_cap;
+	uint8_t *map_bytes;              /* the encoded shard map (MAP replies) */
+	size_t map_len;
+
+	struct rp_peer peers[RP_PEERS_MAX];
+	uint32_t n_peers;
+
+	struct aeg_replica_status st;    /* worker-side counters */
+	/* published status (seqlock, double buffer) */
+	uint64_t pub_seq;
+	struct aeg_replica_status pub_st[2];
+	struct aeg_replica_group_status *pub_groups[2];
+	uint32_t pub_n[2];
+};
+
+struct rp_shard *rp_shard_of(struct aeg_replica *rp, uint32_t group);
+void rp_log(const struct aeg_replica *rp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* replica_client.c */
+void rp_client_datagram(struct aeg_replica *rp, const struct aeg_pkt *pkt);
+void rp_propose_staged(struct aeg_replica *rp);
+/* An entry of group was applied with result res (NULL: not a client write). */
+void rp_client_applied(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_raft_entry *e,
+		       const struct aeg_kv_result *res);
+void rp_client_read_ready(struct aeg_replica *rp, uint32_t group, uint64_t ctx, uint64_t index);
+/* Answers whose condition came true (durable on the leader, on all voters,
+ * read applied) and timeouts. */
+void rp_client_check(struct aeg_replica *rp);
+void rp_replies_flush(struct aeg_replica *rp);
+int rp_client_init(struct aeg_replica *rp);
+void rp_client_fini(struct aeg_replica *rp);
+
+/* replica_snap.c */
+int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s);
+int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
+			const struct aeg_raft_conf *conf, const uint8_t *data, uint32_t len, uint64_t *ticket);
+int rp_recover_group(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_wal_recovery *rec);
+
+#endif

@@ -1,0 +1,177 @@
+/* aegis/client.h — the C client of an Aegis cluster (libaegis_client).
+ *
+ * One client = one non-blocking kernel UDP socket, no threads inside; the
+ * caller drives it with aeg_client_poll() (the synchronous calls poll for
+ * you). It fetches the shard map from any node at open, routes each key as
+ * the nodes do (aegis/shard.h: key -> shard -> its leader, to the port of
+ * worker shard % workers) and speaks aegis/client_proto.h.
+ *
+ * Routing: the leader of each shard is cached, starting with the map's
+ * preferred leader; NOT_LEADER moves the cache to the hint (or the next
+ * replica when there is none); STALE_EPOCH refetches the map and routes
+ * again; a timeout resends the request with the SAME seq (the first retry to
+ * the same node, later ones to the next replica), so a write applies once
+ * through the node's session table; after `retries` resends the operation
+ * completes with AEG_CLIENT_TIMEOUT (outcome unknown for a write).
+ *
+ * Pipelining: aeg_client_submit() queues, aeg_client_poll() packs every
+ * queued request for one node worker into as few datagrams as fit, sends
+ * them with one sendmmsg, receives with recvmmsg and completes operations
+ * through their callbacks. The node's session keeps only the last seq per
+ * client and shard (lib/kv), so by default one write per shard is in flight
+ * (writes_per_shard_max): a later write overtaking a lost earlier one would
+ * make the earlier one's retry SESSION_EXPIRED. Reads are not limited.
+ *
+ * Values larger than one datagram (up to value_bytes_max) go as parts and
+ * replies come back in parts (aegis/client_reasm.h); a lost part is repaired
+ * by the whole request being resent after the timeout.
+ *
+ * Results: an operation's status is an enum aeg_client_status (>= 0: the
+ * node's answer, or AEG_CLIENT_TIMEOUT) or a negative errno for a local
+ * failure (-EMSGSIZE key/value over the limits, -ENOBUFS the GET buffer is
+ * smaller than the value: value_len says how large, -EINVAL bad arguments,
+ * -ECANCELED closed while pending, socket errors as they come). */
+#ifndef AEGIS_CLIENT_H
+#define AEGIS_CLIENT_H
+
+#include <stdint.h>
+
+#include "aegis/client_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct aeg_client;
+
+/* A node to ask for the shard map. */
+struct aeg_client_addr {
+	uint32_t id;   /* node id (informational) */
+	uint32_t ipv4; /* host order */
+	uint16_t port; /* any worker port of the node */
+};
+
+struct aeg_client_cfg {
+	/* Where to fetch the map: "ID=IPv4:PORT" strings, or addrs, or both. */
+	const char *const *nodes;
+	uint32_t node_count;
+	const struct aeg_client_addr *addrs;
+	uint32_t addr_count;
+	struct aeg_wire_key key;      /* the cluster's CLIENT key */
+	uint64_t client_id;           /* 0: random (getrandom) */
+	uint32_t timeout_ms;          /* per attempt; 0: 200 */
+	uint32_t retries;             /* resends after the first try; 0: 5 */
+	uint32_t outstanding_max;     /* operations in flight; 0: 1024 */
+	uint32_t writes_per_shard_max; /* 0: 1 (see above) */
+	uint32_t dgram_bytes;         /* datagram size; 0: AEG_CLIENT_DGRAM_BYTES_DEFAULT */
+	uint32_t value_bytes_max;     /* 0: 1 MiB */
+	uint32_t reasm_slots;         /* large replies reassembled at once; 0: 8 */
+	uint8_t consistency;          /* used for AEG_CLIENT_DEFAULT ops; 0: the node's */
+};
+
+/* 0 and *out, -EINVAL (no address, an address that does not parse, sizes
+ * out of range), -ETIMEDOUT (no node gave a map), -ENOMEM, or a socket
+ * error. Blocks until a map arrived (up to (retries + 1) x timeout_ms). */
+int aeg_client_open(struct aeg_client **out, const struct aeg_client_cfg *cfg);
+/* Completes every pending operation with -ECANCELED, closes the socket. */
+void aeg_client_close(struct aeg_client *c);
+
+/* "7=10.0.0.7:7000" -> id 7, ipv4, port. 0 or -EINVAL. */
+int aeg_client_parse_addr(const char *s, struct aeg_client_addr *out);
+
+uint64_t aeg_client_id(const struct aeg_client *c);
+uint64_t aeg_client_map_epoch(const struct aeg_client *c);
+
+/* ---- asynchronous ------------------------------------------------------ */
+
+struct aeg_client_op;
+typedef void (*aeg_client_done_fn)(struct aeg_client_op *op);
+
+/* Private to the client: do not touch between submit and completion. */
+struct aeg_client_op_priv {
+	struct aeg_client_op *next, *prev;
+	uint64_t seq;
+	uint64_t deadline_ms;
+	uint32_t shard;
+	uint32_t node;     /* where the last attempt went */
+	uint32_t ipv4;
+	uint16_t port;
+	uint32_t part_next; /* next part to queue (values sent in parts) */
+	uint16_t attempts;  /* sends so far */
+	uint8_t state;
+	uint8_t last_status; /* the last node answer that was not final */
+	uint8_t flags;
+};
+
+struct aeg_client_op {
+	/* in: set before submit; key and value stay valid until done */
+	uint8_t op;          /* AEG_CLIENT_GET, PUT, DEL, CAS */
+	uint8_t consistency; /* enum aeg_client_consistency */
+	const void *key;
+	uint32_t key_len;
+	const void *value;   /* PUT, CAS */
+	uint32_t value_len;  /* PUT, CAS; GET: out, the value's length */
+	uint64_t expect_version; /* CAS: 0 = must not exist */
+	void *buf;           /* GET: where the value goes */
+	uint32_t buf_cap;
+	aeg_client_done_fn done; /* called once, from aeg_client_poll/submit */
+	void *user;
+	/* out */
+	int status;          /* enum aeg_client_status, or negative errno */
+	uint64_t version;    /* of the key (GET, PUT, CAS; VERSION_MISMATCH: current) */
+	struct aeg_client_op_priv priv;
+};
+
+/* Queues op; it leaves at the next poll. 0; -EAGAIN when outstanding_max
+ * operations are in flight (poll, then submit again); -EINVAL bad op;
+ * -EMSGSIZE key or value over the limits (op->done is not called for an
+ * error returned here). */
+int aeg_client_submit(struct aeg_client *c, struct aeg_client_op *op);
+/* Sends what is queued, waits up to timeout_ms (0: not at all, -1: until
+ * something completes) for replies, completes operations (their callbacks
+ * run here), resends on timeouts. Returns how many operations completed,
+ * or a negative errno (socket failure). */
+int aeg_client_poll(struct aeg_client *c, int timeout_ms);
+/* Operations submitted and not completed. */
+uint32_t aeg_client_outstanding(const struct aeg_client *c);
+
+/* ---- synchronous ------------------------------------------------------- */
+
+/* Each returns the op's status (see above); version may be NULL. */
+int aeg_client_put(struct aeg_client *c, const void *key, uint32_t key_len, const void *value,
+		   uint32_t value_len, uint8_t consistency, uint64_t *version);
+/* *value_len: in, buf's capacity; out, the value's length (also on -ENOBUFS). */
+int aeg_client_get(struct aeg_client *c, const void *key, uint32_t key_len, void *buf,
+		   uint32_t *value_len, uint8_t consistency, uint64_t *version);
+int aeg_client_del(struct aeg_client *c, const void *key, uint32_t key_len,
+		   uint8_t consistency);
+/* AEG_CLIENT_OK and *version the new one, or VERSION_MISMATCH and the current. */
+int aeg_client_cas(struct aeg_client *c, const void *key, uint32_t key_len, const void *value,
+		   uint32_t value_len, uint64_t expect_version, uint8_t consistency,
+		   uint64_t *version);
+
+/* ---- counters ---------------------------------------------------------- */
+
+struct aeg_client_stats {
+	uint64_t ops_completed;
+	uint64_t dgrams_sent, dgrams_received, items_sent;
+	uint64_t send_again;     /* sendmmsg found the socket buffer full: kept for later */
+	uint64_t send_errors;    /* datagrams the kernel refused (no route ...): lost */
+	uint64_t retransmits;    /* timeouts that resent */
+	uint64_t redirects;      /* NOT_LEADER */
+	uint64_t stale_epochs;   /* STALE_EPOCH answers */
+	uint64_t map_fetches;
+	uint64_t timeouts;       /* ops given up */
+	uint64_t stray_replies;  /* no op with that seq (late duplicates) */
+	uint64_t drops[AEG_CLIENT_DROP_NR]; /* received datagrams refused, by reason */
+	uint64_t wrong_client;   /* authentic but for another client id */
+	uint64_t reasm_refused;  /* reply parts refused by reassembly */
+};
+
+void aeg_client_get_stats(const struct aeg_client *c, struct aeg_client_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,215 @@
+/* aegis/kv.h — the replicated key-value state machine of one shard.
+ *
+ * Deterministic: every replica that applies the same commands in the same
+ * order (with the same limits) gets the same results and byte-identical
+ * snapshots. Nothing here reads a clock: session expiry runs on the time the
+ * leader stamped into each command (cmd.time_ms), and the state's notion of
+ * "now" is the largest time_ms applied so far (so a new leader whose clock
+ * is behind never moves time backwards).
+ *
+ * Versions: a key's version is the Raft index of the entry that last wrote
+ * it; 0 means "absent" (CAS with expect_version 0 = create only).
+ *
+ * Sessions: a command with seq != 0 belongs to the session of client_id. Per
+ * session the kv remembers the last seq applied and its result:
+ *   seq >  last: applied, remembered;
+ *   seq == last: duplicate: the remembered result, nothing applied;
+ *   seq <  last: AEG_KV_SESSION_EXPIRED, nothing applied (the result of that
+ *               request is no longer known; the client must read to find out).
+ * So a client keeps one write in flight per client id (a pipelining client
+ * uses one client id per in-flight slot). Sessions are bounded by
+ * sessions_max (the least recently used is evicted) and session_ttl_ms
+ * (a session not used for longer than that, in command time, is dropped).
+ * Both are replicated state: they are in the snapshot.
+ *
+ * Limits: keys and values over the limit are refused (AEG_KV_TOO_LARGE);
+ * a write that would take the shard's LOGICAL bytes (sum over keys of
+ * key_len + value_len + AEG_KV_KEY_OVERHEAD) over mem_bytes_max is refused
+ * (AEG_KV_NO_SPACE). Logical bytes, not allocator bytes, so that every
+ * replica refuses the same write. A refused write changes nothing but the
+ * session (which remembers the refusal) and the applied index.
+ *
+ * Memory: all of it through the caller's allocator (or malloc/free): one
+ * block per key (header + key + value), one per session, and two open
+ * addressing tables that double when 3/4 full. An empty kv allocates only
+ * its own struct. Pure: no syscalls, no clocks, no globals. Not thread-safe:
+ * one kv is used by one worker. */
+#ifndef AEGIS_KV_H
+#define AEGIS_KV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum aeg_kv_op { AEG_KV_PUT = 1, AEG_KV_DEL = 2, AEG_KV_CAS = 3 };
+
+enum aeg_kv_status {
+	AEG_KV_OK = 0,
+	AEG_KV_NOT_FOUND,        /* DEL of an absent key */
+	AEG_KV_VERSION_MISMATCH, /* CAS: result.version = the key's current version (0 = absent) */
+	AEG_KV_TOO_LARGE,        /* key or value over the limit */
+	AEG_KV_NO_SPACE,         /* the shard's memory budget (logical bytes) */
+	AEG_KV_SESSION_EXPIRED,  /* seq older than what the session remembers */
+};
+#define AEG_KV_STATUS_MAX AEG_KV_SESSION_EXPIRED
+
+/* "ok", "not_found", ... (never NULL; "unknown" for other values). */
+const char *aeg_kv_status_name(enum aeg_kv_status s);
+
+/* ---- Commands (the bytes of a Raft entry) ------------------------------
+ *
+ * Encoding (format 1), canonical (one command has one encoding; decode
+ * refuses anything else, including trailing bytes):
+ *   u8 format (1), u8 op, varint client_id, varint seq, varint expect_version,
+ *   varint time_ms, varint key_len, key, varint value_len, value
+ * Rules: op is PUT, DEL or CAS; key_len >= 1; DEL has no value; PUT and DEL
+ * have expect_version 0. Size = key_len + value_len + at most
+ * AEG_KV_CMD_OVERHEAD_MAX. Limits (key/value size) are NOT decode errors:
+ * they are results of apply (AEG_KV_TOO_LARGE), so the proposer may skip the
+ * check and still every replica answers the same. */
+#define AEG_KV_CMD_FORMAT 1u
+#define AEG_KV_CMD_OVERHEAD_MAX 52u /* 2 + 4 varint64 (10) + 2 varint32 (5) */
+
+struct aeg_kv_cmd {
+	uint8_t op;              /* enum aeg_kv_op */
+	uint64_t client_id;
+	uint64_t seq;            /* 0 = no session (client_id ignored) */
+	uint64_t expect_version; /* CAS: 0 = key must not exist; else must be 0 */
+	uint64_t time_ms;        /* leader's clock at proposal (session expiry) */
+	const void *key;
+	uint32_t key_len;
+	const void *value;
+	uint32_t value_len;
+};
+
+/* Encoded size (also for an invalid command: encode refuses that). */
+size_t aeg_kv_cmd_size(const struct aeg_kv_cmd *c);
+/* Bytes written, -EMSGSIZE (cap too small), -EINVAL (breaks a rule above,
+ * or larger than INT_MAX). */
+int aeg_kv_cmd_encode(const struct aeg_kv_cmd *c, uint8_t *buf, size_t cap);
+/* 0; -EMSGSIZE (truncated), -EINVAL (malformed). key/value point into buf. */
+int aeg_kv_cmd_decode(struct aeg_kv_cmd *c, const uint8_t *buf, size_t len);
+
+/* ---- The state machine ------------------------------------------------- */
+
+#define AEG_KV_KEY_BYTES_MAX_DEFAULT 1024u
+/* 1 MiB values: a command then takes at most 1 MiB + 1 KiB + 52 bytes, under
+ * the dataplane's message limit (>= 1 MiB + 4 KiB) with room for Raft's
+ * headers. */
+#define AEG_KV_VALUE_BYTES_MAX_DEFAULT (1024u * 1024u)
+#define AEG_KV_SESSIONS_MAX_DEFAULT 1024u
+#define AEG_KV_SESSION_TTL_MS_DEFAULT (5ull * 60 * 1000)
+/* Logical bytes a key costs besides its key and value bytes (close to the
+ * real cost with glibc malloc: see the report of tests/unit/kv). */
+#define AEG_KV_KEY_OVERHEAD 64u
+
+/* Every replica of a shard must use the same limits (hash_seed excepted).
+ * A zero field means its default (mem_bytes_max 0 = unlimited). */
+struct aeg_kv_limits {
+	uint32_t key_bytes_max;   /* default 1024 */
+	uint32_t value_bytes_max; /* default 1 MiB */
+	uint64_t mem_bytes_max;   /* logical bytes of this shard, 0 = unlimited */
+	uint32_t sessions_max;    /* default 1024 */
+	uint64_t session_ttl_ms;  /* default 5 minutes */
+	uint64_t hash_seed;       /* table hashing only, need not match across
+				   * replicas: a random one defeats crafted
+				   * collisions; 0 is a fixed default */
+};
+
+/* NULL alloc/free = malloc/free. free gets the size that was allocated. */
+struct aeg_kv_alloc {
+	void *(*alloc)(void *ctx, size_t n);
+	void (*free)(void *ctx, void *p, size_t n);
+	void *ctx;
+};
+
+struct aeg_kv;
+
+/* lim NULL = all defaults; a NULL allocator = malloc/free (the struct is
+ * copied). 0 or -ENOMEM. */
+int aeg_kv_new(struct aeg_kv **out, const struct aeg_kv_limits *lim,
+	       const struct aeg_kv_alloc *a);
+void aeg_kv_free(struct aeg_kv *kv);
+/* The limits in effect (defaults filled in). */
+void aeg_kv_limits_get(const struct aeg_kv *kv, struct aeg_kv_limits *lim);
+
+struct aeg_kv_result {
+	enum aeg_kv_status status;
+	/* OK: the index of this write (PUT/CAS: the key's new version; DEL: the
+	 * index that removed it); VERSION_MISMATCH: the key's current version
+	 * (0 = absent); else 0. */
+	uint64_t version;
+	bool duplicate; /* a retried (client, seq): the first result again, nothing applied */
+};
+
+/* Applies the Raft entry at `index` (which becomes the version of the keys
+ * it writes). Entries must come in increasing index order; gaps are allowed
+ * (entries that are not kv commands, e.g. configuration changes, may be
+ * skipped or passed with len 0).
+ *   0        res says the outcome; applied = index.
+ *            len == 0 is a no-op (Raft's empty entries): status OK, version 0.
+ *   -EINVAL  undecodable command: consumed as a no-op (applied = index),
+ *            res = {OK, 0}; deterministic like everything else.
+ *   -ERANGE  index == 0 or index <= applied: nothing changes.
+ *   -ENOMEM  the allocator failed: nothing changes (not even applied); the
+ *            caller treats it as fatal (other replicas did apply it).
+ * cmd need not stay valid after the call (keys and values are copied). */
+int aeg_kv_apply(struct aeg_kv *kv, uint64_t index, const uint8_t *cmd, uint32_t len,
+		 struct aeg_kv_result *res);
+
+/* Marks index applied without a command (same as apply with len 0). */
+int aeg_kv_apply_noop(struct aeg_kv *kv, uint64_t index);
+
+/* 0 with *value (valid until the next apply, snapshot load or free),
+ * *value_len and *version (each may be NULL), or -ENOENT. */
+int aeg_kv_get(const struct aeg_kv *kv, const void *key, uint32_t key_len,
+	       const uint8_t **value, uint32_t *value_len, uint64_t *version);
+
+/* Index of the last entry applied (or of the loaded snapshot); 0 at start. */
+uint64_t aeg_kv_applied(const struct aeg_kv *kv);
+
+/* ---- Snapshots ------------------------------------------------------------
+ *
+ * Format 1, little-endian:
+ *   header (48 bytes): u32 magic "AKVS", u32 format (1), u64 applied,
+ *     u64 now_ms, u64 key_count, u64 session_count, u32 crc32c (of the
+ *     header with this field zero, then the body), u32 zero
+ *   body: keys in ascending byte order (memcmp, then shorter first), each
+ *     varint key_len, varint value_len, varint version, key, value;
+ *     then sessions, least recently used first, each varint client_id,
+ *     varint seq, varint last_ms, varint version, u8 status.
+ * Equal states give equal bytes (no table layout leaks into it). */
+#define AEG_KV_SNAP_MAGIC 0x53564b41u /* "AKVS" little-endian */
+#define AEG_KV_SNAP_FORMAT 1u
+#define AEG_KV_SNAP_HDR_BYTES 48u
+
+size_t aeg_kv_snapshot_size(const struct aeg_kv *kv);
+/* 0 after writing exactly aeg_kv_snapshot_size(kv) bytes; -EMSGSIZE (cap
+ * smaller than that), -ENOMEM (keys are sorted in a scratch array of 8 bytes
+ * per key taken from the allocator for the duration of the call). */
+int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap);
+/* Replaces all state (keys, sessions, applied index, time). A bad snapshot
+ * (magic, format, CRC32C, truncation, trailing bytes, keys out of order,
+ * duplicate sessions, versions past applied ...) is refused with -EINVAL
+ * (-EMSGSIZE if shorter than a header) and leaves the kv unchanged; -ENOMEM
+ * too. Sessions beyond this kv's sessions_max are dropped oldest first;
+ * keys over this kv's limits are kept (limits apply to new writes). */
+int aeg_kv_snapshot_load(struct aeg_kv *kv, const uint8_t *buf, size_t len);
+
+struct aeg_kv_stats {
+	uint64_t keys;
+	uint64_t logical_bytes; /* what the budget counts */
+	uint64_t sessions;
+	uint64_t mem_bytes;     /* really allocated through the allocator, struct included */
+};
+void aeg_kv_stats_get(const struct aeg_kv *kv, struct aeg_kv_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

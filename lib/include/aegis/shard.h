@@ -1,0 +1,133 @@
+/* aegis/shard.h — key -> shard -> replica nodes: the one function the
+ * node, the client and the tools all route by, and the shard map (with an
+ * epoch) a client fetches from any node.
+ *
+ * key -> shard:
+ *   hash:  aeg_jump_hash(XXH3-64(key, seed 0), shard_count)
+ *   range: shard i holds the keys k with split[i-1] <= k < split[i]
+ *          (split[-1] = -inf, split[shard_count-1] = +inf), keys compared
+ *          as bytes (memcmp, a prefix first).
+ * shard -> replicas: weighted rendezvous (aeg_hrw_*) of
+ *   XXH3-64(le32(shard), AEG_SHARD_PLACE_SEED) over the nodes: the top
+ *   replication_factor distinct nodes. Then, shard by shard in order, the
+ *   replica with the fewest preferred leaderships so far (per weight; ties to
+ *   the better rendezvous score) moves to the front: preferred leaders are
+ *   spread evenly, and the replica SETS keep the rendezvous property (adding
+ *   or removing a node moves only the shards it wins or held).
+ * shard s is Raft group s + 1 (group 0 is the meta group) and lives on
+ *   worker s % workers of every replica, at udp_port_base + that worker.
+ *
+ * A map is built once (control plane: it allocates with malloc) and then
+ * read-only: lookups never allocate and may be shared between threads.
+ * Errors: negative errno. Pure: no syscalls, no clocks, no globals. */
+#ifndef AEGIS_SHARD_H
+#define AEGIS_SHARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum aeg_shard_strategy { AEG_SHARD_HASH = 0, AEG_SHARD_RANGE = 1 };
+
+#define AEG_SHARD_NODES_MAX 4096u
+#define AEG_SHARD_COUNT_MAX (1u << 20)
+#define AEG_SHARD_RF_MAX 16u             /* AEG_HRW_N_MAX */
+#define AEG_SHARD_WORKERS_MAX 1024u
+#define AEG_SHARD_SPLIT_BYTES_MAX 1024u  /* = the kv's default key limit */
+#define AEG_SHARD_PLACE_SEED 0x6165676973706c63ull /* "aegisplc" */
+
+struct aeg_shard_node {
+	uint32_t id;            /* >= 1 (0 is AEG_RAFT_NONE), unique */
+	uint32_t ipv4;          /* host order */
+	uint16_t udp_port_base; /* worker w listens on udp_port_base + w */
+	uint32_t weight;        /* thousandths: AEG_HASH_WEIGHT_ONE (1000) = 1.0, >= 1 */
+};
+
+struct aeg_shard_split {
+	const void *key;
+	uint32_t len;           /* 1 .. AEG_SHARD_SPLIT_BYTES_MAX */
+};
+
+struct aeg_shard_map_params {
+	uint64_t epoch;
+	const struct aeg_shard_node *nodes;
+	uint32_t node_count;         /* 1 .. AEG_SHARD_NODES_MAX */
+	uint32_t shard_count;        /* 1 .. AEG_SHARD_COUNT_MAX */
+	uint32_t replication_factor; /* 1 .. min(node_count, AEG_SHARD_RF_MAX) */
+	uint32_t workers;            /* per node, equal on every node, 1 .. AEG_SHARD_WORKERS_MAX */
+	enum aeg_shard_strategy strategy;
+	/* range: shard_count - 1 split points, strictly ascending; hash: unused */
+	const struct aeg_shard_split *splits;
+};
+
+struct aeg_shard_map;
+
+/* 0, -EINVAL (a rule above broken: zero or duplicate id, zero weight, a
+ * port range past 65535, splits out of order ...), -ENOMEM. */
+int aeg_shard_map_build(struct aeg_shard_map **out, const struct aeg_shard_map_params *p);
+void aeg_shard_map_free(struct aeg_shard_map *m);
+
+uint64_t aeg_shard_map_epoch(const struct aeg_shard_map *m);
+uint32_t aeg_shard_map_shard_count(const struct aeg_shard_map *m);
+uint32_t aeg_shard_map_replication_factor(const struct aeg_shard_map *m);
+uint32_t aeg_shard_map_workers(const struct aeg_shard_map *m);
+enum aeg_shard_strategy aeg_shard_map_strategy(const struct aeg_shard_map *m);
+/* The nodes, sorted by id; *n their count. */
+const struct aeg_shard_node *aeg_shard_map_nodes(const struct aeg_shard_map *m, uint32_t *n);
+/* The node with this id, or NULL. */
+const struct aeg_shard_node *aeg_shard_map_node(const struct aeg_shard_map *m, uint32_t id);
+/* Range maps: split i (i < shard_count - 1) into *s. 0 or -EINVAL. */
+int aeg_shard_map_split(const struct aeg_shard_map *m, uint32_t i, struct aeg_shard_split *s);
+
+/* The shard of a key (< shard_count). */
+uint32_t aeg_shard_for_key(const struct aeg_shard_map *m, const void *key, size_t len);
+/* The replica node ids of a shard, preferred leader first (*n =
+ * replication_factor), or NULL (*n = 0) if shard >= shard_count. */
+const uint32_t *aeg_shard_replicas(const struct aeg_shard_map *m, uint32_t shard, uint32_t *n);
+bool aeg_shard_has_replica(const struct aeg_shard_map *m, uint32_t shard, uint32_t node);
+/* Where node serves shard: its ipv4 and udp_port_base + shard % workers.
+ * 0, -EINVAL (shard out of range), -ENOENT (unknown node). */
+int aeg_shard_addr(const struct aeg_shard_map *m, uint32_t shard, uint32_t node,
+		   uint32_t *ipv4, uint16_t *udp_port);
+
+static inline uint32_t aeg_shard_group(uint32_t shard)
+{
+	return shard + 1;
+}
+
+static inline uint32_t aeg_shard_worker(uint32_t shard, uint32_t workers)
+{
+	return shard % workers;
+}
+
+/* ---- Encoding (format 1), canonical, little-endian ------------------------
+ *   u32 magic "AESM", u8 format (1), u8 strategy, u64 epoch,
+ *   varint node_count, shard_count, replication_factor, workers,
+ *   nodes by ascending id: varint id, u32 ipv4, varint udp_port_base, varint weight,
+ *   range only: shard_count - 1 splits: varint len, bytes,
+ *   per shard: replication_factor varint node indexes (into the node list),
+ *   u32 crc32c of all bytes before it.
+ * Size: about 14 + 11 per node + shards * rf (1 byte an index up to 127
+ * nodes, 2 up to 16383) + splits: 10,000 shards x 3 replicas on 3..127
+ * nodes take 30 KB. Decode validates everything build does (plus distinct
+ * replicas within a shard, the CRC, no trailing bytes); replicas are taken
+ * as encoded, not recomputed, so that a map moved by rebalancing travels
+ * as it is. */
+#define AEG_SHARD_MAP_MAGIC 0x4d534541u /* "AESM" little-endian */
+#define AEG_SHARD_MAP_FORMAT 1u
+
+size_t aeg_shard_map_encoded_size(const struct aeg_shard_map *m);
+/* Bytes written, or -EMSGSIZE (cap too small; also when larger than INT_MAX). */
+int aeg_shard_map_encode(const struct aeg_shard_map *m, uint8_t *buf, size_t cap);
+/* 0, -EMSGSIZE (truncated), -EINVAL (malformed), -ENOMEM. */
+int aeg_shard_map_decode(struct aeg_shard_map **out, const uint8_t *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

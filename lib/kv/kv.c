@@ -1,0 +1,362 @@
+/* The kv state machine of one shard: apply, get, limits, accounting.
+ * Apply first decides the outcome and takes every allocation it needs, and
+ * only then changes state, so that -ENOMEM leaves the kv as it was. */
+#include "aegis/kv.h"
+#include "aegis/hash.h"
+#include "kv/kv_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KV_HASH_SEED_DEFAULT 0x61656769736b7673ull /* "aegiskvs" */
+
+static void *malloc_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void malloc_free(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	(void)n;
+	free(p);
+}
+
+void *kv_alloc(struct aeg_kv *kv, size_t n)
+{
+	void *p = kv->a.alloc(kv->a.ctx, n);
+	if (p != NULL)
+		kv->mem_bytes += n;
+	return p;
+}
+
+void kv_dealloc(struct aeg_kv *kv, void *p, size_t n)
+{
+	assert(kv->mem_bytes >= n);
+	kv->mem_bytes -= n;
+	kv->a.free(kv->a.ctx, p, n);
+}
+
+const char *aeg_kv_status_name(enum aeg_kv_status s)
+{
+	switch (s) {
+	case AEG_KV_OK: return "ok";
+	case AEG_KV_NOT_FOUND: return "not_found";
+	case AEG_KV_VERSION_MISMATCH: return "version_mismatch";
+	case AEG_KV_TOO_LARGE: return "too_large";
+	case AEG_KV_NO_SPACE: return "no_space";
+	case AEG_KV_SESSION_EXPIRED: return "session_expired";
+	}
+	return "unknown";
+}
+
+uint64_t kv_key_hash(const struct aeg_kv *kv, const void *key, uint32_t key_len)
+{
+	return aeg_hash_key(key, key_len, kv->lim.hash_seed);
+}
+
+uint64_t kv_client_hash(const struct aeg_kv *kv, uint64_t client_id)
+{
+	/* splitmix64's finalizer: client ids are often sequential. */
+	uint64_t z = client_id ^ kv->lim.hash_seed;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+int aeg_kv_new(struct aeg_kv **out, const struct aeg_kv_limits *lim,
+	       const struct aeg_kv_alloc *a)
+{
+	struct aeg_kv_alloc al = { malloc_alloc, malloc_free, NULL };
+	if (a != NULL && a->alloc != NULL && a->free != NULL)
+		al = *a;
+	struct aeg_kv *kv = al.alloc(al.ctx, sizeof(*kv));
+	if (kv == NULL)
+		return -ENOMEM;
+	memset(kv, 0, sizeof(*kv));
+	kv->a = al;
+	kv->mem_bytes = sizeof(*kv);
+	if (lim != NULL)
+		kv->lim = *lim;
+	if (kv->lim.key_bytes_max == 0)
+		kv->lim.key_bytes_max = AEG_KV_KEY_BYTES_MAX_DEFAULT;
+	if (kv->lim.value_bytes_max == 0)
+		kv->lim.value_bytes_max = AEG_KV_VALUE_BYTES_MAX_DEFAULT;
+	if (kv->lim.sessions_max == 0)
+		kv->lim.sessions_max = AEG_KV_SESSIONS_MAX_DEFAULT;
+	if (kv->lim.session_ttl_ms == 0)
+		kv->lim.session_ttl_ms = AEG_KV_SESSION_TTL_MS_DEFAULT;
+	if (kv->lim.hash_seed == 0)
+		kv->lim.hash_seed = KV_HASH_SEED_DEFAULT;
+	*out = kv;
+	return 0;
+}
+
+void kv_state_clear(struct aeg_kv *kv, struct kv_state *st)
+{
+	for (size_t i = 0; i < st->keys.cap; i++) {
+		struct kv_ent *e = st->keys.slots[i].p;
+		if (e != NULL)
+			kv_dealloc(kv, e, kv_ent_bytes(e->key_len, e->value_len));
+	}
+	kv_table_free(kv, &st->keys);
+	for (struct kv_sess *s = st->oldest, *next; s != NULL; s = next) {
+		next = s->newer;
+		kv_dealloc(kv, s, sizeof(*s));
+	}
+	kv_table_free(kv, &st->sess);
+	memset(st, 0, sizeof(*st));
+}
+
+void aeg_kv_free(struct aeg_kv *kv)
+{
+	if (kv == NULL)
+		return;
+	kv_state_clear(kv, &kv->st);
+	assert(kv->mem_bytes == sizeof(*kv));
+	struct aeg_kv_alloc a = kv->a;
+	a.free(a.ctx, kv, sizeof(*kv));
+}
+
+void aeg_kv_limits_get(const struct aeg_kv *kv, struct aeg_kv_limits *lim)
+{
+	*lim = kv->lim;
+}
+
+struct key_ref {
+	const void *key;
+	uint32_t len;
+};
+
+static bool key_eq(const void *item, const void *ctx)
+{
+	const struct kv_ent *e = item;
+	const struct key_ref *k = ctx;
+	return e->key_len == k->len && memcmp(e->data, k->key, k->len) == 0;
+}
+
+static size_t key_find(const struct aeg_kv *kv, uint64_t hash, const void *key, uint32_t len)
+{
+	struct key_ref k = { key, len };
+	return kv_table_find(&kv->st.keys, hash, key_eq, &k);
+}
+
+int aeg_kv_get(const struct aeg_kv *kv, const void *key, uint32_t key_len,
+	       const uint8_t **value, uint32_t *value_len, uint64_t *version)
+{
+	size_t i = key_find(kv, kv_key_hash(kv, key, key_len), key, key_len);
+	if (i == SIZE_MAX)
+		return -ENOENT;
+	const struct kv_ent *e = kv->st.keys.slots[i].p;
+	assert(e->version != 0 && e->version <= kv->st.applied);
+	if (value != NULL)
+		*value = e->data + e->key_len;
+	if (value_len != NULL)
+		*value_len = e->value_len;
+	if (version != NULL)
+		*version = e->version;
+	return 0;
+}
+
+uint64_t aeg_kv_applied(const struct aeg_kv *kv)
+{
+	return kv->st.applied;
+}
+
+void aeg_kv_stats_get(const struct aeg_kv *kv, struct aeg_kv_stats *st)
+{
+	st->keys = kv->st.keys.len;
+	st->logical_bytes = kv->st.logical_bytes;
+	st->sessions = kv->st.sess.len;
+	st->mem_bytes = kv->mem_bytes;
+}
+
+/* What a write will do, decided before anything changes. */
+struct kv_plan {
+	struct aeg_kv_result res;
+	uint64_t hash;
+	size_t slot;          /* the key's slot, SIZE_MAX if absent */
+	struct kv_ent *ent;   /* PUT/CAS that succeed: the new block */
+};
+
+static void plan_write(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t index,
+		       struct kv_plan *p)
+{
+	const struct kv_ent *old = p->slot == SIZE_MAX ? NULL : kv->st.keys.slots[p->slot].p;
+	if (c->key_len > kv->lim.key_bytes_max || c->value_len > kv->lim.value_bytes_max) {
+		p->res.status = AEG_KV_TOO_LARGE;
+		return;
+	}
+	if (c->op == AEG_KV_DEL) {
+		p->res.status = old == NULL ? AEG_KV_NOT_FOUND : AEG_KV_OK;
+		p->res.version = old == NULL ? 0 : index;
+		return;
+	}
+	uint64_t cur = old == NULL ? 0 : old->version;
+	if (c->op == AEG_KV_CAS && cur != c->expect_version) {
+		p->res.status = AEG_KV_VERSION_MISMATCH;
+		p->res.version = cur;
+		return;
+	}
+	uint64_t old_bytes = old == NULL ? 0 : kv_logical(old->key_len, old->value_len);
+	uint64_t new_bytes = kv_logical(c->key_len, c->value_len);
+	/* A write that shrinks a key is always allowed: it frees budget. */
+	if (kv->lim.mem_bytes_max != 0 && new_bytes > old_bytes &&
+	    kv->st.logical_bytes - old_bytes + new_bytes > kv->lim.mem_bytes_max) {
+		p->res.status = AEG_KV_NO_SPACE;
+		return;
+	}
+	p->res.status = AEG_KV_OK;
+	p->res.version = index;
+}
+
+/* Takes the memory the plan needs: 0 or -ENOMEM (nothing held). */
+static int plan_alloc(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t index,
+		      struct kv_plan *p)
+{
+	if (p->res.status != AEG_KV_OK || c->op == AEG_KV_DEL)
+		return 0;
+	if (p->slot == SIZE_MAX && kv_table_reserve(kv, &kv->st.keys) != 0)
+		return -ENOMEM;
+	struct kv_ent *e = kv_alloc(kv, kv_ent_bytes(c->key_len, c->value_len));
+	if (e == NULL)
+		return -ENOMEM;
+	e->version = index;
+	e->key_len = c->key_len;
+	e->value_len = c->value_len;
+	memcpy(e->data, c->key, c->key_len);
+	if (c->value_len != 0)
+		memcpy(e->data + c->key_len, c->value, c->value_len);
+	p->ent = e;
+	return 0;
+}
+
+static void plan_commit(struct aeg_kv *kv, const struct aeg_kv_cmd *c, struct kv_plan *p)
+{
+	struct kv_state *st = &kv->st;
+	if (p->res.status != AEG_KV_OK)
+		return;
+	if (p->slot != SIZE_MAX) {
+		struct kv_ent *old = st->keys.slots[p->slot].p;
+		uint64_t old_bytes = kv_logical(old->key_len, old->value_len);
+		assert(st->logical_bytes >= old_bytes);
+		st->logical_bytes -= old_bytes;
+		if (c->op == AEG_KV_DEL)
+			kv_table_remove_at(&st->keys, p->slot);
+		else
+			st->keys.slots[p->slot].p = p->ent;
+		kv_dealloc(kv, old, kv_ent_bytes(old->key_len, old->value_len));
+	} else {
+		assert(c->op != AEG_KV_DEL);
+		kv_table_insert(&st->keys, p->hash, p->ent);
+	}
+	if (p->ent != NULL)
+		st->logical_bytes += kv_logical(p->ent->key_len, p->ent->value_len);
+}
+
+/* A command of a session: the remembered answer, or a new session object
+ * to hold this one's (allocated now, linked at commit). */
+static int session_begin(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t now_ms,
+			 struct kv_sess **sp, struct kv_sess **fresh, struct aeg_kv_result *res)
+{
+	struct kv_sess *s = kv_sess_find(kv, &kv->st, c->client_id);
+	if (s != NULL && kv_sess_expired(kv, s, now_ms))
+		s = NULL; /* purged at commit */
+	*sp = s;
+	*fresh = NULL;
+	if (s != NULL) {
+		if (c->seq == s->seq) {
+			res->status = s->status;
+			res->version = s->version;
+			res->duplicate = true;
+		} else if (c->seq < s->seq) {
+			res->status = AEG_KV_SESSION_EXPIRED;
+		}
+		return 0;
+	}
+	if (kv_table_reserve(kv, &kv->st.sess) != 0)
+		return -ENOMEM;
+	*fresh = kv_alloc(kv, sizeof(**fresh));
+	if (*fresh == NULL)
+		return -ENOMEM;
+	memset(*fresh, 0, sizeof(**fresh));
+	(*fresh)->client_id = c->client_id;
+	return 0;
+}
+
+static int apply_cmd(struct aeg_kv *kv, uint64_t index, const struct aeg_kv_cmd *c,
+		     struct aeg_kv_result *res)
+{
+	struct kv_state *st = &kv->st;
+	uint64_t now_ms = c->time_ms > st->now_ms ? c->time_ms : st->now_ms;
+	struct kv_sess *s = NULL, *fresh = NULL;
+	bool answered = false;
+	if (c->seq != 0) {
+		if (session_begin(kv, c, now_ms, &s, &fresh, res) != 0)
+			return -ENOMEM;
+		answered = s != NULL && c->seq <= s->seq;
+	}
+	struct kv_plan p = { .slot = SIZE_MAX };
+	if (!answered) {
+		p.hash = kv_key_hash(kv, c->key, c->key_len);
+		p.slot = key_find(kv, p.hash, c->key, c->key_len);
+		plan_write(kv, c, index, &p);
+		if (plan_alloc(kv, c, index, &p) != 0) {
+			if (fresh != NULL)
+				kv_dealloc(kv, fresh, sizeof(*fresh));
+			return -ENOMEM;
+		}
+		*res = p.res;
+	}
+	/* Nothing can fail from here on. */
+	kv_sess_purge(kv, st, now_ms);
+	st->now_ms = now_ms;
+	if (!answered)
+		plan_commit(kv, c, &p);
+	if (fresh != NULL) {
+		kv_sess_add(kv, st, fresh, now_ms);
+		s = fresh;
+	}
+	if (s != NULL) {
+		if (!answered) {
+			s->seq = c->seq;
+			s->status = (uint8_t)res->status;
+			s->version = res->version;
+		}
+		kv_sess_touch(st, s, now_ms);
+	}
+	return 0;
+}
+
+int aeg_kv_apply(struct aeg_kv *kv, uint64_t index, const uint8_t *cmd, uint32_t len,
+		 struct aeg_kv_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (index == 0 || index <= kv->st.applied)
+		return -ERANGE;
+	int rc = 0;
+	if (len != 0) {
+		struct aeg_kv_cmd c;
+		rc = aeg_kv_cmd_decode(&c, cmd, len);
+		if (rc == 0) {
+			if (apply_cmd(kv, index, &c, res) != 0) {
+				memset(res, 0, sizeof(*res));
+				return -ENOMEM;
+			}
+		} else {
+			rc = -EINVAL;
+		}
+	}
+	kv->st.applied = index;
+	assert(kv->st.keys.len * 4 <= kv->st.keys.cap * 3);
+	return rc;
+}
+
+int aeg_kv_apply_noop(struct aeg_kv *kv, uint64_t index)
+{
+	struct aeg_kv_result res;
+	return aeg_kv_apply(kv, index, NULL, 0, &res);
+}

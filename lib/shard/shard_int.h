@@ -1,0 +1,34 @@
+/* lib/shard internals: the map's arrays and the checks build and decode
+ * share. */
+#ifndef AEGIS_SHARD_INT_H
+#define AEGIS_SHARD_INT_H
+
+#include "aegis/shard.h"
+
+struct aeg_shard_map {
+	uint64_t epoch;
+	uint32_t node_count;
+	uint32_t shard_count;
+	uint32_t rf;
+	uint32_t workers;
+	enum aeg_shard_strategy strategy;
+	struct aeg_shard_node *nodes; /* node_count, ascending id */
+	uint32_t *replicas;           /* shard_count * rf node ids, preferred leader first */
+	uint32_t *split_off;          /* range: shard_count offsets, split i = [off[i], off[i+1]) */
+	uint8_t *split_data;          /* range: the split keys back to back */
+};
+
+/* A map with its arrays allocated (contents zero). NULL on -ENOMEM. */
+struct aeg_shard_map *shard_map_alloc(uint32_t node_count, uint32_t shard_count, uint32_t rf,
+				      size_t split_bytes);
+
+/* Rules of aegis/shard.h on the scalar fields and on one node. */
+bool shard_params_ok(uint32_t node_count, uint32_t shard_count, uint32_t rf, uint32_t workers,
+		     uint32_t strategy);
+bool shard_node_ok(const struct aeg_shard_node *n, uint32_t workers);
+/* Byte order of keys: memcmp, a prefix first. */
+int shard_key_cmp(const void *a, size_t alen, const void *b, size_t blen);
+/* Index of the node with this id in m->nodes, or -1. */
+int shard_node_index(const struct aeg_shard_map *m, uint32_t id);
+
+#endif

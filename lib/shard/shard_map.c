@@ -1,0 +1,285 @@
+/* The shard map: built from the nodes with weighted rendezvous, then
+ * read-only lookups (key -> shard, shard -> replicas and addresses).
+ * See aegis/shard.h for the rules every replica and client share. */
+#include "aegis/shard.h"
+#include "aegis/hash.h"
+#include "shard/shard_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct aeg_shard_map *shard_map_alloc(uint32_t node_count, uint32_t shard_count, uint32_t rf,
+				      size_t split_bytes)
+{
+	struct aeg_shard_map *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	m->nodes = calloc(node_count, sizeof(*m->nodes));
+	m->replicas = calloc((size_t)shard_count * rf, sizeof(*m->replicas));
+	m->split_off = calloc(shard_count, sizeof(*m->split_off));
+	m->split_data = malloc(split_bytes == 0 ? 1 : split_bytes);
+	if (m->nodes == NULL || m->replicas == NULL || m->split_off == NULL ||
+	    m->split_data == NULL) {
+		aeg_shard_map_free(m);
+		return NULL;
+	}
+	m->node_count = node_count;
+	m->shard_count = shard_count;
+	m->rf = rf;
+	return m;
+}
+
+void aeg_shard_map_free(struct aeg_shard_map *m)
+{
+	if (m == NULL)
+		return;
+	free(m->nodes);
+	free(m->replicas);
+	free(m->split_off);
+	free(m->split_data);
+	free(m);
+}
+
+bool shard_params_ok(uint32_t node_count, uint32_t shard_count, uint32_t rf, uint32_t workers,
+		     uint32_t strategy)
+{
+	return node_count >= 1 && node_count <= AEG_SHARD_NODES_MAX && shard_count >= 1 &&
+	       shard_count <= AEG_SHARD_COUNT_MAX && rf >= 1 && rf <= AEG_SHARD_RF_MAX &&
+	       rf <= node_count && workers >= 1 && workers <= AEG_SHARD_WORKERS_MAX &&
+	       (strategy == AEG_SHARD_HASH || strategy == AEG_SHARD_RANGE);
+}
+
+bool shard_node_ok(const struct aeg_shard_node *n, uint32_t workers)
+{
+	return n->id != 0 && n->weight != 0 && n->udp_port_base != 0 &&
+	       (uint32_t)n->udp_port_base + workers - 1 <= UINT16_MAX;
+}
+
+int shard_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+int shard_node_index(const struct aeg_shard_map *m, uint32_t id)
+{
+	uint32_t lo = 0, hi = m->node_count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (m->nodes[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->node_count && m->nodes[lo].id == id ? (int)lo : -1;
+}
+
+static void sort_nodes(struct aeg_shard_node *v, uint32_t n)
+{
+	/* Insertion sort: control plane, at most AEG_SHARD_NODES_MAX. */
+	for (uint32_t i = 1; i < n; i++) {
+		struct aeg_shard_node x = v[i];
+		uint32_t j = i;
+		for (; j > 0 && v[j - 1].id > x.id; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static bool splits_ok(const struct aeg_shard_map_params *p, size_t *bytes)
+{
+	*bytes = 0;
+	if (p->strategy != AEG_SHARD_RANGE)
+		return true;
+	if (p->shard_count > 1 && p->splits == NULL)
+		return false;
+	for (uint32_t i = 0; i + 1 < p->shard_count; i++) {
+		const struct aeg_shard_split *s = &p->splits[i];
+		if (s->len == 0 || s->len > AEG_SHARD_SPLIT_BYTES_MAX || s->key == NULL)
+			return false;
+		if (i > 0 && shard_key_cmp(s[-1].key, s[-1].len, s->key, s->len) >= 0)
+			return false;
+		*bytes += s->len;
+	}
+	return true;
+}
+
+/* Moves, shard by shard, the replica with the fewest preferred leaderships
+ * per weight to the front (ties: the better rendezvous score). */
+static void spread_leaders(struct aeg_shard_map *m, uint32_t *leads)
+{
+	for (uint32_t s = 0; s < m->shard_count; s++) {
+		uint32_t *r = &m->replicas[(size_t)s * m->rf];
+		uint32_t best = 0;
+		int bi = shard_node_index(m, r[0]);
+		assert(bi >= 0);
+		for (uint32_t j = 1; j < m->rf; j++) {
+			int ji = shard_node_index(m, r[j]);
+			assert(ji >= 0);
+			/* (leads_j + 1) / w_j < (leads_b + 1) / w_b */
+			uint64_t lhs = (uint64_t)(leads[ji] + 1) * m->nodes[bi].weight;
+			uint64_t rhs = (uint64_t)(leads[bi] + 1) * m->nodes[ji].weight;
+			if (lhs < rhs) {
+				best = j;
+				bi = ji;
+			}
+		}
+		leads[bi]++;
+		uint32_t leader = r[best];
+		memmove(&r[1], &r[0], best * sizeof(*r));
+		r[0] = leader;
+	}
+}
+
+static int place_replicas(struct aeg_shard_map *m)
+{
+	struct aeg_hrw h;
+	int rc = aeg_hrw_init(&h, m->node_count);
+	if (rc != 0)
+		return rc;
+	for (uint32_t i = 0; i < m->node_count && rc == 0; i++)
+		rc = aeg_hrw_add(&h, m->nodes[i].id, m->nodes[i].weight);
+	for (uint32_t s = 0; s < m->shard_count && rc == 0; s++) {
+		uint8_t le[4] = { (uint8_t)s, (uint8_t)(s >> 8), (uint8_t)(s >> 16),
+				  (uint8_t)(s >> 24) };
+		uint64_t hash = aeg_hash_key(le, sizeof(le), AEG_SHARD_PLACE_SEED);
+		rc = aeg_hrw_get_nodes(&h, hash, &m->replicas[(size_t)s * m->rf], m->rf);
+	}
+	aeg_hrw_fini(&h);
+	if (rc != 0)
+		return rc;
+	uint32_t *leads = calloc(m->node_count, sizeof(*leads));
+	if (leads == NULL)
+		return -ENOMEM;
+	spread_leaders(m, leads);
+	free(leads);
+	return 0;
+}
+
+int aeg_shard_map_build(struct aeg_shard_map **out, const struct aeg_shard_map_params *p)
+{
+	size_t split_bytes;
+	if (!shard_params_ok(p->node_count, p->shard_count, p->replication_factor, p->workers,
+			     (uint32_t)p->strategy) ||
+	    p->nodes == NULL || !splits_ok(p, &split_bytes))
+		return -EINVAL;
+	for (uint32_t i = 0; i < p->node_count; i++) {
+		if (!shard_node_ok(&p->nodes[i], p->workers))
+			return -EINVAL;
+	}
+	struct aeg_shard_map *m =
+		shard_map_alloc(p->node_count, p->shard_count, p->replication_factor, split_bytes);
+	if (m == NULL)
+		return -ENOMEM;
+	m->epoch = p->epoch;
+	m->workers = p->workers;
+	m->strategy = p->strategy;
+	memcpy(m->nodes, p->nodes, p->node_count * sizeof(*m->nodes));
+	sort_nodes(m->nodes, m->node_count);
+	for (uint32_t i = 1; i < m->node_count; i++) {
+		if (m->nodes[i].id == m->nodes[i - 1].id) {
+			aeg_shard_map_free(m);
+			return -EINVAL;
+		}
+	}
+	size_t off = 0;
+	for (uint32_t i = 0; p->strategy == AEG_SHARD_RANGE && i + 1 < p->shard_count; i++) {
+		m->split_off[i] = (uint32_t)off;
+		memcpy(m->split_data + off, p->splits[i].key, p->splits[i].len);
+		off += p->splits[i].len;
+	}
+	m->split_off[m->shard_count - 1] = (uint32_t)off;
+	int rc = place_replicas(m);
+	if (rc != 0) {
+		aeg_shard_map_free(m);
+		return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+	}
+	*out = m;
+	return 0;
+}
+
+uint64_t aeg_shard_map_epoch(const struct aeg_shard_map *m) { return m->epoch; }
+uint32_t aeg_shard_map_shard_count(const struct aeg_shard_map *m) { return m->shard_count; }
+uint32_t aeg_shard_map_replication_factor(const struct aeg_shard_map *m) { return m->rf; }
+uint32_t aeg_shard_map_workers(const struct aeg_shard_map *m) { return m->workers; }
+enum aeg_shard_strategy aeg_shard_map_strategy(const struct aeg_shard_map *m) { return m->strategy; }
+
+const struct aeg_shard_node *aeg_shard_map_nodes(const struct aeg_shard_map *m, uint32_t *n)
+{
+	*n = m->node_count;
+	return m->nodes;
+}
+
+const struct aeg_shard_node *aeg_shard_map_node(const struct aeg_shard_map *m, uint32_t id)
+{
+	int i = shard_node_index(m, id);
+	return i < 0 ? NULL : &m->nodes[i];
+}
+
+int aeg_shard_map_split(const struct aeg_shard_map *m, uint32_t i, struct aeg_shard_split *s)
+{
+	if (m->strategy != AEG_SHARD_RANGE || i + 1 >= m->shard_count)
+		return -EINVAL;
+	s->key = m->split_data + m->split_off[i];
+	s->len = m->split_off[i + 1] - m->split_off[i];
+	return 0;
+}
+
+uint32_t aeg_shard_for_key(const struct aeg_shard_map *m, const void *key, size_t len)
+{
+	if (m->strategy == AEG_SHARD_HASH) {
+		int32_t b = aeg_jump_hash(aeg_hash_key(key, len, 0), (int32_t)m->shard_count);
+		assert(b >= 0 && (uint32_t)b < m->shard_count);
+		return (uint32_t)b;
+	}
+	/* The number of splits <= key. */
+	uint32_t lo = 0, hi = m->shard_count - 1;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		uint32_t off = m->split_off[mid], slen = m->split_off[mid + 1] - off;
+		if (shard_key_cmp(m->split_data + off, slen, key, len) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	assert(lo < m->shard_count);
+	return lo;
+}
+
+const uint32_t *aeg_shard_replicas(const struct aeg_shard_map *m, uint32_t shard, uint32_t *n)
+{
+	if (shard >= m->shard_count) {
+		*n = 0;
+		return NULL;
+	}
+	*n = m->rf;
+	return &m->replicas[(size_t)shard * m->rf];
+}
+
+bool aeg_shard_has_replica(const struct aeg_shard_map *m, uint32_t shard, uint32_t node)
+{
+	uint32_t n;
+	const uint32_t *r = aeg_shard_replicas(m, shard, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		if (r[i] == node)
+			return true;
+	}
+	return false;
+}
+
+int aeg_shard_addr(const struct aeg_shard_map *m, uint32_t shard, uint32_t node,
+		   uint32_t *ipv4, uint16_t *udp_port)
+{
+	if (shard >= m->shard_count)
+		return -EINVAL;
+	const struct aeg_shard_node *nd = aeg_shard_map_node(m, node);
+	if (nd == NULL)
+		return -ENOENT;
+	*ipv4 = nd->ipv4;
+	*udp_port = (uint16_t)(nd->udp_port_base + aeg_shard_worker(shard, m->workers));
+	return 0;
+}

@@ -1,0 +1,461 @@
+/* Unit tests of the kv state machine (lib/kv/kv.c, kv_session.c,
+ * kv_table.c): put/get/del/cas and versions, limits and the memory budget,
+ * sessions (duplicates, expiry, eviction), apply's error codes, -ENOMEM
+ * leaving everything unchanged, and the memory a key really costs. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "kv_test.h"
+
+#include "test_prng.h"
+
+static void expect_kv_value(struct aeg_kv *kv, const char *key, const char *value, uint64_t version)
+{
+	const uint8_t *v;
+	uint32_t vlen;
+	uint64_t ver;
+	assert_int_equal(aeg_kv_get(kv, key, (uint32_t)strlen(key), &v, &vlen, &ver), 0);
+	assert_int_equal(vlen, strlen(value));
+	assert_memory_equal(v, value, vlen);
+	assert_int_equal(ver, version);
+}
+
+static void expect_absent(struct aeg_kv *kv, const char *key)
+{
+	assert_int_equal(aeg_kv_get(kv, key, (uint32_t)strlen(key), NULL, NULL, NULL), -ENOENT);
+}
+
+static void test_put_get_del_cas(void **state)
+{
+	(void)state;
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, NULL), 0);
+	assert_int_equal(aeg_kv_applied(kv), 0);
+	expect_absent(kv, "a");
+
+	struct aeg_kv_cmd put = kv_test_cmd(AEG_KV_PUT, "a", "one");
+	assert_int_equal(kv_test_ok(kv, 3, &put, AEG_KV_OK), 3);
+	expect_kv_value(kv, "a", "one", 3);
+	assert_int_equal(aeg_kv_applied(kv), 3);
+
+	put = kv_test_cmd(AEG_KV_PUT, "a", "two!");
+	assert_int_equal(kv_test_ok(kv, 5, &put, AEG_KV_OK), 5);
+	expect_kv_value(kv, "a", "two!", 5);
+
+	/* CAS: wrong version, then right; create-only on an existing key. */
+	struct aeg_kv_cmd cas = kv_test_cmd(AEG_KV_CAS, "a", "three");
+	cas.expect_version = 3;
+	assert_int_equal(kv_test_ok(kv, 6, &cas, AEG_KV_VERSION_MISMATCH), 5);
+	expect_kv_value(kv, "a", "two!", 5);
+	cas.expect_version = 5;
+	assert_int_equal(kv_test_ok(kv, 7, &cas, AEG_KV_OK), 7);
+	expect_kv_value(kv, "a", "three", 7);
+	cas.expect_version = 0;
+	assert_int_equal(kv_test_ok(kv, 8, &cas, AEG_KV_VERSION_MISMATCH), 7);
+	/* Create-only on an absent key; a version on an absent key. */
+	struct aeg_kv_cmd create = kv_test_cmd(AEG_KV_CAS, "b", "");
+	assert_int_equal(kv_test_ok(kv, 9, &create, AEG_KV_OK), 9);
+	expect_kv_value(kv, "b", "", 9);
+	create = kv_test_cmd(AEG_KV_CAS, "c", "x");
+	create.expect_version = 9;
+	assert_int_equal(kv_test_ok(kv, 10, &create, AEG_KV_VERSION_MISMATCH), 0);
+	expect_absent(kv, "c");
+
+	struct aeg_kv_cmd del = kv_test_cmd(AEG_KV_DEL, "a", NULL);
+	assert_int_equal(kv_test_ok(kv, 11, &del, AEG_KV_OK), 11);
+	expect_absent(kv, "a");
+	assert_int_equal(kv_test_ok(kv, 12, &del, AEG_KV_NOT_FOUND), 0);
+	expect_kv_value(kv, "b", "", 9);
+
+	struct aeg_kv_stats st;
+	aeg_kv_stats_get(kv, &st);
+	assert_int_equal(st.keys, 1);
+	assert_int_equal(st.logical_bytes, 1 + AEG_KV_KEY_OVERHEAD);
+	assert_int_equal(st.sessions, 0);
+	assert_true(st.mem_bytes > 0);
+	aeg_kv_free(kv);
+}
+
+/* Many keys: the table grows, deletes shift clusters back, and every key
+ * stays findable (checked against a plain array model). */
+static void test_many_keys(void **state)
+{
+	(void)state;
+	struct prng p;
+	prng_init(&p, 0x6b7601);
+	test_seed_print("kv_many_keys", p.seed);
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, NULL), 0);
+	enum { KEYS = 3000 };
+	static uint64_t model[KEYS]; /* version, 0 = absent */
+	memset(model, 0, sizeof(model));
+	uint64_t index = 0;
+	for (int step = 0; step < 20000; step++) {
+		char key[16];
+		uint32_t k = (uint32_t)prng_below(&p, KEYS);
+		snprintf(key, sizeof(key), "k%u", k);
+		bool del = prng_below(&p, 3) == 0;
+		struct aeg_kv_cmd c = kv_test_cmd(del ? AEG_KV_DEL : AEG_KV_PUT, key,
+						  del ? NULL : key);
+		struct aeg_kv_result res;
+		index++;
+		assert_int_equal(kv_test_apply(kv, index, &c, &res), 0);
+		CHECK(&p, res.status == (del && model[k] == 0 ? AEG_KV_NOT_FOUND : AEG_KV_OK));
+		model[k] = del ? 0 : index;
+	}
+	uint64_t n = 0;
+	for (uint32_t k = 0; k < KEYS; k++) {
+		char key[16];
+		snprintf(key, sizeof(key), "k%u", k);
+		uint64_t ver = 0;
+		int rc = aeg_kv_get(kv, key, (uint32_t)strlen(key), NULL, NULL, &ver);
+		CHECK(&p, rc == (model[k] != 0 ? 0 : -ENOENT));
+		CHECK(&p, ver == model[k]);
+		n += model[k] != 0;
+	}
+	struct aeg_kv_stats st;
+	aeg_kv_stats_get(kv, &st);
+	CHECK(&p, st.keys == n);
+	aeg_kv_free(kv);
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	struct aeg_kv_limits lim = { .key_bytes_max = 4, .value_bytes_max = 8,
+				     .mem_bytes_max = 2 * (AEG_KV_KEY_OVERHEAD + 12) };
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, &lim, NULL), 0);
+	struct aeg_kv_limits got;
+	aeg_kv_limits_get(kv, &got);
+	assert_int_equal(got.key_bytes_max, 4);
+	assert_int_equal(got.sessions_max, AEG_KV_SESSIONS_MAX_DEFAULT);
+
+	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "kkkkk", "v");
+	kv_test_ok(kv, 1, &c, AEG_KV_TOO_LARGE);
+	c = kv_test_cmd(AEG_KV_PUT, "kkkk", "vvvvvvvvv");
+	kv_test_ok(kv, 2, &c, AEG_KV_TOO_LARGE);
+	c = kv_test_cmd(AEG_KV_DEL, "kkkkk", NULL);
+	kv_test_ok(kv, 3, &c, AEG_KV_TOO_LARGE);
+	expect_absent(kv, "kkkk");
+
+	/* Two keys of 4 + 8 fill the budget exactly; a third is refused. */
+	c = kv_test_cmd(AEG_KV_PUT, "aaaa", "12345678");
+	kv_test_ok(kv, 4, &c, AEG_KV_OK);
+	c = kv_test_cmd(AEG_KV_PUT, "bbbb", "12345678");
+	kv_test_ok(kv, 5, &c, AEG_KV_OK);
+	size_t before_len;
+	uint8_t *before = kv_test_snap(kv, &before_len);
+	c = kv_test_cmd(AEG_KV_PUT, "c", "");
+	kv_test_ok(kv, 6, &c, AEG_KV_NO_SPACE);
+	c = kv_test_cmd(AEG_KV_CAS, "c", "");
+	kv_test_ok(kv, 7, &c, AEG_KV_NO_SPACE);
+	expect_absent(kv, "c");
+	/* The refusals changed nothing but the applied index. */
+	assert_int_equal(aeg_kv_applied(kv), 7);
+	assert_int_equal(aeg_kv_apply_noop(kv, 8), 0);
+	size_t after_len;
+	uint8_t *after = kv_test_snap(kv, &after_len);
+	assert_int_equal(before_len, after_len);
+	/* Equal but for applied (and so the CRC). */
+	assert_memory_equal(before + 24, after + 24, 16);
+	assert_memory_equal(before + AEG_KV_SNAP_HDR_BYTES, after + AEG_KV_SNAP_HDR_BYTES,
+			    after_len - AEG_KV_SNAP_HDR_BYTES);
+
+	/* Overwriting with the same size or smaller is allowed when full;
+	 * growing is not; deleting frees room. */
+	c = kv_test_cmd(AEG_KV_PUT, "aaaa", "1234");
+	kv_test_ok(kv, 9, &c, AEG_KV_OK);
+	c = kv_test_cmd(AEG_KV_PUT, "bbbb", "123456789");
+	kv_test_ok(kv, 10, &c, AEG_KV_TOO_LARGE);
+	c = kv_test_cmd(AEG_KV_PUT, "c", "123");
+	kv_test_ok(kv, 11, &c, AEG_KV_NO_SPACE); /* 1 + 3 + 64 > 4 free */
+	c = kv_test_cmd(AEG_KV_PUT, "aaaa", "12345678");
+	kv_test_ok(kv, 12, &c, AEG_KV_OK);
+	c = kv_test_cmd(AEG_KV_DEL, "aaaa", NULL);
+	kv_test_ok(kv, 13, &c, AEG_KV_OK);
+	c = kv_test_cmd(AEG_KV_PUT, "c", "123");
+	kv_test_ok(kv, 14, &c, AEG_KV_OK);
+	struct aeg_kv_stats st;
+	aeg_kv_stats_get(kv, &st);
+	assert_int_equal(st.logical_bytes, 2 * AEG_KV_KEY_OVERHEAD + 12 + 4);
+	assert_true(st.logical_bytes <= lim.mem_bytes_max);
+	free(before);
+	free(after);
+	aeg_kv_free(kv);
+}
+
+static void test_apply_errors(void **state)
+{
+	(void)state;
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, NULL), 0);
+	struct aeg_kv_result res;
+	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "a", "b");
+	assert_int_equal(kv_test_apply(kv, 0, &c, &res), -ERANGE);
+	assert_int_equal(kv_test_apply(kv, 5, &c, &res), 0);
+	assert_int_equal(kv_test_apply(kv, 5, &c, &res), -ERANGE);
+	assert_int_equal(kv_test_apply(kv, 4, &c, &res), -ERANGE);
+	assert_int_equal(aeg_kv_applied(kv), 5);
+	/* Empty entries are no-ops that advance applied. */
+	assert_int_equal(aeg_kv_apply(kv, 6, NULL, 0, &res), 0);
+	assert_int_equal(res.status, AEG_KV_OK);
+	assert_int_equal(res.version, 0);
+	assert_int_equal(aeg_kv_apply_noop(kv, 9), 0);
+	assert_int_equal(aeg_kv_applied(kv), 9);
+	/* Garbage is consumed as a no-op with -EINVAL. */
+	const uint8_t junk[] = { 1, 9, 0, 0, 0, 0, 1, 'a', 0 };
+	assert_int_equal(aeg_kv_apply(kv, 10, junk, sizeof(junk), &res), -EINVAL);
+	assert_int_equal(aeg_kv_applied(kv), 10);
+	assert_int_equal(aeg_kv_apply(kv, 11, junk, 3, &res), -EINVAL);
+	assert_int_equal(aeg_kv_applied(kv), 11);
+	expect_kv_value(kv, "a", "b", 5);
+	aeg_kv_free(kv);
+}
+
+static void test_session_duplicate(void **state)
+{
+	(void)state;
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, NULL), 0);
+	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "a", "first");
+	c.client_id = 77;
+	c.seq = 1;
+	c.time_ms = 1000;
+	assert_int_equal(kv_test_ok(kv, 10, &c, AEG_KV_OK), 10);
+
+	/* The retry (even with other bytes) returns the first result. */
+	struct aeg_kv_result res;
+	c.value = "second";
+	c.value_len = 6;
+	assert_int_equal(kv_test_apply(kv, 11, &c, &res), 0);
+	assert_true(res.duplicate);
+	assert_int_equal(res.status, AEG_KV_OK);
+	assert_int_equal(res.version, 10);
+	expect_kv_value(kv, "a", "first", 10);
+
+	/* A refused write is remembered as refused. */
+	struct aeg_kv_cmd cas = kv_test_cmd(AEG_KV_CAS, "a", "x");
+	cas.client_id = 77;
+	cas.seq = 2;
+	cas.expect_version = 3;
+	assert_int_equal(kv_test_ok(kv, 12, &cas, AEG_KV_VERSION_MISMATCH), 10);
+	c = kv_test_cmd(AEG_KV_PUT, "a", "third"); /* another client */
+	assert_int_equal(kv_test_ok(kv, 13, &c, AEG_KV_OK), 13);
+	cas.expect_version = 13; /* would match now: must not apply */
+	assert_int_equal(kv_test_apply(kv, 14, &cas, &res), 0);
+	assert_true(res.duplicate);
+	assert_int_equal(res.status, AEG_KV_VERSION_MISMATCH);
+	assert_int_equal(res.version, 10);
+	expect_kv_value(kv, "a", "third", 13);
+
+	/* Older than remembered: refused, nothing applied. */
+	c.client_id = 77;
+	c.seq = 1;
+	assert_int_equal(kv_test_apply(kv, 15, &c, &res), 0);
+	assert_false(res.duplicate);
+	assert_int_equal(res.status, AEG_KV_SESSION_EXPIRED);
+	expect_kv_value(kv, "a", "third", 13);
+
+	/* Another client's seq 1 is its own. */
+	c = kv_test_cmd(AEG_KV_DEL, "a", NULL);
+	c.client_id = 78;
+	c.seq = 1;
+	assert_int_equal(kv_test_ok(kv, 16, &c, AEG_KV_OK), 16);
+	struct aeg_kv_stats st;
+	aeg_kv_stats_get(kv, &st);
+	assert_int_equal(st.sessions, 2);
+	aeg_kv_free(kv);
+}
+
+static void test_session_expiry(void **state)
+{
+	(void)state;
+	struct aeg_kv_limits lim = { .session_ttl_ms = 1000 };
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, &lim, NULL), 0);
+	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "a", "v");
+	c.client_id = 5;
+	c.seq = 9;
+	c.time_ms = 10000;
+	kv_test_ok(kv, 1, &c, AEG_KV_OK);
+
+	/* At exactly ttl the session is alive: a duplicate. */
+	struct aeg_kv_result res;
+	c.time_ms = 11000;
+	assert_int_equal(kv_test_apply(kv, 2, &c, &res), 0);
+	assert_true(res.duplicate);
+	assert_int_equal(res.version, 1);
+
+	/* A leader with an older clock moves nothing backwards: the session
+	 * was used at 11000 and lives to 12000. */
+	struct aeg_kv_cmd other = kv_test_cmd(AEG_KV_PUT, "b", "v");
+	other.time_ms = 500;
+	kv_test_ok(kv, 3, &other, AEG_KV_OK);
+	other.time_ms = 12000;
+	kv_test_ok(kv, 4, &other, AEG_KV_OK);
+	struct aeg_kv_stats st;
+	aeg_kv_stats_get(kv, &st);
+	assert_int_equal(st.sessions, 1);
+
+	/* One ms later any command expires it; the retry then applies anew. */
+	other.time_ms = 12001;
+	kv_test_ok(kv, 5, &other, AEG_KV_OK);
+	aeg_kv_stats_get(kv, &st);
+	assert_int_equal(st.sessions, 0);
+	assert_int_equal(kv_test_ok(kv, 6, &c, AEG_KV_OK), 6);
+	expect_kv_value(kv, "a", "v", 6);
+	aeg_kv_free(kv);
+}
+
+static void test_session_eviction(void **state)
+{
+	(void)state;
+	struct aeg_kv_limits lim = { .sessions_max = 3 };
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, &lim, NULL), 0);
+	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "a", "v");
+	uint64_t index = 0;
+	for (uint64_t id = 1; id <= 3; id++) {
+		c.client_id = id;
+		c.seq = 1;
+		kv_test_ok(kv, ++index, &c, AEG_KV_OK);
+	}
+	/* Client 1 retries (a use), so client 2 is the least recently used. */
+	struct aeg_kv_result res;
+	c.client_id = 1;
+	assert_int_equal(kv_test_apply(kv, ++index, &c, &res), 0);
+	assert_true(res.duplicate);
+	c.client_id = 4;
+	kv_test_ok(kv, ++index, &c, AEG_KV_OK);
+	struct aeg_kv_stats st;
+	aeg_kv_stats_get(kv, &st);
+	assert_int_equal(st.sessions, 3);
+	/* 1, 3, 4 remember seq 1; 2 was forgotten and applies again. */
+	for (uint64_t id = 1; id <= 4; id++) {
+		if (id == 2)
+			continue;
+		c.client_id = id;
+		assert_int_equal(kv_test_apply(kv, ++index, &c, &res), 0);
+		assert_true(res.duplicate);
+	}
+	c.client_id = 2;
+	uint64_t v = kv_test_ok(kv, ++index, &c, AEG_KV_OK);
+	assert_int_equal(v, index);
+	aeg_kv_free(kv);
+}
+
+/* Every allocation of an apply and of a load failing in turn: -ENOMEM and
+ * the kv exactly as before; no block leaks. */
+static void test_enomem(void **state)
+{
+	(void)state;
+	struct kv_test_alloc ta = { .left = -1 };
+	struct aeg_kv_alloc a = { kv_test_alloc_fn, kv_test_free_fn, &ta };
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, &a), 0);
+	uint64_t index = 0;
+	char key[16];
+	for (int i = 0; i < 12; i++) { /* next insert grows the key table */
+		snprintf(key, sizeof(key), "key%d", i);
+		struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, key, "value");
+		c.client_id = (uint64_t)i + 1;
+		c.seq = 1;
+		kv_test_ok(kv, ++index, &c, AEG_KV_OK);
+	}
+	size_t snap_len;
+	uint8_t *snap = kv_test_snap(kv, &snap_len);
+	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "new", "value");
+	c.client_id = 100;
+	c.seq = 1;
+	int failures = 0;
+	for (long left = 0;; left++) {
+		ta.left = left;
+		struct aeg_kv_result res;
+		int rc = kv_test_apply(kv, index + 1, &c, &res);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, -ENOMEM);
+		ta.left = -1; /* the snapshot's scratch array */
+		assert_true(kv_test_snap_equals(kv, snap, snap_len));
+		failures++;
+	}
+	assert_true(failures >= 3); /* key table, entry, session */
+	ta.left = -1;
+	expect_kv_value(kv, "new", "value", index + 1);
+
+	/* Load: fails at every allocation, then succeeds. */
+	struct aeg_kv *kv2;
+	assert_int_equal(aeg_kv_new(&kv2, NULL, &a), 0);
+	c = kv_test_cmd(AEG_KV_PUT, "other", "x");
+	kv_test_ok(kv2, 1, &c, AEG_KV_OK);
+	size_t snap2_len;
+	uint8_t *snap2 = kv_test_snap(kv2, &snap2_len);
+	for (long left = 0;; left++) {
+		ta.left = left;
+		int rc = aeg_kv_snapshot_load(kv2, snap, snap_len);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, -ENOMEM);
+		ta.left = -1;
+		assert_true(kv_test_snap_equals(kv2, snap2, snap2_len));
+	}
+	ta.left = -1;
+	assert_true(kv_test_snap_equals(kv2, snap, snap_len));
+	aeg_kv_free(kv2);
+	aeg_kv_free(kv);
+	assert_int_equal(ta.live_blocks, 0);
+	assert_int_equal(ta.live_bytes, 0);
+	free(snap);
+	free(snap2);
+}
+
+/* What a key really costs through the allocator (16 B keys, 64 B values),
+ * against AEG_KV_KEY_OVERHEAD. */
+static void test_mem_per_key(void **state)
+{
+	(void)state;
+	struct kv_test_alloc ta = { .left = -1 };
+	struct aeg_kv_alloc a = { kv_test_alloc_fn, kv_test_free_fn, &ta };
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, &a), 0);
+	struct aeg_kv_stats st0;
+	aeg_kv_stats_get(kv, &st0);
+	enum { N = 100000 };
+	char key[17], value[65];
+	memset(value, 'v', 64);
+	value[64] = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "%016d", i);
+		struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, key, value);
+		kv_test_ok(kv, (uint64_t)i + 1, &c, AEG_KV_OK);
+	}
+	struct aeg_kv_stats st;
+	aeg_kv_stats_get(kv, &st);
+	assert_int_equal(st.keys, N);
+	assert_int_equal(st.mem_bytes, ta.live_bytes);
+	double per_key = (double)(st.mem_bytes - st0.mem_bytes) / N;
+	double overhead = per_key - 16 - 64;
+	printf("kv: empty kv %llu B; %d keys of 16+64 B: %.1f B/key allocated, overhead %.1f B/key "
+	       "(+ malloc's own ~8-16 B/block), logical overhead %u B/key\n",
+	       (unsigned long long)st0.mem_bytes, N, per_key, overhead, AEG_KV_KEY_OVERHEAD);
+	assert_true(overhead > 16 && overhead < AEG_KV_KEY_OVERHEAD);
+	aeg_kv_free(kv);
+	assert_int_equal(ta.live_blocks, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_put_get_del_cas),
+		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_apply_errors),
+		cmocka_unit_test(test_session_duplicate),
+		cmocka_unit_test(test_session_expiry),
+		cmocka_unit_test(test_session_eviction),
+		cmocka_unit_test(test_enomem),
+		cmocka_unit_test(test_mem_per_key),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

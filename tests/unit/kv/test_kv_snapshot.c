@@ -1,0 +1,374 @@
+/* Unit tests of kv snapshots and determinism (lib/kv/kv_snapshot.c):
+ * replicas fed the same random command stream (with different table hash
+ * seeds, and one that starts from a snapshot midway) give the same results
+ * and byte-identical snapshots; round trips; every truncation and every
+ * bit flip refused with the kv unchanged; structural errors under a valid
+ * CRC refused; sessions over the limit dropped oldest first. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "kv_test.h"
+
+#include "aegis/wal.h"
+#include "test_prng.h"
+
+#define STREAM_KEYS 48u
+#define STREAM_CLIENTS 12u
+
+struct stream {
+	struct prng p;
+	uint64_t time_ms;
+	uint64_t seq[STREAM_CLIENTS];
+	uint8_t buf[256];
+};
+
+/* The limits every replica of the stream uses (hash_seed aside). */
+static const struct aeg_kv_limits stream_limits = {
+	.key_bytes_max = 4,
+	.value_bytes_max = 32,
+	.mem_bytes_max = 20 * (AEG_KV_KEY_OVERHEAD + 20),
+	.sessions_max = 8,
+	.session_ttl_ms = 3000,
+};
+
+/* The next entry of the stream: a command (sessions, retries, old seqs,
+ * CAS on a version of a (the first replica)), an empty entry, or junk.
+ * Returns its length in s->buf. */
+static uint32_t stream_next(struct stream *s, const struct aeg_kv *a)
+{
+	struct prng *p = &s->p;
+	uint32_t kind = (uint32_t)prng_below(p, 100);
+	if (kind < 2)
+		return 0;
+	if (kind < 4) {
+		uint32_t n = (uint32_t)(1 + prng_below(p, 20));
+		for (uint32_t i = 0; i < n; i++)
+			s->buf[i] = (uint8_t)prng_next(p);
+		return n;
+	}
+	/* Mostly forward, sometimes a leader with a clock behind. */
+	s->time_ms += prng_below(p, 400);
+	uint64_t t = prng_below(p, 10) == 0 && s->time_ms > 1000 ? s->time_ms - 1000 : s->time_ms;
+	char key[8];
+	uint32_t k = (uint32_t)prng_below(p, STREAM_KEYS);
+	snprintf(key, sizeof(key), prng_below(p, 30) == 0 ? "long%u" : "k%u", k);
+	uint8_t op = (uint8_t)(1 + prng_below(p, 3));
+	uint8_t value[40];
+	struct aeg_kv_cmd c = { .op = op, .key = key, .key_len = (uint32_t)strlen(key),
+				.value = value, .time_ms = t };
+	if (op != AEG_KV_DEL) {
+		c.value_len = (uint32_t)prng_below(p, 36);
+		for (uint32_t i = 0; i < c.value_len; i++)
+			value[i] = (uint8_t)prng_next(p);
+	}
+	if (op == AEG_KV_CAS) {
+		uint64_t ver = 0;
+		(void)aeg_kv_get(a, key, c.key_len, NULL, NULL, &ver);
+		c.expect_version = prng_below(p, 3) == 0 ? prng_below(p, 50) : ver;
+	}
+	if (prng_below(p, 5) != 0) {
+		uint32_t id = (uint32_t)prng_below(p, STREAM_CLIENTS);
+		c.client_id = 1000 + id;
+		uint32_t r = (uint32_t)prng_below(p, 10);
+		if (r == 0 && s->seq[id] > 1)
+			c.seq = s->seq[id] - 1; /* stale */
+		else if (r < 3 && s->seq[id] > 0)
+			c.seq = s->seq[id]; /* retry */
+		else
+			c.seq = ++s->seq[id];
+	}
+	int n = aeg_kv_cmd_encode(&c, s->buf, sizeof(s->buf));
+	assert_true(n > 0);
+	return (uint32_t)n;
+}
+
+static struct aeg_kv *new_kv(uint64_t hash_seed)
+{
+	struct aeg_kv_limits lim = stream_limits;
+	lim.hash_seed = hash_seed;
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, &lim, NULL), 0);
+	return kv;
+}
+
+static void expect_same_snapshots(struct prng *p, struct aeg_kv *const *kvs, int n)
+{
+	size_t len;
+	uint8_t *want = kv_test_snap(kvs[0], &len);
+	for (int i = 1; i < n; i++)
+		CHECK(p, kv_test_snap_equals(kvs[i], want, len));
+	free(want);
+}
+
+static void run_determinism(uint64_t seed)
+{
+	struct stream s = { 0 };
+	prng_init_seed(&s.p, seed);
+	struct aeg_kv *kvs[3] = { new_kv(0), new_kv(12345), NULL };
+	int statuses[AEG_KV_STATUS_MAX + 1] = { 0 }, dups = 0, junk = 0;
+	enum { STEPS = 6000 };
+	for (uint64_t index = 1; index <= STEPS; index++) {
+		if (index == STEPS / 3) {
+			/* A replica that catches up from a snapshot. */
+			size_t len;
+			uint8_t *snap = kv_test_snap(kvs[0], &len);
+			kvs[2] = new_kv(99);
+			CHECK(&s.p, aeg_kv_snapshot_load(kvs[2], snap, len) == 0);
+			free(snap);
+		}
+		uint32_t len = stream_next(&s, kvs[0]);
+		struct aeg_kv_result res[3];
+		int rc[3];
+		int n = kvs[2] != NULL ? 3 : 2;
+		for (int i = 0; i < n; i++)
+			rc[i] = aeg_kv_apply(kvs[i], index, s.buf, len, &res[i]);
+		for (int i = 1; i < n; i++) {
+			CHECK(&s.p, rc[i] == rc[0]);
+			CHECK(&s.p, memcmp(&res[i], &res[0], sizeof(res[0])) == 0);
+		}
+		CHECK(&s.p, rc[0] == 0 || rc[0] == -EINVAL);
+		junk += rc[0] != 0;
+		statuses[res[0].status]++;
+		dups += res[0].duplicate;
+		if (index % 1000 == 0)
+			expect_same_snapshots(&s.p, kvs, n);
+	}
+	expect_same_snapshots(&s.p, kvs, 3);
+	/* The stream must have reached every outcome, or it tests too little. */
+	for (int st = 0; st <= AEG_KV_STATUS_MAX; st++) {
+		if (statuses[st] == 0)
+			fprintf(stderr, "no %s in the stream\n", aeg_kv_status_name(st));
+		CHECK(&s.p, statuses[st] > 0);
+	}
+	CHECK(&s.p, dups > 0 && junk > 0);
+	struct aeg_kv_stats st;
+	aeg_kv_stats_get(kvs[0], &st);
+	CHECK(&s.p, st.logical_bytes <= stream_limits.mem_bytes_max);
+	CHECK(&s.p, st.sessions <= stream_limits.sessions_max);
+	for (int i = 0; i < 3; i++)
+		aeg_kv_free(kvs[i]);
+}
+
+static void test_determinism(void **state)
+{
+	(void)state;
+	uint64_t seed = test_seed(0x6b76de7e);
+	int runs = test_seed_from_env(&seed) ? 1 : 8;
+	for (int i = 0; i < runs; i++) {
+		test_seed_print("kv_determinism", seed + (uint64_t)i);
+		run_determinism(seed + (uint64_t)i);
+	}
+}
+
+/* A small kv with keys, an empty value, and sessions. */
+static struct aeg_kv *small_kv(void)
+{
+	struct aeg_kv *kv = new_kv(0);
+	const char *keys[] = { "b", "a", "ab", "c" };
+	uint64_t index = 0;
+	for (int i = 0; i < 4; i++) {
+		struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, keys[i], i == 2 ? "" : "val");
+		c.client_id = (uint64_t)i % 3 + 1;
+		c.seq = (uint64_t)i + 1;
+		c.time_ms = 10 * (uint64_t)i; /* one-byte varints */
+		kv_test_ok(kv, ++index, &c, AEG_KV_OK);
+	}
+	return kv;
+}
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	struct aeg_kv *kv = small_kv();
+	size_t len;
+	uint8_t *snap = kv_test_snap(kv, &len);
+	assert_int_equal(aeg_kv_snapshot_write(kv, snap, len - 1), -EMSGSIZE);
+	struct aeg_kv *copy = new_kv(777);
+	assert_int_equal(aeg_kv_snapshot_load(copy, snap, len), 0);
+	assert_true(kv_test_snap_equals(copy, snap, len));
+	assert_int_equal(aeg_kv_applied(copy), 4);
+	const uint8_t *v;
+	uint32_t vlen;
+	uint64_t ver;
+	assert_int_equal(aeg_kv_get(copy, "ab", 2, &v, &vlen, &ver), 0);
+	assert_int_equal(vlen, 0);
+	assert_int_equal(ver, 3);
+	struct aeg_kv_stats a, b;
+	aeg_kv_stats_get(kv, &a);
+	aeg_kv_stats_get(copy, &b);
+	assert_int_equal(a.keys, b.keys);
+	assert_int_equal(a.logical_bytes, b.logical_bytes);
+	assert_int_equal(a.sessions, 3);
+	assert_int_equal(b.sessions, 3);
+	/* Sessions came along: a retry is a duplicate on the copy. */
+	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "c", "val");
+	c.client_id = 1;
+	c.seq = 4;
+	c.time_ms = 30;
+	struct aeg_kv_result res;
+	assert_int_equal(kv_test_apply(copy, 5, &c, &res), 0);
+	assert_true(res.duplicate);
+	assert_int_equal(res.version, 4);
+	/* Loading over a non-empty kv replaces everything. */
+	assert_int_equal(aeg_kv_snapshot_load(copy, snap, len), 0);
+	assert_true(kv_test_snap_equals(copy, snap, len));
+	/* Empty kv: header only. */
+	struct aeg_kv *empty = new_kv(0);
+	assert_int_equal(aeg_kv_snapshot_size(empty), AEG_KV_SNAP_HDR_BYTES);
+	size_t elen;
+	uint8_t *esnap = kv_test_snap(empty, &elen);
+	assert_int_equal(aeg_kv_snapshot_load(copy, esnap, elen), 0);
+	assert_int_equal(aeg_kv_applied(copy), 0);
+	assert_int_equal(aeg_kv_get(copy, "a", 1, NULL, NULL, NULL), -ENOENT);
+	free(esnap);
+	free(snap);
+	aeg_kv_free(empty);
+	aeg_kv_free(copy);
+	aeg_kv_free(kv);
+}
+
+static void test_truncations_and_flips(void **state)
+{
+	(void)state;
+	struct aeg_kv *kv = small_kv();
+	size_t len;
+	uint8_t *snap = kv_test_snap(kv, &len);
+	/* The target holds other state that must survive every refusal. */
+	struct aeg_kv *target = new_kv(0);
+	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "zz", "keep");
+	kv_test_ok(target, 9, &c, AEG_KV_OK);
+	size_t tlen;
+	uint8_t *tsnap = kv_test_snap(target, &tlen);
+	for (size_t n = 0; n < len; n++) {
+		int rc = aeg_kv_snapshot_load(target, snap, n);
+		assert_true(rc == (n < AEG_KV_SNAP_HDR_BYTES ? -EMSGSIZE : -EINVAL));
+	}
+	uint8_t *longer = malloc(len + 1);
+	memcpy(longer, snap, len);
+	longer[len] = 0;
+	assert_int_equal(aeg_kv_snapshot_load(target, longer, len + 1), -EINVAL);
+	free(longer);
+	for (size_t bit = 0; bit < len * 8; bit++) {
+		snap[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		assert_int_equal(aeg_kv_snapshot_load(target, snap, len), -EINVAL);
+		snap[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	assert_true(kv_test_snap_equals(target, tsnap, tlen));
+	assert_int_equal(aeg_kv_snapshot_load(target, snap, len), 0);
+	assert_true(kv_test_snap_equals(target, snap, len));
+	free(snap);
+	free(tsnap);
+	aeg_kv_free(target);
+	aeg_kv_free(kv);
+}
+
+static void fix_crc(uint8_t *buf, size_t len)
+{
+	memset(buf + 40, 0, 4);
+	uint32_t crc = aeg_crc32c(0, buf, len);
+	for (int i = 0; i < 4; i++)
+		buf[40 + i] = (uint8_t)(crc >> (8 * i));
+}
+
+/* Wrong contents under a valid CRC: each refused. */
+static void test_structure_refused(void **state)
+{
+	(void)state;
+	struct aeg_kv *kv = small_kv();
+	size_t len;
+	uint8_t *snap = kv_test_snap(kv, &len);
+	uint8_t *bad = malloc(len);
+	struct aeg_kv *target = new_kv(0);
+	/* The CRC rewrite alone changes nothing. */
+	memcpy(bad, snap, len);
+	fix_crc(bad, len);
+	assert_int_equal(aeg_kv_snapshot_load(target, bad, len), 0);
+	/* Body starts with key "a" (1, 3, version 2, 'a', "val") then "ab". */
+	const size_t body = AEG_KV_SNAP_HDR_BYTES;
+	assert_int_equal(snap[body + 3], 'a');
+	struct {
+		size_t off;
+		uint8_t val;
+	} cases[] = {
+		{ 0, 'X' },           /* magic */
+		{ 4, 2 },             /* format */
+		{ 44, 1 },            /* padding */
+		{ 8, 1 },             /* applied 1 < versions */
+		{ 24, 5 },            /* key count */
+		{ 32, 2 },            /* session count */
+		{ body + 3, 'b' },    /* "b" before "ab": out of order */
+		{ body + 2, 0 },      /* version 0 */
+		{ body + 0, 0 },      /* empty key */
+		{ 16, 0 },            /* now_ms 0 < sessions' last_ms */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(bad, snap, len);
+		bad[cases[i].off] = cases[i].val;
+		fix_crc(bad, len);
+		assert_int_equal(aeg_kv_snapshot_load(target, bad, len), -EINVAL);
+	}
+	/* Two sessions of one client: the last session's id made equal to the
+	 * one before it (sessions 2, 3, 1 in LRU order, 5 bytes each). */
+	memcpy(bad, snap, len);
+	assert_int_equal(bad[len - 5], 1);
+	assert_int_equal(bad[len - 10], 3);
+	bad[len - 5] = 3;
+	fix_crc(bad, len);
+	assert_int_equal(aeg_kv_snapshot_load(target, bad, len), -EINVAL);
+	/* Bad status. */
+	memcpy(bad, snap, len);
+	bad[len - 1] = AEG_KV_STATUS_MAX + 1;
+	fix_crc(bad, len);
+	assert_int_equal(aeg_kv_snapshot_load(target, bad, len), -EINVAL);
+	assert_true(kv_test_snap_equals(target, snap, len));
+	free(bad);
+	free(snap);
+	aeg_kv_free(target);
+	aeg_kv_free(kv);
+}
+
+static void test_load_fewer_sessions(void **state)
+{
+	(void)state;
+	struct aeg_kv *kv = small_kv();
+	size_t len;
+	uint8_t *snap = kv_test_snap(kv, &len);
+	struct aeg_kv_limits lim = stream_limits;
+	lim.sessions_max = 2;
+	struct aeg_kv *small;
+	assert_int_equal(aeg_kv_new(&small, &lim, NULL), 0);
+	assert_int_equal(aeg_kv_snapshot_load(small, snap, len), 0);
+	struct aeg_kv_stats st;
+	aeg_kv_stats_get(small, &st);
+	assert_int_equal(st.sessions, 2);
+	/* Uses: client 1 at i=0, 2 at i=1, 3 at i=2, 1 at i=3: so client 2 is
+	 * the oldest and was dropped; 3 and 1 are remembered. */
+	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "q", "v");
+	c.time_ms = 300;
+	struct aeg_kv_result res;
+	uint64_t index = 10;
+	const uint64_t seq_of[4] = { 0, 4, 2, 3 };
+	const uint64_t ids[3] = { 1, 3, 2 }; /* 2 last: its new session evicts one */
+	for (int i = 0; i < 3; i++) {
+		uint64_t id = ids[i];
+		c.client_id = id;
+		c.seq = seq_of[id];
+		assert_int_equal(kv_test_apply(small, ++index, &c, &res), 0);
+		assert_int_equal(res.duplicate, id != 2);
+	}
+	free(snap);
+	aeg_kv_free(small);
+	aeg_kv_free(kv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_determinism),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_truncations_and_flips),
+		cmocka_unit_test(test_structure_refused),
+		cmocka_unit_test(test_load_fewer_sessions),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

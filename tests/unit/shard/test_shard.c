@@ -1,0 +1,382 @@
+/* Unit tests of lib/shard: parameter checks, key -> shard (hash: balance
+ * and the exact definition; range: boundaries), shard -> replicas (distinct,
+ * weighted balance, preferred leaders spread, stability when a node joins
+ * or leaves), addresses, and the map codec (round trip, every truncation
+ * and bit flip, sizes). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <xxhash.h>
+
+#include "aegis/hash.h"
+#include "aegis/shard.h"
+#include "test_prng.h"
+
+#define NODES_MAX 256u
+
+static struct aeg_shard_node nodes_buf[NODES_MAX];
+
+/* Nodes id first..first+n-1 (weights from w, or 1.0). */
+static const struct aeg_shard_node *make_nodes(uint32_t first, uint32_t n, const uint32_t *w)
+{
+	assert_true(n <= NODES_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		nodes_buf[i] = (struct aeg_shard_node){
+			.id = first + i,
+			.ipv4 = 0x0a000001u + i,
+			.udp_port_base = 7000,
+			.weight = w != NULL ? w[i] : AEG_HASH_WEIGHT_ONE,
+		};
+	}
+	return nodes_buf;
+}
+
+static struct aeg_shard_map *build(uint32_t first, uint32_t nodes, const uint32_t *w,
+				   uint32_t shards, uint32_t rf)
+{
+	struct aeg_shard_map_params p = {
+		.epoch = 7, .nodes = make_nodes(first, nodes, w), .node_count = nodes,
+		.shard_count = shards, .replication_factor = rf, .workers = 4,
+	};
+	struct aeg_shard_map *m;
+	assert_int_equal(aeg_shard_map_build(&m, &p), 0);
+	return m;
+}
+
+static void test_params(void **state)
+{
+	(void)state;
+	struct aeg_shard_map_params good = {
+		.epoch = 1, .nodes = make_nodes(1, 3, NULL), .node_count = 3,
+		.shard_count = 16, .replication_factor = 3, .workers = 2,
+	};
+	struct aeg_shard_map *m;
+	assert_int_equal(aeg_shard_map_build(&m, &good), 0);
+	aeg_shard_map_free(m);
+	struct aeg_shard_map_params p;
+#define BAD(field, val)                                                \
+	do {                                                           \
+		p = good;                                              \
+		p.field = (val);                                       \
+		assert_int_equal(aeg_shard_map_build(&m, &p), -EINVAL); \
+	} while (0)
+	BAD(node_count, 0);
+	BAD(node_count, AEG_SHARD_NODES_MAX + 1);
+	BAD(shard_count, 0);
+	BAD(shard_count, AEG_SHARD_COUNT_MAX + 1);
+	BAD(replication_factor, 0);
+	BAD(replication_factor, 4);
+	BAD(workers, 0);
+	BAD(workers, AEG_SHARD_WORKERS_MAX + 1);
+	BAD(strategy, 2);
+	BAD(strategy, AEG_SHARD_RANGE); /* no splits */
+	BAD(nodes, NULL);
+#undef BAD
+	struct aeg_shard_node bad_nodes[3];
+	const struct aeg_shard_node *base = make_nodes(1, 3, NULL);
+	for (int k = 0; k < 5; k++) {
+		memcpy(bad_nodes, base, sizeof(bad_nodes));
+		switch (k) {
+		case 0: bad_nodes[1].id = 0; break;
+		case 1: bad_nodes[2].id = 1; break; /* duplicate */
+		case 2: bad_nodes[0].weight = 0; break;
+		case 3: bad_nodes[0].udp_port_base = 0; break;
+		case 4: bad_nodes[0].udp_port_base = 65535; break; /* + 1 worker > 65535 */
+		}
+		p = good;
+		p.nodes = bad_nodes;
+		assert_int_equal(aeg_shard_map_build(&m, &p), -EINVAL);
+	}
+	/* Range splits: empty, equal, descending. */
+	struct aeg_shard_split sp[3] = { { "b", 1 }, { "d", 1 }, { "f", 1 } };
+	p = good;
+	p.shard_count = 4;
+	p.strategy = AEG_SHARD_RANGE;
+	p.splits = sp;
+	assert_int_equal(aeg_shard_map_build(&m, &p), 0);
+	aeg_shard_map_free(m);
+	sp[1].len = 0;
+	assert_int_equal(aeg_shard_map_build(&m, &p), -EINVAL);
+	sp[1] = (struct aeg_shard_split){ "b", 1 };
+	assert_int_equal(aeg_shard_map_build(&m, &p), -EINVAL);
+	sp[1] = (struct aeg_shard_split){ "a", 1 };
+	assert_int_equal(aeg_shard_map_build(&m, &p), -EINVAL);
+}
+
+static void test_hash_keys(void **state)
+{
+	(void)state;
+	struct prng p;
+	prng_init(&p, 0x5a4d01);
+	test_seed_print("shard_hash_keys", p.seed);
+	enum { SHARDS = 16, KEYS = 160000 };
+	struct aeg_shard_map *m = build(1, 3, NULL, SHARDS, 3);
+	assert_int_equal(aeg_shard_map_strategy(m), AEG_SHARD_HASH);
+	uint32_t count[SHARDS] = { 0 };
+	for (int i = 0; i < KEYS; i++) {
+		uint8_t key[24];
+		size_t len = 1 + prng_below(&p, sizeof(key));
+		for (size_t j = 0; j < len; j++)
+			key[j] = (uint8_t)prng_next(&p);
+		uint32_t s = aeg_shard_for_key(m, key, len);
+		/* The definition, spelled with xxhash itself. */
+		CHECK(&p, (int32_t)s == aeg_jump_hash(XXH3_64bits(key, len), SHARDS));
+		count[s]++;
+	}
+	/* Each shard within 5% of the mean (sd is 0.8%). */
+	for (int s = 0; s < SHARDS; s++)
+		CHECK(&p, count[s] > KEYS / SHARDS * 95 / 100 && count[s] < KEYS / SHARDS * 105 / 100);
+	/* Pinned: a change here reroutes every deployed key. */
+	assert_int_equal(aeg_shard_for_key(m, "hello", 5),
+			 aeg_jump_hash(XXH3_64bits("hello", 5), SHARDS));
+	aeg_shard_map_free(m);
+}
+
+static void test_range_keys(void **state)
+{
+	(void)state;
+	struct aeg_shard_split sp[3] = { { "g", 1 }, { "n", 1 }, { "t\0", 2 } };
+	struct aeg_shard_map_params p = {
+		.nodes = make_nodes(1, 3, NULL), .node_count = 3, .shard_count = 4,
+		.replication_factor = 2, .workers = 1, .strategy = AEG_SHARD_RANGE, .splits = sp,
+	};
+	struct aeg_shard_map *m;
+	assert_int_equal(aeg_shard_map_build(&m, &p), 0);
+	struct {
+		const char *key;
+		size_t len;
+		uint32_t shard;
+	} cases[] = {
+		{ "", 0, 0 },   { "a", 1, 0 },  { "fzz", 3, 0 }, { "g", 1, 1 },
+		{ "g\0", 2, 1 }, { "mz", 2, 1 }, { "n", 1, 2 },  { "t", 1, 2 },
+		{ "t\0", 2, 3 }, { "t\1", 2, 3 }, { "zzz", 3, 3 }, { "\xff", 1, 3 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(aeg_shard_for_key(m, cases[i].key, cases[i].len), cases[i].shard);
+	struct aeg_shard_split s;
+	assert_int_equal(aeg_shard_map_split(m, 2, &s), 0);
+	assert_int_equal(s.len, 2);
+	assert_memory_equal(s.key, "t\0", 2);
+	assert_int_equal(aeg_shard_map_split(m, 3, &s), -EINVAL);
+	aeg_shard_map_free(m);
+}
+
+static void test_replicas_balance(void **state)
+{
+	(void)state;
+	enum { NODES = 10, SHARDS = 10000, RF = 3 };
+	uint32_t w[NODES] = { 2000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000 };
+	for (int weighted = 0; weighted < 2; weighted++) {
+		struct aeg_shard_map *m = build(1, NODES, weighted ? w : NULL, SHARDS, RF);
+		uint32_t reps[NODES + 1] = { 0 }, leads[NODES + 1] = { 0 };
+		for (uint32_t s = 0; s < SHARDS; s++) {
+			uint32_t n;
+			const uint32_t *r = aeg_shard_replicas(m, s, &n);
+			assert_int_equal(n, RF);
+			for (uint32_t i = 0; i < n; i++) {
+				assert_true(r[i] >= 1 && r[i] <= NODES);
+				assert_true(aeg_shard_has_replica(m, s, r[i]));
+				for (uint32_t j = 0; j < i; j++)
+					assert_int_not_equal(r[i], r[j]);
+				reps[r[i]]++;
+			}
+			leads[r[0]]++;
+		}
+		/* Replicas follow weight (within 10%): weight 2 of 11 total, but
+		 * a node can hold at most one replica a shard, so its share is
+		 * capped at 1/RF of replicas; it still must hold more. */
+		double unit = (double)SHARDS * RF / (weighted ? 11 : 10);
+		for (uint32_t id = 2; id <= NODES; id++)
+			assert_true(reps[id] > unit * 0.9 && reps[id] < unit * 1.1);
+		if (weighted)
+			assert_true(reps[1] > reps[2] * 1.5 && reps[1] <= SHARDS);
+		/* Preferred leaders: within 1 of exact shares per weight. */
+		double lunit = (double)SHARDS / (weighted ? 11 : 10);
+		for (uint32_t id = 1; id <= NODES; id++) {
+			double want = lunit * (weighted && id == 1 ? 2 : 1);
+			printf("node %u: %u replicas, %u leaders (%.0f wanted)\n", id, reps[id],
+			       leads[id], want);
+			assert_true(leads[id] >= want - 2 && leads[id] <= want + 2);
+		}
+		aeg_shard_map_free(m);
+	}
+}
+
+/* Rendezvous: adding node 11 changes only shards that node 11 joins, each
+ * by one replica; removing node 5 changes only shards that held it. */
+static void test_stability(void **state)
+{
+	(void)state;
+	enum { SHARDS = 3000, RF = 3 };
+	struct aeg_shard_map *a = build(1, 10, NULL, SHARDS, RF);
+	struct aeg_shard_map *b = build(1, 11, NULL, SHARDS, RF);
+	uint32_t moved = 0;
+	for (uint32_t s = 0; s < SHARDS; s++) {
+		uint32_t in_a = 0, n;
+		const uint32_t *rb = aeg_shard_replicas(b, s, &n);
+		for (uint32_t i = 0; i < n; i++)
+			in_a += aeg_shard_has_replica(a, s, rb[i]);
+		if (in_a == RF)
+			continue;
+		moved++;
+		assert_int_equal(in_a, RF - 1);
+		assert_true(aeg_shard_has_replica(b, s, 11));
+	}
+	double expect = (double)SHARDS * RF / 11;
+	printf("adding 1 node to 10: %u of %u shards move one replica (%.0f expected)\n", moved,
+	       SHARDS, expect);
+	assert_true(moved > expect * 0.85 && moved < expect * 1.15);
+	/* Remove node 5 (build 1..4 and 6..10 as one list). */
+	struct aeg_shard_node list[9];
+	memcpy(list, make_nodes(1, 10, NULL), 4 * sizeof(list[0]));
+	memcpy(list + 4, make_nodes(1, 10, NULL) + 5, 5 * sizeof(list[0]));
+	struct aeg_shard_map_params p = { .nodes = list, .node_count = 9, .shard_count = SHARDS,
+					  .replication_factor = RF, .workers = 4 };
+	struct aeg_shard_map *c;
+	assert_int_equal(aeg_shard_map_build(&c, &p), 0);
+	for (uint32_t s = 0; s < SHARDS; s++) {
+		if (aeg_shard_has_replica(a, s, 5))
+			continue;
+		uint32_t n;
+		const uint32_t *ra = aeg_shard_replicas(a, s, &n);
+		for (uint32_t i = 0; i < n; i++)
+			assert_true(aeg_shard_has_replica(c, s, ra[i]));
+	}
+	aeg_shard_map_free(a);
+	aeg_shard_map_free(b);
+	aeg_shard_map_free(c);
+}
+
+static void test_addr(void **state)
+{
+	(void)state;
+	struct aeg_shard_map *m = build(5, 3, NULL, 16, 2);
+	assert_int_equal(aeg_shard_map_workers(m), 4);
+	assert_int_equal(aeg_shard_map_epoch(m), 7);
+	assert_int_equal(aeg_shard_map_shard_count(m), 16);
+	assert_int_equal(aeg_shard_map_replication_factor(m), 2);
+	uint32_t ip;
+	uint16_t port;
+	assert_int_equal(aeg_shard_addr(m, 13, 6, &ip, &port), 0);
+	assert_int_equal(ip, 0x0a000002u);
+	assert_int_equal(port, 7000 + 13 % 4);
+	assert_int_equal(aeg_shard_addr(m, 13, 99, &ip, &port), -ENOENT);
+	assert_int_equal(aeg_shard_addr(m, 16, 6, &ip, &port), -EINVAL);
+	uint32_t n = 9;
+	assert_null(aeg_shard_replicas(m, 16, &n));
+	assert_int_equal(n, 0);
+	assert_false(aeg_shard_has_replica(m, 16, 5));
+	assert_null(aeg_shard_map_node(m, 4));
+	assert_int_equal(aeg_shard_map_node(m, 7)->ipv4, 0x0a000003u);
+	assert_int_equal(aeg_shard_group(0), 1);
+	assert_int_equal(aeg_shard_worker(13, 4), 1);
+	aeg_shard_map_free(m);
+}
+
+static uint8_t *encode(const struct aeg_shard_map *m, size_t *len)
+{
+	*len = aeg_shard_map_encoded_size(m);
+	uint8_t *buf = malloc(*len + 1);
+	assert_non_null(buf);
+	assert_int_equal(aeg_shard_map_encode(m, buf, *len - 1), -EMSGSIZE);
+	assert_int_equal(aeg_shard_map_encode(m, buf, *len + 1), (int)*len);
+	return buf;
+}
+
+/* decode(encode(m)) encodes to the same bytes and routes the same. */
+static void round_trip(const struct aeg_shard_map *m, const uint8_t *buf, size_t len)
+{
+	struct aeg_shard_map *d;
+	assert_int_equal(aeg_shard_map_decode(&d, buf, len), 0);
+	size_t len2;
+	uint8_t *again = encode(d, &len2);
+	assert_int_equal(len2, len);
+	assert_memory_equal(again, buf, len);
+	assert_int_equal(aeg_shard_map_epoch(d), aeg_shard_map_epoch(m));
+	for (uint32_t s = 0; s < aeg_shard_map_shard_count(m); s++) {
+		uint32_t na, nb;
+		const uint32_t *ra = aeg_shard_replicas(m, s, &na);
+		const uint32_t *rb = aeg_shard_replicas(d, s, &nb);
+		assert_int_equal(na, nb);
+		assert_memory_equal(ra, rb, na * sizeof(*ra));
+	}
+	for (uint32_t k = 0; k < 1000; k++) {
+		char key[16];
+		int n = snprintf(key, sizeof(key), "%c%u", 'a' + k % 26, k);
+		assert_int_equal(aeg_shard_for_key(m, key, (size_t)n),
+				 aeg_shard_for_key(d, key, (size_t)n));
+	}
+	free(again);
+	aeg_shard_map_free(d);
+}
+
+static void test_codec(void **state)
+{
+	(void)state;
+	struct aeg_shard_split sp[3] = { { "g", 1 }, { "nn", 2 }, { "t", 1 } };
+	struct aeg_shard_map_params p = {
+		.epoch = 1ull << 40, .nodes = make_nodes(3, 5, NULL), .node_count = 5,
+		.shard_count = 4, .replication_factor = 3, .workers = 2,
+		.strategy = AEG_SHARD_RANGE, .splits = sp,
+	};
+	struct aeg_shard_map *maps[2];
+	assert_int_equal(aeg_shard_map_build(&maps[0], &p), 0);
+	maps[1] = build(1, 4, NULL, 9, 2);
+	for (int k = 0; k < 2; k++) {
+		size_t len;
+		uint8_t *buf = encode(maps[k], &len);
+		round_trip(maps[k], buf, len);
+		struct aeg_shard_map *d;
+		for (size_t n = 0; n < len; n++)
+			assert_int_equal(aeg_shard_map_decode(&d, buf, n), -EMSGSIZE);
+		buf[len] = 0;
+		assert_int_equal(aeg_shard_map_decode(&d, buf, len + 1), -EINVAL);
+		for (size_t bit = 0; bit < len * 8; bit++) {
+			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			int rc = aeg_shard_map_decode(&d, buf, len);
+			assert_true(rc == -EINVAL || rc == -EMSGSIZE);
+			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		}
+		free(buf);
+		aeg_shard_map_free(maps[k]);
+	}
+}
+
+static void test_sizes(void **state)
+{
+	(void)state;
+	const uint32_t nodes[] = { 3, 100, 200 };
+	for (int i = 0; i < 3; i++) {
+		struct aeg_shard_map *m = build(1, nodes[i], NULL, 10000, 3);
+		size_t len;
+		uint8_t *buf = encode(m, &len);
+		printf("shard map: 10000 shards x 3 replicas on %u nodes: %zu bytes\n", nodes[i],
+		       len);
+		assert_true(len < (nodes[i] < 128 ? 31000u : 61000u));
+		round_trip(m, buf, len);
+		free(buf);
+		aeg_shard_map_free(m);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_hash_keys),
+		cmocka_unit_test(test_range_keys),
+		cmocka_unit_test(test_replicas_balance),
+		cmocka_unit_test(test_stability),
+		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_codec),
+		cmocka_unit_test(test_sizes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

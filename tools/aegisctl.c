@@ -1,0 +1,400 @@
+/* aegisctl: asks a running aegisd over its admin socket (JSON lines, see
+ * control/admin.h) and prints the answer for people (tables) or programs
+ * (--json: the node's reply line as it came).
+ *
+ *   aegisctl [--socket PATH | --data-dir DIR | --config FILE] status [--json]
+ *   aegisctl [...] shards [--json]
+ *
+ * Exit: 0 ok, 1 the node answered an error (or an unreadable reply),
+ * 2 usage, 3 cannot connect or no answer. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "json_in.h"
+
+enum { EXIT_OK = 0, EXIT_NODE = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
+#define REPLY_BYTES_MAX (64u << 20)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: aegisctl [options] COMMAND [--json]\n"
+		"commands:\n"
+		"  status            node, workers (WAL and dataplane counters), members, shards, memory\n"
+		"  shards            the shard table: group, role, leader, term, commit, applied, memory\n"
+		"options:\n"
+		"  --socket PATH     the node's admin socket\n"
+		"  --data-dir DIR    the node's data_dir: its socket is DIR/aegisd.sock\n"
+		"  --config FILE     the node's config file: node.admin_socket or node.data_dir\n"
+		"                    (default: /var/lib/aegis/aegisd.sock)\n"
+		"  --timeout SEC     how long to wait for the answer (default 5)\n"
+		"  --json            print the node's reply (one JSON line) as it is\n"
+		"  -h, --help\n"
+		"exit: 0 ok, 1 the node answered an error, 2 usage, 3 cannot connect or no answer\n");
+}
+
+static int die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("aegisctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return code;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sends request and reads one reply line into *out (malloc'ed, no '\n'). */
+static int ask(const char *path, const char *request, double timeout_s, char **out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return die(EXIT_USAGE, "%s: longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return die(EXIT_CONNECT, "cannot connect to %s: %s (is aegisd running?)", path,
+			   strerror(e));
+	}
+	size_t len = strlen(request), cap = 1 << 16, got = 0;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = send(fd, request + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return die(EXIT_CONNECT, "%s: send: %s", path, strerror(errno));
+		}
+		off += (size_t)n;
+	}
+	char *buf = malloc(cap);
+	double deadline = now_s() + timeout_s;
+	int code = EXIT_OK;
+	const char *why = NULL;
+	for (;;) {
+		char *nl = buf != NULL ? memchr(buf, '\n', got) : NULL;
+		if (buf == NULL || nl != NULL) {
+			if (nl != NULL)
+				*nl = '\0';
+			break;
+		}
+		double left = deadline - now_s();
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = left > 0 ? poll(&p, 1, (int)(left * 1000) + 1) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			why = "no answer in time";
+			break;
+		}
+		if (got + 1 == cap) {
+			char *b = cap < REPLY_BYTES_MAX ? realloc(buf, cap * 2) : NULL;
+			if (b == NULL) {
+				why = "reply too large";
+				break;
+			}
+			buf = b;
+			cap *= 2;
+		}
+		ssize_t n = recv(fd, buf + got, cap - got - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			why = n == 0 ? "the node closed the connection without an answer" :
+			      strerror(errno);
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	if (buf == NULL)
+		why = "out of memory";
+	if (why != NULL) {
+		free(buf);
+		return die(EXIT_CONNECT, "%s: %s", path, why);
+	}
+	*out = buf;
+	return code;
+}
+
+/* ---- tables ---- */
+
+#define CELL_BYTES 48
+#define COLS_MAX 10
+
+struct table {
+	int cols;
+	const char *heads[COLS_MAX];
+	bool left[COLS_MAX];       /* text columns: aligned left */
+	char (*cells)[CELL_BYTES]; /* rows x cols */
+	size_t rows, cap;
+};
+
+static void table_row(struct table *t)
+{
+	if (t->rows == t->cap) {
+		size_t cap = t->cap == 0 ? 16 : t->cap * 2;
+		void *c = realloc(t->cells, cap * (size_t)t->cols * CELL_BYTES);
+		if (c == NULL) {
+			fputs("aegisctl: out of memory\n", stderr);
+			exit(EXIT_NODE);
+		}
+		t->cells = c;
+		t->cap = cap;
+	}
+	for (int c = 0; c < t->cols; c++)
+		strcpy(t->cells[t->rows * (size_t)t->cols + (size_t)c], "-");
+	t->rows++;
+}
+
+static char *table_cell(struct table *t, int col)
+{
+	return t->cells[(t->rows - 1) * (size_t)t->cols + (size_t)col];
+}
+
+static void table_print(const struct table *t)
+{
+	int w[COLS_MAX];
+	for (int c = 0; c < t->cols; c++) {
+		w[c] = (int)strlen(t->heads[c]);
+		for (size_t r = 0; r < t->rows; r++) {
+			int n = (int)strlen(t->cells[r * (size_t)t->cols + (size_t)c]);
+			w[c] = n > w[c] ? n : w[c];
+		}
+	}
+	for (size_t r = 0; r <= t->rows; r++) {
+		for (int c = 0; c < t->cols; c++) {
+			const char *s = r == 0 ? t->heads[c] : t->cells[(r - 1) * (size_t)t->cols + (size_t)c];
+			bool last = c == t->cols - 1;
+			if (t->left[c])
+				printf("%-*s%s", last ? 0 : w[c], s, last ? "" : "  ");
+			else
+				printf("%*s%s", w[c], s, last ? "" : "  ");
+		}
+		putchar('\n');
+	}
+}
+
+/* Cell text from member key of obj (or of obj.sub): numbers and strings as
+ * they are, booleans as yes/no, absent as "-". */
+static void cell(struct table *t, int col, const struct aeg_json_doc *d, int obj, const char *sub,
+		 const char *key)
+{
+	int v = aeg_json_get(d, sub != NULL ? aeg_json_get(d, obj, sub) : obj, key);
+	char *out = table_cell(t, col);
+	bool b;
+	if (v < 0)
+		return;
+	if (aeg_json_as_bool(d, v, &b))
+		snprintf(out, CELL_BYTES, "%s", b ? "yes" : "no");
+	else if (d->toks[v].type == AEG_JSON_NUMBER)
+		snprintf(out, CELL_BYTES, "%.*s", (int)(d->toks[v].end - d->toks[v].start),
+			 d->text + d->toks[v].start);
+	else if (aeg_json_as_str(d, v, out, CELL_BYTES) < 0)
+		snprintf(out, CELL_BYTES, "?");
+}
+
+struct column {
+	const char *head, *sub, *key;
+	bool left;
+};
+
+/* One table from the array member `key` of the reply. */
+static void print_array(const struct aeg_json_doc *d, const char *key, const struct column *cols,
+			int n)
+{
+	struct table t = { .cols = n };
+	for (int c = 0; c < n; c++) {
+		t.heads[c] = cols[c].head;
+		t.left[c] = cols[c].left;
+	}
+	int arr = aeg_json_get(d, 0, key);
+	if (arr >= 0 && d->toks[arr].type == AEG_JSON_ARRAY)
+		for (int e = aeg_json_first(d, arr); e >= 0; e = aeg_json_after(d, arr, e)) {
+			table_row(&t);
+			for (int c = 0; c < n; c++)
+				cell(&t, c, d, e, cols[c].sub, cols[c].key);
+		}
+	table_print(&t);
+	free(t.cells);
+}
+
+static void print_shards(const struct aeg_json_doc *d)
+{
+	static const struct column cols[] = {
+		{ "shard", NULL, "shard", false }, { "group", NULL, "group", false },
+		{ "worker", NULL, "worker", false }, { "role", NULL, "role", true },
+		{ "leader", NULL, "leader", false }, { "term", NULL, "term", false },
+		{ "commit", NULL, "commit", false }, { "applied", NULL, "applied", false },
+		{ "mem_bytes", NULL, "mem_bytes", false },
+	};
+	print_array(d, "shards", cols, sizeof(cols) / sizeof(cols[0]));
+}
+
+static void print_status(const struct aeg_json_doc *d)
+{
+	static const struct column workers[] = {
+		{ "worker", NULL, "worker", false }, { "groups", NULL, "groups", false },
+		{ "wal_syncs", "wal", "syncs", false }, { "wal_records", "wal", "records", false },
+		{ "wal_bytes", "wal", "bytes", false }, { "rx_pkts", "dp", "rx_pkts", false },
+		{ "tx_pkts", "dp", "tx_pkts", false }, { "drops", "dp", "drops", false },
+	};
+	static const struct column members[] = {
+		{ "member", NULL, "id", false }, { "address", NULL, "address", true },
+		{ "reachable", NULL, "reachable", true },
+	};
+	/* The header: one row of node-wide values. */
+	static const struct column node[] = {
+		{ "node", NULL, "node", false }, { "uptime_s", NULL, "uptime_s", false },
+		{ "transport", NULL, "transport", true }, { "epoch", NULL, "epoch", false },
+		{ "groups", "memory", "groups", false },
+		{ "bytes_per_group", "memory", "bytes_per_group", false },
+		{ "memory_bytes", "memory", "total_bytes", false },
+	};
+	struct table t = { .cols = sizeof(node) / sizeof(node[0]) };
+	table_row(&t);
+	for (int c = 0; c < t.cols; c++) {
+		t.heads[c] = node[c].head;
+		t.left[c] = node[c].left;
+		cell(&t, c, d, 0, node[c].sub, node[c].key);
+	}
+	table_print(&t);
+	free(t.cells);
+	putchar('\n');
+	print_array(d, "workers", workers, sizeof(workers) / sizeof(workers[0]));
+	putchar('\n');
+	print_array(d, "members", members, sizeof(members) / sizeof(members[0]));
+	putchar('\n');
+	print_shards(d);
+}
+
+/* ---- main ---- */
+
+struct args {
+	const char *socket, *data_dir, *config, *command;
+	double timeout_s;
+	bool json, help;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	*a = (struct args){ .timeout_s = 5 };
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		bool more = i + 1 < argc;
+		if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0)
+			a->help = true;
+		else if (strcmp(s, "--json") == 0)
+			a->json = true;
+		else if (strcmp(s, "--socket") == 0 && more)
+			a->socket = argv[++i];
+		else if (strcmp(s, "--data-dir") == 0 && more)
+			a->data_dir = argv[++i];
+		else if (strcmp(s, "--config") == 0 && more)
+			a->config = argv[++i];
+		else if (strcmp(s, "--timeout") == 0 && more) {
+			char *end;
+			a->timeout_s = strtod(argv[++i], &end);
+			if (*end != '\0' || !(a->timeout_s > 0 && a->timeout_s <= 3600))
+				return die(EXIT_USAGE, "--timeout: seconds in (0, 3600], not '%s'", argv[i]);
+		} else if (s[0] == '-')
+			return die(EXIT_USAGE, "unknown option or missing value: %s (try --help)", s);
+		else if (a->command != NULL)
+			return die(EXIT_USAGE, "one command only, got '%s' and '%s'", a->command, s);
+		else
+			a->command = s;
+	}
+	if (a->help)
+		return 0;
+	if ((a->socket != NULL) + (a->data_dir != NULL) + (a->config != NULL) > 1)
+		return die(EXIT_USAGE, "--socket, --data-dir, --config: one of them at most");
+	if (a->command == NULL)
+		return die(EXIT_USAGE, "a command is needed: status or shards (try --help)");
+	if (strcmp(a->command, "status") != 0 && strcmp(a->command, "shards") != 0)
+		return die(EXIT_USAGE, "unknown command '%s': status or shards (try --help)",
+			   a->command);
+	return 0;
+}
+
+/* The socket path from the arguments (the config's rule otherwise). */
+static int socket_path(const struct args *a, char *out, size_t cap)
+{
+	static struct aeg_config cfg; /* ~80 KiB: off the stack */
+	char err[512];
+	if (a->socket != NULL)
+		return snprintf(out, cap, "%s", a->socket) < (int)cap ? 0 :
+		       die(EXIT_USAGE, "--socket: path too long");
+	aeg_config_defaults(&cfg);
+	if (a->config != NULL && aeg_config_load(&cfg, a->config, err, sizeof(err)) != 0)
+		return die(EXIT_USAGE, "%s", err);
+	if (a->data_dir != NULL &&
+	    snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", a->data_dir) >= (int)sizeof(cfg.data_dir))
+		return die(EXIT_USAGE, "--data-dir: path too long");
+	if (aeg_config_admin_socket_path(&cfg, out, cap) != 0)
+		return die(EXIT_USAGE, "the admin socket path is too long (use --socket)");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	int code = parse_args(argc, argv, &a);
+	if (code != 0)
+		return code;
+	if (a.help) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	char path[AEG_CONFIG_SOCKET_PATH_BYTES];
+	if ((code = socket_path(&a, path, sizeof(path))) != 0)
+		return code;
+	char *line = NULL;
+	/* shards: the same status request, only its shard table is printed. */
+	if ((code = ask(path, "{\"cmd\":\"status\"}\n", a.timeout_s, &line)) != 0)
+		return code;
+	size_t len = strlen(line);
+	struct aeg_json_doc d;
+	struct aeg_json_tok *toks = malloc((len / 2 + 16) * sizeof(*toks));
+	const char *why = "out of memory";
+	bool ok = false;
+	if (toks == NULL || aeg_json_parse(&d, line, len, toks, (uint32_t)(len / 2 + 16), &why) != 0 ||
+	    d.toks[0].type != AEG_JSON_OBJECT || !aeg_json_as_bool(&d, aeg_json_get(&d, 0, "ok"), &ok)) {
+		code = die(EXIT_NODE, "%s: unreadable reply (%s): %.200s", path,
+			   toks == NULL || d.n == 0 ? why : "no \"ok\"", line);
+	} else if (a.json) {
+		printf("%s\n", line);
+		code = ok ? EXIT_OK : EXIT_NODE;
+	} else if (!ok) {
+		char msg[1024] = "(no message)";
+		aeg_json_as_str(&d, aeg_json_get(&d, 0, "error"), msg, sizeof(msg));
+		code = die(EXIT_NODE, "the node says: %s", msg);
+	} else if (strcmp(a.command, "shards") == 0) {
+		print_shards(&d);
+	} else {
+		print_status(&d);
+	}
+	free(toks);
+	free(line);
+	if (fflush(stdout) != 0)
+		return die(EXIT_NODE, "stdout: %s", strerror(errno));
+	return code;
+}
