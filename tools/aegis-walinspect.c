@@ -153,8 +153,8 @@ static int inspect_dir(const char *dir, bool records, bool quiet)
 			return 2;
 		}
 		if (f->hdr_error == -EPROTONOSUPPORT) {
-			printf("%s: format version %u, this tool reads version %u\n", f->path, f->hdr.version,
-			       AEG_WAL_VERSION);
+			printf("%s: format version %u, this tool reads versions %u to %u\n", f->path, f->hdr.version,
+			       AEG_WAL_VERSION_MIN, AEG_WAL_VERSION);
 			return 1;
 		}
 		if (f->hdr_ok && f->hdr.seq > newest) {

@@ -17,7 +17,10 @@
  *   fio        fio --ioengine=io_uring --fdatasync=1 [--direct=1], if installed
  * ratio = our MiB/s / peer MiB/s.
  *
- *   aegis-bench-wal [--dir DIR] [--seconds S] [--quick] [--dsync]
+ *   aegis-bench-wal [--dir DIR] [--seconds S] [--quick] [--dsync] [--groups N]
+ * --groups N (default 64, up to 10,000) spreads the appends over N groups:
+ * with 10,000 the per-batch cost shows whether the log's work grows with the
+ * number of groups it knows rather than with the groups in each batch.
  * Data go to DIR (default: a new directory under /var/tmp, removed at the end). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,10 +37,11 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "wal_writer.h"
+#include "aegis/wal_log.h"
 
 #define BENCH_NAME "aegis-bench-wal"
-#define GROUPS 64
+#define GROUPS_MAX 10000
+static uint32_t groups = 64;
 #define PER_CALL 16
 #define MIB (1024.0 * 1024.0)
 #define SEGMENT_BYTES (64ull << 20)
@@ -54,7 +58,7 @@ struct result {
 
 struct bench_state {
 	uint64_t durable_records;
-	uint64_t durable_index[GROUPS + 1];
+	uint64_t durable_index[GROUPS_MAX + 1];
 };
 
 static void die(const char *what, int rc)
@@ -66,7 +70,7 @@ static void die(const char *what, int rc)
 static void on_durable(void *ctx, const struct aeg_wal_durable *d)
 {
 	struct bench_state *st = ctx;
-	if (d->index == 0 || d->group > GROUPS)
+	if (d->index == 0 || d->group > groups)
 		return;
 	st->durable_records += d->index - st->durable_index[d->group];
 	st->durable_index[d->group] = d->index;
@@ -95,7 +99,7 @@ struct log_run {
 	char dir[4096];
 	struct aeg_wal *w;
 	struct bench_state st;
-	uint64_t next[GROUPS + 1];
+	uint64_t next[GROUPS_MAX + 1];
 	uint64_t syncs_at_compact;
 	uint32_t rec_bytes;
 	struct result total;
@@ -151,13 +155,13 @@ static void log_begin(struct log_run *l, const char *parent, uint32_t rec_bytes,
 		die("mkdir", errno);
 	struct aeg_wal_config cfg = { .dir = l->dir, .segment_bytes = SEGMENT_BYTES, .segments_initial = 4,
 				      .segments_max = 16, .batch_bytes_max = batch_bytes,
-				      .batches_inflight_max = 1, .groups_max = GROUPS, .prezero = true,
+				      .batches_inflight_max = 1, .groups_max = groups, .prezero = true,
 				      .dsync = dsync_mode };
 	int rc = aeg_wal_open(&l->w, &cfg);
 	if (rc < 0)
 		die("opening the log", rc);
 	l->rec_bytes = rec_bytes;
-	for (int g = 0; g <= GROUPS; g++)
+	for (uint32_t g = 0; g <= groups; g++)
 		l->next[g] = 1;
 }
 
@@ -179,7 +183,7 @@ static void log_slice(struct log_run *l, double seconds)
 	uint64_t records0 = l->st.durable_records, bytes0 = s->bytes_written, syncs0 = s->syncs;
 	uint64_t t0 = bench_now_ns(), deadline = t0 + (uint64_t)(seconds * 1e9);
 	int rc;
-	for (uint32_t g = 1; bench_now_ns() < deadline; g = g % GROUPS + 1) {
+	for (uint32_t g = 1; bench_now_ns() < deadline; g = g % groups + 1) {
 		struct aeg_wal_entry e[PER_CALL];
 		for (int i = 0; i < PER_CALL; i++)
 			e[i] = (struct aeg_wal_entry){ .term = 1, .index = l->next[g] + (uint64_t)i,
@@ -198,7 +202,7 @@ static void log_slice(struct log_run *l, double seconds)
 		if (s->syncs - l->syncs_at_compact >= 32) {
 			/* As if every group snapshotted: lets old segments be reused. */
 			l->syncs_at_compact = s->syncs;
-			for (uint32_t k = 1; k <= GROUPS; k++)
+			for (uint32_t k = 1; k <= groups; k++)
 				if (l->st.durable_index[k] != 0 &&
 				    (rc = aeg_wal_compact(l->w, k, l->st.durable_index[k])) < 0)
 					die("compact", rc);
@@ -442,7 +446,7 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 	bench_json_str(&j, "sync", dsync_mode ? "rwf_dsync" : "fdatasync");
 	bench_json_u64(&j, "record_bytes", rec_bytes);
 	bench_json_u64(&j, "batch_bytes_max", batch_bytes);
-	bench_json_u64(&j, "groups", GROUPS);
+	bench_json_u64(&j, "groups", groups);
 	bench_json_u64(&j, "direct", o.direct);
 	bench_json_f64(&j, "seconds", o.seconds);
 	bench_json_f64(&j, "records_per_s", (double)o.records / o.seconds);
@@ -451,7 +455,11 @@ static void run_case(const char *dir, uint32_t rec_bytes, uint32_t batch_bytes, 
 	bench_json_f64(&j, "syncs_per_s", syncs_s);
 	bench_json_f64(&j, "bytes_per_sync", bytes_sync);
 	bench_json_f64(&j, "cpu_ns_per_record", o.records != 0 ? o.cpu_seconds * 1e9 / (double)o.records : 0);
+	bench_json_f64(&j, "cpu_us_per_batch", o.syncs != 0 ? o.cpu_seconds * 1e6 / (double)o.syncs : 0);
 	bench_json_end(&j);
+	printf("# aegis-wal %u B records, %u KiB batches, %u groups: %.1f us CPU per batch (%.0f records per batch)\n",
+	       rec_bytes, batch_bytes >> 10, groups, o.syncs != 0 ? o.cpu_seconds * 1e6 / (double)o.syncs : 0,
+	       o.syncs != 0 ? (double)o.records / (double)o.syncs : 0);
 	double raw_mib = mib_per_s(&raw);
 	if (raw.syncs == 0)
 		return;
@@ -481,7 +489,8 @@ static void usage(FILE *f)
 		   "  --seconds S   per side and case (default 2; the run takes about 9 x 3 x S with fio,\n"
 		   "                9 x 2 x S without)\n"
 		   "  --quick       one record size and one batch limit\n"
-		   "  --dsync       RWF_DSYNC writes instead of write + linked fdatasync, on both sides\n",
+		   "  --dsync       RWF_DSYNC writes instead of write + linked fdatasync, on both sides\n"
+		   "  --groups N    spread the appends over N groups (default 64, at most 10000)\n",
 		BENCH_NAME);
 }
 
@@ -492,6 +501,7 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "dsync", no_argument, NULL, 'y' },
+		{ "groups", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -499,17 +509,18 @@ int main(int argc, char **argv)
 	double seconds = 2.0;
 	bool quick = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "d:s:qyh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:s:qyg:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': user_dir = optarg; break;
 		case 's': seconds = strtod(optarg, NULL); break;
 		case 'q': quick = true; break;
 		case 'y': dsync_mode = true; break;
+		case 'g': groups = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (seconds <= 0 || seconds > 600) {
+	if (seconds <= 0 || seconds > 600 || groups == 0 || groups > GROUPS_MAX) {
 		usage(stderr);
 		return 2;
 	}
@@ -522,9 +533,9 @@ int main(int argc, char **argv)
 	char setup[8192];
 	snprintf(setup, sizeof(setup),
 		 "dir %s (fs magic 0x%lx), 64 MiB segments (prezeroed, recycled), 1 batch in flight + 1 "
-		 "filling, %d groups, "
+		 "filling, %u groups, "
 		 "%d entries per append, %.1f s per side, in %d interleaved slices; sync: %s; peers: raw-uring%s",
-		 dir, statfs(dir, &sfs) == 0 ? (unsigned long)sfs.f_type : 0ul, GROUPS, PER_CALL, seconds, SLICES,
+		 dir, statfs(dir, &sfs) == 0 ? (unsigned long)sfs.f_type : 0ul, groups, PER_CALL, seconds, SLICES,
 		 dsync_mode ? "RWF_DSYNC writes" : "write + linked fdatasync",
 		 fio ? ", fio" : "");
 	bench_print_setup(BENCH_NAME, setup);

@@ -14,7 +14,7 @@
 #include "aegis/wal_recovery.h"
 #include "payload_pool.h"
 #include "replica.h"
-#include "wal_writer.h"
+#include "aegis/wal_log.h"
 
 #define RP_PENDING_MAX 16384     /* writes and reads in flight per worker */
 #define RP_READS_MAX 4096        /* of which reads (they keep their key) */

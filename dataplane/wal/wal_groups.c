@@ -17,7 +17,8 @@ int wal_groups_init(struct aeg_wal *w)
 	w->gindex_mask = cap - 1;
 	w->gindex = calloc(cap, sizeof(uint32_t));
 	w->groups = calloc(w->cfg.groups_max, sizeof(struct wal_group));
-	if (w->gindex == NULL || w->groups == NULL)
+	w->free_slots = calloc(w->cfg.groups_max, sizeof(uint32_t));
+	if (w->gindex == NULL || w->groups == NULL || w->free_slots == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < w->cfg.segments_max; i++) {
 		w->segs[i].min_index = calloc(w->cfg.groups_max, sizeof(uint64_t));
@@ -36,12 +37,36 @@ void wal_groups_fini(struct aeg_wal *w)
 	}
 	free(w->gindex);
 	free(w->groups);
+	free(w->free_slots);
 }
 
-/* Slot of group (created if asked and there is room): -ENOENT, -ENOBUFS. */
+static uint32_t gindex_home(const struct aeg_wal *w, uint64_t group)
+{
+	return (uint32_t)((group * 0x9e3779b97f4a7c15ull) >> 32) & w->gindex_mask;
+}
+
+/* A slot for a new group: a removed group's slot once its removal is durable
+ * (its marks may still be reported until then), else a fresh one. */
+static int slot_alloc(struct aeg_wal *w)
+{
+	if (w->free_n > 0) {
+		uint32_t slot = w->free_slots[w->free_head];
+		if (w->groups[slot].free_lsn <= w->done_seq) {
+			w->free_head = (w->free_head + 1) % w->cfg.groups_max;
+			w->free_n--;
+			return (int)slot;
+		}
+	}
+	if (w->groups_n < w->cfg.groups_max)
+		return (int)w->groups_n++;
+	return w->free_n > 0 ? -EAGAIN : -ENOBUFS;
+}
+
+/* Slot of group (created if asked and there is room): -ENOENT, -ENOBUFS,
+ * -EAGAIN (the only free slot waits for its removal to be durable). */
 int wal_group_slot(struct aeg_wal *w, uint64_t group, bool create)
 {
-	uint32_t h = (uint32_t)((group * 0x9e3779b97f4a7c15ull) >> 32) & w->gindex_mask;
+	uint32_t h = gindex_home(w, group);
 	/* Bounded: the table is at most half full. */
 	for (uint32_t probe = 0; probe <= w->gindex_mask; probe++, h = (h + 1) & w->gindex_mask) {
 		uint32_t v = w->gindex[h];
@@ -51,18 +76,54 @@ int wal_group_slot(struct aeg_wal *w, uint64_t group, bool create)
 			continue;
 		if (!create)
 			return -ENOENT;
-		if (w->groups_n == w->cfg.groups_max)
-			return -ENOBUFS;
-		uint32_t slot = w->groups_n++;
-		w->groups[slot] = (struct wal_group){ .id = group };
-		w->gindex[h] = slot + 1;
-		return (int)slot;
+		int slot = slot_alloc(w);
+		if (slot < 0)
+			return slot;
+		w->groups[slot] = (struct wal_group){ .id = group, .used = true };
+		w->gindex[h] = (uint32_t)slot + 1;
+		w->groups_live++;
+		return slot;
 	}
 	return -ENOBUFS;
 }
 
+/* Takes group out of the hash index (backward-shift deletion keeps every
+ * probe chain unbroken without tombstones). */
+static void gindex_delete(struct aeg_wal *w, uint32_t gslot)
+{
+	uint32_t mask = w->gindex_mask;
+	uint32_t i = gindex_home(w, w->groups[gslot].id);
+	while (w->gindex[i] != gslot + 1)
+		i = (i + 1) & mask;
+	for (uint32_t j = (i + 1) & mask; w->gindex[j] != 0; j = (j + 1) & mask) {
+		uint32_t k = gindex_home(w, w->groups[w->gindex[j] - 1].id);
+		/* Move j back to i unless its home lies cyclically in (i, j]. */
+		bool home_between = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+		if (!home_between) {
+			w->gindex[i] = w->gindex[j];
+			i = j;
+		}
+	}
+	w->gindex[i] = 0;
+}
+
+static void group_free(struct aeg_wal *w, uint32_t gslot)
+{
+	struct wal_group *g = &w->groups[gslot];
+	wal_live_forget(w, gslot);
+	gindex_delete(w, gslot);
+	g->used = false;
+	/* Replay has no batches: the slot is free at once. Otherwise once the
+	 * batch with the REMOVE record is durable and reported. */
+	g->free_lsn = w->replaying ? 0 : w->fill_seq + 1;
+	w->free_slots[(w->free_head + w->free_n) % w->cfg.groups_max] = gslot;
+	w->free_n++;
+	w->groups_live--;
+}
+
 /* The effect of one record on the in-memory state; the same on append and
- * on replay, so both agree. */
+ * on replay, so both agree (but for replay taking a snapshot marker as the
+ * compaction point: the node's own compaction calls are not in the log). */
 void wal_group_apply(struct aeg_wal *w, uint32_t seg, const struct aeg_wal_rec *r)
 {
 	if (r->type == AEG_WAL_PAD || r->type == AEG_WAL_SEAL)
@@ -75,24 +136,33 @@ void wal_group_apply(struct aeg_wal *w, uint32_t seg, const struct aeg_wal_rec *
 	case AEG_WAL_ENTRY:
 		g->last_index = r->index;
 		g->last_term = r->term;
-		if (s->min_index[gs] == 0 || r->index < s->min_index[gs])
-			s->min_index[gs] = r->index;
-		if (r->index > s->max_index[gs])
-			s->max_index[gs] = r->index;
+		wal_live_entry(w, seg, (uint32_t)gs, r->index);
 		break;
 	case AEG_WAL_HARD_STATE:
 		g->has_hs = aeg_wal_hard_state_decode(r, &g->hs_vote, &g->hs_commit) == 0;
 		g->hs_term = r->term;
+		g->hs_seq = s->seq;
 		break;
 	case AEG_WAL_TRUNCATE:
 		if (g->last_index >= r->index)
 			g->last_index = r->index - 1;
+		wal_live_truncate(w, (uint32_t)gs, r->index);
 		break;
 	case AEG_WAL_SNAPSHOT:
 		if (g->last_index < r->index) {
 			g->last_index = r->index;
 			g->last_term = r->term;
 		}
+		if (r->index >= g->snap_index) {
+			g->snap_index = r->index;
+			g->snap_term = r->term;
+			g->snap_seq = s->seq;
+		}
+		if (w->replaying)
+			wal_live_compact(w, (uint32_t)gs, r->index);
+		break;
+	case AEG_WAL_REMOVE:
+		group_free(w, (uint32_t)gs);
 		break;
 	}
 }
@@ -103,36 +173,18 @@ uint64_t aeg_wal_last_index(const struct aeg_wal *w, uint64_t group)
 	return gs < 0 ? 0 : w->groups[gs].last_index;
 }
 
-static bool seg_releasable(const struct aeg_wal *w, const struct wal_segment *s)
-{
-	for (uint32_t i = 0; i < w->groups_n; i++)
-		if (s->max_index[i] != 0 && s->max_index[i] > w->groups[i].compacted)
-			return false;
-	return true;
-}
-
-int aeg_wal_compact(struct aeg_wal *w, uint64_t group, uint64_t index)
+int aeg_wal_group_remove(struct aeg_wal *w, uint64_t group, uint64_t *lsn)
 {
 	int gs = wal_group_slot(w, group, false);
 	if (gs < 0)
 		return gs;
-	if (index > w->groups[gs].compacted)
-		w->groups[gs].compacted = index;
-	/* Oldest first, so the live segments stay one contiguous run. */
-	int released = 0;
-	for (;;) {
-		uint64_t oldest = wal_log_start(w);
-		int slot = -1;
-		for (uint32_t i = 0; i < w->segs_n; i++)
-			if (w->segs[i].state == WAL_SEG_LIVE && w->segs[i].seq == oldest)
-				slot = (int)i;
-		if (slot < 0 || slot == w->cur || !seg_releasable(w, &w->segs[slot]))
-			break;
-		w->segs[slot].state = WAL_SEG_FREE;
-		w->stats.segments_released++;
-		released++;
-	}
-	return released;
+	struct aeg_wal_rec r = { .type = AEG_WAL_REMOVE, .group = group };
+	return wal_append_rec(w, &r, lsn);
+}
+
+uint32_t aeg_wal_group_count(const struct aeg_wal *w)
+{
+	return w->groups_live;
 }
 
 /* Finds (group, index) in one segment's durable records, reading it in

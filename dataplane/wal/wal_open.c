@@ -26,13 +26,31 @@ static void config_defaults(struct aeg_wal_config *c)
 		c->batches_inflight_max = 1;
 	if (c->groups_max == 0)
 		c->groups_max = 256;
+	if (c->pinning_fill_pct == 0)
+		c->pinning_fill_pct = 50;
 }
 
-/* Largest record a fresh segment batch takes after header and checkpoint. */
+/* Largest record a batch takes (a batch at a segment's head has its header). */
 static int64_t rec_bytes_max(const struct aeg_wal_config *c)
 {
-	return (int64_t)c->batch_bytes_max - WAL_BATCH_RESERVE - AEG_WAL_SEG_HDR_BYTES -
-	       (int64_t)c->groups_max * (int64_t)aeg_wal_rec_size(AEG_WAL_HARD_STATE_BYTES);
+	return (int64_t)c->batch_bytes_max - WAL_BATCH_RESERVE - AEG_WAL_SEG_HDR_BYTES;
+}
+
+/* A sixteenth of a segment, 4-64 KiB: room for about 100-1000 hard states
+ * and markers (and their batches' padding) once entries no longer fit. */
+static uint32_t meta_reserve(const struct aeg_wal_config *c)
+{
+	uint64_t r = c->segment_bytes / 16 / WAL_BLOCK_BYTES * WAL_BLOCK_BYTES;
+	return (uint32_t)(r < WAL_BLOCK_BYTES ? WAL_BLOCK_BYTES : r > (64u << 10) ? (64u << 10) : r);
+}
+
+/* A segment holds a whole checkpoint (every group) and a batch of records,
+ * with room to spare: twice the checkpoint. */
+static bool segment_holds_checkpoint(const struct aeg_wal_config *c)
+{
+	uint64_t ckpt = wal_ckpt_reserve(c->batch_bytes_max, (uint64_t)c->groups_max * WAL_CKPT_GROUP_BYTES);
+	uint64_t need = 2 * ckpt + c->batch_bytes_max + 2 * WAL_BLOCK_BYTES + meta_reserve(c);
+	return c->segment_bytes >= need;
 }
 
 static int config_check(const struct aeg_wal_config *c)
@@ -41,7 +59,8 @@ static int config_check(const struct aeg_wal_config *c)
 	    c->segment_bytes % WAL_BLOCK_BYTES != 0 ||
 	    c->segment_bytes < (uint64_t)c->batch_bytes_max + WAL_BLOCK_BYTES ||
 	    c->segment_bytes > (1ull << 40) || c->segments_initial > c->segments_max ||
-	    c->segments_max > 1000000 || c->batches_inflight_max > 64 || c->groups_max > (1u << 20) ||
+	    c->segments_max < 3 || c->segments_max > 1000000 || c->pinning_fill_pct > 100 ||
+	    !segment_holds_checkpoint(c) || c->batches_inflight_max > 64 || c->groups_max > (1u << 20) ||
 	    (uint64_t)c->batches_inflight_max * c->batch_bytes_max > UINT32_MAX || rec_bytes_max(c) < 64)
 		return -EINVAL;
 	return 0;
@@ -110,9 +129,12 @@ int aeg_wal_open(struct aeg_wal **out, const struct aeg_wal_config *cfg)
 	config_defaults(&w->cfg);
 	int rc = w->dir == NULL ? -ENOMEM : config_check(&w->cfg) < 0 || cfg->dir == NULL ? -EINVAL : 0;
 	if (rc == -EINVAL)
-		wal_log(w, "invalid configuration (sizes must be multiples of %u, segment > batch)", WAL_BLOCK_BYTES);
+		wal_log(w, "invalid configuration (sizes must be multiples of %u, segment > batch and twice a "
+			   "checkpoint of groups_max x %u bytes, 3 to 1000000 segments)",
+			WAL_BLOCK_BYTES, WAL_CKPT_GROUP_BYTES);
 	if (rc == 0) {
 		w->rec_bytes_max = (uint32_t)rec_bytes_max(&w->cfg);
+		w->meta_reserve = meta_reserve(&w->cfg);
 		w->dir_fd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (w->dir_fd < 0) {
 			rc = -errno;

@@ -130,19 +130,25 @@ uint64_t wal_log_start(const struct aeg_wal *w)
 
 static void seg_reset_ranges(struct aeg_wal *w, struct wal_segment *s)
 {
-	memset(s->min_index, 0, w->cfg.groups_max * sizeof(uint64_t));
-	memset(s->max_index, 0, w->cfg.groups_max * sizeof(uint64_t));
+	/* Only the slots ever used can be non-zero. */
+	memset(s->min_index, 0, w->groups_n * sizeof(uint64_t));
+	memset(s->max_index, 0, w->groups_n * sizeof(uint64_t));
+	s->pins = 0;
+}
+
+int wal_seg_by_seq(const struct aeg_wal *w, uint64_t seq)
+{
+	for (uint32_t i = 0; i < w->segs_n; i++)
+		if (w->segs[i].state == WAL_SEG_LIVE && w->segs[i].seq == seq)
+			return (int)i;
+	return -1;
 }
 
 int wal_segment_start(struct aeg_wal *w, uint32_t *slot)
 {
-	int pick = -1;
-	for (uint32_t i = 0; i < w->segs_n && pick < 0; i++) {
-		const struct wal_segment *s = &w->segs[i];
-		if (s->state == WAL_SEG_UNUSED || (s->state == WAL_SEG_FREE && s->seq < w->durable_log_start))
-			pick = (int)i;
-	}
-	if (pick < 0 && w->segs_n < w->cfg.segments_max) {
+	wal_release(w);
+	int pick = wal_seg_pick(w);
+	if (pick == (int)w->segs_n) {
 		int rc = seg_create(w);
 		if (rc < 0) {
 			wal_fail(w, rc, "creating a segment", -1, 0);
@@ -153,9 +159,7 @@ int wal_segment_start(struct aeg_wal *w, uint32_t *slot)
 		w->stats.segments_reused++;
 	}
 	if (pick < 0) {
-		if (w->stats.log_full++ == 0)
-			wal_log(w, "all %u segments hold live records: appends wait for compaction",
-				w->cfg.segments_max);
+		wal_log_full(w);
 		return -ENOSPC;
 	}
 	struct wal_segment *s = &w->segs[pick];
@@ -183,8 +187,8 @@ static int seg_classify(struct aeg_wal *w, uint64_t *newest, uint64_t *start)
 		ssize_t n = pread(s->fd, buf, sizeof(buf), 0);
 		int rc = n == (ssize_t)sizeof(buf) ? aeg_wal_seg_hdr_decode(&h, buf, sizeof(buf)) : -EINVAL;
 		if (rc == -EPROTONOSUPPORT) {
-			wal_log(w, "%s has format version %u; this build reads version %u only: refusing to start",
-				path, h.version, AEG_WAL_VERSION);
+			wal_log(w, "%s has format version %u; this build reads versions %u to %u: refusing to start",
+				path, h.version, AEG_WAL_VERSION_MIN, AEG_WAL_VERSION);
 			return rc;
 		}
 		s->state = WAL_SEG_UNUSED;
@@ -244,14 +248,6 @@ static int seg_check_lost_header(struct aeg_wal *w, uint64_t newest)
 	return 0;
 }
 
-static int find_seq(const struct aeg_wal *w, uint64_t seq)
-{
-	for (uint32_t i = 0; i < w->segs_n; i++)
-		if (w->segs[i].state == WAL_SEG_LIVE && w->segs[i].seq == seq)
-			return (int)i;
-	return -1;
-}
-
 /* Replays one live segment image; checks it may end the way it does. */
 static int seg_replay(struct aeg_wal *w, uint32_t slot, const uint8_t *img, bool last, struct aeg_wal_scan *sc)
 {
@@ -271,6 +267,10 @@ static int seg_replay(struct aeg_wal *w, uint32_t slot, const uint8_t *img, bool
 	size_t pos = AEG_WAL_SEG_HDR_BYTES;
 	struct aeg_wal_rec r;
 	while ((rc = aeg_wal_next(&r, img, sc->valid_end, &pos, sc->hdr.seq)) == 1) {
+		/* A complete checkpoint here: older segments hold no hard state
+		 * or marker that is not copied (version 2 seals only). */
+		if (r.type == AEG_WAL_SEAL && r.term == AEG_WAL_SEAL_CHECKPOINTED && sc->hdr.version >= 2)
+			w->ckpt_done_seq = sc->hdr.seq;
 		if (r.type == AEG_WAL_PAD || r.type == AEG_WAL_SEAL)
 			continue;
 		int g = wal_group_slot(w, r.group, true);
@@ -310,7 +310,7 @@ static int seg_seal_recovered(struct aeg_wal *w, uint32_t slot, size_t valid_end
 static int seg_recover(struct aeg_wal *w, uint64_t start, uint64_t newest)
 {
 	for (uint64_t seq = start; newest != 0 && seq <= newest; seq++) {
-		int slot = find_seq(w, seq);
+		int slot = wal_seg_by_seq(w, seq);
 		assert(slot >= 0);
 		struct wal_segment *s = &w->segs[slot];
 		void *img = mmap(NULL, w->cfg.segment_bytes, PROT_READ, MAP_SHARED, s->fd, 0);
@@ -367,8 +367,10 @@ int wal_segments_open(struct aeg_wal *w)
 	int rc = seg_classify(w, &newest, &start);
 	if (rc == 0)
 		rc = seg_check_lost_header(w, newest);
+	w->replaying = true;
 	if (rc == 0)
 		rc = seg_recover(w, start, newest);
+	w->replaying = false;
 	if (rc < 0)
 		return rc;
 	w->next_seq = newest + 1;

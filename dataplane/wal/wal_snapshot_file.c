@@ -75,6 +75,20 @@ int aeg_wal_snapshot_save(struct aeg_wal *w, const struct aeg_wal_snap_meta *m, 
 	return n < 0 ? n : 0;
 }
 
+int aeg_wal_snapshot_remove(struct aeg_wal *w, uint64_t group)
+{
+	char path[4096];
+	snap_path(path, sizeof(path), w->dir, group, "snap");
+	if (unlink(path) != 0)
+		return -errno;
+	if (fsync(w->dir_fd) != 0) {
+		int err = -errno;
+		wal_log(w, "fsync of the data dir after removing %s: %s", path, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
 int aeg_wal_snapshot_load(const char *dir, uint64_t group, struct aeg_wal_snap_meta *m, void *buf, size_t cap)
 {
 	char path[4096];

@@ -64,7 +64,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 
 /* Encodes one record into b and updates the in-memory state exactly as
  * replay would. mark: report this group when the batch is durable. */
-static void batch_put(struct aeg_wal *w, struct wal_batch *b, const struct aeg_wal_rec *r, int gslot, bool mark)
+void wal_batch_put(struct aeg_wal *w, struct wal_batch *b, const struct aeg_wal_rec *r, int gslot, bool mark)
 {
 	struct wal_segment *s = &w->segs[b->seg];
 	int n = aeg_wal_rec_encode(b->buf + b->len, b->cap - b->len, s->seq, r);
@@ -94,17 +94,19 @@ static void batch_put(struct aeg_wal *w, struct wal_batch *b, const struct aeg_w
 /* Bytes of records a batch at off may take: it stays within batch_bytes_max
  * and leaves the segment's last block free for a SEAL, and room for its own
  * PAD and SEAL. Negative when the segment has no room left. */
-static int64_t records_limit(const struct aeg_wal *w, uint64_t off)
+static int64_t records_limit(const struct aeg_wal *w, uint64_t off, bool entries)
 {
 	uint64_t room = w->cfg.segment_bytes - WAL_BLOCK_BYTES - off;
+	if (entries)
+		room = room > w->meta_reserve ? room - w->meta_reserve : 0;
 	if (room > w->cfg.batch_bytes_max)
 		room = w->cfg.batch_bytes_max;
 	return (int64_t)room - (int64_t)WAL_BATCH_RESERVE;
 }
 
 /* Starts the batch at fill_seq: in the current segment, or at the head of a
- * new one with its header and a checkpoint of every group's hard state (so
- * that releasing older segments never loses a hard state). */
+ * new one with its header (its checkpoint then starts). Either way the
+ * batch carries its share of the checkpoint. */
 static int batch_start(struct aeg_wal *w, struct wal_batch *b)
 {
 	uint64_t seg_bytes = w->cfg.segment_bytes;
@@ -114,6 +116,8 @@ static int batch_start(struct aeg_wal *w, struct wal_batch *b)
 		if (rc < 0)
 			return rc;
 		w->cur = (int32_t)slot;
+		w->ckpt_cursor = 0;
+		w->ckpt_end = w->groups_n;
 	}
 	struct wal_segment *s = &w->segs[w->cur];
 	assert(s->write_off + WAL_BLOCK_BYTES <= seg_bytes);
@@ -121,27 +125,18 @@ static int batch_start(struct aeg_wal *w, struct wal_batch *b)
 				 .seg = (uint32_t)w->cur, .off = s->write_off };
 	uint64_t cap = seg_bytes - s->write_off;
 	b->cap = (uint32_t)(cap < w->cfg.batch_bytes_max ? cap : w->cfg.batch_bytes_max);
-	b->limit = records_limit(w, s->write_off);
-	if (s->write_off != 0)
-		return 0;
-	struct aeg_wal_seg_hdr h = { .version = AEG_WAL_VERSION, .worker_id = w->cfg.worker_id,
-				     .seq = s->seq, .log_start_seq = s->hdr_log_start,
-				     .segment_bytes = seg_bytes, .block_bytes = WAL_BLOCK_BYTES,
-				     .torn_window_bytes = w->cfg.batches_inflight_max * w->cfg.batch_bytes_max };
-	int n = aeg_wal_seg_hdr_encode(&h, b->buf, b->cap);
-	assert(n == AEG_WAL_SEG_HDR_BYTES);
-	b->len = (uint32_t)n;
-	for (uint32_t i = 0; i < w->groups_n; i++) {
-		struct wal_group *g = &w->groups[i];
-		if (!g->has_hs)
-			continue;
-		uint8_t hs[AEG_WAL_HARD_STATE_BYTES];
-		n = aeg_wal_hard_state_encode(hs, g->hs_vote, g->hs_commit);
-		assert(n == AEG_WAL_HARD_STATE_BYTES);
-		struct aeg_wal_rec r = { .type = AEG_WAL_HARD_STATE, .group = g->id, .term = g->hs_term,
-					 .len = sizeof(hs), .payload = hs };
-		batch_put(w, b, &r, (int)i, false);
+	b->limit = records_limit(w, s->write_off, false);
+	if (s->write_off == 0) {
+		struct aeg_wal_seg_hdr h = { .version = AEG_WAL_VERSION, .worker_id = w->cfg.worker_id,
+					     .seq = s->seq, .log_start_seq = s->hdr_log_start,
+					     .segment_bytes = seg_bytes, .block_bytes = WAL_BLOCK_BYTES,
+					     .torn_window_bytes = w->cfg.batches_inflight_max * w->cfg.batch_bytes_max };
+		int n = aeg_wal_seg_hdr_encode(&h, b->buf, b->cap);
+		assert(n == AEG_WAL_SEG_HDR_BYTES);
+		b->len = (uint32_t)n;
 	}
+	wal_ckpt_batch(w, b);
+	wal_release(w);
 	return 0;
 }
 
@@ -151,8 +146,9 @@ static void batch_close(struct aeg_wal *w, struct wal_batch *b, bool seal)
 	struct wal_segment *s = &w->segs[b->seg];
 	assert(b->state == WAL_BATCH_FILLING);
 	if (seal) {
-		struct aeg_wal_rec r = { .type = AEG_WAL_SEAL, .index = s->seq + 1 };
-		batch_put(w, b, &r, -1, false);
+		assert(wal_ckpt_pending_bytes(w) == 0);
+		struct aeg_wal_rec r = { .type = AEG_WAL_SEAL, .index = s->seq + 1, .term = AEG_WAL_SEAL_CHECKPOINTED };
+		wal_batch_put(w, b, &r, -1, false);
 	}
 	uint32_t gap = (uint32_t)(align_up(b->len, WAL_BLOCK_BYTES) - b->len);
 	if (gap != 0 && gap < AEG_WAL_REC_HDR_BYTES)
@@ -172,30 +168,37 @@ static void batch_close(struct aeg_wal *w, struct wal_batch *b, bool seal)
 }
 
 /* Returns the filling batch with room for need more bytes of records. */
-static int batch_room(struct aeg_wal *w, size_t need, struct wal_batch **out)
+static int batch_room(struct aeg_wal *w, size_t need, bool entry, struct wal_batch **out)
 {
 	if (w->stats.failed != 0)
 		return w->stats.failed;
-	/* Bounded: the second batch tried is fresh and need fits any fresh batch. */
-	for (int attempt = 0; attempt < 3; attempt++) {
+	/* Bounded: each round takes the record, closes a batch (after nbatches
+	 * of them every buffer is busy) or fails. */
+	for (uint32_t attempt = 0; attempt <= w->nbatches + 1; attempt++) {
 		struct wal_batch *b = batch_at(w, w->fill_seq);
 		if (b->state == WAL_BATCH_FREE) {
 			int rc = batch_start(w, b);
 			if (rc < 0)
 				return rc;
 		}
-		if ((int64_t)(b->len + need) <= b->limit) {
+		if ((int64_t)(b->len + need) <= (entry ? b->limit_entries : b->limit)) {
 			*out = b;
 			return 0;
 		}
 		if (w->fill_seq + 1 - w->done_seq >= w->nbatches)
 			return -EAGAIN; /* every buffer busy: poll first */
-		/* Seal when a fresh batch after this one could not take the record. */
+		/* Seal when a fresh batch after this one could not take the record,
+		 * never before the segment's checkpoint is complete (room for it is
+		 * held back: the next batches carry it). */
 		uint64_t fresh_off = align_up(b->off + b->len + AEG_WAL_REC_HDR_BYTES, WAL_BLOCK_BYTES);
-		batch_close(w, b, (int64_t)need > records_limit(w, fresh_off));
+		bool seal = wal_ckpt_pending_bytes(w) == 0 && (int64_t)need > records_limit(w, fresh_off, entry);
+		/* No segment to go on with: keep this one's room (for hard states
+		 * and markers) rather than sealing it. */
+		if (seal && !wal_segment_available(w))
+			return -ENOSPC;
+		batch_close(w, b, seal);
 	}
-	assert(!"a fresh batch must take any record up to rec_bytes_max");
-	return -EMSGSIZE;
+	return -EAGAIN;
 }
 
 int wal_append_rec(struct aeg_wal *w, const struct aeg_wal_rec *r, uint64_t *lsn)
@@ -206,10 +209,10 @@ int wal_append_rec(struct aeg_wal *w, const struct aeg_wal_rec *r, uint64_t *lsn
 	if (r->len > AEG_WAL_PAYLOAD_MAX || aeg_wal_rec_size(r->len) > w->rec_bytes_max)
 		return -EMSGSIZE;
 	struct wal_batch *b = NULL;
-	int rc = batch_room(w, aeg_wal_rec_size(r->len), &b);
+	int rc = batch_room(w, aeg_wal_rec_size(r->len), r->type == AEG_WAL_ENTRY, &b);
 	if (rc < 0)
 		return rc;
-	batch_put(w, b, r, gslot, true);
+	wal_batch_put(w, b, r, gslot, true);
 	if (lsn != NULL)
 		*lsn = w->fill_seq + 1;
 	return 0;

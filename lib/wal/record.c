@@ -54,7 +54,7 @@ int aeg_wal_seg_hdr_decode(struct aeg_wal_seg_hdr *h, const uint8_t *buf, size_t
 		return -EINVAL;
 	if (crc != aeg_crc32c(0, buf + 8, AEG_WAL_SEG_HDR_BYTES - 8))
 		return -EBADMSG;
-	if (h->version != AEG_WAL_VERSION)
+	if (h->version < AEG_WAL_VERSION_MIN || h->version > AEG_WAL_VERSION)
 		return -EPROTONOSUPPORT;
 	if (reserved != 0 || h->seq == 0 || h->log_start_seq > h->seq || h->block_bytes < 512 ||
 	    (h->block_bytes & (h->block_bytes - 1)) != 0 || h->segment_bytes % h->block_bytes != 0 ||
@@ -168,6 +168,6 @@ int aeg_wal_hard_state_decode(const struct aeg_wal_rec *r, uint64_t *vote, uint6
 const char *aeg_wal_type_name(uint32_t type)
 {
 	static const char *const names[] = { "?", "entry", "hard_state", "snapshot",
-					     "truncate", "pad", "seal" };
+					     "truncate", "pad", "seal", "remove" };
 	return type <= AEG_WAL_TYPE_MAX ? names[type] : "?";
 }

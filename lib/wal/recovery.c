@@ -38,6 +38,7 @@ struct rgroup {
 	uint64_t term, vote, commit;
 	uint64_t snap_index, snap_term;
 	uint64_t base;		/* entries are base + 1 .. base + n */
+	uint64_t gap_from;	/* first index missing before the run restarted at a gap */
 	struct rent *ents;	/* ents[head .. head + n) */
 	size_t head, n, cap;
 };
@@ -227,7 +228,13 @@ static int add_entry(struct aeg_wal_recovery *r, struct rgroup *g, const struct 
 		g->started = true;
 		g->base = rec->index - 1;
 	} else if (rec->index > g->base + g->n + 1) {
-		return hole(r, g->id, g->base + g->n + 1, "an entry follows a gap");
+		/* A gap: the entries before it were in segments released after a
+		 * snapshot whose marker comes later (a checkpoint copied an older
+		 * one forward). The run starts again here; finish checks that a
+		 * snapshot covers what is missing. */
+		g->gap_from = g->base + g->n + 1;
+		ents_cut(g, g->base);
+		g->base = rec->index - 1;
 	}
 	ents_cut(g, rec->index - 1);
 	struct rent e = { .term = rec->term, .type = rec->entry_type, .len = rec->len };
@@ -314,10 +321,13 @@ int aeg_wal_recovery_finish(struct aeg_wal_recovery *r)
 			g->base = g->snap_index;
 		/* base >= snap_index always: a snapshot moves base up to it. */
 		assert(!g->live || g->base >= g->snap_index);
-		if (g->live && g->base > g->snap_index)
-			return hole(r, g->id, g->snap_index + 1,
-				    g->snap_index == 0 ? "the log starts after it, with no snapshot"
-						       : "the log starts after it, past the snapshot");
+		if (g->live && g->base > g->snap_index) {
+			bool gap = g->gap_from > g->snap_index;
+			return hole(r, g->id, gap ? g->gap_from : g->snap_index + 1,
+				    gap ? "entries follow a gap no snapshot covers"
+					: g->snap_index == 0 ? "the log starts after it, with no snapshot"
+							     : "the log starts after it, past the snapshot");
+		}
 	}
 	r->order = malloc((r->groups_n + 1) * sizeof(*r->order));
 	if (r->order == NULL)

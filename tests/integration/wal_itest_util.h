@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "wal_writer.h"
+#include "aegis/wal_log.h"
 
 #define ITEST_GROUPS_MAX 8
 

@@ -31,7 +31,11 @@
 #include <stdint.h>
 
 #define AEG_WAL_MAGIC 0x4c415741u /* "AWAL" */
-#define AEG_WAL_VERSION 1u
+/* Version 2 added AEG_WAL_REMOVE and checkpoints spread over a segment (a
+ * SEAL's term says the checkpoint is complete); version 1 segments, which
+ * never hold those, are still read. */
+#define AEG_WAL_VERSION 2u
+#define AEG_WAL_VERSION_MIN 1u
 #define AEG_WAL_SEG_HDR_BYTES 64u
 #define AEG_WAL_REC_HDR_BYTES 40u
 #define AEG_WAL_ALIGN 8u
@@ -45,8 +49,8 @@ enum aeg_wal_type {
 	AEG_WAL_TRUNCATE = 4,	/* entries of group with index >= index are void */
 	AEG_WAL_PAD = 5,	/* filler up to a block boundary */
 	AEG_WAL_SEAL = 6,	/* last record of a finished segment */
-	AEG_WAL_REMOVE = 7,	/* group removed from this worker: forget it */
-	AEG_WAL_TYPE_MAX = 6,
+	AEG_WAL_REMOVE = 7,	/* group removed from this worker: forget it (version 2) */
+	AEG_WAL_TYPE_MAX = 7,
 };
 
 struct aeg_wal_seg_hdr {
@@ -74,6 +78,10 @@ struct aeg_wal_rec {
 };
 
 #define AEG_WAL_HARD_STATE_BYTES 16u /* vote u64, commit u64 */
+/* SEAL record's term: every hard state and snapshot marker logged before
+ * this segment has a copy in it (its checkpoint is complete). 0 on a seal
+ * that recovery put after a crash. */
+#define AEG_WAL_SEAL_CHECKPOINTED 1u
 
 uint32_t aeg_crc32c(uint32_t crc, const void *buf, size_t len);
 
@@ -87,7 +95,8 @@ static inline size_t aeg_wal_rec_size(uint32_t payload_len)
  * bad argument. Decoders return bytes consumed or:
  *   -EINVAL          not a header/record at all (bad magic, zeroes, bad type)
  *   -EBADMSG         checksum mismatch
- *   -EPROTONOSUPPORT valid header of another format version
+ *   -EPROTONOSUPPORT valid header of a format version outside
+ *                    AEG_WAL_VERSION_MIN..AEG_WAL_VERSION
  *   -ESTALE          valid record of another segment sequence (recycled data)
  *   -EMSGSIZE        buffer ends inside the record */
 int aeg_wal_seg_hdr_encode(const struct aeg_wal_seg_hdr *h, uint8_t *buf, size_t cap);

@@ -8,16 +8,19 @@
  *   ENTRY i      voids every entry >= i (an overwrite) and becomes entry i;
  *                an entry at or below the snapshot index is ignored (the
  *                snapshot covers it: committed, so it cannot differ); an
- *                entry past last + 1 is a hole: -EBADMSG.
+ *                entry past last + 1 starts the run again there (the log
+ *                released what a later snapshot marker covers).
  *   TRUNCATE i   voids every entry >= i.
  *   SNAPSHOT s   (newer than the last one) drops every entry <= s.
  *   HARD_STATE   replaces term, vote, commit.
  *   REMOVE       forgets the group (a later record starts it afresh).
  *   PAD, SEAL    ignored.
- * The first entry of a group may sit at any index (its older entries were
- * in segments released after a snapshot); finish checks that the entries
- * then start right after the snapshot, so that (snap_index, last_index] are
- * all present, or refuses with -EBADMSG naming the group and index.
+ * The first entry of a group may sit at any index, and a run may start
+ * again after a gap (older entries were in segments released after a
+ * snapshot whose marker, or a checkpoint's copy of an older one, comes
+ * later); finish checks that the entries then start right after the latest
+ * snapshot, so that (snap_index, last_index] are all present, or refuses
+ * with -EBADMSG naming the group and the first missing index.
  *
  * Pure code. It copies payloads, so it allocates (start-up only): memory is
  * bounded by what the log holds, -ENOMEM when it runs out. */
@@ -54,8 +57,7 @@ struct aeg_wal_entry_view {
 int aeg_wal_recovery_new(struct aeg_wal_recovery **out);
 void aeg_wal_recovery_free(struct aeg_wal_recovery *r);
 
-/* One record, in log order. Returns 0, -EBADMSG (a hole, or a malformed hard
- * state), -EINVAL (a record no log holds: unknown type, entry index 0),
+/* One record, in log order. Returns 0, -EBADMSG (a malformed hard state), -EINVAL (a record no log holds: unknown type, entry index 0),
  * -ENOMEM, or -EALREADY after finish. Fits as the body of a replay callback:
  *   static int replay(void *ctx, const struct aeg_wal_rec *rec)
  *   { return aeg_wal_recovery_add(ctx, rec); } */

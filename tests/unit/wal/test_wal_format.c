@@ -86,6 +86,11 @@ static void test_seg_hdr_rejects(void **state)
 	h.version = AEG_WAL_VERSION + 1;
 	assert_int_equal(aeg_wal_seg_hdr_encode(&h, buf, sizeof(buf)), AEG_WAL_SEG_HDR_BYTES);
 	assert_int_equal(aeg_wal_seg_hdr_decode(&d, buf, sizeof(buf)), -EPROTONOSUPPORT);
+	/* Version 1 logs (before REMOVE records) are still read. */
+	h.version = AEG_WAL_VERSION_MIN;
+	assert_int_equal(aeg_wal_seg_hdr_encode(&h, buf, sizeof(buf)), AEG_WAL_SEG_HDR_BYTES);
+	assert_int_equal(aeg_wal_seg_hdr_decode(&d, buf, sizeof(buf)), AEG_WAL_SEG_HDR_BYTES);
+	assert_int_equal(d.version, 1);
 	h = sample_hdr();
 	h.block_bytes = 3000; /* not a power of two */
 	assert_int_equal(aeg_wal_seg_hdr_encode(&h, buf, sizeof(buf)), AEG_WAL_SEG_HDR_BYTES);
@@ -185,6 +190,7 @@ static void test_pad_and_hard_state(void **state)
 	d.type = AEG_WAL_ENTRY;
 	assert_int_equal(aeg_wal_hard_state_decode(&d, &vote, &commit), -EINVAL);
 	assert_string_equal(aeg_wal_type_name(AEG_WAL_SEAL), "seal");
+	assert_string_equal(aeg_wal_type_name(AEG_WAL_REMOVE), "remove");
 	assert_string_equal(aeg_wal_type_name(99), "?");
 }
 

@@ -208,11 +208,21 @@ static void test_scan_sealed_and_header(void **state)
 
 	struct aeg_wal_seg_hdr h;
 	assert_int_equal(aeg_wal_seg_hdr_decode(&h, img.buf, img.cap), AEG_WAL_SEG_HDR_BYTES);
-	h.version = 2;
-	assert_int_equal(aeg_wal_seg_hdr_encode(&h, img.buf, img.cap), AEG_WAL_SEG_HDR_BYTES);
-	scan_ok(&s, img.buf, img.cap);
-	assert_int_equal(s.status, AEG_WAL_SCAN_BAD_HEADER);
-	assert_int_equal(s.hdr_error, -EPROTONOSUPPORT);
+	/* Every version this build reads scans; the next one and 0 do not. */
+	for (uint32_t v = AEG_WAL_VERSION_MIN; v <= AEG_WAL_VERSION; v++) {
+		h.version = v;
+		assert_int_equal(aeg_wal_seg_hdr_encode(&h, img.buf, img.cap), AEG_WAL_SEG_HDR_BYTES);
+		scan_ok(&s, img.buf, img.cap);
+		assert_int_equal(s.status, AEG_WAL_SCAN_SEALED);
+	}
+	uint32_t bad[] = { 0, AEG_WAL_VERSION + 1 };
+	for (size_t i = 0; i < 2; i++) {
+		h.version = bad[i];
+		assert_int_equal(aeg_wal_seg_hdr_encode(&h, img.buf, img.cap), AEG_WAL_SEG_HDR_BYTES);
+		scan_ok(&s, img.buf, img.cap);
+		assert_int_equal(s.status, AEG_WAL_SCAN_BAD_HEADER);
+		assert_int_equal(s.hdr_error, -EPROTONOSUPPORT);
+	}
 	scan_ok(&s, img.buf, 10);
 	assert_int_equal(s.status, AEG_WAL_SCAN_BAD_HEADER);
 	assert_int_equal(aeg_wal_scan_segment(NULL, img.buf, 10), -EINVAL);

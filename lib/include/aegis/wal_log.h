@@ -1,5 +1,8 @@
 /* The io_uring write-ahead log of one worker core, shared by all of its Raft
- * groups so that one fdatasync covers them all (group commit).
+ * groups so that one fdatasync covers them all (group commit). Installed as
+ * <aegis/wal_log.h>; implemented in dataplane/wal (needs liburing). At start
+ * the node feeds the replayed records to the recovery stager
+ * (<aegis/wal_recovery.h>) to get each group's state.
  *
  * Driven without blocking by the worker loop:
  *
@@ -23,10 +26,19 @@
  *   group table:     groups_max entries (+ a hash index of twice that)
  *   read scratch:    batch_bytes_max
  *
+ * Many groups: the work per batch is proportional to the groups in it (plus
+ * a bounded checkpoint share); each segment carries a checkpoint, spread
+ * over its batches, of the hard state and snapshot marker of every group
+ * that did not log its own there, so that old segments can go (up to
+ * groups_max x 96 bytes per segment; segment_bytes must hold that twice
+ * over). A segment goes once no group keeps entries in it above its
+ * compaction point; aeg_wal_pinning_groups names the groups that hold the
+ * oldest one, for the node to snapshot and compact them.
+ *
  * Files in dir: seg-NNNNNN.wal (fixed-size segments, preallocated, recycled)
  * and snap-<group>.snap (one snapshot per group). */
-#ifndef AEGIS_WAL_WRITER_H
-#define AEGIS_WAL_WRITER_H
+#ifndef AEGIS_WAL_LOG_H
+#define AEGIS_WAL_LOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,6 +62,9 @@ struct aeg_wal_config {
 	uint32_t batch_bytes_max;	/* one write + fdatasync; default 1 MiB */
 	uint32_t batches_inflight_max;	/* default 1 */
 	uint32_t groups_max;		/* Raft groups of this worker; default 256 */
+	/* aeg_wal_pinning_groups answers once this share of segments_max is
+	 * live; default 50. */
+	uint32_t pinning_fill_pct;
 	bool buffered;			/* never try O_DIRECT */
 	/* Write zeroes over each new segment when it is created (once): later
 	 * writes then overwrite allocated blocks and fdatasync has no extent
@@ -93,6 +108,7 @@ struct aeg_wal_stats {
 	uint64_t segments_created;
 	uint64_t segments_reused;
 	uint64_t segments_released;
+	uint64_t checkpoint_records;	/* hard states and markers copied forward */
 	bool direct;			/* O_DIRECT in use */
 	int failed;			/* 0 or the error that stopped the log */
 };
@@ -111,7 +127,8 @@ void aeg_wal_close(struct aeg_wal *w);
  * (fewer than n when something stops it: the rest is for a later call), or,
  * if none: -EAGAIN (every batch buffer busy: poll), -ENOSPC (no segment is
  * free: compaction is behind), -EMSGSIZE (an entry larger than a batch),
- * -EINVAL (entry type too large), -ENOBUFS (one group too many), or the error
+ * -EINVAL (entry type too large), -ENOBUFS (one group too many; -EAGAIN if a
+ * removed group's slot frees up once its removal is durable), or the error
  * that stopped the log. *lsn gets the ticket of the last entry taken. */
 int aeg_wal_append_entries(struct aeg_wal *w, uint64_t group, const struct aeg_wal_entry *ents, size_t n,
 			   uint64_t *lsn);
@@ -136,9 +153,27 @@ uint64_t aeg_wal_last_index(const struct aeg_wal *w, uint64_t group);
 const struct aeg_wal_stats *aeg_wal_get_stats(const struct aeg_wal *w);
 
 /* The group no longer needs entries <= index (it has a snapshot covering
- * them). Segments whose every group has moved past are released for reuse.
- * Returns the number of segments released. */
+ * them, saved with aeg_wal_snapshot_save). Segments whose every group has
+ * moved past are released for reuse. Returns the number of segments
+ * released. After a restart a group's compaction point is its snapshot
+ * marker's index. */
 int aeg_wal_compact(struct aeg_wal *w, uint64_t group, uint64_t index);
+
+/* Groups whose entries keep the oldest segment live, once the log is
+ * pinning_fill_pct full (else 0): the node should snapshot and compact them
+ * (an idle group that never snapshots would otherwise hold the disk). Writes
+ * up to max ids and returns how many there are (may be more than max).
+ * O(groups): call it when the log fills, not per batch. */
+int aeg_wal_pinning_groups(struct aeg_wal *w, uint64_t *groups, size_t max);
+
+/* The group leaves this worker: a REMOVE record is appended (replay and the
+ * recovery stager forget the group), its entries stop pinning segments and
+ * its slot is reused once the record is durable (*lsn). The snapshot file
+ * stays: remove it with aeg_wal_snapshot_remove once *lsn is durable.
+ * 0, -ENOENT, or an append error. */
+int aeg_wal_group_remove(struct aeg_wal *w, uint64_t group, uint64_t *lsn);
+/* Groups known to the log. */
+uint32_t aeg_wal_group_count(const struct aeg_wal *w);
 
 /* Reads back one durable entry (for a lagging follower) from the segment
  * files: the latest write of (group, index). Blocking pread: a slow path.
@@ -150,8 +185,14 @@ int aeg_wal_read_entry(struct aeg_wal *w, uint64_t group, uint64_t index, void *
 
 /* Writes the group's snapshot file (temp name, fsync, rename, fsync dir) and
  * appends a snapshot marker. m->conf should hold the Raft config as of
- * m->index (aeg_raft_conf_encode()). Blocking: a slow path. */
+ * m->index (aeg_raft_conf_encode()). Blocking: a slow path. Errors of the
+ * marker's append as for aeg_wal_append_entries (-EAGAIN: poll, then save
+ * again); only compact once it returned 0. A full log still takes markers
+ * (a reserve at each segment's end), so a node can snapshot its way out. */
 int aeg_wal_snapshot_save(struct aeg_wal *w, const struct aeg_wal_snap_meta *m, const void *data);
+/* Removes the group's snapshot file (fsyncs the dir). 0 or -ENOENT, or an
+ * I/O error. Blocking. */
+int aeg_wal_snapshot_remove(struct aeg_wal *w, uint64_t group);
 /* Loads dir's snapshot of group into buf (cap bytes); m gets its metadata,
  * the Raft config as of its index included (m->conf, m->conf_len; 0 for a
  * version 1 file). Returns the data length, -ENOENT, -EMSGSIZE (cap too small) or a format error. */
