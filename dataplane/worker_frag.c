@@ -63,7 +63,7 @@ int aeg_wk_frag_init(struct aeg_worker *w)
 	if (w->cfg.msg_bytes_max <= aeg_wire_msg_body_max(w->cfg.frame_bytes_max, 0))
 		return 0; /* everything fits a frame: no fragmentation */
 	if (body_max <= AEG_FRAG_HDR_BYTES + 64)
-		return -EINVAL;
+		return 0; /* frames too small to carry fragments: no fragmentation */
 	struct aeg_frag_config fc = {
 		.streams = w->cfg.peer_count * w->cfg.workers_per_node,
 		.msg_bytes_max = w->cfg.msg_bytes_max,
