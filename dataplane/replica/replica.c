@@ -106,6 +106,7 @@ static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
 	rp_client_applied(rp, s, e, e->type == AEG_RAFT_ENTRY_NORMAL && rc == 0 ? &res : NULL);
 	if (rp->cfg.snapshot_every > 0 && e->index >= s->snap_index + rp->cfg.snapshot_every)
 		s->want_snapshot = true;
+	s->applied_since_compact++;
 }
 
 static void io_read_ready(void *ctx, uint32_t group, uint64_t read_ctx, uint64_t index)
@@ -336,11 +337,16 @@ static void wal_durable(struct aeg_replica *rp)
 static uint32_t after_work(struct aeg_replica *rp)
 {
 	uint32_t did = aeg_gd_process(rp->gd);
+	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		struct rp_shard *s = &rp->shards[i];
 		if (s->want_snapshot) {
 			s->want_snapshot = false;
 			(void)rp_snapshot_take(rp, s);
+		}
+		if (s->applied_since_compact >= window / 4) {
+			s->applied_since_compact = 0;
+			rp_compact(rp, s);
 		}
 	}
 	int rc = aeg_wal_submit(rp->wal);
@@ -396,6 +402,7 @@ uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns)
 	if (now_ns - rp->last_status_ns >= RP_STATUS_PERIOD_NS) {
 		rp->last_status_ns = now_ns;
 		status_publish(rp);
+		rp_snapshot_needs(rp);
 	}
 	/* Keep polling while the disk has our writes: the answer is near. */
 	const struct aeg_wal_stats *ws = aeg_wal_get_stats(rp->wal);

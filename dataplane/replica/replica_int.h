@@ -66,7 +66,8 @@ struct rp_shard {
 	uint64_t snap_index;             /* our newest snapshot */
 	uint8_t *snap_buf;
 	size_t snap_len, snap_cap;
-	bool want_snapshot;              /* snapshot_every reached */
+	bool want_snapshot;              /* snapshot_every reached, a follower needs one, or the log is pinned */
+	uint32_t applied_since_compact;
 	bool installed;                  /* a snapshot came from the leader */
 	uint64_t seen_term;              /* last published: to log changes */
 	uint32_t seen_lead;
@@ -111,6 +112,7 @@ struct aeg_replica {
 	uint64_t seed;
 	uint64_t now_ms, wall_ms;
 	uint64_t last_status_ns;
+	uint64_t last_pin_check_ms;
 	uint64_t applied_since_check;
 
 	struct rp_pending *pend;         /* RP_PENDING_MAX */
@@ -172,6 +174,12 @@ void rp_client_fini(struct aeg_replica *rp);
 
 /* replica_snap.c */
 int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s);
+/* Drops applied entries from the Raft log window (keeping a tail for
+ * followers a little behind). */
+void rp_compact(struct aeg_replica *rp, struct rp_shard *s);
+/* Periodic: marks shards whose snapshot a follower needs (the log no
+ * longer reaches back to it) or whose entries pin the oldest log segment. */
+void rp_snapshot_needs(struct aeg_replica *rp);
 int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
 			const struct aeg_raft_conf *conf, const uint8_t *data, uint32_t len, uint64_t *ticket);
 int rp_recover_group(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_wal_recovery *rec);

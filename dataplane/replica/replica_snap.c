@@ -21,8 +21,71 @@
  * that a follower a little behind gets appends, not the whole snapshot. */
 static uint64_t keep_behind(const struct aeg_replica *rp)
 {
-	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 4096;
+	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
 	return window / 4;
+}
+
+/* The log window keeps what every live follower still needs, up to 3/4 of
+ * the window; past that a lagging follower gets the snapshot instead. */
+void rp_compact(struct aeg_replica *rp, struct rp_shard *s)
+{
+	struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
+	struct aeg_raft_status st;
+	aeg_raft_status(r, &st);
+	uint64_t keep = keep_behind(rp);
+	if (st.applied <= keep || st.applied > st.persisted)
+		return;
+	uint64_t target = st.applied - keep;
+	if (st.role == AEG_RAFT_LEADER) {
+		struct aeg_raft_conf conf;
+		aeg_raft_conf_get(r, &conf);
+		uint64_t need = target;
+		for (uint32_t i = 0; i < conf.n; i++) {
+			const struct aeg_raft_progress *pr = aeg_raft_progress_of(r, conf.ids[i]);
+			if (pr != NULL && conf.ids[i] != rp->cfg.node && pr->recent_active && pr->match < need)
+				need = pr->match;
+		}
+		uint64_t used = st.last_index - st.first_index + 1;
+		uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
+		if (used < window / 4 * 3)
+			target = need;
+	}
+	if (target < st.first_index)
+		return;
+	int rc = aeg_raft_compact(r, target);
+	if (rc != 0)
+		rp_log(rp, "group %u: compact to %llu: %s", s->group, (unsigned long long)target, strerror(-rc));
+}
+
+void rp_snapshot_needs(struct aeg_replica *rp)
+{
+	for (uint32_t i = 0; i < rp->n_shards; i++) {
+		struct rp_shard *s = &rp->shards[i];
+		struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
+		struct aeg_raft_status st;
+		aeg_raft_status(r, &st);
+		if (st.role != AEG_RAFT_LEADER || s->snap_index + 1 >= st.first_index)
+			continue;
+		struct aeg_raft_conf conf;
+		aeg_raft_conf_get(r, &conf);
+		for (uint32_t k = 0; k < conf.n; k++) {
+			const struct aeg_raft_progress *pr = aeg_raft_progress_of(r, conf.ids[k]);
+			if (pr != NULL && conf.ids[k] != rp->cfg.node && pr->match + 1 < st.first_index) {
+				s->want_snapshot = true;  /* its next entry is gone: it needs ours */
+				break;
+			}
+		}
+	}
+	if (rp->now_ms - rp->last_pin_check_ms < 1000)
+		return;
+	rp->last_pin_check_ms = rp->now_ms;
+	uint64_t pinned[16];
+	int n = aeg_wal_pinning_groups(rp->wal, pinned, 16);
+	for (int i = 0; i < n; i++) {
+		struct rp_shard *s = pinned[i] < rp->groups_max ? rp_shard_of(rp, (uint32_t)pinned[i]) : NULL;
+		if (s != NULL)
+			s->want_snapshot = true;  /* an idle group must not hold the disk */
+	}
 }
 
 /* The snapshot file carries the Raft configuration as of its index. */
@@ -77,13 +140,6 @@ int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s)
 		return rc;
 	}
 	snap_adopt(s, buf, len, index);
-	uint64_t keep = keep_behind(rp);
-	if (index > keep) {
-		rc = aeg_raft_compact(r, index - keep);
-		if (rc != 0)
-			rp_log(rp, "group %u: compact to %llu: %s", s->group, (unsigned long long)(index - keep),
-			       strerror(-rc));
-	}
 	rc = aeg_wal_compact(rp->wal, s->group, index);
 	rp->st.snapshots_taken++;
 	return rc < 0 ? rc : 0;
