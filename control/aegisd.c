@@ -386,17 +386,22 @@ int main(int argc, char **argv)
 	if (node_args_of(&cfg, &c, &args, eal, (int)(sizeof(eal) / sizeof(eal[0]))) != 0)
 		return 2;
 	struct aeg_wire_key client_key = { { 0 } };
-	if (cfg.client_key_file[0] != '\0') {
-		char err[256];
-		if (aeg_config_load_key(cfg.client_key_file, client_key.bytes, err, sizeof(err)) != 0) {
-			fprintf(stderr, "aegisd: %s\n", err);
-			return 2;
-		}
-	} else {
-		logf_("warning: no node.client_key_file: clients authenticate with the all-zero test key");
+	if (cfg.client_key_file[0] == '\0' || !args.key_given) {
+		fprintf(stderr, "aegisd: node.cluster_key_file and node.client_key_file are both required: files "
+			"of 32 hex digits, mode 0600, different keys (make one with: head -c16 /dev/urandom | "
+			"od -An -tx1 | tr -d ' \\n' > FILE)\n");
+		return 2;
 	}
-	if (!args.key_given)
-		logf_("warning: no node.cluster_key_file: nodes authenticate with the fixed test key");
+	char kerr[256];
+	if (aeg_config_load_key(cfg.client_key_file, client_key.bytes, kerr, sizeof(kerr)) != 0) {
+		fprintf(stderr, "aegisd: %s\n", kerr);
+		return 2;
+	}
+	if (memcmp(client_key.bytes, args.key.bytes, sizeof(client_key.bytes)) == 0) {
+		fprintf(stderr, "aegisd: the client key equals the cluster key: a client could then send Raft "
+			"messages; use two different keys\n");
+		return 2;
+	}
 	struct aeg_shard_map *map = NULL;
 	if (build_map(&cfg, &map) != 0)
 		return 2;

@@ -23,8 +23,10 @@
 #define RP_REPLY_SLOTS 16        /* clients answered in one iteration */
 #define RP_REQUEST_TIMEOUT_MS 5000
 #define RP_STATUS_PERIOD_NS 100000000ull
-/* Raft appends up to one 64 KiB message (fragmented by the worker). */
-#define RP_APPEND_BYTES_MAX (60u * 1024)
+/* Raft appends fit one 1472-byte frame: many small messages share frames
+ * and leave at once, while the worker's fragmentation (two large messages
+ * in flight per peer stream) is kept for entries larger than a frame. */
+#define RP_APPEND_BYTES_MAX 1200u
 #define RP_POOL_CACHE_BYTES (256ull << 20)
 #define RP_SNAP_SLOT_BYTES (1u << 30)      /* largest snapshot received */
 #define RP_REASM_SLOTS 8           /* large client values arriving at once */
