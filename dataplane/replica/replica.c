@@ -256,6 +256,8 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 		rc = aeg_gd_new(&rp->gd, &gc, &io);
 	}
 	if (rc == 0)
+		rc = snap_writer_start(&rp->sw, aeg_wal_dir(rp->wal), aeg_wal_dir_fd(rp->wal));
+	if (rc == 0)
 		rc = groups_create(rp, rec);
 	if (rec != NULL)
 		aeg_wal_recovery_free(rec);
@@ -272,6 +274,10 @@ void aeg_replica_free(struct aeg_replica *rp)
 {
 	if (rp == NULL)
 		return;
+	snap_writer_stop(&rp->sw);  /* files queued are written first */
+	if (rp->wal != NULL && rp->sw.joined)
+		rp_snapshot_files_done(rp);
+	snap_writer_fini(&rp->sw);
 	if (rp->wal != NULL) {
 		int rc = aeg_wal_flush(rp->wal, NULL, NULL);
 		if (rc < 0)
@@ -283,7 +289,7 @@ void aeg_replica_free(struct aeg_replica *rp)
 	free(rp->snap_slot.buf);
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		aeg_kv_free(rp->shards[i].kv);
-		free(rp->shards[i].snap_buf);
+		snap_buf_put(rp->shards[i].snap);
 	}
 	rp_client_fini(rp);
 	for (int i = 0; i < 2; i++)
@@ -337,6 +343,7 @@ static void wal_durable(struct aeg_replica *rp)
 static uint32_t after_work(struct aeg_replica *rp)
 {
 	uint32_t did = aeg_gd_process(rp->gd);
+	rp_snapshot_files_done(rp);
 	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		struct rp_shard *s = &rp->shards[i];
@@ -466,7 +473,7 @@ static void status_publish(struct aeg_replica *rp)
 			.quiet = aeg_raft_quiescent(r), .lead = rs.lead, .term = rs.term,
 			.commit = rs.commit, .applied = rs.applied, .last_index = rs.last_index,
 			.keys = ks.keys, .kv_bytes = ks.logical_bytes,
-			.mem_bytes = ks.mem_bytes + st->raft_bytes_per_group + s->snap_cap,
+			.mem_bytes = ks.mem_bytes + st->raft_bytes_per_group + (s->snap ? s->snap->len : 0),
 			.error = aeg_gd_group_error(rp->gd, s->group),
 		};
 	}

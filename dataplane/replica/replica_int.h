@@ -13,6 +13,7 @@
 #include "aegis/shard.h"
 #include "aegis/wal_recovery.h"
 #include "payload_pool.h"
+#include "snap_writer.h"
 #include "replica.h"
 #include "aegis/wal_log.h"
 
@@ -65,9 +66,8 @@ struct rp_shard {
 	uint32_t staged_first;           /* first staged item + 1 (this iteration) */
 	uint32_t staged_last;
 	bool on_stage_list;
-	uint64_t snap_index;             /* our newest snapshot */
-	uint8_t *snap_buf;
-	size_t snap_len, snap_cap;
+	uint64_t snap_index;             /* our newest snapshot (Raft sends it) */
+	struct snap_buf *snap;           /* its bytes, shared with the file writer */
 	bool want_snapshot;              /* snapshot_every reached, a follower needs one, or the log is pinned */
 	uint32_t applied_since_compact;
 	bool installed;                  /* a snapshot came from the leader */
@@ -146,6 +146,7 @@ struct aeg_replica {
 
 	struct payload_pool pool;        /* Raft payloads of every group */
 	struct aeg_raft_snap_slot snap_slot;
+	struct snap_writer sw;           /* snapshot files off the loop */
 	struct rp_peer peers[RP_PEERS_MAX];
 	uint32_t n_peers;
 
@@ -182,6 +183,8 @@ void rp_compact(struct aeg_replica *rp, struct rp_shard *s);
 /* Periodic: marks shards whose snapshot a follower needs (the log no
  * longer reaches back to it) or whose entries pin the oldest log segment. */
 void rp_snapshot_needs(struct aeg_replica *rp);
+/* Snapshot files the writer finished: log marker, log compaction. */
+void rp_snapshot_files_done(struct aeg_replica *rp);
 int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
 			const struct aeg_raft_conf *conf, const uint8_t *data, uint32_t len, uint64_t *ticket);
 int rp_recover_group(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_wal_recovery *rec);
