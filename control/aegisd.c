@@ -357,7 +357,9 @@ static int serve(const struct aeg_config *cfg, const struct cli *c, struct aeg_d
 		aeg_dp_node_poll(dn, now);
 		if (admin != NULL)
 			aeg_admin_poll(admin);
-		struct timespec ts = { .tv_nsec = MAIN_SLEEP_NS };
+		/* DPDK's slow path (ARP, link) wants a poll every millisecond;
+		 * kernel UDP has none, only the admin socket. */
+		struct timespec ts = { .tv_nsec = args->port == AEG_NODE_PORT_UDP ? 10 * MAIN_SLEEP_NS : MAIN_SLEEP_NS };
 		(void)nanosleep(&ts, NULL);
 	}
 	logf_("stopping: workers first, then the logs are flushed and synced");

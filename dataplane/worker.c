@@ -19,6 +19,7 @@
 #define IDLE_YIELD_POLLS 512u
 #define SLEEP_NS_MIN 16000u
 #define SLEEP_NS_MAX 1000000u
+#define WAIT_NS_MAX 5000000u
 #define CTL_BURST 16u
 
 static struct aeg_wire_replay *replay_lookup(void *arg, uint32_t node, uint32_t worker)
@@ -125,19 +126,29 @@ void aeg_worker_run(struct aeg_worker *w)
 			continue;
 		}
 		w->idle_polls++;
-		if (w->idle_polls <= IDLE_SPIN_POLLS)
+		/* A port that can wait for a packet (kernel UDP) spins less and
+		 * never yields: its wait wakes at once when something arrives. */
+		bool can_wait = w->cfg.port->ops->wait != NULL;
+		if (w->idle_polls <= (can_wait ? IDLE_SPIN_POLLS / 4 : IDLE_SPIN_POLLS))
 			continue;
 		/* Idle: nothing more will join the open frames soon. */
 		aeg_worker_flush(w);
-		if (w->idle_polls <= IDLE_SPIN_POLLS + IDLE_YIELD_POLLS) {
+		if (!can_wait && w->idle_polls <= IDLE_SPIN_POLLS + IDLE_YIELD_POLLS) {
 			sched_yield();
 			continue;
 		}
-		struct timespec ts = { .tv_nsec = (long)w->sleep_ns };
-		(void)nanosleep(&ts, NULL); /* EINTR only shortens one idle pause */
+		if (can_wait) {
+			w->cfg.port->ops->wait(w->cfg.port, w->cfg.queue, w->sleep_ns);
+		} else {
+			struct timespec ts = { .tv_nsec = (long)w->sleep_ns };
+			(void)nanosleep(&ts, NULL); /* EINTR only shortens one idle pause */
+		}
 		stat_add(&w->stats.idle_sleeps, 1);
-		if (w->sleep_ns < SLEEP_NS_MAX)
-			w->sleep_ns = w->sleep_ns * 2 > SLEEP_NS_MAX ? SLEEP_NS_MAX : w->sleep_ns * 2;
+		/* A waiting port wakes on a packet: it may sleep longer (timers of
+		 * the caller's on_tick are then at most this late). */
+		uint64_t cap = can_wait ? WAIT_NS_MAX : SLEEP_NS_MAX;
+		if (w->sleep_ns < cap)
+			w->sleep_ns = w->sleep_ns * 2 > cap ? cap : w->sleep_ns * 2;
 	}
 	aeg_worker_flush(w); /* what the callbacks queued last still leaves */
 }

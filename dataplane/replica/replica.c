@@ -30,6 +30,14 @@ void rp_log(const struct aeg_replica *rp, const char *fmt, ...)
 		fprintf(stderr, "aegisd: worker %u: %s\n", rp->cfg.worker, line);
 }
 
+void rp_work(struct aeg_replica *rp, struct rp_shard *s)
+{
+	if (!s->on_work) {
+		s->on_work = true;
+		rp->work[rp->n_work++] = (uint32_t)(s - rp->shards);
+	}
+}
+
 struct rp_shard *rp_shard_of(struct aeg_replica *rp, uint32_t group)
 {
 	return group < rp->groups_max ? rp->by_group[group] : NULL;
@@ -106,7 +114,9 @@ static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
 	rp_client_applied(rp, s, e, e->type == AEG_RAFT_ENTRY_NORMAL && rc == 0 ? &res : NULL);
 	if (rp->cfg.snapshot_every > 0 && e->index >= s->snap_index + rp->cfg.snapshot_every)
 		s->want_snapshot = true;
-	s->applied_since_compact++;
+	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
+	if (++s->applied_since_compact >= window / 4 || s->want_snapshot)
+		rp_work(rp, s);
 }
 
 static void io_read_ready(void *ctx, uint32_t group, uint64_t read_ctx, uint64_t index)
@@ -238,8 +248,9 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 	rp->snap_slot.buf = malloc(RP_SNAP_SLOT_BYTES);  /* pages are touched only when used */
 	rp->by_group = calloc(rp->groups_max, sizeof(*rp->by_group));
 	rp->shards = calloc(count, sizeof(*rp->shards));
+	rp->work = calloc(count ? count : 1, sizeof(*rp->work));
 	struct aeg_wal_recovery *rec = NULL;
-	int rc = (rp->by_group == NULL || rp->shards == NULL || rp->snap_slot.buf == NULL) ? -ENOMEM : aeg_wal_recovery_new(&rec);
+	int rc = (rp->by_group == NULL || rp->shards == NULL || rp->work == NULL || rp->snap_slot.buf == NULL) ? -ENOMEM : aeg_wal_recovery_new(&rec);
 	if (rc == 0)
 		rc = rp_client_init(rp);
 	if (rc == 0)
@@ -295,6 +306,7 @@ void aeg_replica_free(struct aeg_replica *rp)
 	for (int i = 0; i < 2; i++)
 		free(rp->pub_groups[i]);
 	free(rp->shards);
+	free(rp->work);
 	free(rp->by_group);
 	free(rp);
 }
@@ -345,8 +357,9 @@ static uint32_t after_work(struct aeg_replica *rp)
 	uint32_t did = aeg_gd_process(rp->gd);
 	rp_snapshot_files_done(rp);
 	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
-	for (uint32_t i = 0; i < rp->n_shards; i++) {
-		struct rp_shard *s = &rp->shards[i];
+	uint32_t n = rp->n_work, kept = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct rp_shard *s = &rp->shards[rp->work[i]];
 		if (s->want_snapshot) {
 			s->want_snapshot = false;
 			(void)rp_snapshot_take(rp, s);
@@ -355,7 +368,14 @@ static uint32_t after_work(struct aeg_replica *rp)
 			s->applied_since_compact = 0;
 			rp_compact(rp, s);
 		}
+		if (s->n_one > 0 && rp_client_check_one(rp, s))
+			rp->work[kept++] = rp->work[i];  /* still waiting on the disk */
+		else
+			s->on_work = false;
 	}
+	/* Shards added meanwhile (rp_work during the loop) follow the kept ones. */
+	memmove(rp->work + kept, rp->work + n, (rp->n_work - n) * sizeof(*rp->work));
+	rp->n_work = kept + (rp->n_work - n);
 	int rc = aeg_wal_submit(rp->wal);
 	if (rc < 0 && rp->st.wal_failed == 0) {
 		rp->st.wal_failed = rc;
@@ -406,7 +426,9 @@ uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns)
 	aeg_gd_tick(rp->gd, rp->now_ms, rp->cfg.tick_ms);
 	liveness(rp);
 	uint32_t did = after_work(rp);
-	if (now_ns - rp->last_status_ns >= RP_STATUS_PERIOD_NS) {
+	/* Both walk every shard: with thousands of them, less often. */
+	uint64_t period = RP_STATUS_PERIOD_NS * (rp->n_shards > 1000 ? rp->n_shards / 1000 : 1);
+	if (now_ns - rp->last_status_ns >= period) {
 		rp->last_status_ns = now_ns;
 		status_publish(rp);
 		rp_snapshot_needs(rp);

@@ -70,6 +70,7 @@ struct rp_shard {
 	struct snap_buf *snap;           /* its bytes, shared with the file writer */
 	bool want_snapshot;              /* snapshot_every reached, a follower needs one, or the log is pinned */
 	uint32_t applied_since_compact;
+	bool on_work;                    /* on the worker's work list */
 	bool installed;                  /* a snapshot came from the leader */
 	uint64_t seen_term;              /* last published: to log changes */
 	uint32_t seen_lead;
@@ -111,6 +112,8 @@ struct aeg_replica {
 	uint32_t groups_max;
 	struct rp_shard *shards;
 	uint32_t n_shards;
+	uint32_t *work;                  /* shards with something to do after a process: indexes */
+	uint32_t n_work;
 	uint64_t seed;
 	uint64_t now_ms, wall_ms;
 	uint64_t last_status_ns;
@@ -159,6 +162,9 @@ struct aeg_replica {
 };
 
 struct rp_shard *rp_shard_of(struct aeg_replica *rp, uint32_t group);
+/* Puts s on the work list (snapshot wanted, window to compact, ONE-level
+ * writes waiting): the loop visits only those, not every shard. */
+void rp_work(struct aeg_replica *rp, struct rp_shard *s);
 void rp_log(const struct aeg_replica *rp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* replica_client.c */
@@ -171,6 +177,8 @@ void rp_client_read_ready(struct aeg_replica *rp, uint32_t group, uint64_t ctx, 
 /* Answers whose condition came true (durable on the leader, on all voters,
  * read applied) and timeouts. */
 void rp_client_check(struct aeg_replica *rp);
+/* ONE-level writes of s now durable on the leader; true while some wait. */
+bool rp_client_check_one(struct aeg_replica *rp, struct rp_shard *s);
 void rp_replies_flush(struct aeg_replica *rp);
 int rp_client_init(struct aeg_replica *rp);
 void rp_client_fini(struct aeg_replica *rp);

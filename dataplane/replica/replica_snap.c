@@ -72,6 +72,7 @@ void rp_snapshot_needs(struct aeg_replica *rp)
 			const struct aeg_raft_progress *pr = aeg_raft_progress_of(r, conf.ids[k]);
 			if (pr != NULL && conf.ids[k] != rp->cfg.node && pr->match + 1 < st.first_index) {
 				s->want_snapshot = true;  /* its next entry is gone: it needs ours */
+				rp_work(rp, s);
 				break;
 			}
 		}
@@ -83,8 +84,10 @@ void rp_snapshot_needs(struct aeg_replica *rp)
 	int n = aeg_wal_pinning_groups(rp->wal, pinned, 16);
 	for (int i = 0; i < n; i++) {
 		struct rp_shard *s = pinned[i] < rp->groups_max ? rp_shard_of(rp, (uint32_t)pinned[i]) : NULL;
-		if (s != NULL)
+		if (s != NULL) {
 			s->want_snapshot = true;  /* an idle group must not hold the disk */
+			rp_work(rp, s);
+		}
 	}
 }
 
@@ -196,6 +199,7 @@ int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term
 	/* The file is durable now (written and synced): no later batch to wait for. */
 	*ticket = aeg_wal_durable_lsn(rp->wal);
 	s->want_snapshot = true;  /* hands Raft a copy of its own once applied */
+	rp_work(rp, s);
 	rp->st.snapshots_installed++;
 	return 0;
 }
