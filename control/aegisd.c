@@ -425,8 +425,10 @@ int main(int argc, char **argv)
 			logf_("port: %s", strerror(-rc));
 	}
 	int code = rc == 0 ? serve(&cfg, &c, dn, &args, rps, map) : 3;
-	for (uint32_t w = 0; w < cfg.workers; w++)
-		aeg_replica_free(rps[w]);
+	for (uint32_t w = 0; w < cfg.workers; w++) {
+		if (aeg_replica_close(rps[w]) != 0 && code == 0)
+			code = 1;  /* the log failed: something may not be durable */
+	}
 	aeg_dp_node_close(dn);
 	aeg_shard_map_free(map);
 	logf_("stopped (exit %d)", code);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -161,6 +162,40 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 	rc->payload_ctx = &rp->pool;
 }
 
+/* A new group (nothing in the log): its preferred leader campaigns at once
+ * (staggered over loop iterations); the other replicas hold their election
+ * timers for two timeouts plus a share of the start-up, so that thousands
+ * of groups elect without storms. A restarted group elects as usual. */
+static void bootstrap(struct aeg_replica *rp, struct rp_shard *s, const uint32_t *reps,
+		      const struct aeg_raft_config *rc)
+{
+	struct aeg_raft_status st;
+	aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &st);
+	if (st.term != 0 || st.last_index != 0)
+		return;
+	if (reps[0] == rp->cfg.node) {
+		rp->campaign[rp->n_campaign++] = s->group;
+		return;
+	}
+	uint32_t startup_ticks = aeg_shard_map_shard_count(rp->cfg.map) / 500;
+	aeg_gd_tick_hold(rp->gd, s->group, 2 * rc->election_ticks_max + startup_ticks);
+}
+
+/* Campaigns of new groups, a few per iteration. */
+static void campaigns(struct aeg_replica *rp)
+{
+	for (uint32_t k = 0; k < 64 && rp->campaign_next < rp->n_campaign; k++) {
+		uint32_t group = rp->campaign[rp->campaign_next++];
+		struct aeg_raft *r = aeg_gd_raft(rp->gd, group);
+		struct aeg_raft_status st;
+		aeg_raft_status(r, &st);
+		if (st.term == 0 && st.role == AEG_RAFT_FOLLOWER && st.lead == 0) {
+			aeg_raft_campaign(r);
+			aeg_gd_touch(rp->gd, group);
+		}
+	}
+}
+
 static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *rec)
 {
 	const struct aeg_shard_map *m = rp->cfg.map;
@@ -193,6 +228,7 @@ static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *
 		if (rc != 0)
 			return rc;
 		aeg_gd_group_restored(rp->gd, s->group);
+		bootstrap(rp, s, reps, &rc_cfg);
 	}
 	return 0;
 }
@@ -245,12 +281,17 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 	rp->groups_max = count + 2;
 	payload_pool_init(&rp->pool, RP_POOL_CACHE_BYTES);
 	rp->snap_slot.cap = RP_SNAP_SLOT_BYTES;
-	rp->snap_slot.buf = malloc(RP_SNAP_SLOT_BYTES);  /* pages are touched only when used */
+	/* mmap, not malloc: pages cost nothing until a snapshot arrives (malloc
+	 * may fill them, e.g. under MALLOC_PERTURB_). */
+	void *slot = mmap(NULL, RP_SNAP_SLOT_BYTES, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	rp->snap_slot.buf = slot == MAP_FAILED ? NULL : slot;
 	rp->by_group = calloc(rp->groups_max, sizeof(*rp->by_group));
 	rp->shards = calloc(count, sizeof(*rp->shards));
 	rp->work = calloc(count ? count : 1, sizeof(*rp->work));
+	rp->campaign = calloc(count ? count : 1, sizeof(*rp->campaign));
 	struct aeg_wal_recovery *rec = NULL;
-	int rc = (rp->by_group == NULL || rp->shards == NULL || rp->work == NULL || rp->snap_slot.buf == NULL) ? -ENOMEM : aeg_wal_recovery_new(&rec);
+	int rc = (rp->by_group == NULL || rp->shards == NULL || rp->work == NULL || rp->campaign == NULL || rp->snap_slot.buf == NULL) ? -ENOMEM : aeg_wal_recovery_new(&rec);
 	if (rc == 0)
 		rc = rp_client_init(rp);
 	if (rc == 0)
@@ -283,21 +324,30 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 
 void aeg_replica_free(struct aeg_replica *rp)
 {
+	(void)aeg_replica_close(rp);
+}
+
+int aeg_replica_close(struct aeg_replica *rp)
+{
 	if (rp == NULL)
-		return;
+		return 0;
+	int result = rp->st.wal_failed;
 	snap_writer_stop(&rp->sw);  /* files queued are written first */
 	if (rp->wal != NULL && rp->sw.joined)
 		rp_snapshot_files_done(rp);
 	snap_writer_fini(&rp->sw);
 	if (rp->wal != NULL) {
 		int rc = aeg_wal_flush(rp->wal, NULL, NULL);
-		if (rc < 0)
+		if (rc < 0) {
 			rp_log(rp, "final log flush: %s", strerror(-rc));
+			result = rc;
+		}
 		aeg_wal_close(rp->wal);
 	}
 	aeg_gd_free(rp->gd);  /* gives every payload back to the pool */
 	payload_pool_fini(&rp->pool);
-	free(rp->snap_slot.buf);
+	if (rp->snap_slot.buf != NULL)
+		munmap(rp->snap_slot.buf, RP_SNAP_SLOT_BYTES);
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		aeg_kv_free(rp->shards[i].kv);
 		snap_buf_put(rp->shards[i].snap);
@@ -307,8 +357,10 @@ void aeg_replica_free(struct aeg_replica *rp)
 		free(rp->pub_groups[i]);
 	free(rp->shards);
 	free(rp->work);
+	free(rp->campaign);
 	free(rp->by_group);
 	free(rp);
+	return result;
 }
 
 /* ---- the worker loop's hooks --------------------------------------------- */
@@ -424,6 +476,7 @@ uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns)
 	uint64_t before = aeg_wal_durable_lsn(rp->wal);
 	wal_durable(rp);
 	aeg_gd_tick(rp->gd, rp->now_ms, rp->cfg.tick_ms);
+	campaigns(rp);
 	liveness(rp);
 	uint32_t did = after_work(rp);
 	/* Both walk every shard: with thousands of them, less often. */
@@ -473,6 +526,7 @@ static void status_publish(struct aeg_replica *rp)
 	st->wal_records = ws->records;
 	st->wal_failed = ws->failed;
 	st->driver_bytes = aeg_gd_memory_bytes(rp->gd);
+	uint32_t changes = 0;
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		struct rp_shard *s = &rp->shards[i];
 		struct aeg_replica_group_status *g = &rp->pub_groups[slot][i];
@@ -482,8 +536,9 @@ static void status_publish(struct aeg_replica *rp)
 		struct aeg_kv_stats ks;
 		aeg_kv_stats_get(s->kv, &ks);
 		if (rs.term != s->seen_term || rs.lead != s->seen_lead) {
-			/* An operator wants to see leadership move (and tests read it). */
-			if (s->seen_term != 0)
+			/* An operator wants to see leadership move (and tests read it);
+			 * with many groups, a count per status period instead. */
+			if (s->seen_term != 0 && ++changes <= 8)
 				rp_log(rp, "group %u: term %llu, leader %u (was term %llu, leader %u), %s here",
 				       s->group, (unsigned long long)rs.term, rs.lead, (unsigned long long)s->seen_term,
 				       s->seen_lead, rs.role == AEG_RAFT_LEADER ? "leader" : "not leader");
@@ -499,6 +554,9 @@ static void status_publish(struct aeg_replica *rp)
 			.error = aeg_gd_group_error(rp->gd, s->group),
 		};
 	}
+	if (changes > 8)
+		rp_log(rp, "%u more groups changed term or leader in the last %llu ms", changes - 8,
+		       (unsigned long long)(RP_STATUS_PERIOD_NS / 1000000u));
 	rp->pub_n[slot] = rp->n_shards;
 	__atomic_store_n(&rp->pub_seq, seq + 1, __ATOMIC_RELEASE);
 }

@@ -57,7 +57,11 @@ struct aeg_replica_config {
 /* Opens data_dir/wN (creating it), recovers the log and each shard group
  * of this worker from it. Errors are negative errno values, logged. */
 int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *cfg);
-/* Flushes and closes the log (worker stopped). */
+/* Flushes and closes the log (worker stopped). Returns 0, or the error
+ * that kept something written from being made durable (the log
+ * failed): the caller must exit non-zero. */
+int aeg_replica_close(struct aeg_replica *rp);
+/* aeg_replica_close without the answer (start-up failures). */
 void aeg_replica_free(struct aeg_replica *rp);
 
 /* Callbacks for struct aeg_worker_config (arg = the replica). */

@@ -29,7 +29,7 @@
  * in flight per peer stream) is kept for entries larger than a frame. */
 #define RP_APPEND_BYTES_MAX 1200u
 #define RP_POOL_CACHE_BYTES (256ull << 20)
-#define RP_SNAP_SLOT_BYTES (1u << 30)      /* largest snapshot received */
+#define RP_SNAP_SLOT_BYTES (256u << 20)    /* largest snapshot received */
 #define RP_REASM_SLOTS 8           /* large client values arriving at once */
 
 enum rp_kind { RP_FREE = 0, RP_WRITE, RP_READ };
@@ -112,6 +112,8 @@ struct aeg_replica {
 	uint32_t groups_max;
 	struct rp_shard *shards;
 	uint32_t n_shards;
+	uint32_t *campaign;              /* new cluster: groups we lead first, staggered */
+	uint32_t n_campaign, campaign_next;
 	uint32_t *work;                  /* shards with something to do after a process: indexes */
 	uint32_t n_work;
 	uint64_t seed;
