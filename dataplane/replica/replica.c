@@ -16,6 +16,7 @@
 #include "aegis/msg.h"
 #include "aegis/wal_recovery.h"
 #include "dp_clock.h"
+#include "local_chan.h"
 
 void rp_log(const struct aeg_replica *rp, const char *fmt, ...)
 {
@@ -320,6 +321,10 @@ void aeg_replica_on_raw(void *arg, struct aeg_worker *w, const struct aeg_pkt *p
 {
 	struct aeg_replica *rp = arg;
 	rp->w = w;
+	if (pkt->ipv4 == AEG_LOCAL_IPV4) {
+		rp->st.client_drops++;  /* the local channels' address: never from the wire */
+		return;
+	}
 	rp_client_datagram(rp, pkt);
 }
 
@@ -408,8 +413,9 @@ uint32_t aeg_replica_on_rx_done(void *arg, struct aeg_worker *w, uint64_t now_ns
 	struct aeg_replica *rp = arg;
 	rp->w = w;
 	clocks(rp, now_ns);
+	uint32_t local = rp_local_poll(rp);  /* embedded clients join this iteration's batch */
 	rp_propose_staged(rp);
-	return after_work(rp);
+	return after_work(rp) + local;
 }
 
 /* ---- status --------------------------------------------------------------- */
