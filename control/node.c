@@ -103,9 +103,21 @@ static int node_args_of(struct aeg_node *n, const struct aeg_node_opts *o, char 
 			return -EINVAL;
 		a->key_given = true;
 	}
-	if (cfg->client_key_file[0] != '\0' &&
-	    aeg_config_load_key(cfg->client_key_file, n->client_key.bytes, err, err_len) != 0)
+	/* Both keys, and different ones: with the client key a client must
+	 * never be able to send Raft messages. */
+	if (cfg->client_key_file[0] == '\0' || !a->key_given) {
+		snprintf(err, err_len, "node.cluster_key_file and node.client_key_file are both required: files "
+			 "of 32 hex digits, mode 0600, different keys (make one with: head -c16 /dev/urandom | "
+			 "od -An -tx1 | tr -d ' \\n' > FILE)");
 		return -EINVAL;
+	}
+	if (aeg_config_load_key(cfg->client_key_file, n->client_key.bytes, err, err_len) != 0)
+		return -EINVAL;
+	if (memcmp(n->client_key.bytes, a->key.bytes, sizeof(n->client_key.bytes)) == 0) {
+		snprintf(err, err_len, "the client key equals the cluster key: a client could then send Raft "
+			 "messages; use two different keys");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -275,10 +287,6 @@ int aeg_node_start(struct aeg_node **out, const struct aeg_node_opts *o, char *e
 	}
 	default_log_node = n->cfg.node_id;
 	node_local_init(n);
-	if (n->cfg.client_key_file[0] == '\0')
-		n->log("warning: no node.client_key_file: clients authenticate with the all-zero test key");
-	if (!n->args.key_given)
-		n->log("warning: no node.cluster_key_file: nodes authenticate with the fixed test key");
 	if (mkdir(n->cfg.data_dir, 0700) != 0 && errno != EEXIST) {
 		rc = -errno;
 		n->log("data dir %s: %s", n->cfg.data_dir, strerror(-rc));

@@ -107,6 +107,7 @@ static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
 	rp_client_applied(rp, s, e, e->type == AEG_RAFT_ENTRY_NORMAL && rc == 0 ? &res : NULL);
 	if (rp->cfg.snapshot_every > 0 && e->index >= s->snap_index + rp->cfg.snapshot_every)
 		s->want_snapshot = true;
+	s->applied_since_compact++;
 }
 
 static void io_read_ready(void *ctx, uint32_t group, uint64_t read_ctx, uint64_t index)
@@ -256,6 +257,8 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 		rc = aeg_gd_new(&rp->gd, &gc, &io);
 	}
 	if (rc == 0)
+		rc = snap_writer_start(&rp->sw, aeg_wal_dir(rp->wal), aeg_wal_dir_fd(rp->wal));
+	if (rc == 0)
 		rc = groups_create(rp, rec);
 	if (rec != NULL)
 		aeg_wal_recovery_free(rec);
@@ -272,6 +275,10 @@ void aeg_replica_free(struct aeg_replica *rp)
 {
 	if (rp == NULL)
 		return;
+	snap_writer_stop(&rp->sw);  /* files queued are written first */
+	if (rp->wal != NULL && rp->sw.joined)
+		rp_snapshot_files_done(rp);
+	snap_writer_fini(&rp->sw);
 	if (rp->wal != NULL) {
 		int rc = aeg_wal_flush(rp->wal, NULL, NULL);
 		if (rc < 0)
@@ -283,7 +290,7 @@ void aeg_replica_free(struct aeg_replica *rp)
 	free(rp->snap_slot.buf);
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		aeg_kv_free(rp->shards[i].kv);
-		free(rp->shards[i].snap_buf);
+		snap_buf_put(rp->shards[i].snap);
 	}
 	rp_client_fini(rp);
 	for (int i = 0; i < 2; i++)
@@ -341,11 +348,17 @@ static void wal_durable(struct aeg_replica *rp)
 static uint32_t after_work(struct aeg_replica *rp)
 {
 	uint32_t did = aeg_gd_process(rp->gd);
+	rp_snapshot_files_done(rp);
+	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		struct rp_shard *s = &rp->shards[i];
 		if (s->want_snapshot) {
 			s->want_snapshot = false;
 			(void)rp_snapshot_take(rp, s);
+		}
+		if (s->applied_since_compact >= window / 4) {
+			s->applied_since_compact = 0;
+			rp_compact(rp, s);
 		}
 	}
 	int rc = aeg_wal_submit(rp->wal);
@@ -401,6 +414,7 @@ uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns)
 	if (now_ns - rp->last_status_ns >= RP_STATUS_PERIOD_NS) {
 		rp->last_status_ns = now_ns;
 		status_publish(rp);
+		rp_snapshot_needs(rp);
 	}
 	/* Keep polling while the disk has our writes: the answer is near. */
 	const struct aeg_wal_stats *ws = aeg_wal_get_stats(rp->wal);
@@ -465,7 +479,7 @@ static void status_publish(struct aeg_replica *rp)
 			.quiet = aeg_raft_quiescent(r), .lead = rs.lead, .term = rs.term,
 			.commit = rs.commit, .applied = rs.applied, .last_index = rs.last_index,
 			.keys = ks.keys, .kv_bytes = ks.logical_bytes,
-			.mem_bytes = ks.mem_bytes + st->raft_bytes_per_group + s->snap_cap,
+			.mem_bytes = ks.mem_bytes + st->raft_bytes_per_group + (s->snap ? s->snap->len : 0),
 			.error = aeg_gd_group_error(rp->gd, s->group),
 		};
 	}

@@ -6,6 +6,10 @@
 # three finds every acknowledged write.
 . "$(dirname "$0")/aegisd/lib.sh"
 
+# A small Raft window and frequent snapshots, so that compaction, snapshot
+# files and catching up from a snapshot all happen within this test.
+AG_SET=${AG_SET:-"raft.log_entries_max=64 raft.snapshot_every_entries=100"}
+
 ag_keys
 for i in 1 2 3; do ag_config "$i"; done
 for i in 1 2 3; do ag_start "$i"; done
@@ -38,6 +42,9 @@ ag_wait_leaders 10
 # Node 2 catches up: every shard on node 2 applies what its leader had
 # committed when we looked.
 ag_caught_up 2 30 || ag_fail "node 2 did not catch up after its restart"
+installed=$(ag_ctl 2 status --json | python3 -c 'import json,sys; print(sum(w["raft"]["snapshots_installed"] for w in json.load(sys.stdin)["workers"]))')
+ag_log "node 2 caught up ($installed snapshots installed from leaders)"
+[ "$installed" -gt 0 ] || ag_fail "node 2 caught up without any snapshot: the window did not compact"
 
 ag_log "clean stop of all, restart, every acknowledged write is there"
 for i in 1 2 3; do ag_stop "$i"; done

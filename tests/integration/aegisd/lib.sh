@@ -19,6 +19,7 @@ AG_PORT0=$((20000 + ($$ % 400) * 100))   # node i: AG_PORT0 + 10 i
 AG_IP=${AG_IP:-127.0.0.1}
 declare -A AG_PID=()
 AG_FAILED=0
+# AG_SET: "section.key=value ..." passed to every aegisd as --set.
 
 ag_log() { echo "[$(date +%T.%N | cut -c1-12)] $*" >&2; }
 
@@ -102,7 +103,9 @@ EOF
 ag_start() {
 	local i=$1
 	rm -f "$AG_TMP/n$i.ready"
-	timeout -k 5 600 "$AG_BUILD/control/aegisd" --config "$AG_TMP/n$i.toml" \
+	local sets=() kv
+	for kv in ${AG_SET:-}; do sets+=(--set "$kv"); done
+	timeout -k 5 600 "$AG_BUILD/control/aegisd" --config "$AG_TMP/n$i.toml" "${sets[@]}" \
 		--ready-file "$AG_TMP/n$i.ready" >>"$AG_TMP/n$i.log" 2>&1 &
 	AG_PID[$i]=$!
 	local t

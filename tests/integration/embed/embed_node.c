@@ -16,11 +16,13 @@
 #include <aegis/node.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define KEYS 200
 
@@ -33,16 +35,35 @@ static int fail(const char *what, int rc)
 	return 1;
 }
 
+/* The cluster key and the client key: files of 32 hex digits, mode 0600,
+ * different from each other (a real program makes them once, at random). */
+static char key_dir[4096];
+
+static int write_key(const char *name, const char *hex)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", key_dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -errno;
+	ssize_t w = write(fd, hex, strlen(hex));
+	int rc = w == (ssize_t)strlen(hex) ? 0 : -EIO;
+	return close(fd) == 0 ? rc : -errno;
+}
+
 static int start(struct aeg_node **n, const char *dir, unsigned id, unsigned port, unsigned peer_port)
 {
-	char s_id[64], s_addr[96], s_dir[4200], s_peers[96], s_rf[64];
+	char s_id[64], s_addr[96], s_dir[4200], s_peers[96], s_rf[64], s_ck[4300], s_lk[4300];
+	snprintf(s_ck, sizeof(s_ck), "node.cluster_key_file=%s/cluster.key", key_dir);
+	snprintf(s_lk, sizeof(s_lk), "node.client_key_file=%s/client.key", key_dir);
 	snprintf(s_id, sizeof(s_id), "node.id=%u", id);
 	snprintf(s_addr, sizeof(s_addr), "node.address=127.0.0.1:%u", port);
 	snprintf(s_dir, sizeof(s_dir), "node.data_dir=%s/n%u", dir, id);
 	snprintf(s_peers, sizeof(s_peers), "node.peers=[\"%u=127.0.0.1:%u\"]", id == 1 ? 2 : 1, peer_port);
 	snprintf(s_rf, sizeof(s_rf), "replication.replication_factor=1");
-	const char *sets[] = { s_id, s_addr, s_dir, s_rf, "sharding.shard_count=8", "node.workers=2", s_peers };
-	struct aeg_node_opts o = { .sets = sets, .set_count = peer_port != 0 ? 7 : 6, .name = "embed_node",
+	const char *sets[] = { s_id, s_addr, s_dir, s_rf, "sharding.shard_count=8", "node.workers=2", s_ck, s_lk,
+			       s_peers };
+	struct aeg_node_opts o = { .sets = sets, .set_count = peer_port != 0 ? 9 : 8, .name = "embed_node",
 				   .no_admin = true };
 	char err[512];
 	int rc = aeg_node_start(n, &o, err, sizeof(err));
@@ -183,6 +204,12 @@ int main(int argc, char **argv)
 	snprintf(two, sizeof(two), "%s/two", argv[1]);
 	if (mkdir(two, 0700) != 0 && errno != EEXIST)
 		return fail("mkdir", -errno);
+	snprintf(key_dir, sizeof(key_dir), "%s", argv[1]);
+	int rc = write_key("cluster.key", "00112233445566778899aabbccddeeff");
+	if (rc == 0)
+		rc = write_key("client.key", "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+	if (rc != 0)
+		return fail("key files", rc);
 	if (one_node(argv[1], port, true) != 0 || one_node(argv[1], port, false) != 0)
 		return 1;
 	if (two_nodes(argv[1], port) != 0)
