@@ -151,6 +151,8 @@ void aeg_worker_run(struct aeg_worker *w)
 			w->sleep_ns = w->sleep_ns * 2 > cap ? cap : w->sleep_ns * 2;
 	}
 	aeg_worker_flush(w); /* what the callbacks queued last still leaves */
+	if (w->cfg.on_exit != NULL)
+		w->cfg.on_exit(w->cfg.arg, w);
 }
 
 void aeg_worker_stop(struct aeg_worker *w)

@@ -17,6 +17,7 @@
 #include "aegis/msg.h"
 #include "aegis/wal_recovery.h"
 #include "dp_clock.h"
+#include "local_chan.h"
 
 void rp_log(const struct aeg_replica *rp, const char *fmt, ...)
 {
@@ -391,6 +392,10 @@ void aeg_replica_on_raw(void *arg, struct aeg_worker *w, const struct aeg_pkt *p
 {
 	struct aeg_replica *rp = arg;
 	rp->w = w;
+	if (pkt->ipv4 == AEG_LOCAL_IPV4) {
+		rp->st.client_drops++;  /* the local channels' address: never from the wire */
+		return;
+	}
 	rp_client_datagram(rp, pkt);
 }
 
@@ -497,8 +502,20 @@ uint32_t aeg_replica_on_rx_done(void *arg, struct aeg_worker *w, uint64_t now_ns
 	struct aeg_replica *rp = arg;
 	rp->w = w;
 	clocks(rp, now_ns);
+	uint32_t local = rp_local_poll(rp);  /* embedded clients join this iteration's batch */
 	rp_propose_staged(rp);
-	return after_work(rp);
+	return after_work(rp) + local;
+}
+
+void aeg_replica_on_exit(void *arg, struct aeg_worker *w)
+{
+	struct aeg_replica *rp = arg;
+	(void)w;
+	int rc = aeg_wal_flush(rp->wal, NULL, NULL);
+	if (rc < 0 && rp->st.wal_failed == 0) {
+		rp->st.wal_failed = rc;
+		rp_log(rp, "log flush at stop: %s", strerror(-rc));
+	}
 }
 
 /* ---- status --------------------------------------------------------------- */

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "local_chan.h"
+
 static uint32_t pidx(const struct aeg_replica *rp, const struct rp_pending *p)
 {
 	return (uint32_t)(p - rp->pend) + 1;
@@ -123,7 +125,9 @@ static void reply_send(struct aeg_replica *rp, struct rp_reply *r)
 	r->open = false;
 	if (len < 0 || r->b.count == 0)
 		return;
-	if (aeg_worker_send_raw(rp->w, r->ipv4, r->port, r->buf, (uint32_t)len) == 0)
+	int rc = r->ipv4 == AEG_LOCAL_IPV4 ? rp_local_reply(rp, r->port, r->buf, (uint32_t)len)
+					     : aeg_worker_send_raw(rp->w, r->ipv4, r->port, r->buf, (uint32_t)len);
+	if (rc == 0)
 		rp->st.client_replies += r->b.count;
 }
 

@@ -155,6 +155,7 @@ struct aeg_replica {
 	struct rp_peer peers[RP_PEERS_MAX];
 	uint32_t n_peers;
 
+	struct aeg_local_chans *local;   /* embedded clients, NULL: none */
 	struct aeg_replica_status st;    /* worker-side counters */
 	/* published status (seqlock, double buffer) */
 	uint64_t pub_seq;
@@ -184,6 +185,11 @@ bool rp_client_check_one(struct aeg_replica *rp, struct rp_shard *s);
 void rp_replies_flush(struct aeg_replica *rp);
 int rp_client_init(struct aeg_replica *rp);
 void rp_client_fini(struct aeg_replica *rp);
+
+/* replica_local.c: requests from the local channels into
+ * rp_client_datagram (count), and an answer to AEG_LOCAL_IPV4:chan. */
+uint32_t rp_local_poll(struct aeg_replica *rp);
+int rp_local_reply(struct aeg_replica *rp, uint16_t chan, const uint8_t *d, uint32_t len);
 
 /* replica_snap.c */
 int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s);
