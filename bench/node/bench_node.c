@@ -39,6 +39,8 @@ static void usage(FILE *f)
 		"  --workers N        workers per node (default 1)\n"
 		"  --groups LIST      group cases, e.g. 1000,10000 (default); 0: none\n"
 		"  --idle-seconds S   idle CPU window of a group case (default 5)\n"
+		"  --group-raft-ms MIN,MAX,HB  election timeout and heartbeat of the group\n"
+		"                     cases (default 150,300,50: the sample config's)\n"
 		"  --no-writes        only the group cases\n"
 		"  --aegisd PATH      the node program (default: next to this build)\n"
 		"  --nodes LIST       use a running cluster (ID=IP:PORT,...; writes only,\n"
@@ -72,7 +74,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "seconds", 1, NULL, 's' }, { "warmup", 1, NULL, 'W' }, { "outstanding", 1, NULL, 'o' },
 		{ "key-bytes", 1, NULL, 'k' }, { "value-bytes", 1, NULL, 'v' }, { "keys", 1, NULL, 'K' },
 		{ "shards", 1, NULL, 'S' }, { "workers", 1, NULL, 'w' }, { "groups", 1, NULL, 'g' },
-		{ "idle-seconds", 1, NULL, 'i' }, { "no-writes", 0, NULL, 'N' }, { "aegisd", 1, NULL, 'a' },
+		{ "idle-seconds", 1, NULL, 'i' }, { "group-raft-ms", 1, NULL, 'r' }, { "no-writes", 0, NULL, 'N' }, { "aegisd", 1, NULL, 'a' },
 		{ "nodes", 1, NULL, 'n' }, { "key-file", 1, NULL, 'f' }, { "keep", 0, NULL, 'x' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
@@ -95,6 +97,14 @@ static int parse(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case 'i': o->idle_s = atof(optarg); break;
+		case 'r':
+			if (sscanf(optarg, "%u,%u,%u", &o->election_ms[0], &o->election_ms[1], &o->heartbeat_ms) != 3 ||
+			    o->heartbeat_ms == 0 || o->heartbeat_ms >= o->election_ms[0] ||
+			    o->election_ms[0] >= o->election_ms[1]) {
+				fprintf(stderr, BENCH_NAME ": --group-raft-ms MIN,MAX,HB with HB < MIN < MAX\n");
+				return -1;
+			}
+			break;
 		case 'N': o->writes = false; break;
 		case 'a': o->aegisd = optarg; break;
 		case 'n': nodes = optarg; break;
@@ -169,6 +179,7 @@ int main(int argc, char **argv)
 		.load = { .outstanding = 256, .key_bytes = 16, .value_bytes = 64, .keys = 100000,
 			  .consistency = AEG_CLIENT_QUORUM, .seconds = 10, .warmup_s = 1, .progress = 1 },
 		.shards = 16, .workers = 1, .groups = { 1000, 10000 }, .n_groups = 2, .idle_s = 5,
+		.election_ms = { 150, 300 }, .heartbeat_ms = 50,
 		.writes = true,
 	};
 	if (parse(argc, argv, &o) != 0)

@@ -16,6 +16,7 @@ struct opts {
 	uint32_t shards, workers;
 	uint32_t groups[GROUP_CASES_MAX], n_groups;
 	double idle_s;
+	uint32_t election_ms[2], heartbeat_ms; /* of the group cases */
 	bool writes, keep;
 	const char *aegisd;
 	const char *nodes[CLUSTER_NODES];

@@ -185,6 +185,7 @@ int case_writes(const struct opts *o)
 	if (local) {
 		struct cluster_params p = { .aegisd = o->aegisd, .shards = o->shards, .workers = o->workers,
 					    .value_bytes_max = o->load.value_bytes > (1u << 20) ? o->load.value_bytes : 1u << 20,
+					    .election_ms_min = 150, .election_ms_max = 300, .heartbeat_ms = 50,
 					    .keep = o->keep };
 		if (c == NULL || cluster_start(c, &p, 60) != 0) {
 			free(c);
@@ -209,6 +210,8 @@ int case_writes(const struct opts *o)
 		r = load_run(cl, &o->load, mark_cpu, &m, &res);
 		if (r != 0)
 			fprintf(stderr, BENCH_NAME ": load: %s\n", strerror(-r));
+		else if (local && cluster_dead(c) != 0)
+			r = -ECHILD;
 		else
 			report_writes(o, &res, &m, local, elect_s);
 		aeg_client_close(cl);
@@ -226,11 +229,13 @@ static double prev_rss;
 
 int case_groups(const struct opts *o, uint32_t groups)
 {
-	printf("\n# case groups-%u: %u shards (Raft groups) on each of 3 nodes, %u worker(s), no load\n", groups,
-	       groups, o->workers);
+	printf("\n# case groups-%u: %u shards (Raft groups) on each of 3 nodes, %u worker(s), no load; "
+	       "election timeout %u-%u ms, heartbeat %u ms\n", groups, groups, o->workers, o->election_ms[0],
+	       o->election_ms[1], o->heartbeat_ms);
 	struct cluster *c = calloc(1, sizeof(*c));
 	struct cluster_params p = { .aegisd = o->aegisd, .shards = groups, .workers = o->workers,
-				    .value_bytes_max = 1u << 20, .keep = o->keep };
+				    .value_bytes_max = 1u << 20, .election_ms_min = o->election_ms[0],
+				    .election_ms_max = o->election_ms[1], .heartbeat_ms = o->heartbeat_ms, .keep = o->keep };
 	uint64_t t0 = bench_now_ns();
 	if (c == NULL || cluster_start(c, &p, 300) != 0) {
 		free(c);
@@ -270,12 +275,21 @@ int case_groups(const struct opts *o, uint32_t groups)
 			total_pg += (double)v.total_bytes / v.groups / CLUSTER_NODES;
 		}
 	}
+	if (cluster_dead(c) != 0) {
+		cluster_stop(c);
+		free(c);
+		return 1;
+	}
 	double marginal = prev_groups && groups != prev_groups
 				  ? (rss_mean - prev_rss) / ((double)groups - (double)prev_groups) : 0;
-	printf("%-30s %.2f s (ready %.2f s; all quiet at %.2f s)\n", "all leaders elected", elect_s, ready_s,
-	       all_quiet ? quiet_s : 0.0);
-	printf("%-30s %.2f%%, %.2f%%, %.2f%% of one core (over %.1f s)\n", "idle CPU per node", pct[0], pct[1],
-	       pct[2], win);
+	if (failed)
+		printf("%-30s %u of %u after %.2f s (ready %.2f s): ELECTIONS DID NOT CONVERGE\n", "leaders", leaders,
+		       groups, elect_s, ready_s);
+	else
+		printf("%-30s %.2f s (ready %.2f s; all quiet at %.2f s)\n", "all leaders elected", elect_s, ready_s,
+		       all_quiet ? quiet_s : 0.0);
+	printf("%-30s %.2f%%, %.2f%%, %.2f%% of one core (over %.1f s%s)\n", failed ? "CPU per node" : "idle CPU per node",
+	       pct[0], pct[1], pct[2], win, failed ? ", not idle: elections still running" : "");
 	printf("%-30s %.0f B (status memory.bytes_per_group: Raft state)\n", "memory per group", status_pg);
 	printf("%-30s %.0f B (status memory.total_bytes / groups)\n", "", total_pg);
 	printf("%-30s %.0f B (RSS %.1f MiB / groups, fixed costs included)\n", "", rss_mean / groups,
@@ -291,6 +305,9 @@ int case_groups(const struct opts *o, uint32_t groups)
 	bench_json_u64(&j, "groups", groups);
 	bench_json_u64(&j, "workers", o->workers);
 	bench_json_u64(&j, "leaders", leaders);
+	bench_json_u64(&j, "election_ms_min", o->election_ms[0]);
+	bench_json_u64(&j, "election_ms_max", o->election_ms[1]);
+	bench_json_u64(&j, "heartbeat_ms", o->heartbeat_ms);
 	bench_json_f64(&j, "ready_s", ready_s);
 	bench_json_f64(&j, "elect_all_s", elect_s);
 	bench_json_u64(&j, "all_quiet", all_quiet);

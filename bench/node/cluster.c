@@ -117,12 +117,12 @@ static int write_config(const struct cluster *c, int i)
 					len ? ", " : "", j + 1, c->port[j]);
 	snprintf(text, sizeof(text),
 		 "[replication]\nreplication_factor = 3\nconsistency_level = \"quorum\"\n"
-		 "[raft]\nelection_timeout_min = 150\nelection_timeout_max = 300\nheartbeat_interval = 50\n"
+		 "[raft]\nelection_timeout_min = %u\nelection_timeout_max = %u\nheartbeat_interval = %u\n"
 		 "[sharding]\nstrategy = \"hash\"\nshard_count = %u\nauto_rebalance = false\n"
 		 "[node]\nid = %d\naddress = \"127.0.0.1:%u\"\npeers = [%s]\ndata_dir = \"%s/n%d\"\n"
 		 "workers = %u\ntransport = \"udp\"\ncluster_key_file = \"%s/cluster.key\"\n"
 		 "client_key_file = \"%s/client.key\"\n[limits]\nvalue_bytes_max = %u\n",
-		 c->p.shards, i + 1, c->port[i], peers, c->dir, i + 1, c->p.workers, c->dir, c->dir,
+		 c->p.election_ms_min, c->p.election_ms_max, c->p.heartbeat_ms, c->p.shards, i + 1, c->port[i], peers, c->dir, i + 1, c->p.workers, c->dir, c->dir,
 		 c->p.value_bytes_max);
 	snprintf(path, sizeof(path), "%s/n%d.toml", c->dir, i + 1);
 	return write_file(path, text, 0600);
@@ -213,6 +213,21 @@ int cluster_start(struct cluster *c, const struct cluster_params *p, double time
 	return r;
 }
 
+/* A node that exited 0 may still have failed its last flush (it logs
+ * it): that is not a clean stop, whatever the exit code says. */
+static bool log_says_flush_failed(const struct cluster *c, int i)
+{
+	char path[300], line[1024];
+	snprintf(path, sizeof(path), "%s/n%d.log", c->dir, i + 1);
+	FILE *f = fopen(path, "r");
+	bool bad = false;
+	while (f != NULL && !bad && fgets(line, sizeof(line), f) != NULL)
+		bad = strstr(line, "final log flush:") != NULL || strstr(line, "the log stops") != NULL;
+	if (f != NULL)
+		fclose(f);
+	return bad;
+}
+
 int cluster_stop(struct cluster *c)
 {
 	int failed = 0;
@@ -237,6 +252,11 @@ int cluster_stop(struct cluster *c)
 				i + 1, status);
 			print_log_tail(c, i);
 			failed++;
+		} else if (log_says_flush_failed(c, i)) {
+			fprintf(stderr, "aegis-bench-node: node %d exited 0 but its log says the final flush failed\n",
+				i + 1);
+			print_log_tail(c, i);
+			failed++;
 		}
 		c->pid[i] = 0;
 	}
@@ -249,6 +269,23 @@ int cluster_stop(struct cluster *c)
 		fprintf(stderr, "aegis-bench-node: run dir kept: %s\n", c->dir);
 	}
 	return failed ? -ECHILD : 0;
+}
+
+int cluster_dead(struct cluster *c)
+{
+	int dead = 0;
+	for (int i = 0; i < CLUSTER_NODES; i++) {
+		int status;
+		if (c->pid[i] > 0 && waitpid(c->pid[i], &status, WNOHANG) == c->pid[i]) {
+			fprintf(stderr, "aegis-bench-node: node %d exited during the case (status 0x%x)\n", i + 1,
+				status);
+			print_log_tail(c, i);
+			c->pid[i] = 0;
+			c->p.keep = true;
+		}
+		dead += c->pid[i] <= 0;
+	}
+	return dead;
 }
 
 void cluster_socket_path(const struct cluster *c, int i, char *out, size_t cap)

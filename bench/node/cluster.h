@@ -17,6 +17,7 @@ struct cluster_params {
 	uint32_t shards;      /* sharding.shard_count */
 	uint32_t workers;     /* node.workers */
 	uint32_t value_bytes_max;
+	uint32_t election_ms_min, election_ms_max, heartbeat_ms; /* [raft] */
 	bool keep;            /* keep the temp dir (logs) */
 };
 
@@ -35,6 +36,10 @@ int cluster_start(struct cluster *c, const struct cluster_params *p, double time
 /* SIGTERM to each node, waits; 0 if all exited 0 within 30 s (others are
  * killed). Removes the temp dir unless p.keep or a node failed. */
 int cluster_stop(struct cluster *c);
+
+/* Nodes that exited on their own (reaped and reported): a case that
+ * measured a dead node must not print its figures as valid. */
+int cluster_dead(struct cluster *c);
 
 /* What one node's status says (admin socket). */
 struct node_view {
