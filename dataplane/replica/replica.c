@@ -245,7 +245,10 @@ static int open_log(struct aeg_replica *rp, struct aeg_wal_recovery *rec, uint32
 	struct aeg_wal_config wc = {
 		.dir = rp->dir, .worker_id = c->worker, .segment_bytes = c->segment_bytes,
 		.batch_bytes_max = c->wal_batch_bytes_max ? c->wal_batch_bytes_max : (4u << 20),
-		.groups_max = groups + 16, .dsync = c->wal_dsync, .replay = replay_rec, .replay_ctx = rec,
+		.groups_max = groups + 16,
+		/* Several batches in flight: the next write+fdatasync starts while
+		 * the disk still syncs the previous one (slow shared disks). */
+		.batches_inflight_max = 4, .dsync = c->wal_dsync, .replay = replay_rec, .replay_ctx = rec,
 	};
 	int rc = aeg_wal_open(&rp->wal, &wc);
 	if (rc != 0) {
