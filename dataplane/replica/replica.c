@@ -178,13 +178,24 @@ static void bootstrap(struct aeg_replica *rp, struct rp_shard *s, const uint32_t
 		rp->campaign[rp->n_campaign++] = s->group;
 		return;
 	}
-	uint32_t startup_ticks = aeg_shard_map_shard_count(rp->cfg.map) / 500;
-	aeg_gd_tick_hold(rp->gd, s->group, 2 * rc->election_ticks_max + startup_ticks);
+	uint32_t startup_ticks = aeg_shard_map_shard_count(rp->cfg.map) / 100;
+	aeg_gd_tick_hold(rp->gd, s->group, 12 * rc->election_ticks_max + startup_ticks);
 }
 
-/* Campaigns of new groups, a few per iteration. */
+/* Campaigns of new groups, a few per iteration, once every peer has been
+ * heard from (a campaign before the others run only fails), or after a
+ * while with whoever is there. */
 static void campaigns(struct aeg_replica *rp)
 {
+	if (rp->campaign_next >= rp->n_campaign)
+		return;
+	if (rp->campaign_wait_since_ms == 0)
+		rp->campaign_wait_since_ms = rp->now_ms;
+	bool all_heard = true;
+	for (uint32_t i = 0; i < rp->n_peers; i++)
+		all_heard = all_heard && rp->peers[i].heard;
+	if (!all_heard && rp->now_ms - rp->campaign_wait_since_ms < 10u * rp->cfg.election_ms_max)
+		return;
 	for (uint32_t k = 0; k < 64 && rp->campaign_next < rp->n_campaign; k++) {
 		uint32_t group = rp->campaign[rp->campaign_next++];
 		struct aeg_raft *r = aeg_gd_raft(rp->gd, group);
@@ -382,6 +393,7 @@ void aeg_replica_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 	struct rp_peer *p = peer_of(rp, src_node);
 	if (p != NULL) {
 		p->last_rx_ms = rp->now_ms;
+		p->heard = true;
 		if (p->down) {
 			p->down = false;
 			rp_log(rp, "node %u is back", src_node);

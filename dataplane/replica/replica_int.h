@@ -98,6 +98,7 @@ struct rp_peer {
 	uint32_t node;
 	uint64_t last_rx_ms, last_tx_ms;
 	bool down;
+	bool heard;           /* anything received since start */
 };
 
 #define RP_PEERS_MAX 64
@@ -114,6 +115,7 @@ struct aeg_replica {
 	uint32_t n_shards;
 	uint32_t *campaign;              /* new cluster: groups we lead first, staggered */
 	uint32_t n_campaign, campaign_next;
+	uint64_t campaign_wait_since_ms;  /* first campaign attempt: peers not all heard yet */
 	uint32_t *work;                  /* shards with something to do after a process: indexes */
 	uint32_t n_work;
 	uint64_t seed;
