@@ -191,10 +191,11 @@ static void campaigns(struct aeg_replica *rp)
 		return;
 	if (rp->campaign_wait_since_ms == 0)
 		rp->campaign_wait_since_ms = rp->now_ms;
+	bool solo = aeg_shard_map_replication_factor(rp->cfg.map) == 1;  /* nobody to wait for */
 	bool all_heard = true;
 	for (uint32_t i = 0; i < rp->n_peers; i++)
 		all_heard = all_heard && rp->peers[i].heard;
-	if (!all_heard && rp->now_ms - rp->campaign_wait_since_ms < 10u * rp->cfg.election_ms_max)
+	if (!solo && !all_heard && rp->now_ms - rp->campaign_wait_since_ms < 10u * rp->cfg.election_ms_max)
 		return;
 	for (uint32_t k = 0; k < 64 && rp->campaign_next < rp->n_campaign; k++) {
 		uint32_t group = rp->campaign[rp->campaign_next++];
