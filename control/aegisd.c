@@ -36,12 +36,14 @@
 #define MAIN_SLEEP_NS 1000000
 
 static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_stop_pid; /* who sent it: an unexpected stop names its sender */
 static uint32_t g_node;
 
-static void on_signal(int sig)
+static void on_signal(int sig, siginfo_t *si, void *uc)
 {
-	(void)sig;
-	g_stop = 1;
+	(void)uc;
+	g_stop_pid = si != NULL ? (sig_atomic_t)si->si_pid : 0;
+	g_stop = sig;
 }
 
 static void logf_(const char *fmt, ...)
@@ -360,7 +362,8 @@ static int serve(const struct aeg_config *cfg, const struct cli *c, struct aeg_d
 		struct timespec ts = { .tv_nsec = MAIN_SLEEP_NS };
 		(void)nanosleep(&ts, NULL);
 	}
-	logf_("stopping: workers first, then the logs are flushed and synced");
+	logf_("stopping (%s from pid %d): workers first, then the logs are flushed and synced", strsignal(g_stop),
+	      (int)g_stop_pid);
 	aeg_dp_runtime_stop(&rt);
 	log_summary(rps, cfg->workers, &rt);
 	aeg_admin_close(admin);
@@ -404,7 +407,7 @@ int main(int argc, char **argv)
 		logf_("data dir %s: %s", cfg.data_dir, strerror(errno));
 		return 3;
 	}
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO };
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
 		return 3;

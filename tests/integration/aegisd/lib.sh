@@ -27,6 +27,7 @@ AG_TRANSPORT=${AG_TRANSPORT:-udp}
 AG_ELECTION_MIN=${AG_ELECTION_MIN:-150} # [raft], ms
 AG_ELECTION_MAX=${AG_ELECTION_MAX:-300}
 AG_HEARTBEAT=${AG_HEARTBEAT:-50}
+AG_RAFT_EXTRA=${AG_RAFT_EXTRA:-}        # more [raft] lines
 AG_START_SECS=${AG_START_SECS:-10}
 AG_CLI_TIMEOUT_MS=${AG_CLI_TIMEOUT_MS:-500}
 AG_CLI_PREFIX=${AG_CLI_PREFIX:-}
@@ -99,6 +100,7 @@ consistency_level = "quorum"
 election_timeout_min = $AG_ELECTION_MIN
 election_timeout_max = $AG_ELECTION_MAX
 heartbeat_interval = $AG_HEARTBEAT
+$AG_RAFT_EXTRA
 [sharding]
 strategy = "hash"
 shard_count = $AG_SHARDS
@@ -224,4 +226,17 @@ PY
 		sleep 0.1
 	done
 	return 1
+}
+
+# ag_status I EXPR: prints Python EXPR over node I's status (d, the
+# status object; W, its workers; S, its shards). Fails the test when the
+# node does not answer or EXPR raises.
+ag_status() {
+	local out
+	out=$(ag_ctl "$1" status --json 2>&1 | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+W, S = d["workers"], d["shards"]
+print(eval(sys.argv[1]))' "$2" 2>&1) || ag_fail "status of node $1: '$2': $out"
+	echo "$out"
 }
