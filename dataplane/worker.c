@@ -14,9 +14,16 @@
 #define FRAME_BYTES_DEFAULT 1472u
 #define DRAIN_NS_DEFAULT 20000u
 /* Idle back-off: empty polls spent busy-polling, then yielding, then
- * sleeping from SLEEP_NS_MIN doubling up to SLEEP_NS_MAX. */
+ * sleeping from SLEEP_NS_MIN doubling up to SLEEP_NS_MAX. Each phase also
+ * ends after IDLE_*_NS since the last work: a poll of the kernel-UDP port
+ * is a syscall (~2 us, more on a loaded machine), so 768 polls after every
+ * packet cost 2-3 ms and an idle node with heartbeats every 50 ms burnt
+ * 20-50% of a core (test_aegisd_shards.sh); a DPDK poll is ~50 ns, so
+ * there the poll counts end the phases first, as before. */
 #define IDLE_SPIN_POLLS 256u
 #define IDLE_YIELD_POLLS 512u
+#define IDLE_SPIN_NS 20000u
+#define IDLE_YIELD_NS 100000u
 #define SLEEP_NS_MIN 16000u
 #define SLEEP_NS_MAX 1000000u
 #define CTL_BURST 16u
@@ -121,15 +128,17 @@ void aeg_worker_run(struct aeg_worker *w)
 		busy += w->cfg.on_tick == NULL ? 0 : w->cfg.on_tick(w->cfg.arg, w, now);
 		if (poll_at(w, now, &busy) + busy > 0) {
 			w->idle_polls = 0;
+			w->idle_since_ns = now;
 			w->sleep_ns = SLEEP_NS_MIN;
 			continue;
 		}
 		w->idle_polls++;
-		if (w->idle_polls <= IDLE_SPIN_POLLS)
+		uint64_t idle_ns = now - w->idle_since_ns;
+		if (w->idle_polls <= IDLE_SPIN_POLLS && idle_ns < IDLE_SPIN_NS)
 			continue;
 		/* Idle: nothing more will join the open frames soon. */
 		aeg_worker_flush(w);
-		if (w->idle_polls <= IDLE_SPIN_POLLS + IDLE_YIELD_POLLS) {
+		if (w->idle_polls <= IDLE_SPIN_POLLS + IDLE_YIELD_POLLS && idle_ns < IDLE_YIELD_NS) {
 			sched_yield();
 			continue;
 		}
