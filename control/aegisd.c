@@ -311,6 +311,22 @@ static void log_summary(struct aeg_replica **rps, uint32_t workers, struct aeg_d
 	}
 }
 
+/* The command line of the process that stopped us, if it still runs. */
+static void sender_cmdline(int pid, char *out, size_t n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	FILE *f = pid > 0 ? fopen(path, "r") : NULL;
+	if (f == NULL)
+		return;
+	size_t len = fread(out, 1, n - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < len; i++)
+		if (out[i] == '\0')
+			out[i] = ' ';
+	out[len] = '\0';
+}
+
 static int write_ready(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -362,8 +378,10 @@ static int serve(const struct aeg_config *cfg, const struct cli *c, struct aeg_d
 		struct timespec ts = { .tv_nsec = MAIN_SLEEP_NS };
 		(void)nanosleep(&ts, NULL);
 	}
-	logf_("stopping (%s from pid %d): workers first, then the logs are flushed and synced", strsignal(g_stop),
-	      (int)g_stop_pid);
+	char who[160] = "";
+	sender_cmdline((int)g_stop_pid, who, sizeof(who));
+	logf_("stopping (%s from pid %d%s%s): workers first, then the logs are flushed and synced",
+	      strsignal(g_stop), (int)g_stop_pid, who[0] ? ", " : "", who);
 	aeg_dp_runtime_stop(&rt);
 	log_summary(rps, cfg->workers, &rt);
 	aeg_admin_close(admin);
