@@ -27,7 +27,7 @@
  *   lease_read                       bool      false      needs check_quorum
  *   quiesce_after_ms                 int ms    1000       0 (never) or >= heartbeat_interval
  *   log_entries_max                  int       1024       power of two, 16..2^20
- *   snapshot_every_entries           int       512        1..log_entries_max-1
+ *   snapshot_every_entries           int       20000      1..1048575 (bounds the log on disk)
  *   [sharding]
  *   strategy                         string    "hash"     hash | range
  *   shard_count                      int       16         1..65536 (range: 1..AEG_CONFIG_SPLITS_MAX+1)

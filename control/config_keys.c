@@ -81,7 +81,7 @@ int aeg_config_defaults(struct aeg_config *c)
 		.check_quorum = true,
 		.quiesce_after_ms = 1000,
 		.log_entries_max = 1024,
-		.snapshot_every_entries = 512,
+		.snapshot_every_entries = 20000,
 		.strategy = AEG_CONFIG_STRATEGY_HASH,
 		.shard_count = 16,
 		.base_port = AEG_CONFIG_BASE_PORT_DEFAULT,

@@ -82,9 +82,6 @@ static int check_raft(const struct aeg_config *c, char *err, size_t err_len)
 		return FAIL(CK_LEASE_READ, "needs raft.check_quorum = true (a lease relies on it)");
 	if ((c->log_entries_max & (c->log_entries_max - 1)) != 0)
 		return FAIL(CK_LOG_ENTRIES, "%u is not a power of two", c->log_entries_max);
-	if (c->snapshot_every_entries >= c->log_entries_max)
-		return FAIL(CK_SNAPSHOT_EVERY, "%u must be below raft.log_entries_max (%u)",
-			    c->snapshot_every_entries, c->log_entries_max);
 	return 0;
 }
 

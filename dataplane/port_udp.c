@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +135,16 @@ static void udp_close(struct aeg_port *p)
 	free(u);
 }
 
+static void udp_wait(struct aeg_port *p, uint16_t queue, uint64_t timeout_ns)
+{
+	struct pollfd pfd = { .fd = udp_of(p)->q[queue].fd, .events = POLLIN };
+	struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u),
+			       .tv_nsec = (long)(timeout_ns % 1000000000u) };
+	(void)ppoll(&pfd, 1, &ts, NULL); /* EINTR or a timeout: the loop polls anyway */
+}
+
 static const struct aeg_port_ops udp_ops = {
+	.wait = udp_wait,
 	.rx_burst = udp_rx_burst,
 	.tx_burst = udp_tx_burst,
 	.pkt_alloc = udp_pkt_alloc,

@@ -14,18 +14,12 @@
 #define FRAME_BYTES_DEFAULT 1472u
 #define DRAIN_NS_DEFAULT 20000u
 /* Idle back-off: empty polls spent busy-polling, then yielding, then
- * sleeping from SLEEP_NS_MIN doubling up to SLEEP_NS_MAX. Each phase also
- * ends after IDLE_*_NS since the last work: a poll of the kernel-UDP port
- * is a syscall (~2 us, more on a loaded machine), so 768 polls after every
- * packet cost 2-3 ms and an idle node with heartbeats every 50 ms burnt
- * 20-50% of a core (test_aegisd_shards.sh); a DPDK poll is ~50 ns, so
- * there the poll counts end the phases first, as before. */
+ * sleeping from SLEEP_NS_MIN doubling up to SLEEP_NS_MAX. */
 #define IDLE_SPIN_POLLS 256u
 #define IDLE_YIELD_POLLS 512u
-#define IDLE_SPIN_NS 20000u
-#define IDLE_YIELD_NS 100000u
 #define SLEEP_NS_MIN 16000u
 #define SLEEP_NS_MAX 1000000u
+#define WAIT_NS_MAX 5000000u
 #define CTL_BURST 16u
 
 static struct aeg_wire_replay *replay_lookup(void *arg, uint32_t node, uint32_t worker)
@@ -128,27 +122,37 @@ void aeg_worker_run(struct aeg_worker *w)
 		busy += w->cfg.on_tick == NULL ? 0 : w->cfg.on_tick(w->cfg.arg, w, now);
 		if (poll_at(w, now, &busy) + busy > 0) {
 			w->idle_polls = 0;
-			w->idle_since_ns = now;
 			w->sleep_ns = SLEEP_NS_MIN;
 			continue;
 		}
 		w->idle_polls++;
-		uint64_t idle_ns = now - w->idle_since_ns;
-		if (w->idle_polls <= IDLE_SPIN_POLLS && idle_ns < IDLE_SPIN_NS)
+		/* A port that can wait for a packet (kernel UDP) spins less and
+		 * never yields: its wait wakes at once when something arrives. */
+		bool can_wait = w->cfg.port->ops->wait != NULL;
+		if (w->idle_polls <= (can_wait ? IDLE_SPIN_POLLS / 4 : IDLE_SPIN_POLLS))
 			continue;
 		/* Idle: nothing more will join the open frames soon. */
 		aeg_worker_flush(w);
-		if (w->idle_polls <= IDLE_SPIN_POLLS + IDLE_YIELD_POLLS && idle_ns < IDLE_YIELD_NS) {
+		if (!can_wait && w->idle_polls <= IDLE_SPIN_POLLS + IDLE_YIELD_POLLS) {
 			sched_yield();
 			continue;
 		}
-		struct timespec ts = { .tv_nsec = (long)w->sleep_ns };
-		(void)nanosleep(&ts, NULL); /* EINTR only shortens one idle pause */
+		if (can_wait) {
+			w->cfg.port->ops->wait(w->cfg.port, w->cfg.queue, w->sleep_ns);
+		} else {
+			struct timespec ts = { .tv_nsec = (long)w->sleep_ns };
+			(void)nanosleep(&ts, NULL); /* EINTR only shortens one idle pause */
+		}
 		stat_add(&w->stats.idle_sleeps, 1);
-		if (w->sleep_ns < SLEEP_NS_MAX)
-			w->sleep_ns = w->sleep_ns * 2 > SLEEP_NS_MAX ? SLEEP_NS_MAX : w->sleep_ns * 2;
+		/* A waiting port wakes on a packet: it may sleep longer (timers of
+		 * the caller's on_tick are then at most this late). */
+		uint64_t cap = can_wait ? WAIT_NS_MAX : SLEEP_NS_MAX;
+		if (w->sleep_ns < cap)
+			w->sleep_ns = w->sleep_ns * 2 > cap ? cap : w->sleep_ns * 2;
 	}
 	aeg_worker_flush(w); /* what the callbacks queued last still leaves */
+	if (w->cfg.on_exit != NULL)
+		w->cfg.on_exit(w->cfg.arg, w);
 }
 
 void aeg_worker_stop(struct aeg_worker *w)

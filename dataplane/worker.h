@@ -99,6 +99,10 @@ struct aeg_worker_config {
 	 * Raft groups, client replies). May be NULL; returns work done like
 	 * on_tick (0 = idle for the back-off). */
 	aeg_worker_tick_fn on_rx_done;
+	/* Optional: called on the worker's thread when aeg_worker_run ends
+	 * (e.g. to finish I/O the thread started: io_uring cancels what an
+	 * exiting thread left in flight). */
+	void (*on_exit)(void *arg, struct aeg_worker *w);
 	/* Control channel with the main lcore (both may be NULL): the worker
 	 * pops ctl_in every iteration (a message also ends an idle sleep's
 	 * back-off, so it waits at most ~1 ms) and hands each to on_ctl;

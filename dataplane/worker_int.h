@@ -29,7 +29,6 @@ struct aeg_worker {
 	uint64_t wall_ns, wall_offset, wall_synced_ns;
 	uint64_t now_ns;         /* the iteration's monotonic time */
 	uint32_t idle_polls;
-	uint64_t idle_since_ns;  /* last poll that found work */
 	uint64_t sleep_ns;
 	bool stop;
 	/* Messages over a frame (worker_frag.c); NULL when msg_bytes_max

@@ -54,7 +54,7 @@ static void usage(FILE *f)
 		"\n"
 		"options:\n"
 		"  --consistency one|quorum|all   (default: the node's configured level)\n"
-		"  --timeout-ms N                 per attempt (default 200; 5 retries)\n"
+		"  --timeout-ms N                 per attempt (default 500; 10 retries)\n"
 		"  --window N                     operations in flight for load/verify (default 256)\n"
 		"  --print-version                get prints \"VERSION VALUE\"\n"
 		"exit codes: 0 ok, 1 answered but not as hoped, 2 usage, 3 no answer\n");
@@ -356,8 +356,8 @@ int main(int argc, char **argv)
 	if (first < 0)
 		return 2;
 	struct aeg_client_cfg cfg = {
-		.nodes = o.nodes, .node_count = o.n_nodes, .timeout_ms = o.timeout_ms,
-		.writes_per_shard_max = 0,
+		.nodes = o.nodes, .node_count = o.n_nodes, .timeout_ms = o.timeout_ms ? o.timeout_ms : 500,
+		.retries = 10,  /* rides out an election or two */
 	};
 	if (o.key_file != NULL) {
 		char err[256];

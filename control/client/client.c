@@ -100,6 +100,17 @@ bool op_is_write(const struct aeg_client_op *op)
 	return op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_DEL || op->op == AEG_CLIENT_CAS;
 }
 
+bool client_local_worker(const struct aeg_client *c, uint32_t ipv4, uint16_t port,
+			 uint16_t *worker)
+{
+	const struct aeg_client_local *l = c->cfg.local;
+	if (l == NULL || ipv4 != l->ipv4 || port < l->port_base || port - l->port_base >= l->workers)
+		return false;
+	if (worker != NULL)
+		*worker = (uint16_t)(port - l->port_base);
+	return true;
+}
+
 void client_set_leader(struct aeg_client *c, uint32_t shard, uint32_t node)
 {
 	if (c->map != NULL && shard < c->shard_count && aeg_shard_has_replica(c->map, shard, node))
@@ -280,7 +291,9 @@ static int cfg_normalize(struct aeg_client_cfg *n, const struct aeg_client_cfg *
 	    n->retries > 1000 || n->writes_per_shard_max > UINT16_MAX ||
 	    n->dgram_bytes < 512 || n->dgram_bytes > AEG_CLIENT_DGRAM_BYTES_MAX ||
 	    n->value_bytes_max > AEG_CLIENT_VALUE_BYTES_MAX || n->value_bytes_max < 1024 ||
-	    n->consistency > AEG_CLIENT_CONSISTENCY_MAX)
+	    n->consistency > AEG_CLIENT_CONSISTENCY_MAX ||
+	    (n->local != NULL && (n->local->workers == 0 || n->local->send == NULL ||
+				  n->local->receive == NULL)))
 		return -EINVAL;
 	n->nodes = NULL, n->addrs = NULL;
 	return 0;
@@ -380,6 +393,8 @@ void aeg_client_close(struct aeg_client *c)
 		client_complete(c, c->pending.head, -ECANCELED);
 	while (c->inflight.head != NULL)
 		client_complete(c, c->inflight.head, -ECANCELED);
+	if (c->cfg.local != NULL && c->cfg.local->release != NULL)
+		c->cfg.local->release(c->cfg.local->ctx);
 	if (c->fd >= 0)
 		close(c->fd);
 	aeg_shard_map_free(c->map);

@@ -15,6 +15,10 @@
 #define CLIENT_OUT_MAX 64
 #define CLIENT_IN_MAX 16
 #define CLIENT_IN_BYTES 65536
+/* The embedded node's replies taken per receive, and how long a poll
+ * sleeps between looks at them (they wake no fd). */
+#define CLIENT_LOCAL_IN_MAX 256
+#define CLIENT_LOCAL_WAIT_NS 50000u
 
 enum op_state { OP_IDLE = 0, OP_PENDING, OP_INFLIGHT };
 
@@ -64,6 +68,7 @@ struct aeg_client {
 
 	struct aeg_client_reasm reasm;
 	void *reasm_mem;
+	uint64_t rx_now_ms;     /* the current receive's clock (local replies) */
 	uint32_t completed;     /* by the current poll */
 	struct aeg_client_stats stats;
 };
@@ -88,6 +93,10 @@ void client_want_map(struct aeg_client *c);
 /* Takes op out of every structure, sets its status, calls done. */
 void client_complete(struct aeg_client *c, struct aeg_client_op *op, int status);
 bool op_is_write(const struct aeg_client_op *op);
+/* Whether ipv4:port is a worker reached through cfg.local (its index in
+ * *worker, which may be NULL). */
+bool client_local_worker(const struct aeg_client *c, uint32_t ipv4, uint16_t port,
+			 uint16_t *worker);
 
 /* client_io.c */
 int client_flush(struct aeg_client *c, uint64_t now_ms);

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* ---- sending ------------------------------------------------------------- */
 
@@ -27,16 +28,44 @@ void client_requeue(struct aeg_client *c, struct aeg_client_op *op)
 	op_list_push(&c->pending, op);
 }
 
-/* Hands the sealed datagrams to the kernel. A full socket buffer keeps the
- * rest for the next poll; a datagram the kernel refuses outright (no route)
- * is dropped: its operations time out and go again. */
+/* One datagram for a worker of the embedded node (cfg.local): 1 sent (or
+ * refused: lost like a datagram without a route), 0 the ring is full. */
+static int send_local(struct aeg_client *c, const struct out_slot *o, uint16_t worker)
+{
+	int rc = c->cfg.local->send(c->cfg.local->ctx, worker, o->b.buf, o->len);
+	if (rc == -ENOBUFS) {
+		c->stats.send_again++;
+		return 0;
+	}
+	if (rc != 0)
+		c->stats.send_errors++;
+	else
+		c->stats.local_dgrams_sent++;
+	return 1;
+}
+
+/* Hands the sealed datagrams to the kernel (or to the embedded node's
+ * rings). A full socket buffer keeps the rest for the next poll; a
+ * datagram the kernel refuses outright (no route) is dropped: its
+ * operations time out and go again. */
 static int send_out(struct aeg_client *c)
 {
 	while (c->out_sent < c->out_used) {
 		struct mmsghdr msgs[CLIENT_OUT_MAX];
 		struct iovec iov[CLIENT_OUT_MAX];
 		struct sockaddr_in sa[CLIENT_OUT_MAX];
-		uint32_t n = c->out_used - c->out_sent;
+		const struct out_slot *first = &c->out[c->out_sent];
+		uint16_t worker;
+		if (client_local_worker(c, first->ipv4, first->port, &worker)) {
+			if (send_local(c, first, worker) == 0)
+				return 0;
+			c->out_sent++;
+			continue;
+		}
+		uint32_t n = 0; /* the run of datagrams for the socket */
+		while (c->out_sent + n < c->out_used &&
+		       !client_local_worker(c, c->out[c->out_sent + n].ipv4, c->out[c->out_sent + n].port, NULL))
+			n++;
 		for (uint32_t i = 0; i < n; i++) {
 			const struct out_slot *o = &c->out[c->out_sent + i];
 			assert(o->len > 0);
@@ -271,6 +300,8 @@ static void on_response(struct aeg_client *c, struct aeg_client_resp *s, uint32_
 			not_final(c, op, s, now_ms);
 		return;
 	default:
+		if (!(op->priv.flags & OPF_INTERNAL) && client_local_worker(c, ipv4, port, NULL))
+			c->stats.local_ops++;
 		final(c, op, s);
 	}
 }
@@ -297,8 +328,22 @@ static void on_dgram(struct aeg_client *c, const uint8_t *pkt, size_t len,
 		on_response(c, &s, ntohl(from->sin_addr.s_addr), ntohs(from->sin_port), now_ms);
 }
 
+static void on_local(void *arg, uint16_t worker, const uint8_t *dgram, uint32_t len)
+{
+	struct aeg_client *c = arg;
+	const struct aeg_client_local *l = c->cfg.local;
+	struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(l->ipv4),
+				   .sin_port = htons((uint16_t)(l->port_base + worker))};
+	c->stats.local_dgrams_received++;
+	on_dgram(c, dgram, len, &from, c->rx_now_ms);
+}
+
 int client_receive(struct aeg_client *c, uint64_t now_ms)
 {
+	if (c->cfg.local != NULL) {
+		c->rx_now_ms = now_ms;
+		(void)c->cfg.local->receive(c->cfg.local->ctx, on_local, c, CLIENT_LOCAL_IN_MAX);
+	}
 	/* Bounded: a flood of datagrams cannot keep poll from returning. */
 	for (int round = 0; round < 64; round++) {
 		struct mmsghdr msgs[CLIENT_IN_MAX];
@@ -384,7 +429,13 @@ int aeg_client_poll(struct aeg_client *c, int timeout_ms)
 		}
 		struct pollfd p = {.fd = c->fd,
 			.events = (short)(POLLIN | (c->out_used > c->out_sent ? POLLOUT : 0))};
-		if (poll(&p, 1, wait > 60000 ? 60000 : (int)wait) < 0 && errno != EINTR)
+		/* Local replies wake no fd: with an embedded node, look again soon. */
+		uint64_t wait_ns = (wait > 60000 ? 60000 : wait) * 1000000u;
+		if (c->cfg.local != NULL && wait_ns > CLIENT_LOCAL_WAIT_NS)
+			wait_ns = CLIENT_LOCAL_WAIT_NS;
+		struct timespec ts = {.tv_sec = (time_t)(wait_ns / 1000000000u),
+				      .tv_nsec = (long)(wait_ns % 1000000000u)};
+		if (ppoll(&p, 1, &ts, NULL) < 0 && errno != EINTR)
 			return -errno;
 		now = client_now_ms();
 	}

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
 #include "aegis/msg.h"
 #include "aegis/wal_recovery.h"
 #include "dp_clock.h"
+#include "local_chan.h"
 
 void rp_log(const struct aeg_replica *rp, const char *fmt, ...)
 {
@@ -28,6 +30,14 @@ void rp_log(const struct aeg_replica *rp, const char *fmt, ...)
 		rp->cfg.log("worker %u: %s", rp->cfg.worker, line);
 	else
 		fprintf(stderr, "aegisd: worker %u: %s\n", rp->cfg.worker, line);
+}
+
+void rp_work(struct aeg_replica *rp, struct rp_shard *s)
+{
+	if (!s->on_work) {
+		s->on_work = true;
+		rp->work[rp->n_work++] = (uint32_t)(s - rp->shards);
+	}
 }
 
 struct rp_shard *rp_shard_of(struct aeg_replica *rp, uint32_t group)
@@ -106,6 +116,9 @@ static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
 	rp_client_applied(rp, s, e, e->type == AEG_RAFT_ENTRY_NORMAL && rc == 0 ? &res : NULL);
 	if (rp->cfg.snapshot_every > 0 && e->index >= s->snap_index + rp->cfg.snapshot_every)
 		s->want_snapshot = true;
+	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
+	if (++s->applied_since_compact >= window / 4 || s->want_snapshot)
+		rp_work(rp, s);
 }
 
 static void io_read_ready(void *ctx, uint32_t group, uint64_t read_ctx, uint64_t index)
@@ -150,6 +163,51 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 	rc->payload_ctx = &rp->pool;
 }
 
+/* A new group (nothing in the log): its preferred leader campaigns at once
+ * (staggered over loop iterations); the other replicas hold their election
+ * timers for two timeouts plus a share of the start-up, so that thousands
+ * of groups elect without storms. A restarted group elects as usual. */
+static void bootstrap(struct aeg_replica *rp, struct rp_shard *s, const uint32_t *reps,
+		      const struct aeg_raft_config *rc)
+{
+	struct aeg_raft_status st;
+	aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &st);
+	if (st.term != 0 || st.last_index != 0)
+		return;
+	if (reps[0] == rp->cfg.node) {
+		rp->campaign[rp->n_campaign++] = s->group;
+		return;
+	}
+	uint32_t startup_ticks = aeg_shard_map_shard_count(rp->cfg.map) / 100;
+	aeg_gd_tick_hold(rp->gd, s->group, 12 * rc->election_ticks_max + startup_ticks);
+}
+
+/* Campaigns of new groups, a few per iteration, once every peer has been
+ * heard from (a campaign before the others run only fails), or after a
+ * while with whoever is there. */
+static void campaigns(struct aeg_replica *rp)
+{
+	if (rp->campaign_next >= rp->n_campaign)
+		return;
+	if (rp->campaign_wait_since_ms == 0)
+		rp->campaign_wait_since_ms = rp->now_ms;
+	bool all_heard = true;
+	for (uint32_t i = 0; i < rp->n_peers; i++)
+		all_heard = all_heard && rp->peers[i].heard;
+	if (!all_heard && rp->now_ms - rp->campaign_wait_since_ms < 10u * rp->cfg.election_ms_max)
+		return;
+	for (uint32_t k = 0; k < 64 && rp->campaign_next < rp->n_campaign; k++) {
+		uint32_t group = rp->campaign[rp->campaign_next++];
+		struct aeg_raft *r = aeg_gd_raft(rp->gd, group);
+		struct aeg_raft_status st;
+		aeg_raft_status(r, &st);
+		if (st.term == 0 && st.role == AEG_RAFT_FOLLOWER && st.lead == 0) {
+			aeg_raft_campaign(r);
+			aeg_gd_touch(rp->gd, group);
+		}
+	}
+}
+
 static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *rec)
 {
 	const struct aeg_shard_map *m = rp->cfg.map;
@@ -182,6 +240,7 @@ static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *
 		if (rc != 0)
 			return rc;
 		aeg_gd_group_restored(rp->gd, s->group);
+		bootstrap(rp, s, reps, &rc_cfg);
 	}
 	return 0;
 }
@@ -197,7 +256,10 @@ static int open_log(struct aeg_replica *rp, struct aeg_wal_recovery *rec, uint32
 	struct aeg_wal_config wc = {
 		.dir = rp->dir, .worker_id = c->worker, .segment_bytes = c->segment_bytes,
 		.batch_bytes_max = c->wal_batch_bytes_max ? c->wal_batch_bytes_max : (4u << 20),
-		.groups_max = groups + 16, .dsync = c->wal_dsync, .replay = replay_rec, .replay_ctx = rec,
+		.groups_max = groups + 16,
+		/* Several batches in flight: the next write+fdatasync starts while
+		 * the disk still syncs the previous one (slow shared disks). */
+		.batches_inflight_max = 4, .dsync = c->wal_dsync, .replay = replay_rec, .replay_ctx = rec,
 	};
 	int rc = aeg_wal_open(&rp->wal, &wc);
 	if (rc != 0) {
@@ -234,11 +296,17 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 	rp->groups_max = count + 2;
 	payload_pool_init(&rp->pool, RP_POOL_CACHE_BYTES);
 	rp->snap_slot.cap = RP_SNAP_SLOT_BYTES;
-	rp->snap_slot.buf = malloc(RP_SNAP_SLOT_BYTES);  /* pages are touched only when used */
+	/* mmap, not malloc: pages cost nothing until a snapshot arrives (malloc
+	 * may fill them, e.g. under MALLOC_PERTURB_). */
+	void *slot = mmap(NULL, RP_SNAP_SLOT_BYTES, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	rp->snap_slot.buf = slot == MAP_FAILED ? NULL : slot;
 	rp->by_group = calloc(rp->groups_max, sizeof(*rp->by_group));
 	rp->shards = calloc(count, sizeof(*rp->shards));
+	rp->work = calloc(count ? count : 1, sizeof(*rp->work));
+	rp->campaign = calloc(count ? count : 1, sizeof(*rp->campaign));
 	struct aeg_wal_recovery *rec = NULL;
-	int rc = (rp->by_group == NULL || rp->shards == NULL || rp->snap_slot.buf == NULL) ? -ENOMEM : aeg_wal_recovery_new(&rec);
+	int rc = (rp->by_group == NULL || rp->shards == NULL || rp->work == NULL || rp->campaign == NULL || rp->snap_slot.buf == NULL) ? -ENOMEM : aeg_wal_recovery_new(&rec);
 	if (rc == 0)
 		rc = rp_client_init(rp);
 	if (rc == 0)
@@ -255,6 +323,8 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 		rc = aeg_gd_new(&rp->gd, &gc, &io);
 	}
 	if (rc == 0)
+		rc = snap_writer_start(&rp->sw, aeg_wal_dir(rp->wal), aeg_wal_dir_fd(rp->wal));
+	if (rc == 0)
 		rc = groups_create(rp, rec);
 	if (rec != NULL)
 		aeg_wal_recovery_free(rec);
@@ -269,27 +339,43 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 
 void aeg_replica_free(struct aeg_replica *rp)
 {
+	(void)aeg_replica_close(rp);
+}
+
+int aeg_replica_close(struct aeg_replica *rp)
+{
 	if (rp == NULL)
-		return;
+		return 0;
+	int result = rp->st.wal_failed;
+	snap_writer_stop(&rp->sw);  /* files queued are written first */
+	if (rp->wal != NULL && rp->sw.joined)
+		rp_snapshot_files_done(rp);
+	snap_writer_fini(&rp->sw);
 	if (rp->wal != NULL) {
 		int rc = aeg_wal_flush(rp->wal, NULL, NULL);
-		if (rc < 0)
+		if (rc < 0) {
 			rp_log(rp, "final log flush: %s", strerror(-rc));
+			result = rc;
+		}
 		aeg_wal_close(rp->wal);
 	}
 	aeg_gd_free(rp->gd);  /* gives every payload back to the pool */
 	payload_pool_fini(&rp->pool);
-	free(rp->snap_slot.buf);
+	if (rp->snap_slot.buf != NULL)
+		munmap(rp->snap_slot.buf, RP_SNAP_SLOT_BYTES);
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		aeg_kv_free(rp->shards[i].kv);
-		free(rp->shards[i].snap_buf);
+		snap_buf_put(rp->shards[i].snap);
 	}
 	rp_client_fini(rp);
 	for (int i = 0; i < 2; i++)
 		free(rp->pub_groups[i]);
 	free(rp->shards);
+	free(rp->work);
+	free(rp->campaign);
 	free(rp->by_group);
 	free(rp);
+	return result;
 }
 
 /* ---- the worker loop's hooks --------------------------------------------- */
@@ -307,6 +393,7 @@ void aeg_replica_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 	struct rp_peer *p = peer_of(rp, src_node);
 	if (p != NULL) {
 		p->last_rx_ms = rp->now_ms;
+		p->heard = true;
 		if (p->down) {
 			p->down = false;
 			rp_log(rp, "node %u is back", src_node);
@@ -320,6 +407,10 @@ void aeg_replica_on_raw(void *arg, struct aeg_worker *w, const struct aeg_pkt *p
 {
 	struct aeg_replica *rp = arg;
 	rp->w = w;
+	if (pkt->ipv4 == AEG_LOCAL_IPV4) {
+		rp->st.client_drops++;  /* the local channels' address: never from the wire */
+		return;
+	}
 	rp_client_datagram(rp, pkt);
 }
 
@@ -336,13 +427,27 @@ static void wal_durable(struct aeg_replica *rp)
 static uint32_t after_work(struct aeg_replica *rp)
 {
 	uint32_t did = aeg_gd_process(rp->gd);
-	for (uint32_t i = 0; i < rp->n_shards; i++) {
-		struct rp_shard *s = &rp->shards[i];
+	rp_snapshot_files_done(rp);
+	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
+	uint32_t n = rp->n_work, kept = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct rp_shard *s = &rp->shards[rp->work[i]];
 		if (s->want_snapshot) {
 			s->want_snapshot = false;
 			(void)rp_snapshot_take(rp, s);
 		}
+		if (s->applied_since_compact >= window / 4) {
+			s->applied_since_compact = 0;
+			rp_compact(rp, s);
+		}
+		if (s->n_one > 0 && rp_client_check_one(rp, s))
+			rp->work[kept++] = rp->work[i];  /* still waiting on the disk */
+		else
+			s->on_work = false;
 	}
+	/* Shards added meanwhile (rp_work during the loop) follow the kept ones. */
+	memmove(rp->work + kept, rp->work + n, (rp->n_work - n) * sizeof(*rp->work));
+	rp->n_work = kept + (rp->n_work - n);
 	int rc = aeg_wal_submit(rp->wal);
 	if (rc < 0 && rp->st.wal_failed == 0) {
 		rp->st.wal_failed = rc;
@@ -391,11 +496,15 @@ uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns)
 	uint64_t before = aeg_wal_durable_lsn(rp->wal);
 	wal_durable(rp);
 	aeg_gd_tick(rp->gd, rp->now_ms, rp->cfg.tick_ms);
+	campaigns(rp);
 	liveness(rp);
 	uint32_t did = after_work(rp);
-	if (now_ns - rp->last_status_ns >= RP_STATUS_PERIOD_NS) {
+	/* Both walk every shard: with thousands of them, less often. */
+	uint64_t period = RP_STATUS_PERIOD_NS * (rp->n_shards > 1000 ? rp->n_shards / 1000 : 1);
+	if (now_ns - rp->last_status_ns >= period) {
 		rp->last_status_ns = now_ns;
 		status_publish(rp);
+		rp_snapshot_needs(rp);
 	}
 	/* Keep polling while the disk has our writes: the answer is near. */
 	const struct aeg_wal_stats *ws = aeg_wal_get_stats(rp->wal);
@@ -408,8 +517,20 @@ uint32_t aeg_replica_on_rx_done(void *arg, struct aeg_worker *w, uint64_t now_ns
 	struct aeg_replica *rp = arg;
 	rp->w = w;
 	clocks(rp, now_ns);
+	uint32_t local = rp_local_poll(rp);  /* embedded clients join this iteration's batch */
 	rp_propose_staged(rp);
-	return after_work(rp);
+	return after_work(rp) + local;
+}
+
+void aeg_replica_on_exit(void *arg, struct aeg_worker *w)
+{
+	struct aeg_replica *rp = arg;
+	(void)w;
+	int rc = aeg_wal_flush(rp->wal, NULL, NULL);
+	if (rc < 0 && rp->st.wal_failed == 0) {
+		rp->st.wal_failed = rc;
+		rp_log(rp, "log flush at stop: %s", strerror(-rc));
+	}
 }
 
 /* ---- status --------------------------------------------------------------- */
@@ -437,6 +558,7 @@ static void status_publish(struct aeg_replica *rp)
 	st->wal_records = ws->records;
 	st->wal_failed = ws->failed;
 	st->driver_bytes = aeg_gd_memory_bytes(rp->gd);
+	uint32_t changes = 0;
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		struct rp_shard *s = &rp->shards[i];
 		struct aeg_replica_group_status *g = &rp->pub_groups[slot][i];
@@ -446,8 +568,9 @@ static void status_publish(struct aeg_replica *rp)
 		struct aeg_kv_stats ks;
 		aeg_kv_stats_get(s->kv, &ks);
 		if (rs.term != s->seen_term || rs.lead != s->seen_lead) {
-			/* An operator wants to see leadership move (and tests read it). */
-			if (s->seen_term != 0)
+			/* An operator wants to see leadership move (and tests read it);
+			 * with many groups, a count per status period instead. */
+			if (s->seen_term != 0 && ++changes <= 8)
 				rp_log(rp, "group %u: term %llu, leader %u (was term %llu, leader %u), %s here",
 				       s->group, (unsigned long long)rs.term, rs.lead, (unsigned long long)s->seen_term,
 				       s->seen_lead, rs.role == AEG_RAFT_LEADER ? "leader" : "not leader");
@@ -459,10 +582,13 @@ static void status_publish(struct aeg_replica *rp)
 			.quiet = aeg_raft_quiescent(r), .lead = rs.lead, .term = rs.term,
 			.commit = rs.commit, .applied = rs.applied, .last_index = rs.last_index,
 			.keys = ks.keys, .kv_bytes = ks.logical_bytes,
-			.mem_bytes = ks.mem_bytes + st->raft_bytes_per_group + s->snap_cap,
+			.mem_bytes = ks.mem_bytes + st->raft_bytes_per_group + (s->snap ? s->snap->len : 0),
 			.error = aeg_gd_group_error(rp->gd, s->group),
 		};
 	}
+	if (changes > 8)
+		rp_log(rp, "%u more groups changed term or leader in the last %llu ms", changes - 8,
+		       (unsigned long long)(RP_STATUS_PERIOD_NS / 1000000u));
 	rp->pub_n[slot] = rp->n_shards;
 	__atomic_store_n(&rp->pub_seq, seq + 1, __ATOMIC_RELEASE);
 }

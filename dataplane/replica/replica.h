@@ -57,7 +57,11 @@ struct aeg_replica_config {
 /* Opens data_dir/wN (creating it), recovers the log and each shard group
  * of this worker from it. Errors are negative errno values, logged. */
 int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *cfg);
-/* Flushes and closes the log (worker stopped). */
+/* Flushes and closes the log (worker stopped). Returns 0, or the error
+ * that kept something written from being made durable (the log
+ * failed): the caller must exit non-zero. */
+int aeg_replica_close(struct aeg_replica *rp);
+/* aeg_replica_close without the answer (start-up failures). */
 void aeg_replica_free(struct aeg_replica *rp);
 
 /* Callbacks for struct aeg_worker_config (arg = the replica). */
@@ -66,6 +70,9 @@ void aeg_replica_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 void aeg_replica_on_raw(void *arg, struct aeg_worker *w, const struct aeg_pkt *pkt);
 uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns);
 uint32_t aeg_replica_on_rx_done(void *arg, struct aeg_worker *w, uint64_t now_ns);
+/* The worker's last call on its thread: the log's writes in flight finish
+ * there (io_uring ties them to the submitting thread). */
+void aeg_replica_on_exit(void *arg, struct aeg_worker *w);
 
 struct aeg_replica_group_status {
 	uint32_t shard, group;
@@ -87,8 +94,14 @@ struct aeg_replica_status {
 	uint64_t raft_msgs_in, raft_msgs_out, raft_bad;
 	uint64_t raft_bytes_per_group, driver_bytes;
 	uint64_t snapshots_taken, snapshots_installed;
+	uint64_t local_dgrams, local_replies, local_drops; /* embedded clients (local_chan.h) */
 	struct aeg_gd_stats gd;
 };
+
+/* Embedded mode (replica_local.c): the in-process channels of this worker
+ * (local_chan.h), polled every iteration. Before the worker starts. */
+struct aeg_local_chans;
+void aeg_replica_set_local(struct aeg_replica *rp, struct aeg_local_chans *lc);
 
 /* From any thread: the last published status. Fills up to max groups and
  * returns how many the worker has. */

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "local_chan.h"
+
 static uint32_t pidx(const struct aeg_replica *rp, const struct rp_pending *p)
 {
 	return (uint32_t)(p - rp->pend) + 1;
@@ -123,7 +125,9 @@ static void reply_send(struct aeg_replica *rp, struct rp_reply *r)
 	r->open = false;
 	if (len < 0 || r->b.count == 0)
 		return;
-	if (aeg_worker_send_raw(rp->w, r->ipv4, r->port, r->buf, (uint32_t)len) == 0)
+	int rc = r->ipv4 == AEG_LOCAL_IPV4 ? rp_local_reply(rp, r->port, r->buf, (uint32_t)len)
+					     : aeg_worker_send_raw(rp->w, r->ipv4, r->port, r->buf, (uint32_t)len);
+	if (rc == 0)
 		rp->st.client_replies += r->b.count;
 }
 
@@ -444,8 +448,10 @@ static void propose_group(struct aeg_replica *rp, struct rp_shard *s)
 				s->pend_head = pidx(rp, p);
 			s->pend_tail = pidx(rp, p);
 			s->n_pending++;
-			if (p->level == AEG_CLIENT_ONE && p->op != AEG_CLIENT_CAS)
+			if (p->level == AEG_CLIENT_ONE && p->op != AEG_CLIENT_CAS) {
 				s->n_one++;
+				rp_work(rp, s);
+			}
 		}
 	}
 	s->staged_first = 0;
@@ -531,7 +537,7 @@ static bool all_voters_have(struct aeg_replica *rp, uint32_t group, uint64_t ind
 	return true;
 }
 
-static void check_one_writes(struct aeg_replica *rp, struct rp_shard *s)
+bool rp_client_check_one(struct aeg_replica *rp, struct rp_shard *s)
 {
 	struct aeg_raft_status rs;
 	aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &rs);
@@ -545,6 +551,7 @@ static void check_one_writes(struct aeg_replica *rp, struct rp_shard *s)
 			left++;
 	}
 	s->n_one = left;
+	return left > 0;
 }
 
 static void check_lists(struct aeg_replica *rp)
@@ -599,9 +606,6 @@ static void sweep(struct aeg_replica *rp)
 
 void rp_client_check(struct aeg_replica *rp)
 {
-	for (uint32_t i = 0; i < rp->n_shards; i++)
-		if (rp->shards[i].n_one > 0)
-			check_one_writes(rp, &rp->shards[i]);
 	check_lists(rp);
 	if (rp->now_ms - rp->last_sweep_ms >= 100) {
 		rp->last_sweep_ms = rp->now_ms;

@@ -13,6 +13,7 @@
 #include "aegis/shard.h"
 #include "aegis/wal_recovery.h"
 #include "payload_pool.h"
+#include "snap_writer.h"
 #include "replica.h"
 #include "aegis/wal_log.h"
 
@@ -23,10 +24,12 @@
 #define RP_REPLY_SLOTS 16        /* clients answered in one iteration */
 #define RP_REQUEST_TIMEOUT_MS 5000
 #define RP_STATUS_PERIOD_NS 100000000ull
-/* Raft appends up to one 64 KiB message (fragmented by the worker). */
-#define RP_APPEND_BYTES_MAX (60u * 1024)
+/* Raft appends fit one 1472-byte frame: many small messages share frames
+ * and leave at once, while the worker's fragmentation (two large messages
+ * in flight per peer stream) is kept for entries larger than a frame. */
+#define RP_APPEND_BYTES_MAX 1200u
 #define RP_POOL_CACHE_BYTES (256ull << 20)
-#define RP_SNAP_SLOT_BYTES (1u << 30)      /* largest snapshot received */
+#define RP_SNAP_SLOT_BYTES (256u << 20)    /* largest snapshot received */
 #define RP_REASM_SLOTS 8           /* large client values arriving at once */
 
 enum rp_kind { RP_FREE = 0, RP_WRITE, RP_READ };
@@ -63,10 +66,11 @@ struct rp_shard {
 	uint32_t staged_first;           /* first staged item + 1 (this iteration) */
 	uint32_t staged_last;
 	bool on_stage_list;
-	uint64_t snap_index;             /* our newest snapshot */
-	uint8_t *snap_buf;
-	size_t snap_len, snap_cap;
-	bool want_snapshot;              /* snapshot_every reached */
+	uint64_t snap_index;             /* our newest snapshot (Raft sends it) */
+	struct snap_buf *snap;           /* its bytes, shared with the file writer */
+	bool want_snapshot;              /* snapshot_every reached, a follower needs one, or the log is pinned */
+	uint32_t applied_since_compact;
+	bool on_work;                    /* on the worker's work list */
 	bool installed;                  /* a snapshot came from the leader */
 	uint64_t seen_term;              /* last published: to log changes */
 	uint32_t seen_lead;
@@ -94,6 +98,7 @@ struct rp_peer {
 	uint32_t node;
 	uint64_t last_rx_ms, last_tx_ms;
 	bool down;
+	bool heard;           /* anything received since start */
 };
 
 #define RP_PEERS_MAX 64
@@ -108,9 +113,15 @@ struct aeg_replica {
 	uint32_t groups_max;
 	struct rp_shard *shards;
 	uint32_t n_shards;
+	uint32_t *campaign;              /* new cluster: groups we lead first, staggered */
+	uint32_t n_campaign, campaign_next;
+	uint64_t campaign_wait_since_ms;  /* first campaign attempt: peers not all heard yet */
+	uint32_t *work;                  /* shards with something to do after a process: indexes */
+	uint32_t n_work;
 	uint64_t seed;
 	uint64_t now_ms, wall_ms;
 	uint64_t last_status_ns;
+	uint64_t last_pin_check_ms;
 	uint64_t applied_since_check;
 
 	struct rp_pending *pend;         /* RP_PENDING_MAX */
@@ -142,9 +153,11 @@ struct aeg_replica {
 
 	struct payload_pool pool;        /* Raft payloads of every group */
 	struct aeg_raft_snap_slot snap_slot;
+	struct snap_writer sw;           /* snapshot files off the loop */
 	struct rp_peer peers[RP_PEERS_MAX];
 	uint32_t n_peers;
 
+	struct aeg_local_chans *local;   /* embedded clients, NULL: none */
 	struct aeg_replica_status st;    /* worker-side counters */
 	/* published status (seqlock, double buffer) */
 	uint64_t pub_seq;
@@ -154,6 +167,9 @@ struct aeg_replica {
 };
 
 struct rp_shard *rp_shard_of(struct aeg_replica *rp, uint32_t group);
+/* Puts s on the work list (snapshot wanted, window to compact, ONE-level
+ * writes waiting): the loop visits only those, not every shard. */
+void rp_work(struct aeg_replica *rp, struct rp_shard *s);
 void rp_log(const struct aeg_replica *rp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* replica_client.c */
@@ -166,12 +182,27 @@ void rp_client_read_ready(struct aeg_replica *rp, uint32_t group, uint64_t ctx, 
 /* Answers whose condition came true (durable on the leader, on all voters,
  * read applied) and timeouts. */
 void rp_client_check(struct aeg_replica *rp);
+/* ONE-level writes of s now durable on the leader; true while some wait. */
+bool rp_client_check_one(struct aeg_replica *rp, struct rp_shard *s);
 void rp_replies_flush(struct aeg_replica *rp);
 int rp_client_init(struct aeg_replica *rp);
 void rp_client_fini(struct aeg_replica *rp);
 
+/* replica_local.c: requests from the local channels into
+ * rp_client_datagram (count), and an answer to AEG_LOCAL_IPV4:chan. */
+uint32_t rp_local_poll(struct aeg_replica *rp);
+int rp_local_reply(struct aeg_replica *rp, uint16_t chan, const uint8_t *d, uint32_t len);
+
 /* replica_snap.c */
 int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s);
+/* Drops applied entries from the Raft log window (keeping a tail for
+ * followers a little behind). */
+void rp_compact(struct aeg_replica *rp, struct rp_shard *s);
+/* Periodic: marks shards whose snapshot a follower needs (the log no
+ * longer reaches back to it) or whose entries pin the oldest log segment. */
+void rp_snapshot_needs(struct aeg_replica *rp);
+/* Snapshot files the writer finished: log marker, log compaction. */
+void rp_snapshot_files_done(struct aeg_replica *rp);
 int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
 			const struct aeg_raft_conf *conf, const uint8_t *data, uint32_t len, uint64_t *ticket);
 int rp_recover_group(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_wal_recovery *rec);

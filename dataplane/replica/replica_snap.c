@@ -21,8 +21,74 @@
  * that a follower a little behind gets appends, not the whole snapshot. */
 static uint64_t keep_behind(const struct aeg_replica *rp)
 {
-	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 4096;
+	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
 	return window / 4;
+}
+
+/* The log window keeps what every live follower still needs, up to 3/4 of
+ * the window; past that a lagging follower gets the snapshot instead. */
+void rp_compact(struct aeg_replica *rp, struct rp_shard *s)
+{
+	struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
+	struct aeg_raft_status st;
+	aeg_raft_status(r, &st);
+	uint64_t keep = keep_behind(rp);
+	if (st.applied <= keep || st.applied > st.persisted)
+		return;
+	uint64_t target = st.applied - keep;
+	if (st.role == AEG_RAFT_LEADER) {
+		struct aeg_raft_conf conf;
+		aeg_raft_conf_get(r, &conf);
+		uint64_t need = target;
+		for (uint32_t i = 0; i < conf.n; i++) {
+			const struct aeg_raft_progress *pr = aeg_raft_progress_of(r, conf.ids[i]);
+			if (pr != NULL && conf.ids[i] != rp->cfg.node && pr->recent_active && pr->match < need)
+				need = pr->match;
+		}
+		uint64_t used = st.last_index - st.first_index + 1;
+		uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
+		if (used < window / 4 * 3)
+			target = need;
+	}
+	if (target < st.first_index)
+		return;
+	int rc = aeg_raft_compact(r, target);
+	if (rc != 0)
+		rp_log(rp, "group %u: compact to %llu: %s", s->group, (unsigned long long)target, strerror(-rc));
+}
+
+void rp_snapshot_needs(struct aeg_replica *rp)
+{
+	for (uint32_t i = 0; i < rp->n_shards; i++) {
+		struct rp_shard *s = &rp->shards[i];
+		struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
+		struct aeg_raft_status st;
+		aeg_raft_status(r, &st);
+		if (st.role != AEG_RAFT_LEADER || s->snap_index + 1 >= st.first_index)
+			continue;
+		struct aeg_raft_conf conf;
+		aeg_raft_conf_get(r, &conf);
+		for (uint32_t k = 0; k < conf.n; k++) {
+			const struct aeg_raft_progress *pr = aeg_raft_progress_of(r, conf.ids[k]);
+			if (pr != NULL && conf.ids[k] != rp->cfg.node && pr->match + 1 < st.first_index) {
+				s->want_snapshot = true;  /* its next entry is gone: it needs ours */
+				rp_work(rp, s);
+				break;
+			}
+		}
+	}
+	if (rp->now_ms - rp->last_pin_check_ms < 1000)
+		return;
+	rp->last_pin_check_ms = rp->now_ms;
+	uint64_t pinned[16];
+	int n = aeg_wal_pinning_groups(rp->wal, pinned, 16);
+	for (int i = 0; i < n; i++) {
+		struct rp_shard *s = pinned[i] < rp->groups_max ? rp_shard_of(rp, (uint32_t)pinned[i]) : NULL;
+		if (s != NULL) {
+			s->want_snapshot = true;  /* an idle group must not hold the disk */
+			rp_work(rp, s);
+		}
+	}
 }
 
 /* The snapshot file carries the Raft configuration as of its index. */
@@ -35,14 +101,13 @@ static int meta_conf_set(struct aeg_wal_snap_meta *m, const struct aeg_raft_conf
 	return 0;
 }
 
-/* Makes buf the group's snapshot: Raft sends it from there until the next
- * one, so the previous buffer is freed only now. */
-static void snap_adopt(struct rp_shard *s, uint8_t *buf, size_t len, uint64_t index)
+/* Makes b the group's snapshot: Raft sends it from there until the next
+ * one, so the previous buffer is let go only now (the file writer may
+ * still hold it). */
+static void snap_adopt(struct rp_shard *s, struct snap_buf *b, uint64_t index)
 {
-	free(s->snap_buf);
-	s->snap_buf = buf;
-	s->snap_len = len;
-	s->snap_cap = len;
+	snap_buf_put(s->snap);
+	s->snap = b;
 	s->snap_index = index;
 }
 
@@ -56,10 +121,10 @@ int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s)
 	if (index <= s->snap_index || e == NULL || aeg_kv_applied(s->kv) != index)
 		return 0;
 	size_t len = aeg_kv_snapshot_size(s->kv);
-	uint8_t *buf = malloc(len ? len : 1);
-	if (buf == NULL)
+	struct snap_buf *b = snap_buf_new(len);
+	if (b == NULL)
 		return -ENOMEM;
-	int rc = aeg_kv_snapshot_write(s->kv, buf, len);
+	int rc = aeg_kv_snapshot_write(s->kv, b->data, len);
 	struct aeg_wal_snap_meta meta = { .group = s->group, .index = index, .term = e->term, .len = len };
 	struct aeg_raft_conf conf;
 	if (rc >= 0)
@@ -67,26 +132,40 @@ int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s)
 	if (rc >= 0)
 		rc = meta_conf_set(&meta, &conf);
 	if (rc >= 0)
-		rc = aeg_wal_snapshot_save(rp->wal, &meta, buf);
-	if (rc >= 0)
-		rc = aeg_raft_snapshot_set(r, index, buf, (uint32_t)len);
+		rc = aeg_raft_snapshot_set(r, index, b->data, (uint32_t)len);
 	if (rc < 0) {
 		rp_log(rp, "group %u: snapshot at %llu failed: %s", s->group, (unsigned long long)index,
 		       strerror(-rc));
-		free(buf);
+		snap_buf_put(b);
 		return rc;
 	}
-	snap_adopt(s, buf, len, index);
-	uint64_t keep = keep_behind(rp);
-	if (index > keep) {
-		rc = aeg_raft_compact(r, index - keep);
-		if (rc != 0)
-			rp_log(rp, "group %u: compact to %llu: %s", s->group, (unsigned long long)(index - keep),
-			       strerror(-rc));
-	}
-	rc = aeg_wal_compact(rp->wal, s->group, index);
+	snap_adopt(s, b, index);
 	rp->st.snapshots_taken++;
-	return rc < 0 ? rc : 0;
+	/* The file is written off the loop; the log is compacted once it is
+	 * durable. A full queue: this snapshot serves Raft only, a later one
+	 * gets the file. */
+	rc = snap_writer_submit(&rp->sw, &meta, b);
+	return rc == -EAGAIN ? 0 : rc;
+}
+
+void rp_snapshot_files_done(struct aeg_replica *rp)
+{
+	struct snap_job jobs[16];
+	uint32_t n = snap_writer_done(&rp->sw, jobs, 16);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct aeg_wal_snap_meta *m = &jobs[i].meta;
+		int rc = jobs[i].rc;
+		if (rc == 0)
+			rc = aeg_wal_snapshot_mark(rp->wal, m);
+		if (rc == 0) {
+			rc = aeg_wal_compact(rp->wal, m->group, m->index);
+			rc = rc < 0 ? rc : 0;
+		}
+		if (rc != 0)
+			rp_log(rp, "group %llu: snapshot file at %llu: %s", (unsigned long long)m->group,
+			       (unsigned long long)m->index, strerror(-rc));
+		snap_buf_put(jobs[i].buf);
+	}
 }
 
 int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
@@ -102,23 +181,25 @@ int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term
 		       (unsigned long long)index, strerror(-rc));
 		return rc;
 	}
-	uint8_t *copy = malloc(len ? len : 1);
+	struct snap_buf *copy = snap_buf_new(len);
 	if (copy == NULL)
 		return -ENOMEM;
-	memcpy(copy, data, len);
+	memcpy(copy->data, data, len);
 	struct aeg_wal_snap_meta meta = { .group = group, .index = index, .term = term, .len = len };
 	rc = conf != NULL ? meta_conf_set(&meta, conf) : -EINVAL;
+	/* Synchronous: Raft reports the install durable with this ticket. */
 	if (rc >= 0)
-		rc = aeg_wal_snapshot_save(rp->wal, &meta, copy);
+		rc = aeg_wal_snapshot_save(rp->wal, &meta, copy->data);
 	if (rc < 0) {
-		free(copy);
+		snap_buf_put(copy);
 		return rc;
 	}
-	snap_adopt(s, copy, len, index);
+	snap_adopt(s, copy, index);
 	(void)aeg_wal_compact(rp->wal, group, index);
 	/* The file is durable now (written and synced): no later batch to wait for. */
 	*ticket = aeg_wal_durable_lsn(rp->wal);
 	s->want_snapshot = true;  /* hands Raft a copy of its own once applied */
+	rp_work(rp, s);
 	rp->st.snapshots_installed++;
 	return 0;
 }
@@ -127,19 +208,101 @@ static int load_file(struct aeg_replica *rp, struct rp_shard *s, struct aeg_wal_
 {
 	size_t cap = 1u << 20;
 	for (;;) {
-		uint8_t *buf = malloc(cap);
-		if (buf == NULL)
+		struct snap_buf *b = snap_buf_new(cap);
+		if (b == NULL)
 			return -ENOMEM;
-		int rc = aeg_wal_snapshot_load(rp->dir, s->group, meta, buf, cap);
+		int rc = aeg_wal_snapshot_load(rp->dir, s->group, meta, b->data, cap);
 		if (rc >= 0) {
-			snap_adopt(s, buf, (size_t)rc, meta->index);
+			b->len = (size_t)rc;
+			snap_adopt(s, b, meta->index);
 			return 0;
 		}
-		free(buf);
+		snap_buf_put(b);
 		if (rc != -EMSGSIZE || cap >= SNAP_LOAD_MAX)
 			return rc;
 		cap *= 4;
 	}
+}
+
+/* Restart: applies committed entries [from, upto] of the log straight to
+ * the state machine and makes the result the group's snapshot base (with
+ * the config in force at upto: the last CONF entry applied, else the
+ * base's, else the initial one), so that Raft gets only the log's tail. */
+static int replay_into_base(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft *r,
+			    const struct aeg_wal_recovery *rec, uint64_t from, uint64_t upto,
+			    const struct aeg_raft_conf *base_conf)
+{
+	struct aeg_raft_conf conf = *base_conf;
+	uint64_t term = 0;
+	for (uint64_t i = from; i <= upto; i++) {
+		struct aeg_wal_entry_view e;
+		int rc = aeg_wal_recovery_entry(rec, s->group, i, &e);
+		struct aeg_kv_result res;
+		if (rc == 0 && e.type == AEG_RAFT_ENTRY_NORMAL)
+			rc = aeg_kv_apply(s->kv, i, e.data, e.len, &res);
+		else if (rc == 0)
+			rc = aeg_kv_apply_noop(s->kv, i);
+		if (rc == -EINVAL)
+			rc = 0;  /* not a command: skipped on every replica alike */
+		if (rc == 0 && e.type == AEG_RAFT_ENTRY_CONF)
+			rc = aeg_raft_conf_decode(&conf, e.data, e.len);
+		if (rc != 0) {
+			rp_log(rp, "group %u: replaying entry %llu: %s", s->group, (unsigned long long)i, strerror(-rc));
+			return rc;
+		}
+		term = e.term;
+	}
+	size_t len = aeg_kv_snapshot_size(s->kv);
+	struct snap_buf *b = snap_buf_new(len);
+	if (b == NULL)
+		return -ENOMEM;
+	int rc = aeg_kv_snapshot_write(s->kv, b->data, len);
+	if (rc >= 0)
+		rc = aeg_raft_restore_snapshot(r, upto, term, &conf);
+	if (rc >= 0)
+		rc = aeg_raft_snapshot_set(r, upto, b->data, (uint32_t)len);
+	if (rc < 0) {
+		rp_log(rp, "group %u: base at %llu after replay: %s", s->group, (unsigned long long)upto, strerror(-rc));
+		snap_buf_put(b);
+		return rc;
+	}
+	snap_adopt(s, b, upto);
+	return 0;
+}
+
+/* The snapshot file, if any, into the state machine; *base and *conf
+ * describe it (0 and the initial config without one). */
+static int recover_file(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_wal_group_state *st,
+			struct aeg_wal_snap_meta *meta, struct aeg_raft_conf *conf, uint64_t *base)
+{
+	*base = 0;
+	int rc = load_file(rp, s, meta);
+	if (rc == -ENOENT) {
+		if (st->snap_index == 0)
+			return 0;
+		rp_log(rp, "group %u: the log names a snapshot at %llu but %s/snap-%u.snap is missing", s->group,
+		       (unsigned long long)st->snap_index, rp->dir, s->group);
+		return -EBADMSG;
+	}
+	if (rc != 0) {
+		rp_log(rp, "group %u: snapshot file: %s", s->group, strerror(-rc));
+		return rc;
+	}
+	if (meta->index < st->snap_index) {
+		rp_log(rp, "group %u: snapshot file at %llu is older than the log's marker at %llu", s->group,
+		       (unsigned long long)meta->index, (unsigned long long)st->snap_index);
+		return -EBADMSG;
+	}
+	rc = meta->conf_len > 0 ? aeg_raft_conf_decode(conf, meta->conf, meta->conf_len) : -EBADMSG;
+	if (rc == 0)
+		rc = aeg_kv_snapshot_load(s->kv, s->snap->data, s->snap->len);
+	if (rc != 0) {
+		rp_log(rp, "group %u: loading the snapshot at %llu: %s", s->group, (unsigned long long)meta->index,
+		       strerror(-rc));
+		return rc;
+	}
+	*base = meta->index;
+	return 0;
 }
 
 int rp_recover_group(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_wal_recovery *rec)
@@ -158,39 +321,39 @@ int rp_recover_group(struct aeg_replica *rp, struct rp_shard *s, const struct ae
 			return rc;
 	}
 	struct aeg_wal_snap_meta meta;
-	rc = load_file(rp, s, &meta);
-	uint64_t base = 0;
-	if (rc == -ENOENT) {
-		if (st.snap_index > 0) {
-			rp_log(rp, "group %u: the log names a snapshot at %llu but %s/snap-%u.snap is missing",
-			       s->group, (unsigned long long)st.snap_index, rp->dir, s->group);
-			return -EBADMSG;
-		}
-	} else if (rc != 0) {
-		rp_log(rp, "group %u: snapshot file: %s", s->group, strerror(-rc));
+	struct aeg_raft_conf conf;
+	aeg_raft_conf_get(r, &conf);
+	uint64_t base;
+	rc = recover_file(rp, s, &st, &meta, &conf, &base);
+	if (rc != 0)
 		return rc;
-	} else {
-		base = meta.index;
-		if (base < st.snap_index) {
-			rp_log(rp, "group %u: snapshot file at %llu is older than the log's marker at %llu",
-			       s->group, (unsigned long long)base, (unsigned long long)st.snap_index);
-			return -EBADMSG;
-		}
-		struct aeg_raft_conf conf;
-		rc = meta.conf_len > 0 ? aeg_raft_conf_decode(&conf, meta.conf, meta.conf_len) : -EBADMSG;
+	uint64_t from = st.first_index > base + 1 ? st.first_index : base + 1;
+	/* The log may hold more entries since the last snapshot than the Raft
+	 * window (which is compacted without snapshots): committed ones beyond
+	 * half a window from the end are applied here and become the base. */
+	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
+	uint64_t upto = 0;
+	if (st.last_index >= from && st.last_index - from + 1 > window / 2) {
+		upto = st.last_index - window / 2;
+		if (upto > st.commit)
+			upto = st.commit;
+	}
+	if (upto >= from) {
+		rc = replay_into_base(rp, s, r, rec, from, upto, &conf);
+		if (rc != 0)
+			return rc;
+		base = upto;
+		from = upto + 1;
+	} else if (base > 0) {
+		rc = aeg_raft_restore_snapshot(r, meta.index, meta.term, &conf);
 		if (rc == 0)
-			rc = aeg_kv_snapshot_load(s->kv, s->snap_buf, s->snap_len);
-		if (rc == 0)
-			rc = aeg_raft_restore_snapshot(r, meta.index, meta.term, &conf);
-		if (rc == 0)
-			rc = aeg_raft_snapshot_set(r, meta.index, s->snap_buf, (uint32_t)s->snap_len);
+			rc = aeg_raft_snapshot_set(r, meta.index, s->snap->data, (uint32_t)s->snap->len);
 		if (rc != 0) {
-			rp_log(rp, "group %u: restoring the snapshot at %llu: %s", s->group,
-			       (unsigned long long)base, strerror(-rc));
+			rp_log(rp, "group %u: restoring the snapshot at %llu: %s", s->group, (unsigned long long)base,
+			       strerror(-rc));
 			return rc;
 		}
 	}
-	uint64_t from = st.first_index > base + 1 ? st.first_index : base + 1;
 	for (uint64_t i = from; st.last_index > 0 && i <= st.last_index; i++) {
 		struct aeg_wal_entry_view e;
 		rc = aeg_wal_recovery_entry(rec, s->group, i, &e);

@@ -33,13 +33,11 @@ static void snap_path(char *buf, size_t cap, const char *dir, uint64_t group, co
 	snprintf(buf, cap, "%s/snap-%016llx.%s", dir, (unsigned long long)group, ext);
 }
 
-int aeg_wal_snapshot_save(struct aeg_wal *w, const struct aeg_wal_snap_meta *m, const void *data)
+int aeg_wal_snapshot_write(const char *dir, int dir_fd, const struct aeg_wal_snap_meta *m, const void *data)
 {
-	if (w->stats.failed != 0)
-		return w->stats.failed;
 	char tmp[4096], path[4096];
-	snap_path(tmp, sizeof(tmp), w->dir, m->group, "tmp");
-	snap_path(path, sizeof(path), w->dir, m->group, "snap");
+	snap_path(tmp, sizeof(tmp), dir, m->group, "tmp");
+	snap_path(path, sizeof(path), dir, m->group, "snap");
 	uint8_t hdr[AEG_WAL_SNAP_HDR_BYTES_MAX];
 	int rc = aeg_wal_snap_hdr_encode(hdr, sizeof(hdr), m, data);
 	if (rc < 0)
@@ -48,7 +46,7 @@ int aeg_wal_snapshot_save(struct aeg_wal *w, const struct aeg_wal_snap_meta *m, 
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = -errno;
-		wal_log(w, "creating %s: %s", tmp, strerror(errno));
+		fprintf(stderr, "aegis-wal: creating %s: %s\n", tmp, strerror(errno));
 		return rc;
 	}
 	rc = write_all(fd, hdr, hdr_len);
@@ -60,19 +58,43 @@ int aeg_wal_snapshot_save(struct aeg_wal *w, const struct aeg_wal_snap_meta *m, 
 		rc = -errno;
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = -errno;
-	if (rc == 0 && fsync(w->dir_fd) != 0)
+	if (rc == 0 && fsync(dir_fd) != 0)
 		rc = -errno;
 	if (rc < 0) {
-		wal_log(w, "writing snapshot %s: %s", path, strerror(-rc));
+		fprintf(stderr, "aegis-wal: writing snapshot %s: %s\n", path, strerror(-rc));
 		if (unlink(tmp) != 0 && errno != ENOENT)
-			wal_log(w, "removing %s: %s", tmp, strerror(errno));
-		return rc;
+			fprintf(stderr, "aegis-wal: removing %s: %s\n", tmp, strerror(errno));
 	}
+	return rc;
+}
+
+int aeg_wal_snapshot_mark(struct aeg_wal *w, const struct aeg_wal_snap_meta *m)
+{
+	if (w->stats.failed != 0)
+		return w->stats.failed;
 	struct aeg_wal_rec r = { .type = AEG_WAL_SNAPSHOT, .group = m->group, .term = m->term,
 				 .index = m->index };
 	uint64_t lsn;
 	int n = wal_append_rec(w, &r, &lsn);
 	return n < 0 ? n : 0;
+}
+
+int aeg_wal_snapshot_save(struct aeg_wal *w, const struct aeg_wal_snap_meta *m, const void *data)
+{
+	if (w->stats.failed != 0)
+		return w->stats.failed;
+	int rc = aeg_wal_snapshot_write(w->dir, w->dir_fd, m, data);
+	return rc < 0 ? rc : aeg_wal_snapshot_mark(w, m);
+}
+
+const char *aeg_wal_dir(const struct aeg_wal *w)
+{
+	return w->dir;
+}
+
+int aeg_wal_dir_fd(const struct aeg_wal *w)
+{
+	return w->dir_fd;
 }
 
 int aeg_wal_snapshot_remove(struct aeg_wal *w, uint64_t group)

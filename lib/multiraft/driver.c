@@ -181,6 +181,13 @@ void aeg_gd_group_restored(struct aeg_gd *gd, uint32_t group)
 	gd_mark(gd, g);
 }
 
+void aeg_gd_tick_hold(struct aeg_gd *gd, uint32_t group, uint32_t ticks)
+{
+	struct gd_group *g = gd_group(gd, group);
+	if (g != NULL)
+		g->tick_hold = ticks;
+}
+
 struct aeg_raft *aeg_gd_raft(struct aeg_gd *gd, uint32_t group)
 {
 	struct gd_group *g = gd_group(gd, group);
@@ -253,6 +260,10 @@ void aeg_gd_tick(struct aeg_gd *gd, uint64_t now_ms, uint32_t tick_ms)
 		/* Backwards: a group going quiet is swapped out from behind us. */
 		for (uint32_t i = gd->n_active; i-- > 0;) {
 			struct gd_group *g = gd->groups[gd->active[i]];
+			if (g->tick_hold > 0) {
+				g->tick_hold--;
+				continue;
+			}
 			aeg_raft_tick(g->r);
 			if (aeg_raft_has_ready(g->r) && !g->dirty) {
 				g->dirty = true;

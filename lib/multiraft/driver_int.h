@@ -25,6 +25,7 @@ struct gd_group {
 	bool msgs_unissued;   /* held messages wait for the cursor's ticket */
 	uint64_t last_ticket; /* newest log ticket of this group's writes */
 	uint64_t durable_term;/* term of the newest hard state known durable */
+	uint32_t tick_hold;   /* ticks still to skip (aeg_gd_tick_hold) */
 	int error;
 };
 

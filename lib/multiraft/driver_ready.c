@@ -122,7 +122,10 @@ static void one_ready(struct aeg_gd *gd, struct gd_group *g)
 		gd_send(gd, g->id, &rd.msgs_now[i]);
 	if (rd.snap_install)
 		take_snapshot(gd, g, &rd);
-	if (rd.hs_changed) {
+	/* The commit index rides along with the hard state (Raft marks only
+	 * term and vote changes): a restart then knows what it may apply
+	 * straight from the log, even past the Raft window. */
+	if (rd.hs_changed || rd.hs.commit > g->hs.commit) {
 		g->hs = rd.hs;
 		g->hs_pending = true;
 	}

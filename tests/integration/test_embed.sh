@@ -32,3 +32,29 @@ cc -std=gnu11 -Wall -Wextra -Werror -static-libgcc $(pkg-config --cflags libaegi
 	$(pkg-config --libs-only-l --static libaegis | sed 's/-laegis//')
 "$tmp/embed_static"
 echo "embed: headers, shared and static link OK"
+
+# An embedded node (aegis/node.h): libaegis_node.pc, installed files only.
+# Built twice, as an embedder would: with cc and pkg-config, and as its own
+# meson project (embed/meson.build: dependency('libaegis_node')). It runs a
+# node in-process, checks its client used the in-process path (local_ops,
+# no datagram on the socket for its own shards), restarts it, and runs two
+# nodes where half the shards go over UDP.
+pkg-config --exists libaegis_node || { echo "libaegis_node.pc not installed"; exit 1; }
+cc -std=gnu11 -Wall -Wextra -Werror $(pkg-config --cflags libaegis_node) \
+	"$src/embed/embed_node.c" -o "$tmp/embed_node_cc" $(pkg-config --libs libaegis_node)
+if command -v meson >/dev/null; then
+	meson setup "$tmp/embed_build" "$src/embed" >"$tmp/embed_setup.log" 2>&1 ||
+		{ cat "$tmp/embed_setup.log"; exit 1; }
+	ninja -C "$tmp/embed_build" >"$tmp/embed_ninja.log" 2>&1 || { cat "$tmp/embed_ninja.log"; exit 1; }
+	node_bin="$tmp/embed_build/embed_node"
+else
+	node_bin="$tmp/embed_node_cc"
+fi
+# Nothing of the build tree may be needed at run time.
+if ldd "$node_bin" | grep -q "$build"; then
+	echo "embed_node links against the build tree:"; ldd "$node_bin"; exit 1
+fi
+mkdir -p "$tmp/data"
+port=$((31000 + ($$ % 300) * 100))
+LD_LIBRARY_PATH="$libdir" timeout -k 5 100 "$node_bin" "$tmp/data" "$port"
+echo "embed: embedded node OK"

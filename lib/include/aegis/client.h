@@ -53,6 +53,27 @@ struct aeg_client_addr {
 	uint16_t port; /* any worker port of the node */
 };
 
+/* An in-process path to one node's workers, instead of the socket, for
+ * datagrams addressed to ipv4:port_base+w (w < workers). An embedded node
+ * fills it (aegis/node.h, aeg_node_client); the datagrams are the same
+ * sealed client datagrams, only their transport differs. Called from the
+ * client's thread only. */
+struct aeg_client_local {
+	uint32_t ipv4;       /* host order */
+	uint16_t port_base;
+	uint16_t workers;
+	/* One request datagram for worker w: 0, or -ENOBUFS (full now: the
+	 * client keeps it and tries again at the next poll). */
+	int (*send)(void *ctx, uint16_t worker, const void *dgram, uint32_t len);
+	/* Calls fn for up to max reply datagrams waiting (each valid during
+	 * its call only); returns how many. */
+	uint32_t (*receive)(void *ctx, void (*fn)(void *arg, uint16_t worker, const uint8_t *dgram,
+						   uint32_t len), void *arg, uint32_t max);
+	/* At aeg_client_close: the path is no longer used. May be NULL. */
+	void (*release)(void *ctx);
+	void *ctx;
+};
+
 struct aeg_client_cfg {
 	/* Where to fetch the map: "ID=IPv4:PORT" strings, or addrs, or both. */
 	const char *const *nodes;
@@ -69,6 +90,7 @@ struct aeg_client_cfg {
 	uint32_t value_bytes_max;     /* 0: 1 MiB */
 	uint32_t reasm_slots;         /* large replies reassembled at once; 0: 8 */
 	uint8_t consistency;          /* used for AEG_CLIENT_DEFAULT ops; 0: the node's */
+	const struct aeg_client_local *local; /* NULL: every node over UDP; outlives the client */
 };
 
 /* 0 and *out, -EINVAL (no address, an address that does not parse, sizes
@@ -168,6 +190,9 @@ struct aeg_client_stats {
 	uint64_t drops[AEG_CLIENT_DROP_NR]; /* received datagrams refused, by reason */
 	uint64_t wrong_client;   /* authentic but for another client id */
 	uint64_t reasm_refused;  /* reply parts refused by reassembly */
+	/* The in-process path (cfg.local): datagrams each way, and operations
+	 * whose final answer came that way. */
+	uint64_t local_dgrams_sent, local_dgrams_received, local_ops;
 };
 
 void aeg_client_get_stats(const struct aeg_client *c, struct aeg_client_stats *out);

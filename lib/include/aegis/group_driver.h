@@ -111,6 +111,10 @@ int aeg_gd_group_add(struct aeg_gd *gd, uint32_t group, const struct aeg_raft_co
 		     const struct aeg_raft_conf *initial);
 /* After the aeg_raft_restore_* calls: the group's restored term is durable. */
 void aeg_gd_group_restored(struct aeg_gd *gd, uint32_t group);
+/* The group's next `ticks` ticks are skipped (its election timer waits):
+ * a new cluster lets each group's preferred leader campaign first, so that
+ * thousands of groups do not all start elections at once. */
+void aeg_gd_tick_hold(struct aeg_gd *gd, uint32_t group, uint32_t ticks);
 /* Drops a group (and its held messages' claim on it). -ENOENT. */
 int aeg_gd_group_remove(struct aeg_gd *gd, uint32_t group);
 struct aeg_raft *aeg_gd_raft(struct aeg_gd *gd, uint32_t group);

@@ -189,6 +189,15 @@ int aeg_wal_read_entry(struct aeg_wal *w, uint64_t group, uint64_t index, void *
  * marker's append as for aeg_wal_append_entries (-EAGAIN: poll, then save
  * again); only compact once it returned 0. A full log still takes markers
  * (a reserve at each segment's end), so a node can snapshot its way out. */
+/* The two halves of aeg_wal_snapshot_save, for a node that writes snapshot
+ * files on another thread: aeg_wal_snapshot_write only touches the file
+ * system (dir and its open fd: aeg_wal_dir, aeg_wal_dir_fd) and may run on
+ * any thread; aeg_wal_snapshot_mark appends the marker (the log's thread),
+ * after the file is durable. */
+int aeg_wal_snapshot_write(const char *dir, int dir_fd, const struct aeg_wal_snap_meta *m, const void *data);
+int aeg_wal_snapshot_mark(struct aeg_wal *w, const struct aeg_wal_snap_meta *m);
+const char *aeg_wal_dir(const struct aeg_wal *w);
+int aeg_wal_dir_fd(const struct aeg_wal *w);
 int aeg_wal_snapshot_save(struct aeg_wal *w, const struct aeg_wal_snap_meta *m, const void *data);
 /* Removes the group's snapshot file (fsyncs the dir). 0 or -ENOENT, or an
  * I/O error. Blocking. */

@@ -34,6 +34,7 @@ AG_CLI_PREFIX=${AG_CLI_PREFIX:-}
 declare -A AG_PID=()
 declare -A AG_NODE_IP=()
 AG_FAILED=0
+# AG_SET: "section.key=value ..." passed to every aegisd as --set.
 
 ag_log() { echo "[$(date +%T.%N | cut -c1-12)] $*" >&2; }
 
@@ -125,8 +126,10 @@ EOF
 ag_start() {
 	local i=$1
 	rm -f "$AG_TMP/n$i.ready"
+	local sets=() kv
+	for kv in ${AG_SET:-}; do sets+=(--set "$kv"); done
 	# shellcheck disable=SC2046 # the prefix is words
-	timeout -k 5 600 $(ag_prefix "$i") "$AG_BUILD/control/aegisd" --config "$AG_TMP/n$i.toml" \
+	timeout -k 5 600 $(ag_prefix "$i") "$AG_BUILD/control/aegisd" --config "$AG_TMP/n$i.toml" "${sets[@]}" \
 		--ready-file "$AG_TMP/n$i.ready" >>"$AG_TMP/n$i.log" 2>&1 &
 	AG_PID[$i]=$!
 	local t

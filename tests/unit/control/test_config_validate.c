@@ -76,7 +76,6 @@ static const struct {
 	{ "[raft]\nelection_timeout_max = 305\n", "v.toml:2: raft.election_timeout_max: 305 is not a multiple" },
 	{ "[raft]\nlease_read = true\ncheck_quorum = false\n", "v.toml:2: raft.lease_read: needs raft.check_quorum" },
 	{ "[raft]\nlog_entries_max = 1000\n", "v.toml:2: raft.log_entries_max: 1000 is not a power of two" },
-	{ "[raft]\nsnapshot_every_entries = 1024\n", "v.toml:2: raft.snapshot_every_entries: 1024 must be below raft.log_entries_max (1024)" },
 	{ "[raft]\nquiesce_after_ms = 20\n", "v.toml:2: raft.quiesce_after_ms: 20 must be 0 (never) or at least" },
 	{ NODE, "replication.replication_factor: 3 is more than the 1 nodes" },
 	{ "[node]\nid = 1\n", "node.address: required when node.id is set" },
