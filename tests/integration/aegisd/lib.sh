@@ -7,6 +7,12 @@
 #
 #   AG_BUILD   the meson build dir (first argument of the test)
 #   AG_TMP     run dir: n<i>/ data, n<i>.toml, n<i>.log, keys
+#
+# Hooks for other topologies (the DPDK test, test_aegisd_dpdk.sh): node i's
+# address comes from AG_NODE_IP[i] (default AG_IP), its config's transport
+# from AG_TRANSPORT, its command line is prefixed by `ag_prefix i` (e.g.
+# nsenter into its network namespace) and aegis-cli's by AG_CLI_PREFIX;
+# AG_START_SECS bounds a start, AG_CLI_TIMEOUT_MS one client attempt.
 
 set -u
 
@@ -17,7 +23,16 @@ AG_SHARDS=${AG_SHARDS:-8}
 AG_WORKERS=${AG_WORKERS:-1}
 AG_PORT0=$((20000 + ($$ % 400) * 100))   # node i: AG_PORT0 + 10 i
 AG_IP=${AG_IP:-127.0.0.1}
+AG_TRANSPORT=${AG_TRANSPORT:-udp}
+AG_ELECTION_MIN=${AG_ELECTION_MIN:-150} # [raft], ms
+AG_ELECTION_MAX=${AG_ELECTION_MAX:-300}
+AG_HEARTBEAT=${AG_HEARTBEAT:-50}
+AG_RAFT_EXTRA=${AG_RAFT_EXTRA:-}        # more [raft] lines
+AG_START_SECS=${AG_START_SECS:-10}
+AG_CLI_TIMEOUT_MS=${AG_CLI_TIMEOUT_MS:-500}
+AG_CLI_PREFIX=${AG_CLI_PREFIX:-}
 declare -A AG_PID=()
+declare -A AG_NODE_IP=()
 AG_FAILED=0
 # AG_SET: "section.key=value ..." passed to every aegisd as --set.
 
@@ -39,13 +54,17 @@ ag_fail() {
 	exit 1
 }
 
-ag_cleanup() {
+ag_kill_all() {
 	local n
 	for n in "${!AG_PID[@]}"; do
 		pkill -KILL -P "${AG_PID[$n]}" 2>/dev/null
 		kill -KILL "${AG_PID[$n]}" 2>/dev/null
 	done
 	wait 2>/dev/null
+}
+
+ag_cleanup() {
+	ag_kill_all
 	if [ "$AG_FAILED" = 0 ] && [ -z "${AG_KEEP:-}" ]; then
 		rm -rf "$AG_TMP"
 	else
@@ -61,6 +80,9 @@ ag_keys() {
 }
 
 ag_port() { echo $((AG_PORT0 + 10 * $1)); }
+ag_ip() { echo "${AG_NODE_IP[$1]:-$AG_IP}"; }
+# ag_prefix I: words put before node I's command (none here).
+ag_prefix() { :; }
 
 # ag_config I [extra toml lines...]: writes n<I>.toml
 ag_config() {
@@ -68,7 +90,7 @@ ag_config() {
 	shift
 	for j in $(seq 1 "$AG_NODES"); do
 		[ "$j" = "$i" ] && continue
-		peers="$peers${peers:+, }\"$j=$AG_IP:$(ag_port "$j")\""
+		peers="$peers${peers:+, }\"$j=$(ag_ip "$j"):$(ag_port "$j")\""
 	done
 	mkdir -p "$AG_TMP/n$i"
 	cat >"$AG_TMP/n$i.toml" <<EOF
@@ -76,20 +98,21 @@ ag_config() {
 replication_factor = 3
 consistency_level = "quorum"
 [raft]
-election_timeout_min = 150
-election_timeout_max = 300
-heartbeat_interval = 50
+election_timeout_min = $AG_ELECTION_MIN
+election_timeout_max = $AG_ELECTION_MAX
+heartbeat_interval = $AG_HEARTBEAT
+$AG_RAFT_EXTRA
 [sharding]
 strategy = "hash"
 shard_count = $AG_SHARDS
 auto_rebalance = false
 [node]
 id = $i
-address = "$AG_IP:$(ag_port "$i")"
+address = "$(ag_ip "$i"):$(ag_port "$i")"
 peers = [$peers]
 data_dir = "$AG_TMP/n$i"
 workers = $AG_WORKERS
-transport = "udp"
+transport = "$AG_TRANSPORT"
 cluster_key_file = "$AG_TMP/cluster.key"
 client_key_file = "$AG_TMP/client.key"
 EOF
@@ -105,16 +128,17 @@ ag_start() {
 	rm -f "$AG_TMP/n$i.ready"
 	local sets=() kv
 	for kv in ${AG_SET:-}; do sets+=(--set "$kv"); done
-	timeout -k 5 600 "$AG_BUILD/control/aegisd" --config "$AG_TMP/n$i.toml" "${sets[@]}" \
+	# shellcheck disable=SC2046 # the prefix is words
+	timeout -k 5 600 $(ag_prefix "$i") "$AG_BUILD/control/aegisd" --config "$AG_TMP/n$i.toml" "${sets[@]}" \
 		--ready-file "$AG_TMP/n$i.ready" >>"$AG_TMP/n$i.log" 2>&1 &
 	AG_PID[$i]=$!
 	local t
-	for t in $(seq 1 200); do
+	for t in $(seq 1 $((AG_START_SECS * 20))); do
 		[ -s "$AG_TMP/n$i.ready" ] && return 0
 		kill -0 "${AG_PID[$i]}" 2>/dev/null || ag_fail "node $i exited at start"
 		sleep 0.05
 	done
-	ag_fail "node $i not ready after 10 s"
+	ag_fail "node $i not ready after $AG_START_SECS s"
 }
 
 ag_kill9() {
@@ -137,14 +161,16 @@ ag_stop() {
 ag_nodes_arg() {
 	local j s=""
 	for j in $(seq 1 "$AG_NODES"); do
-		s="$s${s:+,}$j=$AG_IP:$(ag_port "$j")"
+		s="$s${s:+,}$j=$(ag_ip "$j"):$(ag_port "$j")"
 	done
 	echo "$s"
 }
 
 # ag_cli ARGS...: aegis-cli against the whole cluster.
 ag_cli() {
-	"$AG_BUILD/tools/aegis-cli" --nodes "$(ag_nodes_arg)" --key-file "$AG_TMP/client.key" --timeout-ms 500 "$@"
+	# shellcheck disable=SC2086 # the prefix is words
+	$AG_CLI_PREFIX "$AG_BUILD/tools/aegis-cli" --nodes "${AG_CLI_NODES:-$(ag_nodes_arg)}" --key-file "$AG_TMP/client.key" \
+		--timeout-ms "$AG_CLI_TIMEOUT_MS" "$@"
 }
 
 ag_ctl() { "$AG_BUILD/tools/aegisctl" --socket "$AG_TMP/n$1/aegisd.sock" "${@:2}"; }
@@ -203,4 +229,17 @@ PY
 		sleep 0.1
 	done
 	return 1
+}
+
+# ag_status I EXPR: prints Python EXPR over node I's status (d, the
+# status object; W, its workers; S, its shards). Fails the test when the
+# node does not answer or EXPR raises.
+ag_status() {
+	local out
+	out=$(ag_ctl "$1" status --json 2>&1 | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+W, S = d["workers"], d["shards"]
+print(eval(sys.argv[1]))' "$2" 2>&1) || ag_fail "status of node $1: '$2': $out"
+	echo "$out"
 }
