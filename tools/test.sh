@@ -56,7 +56,7 @@ run_suites() {
 }
 
 if configure build; then
-	run_suites build "normal build: unit, sim, integration"
+	run_suites build "normal build: unit, sim, integration" --no-suite manual
 else
 	setup_failures=$((setup_failures + 1))
 fi
