@@ -27,7 +27,8 @@
 #define KEYS 200
 
 /* Patient: an fdatasync on a busy shared disk can take a second or more. */
-static const struct aeg_client_cfg client_cfg = { .timeout_ms = 1000, .retries = 10 };
+/* Patient: a shared CI disk can take seconds per fdatasync. */
+static const struct aeg_client_cfg client_cfg = { .timeout_ms = 1000, .retries = 30 };
 
 static int fail(const char *what, int rc)
 {
