@@ -113,7 +113,8 @@ void kv_sess_raise_floor(struct kv_state *st, struct kv_sess *s, uint64_t floor)
 	if (floor <= s->floor)
 		return;
 	uint32_t k = first_above(s, floor);
-	memmove(s->res, s->res + k, (size_t)(s->n - k) * sizeof(*s->res));
+	if (k > 0 && s->n > k)  /* res may be NULL when the window is empty */
+		memmove(s->res, s->res + k, (size_t)(s->n - k) * sizeof(*s->res));
 	s->n -= k;
 	assert(st->results >= k);
 	st->results -= k;

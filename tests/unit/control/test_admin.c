@@ -116,8 +116,8 @@ static char *reply(struct aeg_admin *a, int fd)
 		rx.len = 0;
 	rx.fd = fd;
 	for (int i = 0; i < 20000; i++) {
-		char *nl = memchr(rx.buf, '\n', rx.len);
-		if (rx.buf != NULL && nl != NULL) {
+		char *nl = rx.buf != NULL ? memchr(rx.buf, '\n', rx.len) : NULL;
+		if (nl != NULL) {
 			size_t n = (size_t)(nl - rx.buf);
 			char *line = malloc(n + 1);
 			assert_non_null(line);
