@@ -166,6 +166,9 @@ static void check_new_leader(struct sim *s, struct sim_rep *rp, struct aeg_raft 
 	sim_trace(s, "n%u is leader of g%u term %llu (log %llu, commit %llu)", rp->node, rp->g,
 		  (unsigned long long)term, (unsigned long long)rp->mlast,
 		  (unsigned long long)aeg_raft_commit(r));
+	/* Figure 8: a leader gone before its first entry spread */
+	node_maybe_crash_within(s, &s->nodes[rp->node], sim_crash_after_elect_pct(s), "elected", 0,
+				FIG8_ELECT_US);
 }
 
 /* touched: the node the event was for (only it can have changed), or 0. */

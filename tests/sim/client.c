@@ -139,7 +139,8 @@ static bool submit(struct sim *s, uint32_t g, uint32_t c)
 			free(buf);
 		p->term = aeg_raft_term(r);
 		if (rc == 0)
-			node_maybe_crash_soon(s, nd, sim_crash_after_propose_pct(s), "took a proposal");
+			node_maybe_crash_within(s, nd, sim_crash_after_propose_pct(s), "took a proposal", 0,
+						s->fig8 ? FIG8_PROPOSE_US : 3000);
 		op->index = p->index;
 		op->term = p->term;
 	} else {

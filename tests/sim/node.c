@@ -123,8 +123,8 @@ static void commit_check(struct sim *s, struct sim_rep *rp)
 	uint64_t before = s->grp[rp->g].gcommit;
 	check_commit(s, rp);
 	if (aeg_raft_role(r) == AEG_RAFT_LEADER && s->grp[rp->g].gcommit > before)
-		node_maybe_crash_soon(s, &s->nodes[rp->node], sim_crash_after_commit_pct(s),
-				      "commit moved");
+		node_maybe_crash_within(s, &s->nodes[rp->node], sim_crash_after_commit_pct(s),
+					"commit moved", 0, s->fig8 ? FIG8_COMMIT_US : 3000);
 }
 
 static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
@@ -349,9 +349,16 @@ void node_tick(struct sim *s, uint32_t id)
 /* Adversary: crash a node a moment after something interesting. */
 void node_maybe_crash_soon(struct sim *s, struct sim_node *nd, uint32_t pct, const char *why)
 {
+	node_maybe_crash_within(s, nd, pct, why, 0, 3000);
+}
+
+/* In [lo_us, hi_us) from now; within 1 ms, what it just sent dies too. */
+void node_maybe_crash_within(struct sim *s, struct sim_node *nd, uint32_t pct, const char *why,
+			     uint64_t lo_us, uint64_t hi_us)
+{
 	if (s->healed_t != 0 || !rng_pct(&s->rng, pct))
 		return;
-	uint64_t at = s->now + rng_below(&s->rng, 3000);
+	uint64_t at = s->now + lo_us + rng_below(&s->rng, hi_us - lo_us);
 	sim_trace(s, "adversary: crash n%u at %.3f ms (%s)", nd->id, (double)at / 1000.0, why);
 	sim_push(s, at, EV_CRASH, nd->id, nd->incarnation, NULL);
 }

@@ -27,20 +27,21 @@ const struct sim_mix sim_mixes[] = {
 	{ MIX("calm",      0,  0, 100,  2000,   0,   0,   0,  0, 100,  1000, false, false),
 	  .groups = 2 },
 	{ MIX("lossy",    10,  5, 100, 30000,   0,   0,   0,  5, 100,  3000, false, false),
-	  .groups = 3 },
+	  .groups = 3, .fig8_pct = 50 },
 	{ MIX("partition", 2,  2, 100, 10000, 150,   0,   0,  5, 100,  3000, false, false),
-	  .snap_every = 16, .groups = 2 },
+	  .snap_every = 16, .groups = 2, .fig8_pct = 50 },
 	{ MIX("crash",     2,  2, 100, 10000,   0, 150,   0,  5, 100, 20000, true, false),
 	  .snap_every = 16, .groups = 3, .log_room = 6, .log_inflight = 2, .fig8_pct = 25 },
-	{ MIX("transfer",  2,  2, 100, 10000, 300,   0, 150,  5, 100,  3000, false, false) },
+	{ MIX("transfer",  2,  2, 100, 10000, 300,   0, 150,  5, 100,  3000, false, false),
+	  .fig8_pct = 50 },
 	{ MIX("chaos",     5,  5, 100, 30000, 200, 200, 400, 10, 100, 30000, true, false),
-	  .snap_every = 12, .groups = 4, .fig8_pct = 25 },
+	  .snap_every = 12, .groups = 4, .fig8_pct = 50 },
 	{ MIX("lease",     2,  2, 100, 10000, 200, 200, 400, 10, 100, 10000, true, true),
-	  .snap_every = 16 },
+	  .snap_every = 16, .fig8_pct = 50 },
 	/* plain Raft: an isolated leader keeps leading */
 	{ MIX("nocq",      2,  2, 100, 20000, 100, 300,   0,  5, 100, 10000, true, false),
 	  .no_prevote = true, .no_check_quorum = true, .snap_every = 24, .partition_ms_max = 1200,
-	  .fig8_pct = 25 },
+	  .fig8_pct = 50 },
 	/* Figure 8 hunting: one entry per append, slow disks, leaders crash
 	 * right after their commit index moves */
 	{ MIX("figure8",   5,  2, 100, 40000, 150, 400,   0, 10, 1000, 60000, true, false),
@@ -51,7 +52,8 @@ const struct sim_mix sim_mixes[] = {
 	/* membership changes (joint consensus, learners) among all of it;
 	 * nodes beyond the first 3 start outside the config */
 	{ MIX("members",   2,  2, 100, 20000, 300, 300, 400, 10, 100, 20000, true, false),
-	  .conf_every_ms = 150, .initial_voters = 3, .snap_every = 16, .groups = 2 },
+	  .conf_every_ms = 150, .initial_voters = 3, .snap_every = 16, .groups = 2,
+	  .fig8_pct = 50 },
 	/* quiescence: clients pause long enough for groups to go quiet; a
 	 * node-level failure detector wakes followers of unreachable leaders */
 	{ MIX("quiet",     2,  2, 100, 10000, 300, 300, 400,  5, 100, 10000, true, true),
@@ -205,6 +207,11 @@ uint32_t sim_crash_after_propose_pct(const struct sim *s)
 	return s->fig8 ? 30 : s->mix->crash_after_propose_pct;
 }
 
+uint32_t sim_crash_after_elect_pct(const struct sim *s)
+{
+	return s->fig8 ? 30 : 0;
+}
+
 static void heal_all(struct sim *s)
 {
 	s->healed_t = s->now;
@@ -346,6 +353,8 @@ int sim_run(struct sim *s, uint64_t seed, const struct sim_mix *mix, uint32_t no
 	s->trace = trace;
 	rng_seed(&s->rng, seed);
 	s->fig8 = rng_pct(&s->rng, mix->fig8_pct);
+	if (s->fig8)
+		s->groups = SIM_GROUPS_MAX;  /* more leaders to churn: more chances */
 	s->fault_end_t = 1500000;
 	s->liveness_bound_us = 3000000;  /* 10 maximum election timeouts */
 	s->end_t = s->fault_end_t + s->liveness_bound_us + 1;

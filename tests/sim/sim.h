@@ -306,6 +306,12 @@ static inline struct sim_rep *sim_rep(struct sim *s, uint32_t id, uint32_t g)
 uint32_t sim_batch_entries(const struct sim *s);
 uint32_t sim_crash_after_commit_pct(const struct sim *s);
 uint32_t sim_crash_after_propose_pct(const struct sim *s);
+uint32_t sim_crash_after_elect_pct(const struct sim *s);
+/* Figure 8 crash windows (us): a crash within 1 ms also kills what the
+ * node just sent (the noop of a new leader, the append after a commit). */
+#define FIG8_COMMIT_US 1000
+#define FIG8_ELECT_US 1000
+#define FIG8_PROPOSE_US 3000
 
 /* net.c */
 /* The driver's io.send: one encoded message (copied). */
@@ -342,6 +348,8 @@ void node_stop(struct sim *s, uint32_t id);
  * submit the log batch, flush coalesced heartbeats, check. */
 void node_loop(struct sim *s, uint32_t id);
 void node_maybe_crash_soon(struct sim *s, struct sim_node *nd, uint32_t pct, const char *why);
+void node_maybe_crash_within(struct sim *s, struct sim_node *nd, uint32_t pct, const char *why,
+			     uint64_t lo_us, uint64_t hi_us);
 void node_tick(struct sim *s, uint32_t id);
 /* Mirror of entry e as handed to the log by group g on node nd. */
 void node_mirror(struct sim *s, struct sim_rep *rp, const struct aeg_raft_entry *e);
