@@ -1,9 +1,9 @@
 /* A simulated node: one group driver (lib/multiraft, as aegisd's worker)
  * with the node's groups, rebuilt from the simulated log at every start;
  * its loop (process, snapshots, submit the log batch, coalesced
- * heartbeats); the state machine behind io.apply / io.install_snapshot;
- * and per group a mirror of the log as handed to the log (term and chained
- * hash per index) that the invariant checks compare across nodes in O(1). */
+ * heartbeats); and per group a mirror of the log as handed to the log
+ * (term and chained hash per index) that the invariant checks compare
+ * across nodes in O(1). The state machine is sm.c's. */
 #include "sim.h"
 
 #include <errno.h>
@@ -51,40 +51,6 @@ struct aeg_raft *sim_raft(const struct sim *s, uint32_t id, uint32_t g)
 	return s->nodes[id].reps[g].r;
 }
 
-static void snap_encode(const struct sim_rep *rp, struct sim_snap *sn, uint64_t index)
-{
-	memcpy(sn->data, rp->kv, SIM_KEYS * 8);
-	memcpy(sn->data + SIM_KEYS * 8, &rp->mchain[index], 8);
-	memcpy(sn->data + SIM_KEYS * 8 + 8, &index, 8);
-	sn->len = SIM_SNAP_BYTES;
-}
-
-/* Loads a snapshot into the state machine and the log mirror. */
-static void snap_load(struct sim *s, struct sim_rep *rp, uint64_t index, uint64_t term,
-		      const uint8_t *data, uint32_t len)
-{
-	const struct sim_group *gr = &s->grp[rp->g];
-	uint64_t chain, at;
-	if (len != SIM_SNAP_BYTES) {
-		sim_fail(s, "n%u g%u: snapshot of %u bytes, expected %u", rp->node, rp->g, len,
-			 SIM_SNAP_BYTES);
-		return;
-	}
-	memcpy(rp->kv, data, SIM_KEYS * 8);
-	memcpy(&chain, data + SIM_KEYS * 8, 8);
-	memcpy(&at, data + SIM_KEYS * 8 + 8, 8);
-	if (at != index || index > gr->gcommit || chain != gr->gchain[index]) {
-		sim_fail(s, "state machine safety: n%u g%u loads a snapshot at %llu that is not the committed state",
-			 rp->node, rp->g, (unsigned long long)index);
-		return;
-	}
-	rp->applied = index;
-	rp->mbase = index;
-	rp->mlast = index;
-	rp->mterm[index] = term;
-	rp->mchain[index] = chain;
-}
-
 void node_initial_conf(const struct sim *s, struct aeg_raft_conf *c)
 {
 	uint32_t voters = s->mix->initial_voters && s->mix->initial_voters < s->n
@@ -111,76 +77,6 @@ static void payload_free(void *ctx, void *p, uint32_t len)
 	rp->payload_allocs--;
 	rp->payload_bytes -= len;
 	free(p);
-}
-
-/* ---- the driver's io: state machine side (the log is disk.c's, the
- * network net.c's) ---- */
-
-/* Commit moved: global knowledge, and the Figure 8 adversary. */
-static void commit_check(struct sim *s, struct sim_rep *rp)
-{
-	struct aeg_raft *r = sim_raft(s, rp->node, rp->g);
-	uint64_t before = s->grp[rp->g].gcommit;
-	check_commit(s, rp);
-	if (aeg_raft_role(r) == AEG_RAFT_LEADER && s->grp[rp->g].gcommit > before)
-		node_maybe_crash_within(s, &s->nodes[rp->node], sim_crash_after_commit_pct(s),
-					"commit moved", 0, s->fig8 ? FIG8_COMMIT_US : 3000);
-}
-
-static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
-{
-	struct sim_node *nd = ctx;
-	struct sim *s = nd->sim;
-	struct sim_rep *rp = &nd->reps[group - 1];
-	const struct sim_group *gr = &s->grp[rp->g];
-	uint64_t i = e->index;
-	if (s->failure[0] != '\0')
-		return;
-	commit_check(s, rp);
-	if (i != rp->applied + 1 || i > gr->gcommit || i > rp->mlast || rp->mchain[i] != gr->gchain[i]) {
-		sim_fail(s, "state machine safety: n%u g%u applies index %llu that differs from the committed one",
-			 nd->id, rp->g, (unsigned long long)i);
-		return;
-	}
-	rp->applied = i;
-	rp->applied_bytes += e->len;
-	if (e->type == AEG_RAFT_ENTRY_NORMAL && e->len >= 13) {
-		uint32_t key = e->data[0] % SIM_KEYS;
-		uint64_t value;
-		memcpy(&value, e->data + 5, sizeof(value));
-		rp->kv[key] = value;
-	}
-	client_applied(s, rp, e);
-}
-
-static void io_read_ready(void *ctx, uint32_t group, uint64_t read_ctx, uint64_t index)
-{
-	struct sim_node *nd = ctx;
-	client_read_ready(nd->sim, &nd->reps[group - 1], read_ctx, index);
-}
-
-static int io_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
-			       const struct aeg_raft_conf *conf, const uint8_t *data, uint32_t len,
-			       uint64_t *ticket)
-{
-	struct sim_node *nd = ctx;
-	struct sim *s = nd->sim;
-	struct sim_rep *rp = &nd->reps[group - 1];
-	s->snap_installs++;
-	sim_trace(s, "n%u g%u installs snapshot at %llu", nd->id, rp->g, (unsigned long long)index);
-	snap_load(s, rp, index, term, data, len);
-	check_snapshot_conf(s, rp, index, conf, "installed");
-	struct sim_snap *sn = &rp->inst_snap;
-	sn->index = index;
-	sn->term = term;
-	sn->conf = *conf;
-	sn->len = len <= sizeof(sn->data) ? len : sizeof(sn->data);
-	memcpy(sn->data, data, sn->len);
-	rp->installed = true;
-	/* Raft's log after the snapshot is re-read into the mirror. */
-	rp->lag_lo = index + 1;
-	disk_log_snapshot(s, nd, rp->g, sn, ticket);
-	return 0;
 }
 
 /* ---- start and stop ---- */
@@ -238,7 +134,7 @@ static int group_restore(struct sim *s, struct sim_node *nd, uint32_t g)
 	if (rc == 0 && sn->index > 0) {
 		check_snapshot_conf(s, rp, sn->index, &sn->conf, "stored");
 		rc = aeg_raft_restore_snapshot(r, sn->index, sn->term, &sn->conf);
-		snap_load(s, rp, sn->index, sn->term, sn->data, sn->len);
+		sm_snap_load(s, rp, sn->index, sn->term, sn->data, sn->len);
 		rp->own_snap = *sn;
 		if (rc == 0)
 			rc = aeg_raft_snapshot_set(r, sn->index, rp->own_snap.data, rp->own_snap.len);
@@ -265,8 +161,8 @@ int node_start(struct sim *s, uint32_t id)
 	gc.msg_bytes_max = 4u << 20;  /* sizes are checked by the transport (net.c) */
 	struct aeg_gd_io io = {
 		.log_entries = disk_log_entries, .log_hard_state = disk_log_hard_state,
-		.install_snapshot = io_install_snapshot, .send = net_send, .apply = io_apply,
-		.read_ready = io_read_ready, .ctx = nd,
+		.install_snapshot = sm_install_snapshot, .send = net_send, .apply = sm_apply,
+		.read_ready = sm_read_ready, .ctx = nd,
 	};
 	int rc = aeg_gd_new(&nd->gd, &gc, &io);
 	if (rc != 0) {
@@ -363,50 +259,6 @@ void node_maybe_crash_within(struct sim *s, struct sim_node *nd, uint32_t pct, c
 	sim_push(s, at, EV_CRASH, nd->id, nd->incarnation, NULL);
 }
 
-/* Every snap_every applied entries: snapshot the kv state, make it the
- * group's log base and compact the raft log, keeping a few entries so
- * that both catch-up paths (appends and snapshots) get used. */
-static void maybe_snapshot(struct sim *s, struct sim_rep *rp)
-{
-	uint32_t every = s->mix->snap_every;
-	/* (or once the log holds a few large values) */
-	if (every == 0 || (rp->applied < rp->own_snap.index + every && rp->applied_bytes < (1u << 20)))
-		return;
-	struct aeg_raft *r = rp->r;
-	const struct aeg_raft_entry *e = aeg_raft_entry_at(r, rp->applied);
-	struct aeg_raft_status st;
-	aeg_raft_status(r, &st);
-	if (rp->applied != st.applied || e == NULL || s->failure[0] != '\0')
-		return;
-	struct sim_snap *sn = &rp->own_snap;
-	sn->index = rp->applied;
-	sn->term = e->term;
-#ifdef AEG_SIM_BUG_SNAP_CURRENT_CONF
-	/* BUG variant: the config in force now, possibly newer than the snapshot */
-	aeg_raft_conf_get(r, &sn->conf);
-#else
-	/* The config as of the snapshot's index: a later (maybe uncommitted)
-	 * one would outlive its entry's truncation in the snapshot. */
-	if (aeg_raft_conf_at(r, sn->index, &sn->conf) != 0) {
-		sim_fail(s, "n%u g%u: conf_at(%llu) refused", rp->node, rp->g,
-			 (unsigned long long)sn->index);
-		return;
-	}
-#endif
-	check_snapshot_conf(s, rp, sn->index, &sn->conf, "own");
-	snap_encode(rp, sn, sn->index);
-	if (aeg_raft_snapshot_set(r, sn->index, sn->data, sn->len) != 0) {
-		sim_fail(s, "n%u g%u: snapshot_set refused", rp->node, rp->g);
-		return;
-	}
-	disk_set_snapshot(&rp->disk, sn);
-	rp->applied_bytes = 0;
-	uint64_t keep = 4;
-	if (sn->index > keep && aeg_raft_compact(r, sn->index - keep) != 0)
-		sim_fail(s, "n%u g%u: compact refused", rp->node, rp->g);
-	s->snaps_taken++;
-}
-
 /* After process(): the entries the log has not taken yet are Raft's
  * current ones; the mirror re-reads them from its memory. */
 static void after_process(struct sim *s, struct sim_node *nd, struct sim_rep *rp)
@@ -430,8 +282,8 @@ static void after_process(struct sim *s, struct sim_node *nd, struct sim_rep *rp
 	    aeg_raft_snapshot_set(r, rp->inst_snap.index, rp->inst_snap.data, rp->inst_snap.len) != 0)
 		sim_fail(s, "n%u g%u: snapshot_set after an install refused", nd->id, rp->g);
 	rp->installed = false;
-	commit_check(s, rp);
-	maybe_snapshot(s, rp);
+	sm_commit_check(s, rp);
+	sm_maybe_snapshot(s, rp);
 }
 
 void node_loop(struct sim *s, uint32_t id)

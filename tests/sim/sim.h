@@ -355,6 +355,18 @@ void node_tick(struct sim *s, uint32_t id);
 void node_mirror(struct sim *s, struct sim_rep *rp, const struct aeg_raft_entry *e);
 uint64_t chain_hash(uint64_t prev, uint64_t term, uint32_t type, const uint8_t *data, uint32_t len);
 
+/* sm.c: the groups' state machine (the driver's io.apply and friends) */
+void sm_snap_load(struct sim *s, struct sim_rep *rp, uint64_t index, uint64_t term,
+		  const uint8_t *data, uint32_t len);
+/* Commit moved: global knowledge, and the Figure 8 adversary. */
+void sm_commit_check(struct sim *s, struct sim_rep *rp);
+void sm_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e);
+void sm_read_ready(void *ctx, uint32_t group, uint64_t read_ctx, uint64_t index);
+int sm_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
+			const struct aeg_raft_conf *conf, const uint8_t *data, uint32_t len,
+			uint64_t *ticket);
+void sm_maybe_snapshot(struct sim *s, struct sim_rep *rp);
+
 /* client.c */
 void client_event(struct sim *s, uint64_t arg);
 void client_start(struct sim *s);
