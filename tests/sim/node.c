@@ -156,9 +156,10 @@ int node_start(struct sim *s, uint32_t id)
 	aeg_gd_config_default(&gc, id);
 	gc.groups_max = s->groups + 1;
 	gc.peers_max = SIM_NODES_MAX;
-	gc.held_bytes = 4u << 20;
+	gc.held_bytes = 256u << 10;   /* votes and acks: small */
 	gc.pending_max = 1024;
-	gc.msg_bytes_max = 4u << 20;  /* sizes are checked by the transport (net.c) */
+	/* Over the transport's limit (checked in net.c with a clear message). */
+	gc.msg_bytes_max = s->mix->value_bytes_max > 0 ? 2u << 20 : 256u << 10;
 	struct aeg_gd_io io = {
 		.log_entries = disk_log_entries, .log_hard_state = disk_log_hard_state,
 		.install_snapshot = sm_install_snapshot, .send = net_send, .apply = sm_apply,
