@@ -7,50 +7,10 @@
 #include "sim.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define MIX(n, loss, dup, dmin, dmax, part, crash, xfer, drift, kmin, kmax, torn_, lease_) \
-	.name = n, .loss_pct = loss, .dup_pct = dup, .delay_us_min = dmin, .delay_us_max = dmax, \
-	.partition_every_ms = part, .crash_every_ms = crash, .transfer_every_ms = xfer, \
-	.drift_pct = drift, .disk_us_min = kmin, .disk_us_max = kmax, .torn = torn_, \
-	.lease_read = lease_
-
-const struct sim_mix sim_mixes[] = {
-	/*      name     loss dup delay us    part crash xfer drift disk us     torn lease */
-	{ MIX("calm",      0,  0, 100,  2000,   0,   0,   0,  0, 100,  1000, false, false) },
-	{ MIX("lossy",    10,  5, 100, 30000,   0,   0,   0,  5, 100,  3000, false, false) },
-	{ MIX("partition", 2,  2, 100, 10000, 150,   0,   0,  5, 100,  3000, false, false),
-	  .snap_every = 16 },
-	{ MIX("crash",     2,  2, 100, 10000,   0, 150,   0,  5, 100, 20000, true, false),
-	  .snap_every = 16 },
-	{ MIX("transfer",  2,  2, 100, 10000, 300,   0, 150,  5, 100,  3000, false, false) },
-	{ MIX("chaos",     5,  5, 100, 30000, 200, 200, 400, 10, 100, 30000, true, false),
-	  .snap_every = 12 },
-	{ MIX("lease",     2,  2, 100, 10000, 200, 200, 400, 10, 100, 10000, true, true),
-	  .snap_every = 16 },
-	/* plain Raft: an isolated leader keeps leading */
-	{ MIX("nocq",      2,  2, 100, 20000, 100, 300,   0,  5, 100, 10000, true, false),
-	  .no_prevote = true, .no_check_quorum = true, .snap_every = 24, .partition_ms_max = 1200 },
-	/* Figure 8 hunting: one entry per append, slow disks, leaders crash
-	 * right after their commit index moves */
-	{ MIX("figure8",   5,  2, 100, 40000, 150, 400,   0, 10, 1000, 60000, true, false),
-	  .no_prevote = true, .batch_entries = 1, .crash_after_commit_pct = 50,
-	  .crash_after_propose_pct = 30 },
-	/* split votes and crashes right after voting */
-	{ MIX("votes",     5,  2, 1000, 60000, 300, 400,  0, 10, 1000, 40000, true, false),
-	  .no_prevote = true, .crash_after_vote_pct = 30, .snap_every = 16 },
-	/* membership changes (joint consensus, learners) among all of it;
-	 * nodes beyond the first 3 start outside the config */
-	{ MIX("members",   2,  2, 100, 20000, 300, 300, 400, 10, 100, 20000, true, false),
-	  .conf_every_ms = 150, .initial_voters = 3, .snap_every = 16 },
-	/* quiescence: clients pause long enough for groups to go quiet; a
-	 * node-level failure detector wakes followers of unreachable leaders */
-	{ MIX("quiet",     2,  2, 100, 10000, 300, 300, 400,  5, 100, 10000, true, true),
-	  .quiesce_ticks = 20, .think_ms_max = 600, .snap_every = 16 },
-};
-const uint32_t sim_mixes_n = sizeof(sim_mixes) / sizeof(sim_mixes[0]);
 
 static uint64_t splitmix(uint64_t *x)
 {
@@ -163,15 +123,15 @@ static struct sim_ev pop(struct sim *s)
 	return top;
 }
 
-uint32_t sim_leader(const struct sim *s)
+uint32_t sim_leader(const struct sim *s, uint32_t g)
 {
 	uint32_t lead = 0;
 	uint64_t term = 0;
 	for (uint32_t id = 1; id <= s->n; id++) {
-		const struct sim_node *nd = &s->nodes[id];
-		if (nd->up && aeg_raft_role(nd->r) == AEG_RAFT_LEADER && aeg_raft_term(nd->r) >= term) {
+		const struct aeg_raft *r = sim_raft(s, id, g);
+		if (r != NULL && aeg_raft_role(r) == AEG_RAFT_LEADER && aeg_raft_term(r) >= term) {
 			lead = id;
-			term = aeg_raft_term(nd->r);
+			term = aeg_raft_term(r);
 		}
 	}
 	return lead;
@@ -181,22 +141,31 @@ static void heal_all(struct sim *s)
 {
 	s->healed_t = s->now;
 	net_heal(s);
-	for (uint32_t id = 1; id <= s->n; id++)
-		if (s->nodes[id].up)
-			aeg_raft_wake(s->nodes[id].r);  /* the detector sees links return */
+	for (uint32_t id = 1; id <= s->n; id++) {
+		if (!s->nodes[id].up)
+			continue;
+		for (uint32_t g = 0; g < s->groups; g++) {
+			aeg_raft_wake(sim_raft(s, id, g));  /* the detector sees links return */
+			aeg_gd_touch(s->nodes[id].gd, g + 1);
+		}
+		node_loop(s, id);
+	}
 	sim_trace(s, "heal: network whole, every node up, no more loss");
 	for (uint32_t id = 1; id <= s->n; id++)
 		if (!s->nodes[id].up && node_start(s, id) == 0)
-			node_ready(s, id);
+			node_loop(s, id);
 }
 
 static bool converged(const struct sim *s)
 {
-	if (s->live_t == 0)
-		return false;
-	for (uint32_t id = 1; id <= s->n; id++)
-		if (!s->nodes[id].up || s->nodes[id].applied < s->live_index)
+	for (uint32_t g = 0; g < s->groups; g++) {
+		const struct sim_group *gr = &s->grp[g];
+		if (gr->live_t == 0)
 			return false;
+		for (uint32_t id = 1; id <= s->n; id++)
+			if (!s->nodes[id].up || s->nodes[id].reps[g].applied < gr->live_index)
+				return false;
+	}
 	return true;
 }
 
@@ -216,7 +185,7 @@ static void handle(struct sim *s, const struct sim_ev *ev)
 			disk_complete(s, nd, ev->arg);
 		break;
 	case EV_CLIENT:
-		client_event(s, (uint32_t)ev->arg);
+		client_event(s, ev->arg);
 		break;
 	case EV_FAULT:
 		net_fault(s);
@@ -241,27 +210,56 @@ static void handle(struct sim *s, const struct sim_ev *ev)
 		if (!nd->up && s->healed_t == 0) {
 			sim_trace(s, "restart n%u", ev->node);
 			if (node_start(s, ev->node) == 0)
-				node_ready(s, ev->node);
+				node_loop(s, ev->node);
 		}
 		break;
 	}
 }
 
+/* Clears the run's state; the large per-group arrays are kept (valid
+ * only in the ranges their counters give) so that a seed costs no MiBs of
+ * clearing. */
 static void sim_reset(struct sim *s)
 {
 	struct sim_ev *heap = s->heap;
 	uint32_t cap = s->heap_cap;
+	struct sim_group *grp = s->grp;
+	struct aeg_raft_entry *scratch = s->scratch;
+	struct sim_rep *reps[SIM_NODES_MAX + 1];
+	memcpy(reps, s->reps_mem, sizeof(reps));
 	memset(s, 0, sizeof(*s));
 	s->heap = heap;
 	s->heap_cap = cap;
+	s->grp = grp != NULL ? grp : malloc(SIM_GROUPS_MAX * sizeof(*grp));
+	s->scratch = scratch != NULL ? scratch : calloc(1024, sizeof(*scratch));
+	if (s->grp == NULL || s->scratch == NULL)
+		abort();
+	for (uint32_t g = 0; g < SIM_GROUPS_MAX; g++) {
+		memset(&s->grp[g], 0, offsetof(struct sim_group, gchain));
+		s->grp[g].gchain[0] = s->grp[g].gterm[0] = s->grp[g].gcterm[0] = 0;
+	}
+	for (uint32_t id = 1; id <= SIM_NODES_MAX; id++) {
+		s->reps_mem[id] = reps[id] != NULL ? reps[id] : malloc(SIM_GROUPS_MAX * sizeof(struct sim_rep));
+		if (s->reps_mem[id] == NULL)
+			abort();
+		for (uint32_t g = 0; g < SIM_GROUPS_MAX; g++) {
+			struct sim_rep *rp = &s->reps_mem[id][g];
+			memset(rp, 0, offsetof(struct sim_rep, disk));
+			memset(&rp->disk, 0, offsetof(struct sim_gdisk, log));
+			rp->mterm[0] = rp->mchain[0] = 0;
+		}
+	}
 }
 
 void sim_free(struct sim *s)
 {
 	for (uint32_t id = 1; id <= s->n; id++) {
-		node_free_raft(s, &s->nodes[id]);  /* r is NULL while down */
-		disk_free(&s->nodes[id].disk);
-		net_drop_held(s, id);
+		struct sim_node *nd = &s->nodes[id];
+		if (nd->up)
+			node_stop(s, id);
+		for (uint32_t g = 0; nd->reps != NULL && g < s->groups; g++)
+			disk_free(&nd->reps[g].disk);
+		nd->reps = NULL;
 	}
 	while (s->heap_n > 0) {
 		struct sim_ev ev = pop(s);
@@ -276,26 +274,34 @@ int sim_run(struct sim *s, uint64_t seed, const struct sim_mix *mix, uint32_t no
 	s->seed = seed;
 	s->mix = mix;
 	s->n = nodes;
+	s->groups = mix->groups ? mix->groups : 1;
 	s->trace = trace;
 	rng_seed(&s->rng, seed);
+	s->fig8 = rng_pct(&s->rng, mix->fig8_pct);
+	if (s->fig8)
+		s->groups = SIM_GROUPS_MAX;  /* more leaders to churn: more chances */
 	s->fault_end_t = 1500000;
 	s->liveness_bound_us = 3000000;  /* 10 maximum election timeouts */
 	s->end_t = s->fault_end_t + s->liveness_bound_us + 1;
+	if (s->fig8)
+		sim_trace(s, "Figure 8 adversary: one entry per append, leaders crash after proposing or committing");
 	for (uint32_t id = 1; id <= nodes; id++) {
 		struct sim_node *nd = &s->nodes[id];
+		nd->sim = s;
 		nd->id = id;
+		nd->reps = s->reps_mem[id];
+		for (uint32_t g = 0; g < s->groups; g++) {
+			nd->reps[g].node = id;
+			nd->reps[g].g = g;
+		}
 		int64_t drift = mix->drift_pct == 0 ? 0 :
 			(int64_t)rng_below(&s->rng, 2 * mix->drift_pct + 1) - mix->drift_pct;
 		nd->tick_us = (uint32_t)(10000 + 100 * drift);
-		disk_init(&nd->disk);
+	}
+	for (uint32_t id = 1; id <= nodes; id++)
 		if (node_start(s, id) != 0)
-			return 1;
-	}
-	for (uint32_t c = 0; c < SIM_CLIENTS; c++) {
-		s->clients[c].op = -1;
-		s->clients[c].target = 1 + (uint32_t)rng_below(&s->rng, nodes);
-		sim_push(s, 200000 + rng_below(&s->rng, 20000), EV_CLIENT, 0, c, NULL);
-	}
+			break;
+	client_start(s);
 	if (mix->partition_every_ms || mix->crash_every_ms || mix->transfer_every_ms ||
 	    mix->conf_every_ms)
 		sim_push(s, 100000 + rng_below(&s->rng, 200000), EV_FAULT, 0, 0, NULL);
@@ -315,6 +321,10 @@ int sim_run(struct sim *s, uint64_t seed, const struct sim_mix *mix, uint32_t no
 			break;
 	}
 	check_end(s);
+	uint32_t n_ops = 0;
+	for (uint32_t g = 0; g < s->groups; g++)
+		n_ops += s->grp[g].n_ops;
+	s->ops_total = n_ops;
 	sim_free(s);
 	return s->failure[0] != '\0';
 }
@@ -378,6 +388,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t events = 0, msgs = 0, ops = 0, acked = 0, reads = 0, crashes = 0;
 	uint64_t parts = 0, xfers = 0, elections = 0, gaveup = 0, snaps = 0, installs = 0, confs = 0, wakes = 0;
+	uint64_t big = 0, max_msg = 0, log_full = 0;
 	int rc = expect_bug ? 1 : 0;
 	for (uint64_t k = 0; k < seeds; k++) {
 		uint64_t sd = seed + k;
@@ -387,7 +398,7 @@ int main(int argc, char **argv)
 		int failed = sim_run(&s, sd, mix, n, trace);
 		events += s.events;
 		msgs += s.msgs;
-		ops += s.n_ops;
+		ops += s.ops_total;
 		acked += s.acked_writes;
 		reads += s.reads_ok;
 		crashes += s.crashes;
@@ -399,6 +410,10 @@ int main(int argc, char **argv)
 		installs += s.snap_installs;
 		confs += s.conf_changes;
 		wakes += s.wakes;
+		big += s.big_msgs;
+		log_full += s.log_full;
+		if (s.max_msg > max_msg)
+			max_msg = s.max_msg;
 		if (failed) {
 			printf("FAIL seed %llu (mix %s, %u nodes): %s\n", (unsigned long long)sd,
 			       mix->name, n, s.failure);
@@ -413,7 +428,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (!quiet || rc != 0)
-		printf("sim: seeds %llu..%llu mix %s: %llu events, %llu msgs, %llu ops (%llu puts acked, %llu reads), %llu elections, %llu crashes, %llu partitions, %llu transfers, %llu lin checks gave up, %llu snapshots taken, %llu installed, %llu conf changes, %llu detector wakes, %.2f s\n",
+		printf("sim: seeds %llu..%llu mix %s: %llu events, %llu msgs, %llu ops (%llu puts acked, %llu reads), %llu elections, %llu crashes, %llu partitions, %llu transfers, %llu lin checks gave up, %llu snapshots taken, %llu installed, %llu conf changes, %llu detector wakes, %llu msgs over a frame (largest %llu B), %llu log-full retries, %.2f s\n",
 		       (unsigned long long)seed, (unsigned long long)(seed + seeds - 1), mix_name,
 		       (unsigned long long)events, (unsigned long long)msgs,
 		       (unsigned long long)ops, (unsigned long long)acked,
@@ -421,9 +436,14 @@ int main(int argc, char **argv)
 		       (unsigned long long)crashes, (unsigned long long)parts,
 		       (unsigned long long)xfers, (unsigned long long)gaveup,
 		       (unsigned long long)snaps, (unsigned long long)installs,
-		       (unsigned long long)confs, (unsigned long long)wakes, secs);
+		       (unsigned long long)confs, (unsigned long long)wakes, (unsigned long long)big,
+		       (unsigned long long)max_msg, (unsigned long long)log_full, secs);
 	if (expect_bug && rc != 0)
 		printf("bug NOT caught in %llu seeds\n", (unsigned long long)seeds);
 	free(s.heap);
+	free(s.grp);
+	free(s.scratch);
+	for (uint32_t id = 1; id <= SIM_NODES_MAX; id++)
+		free(s.reps_mem[id]);
 	return rc;
 }

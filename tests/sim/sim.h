@@ -1,13 +1,18 @@
-/* Deterministic cluster simulator for lib/raft: N real raft nodes, each with
- * a simulated disk (writes complete after a latency; the unsynced tail is
- * lost or torn on a crash) and a simulated network (loss, duplication,
- * delay/reordering, symmetric and asymmetric partitions), clients running a
- * tiny key-value workload, all in virtual time driven by one seed. After
- * every event the invariants are checked; at the end the client history is
- * checked for linearizability and liveness after healing is checked. */
+/* Deterministic cluster simulator for lib/raft driven through the group
+ * driver (lib/multiraft, aegis/group_driver.h), as aegisd's workers drive
+ * it: N nodes, each running G Raft groups on one driver, a simulated log
+ * shared by the node's groups (batches with tickets that become durable
+ * after a latency; the unsynced tail is lost or torn on a crash) and a
+ * simulated network carrying the driver's encoded messages (loss,
+ * duplication, delay/reordering, symmetric and asymmetric partitions),
+ * clients running a tiny key-value workload per group, all in virtual time
+ * driven by one seed. After every event the invariants are checked per
+ * group; at the end each group's client history is checked for
+ * linearizability and liveness after healing is checked. */
 #ifndef AEGIS_SIM_H
 #define AEGIS_SIM_H
 
+#include "aegis/group_driver.h"
 #include "aegis/raft.h"
 
 #include <stdbool.h>
@@ -15,12 +20,17 @@
 #include <stdio.h>
 
 #define SIM_NODES_MAX 5
-#define SIM_LOG_MAX 4096         /* entries a node's log may reach in one run */
+#define SIM_GROUPS_MAX 4
+#define SIM_LOG_MAX 2048         /* entries a group's log may reach in one run */
 #define SIM_KEYS 4
-#define SIM_CLIENTS 3
-#define SIM_OPS_MAX 600
+#define SIM_CLIENTS 3            /* per group */
+#define SIM_OPS_MAX 600          /* per group */
 #define SIM_TERMS_MAX 4096
 #define SIM_CONFS_MAX 512        /* committed config entries in one run */
+/* The transport's largest message (the worker's fragmentation limit,
+ * dataplane/worker.h msg_bytes_max default: 1 MiB + 64 KiB) and a frame. */
+#define SIM_MSG_BYTES_MAX ((1u << 20) + (64u << 10))
+#define SIM_FRAME_BYTES 1472u
 
 /* ---- PRNG (xoshiro256**, seeded by splitmix64) ---- */
 struct sim_rng {
@@ -56,6 +66,14 @@ struct sim_mix {
 	uint32_t crash_after_vote_pct;   /* a node that just granted a vote */
 	uint32_t crash_after_commit_pct; /* a leader whose commit just moved */
 	uint32_t crash_after_propose_pct;/* a leader that just took a proposal */
+	/* the driver and its log */
+	uint32_t groups;               /* Raft groups per node (0: 1) */
+	uint32_t log_room;             /* entries a log batch takes (0: any) */
+	uint32_t log_inflight;         /* batches in flight (0: any) */
+	uint32_t value_bytes_min, value_bytes_max; /* put payloads (0: 13 B) */
+	/* Figure 8 share: this % of seeds run one entry per append, leaders
+	 * crash right after proposing or after their commit moves */
+	uint32_t fig8_pct;
 };
 extern const struct sim_mix sim_mixes[];
 extern const uint32_t sim_mixes_n;
@@ -91,64 +109,97 @@ struct sim_snap {
 	uint32_t len;
 };
 
-struct sim_write {
-	uint64_t seq;
-	bool has_snap;
-	struct sim_snap snap;
-	bool has_hs;
+/* One record of a log batch, for one group: a hard state, entries (writing
+ * index lo drops every stored entry >= lo) or an installed snapshot. */
+enum sim_rec_kind { REC_HS, REC_ENTS, REC_SNAP };
+
+struct sim_rec {
+	uint32_t kind;
+	uint32_t group;                /* 0-based */
 	struct aeg_raft_hard_state hs;
-	uint64_t lo, hi;               /* entries; lo > hi: none */
+	struct sim_snap snap;
+	uint64_t lo, hi;
 	struct sim_dentry *ents;
-	uint64_t done_t;
-	struct sim_write *next;
+	struct sim_rec *next;
 };
 
-struct sim_disk {
+/* A batch of the node's log: every record the driver handed over between
+ * two submissions; one ticket; durable at once after its latency. */
+struct sim_batch {
+	uint64_t ticket;
+	struct sim_rec *head, *tail;
+	uint32_t n_ents;
+	uint64_t done_t;
+	struct sim_batch *next;
+};
+
+/* What is durable for one group of one node. */
+struct sim_gdisk {
 	struct aeg_raft_hard_state hs;
 	struct sim_snap snap;          /* the log's base */
-	struct sim_dentry log[SIM_LOG_MAX + 1];  /* [snap.index + 1, last] durable */
 	uint64_t last;
-	struct sim_write *head, *tail; /* in-flight writes, complete in order */
-	uint64_t write_seq, done_seq;
+	struct sim_dentry log[SIM_LOG_MAX + 1];  /* [snap.index + 1, last] */
 };
 
-/* ---- node ---- */
+/* ---- one group on one node ---- */
 struct sim_pending_op {
 	uint32_t op;                   /* history index */
 	uint64_t index, term;          /* put: entry; read: read index (term 0) */
 	bool read_ready;
 };
 
-struct sim_node {
-	uint32_t id;
-	bool up;
-	struct aeg_raft *r;             /* NULL while down */
-	struct aeg_raft_config cfg;
-	uint32_t tick_us;
-	struct sim_disk disk;
-	/* mirror of the raft log: term and chained hash per index */
-	uint64_t mterm[SIM_LOG_MAX + 1];
-	uint64_t mchain[SIM_LOG_MAX + 1];
+struct sim_rep {
+	uint32_t node, g;              /* g: 0-based; the driver's group id is g + 1 */
+	struct aeg_raft *r;            /* the driver's group; NULL while down */
+	/* mirror of the raft log as handed to the log: term and chained hash
+	 * per index (mterm, mchain below), valid in [mbase, mlast] */
 	uint64_t mlast;
 	uint64_t mbase;                /* snapshot base: mterm/mchain valid from here */
+	uint64_t lag_lo;               /* the log did not take entries from here (0: none) */
 	struct sim_snap own_snap;      /* what aeg_raft_snapshot_set points at */
-	/* Odd seeds: the snapshot receive buffer is a slot (as a worker's,
-	 * shared by its groups) and an installed snapshot is served on from
-	 * inst_snap; seeds with bit 1 set: payloads come from a counting
-	 * allocator that must balance when the group is freed. */
-	struct aeg_raft_snap_slot slot;
-	uint8_t slot_buf[SIM_SNAP_BYTES];
-	struct sim_snap inst_snap;
+	struct sim_snap inst_snap;     /* installed from the leader (slot mode) */
+	bool installed;                /* in this process(): set inst_snap again */
 	uint64_t payload_allocs, payload_bytes;
 	uint64_t max_commit;           /* this incarnation */
 	uint64_t applied;
+	uint64_t applied_bytes;        /* since the last snapshot */
 	uint64_t kv[SIM_KEYS];
 	struct sim_pending_op pend[SIM_CLIENTS * 4];
 	uint32_t n_pend;
-	uint32_t incarnation;
-	uint64_t crashed_t;            /* last crash: its unsent messages die */
 	enum aeg_raft_role prev_role;
 	uint64_t prev_term;
+	/* Large arrays last: reused across seeds, valid only in the ranges
+	 * above, not cleared (sim_run clears what comes before). */
+	struct sim_gdisk disk;
+	uint64_t mterm[SIM_LOG_MAX + 1];
+	uint64_t mchain[SIM_LOG_MAX + 1];
+};
+
+struct sim;
+
+struct sim_node {
+	struct sim *sim;
+	uint32_t id;
+	bool up;
+	struct aeg_gd *gd;             /* NULL while down */
+	struct aeg_raft_config cfg;    /* of the last group added */
+	uint32_t tick_us;
+	uint64_t clock_ms;             /* the node's monotonic clock (ticks) */
+	struct sim_rep *reps;          /* [SIM_GROUPS_MAX], kept across seeds */
+	/* the log: the open batch, batches in flight (complete in order) */
+	struct sim_batch *open;
+	struct sim_batch *head, *tail;
+	uint32_t inflight;
+	/* Odd seeds: the snapshot receive buffer is a slot shared by the
+	 * node's groups (a worker's); an installed snapshot is served on from
+	 * inst_snap. Seeds with bit 1 set and large-value mixes: payloads
+	 * come from a counting allocator (a worker's pool) that must balance
+	 * when the group is freed. */
+	struct aeg_raft_snap_slot slot;
+	uint8_t slot_buf[SIM_SNAP_BYTES];
+	uint32_t incarnation;
+	uint64_t crashed_t;            /* last crash: its unsent messages die */
+	uint64_t bad_msgs;             /* driver's count at the last check */
 };
 
 /* ---- history ---- */
@@ -182,19 +233,40 @@ struct sim_gconf {
 	struct aeg_raft_conf conf;
 };
 
-/* ---- network message in flight ---- */
+/* Global knowledge of one group, for the invariants, and its workload. */
+struct sim_group {
+	uint64_t gcommit;                            /* max committed index seen */
+	uint32_t n_gconfs;
+	uint32_t n_ops;
+	struct sim_client clients[SIM_CLIENTS];
+	uint64_t next_value;
+	uint64_t live_t, live_index;                 /* liveness probe */
+	uint32_t leader_of_term[SIM_TERMS_MAX];
+	/* Large arrays last: reused across seeds, valid up to gcommit,
+	 * n_gconfs, n_ops; not cleared. */
+	uint64_t gchain[SIM_LOG_MAX + 1];
+	uint64_t gterm[SIM_LOG_MAX + 1];
+	uint64_t gcterm[SIM_LOG_MAX + 1];            /* term in which it was seen committed */
+	struct sim_gconf gconfs[SIM_CONFS_MAX];      /* committed conf entries, by index */
+	struct sim_op ops[SIM_OPS_MAX];
+};
+
+/* ---- network message in flight: the driver's encoded bytes ---- */
 struct sim_msg {
-	struct aeg_raft_msg *m;        /* deep copy (msg_clone.h) */
-	uint64_t held_until_seq;       /* late message waiting for a write */
+	uint32_t from, to, group;      /* group: the driver's id (0 for a batch) */
+	uint8_t type;                  /* AEG_MSG_RAFT or AEG_MSG_RAFT_HB */
+	uint32_t len;
 	uint64_t sent_t;
 	uint32_t sender_incarnation;
-	struct sim_msg *next;          /* held list */
+	uint8_t body[];
 };
 
 struct sim {
 	uint64_t seed;
 	const struct sim_mix *mix;
 	uint32_t n;
+	uint32_t groups;
+	bool fig8;                     /* this seed runs the Figure 8 adversary */
 	bool trace;
 	uint64_t now;
 	uint64_t fault_end_t, end_t, liveness_bound_us;
@@ -204,26 +276,15 @@ struct sim {
 	struct sim_ev *heap;
 	uint32_t heap_n, heap_cap;
 	uint64_t ev_seq;
-	struct sim_msg *held[SIM_NODES_MAX + 1];    /* late msgs per sender */
-	/* global knowledge for the invariants */
-	uint32_t leader_of_term[SIM_TERMS_MAX];
-	uint64_t gcommit;                            /* max committed index seen */
-	uint64_t gchain[SIM_LOG_MAX + 1];
-	uint64_t gterm[SIM_LOG_MAX + 1];
-	uint64_t gcterm[SIM_LOG_MAX + 1];            /* term in which it was seen committed */
-	struct sim_gconf gconfs[SIM_CONFS_MAX];      /* committed conf entries, by index */
-	uint32_t n_gconfs;
-	/* workload */
-	struct sim_op ops[SIM_OPS_MAX];
-	uint32_t n_ops;
-	struct sim_client clients[SIM_CLIENTS];
-	uint64_t next_value;
-	uint64_t healed_t, live_t, live_index;       /* liveness probe */
-	bool live_ok;
+	uint64_t ticket_seq;                         /* log tickets, never reused */
+	struct sim_group *grp;                       /* [SIM_GROUPS_MAX], kept across seeds */
+	struct aeg_raft_entry *scratch;              /* decode scratch, kept */
+	struct sim_rep *reps_mem[SIM_NODES_MAX + 1];
+	uint64_t healed_t;
 	/* results */
 	char failure[256];
 	uint64_t events, msgs, acked_writes, reads_ok, lin_steps;
-	uint64_t conf_changes, wakes;
+	uint64_t conf_changes, wakes, big_msgs, max_msg, log_full, ops_total;
 	uint64_t crashes, partitions, transfers, elections, lin_gaveup, snap_installs, snaps_taken;
 };
 
@@ -233,57 +294,95 @@ void sim_trace(struct sim *s, const char *fmt, ...) __attribute__((format(printf
 void sim_push(struct sim *s, uint64_t t, uint32_t type, uint32_t node, uint64_t arg, void *ptr);
 int sim_run(struct sim *s, uint64_t seed, const struct sim_mix *mix, uint32_t nodes, bool trace);
 void sim_free(struct sim *s);
-uint32_t sim_leader(const struct sim *s);
+/* The leader of group g (0-based) with the highest term, or 0. */
+uint32_t sim_leader(const struct sim *s, uint32_t g);
+/* Group g's Raft on node id (NULL while down). */
+struct aeg_raft *sim_raft(const struct sim *s, uint32_t id, uint32_t g);
+static inline struct sim_rep *sim_rep(struct sim *s, uint32_t id, uint32_t g)
+{
+	return &s->nodes[id].reps[g];
+}
+/* Mix knobs as this seed runs them (the Figure 8 share overrides some). */
+uint32_t sim_batch_entries(const struct sim *s);
+uint32_t sim_crash_after_commit_pct(const struct sim *s);
+uint32_t sim_crash_after_propose_pct(const struct sim *s);
+uint32_t sim_crash_after_elect_pct(const struct sim *s);
+/* Figure 8 crash windows (us): a crash within 1 ms also kills what the
+ * node just sent (the noop of a new leader, the append after a commit). */
+#define FIG8_COMMIT_US 1000
+#define FIG8_ELECT_US 1000
+#define FIG8_PROPOSE_US 3000
 
 /* net.c */
-void net_send(struct sim *s, const struct aeg_raft_msg *m, uint64_t held_seq);
+/* The driver's io.send: one encoded message (copied). */
+int net_send(void *ctx, uint32_t to, uint8_t type, uint32_t group, const uint8_t *body, uint32_t len);
 void net_deliver(struct sim *s, struct sim_msg *sm);
-void net_release_held(struct sim *s, uint32_t node, uint64_t done_seq);
-void net_drop_held(struct sim *s, uint32_t node);
 void net_msg_free(struct sim_msg *sm);
 void net_fault(struct sim *s);
 void net_heal(struct sim *s);
 
-/* disk.c */
-void disk_init(struct sim_disk *d);
-void disk_free(struct sim_disk *d);
-/* Queues a write of the ready's hard state, snapshot and entries (if any);
- * disk->write_seq is its number. */
-void disk_write(struct sim *s, struct sim_node *nd, const struct aeg_raft_ready *rd);
-/* Completes the oldest in-flight write. */
-void disk_complete(struct sim *s, struct sim_node *nd, uint64_t seq);
-/* Crash: in-flight writes are lost; with `torn` the first may land in part. */
+/* disk.c: the node's log behind aeg_gd_io */
+void disk_free(struct sim_gdisk *d);
+int disk_log_entries(void *ctx, uint32_t group, const struct aeg_raft_entry *ents, uint32_t n,
+		     uint32_t *taken, uint64_t *ticket);
+int disk_log_hard_state(void *ctx, uint32_t group, const struct aeg_raft_hard_state *hs,
+			uint64_t *ticket);
+/* Records an installed snapshot in the open batch. */
+void disk_log_snapshot(struct sim *s, struct sim_node *nd, uint32_t g, const struct sim_snap *sn,
+		       uint64_t *ticket);
+/* Submits the open batch (if any and the log has room in flight). */
+void disk_submit(struct sim *s, struct sim_node *nd);
+/* The batch with this ticket is durable: lands it, tells the driver. */
+void disk_complete(struct sim *s, struct sim_node *nd, uint64_t ticket);
+/* Crash: batches not durable are lost; with `torn` the oldest may land in part. */
 void disk_crash(struct sim *s, struct sim_node *nd);
-/* Makes snap the log's base at once (a snapshot file written and synced). */
-void disk_set_snapshot(struct sim_disk *d, const struct sim_snap *snap);
+/* Makes snap the group's log base at once (a snapshot file written and synced). */
+void disk_set_snapshot(struct sim_gdisk *d, const struct sim_snap *snap);
 
 /* node.c */
-/* The configuration every node starts with (before any log or snapshot). */
+/* The configuration every group starts with (before any log or snapshot). */
 void node_initial_conf(const struct sim *s, struct aeg_raft_conf *c);
 int node_start(struct sim *s, uint32_t id);
 void node_stop(struct sim *s, uint32_t id);
-/* Frees the group; fails the run if its payloads did not all come back. */
-void node_free_raft(struct sim *s, struct sim_node *nd);
-void node_ready(struct sim *s, uint32_t id);
+/* The node's loop after an input: process every dirty group, snapshots,
+ * submit the log batch, flush coalesced heartbeats, check. */
+void node_loop(struct sim *s, uint32_t id);
 void node_maybe_crash_soon(struct sim *s, struct sim_node *nd, uint32_t pct, const char *why);
+void node_maybe_crash_within(struct sim *s, struct sim_node *nd, uint32_t pct, const char *why,
+			     uint64_t lo_us, uint64_t hi_us);
 void node_tick(struct sim *s, uint32_t id);
+/* Mirror of entry e as handed to the log by group g on node nd. */
+void node_mirror(struct sim *s, struct sim_rep *rp, const struct aeg_raft_entry *e);
 uint64_t chain_hash(uint64_t prev, uint64_t term, uint32_t type, const uint8_t *data, uint32_t len);
 
+/* sm.c: the groups' state machine (the driver's io.apply and friends) */
+void sm_snap_load(struct sim *s, struct sim_rep *rp, uint64_t index, uint64_t term,
+		  const uint8_t *data, uint32_t len);
+/* Commit moved: global knowledge, and the Figure 8 adversary. */
+void sm_commit_check(struct sim *s, struct sim_rep *rp);
+void sm_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e);
+void sm_read_ready(void *ctx, uint32_t group, uint64_t read_ctx, uint64_t index);
+int sm_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
+			const struct aeg_raft_conf *conf, const uint8_t *data, uint32_t len,
+			uint64_t *ticket);
+void sm_maybe_snapshot(struct sim *s, struct sim_rep *rp);
+
 /* client.c */
-void client_event(struct sim *s, uint32_t c);
-void client_applied(struct sim *s, struct sim_node *nd, const struct aeg_raft_entry *e);
-void client_read_state(struct sim *s, struct sim_node *nd, const struct aeg_raft_read_state *rs);
-void client_node_lost(struct sim *s, struct sim_node *nd);
+void client_event(struct sim *s, uint64_t arg);
+void client_start(struct sim *s);
+void client_applied(struct sim *s, struct sim_rep *rp, const struct aeg_raft_entry *e);
+void client_read_ready(struct sim *s, struct sim_rep *rp, uint64_t ctx, uint64_t index);
+void client_node_lost(struct sim *s, struct sim_rep *rp);
 
 /* check.c */
-/* Global committed log vs this node's commit index (called per ready). */
-void check_commit(struct sim *s, struct sim_node *nd);
+/* Global committed log vs this replica's commit index. */
+void check_commit(struct sim *s, struct sim_rep *rp);
 /* A leader of term acted (sent a message) or made its term durable. */
-void check_leader_of_term(struct sim *s, uint32_t id, uint64_t term);
+void check_leader_of_term(struct sim *s, uint32_t g, uint32_t id, uint64_t term);
 void check_all(struct sim *s, uint32_t touched);
 /* A snapshot at index (index <= commit) must carry the config in force
  * there in the committed log ("why" names the path for the message). */
-void check_snapshot_conf(struct sim *s, const struct sim_node *nd, uint64_t index,
+void check_snapshot_conf(struct sim *s, const struct sim_rep *rp, uint64_t index,
 			 const struct aeg_raft_conf *c, const char *why);
 void check_end(struct sim *s);
 
