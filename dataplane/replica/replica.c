@@ -283,6 +283,7 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 	if (rp == NULL)
 		return -ENOMEM;
 	rp->cfg = *cfg;
+	rp->debug = getenv("AEG_DEBUG") != NULL;
 	if (getrandom(&rp->seed, sizeof(rp->seed), 0) != sizeof(rp->seed))
 		rp->seed = aeg_dp_wall_ns();
 	snprintf(rp->dir, sizeof(rp->dir), "%s/w%u", cfg->data_dir, cfg->worker);

@@ -375,7 +375,7 @@ static void handle_request(struct aeg_replica *rp, uint32_t ipv4, uint16_t port,
 	struct aeg_raft_status rs;
 	aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &rs);
 	if (rs.role != AEG_RAFT_LEADER) {
-		if (getenv("AEG_DEBUG"))
+		if (rp->debug)
 			rp_log(rp, "group %u: not leader (role %d, lead %u, term %llu, quiet %d)", s->group, rs.role,
 			       rs.lead, (unsigned long long)rs.term, aeg_raft_quiescent(aeg_gd_raft(rp->gd, s->group)));
 		answer_status(rp, ipv4, port, client_id, req->seq,
@@ -427,7 +427,7 @@ static void propose_group(struct aeg_replica *rp, struct rp_shard *s)
 		int rc = aeg_gd_propose(rp->gd, s->group, rp->payloads, n, &first);
 		struct aeg_raft_status rs;
 		aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &rs);
-		if (rc != 0 && getenv("AEG_DEBUG"))
+		if (rc != 0 && rp->debug)
 			rp_log(rp, "group %u: propose of %u: %s (role %d, lead %u)", s->group, n, strerror(-rc), rs.role,
 			       rs.lead);
 		for (uint32_t i = 0; i < n; i++) {
@@ -486,7 +486,7 @@ void rp_client_applied(struct aeg_replica *rp, struct rp_shard *s, const struct 
 		pend_pop(rp, s);
 		bool ours = p->index == e->index && p->term == e->term && res != NULL;
 		if (!ours) {
-			if (getenv("AEG_DEBUG"))
+			if (rp->debug)
 				rp_log(rp, "group %u: pending index %llu term %llu vs applied %llu term %llu res %d",
 				       s->group, (unsigned long long)p->index, (unsigned long long)p->term,
 				       (unsigned long long)e->index, (unsigned long long)e->term, res != NULL);

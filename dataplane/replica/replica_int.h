@@ -119,6 +119,7 @@ struct aeg_replica {
 	uint32_t *work;                  /* shards with something to do after a process: indexes */
 	uint32_t n_work;
 	uint64_t seed;
+	bool debug;                      /* AEG_DEBUG set: traces of refusals (read once at start) */
 	uint64_t now_ms, wall_ms;
 	uint64_t last_status_ns;
 	uint64_t last_pin_check_ms;

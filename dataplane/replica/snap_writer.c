@@ -41,19 +41,19 @@ static void *writer_main(void *arg)
 	struct snap_writer *sw = arg;
 	pthread_mutex_lock(&sw->mu);
 	for (;;) {
-		while (sw->n_todo == 0 && !sw->stop)
+		while (sw->n_queued == 0 && !sw->stop)
 			pthread_cond_wait(&sw->cv, &sw->mu);
-		if (sw->n_todo == 0 && sw->stop)
+		if (sw->n_queued == 0 && sw->stop)
 			break;
-		struct snap_job job = sw->todo[0];
-		memmove(sw->todo, sw->todo + 1, (sw->n_todo - 1) * sizeof(sw->todo[0]));
-		sw->n_todo--;
+		struct snap_job job = sw->queued[0];
+		memmove(sw->queued, sw->queued + 1, (sw->n_queued - 1) * sizeof(sw->queued[0]));
+		sw->n_queued--;
 		sw->busy++;
 		pthread_mutex_unlock(&sw->mu);
 		job.rc = aeg_wal_snapshot_write(sw->dir, sw->dir_fd, &job.meta, job.buf->data);
 		pthread_mutex_lock(&sw->mu);
 		sw->busy--;
-		/* done[] has room: submit refuses while todo + busy + done would overflow it */
+		/* done[] has room: submit refuses while queued + busy + done would overflow it */
 		assert(sw->n_done < SNAP_WRITER_JOBS);
 		sw->done[sw->n_done] = job;
 		__atomic_store_n(&sw->n_done, sw->n_done + 1, __ATOMIC_RELEASE);
@@ -113,10 +113,10 @@ void snap_writer_fini(struct snap_writer *sw)
 int snap_writer_submit(struct snap_writer *sw, const struct aeg_wal_snap_meta *m, struct snap_buf *buf)
 {
 	pthread_mutex_lock(&sw->mu);
-	bool full = sw->n_todo + sw->busy + sw->n_done >= SNAP_WRITER_JOBS;
+	bool full = sw->n_queued + sw->busy + sw->n_done >= SNAP_WRITER_JOBS;
 	if (!full) {
 		__atomic_add_fetch(&buf->refs, 1, __ATOMIC_ACQ_REL);
-		sw->todo[sw->n_todo++] = (struct snap_job){ .meta = *m, .buf = buf };
+		sw->queued[sw->n_queued++] = (struct snap_job){ .meta = *m, .buf = buf };
 		pthread_cond_signal(&sw->cv);
 	}
 	pthread_mutex_unlock(&sw->mu);
@@ -140,7 +140,7 @@ uint32_t snap_writer_done(struct snap_writer *sw, struct snap_job *out, uint32_t
 uint32_t snap_writer_pending(struct snap_writer *sw)
 {
 	pthread_mutex_lock(&sw->mu);
-	uint32_t n = sw->n_todo + sw->busy;
+	uint32_t n = sw->n_queued + sw->busy;
 	pthread_mutex_unlock(&sw->mu);
 	return n;
 }

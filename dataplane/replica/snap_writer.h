@@ -44,8 +44,8 @@ struct snap_writer {
 	bool started, stop, joined;
 	const char *dir;
 	int dir_fd;
-	struct snap_job todo[SNAP_WRITER_JOBS], done[SNAP_WRITER_JOBS];
-	uint32_t n_todo, n_done, busy;  /* busy: jobs taken, not yet done */
+	struct snap_job queued[SNAP_WRITER_JOBS], done[SNAP_WRITER_JOBS];
+	uint32_t n_queued, n_done, busy;  /* busy: jobs taken, not yet done */
 };
 
 int snap_writer_start(struct snap_writer *sw, const char *dir, int dir_fd);
