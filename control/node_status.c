@@ -74,7 +74,11 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			"\"clients\":{\"datagrams\":%llu,\"drops\":%llu,\"requests\":%llu,\"replies\":%llu,"
 			"\"writes_ok\":%llu,\"reads_ok\":%llu,\"redirects\":%llu,\"busy\":%llu},"
 			"\"raft\":{\"msgs_in\":%llu,\"msgs_out\":%llu,\"bad\":%llu,\"snapshots_taken\":%llu,"
-			"\"snapshots_installed\":%llu}}",
+			"\"snapshots_installed\":%llu},"
+			"\"loop\":{\"rx_batches\":%llu,\"tx_batches\":%llu,\"rx_raw\":%llu,\"tx_raw\":%llu,"
+			"\"rx_msgs\":%llu,\"tx_msgs\":%llu,\"idle_sleeps\":%llu,\"wal_batches\":%llu,"
+			"\"readies\":%llu,\"msgs_held\":%llu,\"entries_logged\":%llu,\"entries_applied\":%llu,"
+			"\"log_retries\":%llu}}",
 			w ? "," : "", w, st[w].groups, st[w].active_groups, (unsigned long long)st[w].wal_syncs,
 			(unsigned long long)st[w].wal_bytes, (unsigned long long)st[w].wal_records, st[w].wal_failed,
 			(unsigned long long)ws.rx_pkts, (unsigned long long)ws.tx_pkts, (unsigned long long)drops,
@@ -84,7 +88,13 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			(unsigned long long)st[w].redirects, (unsigned long long)st[w].busy,
 			(unsigned long long)st[w].raft_msgs_in, (unsigned long long)st[w].raft_msgs_out,
 			(unsigned long long)st[w].raft_bad, (unsigned long long)st[w].snapshots_taken,
-			(unsigned long long)st[w].snapshots_installed);
+			(unsigned long long)st[w].snapshots_installed, (unsigned long long)ws.rx_batches,
+			(unsigned long long)ws.tx_batches, (unsigned long long)ws.rx_raw, (unsigned long long)ws.tx_raw,
+			(unsigned long long)ws.rx_msgs, (unsigned long long)ws.tx_msgs,
+			(unsigned long long)ws.idle_sleeps, (unsigned long long)st[w].wal_batches,
+			(unsigned long long)st[w].gd.readies, (unsigned long long)st[w].gd.msgs_held,
+			(unsigned long long)st[w].gd.entries_logged, (unsigned long long)st[w].gd.entries_applied,
+			(unsigned long long)st[w].gd.log_retries);
 		mem += st[w].driver_bytes;
 		per_group = st[w].raft_bytes_per_group;
 	}

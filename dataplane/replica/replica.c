@@ -558,6 +558,7 @@ static void status_publish(struct aeg_replica *rp)
 	st->wal_syncs = ws->syncs;
 	st->wal_bytes = ws->bytes_written;
 	st->wal_records = ws->records;
+	st->wal_batches = ws->batches;
 	st->wal_failed = ws->failed;
 	st->driver_bytes = aeg_gd_memory_bytes(rp->gd);
 	uint32_t changes = 0;

@@ -87,7 +87,7 @@ struct aeg_replica_group_status {
 struct aeg_replica_status {
 	uint32_t worker;
 	uint32_t groups, active_groups;
-	uint64_t wal_syncs, wal_bytes, wal_records;
+	uint64_t wal_syncs, wal_bytes, wal_records, wal_batches;
 	int wal_failed;
 	uint64_t client_dgrams, client_drops, client_reqs, client_replies;
 	uint64_t writes_ok, reads_ok, redirects, busy;
