@@ -78,7 +78,7 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			"\"loop\":{\"rx_batches\":%llu,\"tx_batches\":%llu,\"rx_raw\":%llu,\"tx_raw\":%llu,"
 			"\"rx_msgs\":%llu,\"tx_msgs\":%llu,\"idle_sleeps\":%llu,\"wal_batches\":%llu,"
 			"\"readies\":%llu,\"msgs_held\":%llu,\"entries_logged\":%llu,\"entries_applied\":%llu,"
-			"\"log_retries\":%llu}}",
+			"\"log_retries\":%llu,\"wal_sync_us\":%llu,\"write_us\":%llu,\"wal_fill_us\":%llu,\"wal_report_us\":%llu}}",
 			w ? "," : "", w, st[w].groups, st[w].active_groups, (unsigned long long)st[w].wal_syncs,
 			(unsigned long long)st[w].wal_bytes, (unsigned long long)st[w].wal_records, st[w].wal_failed,
 			(unsigned long long)ws.rx_pkts, (unsigned long long)ws.tx_pkts, (unsigned long long)drops,
@@ -94,7 +94,9 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			(unsigned long long)ws.idle_sleeps, (unsigned long long)st[w].wal_batches,
 			(unsigned long long)st[w].gd.readies, (unsigned long long)st[w].gd.msgs_held,
 			(unsigned long long)st[w].gd.entries_logged, (unsigned long long)st[w].gd.entries_applied,
-			(unsigned long long)st[w].gd.log_retries);
+			(unsigned long long)st[w].gd.log_retries, (unsigned long long)(st[w].wal_sync_ns / 1000u),
+			(unsigned long long)(st[w].write_ns / 1000u), (unsigned long long)(st[w].wal_fill_ns / 1000u),
+			(unsigned long long)(st[w].wal_report_ns / 1000u));
 		mem += st[w].driver_bytes;
 		per_group = st[w].raft_bytes_per_group;
 	}

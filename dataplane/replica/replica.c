@@ -464,6 +464,7 @@ static uint32_t after_work(struct aeg_replica *rp)
 static void clocks(struct aeg_replica *rp, uint64_t now_ns)
 {
 	rp->now_ms = now_ns / 1000000u;
+	rp->now_ns = now_ns;
 	rp->wall_ms = aeg_dp_wall_ns() / 1000000u;
 }
 
@@ -559,6 +560,9 @@ static void status_publish(struct aeg_replica *rp)
 	st->wal_bytes = ws->bytes_written;
 	st->wal_records = ws->records;
 	st->wal_batches = ws->batches;
+	st->wal_sync_ns = ws->sync_ns;
+	st->wal_fill_ns = ws->fill_ns;
+	st->wal_report_ns = ws->report_ns;
 	st->wal_failed = ws->failed;
 	st->driver_bytes = aeg_gd_memory_bytes(rp->gd);
 	uint32_t changes = 0;

@@ -87,10 +87,11 @@ struct aeg_replica_group_status {
 struct aeg_replica_status {
 	uint32_t worker;
 	uint32_t groups, active_groups;
-	uint64_t wal_syncs, wal_bytes, wal_records, wal_batches;
+	uint64_t wal_syncs, wal_bytes, wal_records, wal_batches, wal_sync_ns, wal_fill_ns, wal_report_ns;
 	int wal_failed;
 	uint64_t client_dgrams, client_drops, client_reqs, client_replies;
 	uint64_t writes_ok, reads_ok, redirects, busy;
+	uint64_t write_ns;             /* sum over writes_ok: arrival -> answer */
 	uint64_t raft_msgs_in, raft_msgs_out, raft_bad;
 	uint64_t raft_bytes_per_group, driver_bytes;
 	uint64_t snapshots_taken, snapshots_installed;

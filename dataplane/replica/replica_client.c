@@ -228,8 +228,10 @@ static void answer_write(struct aeg_replica *rp, struct rp_pending *p, uint8_t s
 {
 	struct aeg_client_resp resp = { .seq = p->seq, .status = status, .version = version };
 	answer(rp, p->ipv4, p->port, p->client_id, &resp);
-	if (status == AEG_CLIENT_OK)
+	if (status == AEG_CLIENT_OK) {
 		rp->st.writes_ok++;
+		rp->st.write_ns += rp->now_ns - p->born_ns;
+	}
 	p->replied = true;
 }
 
@@ -281,7 +283,7 @@ static void stage_write(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv
 	assert(len == (int)need);
 	*p = (struct rp_pending){ .kind = RP_WRITE, .op = req->op, .level = level, .group = s->group,
 				  .ipv4 = ipv4, .port = port, .client_id = client_id, .seq = req->seq,
-				  .born_ms = rp->now_ms };
+				  .born_ms = rp->now_ms, .born_ns = rp->now_ns };
 	struct rp_staged *it = &rp->staged[rp->n_staged];
 	*it = (struct rp_staged){ .off = rp->stage_len, .len = (uint32_t)len, .pending = pidx(rp, p) };
 	rp->stage_len += (uint32_t)len;

@@ -51,6 +51,7 @@ struct rp_pending {
 	uint16_t port;
 	uint64_t client_id, seq;
 	uint64_t born_ms;
+	uint64_t born_ns;         /* loop clock at arrival (stats: time in the node) */
 	struct aeg_kv_result res;
 	uint64_t read_ctx;       /* reads: the ReadIndex context */
 	uint32_t read_slot;      /* reads: key storage */
@@ -120,7 +121,7 @@ struct aeg_replica {
 	uint32_t n_work;
 	uint64_t seed;
 	bool debug;                      /* AEG_DEBUG set: traces of refusals (read once at start) */
-	uint64_t now_ms, wall_ms;
+	uint64_t now_ms, wall_ms, now_ns;
 	uint64_t last_status_ns;
 	uint64_t last_pin_check_ms;
 	uint64_t applied_since_check;

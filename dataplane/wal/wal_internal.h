@@ -59,6 +59,8 @@ struct wal_batch {
 	uint32_t written;	/* bytes the kernel confirmed */
 	bool seals;		/* ends its segment */
 	bool resubmit;		/* a short write cut the link: write the rest again */
+	uint64_t submit_ns;	/* CLOCK_MONOTONIC at submit (stats: sync latency) */
+	uint64_t start_ns;	/* ... at its first record (stats: wait for a slot) */
 	uint32_t marks_n;
 	struct wal_mark *marks;
 };

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void wal_log(const struct aeg_wal *w, const char *fmt, ...)
@@ -50,6 +51,13 @@ void wal_fail(struct aeg_wal *w, int err, const char *what, int seg, uint64_t of
 	wal_log(w, "%s failed on %s at offset %llu: %s; the log stops accepting writes "
 		   "(records already reported durable are safe)",
 		what, path, (unsigned long long)off, strerror(-err));
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static struct wal_batch *batch_at(struct aeg_wal *w, uint64_t seq)
@@ -122,7 +130,7 @@ static int batch_start(struct aeg_wal *w, struct wal_batch *b)
 	struct wal_segment *s = &w->segs[w->cur];
 	assert(s->write_off + WAL_BLOCK_BYTES <= seg_bytes);
 	*b = (struct wal_batch){ .buf = b->buf, .marks = b->marks, .state = WAL_BATCH_FILLING,
-				 .seg = (uint32_t)w->cur, .off = s->write_off };
+				 .seg = (uint32_t)w->cur, .off = s->write_off, .start_ns = mono_ns() };
 	uint64_t cap = seg_bytes - s->write_off;
 	b->cap = (uint32_t)(cap < w->cfg.batch_bytes_max ? cap : w->cfg.batch_bytes_max);
 	b->limit = records_limit(w, s->write_off, false);
@@ -312,6 +320,8 @@ int aeg_wal_submit(struct aeg_wal *w)
 		int rc = batch_prep(w, w->submit_seq);
 		if (rc < 0)
 			break;
+		b->submit_ns = mono_ns();
+		w->stats.fill_ns += b->submit_ns - b->start_ns;
 		w->submit_seq++;
 		w->stats.batches++;
 		submitted = 1;
@@ -359,6 +369,7 @@ static void on_cqe(struct aeg_wal *w, const struct io_uring_cqe *cqe)
 		return;
 	}
 	w->stats.syncs++;
+	w->stats.sync_ns += mono_ns() - b->submit_ns;
 	b->state = WAL_BATCH_DONE;
 }
 
@@ -378,6 +389,7 @@ static int report_done(struct aeg_wal *w, aeg_wal_durable_fn fn, void *ctx)
 						     .hard_state = m->hard_state };
 			fn(ctx, &d);
 		}
+		w->stats.report_ns += mono_ns() - b->submit_ns;
 		b->state = WAL_BATCH_FREE;
 		b->marks_n = 0;
 		w->done_seq++;

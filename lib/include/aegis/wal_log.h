@@ -102,6 +102,9 @@ struct aeg_wal_stats {
 	uint64_t bytes_written;		/* including headers and padding */
 	uint64_t batches;
 	uint64_t syncs;
+	uint64_t sync_ns;		/* sum over batches of submit -> durable */
+	uint64_t fill_ns;		/* sum over batches of first record -> submit */
+	uint64_t report_ns;		/* sum over batches of submit -> reported durable (in order) */
 	uint64_t short_writes;		/* resubmitted */
 	uint64_t io_errors;		/* EIO, ENOSPC, ...: the log stopped */
 	uint64_t log_full;		/* appends refused: no segment free */
