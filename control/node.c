@@ -240,6 +240,7 @@ static int serve(struct aeg_node *n, const struct aeg_node_opts *o, char *err, s
 	struct aeg_dp_callbacks cb = {
 		.on_msg = aeg_replica_on_msg, .on_tick = aeg_replica_on_tick, .on_raw = aeg_replica_on_raw,
 		.on_rx_done = aeg_replica_on_rx_done, .on_exit = aeg_replica_on_exit,
+		.wake_fd = aeg_replica_wake_fd,
 	};
 	int r = aeg_dp_runtime_init_cb(&n->rt, &n->args, aeg_dp_node_port(n->dn), &cb, wargs);
 	if (r != 0) {

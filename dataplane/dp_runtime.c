@@ -43,7 +43,7 @@ int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_node_args
 			.workers_per_node = args->workers,
 			.replay_floor = aeg_wire_replay_floor(wall, AEG_DP_REPLAY_SKEW_NS),
 			.on_msg = cb->on_msg, .on_tick = cb->on_tick, .on_raw = cb->on_raw,
-			.on_rx_done = cb->on_rx_done, .on_exit = cb->on_exit, .arg = arg == NULL ? NULL : arg[q],
+			.on_rx_done = cb->on_rx_done, .on_exit = cb->on_exit, .wake_fd = cb->wake_fd, .arg = arg == NULL ? NULL : arg[q],
 		};
 		int r = aeg_worker_init(&rt->w[q], &wc);
 		if (r != 0) {

@@ -52,6 +52,7 @@ struct aeg_dp_callbacks {
 	aeg_worker_raw_fn on_raw;
 	aeg_worker_tick_fn on_rx_done;
 	void (*on_exit)(void *arg, struct aeg_worker *w);
+	int (*wake_fd)(void *arg);  /* aeg_worker_config's */
 	uint32_t msg_bytes_max;  /* 0: the worker's default */
 };
 

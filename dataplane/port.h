@@ -66,10 +66,11 @@ struct aeg_port_ops {
 	void (*close)(struct aeg_port *p);
 	/* Optional (NULL: all counters 0). */
 	void (*stats)(struct aeg_port *p, struct aeg_port_stats *out);
-	/* Optional: blocks until the queue has a packet or timeout_ns passed
-	 * (an idle worker sleeps in it instead of nanosleep, so a packet wakes
-	 * it at once). NULL: the worker sleeps (poll-mode ports). */
-	void (*wait)(struct aeg_port *p, uint16_t queue, uint64_t timeout_ns);
+	/* Optional: blocks until the queue has a packet, extra_fd (if >= 0) is
+	 * readable, or timeout_ns passed (an idle worker sleeps in it instead
+	 * of nanosleep, so a packet wakes it at once). NULL: the worker sleeps
+	 * (poll-mode ports). */
+	void (*wait)(struct aeg_port *p, uint16_t queue, int extra_fd, uint64_t timeout_ns);
 };
 
 struct aeg_port {

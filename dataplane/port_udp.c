@@ -135,12 +135,13 @@ static void udp_close(struct aeg_port *p)
 	free(u);
 }
 
-static void udp_wait(struct aeg_port *p, uint16_t queue, uint64_t timeout_ns)
+static void udp_wait(struct aeg_port *p, uint16_t queue, int extra_fd, uint64_t timeout_ns)
 {
-	struct pollfd pfd = { .fd = udp_of(p)->q[queue].fd, .events = POLLIN };
+	struct pollfd pfd[2] = { { .fd = udp_of(p)->q[queue].fd, .events = POLLIN },
+				 { .fd = extra_fd, .events = POLLIN } };
 	struct timespec ts = { .tv_sec = (time_t)(timeout_ns / 1000000000u),
 			       .tv_nsec = (long)(timeout_ns % 1000000000u) };
-	(void)ppoll(&pfd, 1, &ts, NULL); /* EINTR or a timeout: the loop polls anyway */
+	(void)ppoll(pfd, extra_fd >= 0 ? 2 : 1, &ts, NULL); /* EINTR or a timeout: the loop polls anyway */
 }
 
 static const struct aeg_port_ops udp_ops = {

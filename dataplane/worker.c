@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +139,11 @@ void aeg_worker_run(struct aeg_worker *w)
 			continue;
 		}
 		if (can_wait) {
-			w->cfg.port->ops->wait(w->cfg.port, w->cfg.queue, w->sleep_ns);
+			w->cfg.port->ops->wait(w->cfg.port, w->cfg.queue, w->wake_fd, w->sleep_ns);
+		} else if (w->wake_fd >= 0) {
+			struct pollfd pfd = { .fd = w->wake_fd, .events = POLLIN };
+			struct timespec ts = { .tv_nsec = (long)w->sleep_ns };
+			(void)ppoll(&pfd, 1, &ts, NULL); /* as nanosleep, but the fd ends it */
 		} else {
 			struct timespec ts = { .tv_nsec = (long)w->sleep_ns };
 			(void)nanosleep(&ts, NULL); /* EINTR only shortens one idle pause */
@@ -417,6 +422,7 @@ int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg
 		.self_worker = cfg->queue, .peer_lookup = replay_lookup, .peer_arg = w,
 	};
 	w->sleep_ns = SLEEP_NS_MIN;
+	w->wake_fd = cfg->wake_fd != NULL ? cfg->wake_fd(cfg->arg) : -1;
 	int r = aeg_wk_frag_init(w);
 	if (r != 0) {
 		aeg_worker_fini(w);

@@ -103,6 +103,10 @@ struct aeg_worker_config {
 	 * (e.g. to finish I/O the thread started: io_uring cancels what an
 	 * exiting thread left in flight). */
 	void (*on_exit)(void *arg, struct aeg_worker *w);
+	/* Optional, asked once at init: an fd whose readability also ends an
+	 * idle wait (< 0: none). The replica gives its log's io_uring, so the
+	 * loop sleeps while the disk syncs and wakes when the write is done. */
+	int (*wake_fd)(void *arg);
 	/* Control channel with the main lcore (both may be NULL): the worker
 	 * pops ctl_in every iteration (a message also ends an idle sleep's
 	 * back-off, so it waits at most ~1 ms) and hands each to on_ctl;

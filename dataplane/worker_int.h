@@ -30,6 +30,7 @@ struct aeg_worker {
 	uint64_t now_ns;         /* the iteration's monotonic time */
 	uint32_t idle_polls;
 	uint64_t sleep_ns;
+	int wake_fd;             /* cfg.wake_fd's answer: -1 none */
 	bool stop;
 	/* Messages over a frame (worker_frag.c); NULL when msg_bytes_max
 	 * leaves nothing to fragment. */

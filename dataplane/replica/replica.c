@@ -509,10 +509,15 @@ uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns)
 		status_publish(rp);
 		rp_snapshot_needs(rp);
 	}
-	/* Keep polling while the disk has our writes: the answer is near. */
-	const struct aeg_wal_stats *ws = aeg_wal_get_stats(rp->wal);
-	bool inflight = ws->batches > 0 && aeg_wal_durable_lsn(rp->wal) < ws->batches;
-	return did + (aeg_wal_durable_lsn(rp->wal) != before) + (inflight ? 1 : 0);
+	/* A write still on the disk is not work: the idle wait wakes on its
+	 * completion (aeg_replica_wake_fd), so the loop does not spin for it. */
+	return did + (aeg_wal_durable_lsn(rp->wal) != before);
+}
+
+int aeg_replica_wake_fd(void *arg)
+{
+	struct aeg_replica *rp = arg;
+	return aeg_wal_wait_fd(rp->wal);
 }
 
 uint32_t aeg_replica_on_rx_done(void *arg, struct aeg_worker *w, uint64_t now_ns)

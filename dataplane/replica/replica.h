@@ -73,6 +73,9 @@ uint32_t aeg_replica_on_rx_done(void *arg, struct aeg_worker *w, uint64_t now_ns
 /* The worker's last call on its thread: the log's writes in flight finish
  * there (io_uring ties them to the submitting thread). */
 void aeg_replica_on_exit(void *arg, struct aeg_worker *w);
+/* The log's completion fd: an idle worker waits on it (and its socket), so
+ * a finished fdatasync wakes it instead of the loop spinning on the disk. */
+int aeg_replica_wake_fd(void *arg);
 
 struct aeg_replica_group_status {
 	uint32_t shard, group;

@@ -442,6 +442,11 @@ int aeg_wal_flush(struct aeg_wal *w, aeg_wal_durable_fn fn, void *ctx)
 	}
 }
 
+int aeg_wal_wait_fd(const struct aeg_wal *w)
+{
+	return w->ring.ring_fd;
+}
+
 uint64_t aeg_wal_durable_lsn(const struct aeg_wal *w)
 {
 	return w->done_seq;

@@ -150,6 +150,10 @@ int aeg_wal_poll(struct aeg_wal *w, aeg_wal_durable_fn fn, void *ctx);
 int aeg_wal_wait(struct aeg_wal *w, aeg_wal_durable_fn fn, void *ctx);
 /* Submits and waits until everything appended so far is durable. */
 int aeg_wal_flush(struct aeg_wal *w, aeg_wal_durable_fn fn, void *ctx);
+/* The io_uring's fd: readable (poll/ppoll) while completions wait to be
+ * reaped, so an event loop may sleep until its log write is durable instead
+ * of polling for it. Only to wait on: read nothing from it. */
+int aeg_wal_wait_fd(const struct aeg_wal *w);
 
 uint64_t aeg_wal_durable_lsn(const struct aeg_wal *w);
 uint64_t aeg_wal_last_index(const struct aeg_wal *w, uint64_t group);
