@@ -75,8 +75,15 @@ static void mark_cpu(void *arg, int end)
 static int open_client(const struct opts *o, const struct cluster *c, struct aeg_client **out)
 {
 	const char *nodes[CLUSTER_NODES];
+	/* Writes in flight per shard: twice the mean share of --outstanding (keys
+	 * are uniform), at least the library's 64 and at most 512, half of the
+	 * session window aegisd keeps per client and shard (control/node.c:
+	 * session_results_max 1024). Else the client holds back what is over
+	 * 64 per shard and --outstanding above 1024 is not in flight. */
+	uint32_t per_shard = 2 * ((o->load.outstanding + o->shards - 1) / (o->shards ? o->shards : 1));
 	struct aeg_client_cfg cfg = { .nodes = nodes, .node_count = CLUSTER_NODES,
 				      .outstanding_max = o->load.outstanding > 1024 ? o->load.outstanding : 1024,
+				      .writes_per_shard_max = per_shard < 64 ? 64 : per_shard > 512 ? 512 : per_shard,
 				      .consistency = AEG_CLIENT_QUORUM, .timeout_ms = 500 };
 	if (c != NULL) {
 		for (int i = 0; i < CLUSTER_NODES; i++)
