@@ -13,6 +13,9 @@
 #include "common/codec.h"
 
 #define SNAP_CRC_OFF 40u
+/* Entries are scattered over the heap: the walks below fetch the one this
+ * many places ahead while they copy the current one. */
+#define SNAP_PREFETCH 8u
 
 static size_t ent_snap_bytes(const struct kv_ent *e)
 {
@@ -32,8 +35,11 @@ static size_t sess_snap_bytes(const struct kv_sess *s)
 size_t aeg_kv_snapshot_size(const struct aeg_kv *kv)
 {
 	size_t n = AEG_KV_SNAP_HDR_BYTES;
+	const struct kv_slot *slots = kv->st.keys.slots;
 	for (size_t i = 0; i < kv->st.keys.cap; i++) {
-		const struct kv_ent *e = kv->st.keys.slots[i].p;
+		if (i + SNAP_PREFETCH < kv->st.keys.cap && slots[i + SNAP_PREFETCH].p != NULL)
+			__builtin_prefetch(slots[i + SNAP_PREFETCH].p);
+		const struct kv_ent *e = slots[i].p;
 		if (e != NULL)
 			n += ent_snap_bytes(e);
 	}
@@ -51,35 +57,130 @@ static int key_cmp(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t b
 	return alen < blen ? -1 : alen > blen;
 }
 
-static bool ent_less(const struct kv_ent *a, const struct kv_ent *b)
+/* A key to sort: its first 16 bytes, zero-padded, as two big-endian
+ * numbers. Comparing those is key_cmp's order whenever they differ (a byte
+ * past a short key's end reads as 0, which is never above the longer key's
+ * byte); equal prefixes fall back to key_cmp. The sort then reads the
+ * entries only for ties, not at every comparison (a cache miss each). */
+struct sort_key {
+	uint64_t hi, lo;
+	const struct kv_ent *e;
+};
+
+static uint64_t be64_prefix(const uint8_t *p, uint32_t len)
 {
-	return key_cmp(a->data, a->key_len, b->data, b->key_len) < 0;
+	uint64_t v = 0;
+	for (uint32_t i = 0; i < 8; i++)
+		v = v << 8 | (i < len ? p[i] : 0);
+	return v;
+}
+
+static struct sort_key sort_key_of(const struct kv_ent *e)
+{
+	uint32_t len = e->key_len;
+	return (struct sort_key){ .hi = be64_prefix(e->data, len),
+				  .lo = len > 8 ? be64_prefix(e->data + 8, len - 8) : 0, .e = e };
+}
+
+static bool key_less(const struct sort_key *a, const struct sort_key *b)
+{
+	if (a->hi != b->hi)
+		return a->hi < b->hi;
+	if (a->lo != b->lo)
+		return a->lo < b->lo;
+	return key_cmp(a->e->data, a->e->key_len, b->e->data, b->e->key_len) < 0;
 }
 
 /* Heapsort: in place, O(n log n), no allocation (qsort may malloc). */
-static void sift_down(const struct kv_ent **v, size_t root, size_t n)
+static void sift_down(struct sort_key *v, size_t root, size_t n)
 {
 	for (size_t child; (child = 2 * root + 1) < n; root = child) {
-		if (child + 1 < n && ent_less(v[child], v[child + 1]))
+		if (child + 1 < n && key_less(&v[child], &v[child + 1]))
 			child++;
-		if (!ent_less(v[root], v[child]))
+		if (!key_less(&v[root], &v[child]))
 			return;
-		const struct kv_ent *t = v[root];
+		struct sort_key t = v[root];
 		v[root] = v[child];
 		v[child] = t;
 	}
 }
 
-static void sort_ents(const struct kv_ent **v, size_t n)
+static void heap_sort(struct sort_key *v, size_t n)
 {
 	for (size_t i = n / 2; i-- > 0;)
 		sift_down(v, i, n);
 	for (size_t end = n; end-- > 1;) {
-		const struct kv_ent *t = v[0];
+		struct sort_key t = v[0];
 		v[0] = v[end];
 		v[end] = t;
 		sift_down(v, 0, end);
 	}
+}
+
+static void swap_keys(struct sort_key *a, struct sort_key *b)
+{
+	struct sort_key t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Introsort: quicksort (median of three, recursion on the smaller side
+ * only), insertion sort for short runs, heapsort past the depth limit, so
+ * O(n log n) always, in place, no allocation. Quicksort's sequential scans
+ * suit a large array; heapsort alone jumps across it at every level. */
+static void sort_keys_depth(struct sort_key *v, size_t n, uint32_t depth)
+{
+	while (n > 16) {
+		if (depth-- == 0) {
+			heap_sort(v, n);
+			return;
+		}
+		size_t mid = n / 2, last = n - 1;
+		if (key_less(&v[mid], &v[0]))
+			swap_keys(&v[mid], &v[0]);
+		if (key_less(&v[last], &v[0]))
+			swap_keys(&v[last], &v[0]);
+		if (key_less(&v[last], &v[mid]))
+			swap_keys(&v[last], &v[mid]);
+		/* v[0] <= v[mid] <= v[last]: the pivot goes to n - 2. */
+		swap_keys(&v[mid], &v[last - 1]);
+		const struct sort_key pivot = v[last - 1];
+		size_t i = 0, j = last - 1;
+		for (;;) {
+			while (key_less(&v[++i], &pivot))
+				;
+			while (key_less(&pivot, &v[--j]))
+				;
+			if (i >= j)
+				break;
+			swap_keys(&v[i], &v[j]);
+		}
+		swap_keys(&v[i], &v[last - 1]);
+		/* [0, i) <= pivot = v[i] <= (i, n) */
+		if (i < n - i - 1) {
+			sort_keys_depth(v, i, depth);
+			v += i + 1;
+			n -= i + 1;
+		} else {
+			sort_keys_depth(v + i + 1, n - i - 1, depth);
+			n = i;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct sort_key x = v[i];
+		size_t j = i;
+		for (; j > 0 && key_less(&x, &v[j - 1]); j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static void sort_keys(struct sort_key *v, size_t n)
+{
+	uint32_t depth = 0;
+	for (size_t m = n; m > 1; m >>= 1)
+		depth += 2;
+	sort_keys_depth(v, n, depth);
 }
 
 static void put_header(uint8_t *buf, const struct kv_state *st, uint32_t crc)
@@ -111,7 +212,7 @@ int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap)
 	size_t size = aeg_kv_snapshot_size(kv);
 	if (cap < size)
 		return -EMSGSIZE;
-	const struct kv_ent **v = NULL;
+	struct sort_key *v = NULL;
 	size_t v_bytes = st->keys.len * sizeof(*v);
 	if (st->keys.len != 0) {
 		/* Scratch for this call only: not counted in mem_bytes. */
@@ -120,20 +221,26 @@ int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap)
 			return -ENOMEM;
 	}
 	size_t n = 0;
+	const struct kv_slot *slots = st->keys.slots;
 	for (size_t i = 0; i < st->keys.cap; i++) {
-		if (st->keys.slots[i].p != NULL)
-			v[n++] = st->keys.slots[i].p;
+		if (i + SNAP_PREFETCH < st->keys.cap && slots[i + SNAP_PREFETCH].p != NULL)
+			__builtin_prefetch(slots[i + SNAP_PREFETCH].p);
+		if (slots[i].p != NULL)
+			v[n++] = sort_key_of(slots[i].p);
 	}
 	assert(n == st->keys.len);
-	sort_ents(v, n);
+	sort_keys(v, n);
 	struct aeg_writer w;
 	aeg_writer_init(&w, buf, size);
 	w.len = AEG_KV_SNAP_HDR_BYTES;
 	for (size_t i = 0; i < n; i++) {
-		aeg_put_varint(&w, v[i]->key_len);
-		aeg_put_varint(&w, v[i]->value_len);
-		aeg_put_varint(&w, v[i]->version);
-		aeg_put_bytes(&w, v[i]->data, (size_t)v[i]->key_len + v[i]->value_len);
+		if (i + SNAP_PREFETCH < n)
+			__builtin_prefetch(v[i + SNAP_PREFETCH].e);
+		const struct kv_ent *e = v[i].e;
+		aeg_put_varint(&w, e->key_len);
+		aeg_put_varint(&w, e->value_len);
+		aeg_put_varint(&w, e->version);
+		aeg_put_bytes(&w, e->data, (size_t)e->key_len + e->value_len);
 	}
 	if (v != NULL)
 		kv->a.free(kv->a.ctx, v, v_bytes);
