@@ -37,8 +37,15 @@ bool repl_send_append(struct aeg_raft *r, struct aeg_raft_progress *pr, bool sen
 
 void repl_bcast_append(struct aeg_raft *r, bool send_empty)
 {
-	for (uint32_t i = 0; i < r->n_prs; i++)
-		repl_send_append(r, &r->prs[i], send_empty);
+	for (uint32_t i = 0; i < r->n_prs; i++) {
+		struct aeg_raft_progress *pr = &r->prs[i];
+		/* All that is new leaves now, batch after batch while the window
+		 * allows: one batch per call left the rest of a large proposal
+		 * waiting for the next ack, a round trip later. */
+		if (repl_send_append(r, pr, send_empty))
+			while (pr->state == AEG_RAFT_REPLICATE && repl_send_append(r, pr, false))
+				;
+	}
 }
 
 void repl_bcast_heartbeat(struct aeg_raft *r, uint64_t ctx)
