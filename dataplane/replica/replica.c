@@ -150,7 +150,7 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 	if (c->log_entries_max != 0)
 		rc->log_entries_max = c->log_entries_max;
 	rc->batch_entries_max = 256;
-	rc->inflight_max = 16;
+	rc->inflight_max = 64;      /* appends in flight per follower (8 B each) */
 	rc->reads_max = 256;          /* pipelined linearizable reads per group */
 	/* The log may hold a few values of the largest size besides many
 	 * small ones (a quota on the pool, not memory of the group). */
