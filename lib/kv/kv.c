@@ -146,6 +146,27 @@ static size_t key_find(const struct aeg_kv *kv, uint64_t hash, const void *key, 
 	return kv_table_find(&kv->st.keys, hash, key_eq, &k);
 }
 
+void aeg_kv_prefetch(const struct aeg_kv *kv, const uint8_t *cmd, uint32_t len, int stage)
+{
+	const struct kv_table *t = &kv->st.keys;
+	struct aeg_kv_cmd c;
+	if (t->cap == 0 || aeg_kv_cmd_decode(&c, cmd, len) != 0)
+		return;
+	uint64_t hash = kv_key_hash(kv, c.key, c.key_len);
+	size_t mask = t->cap - 1, i = (size_t)hash & mask;
+	if (stage == 0) {
+		__builtin_prefetch(&t->slots[i]);
+		return;
+	}
+	/* The probe as in kv_table_find, hashes only, a few slots at most. */
+	for (size_t n = 0; n < 4 && t->slots[i].p != NULL; n++, i = (i + 1) & mask) {
+		if (t->slots[i].hash == hash) {
+			__builtin_prefetch(t->slots[i].p);
+			return;
+		}
+	}
+}
+
 int aeg_kv_get(const struct aeg_kv *kv, const void *key, uint32_t key_len,
 	       const uint8_t **value, uint32_t *value_len, uint64_t *version)
 {

@@ -152,6 +152,12 @@ static void one_ready(struct aeg_gd *gd, struct gd_group *g)
 		}
 	}
 	for (uint64_t i = rd.apply_lo; i <= rd.apply_hi; i++) {
+		for (uint32_t s = 1; gd->io.prefetch != NULL && s <= AEG_GD_PREFETCH_STEPS; s++) {
+			uint32_t ahead = s * AEG_GD_PREFETCH_STEP;
+			/* The first entries of the batch get their earlier stages now. */
+			if (i + ahead <= rd.apply_hi)
+				gd->io.prefetch(gd->io.ctx, g->id, aeg_raft_entry_at(g->r, i + ahead), ahead);
+		}
 		const struct aeg_raft_entry *e = aeg_raft_entry_at(g->r, i);
 		assert(e != NULL);
 		gd->io.apply(gd->io.ctx, g->id, e);

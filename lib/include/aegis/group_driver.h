@@ -44,6 +44,11 @@ extern "C" {
 
 struct aeg_gd;
 
+/* Applies of a batch are announced to io.prefetch this many entries ahead,
+ * and at twice and three times that distance. */
+#define AEG_GD_PREFETCH_STEP 4u
+#define AEG_GD_PREFETCH_STEPS 3u
+
 struct aeg_gd_io {
 	/* Log. Each call appends to the log's current batch and returns 0 with
 	 * the batch's ticket (tickets only grow), -EAGAIN (nothing taken: try
@@ -67,6 +72,11 @@ struct aeg_gd_io {
 		    uint32_t len);
 	/* State machine: one committed entry (NORMAL, NOOP or CONF), in order. */
 	void (*apply)(void *ctx, uint32_t group, const struct aeg_raft_entry *e);
+	/* Optional: e is applied after `ahead` more entries (AEG_GD_PREFETCH_STEP,
+	 * twice and three times that): a chance to start fetching the memory
+	 * its apply will touch, so that a batch of applies overlaps its cache
+	 * misses instead of taking them one after the other. */
+	void (*prefetch)(void *ctx, uint32_t group, const struct aeg_raft_entry *e, uint32_t ahead);
 	/* A linearizable read confirmed: serve read_ctx once applied >= index. */
 	void (*read_ready)(void *ctx, uint32_t group, uint64_t read_ctx, uint64_t index);
 	void *ctx;

@@ -190,6 +190,12 @@ struct aeg_kv_result {
 int aeg_kv_apply(struct aeg_kv *kv, uint64_t index, const uint8_t *cmd, uint32_t len,
 		 struct aeg_kv_result *res);
 
+/* A hint that cmd is applied soon, for a batch of committed entries whose
+ * keys are scattered over memory: stage 0 fetches the key's table slot,
+ * stage 1 (called later, once that slot is in cache) the entry it holds.
+ * Changes nothing; a command that does not decode is ignored. */
+void aeg_kv_prefetch(const struct aeg_kv *kv, const uint8_t *cmd, uint32_t len, int stage);
+
 /* Marks index applied without a command (same as apply with len 0). */
 int aeg_kv_apply_noop(struct aeg_kv *kv, uint64_t index);
 
