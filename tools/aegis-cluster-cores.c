@@ -166,7 +166,7 @@ int main(int argc, char **argv)
 	/* The client: its reserved PUs, else those no worker has, else all. */
 	const int *cl = client_n > 0 ? ord + pn : nw < p ? ord + nw : ord;
 	unsigned cn = client_n > 0 ? client_n : nw < p ? p - nw : p;
-	if (client_n == 0 && cn >= 2 && cl + cn == ord + p)
+	if (client_n == 0 && nw < p && cn >= 2)
 		cn--; /* the last PU is the main lcores' */
 	print_list("CLIENT_CPUS", cl, cn);
 	printf("CLIENT_CPU_COUNT=%u\n", cn);
