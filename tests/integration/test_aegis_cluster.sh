@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2015 # "test && test || fail": the middle part is always a test
 # tools/aegis-cluster end to end (issue [F], cluster in a box), on its
 # default transport: start -> writes and reads through aegis-cli from the
 # client namespace -> kill -9 a node, restart it -> kill -9 every node (and
@@ -18,14 +19,12 @@ P="agt$$"
 D1=/var/tmp/$P-a
 D2=/var/tmp/$P-b
 T0=${EPOCHREALTIME/./}
-FAILED=0
 
 log() { echo "[$(date +%T.%N | cut -c1-12) +$(((${EPOCHREALTIME/./} - T0) / 1000000))s] $*" >&2; }
 skip() { echo "SKIP: $*"; exit 77; }
 
 fail() {
 	echo "FAIL: $*" >&2
-	FAILED=1
 	local f
 	for f in "$D1"/*.log "$D2"/*.log; do
 		[ -e "$f" ] || continue
@@ -109,6 +108,7 @@ ac --dir "$D1" cli --consistency quorum verify --prefix k- --keys 1000 --value-b
 
 log "kill -9 node 2, write on, restart it"
 ac --dir "$D1" kill 2 || fail "kill 2"
+# shellcheck disable=SC2153 # set by the eval of env
 kill -0 "$AEGIS_NODE_2_PID" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$AEGIS_NODE_2_PID/stat")" != Z ] &&
 	fail "node 2 (pid $AEGIS_NODE_2_PID) survived kill"
 ac --dir "$D1" status >/dev/null && fail "status says all is well with node 2 down"
