@@ -184,6 +184,7 @@ int client_flush(struct aeg_client *c, uint64_t now_ms)
 {
 	uint64_t seq_floor = seq_floor_of(c);
 	struct aeg_client_op *next;
+	c->now_ms = now_ms;
 	for (struct aeg_client_op *op = c->pending.head; op != NULL; op = next) {
 		next = op->priv.next;
 		if (!client_route(c, op))
@@ -290,6 +291,8 @@ static void on_response(struct aeg_client *c, struct aeg_client_resp *s, uint32_
 	}
 	bool current = op->priv.state == OP_INFLIGHT && op->priv.ipv4 == ipv4 &&
 		       op->priv.port == port;
+	if (current)
+		client_node_heard(c, op->priv.node, now_ms);
 	switch (s->status) {
 	case AEG_CLIENT_NOT_LEADER:
 	case AEG_CLIENT_STALE_EPOCH:
@@ -393,9 +396,14 @@ void client_expire(struct aeg_client *c, uint64_t now_ms)
 		}
 		c->stats.retransmits++;
 		/* The first retry goes where the first try went (a lost datagram
-		 * is likelier than a dead leader); later ones move on. */
-		if (op->priv.attempts >= 2 && !(op->priv.flags & OPF_INTERNAL))
-			client_rotate_leader(c, op);
+		 * is likelier than a dead leader) unless the node is suspected by
+		 * now (routing skips it); later ones move on. */
+		if (!(op->priv.flags & OPF_INTERNAL)) {
+			client_node_timed_out(c, op->priv.node, op->priv.deadline_ms - c->cfg.timeout_ms,
+					      now_ms);
+			if (op->priv.attempts >= 2)
+				client_rotate_leader(c, op);
+		}
 		client_requeue(c, op);
 	}
 	(void)aeg_client_reasm_expire(&c->reasm, now_ms);

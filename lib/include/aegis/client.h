@@ -11,7 +11,10 @@
  * replica when there is none); STALE_EPOCH refetches the map and routes
  * again; a timeout resends the request with the SAME seq (the first retry to
  * the same node, later ones to the next replica), so a write applies once
- * through the node's session table; after `retries` resends the operation
+ * through the node's session table; a node that let a request time out
+ * without answering anything since is suspected for 4 x timeout_ms (or until
+ * it answers) and routing tries the shard's other replicas first, so a dead
+ * node costs a client about one timeout, not one per operation; after `retries` resends the operation
  * completes with AEG_CLIENT_TIMEOUT (outcome unknown for a write).
  *
  * Pipelining: aeg_client_submit() queues, aeg_client_poll() packs every
@@ -186,6 +189,8 @@ struct aeg_client_stats {
 	uint64_t stale_epochs;   /* STALE_EPOCH answers */
 	uint64_t map_fetches;
 	uint64_t timeouts;       /* ops given up */
+	uint64_t suspects;       /* nodes marked suspect (a request timed out unanswered) */
+	uint64_t suspect_skips;  /* sends routed past a suspected leader */
 	uint64_t stray_replies;  /* no op with that seq (late duplicates) */
 	uint64_t drops[AEG_CLIENT_DROP_NR]; /* received datagrams refused, by reason */
 	uint64_t wrong_client;   /* authentic but for another client id */
