@@ -100,6 +100,14 @@ bool op_is_write(const struct aeg_client_op *op)
 	return op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_DEL || op->op == AEG_CLIENT_CAS;
 }
 
+bool op_is_large(const struct aeg_client *c, const struct aeg_client_op *op)
+{
+	if (op->op == AEG_CLIENT_GET)
+		return op->buf_cap > c->cfg.dgram_bytes;
+	return (op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_CAS) &&
+	       op->value_len > c->cfg.dgram_bytes;
+}
+
 bool client_local_worker(const struct aeg_client *c, uint32_t ipv4, uint16_t port,
 			 uint16_t *worker)
 {
@@ -154,7 +162,8 @@ void client_node_heard(struct aeg_client *c, uint32_t node, uint64_t now_ms)
 	uint32_t i = c->map != NULL ? node_index(c, node) : UINT32_MAX;
 	if (i == UINT32_MAX)
 		return;
-	c->heard_ms[i] = now_ms;
+	if (now_ms > c->heard_ms[i])
+		c->heard_ms[i] = now_ms;
 	c->suspect_until[i] = 0;
 }
 
@@ -297,6 +306,11 @@ void client_complete(struct aeg_client *c, struct aeg_client_op *op, int status)
 		c->writes[op->priv.shard]--;
 		op->priv.flags &= (uint8_t)~OPF_SLOT;
 	}
+	if (op->priv.flags & OPF_LARGE) {
+		assert(c->large_inflight > 0);
+		c->large_inflight--;
+		op->priv.flags &= (uint8_t)~OPF_LARGE;
+	}
 	op->priv.state = OP_IDLE;
 	op->status = status;
 	if ((op->priv.flags & OPF_INTERNAL)) {
@@ -353,6 +367,9 @@ static int cfg_normalize(struct aeg_client_cfg *n, const struct aeg_client_cfg *
 	n->dgram_bytes = n->dgram_bytes ? n->dgram_bytes : AEG_CLIENT_DGRAM_BYTES_DEFAULT;
 	n->value_bytes_max = n->value_bytes_max ? n->value_bytes_max : 1u << 20;
 	n->reasm_slots = n->reasm_slots ? n->reasm_slots : 8;
+	n->large_inflight_max = n->large_inflight_max ? n->large_inflight_max : 4;
+	if (n->large_inflight_max > n->reasm_slots)
+		n->large_inflight_max = n->reasm_slots;
 	if (n->node_count + n->addr_count == 0 || n->outstanding_max > (1u << 20) ||
 	    n->retries > 1000 || n->writes_per_shard_max > UINT16_MAX ||
 	    n->dgram_bytes < 512 || n->dgram_bytes > AEG_CLIENT_DGRAM_BYTES_MAX ||
@@ -370,11 +387,16 @@ static int open_socket(struct aeg_client *c)
 	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -errno;
-	/* Room for a 1 MiB value's parts in one burst (capped by wmem_max and
-	 * rmem_max; a full buffer only delays sends, see client_io.c). */
+	/* Room for a few 1 MiB values' parts in one burst. The FORCE options
+	 * pass over wmem_max/rmem_max (212992 B on a stock kernel) where we may
+	 * (CAP_NET_ADMIN); otherwise the kernel caps the plain ones. A full send
+	 * buffer only delays sends (client_io.c); large replies in flight are
+	 * limited by large_inflight_max. */
 	int bytes = 4 << 20;
-	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) != 0 ||
-	    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) != 0)
+	if ((setsockopt(c->fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) != 0 &&
+	     setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) != 0) ||
+	    (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) != 0 &&
+	     setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) != 0))
 		return -errno;
 	struct sockaddr_in any = {.sin_family = AF_INET};
 	if (bind(c->fd, (struct sockaddr *)&any, sizeof(any)) != 0)

@@ -26,6 +26,7 @@ enum op_state { OP_IDLE = 0, OP_PENDING, OP_INFLIGHT };
 /* priv.flags */
 #define OPF_INTERNAL 0x01 /* the client's own MAP fetch */
 #define OPF_SLOT 0x02     /* a write holding one of its shard's in-flight slots */
+#define OPF_LARGE 0x04    /* holding one of the large_inflight_max slots */
 
 struct op_list {
 	struct aeg_client_op *head, *tail;
@@ -58,6 +59,7 @@ struct aeg_client {
 	uint32_t node_count;
 	uint64_t now_ms;        /* of the current poll (routing reads it) */
 	uint16_t *writes;       /* per shard: writes in flight */
+	uint32_t large_inflight; /* ops holding OPF_LARGE */
 	bool map_wanted;        /* a refetch is needed (STALE_EPOCH, open) */
 	struct aeg_client_op map_op;
 	uint8_t *map_buf;
@@ -105,6 +107,8 @@ void client_want_map(struct aeg_client *c);
 /* Takes op out of every structure, sets its status, calls done. */
 void client_complete(struct aeg_client *c, struct aeg_client_op *op, int status);
 bool op_is_write(const struct aeg_client_op *op);
+/* Whether op's value goes or may come back in parts. */
+bool op_is_large(const struct aeg_client *c, const struct aeg_client_op *op);
 /* Whether ipv4:port is a worker reached through cfg.local (its index in
  * *worker, which may be NULL). */
 bool client_local_worker(const struct aeg_client *c, uint32_t ipv4, uint16_t port,

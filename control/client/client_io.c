@@ -189,6 +189,14 @@ int client_flush(struct aeg_client *c, uint64_t now_ms)
 		next = op->priv.next;
 		if (!client_route(c, op))
 			continue;
+		if (!(op->priv.flags & (OPF_LARGE | OPF_INTERNAL)) && op_is_large(c, op)) {
+			if (c->large_inflight >= c->cfg.large_inflight_max) {
+				c->stats.large_waits++;
+				continue;
+			}
+			c->large_inflight++;
+			op->priv.flags |= OPF_LARGE;
+		}
 		if (op_is_write(op) && !(op->priv.flags & OPF_SLOT)) {
 			if (c->writes[op->priv.shard] >= c->cfg.writes_per_shard_max)
 				continue;
@@ -236,6 +244,9 @@ static void not_final(struct aeg_client *c, struct aeg_client_op *op,
 		c->stats.redirects++;
 		if (s->leader_hint != 0 && s->leader_hint != op->priv.node &&
 		    !(op->priv.flags & OPF_INTERNAL)) {
+			/* A live node names the leader: try it even if it is
+			 * suspected (a timeout will suspect it again). */
+			client_node_heard(c, s->leader_hint, 0);
 			client_set_leader(c, op->priv.shard, s->leader_hint);
 			client_requeue(c, op);
 			return;

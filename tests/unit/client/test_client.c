@@ -385,6 +385,44 @@ static void large_round_trip(struct aeg_client *c, uint32_t size, struct prng *p
 	free(back);
 }
 
+/* 16 large values written and read back at once: at most
+ * large_inflight_max (4) go at a time, so the 8 reassembly slots never run
+ * out and nothing is lost or resent. */
+static void test_large_inflight(void **state)
+{
+	(void)state;
+	enum { N = 16, SIZE = 200 * 1024 };
+	static struct aeg_client_op ops[N];
+	static char keys[N][16];
+	static uint8_t vals[N][SIZE], back[N][SIZE];
+	struct aeg_client *c = open_client(2000, 5);
+	for (int pass = 0; pass < 2; pass++) {
+		struct tally t = {0};
+		for (int i = 0; i < N; i++) {
+			int kl = snprintf(keys[i], 16, "li%d", i);
+			memset(vals[i], 'a' + i, SIZE);
+			ops[i] = (struct aeg_client_op){.op = pass ? AEG_CLIENT_GET : AEG_CLIENT_PUT,
+				.key = keys[i], .key_len = (uint32_t)kl, .done = count_done, .user = &t};
+			if (pass)
+				ops[i].buf = back[i], ops[i].buf_cap = SIZE;
+			else
+				ops[i].value = vals[i], ops[i].value_len = SIZE;
+			assert_int_equal(aeg_client_submit(c, &ops[i]), 0);
+		}
+		while (t.done < N)
+			assert_true(aeg_client_poll(c, 100) >= 0);
+		assert_int_equal(t.ok, N);
+	}
+	for (int i = 0; i < N; i++)
+		assert_memory_equal(back[i], vals[i], SIZE);
+	struct aeg_client_stats st;
+	aeg_client_get_stats(c, &st);
+	assert_true(st.large_waits > 0);
+	assert_int_equal(st.reasm_refused, 0);
+	assert_int_equal(st.retransmits, 0);
+	aeg_client_close(c);
+}
+
 static void test_large_values(void **state)
 {
 	(void)state;
@@ -452,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_dead_node_suspected),
 		cmocka_unit_test(test_large_values),
+		cmocka_unit_test(test_large_inflight),
 		cmocka_unit_test(test_submit_checks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
