@@ -40,16 +40,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netem_args.h"
+
 #define PORTS_MAX 70
 #define FRAME_BYTES_MAX 2048 /* veth MTU 1500 + header; larger frames are dropped */
 #define MACS_MAX 256
 #define BATCH 32
-
-struct impair {
-	double loss, reorder, duplicate, corrupt; /* probabilities 0..1 */
-	uint64_t delay_ns, jitter_ns;
-	uint32_t limit;
-};
 
 struct port {
 	char name[IF_NAMESIZE];
@@ -105,82 +101,6 @@ static double rnd(void)
 	g_rng ^= g_rng << 25;
 	g_rng ^= g_rng >> 27;
 	return (double)((g_rng * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
-}
-
-/* ---- arguments ------------------------------------------------------------ */
-
-static int parse_pct(const char *s, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || strcmp(end, "%") != 0 || v < 0 || v > 100)
-		return -EINVAL;
-	*out = v / 100.0;
-	return 0;
-}
-
-static int parse_time(const char *s, uint64_t *ns)
-{
-	char *end;
-	double v = strtod(s, &end);
-	double mul = strcmp(end, "") == 0 || strcmp(end, "us") == 0 ? 1e3
-		     : strcmp(end, "ms") == 0			   ? 1e6
-		     : strcmp(end, "s") == 0			   ? 1e9
-								   : -1;
-	if (end == s || mul < 0 || v < 0 || v * mul > 60e9)
-		return -EINVAL;
-	*ns = (uint64_t)(v * mul);
-	return 0;
-}
-
-static bool is_time(const char *s)
-{
-	uint64_t ns;
-	return s != NULL && parse_time(s, &ns) == 0;
-}
-
-/* netem's syntax (the subset above); correlations are refused. */
-static int parse_netem(int argc, char **argv, struct impair *m)
-{
-	*m = (struct impair){ .limit = 8192 };
-	for (int i = 0; i < argc; i++) {
-		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int rc = v == NULL ? -EINVAL : 0;
-		if (rc == 0 && strcmp(k, "loss") == 0) {
-			if (strcmp(v, "random") == 0 && i + 2 < argc)
-				v = argv[++i + 1];
-			rc = parse_pct(v, &m->loss);
-		} else if (rc == 0 && strcmp(k, "delay") == 0) {
-			rc = parse_time(v, &m->delay_ns);
-			if (rc == 0 && is_time(i + 2 < argc ? argv[i + 2] : NULL))
-				rc = parse_time(argv[++i + 1], &m->jitter_ns);
-		} else if (rc == 0 && strcmp(k, "reorder") == 0) {
-			rc = parse_pct(v, &m->reorder);
-		} else if (rc == 0 && strcmp(k, "duplicate") == 0) {
-			rc = parse_pct(v, &m->duplicate);
-		} else if (rc == 0 && strcmp(k, "corrupt") == 0) {
-			rc = parse_pct(v, &m->corrupt);
-		} else if (rc == 0 && strcmp(k, "limit") == 0) {
-			char *end;
-			unsigned long n = strtoul(v, &end, 10);
-			rc = *v != '\0' && *end == '\0' && n >= 1 && n <= 1000000 ? 0 : -EINVAL;
-			m->limit = (uint32_t)n;
-		} else {
-			rc = -EINVAL;
-		}
-		if (rc != 0) {
-			fprintf(stderr, "aegis-cluster-netem: '%s %s': not understood (loss P%%, delay T [J], "
-					"reorder P%%, duplicate P%%, corrupt P%%, limit N; no correlations)\n",
-				k, v != NULL ? v : "");
-			return rc;
-		}
-		i++;
-	}
-	if (m->reorder > 0 && m->delay_ns == 0) {
-		fprintf(stderr, "aegis-cluster-netem: reorder needs a delay (as in netem)\n");
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* ---- partitions ------------------------------------------------------------ */
@@ -283,7 +203,7 @@ static void send_now(const uint8_t *data, uint16_t len, unsigned out)
 }
 
 /* One copy of a frame toward port out, through the impairments. */
-static void impair(const struct impair *m, const uint8_t *data, uint16_t len, unsigned in,
+static void impair(const struct aeg_netem *m, const uint8_t *data, uint16_t len, unsigned in,
 		   unsigned out, uint64_t now)
 {
 	static uint64_t seq;
@@ -324,7 +244,7 @@ static void impair(const struct impair *m, const uint8_t *data, uint16_t len, un
 	}
 }
 
-static void forward(const struct impair *m, const uint8_t *data, uint16_t len, unsigned in,
+static void forward(const struct aeg_netem *m, const uint8_t *data, uint16_t len, unsigned in,
 		    uint64_t now)
 {
 	g_c.rx++;
@@ -375,7 +295,7 @@ static int open_port(struct port *p)
 	return 0;
 }
 
-static int run(const struct impair *m, const char *faults)
+static int run(const struct aeg_netem *m, const char *faults)
 {
 	static uint8_t bufs[BATCH][FRAME_BYTES_MAX + 1];
 	struct mmsghdr msgs[BATCH];
@@ -459,8 +379,8 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	struct impair m;
-	if (g_nports < 2 || parse_netem(argc - optind, argv + optind, &m) != 0)
+	struct aeg_netem m;
+	if (g_nports < 2 || aeg_netem_parse(argc - optind, argv + optind, &m) != 0)
 		return 2;
 	if (check)
 		return 0;
