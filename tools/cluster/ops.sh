@@ -42,6 +42,17 @@ cmd_status() {
 	return "$rc"
 }
 
+# wait [SECS]: until every shard has a leader among the running nodes
+# (default 30 s); prints how long it took.
+cmd_wait() {
+	local secs=${1:-30} t0
+	[[ "$secs" =~ ^[0-9]+$ ]] && [ $# -le 1 ] || usage_error "wait [SECS]"
+	need_state
+	t0=$(now_us)
+	wait_leaders $((t0 + secs * 1000000))
+	log "every shard has a leader ($(tenths $(($(now_us) - t0))) s; leaders per node: $(leaders_line | cut -d' ' -f2-))"
+}
+
 cmd_env() {
 	local i pid pid_list=""
 	need_state

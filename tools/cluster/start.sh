@@ -148,51 +148,42 @@ node_start() {
 # wait_ready END I...: every node I has written its ready file before END
 # (microseconds); the pid there replaces n<I>.pid (setsid may have forked).
 wait_ready() {
-	local end=$1 i
+	local end=$1 i pid
 	shift
 	for i in "$@"; do
+		read -r pid <"$DIR/n$i.pid"
 		while [ ! -s "$DIR/n$i.ready" ]; do
-			if ! node_pid "$i" >/dev/null; then
+			# Not node_pid: until setsid and nsenter have exec'd, the
+			# process's command line is still this script's.
+			if [ -z "$(alive "$pid")" ]; then
 				tail -n 20 "$DIR/n$i.log" >&2
 				die "node $i exited during start (log: $DIR/n$i.log)"
 			fi
 			[ "$(now_us)" -lt "$end" ] || die "node $i not ready in time (log: $DIR/n$i.log)"
 			sleep 0.05
 		done
-		tr -dc 0-9 <"$DIR/n$i.ready" >"$DIR/n$i.pid"
+		pid=$(tr -dc 0-9 <"$DIR/n$i.ready")
+		echo "$pid" >"$DIR/n$i.pid"
 	done
-}
-
-# status_json I: node I's `aegisctl status --json`, or nothing.
-status_json() {
-	"$AC_BUILD/tools/aegisctl" --socket "$(admin_sock "$1")" --timeout 2 status --json 2>/dev/null || true
 }
 
 # leaders_line: "LEADERLESS COUNT_1 COUNT_2 ..." over the running nodes:
 # shards with no leader anywhere, and the leaders each node holds (- when
 # it is down or does not answer).
 leaders_line() {
-	local i tmp
-	tmp=$(mktemp -d)
+	local i out mine led="" counts=""
 	for ((i = 1; i <= AC_NODES; i++)); do
-		node_pid "$i" >/dev/null && status_json "$i" >"$tmp/$i.json"
+		if node_pid "$i" >/dev/null &&
+			out=$("$AC_BUILD/tools/aegisctl" --socket "$(admin_sock "$i")" --timeout 2 shards 2>/dev/null); then
+			# Columns: shard group worker role leader term ...
+			mine=$(awk '$4 == "leader" {print $1}' <<<"$out")
+			led+="$mine"$'\n'
+			counts+=" $(grep -c . <<<"$mine" || true)"
+		else
+			counts+=" -"
+		fi
 	done
-	python3 - "$tmp" "$AC_NODES" "$AC_SHARDS" <<'PY'
-import json, os, sys
-d, n, shards = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-led, counts = set(), []
-for i in range(1, n + 1):
-    try:
-        st = json.load(open(os.path.join(d, "%d.json" % i)))
-    except Exception:
-        counts.append("-")
-        continue
-    mine = [s["shard"] for s in st.get("shards", []) if s.get("role") == "leader"]
-    led.update(mine)
-    counts.append(str(len(mine)))
-print(shards - len(led), " ".join(counts))
-PY
-	rm -rf "$tmp"
+	echo "$((AC_SHARDS - $(sort -un <<<"$led" | grep -c . || true)))$counts"
 }
 
 wait_leaders() {
@@ -271,12 +262,13 @@ cmd_start() {
 	require_tools ip nsenter setsid taskset ethtool python3
 	t0=$(now_us)
 
-	# One cluster per run dir; leftovers of a crashed one go first.
+	# One cluster per run dir; leftovers of a crashed one go first (below,
+	# when it had the same prefix).
 	if state_load; then
 		for ((i = 1; i <= AC_NODES; i++)); do
 			node_pid "$i" >/dev/null && die "a cluster runs in $DIR (node $i); '$PROG stop' first"
 		done
-		cleanup 3
+		[ "$AC_PREFIX" = "$prefix" ] || cleanup 3
 	fi
 	AC_PREFIX=$prefix
 	# The namespaces are global: a prefix serves one run dir at a time.
