@@ -36,6 +36,15 @@ fail() {
 
 ac() { "$CLUSTER" "$@"; }
 
+# Every node's shard table (role, leader, term) on stderr.
+shards() {
+	local i
+	for i in 1 2 3; do
+		echo "---- node $i shards" >&2
+		"$BUILD/tools/aegisctl" --socket "$1/n$i/aegisd.sock" --timeout 2 shards >&2 2>&1 || true
+	done
+}
+
 # Processes, namespaces, DPDK dirs of this test still there (zombies are
 # dead: init reaps them when it gets to it).
 leftovers() {
@@ -114,8 +123,9 @@ kill -0 "$AEGIS_NODE_2_PID" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$AEGIS_N
 ac --dir "$D1" status >/dev/null && fail "status says all is well with node 2 down"
 ac --dir "$D1" cli --timeout-ms 1000 put after-kill yes || fail "put with node 2 down"
 ac --dir "$D1" restart 2 || fail "restart 2"
-ac --dir "$D1" status >/dev/null || sleep 3
+ac --dir "$D1" wait 30 || { shards "$D1"; fail "no leader for every shard after the restart"; }
 ac --dir "$D1" status >&2 || fail "status after restart"
+ac --dir "$D1" cli get after-kill >/dev/null || fail "get after the restart"
 
 log "kill -9 of every node, a process left in the client namespace; stop cleans up"
 ac --dir "$D1" exec sleep 300 &

@@ -183,7 +183,8 @@ leaders_line() {
 			counts+=" -"
 		fi
 	done
-	echo "$((AC_SHARDS - $(sort -un <<<"$led" | grep -c . || true)))$counts"
+	# (sort -u, not -un: -n takes an empty line for shard 0 and keeps one of them)
+	echo "$((AC_SHARDS - $(sort -u <<<"$led" | grep -c . || true)))$counts"
 }
 
 wait_leaders() {
