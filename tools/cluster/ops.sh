@@ -174,7 +174,16 @@ faults_text() {
 		case "$kind" in
 		in) echo "frames to node $i dropped" ;;
 		out) echo "frames from node $i dropped" ;;
-		netem) echo "netem $i ($(cat "$DIR/netem.impl" 2>/dev/null || echo ?))" ;;
+		netem)
+			local impl pid
+			impl=$(cat "$DIR/netem.impl" 2>/dev/null || echo ?)
+			pid=$(cat "$DIR/netem.pid" 2>/dev/null || true)
+			if [ "$impl" = relay ] && [ -z "$(alive "$pid")" ]; then
+				echo "netem $i: the relay is NOT running, the links are cut ('$PROG netem off')"
+			else
+				echo "netem $i ($impl)"
+			fi
+			;;
 		esac
 	done <"$f"
 }
