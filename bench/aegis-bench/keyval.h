@@ -6,7 +6,8 @@
  * in hex, the rest letters from a fixed pool at an offset given by the key
  * and the tag. So a value read back tells which write made it (tag), and
  * whether it is a bench value of THIS key at all (the rest must match).
- * Values under 16 bytes carry no tag: only their digest can be checked.
+ * Values under 16 bytes carry no tag: only their digest can be checked; the
+ * letters tell the key apart from 24 bytes on (26^-8 chance of a miss).
  * No allocation, no clock. */
 #ifndef AEGIS_BENCH_KEYVAL_H
 #define AEGIS_BENCH_KEYVAL_H

@@ -12,15 +12,17 @@ double zipf_zeta(uint64_t n, double theta)
 	/* smallest terms first: less rounding */
 	for (uint64_t i = exact; i >= 1; i--)
 		sum += pow((double)i, -theta);
-	if (n > exact) {
-		/* Euler-Maclaurin: sum_{m+1..n} f ~ int_m^n f + (f(n) - f(m))/2
-		 * + (f'(n) - f'(m))/12, f(x) = x^-theta; error far below 1e-9. */
-		double m = (double)exact, x = (double)n;
-		sum += (pow(x, 1 - theta) - pow(m, 1 - theta)) / (1 - theta);
-		sum += (pow(x, -theta) - pow(m, -theta)) / 2;
-		sum += -theta * (pow(x, -theta - 1) - pow(m, -theta - 1)) / 12;
-	}
-	return sum;
+	return n > exact ? sum + zipf_zeta_tail(exact, n, theta) : sum;
+}
+
+double zipf_zeta_tail(uint64_t m, uint64_t n, double theta)
+{
+	/* Euler-Maclaurin: sum_{m+1..n} f ~ int_m^n f + (f(n) - f(m))/2
+	 * + (f'(n) - f'(m))/12, f(x) = x^-theta, f' = -theta x^(-theta-1);
+	 * the next term is O(m^(-theta-3)): negligible for large m. */
+	double a = (double)m, x = (double)n;
+	return (pow(x, 1 - theta) - pow(a, 1 - theta)) / (1 - theta) + (pow(x, -theta) - pow(a, -theta)) / 2 -
+	       theta * (pow(x, -theta - 1) - pow(a, -theta - 1)) / 12;
 }
 
 int zipf_init(struct zipf *z, uint64_t n, double theta)

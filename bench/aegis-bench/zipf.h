@@ -21,6 +21,9 @@ int zipf_init(struct zipf *z, uint64_t n, double theta);
 uint64_t zipf_rank(const struct zipf *z, double u);
 /* sum_{i=1..n} i^-theta */
 double zipf_zeta(uint64_t n, double theta);
+/* sum_{i=m+1..n} i^-theta by Euler-Maclaurin (what zipf_zeta adds above
+ * ZIPF_EXACT_MAX; exposed for its test). */
+double zipf_zeta_tail(uint64_t m, uint64_t n, double theta);
 
 /* splitmix64 (Vigna): the per-thread generator; one 64-bit add and three
  * multiply-xorshift steps per draw. */
