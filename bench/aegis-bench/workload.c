@@ -396,6 +396,8 @@ void *wl_thread_main(void *arg)
 		open_loop(t);
 	else
 		closed_loop(t);
+	if (t->fatal != 0) /* a client failure ends the run for every thread */
+		atomic_store(t->run->stop, true);
 	drain(t);
 	if (p->ops > 0 && t->in_window) /* the window lasts until the last measured op lands */
 		t->tot.cpu_ns = thread_cpu_ns() - t->cpu0_ns;
