@@ -228,9 +228,14 @@ static void outputs(const struct opts *o, struct report *rep)
 	if (o->plot != NULL) {
 		char title[256];
 		const struct wl_params *p = &o->p;
-		snprintf(title, sizeof(title), "aegis-bench: %u nodes, %s %u x %u, %u B keys, %u B values, %s writes",
-			 o->n_nodes, p->rate > 0 ? "open loop, max in flight" : "closed loop", p->threads,
-			 p->outstanding, p->key_bytes, p->value_bytes, aeg_client_consistency_name(p->write_cl));
+		char load[64];
+		if (p->rate > 0)
+			snprintf(load, sizeof(load), "open loop at %.0f ops/s", p->rate);
+		else
+			snprintf(load, sizeof(load), "closed loop %u x %u in flight", p->threads, p->outstanding);
+		snprintf(title, sizeof(title), "aegis-bench: %u nodes, %s, %u B keys, %u B values, %.3g%% reads, %s writes",
+			 o->n_nodes, load, p->key_bytes, p->value_bytes, p->reads_pct,
+			 aeg_client_consistency_name(p->write_cl));
 		(void)report_plot(o->plot, rep->rows, rep->n_rows, title);
 	}
 }
