@@ -35,7 +35,7 @@ static void usage(FILE *f)
 "  --rate OPS              open loop at OPS operations/s in total; latency counts\n"
 "                          from each operation's intended send time (closed loop)\n"
 "  --duration S            measured seconds (10)   --warmup S  before it (1)\n"
-"  --ops N                 measure N operations instead of a duration\n"
+"  --ops N                 measure N operations (with --duration: whichever ends first)\n"
 "  --keys N                key space (100000)\n"
 "  --dist D                uniform or zipf[:THETA], 0 < THETA < 1 (uniform; 0.99)\n"
 "  --key-bytes N           (16)   --value-bytes N (64)\n"
