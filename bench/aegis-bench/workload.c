@@ -264,17 +264,15 @@ static int start_op(struct wl_thread *t, uint64_t intended, uint64_t now, bool m
 		return rc;
 	}
 	struct wl_sec *sec = sec_at(t, now);
+	uint64_t lag = now - intended;
 	sec->started++;
+	sec->late += lag > WL_LATE_NS;
 	if (measured) {
 		t->tot.started++;
 		t->measured_started++;
 		sec->started_measured++;
-		uint64_t lag = now - intended;
 		hist_add(&t->tot.lag, lag);
-		if (lag > WL_LATE_NS) {
-			t->tot.late++;
-			sec->late++;
-		}
+		t->tot.late += lag > WL_LATE_NS;
 	}
 	return 0;
 }
