@@ -316,7 +316,14 @@ int report_plot(const char *png, const struct sec_row *rows, uint32_t n, const c
 	if (gp != NULL) {
 		fprintf(gp, "set terminal pngcairo size 1000,700 noenhanced\nset output ");
 		gp_str(gp, png);
-		fprintf(gp, "\nset datafile separator ','\nset key left top\nset grid\nset multiplot layout 2,1 title ");
+		fprintf(gp, "\nset datafile separator ','\nset key left top\nset grid\nset xrange [0:*]\n");
+		/* dashed lines where the measured window starts and ends */
+		for (uint32_t i = 0; i < n; i++)
+			if ((rows[i].phase == 'r' && (i == 0 || rows[i - 1].phase == 'w')) ||
+			    (rows[i].phase == 'd' && i > 0 && rows[i - 1].phase == 'r'))
+				fprintf(gp, "set arrow from %u, graph 0 to %u, graph 1 nohead dashtype 2\n", rows[i].t_s - 1,
+					rows[i].t_s - 1);
+		fprintf(gp, "set multiplot layout 2,1 title ");
 		gp_str(gp, title);
 		fprintf(gp, "\nset ylabel 'operations/s'\nset yrange [0:*]\nplot ");
 		gp_str(gp, csv);
