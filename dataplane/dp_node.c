@@ -12,9 +12,9 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include "aegis/port_ethdev.h"
 #include "cores.h"
 #include "dp_node.h"
-#include "port_ethdev.h"
 
 #define UDP_SOCK_BUF_BYTES (4u << 20)
 #define EAL_ARGS_MAX 128

@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/port.h"
 #include "dp_runtime.h"
 #include "node_args.h"
-#include "port.h"
 
 /* printf-like, one line without the newline; the caller adds its prefix. */
 typedef void (*aeg_dp_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

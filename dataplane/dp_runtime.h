@@ -12,9 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/port.h"
+#include "aegis/worker.h"
 #include "node_args.h"
-#include "port.h"
-#include "worker.h"
 
 /* Runs fn(arg) for worker w somewhere else (an lcore); returns 0 or a
  * negative errno. wait blocks until that fn returned. */

@@ -15,12 +15,12 @@
 #include <unistd.h>
 
 #include "aegis/msg.h"
+#include "aegis/worker.h"
 
 #include "alloc_count.h"
 #include "common.h"
 #include "endpoint.h"
 #include "ep_port.h"
-#include "worker.h"
 
 #define CTL_NS 1000000ull          /* between two looks at the command pipe */
 #define ROUND_TIMEOUT_NS 1000000000ull /* a round not back by then counts as lost */

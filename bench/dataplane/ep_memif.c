@@ -16,9 +16,9 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
-#include "ep_port.h"
+#include "aegis/port_ethdev.h"
 #include "common.h"
-#include "port_ethdev.h"
+#include "ep_port.h"
 
 #define MEMIF_NET 0x0a580000u /* 10.88.0.0/24: node N is 10.88.0.N */
 
