@@ -1,4 +1,4 @@
-/* dataplane/node_args: the split at "--" (EAL part kept for rte_eal_init,
+/* control/dpnode/node_args: the split at "--" (EAL part kept for rte_eal_init,
  * cores given or not), defaults, every option's value, and the refused
  * forms (each must give -EINVAL with a reason, never a half-parsed
  * config that looks valid). */

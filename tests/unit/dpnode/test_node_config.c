@@ -1,4 +1,4 @@
-/* dataplane/node_config: a config file becomes the argv node_args already
+/* control/dpnode/node_config: a config file becomes the argv node_args already
  * parses: its EAL arguments and options come first, the command line's
  * after (and win); every bad line is refused with file:line and nothing
  * half-applied. */

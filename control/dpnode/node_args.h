@@ -1,10 +1,11 @@
-/* Command line of a dataplane node, `prog [EAL args] -- [options]` the way
+/* Command line of aegis-dpnode, `prog [EAL args] -- [options]` the way
  * DPDK applications take it: the EAL part is kept for rte_eal_init, the
- * part after "--" is parsed here into struct aeg_node_args. Shared by
- * aegis-dpnode and (later) aegisd. No DPDK here: the EAL arguments are
+ * part after "--" is parsed here into struct aeg_node_args (its .dp part is
+ * what the dataplane opens: dataplane/dp_config.h). aegisd takes a config
+ * file instead (control/config.h). No DPDK here: the EAL arguments are
  * only split off and looked at (did the user pick cores?). */
-#ifndef AEGIS_DATAPLANE_NODE_ARGS_H
-#define AEGIS_DATAPLANE_NODE_ARGS_H
+#ifndef AEGIS_DPNODE_NODE_ARGS_H
+#define AEGIS_DPNODE_NODE_ARGS_H
 
 #include <stdbool.h>
 #include <stdint.h>

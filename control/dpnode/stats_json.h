@@ -2,8 +2,8 @@
  * counters with wire drops by reason name, port counters with L2/L3 drops
  * by reason name, "ok") and a one-line summary for periodic logging. Read
  * from the main thread while workers run (lock-free counters). */
-#ifndef AEGIS_DATAPLANE_STATS_JSON_H
-#define AEGIS_DATAPLANE_STATS_JSON_H
+#ifndef AEGIS_DPNODE_STATS_JSON_H
+#define AEGIS_DPNODE_STATS_JSON_H
 
 #include <stdbool.h>
 #include <stdio.h>
