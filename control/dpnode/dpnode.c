@@ -18,6 +18,7 @@
 #include "dp_clock.h"
 #include "dp_node.h"
 #include "dp_runtime.h"
+#include "json_out.h"
 #include "node_args.h"
 #include "node_config.h"
 #include "stats_json.h"
@@ -170,19 +171,24 @@ static void sink_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 	(void)arg, (void)w, (void)src_node, (void)src_worker, (void)m;
 }
 
-static void stats_extra(FILE *f, void *arg, int worker)
+static void stats_extra(struct aeg_json_out *j, void *arg, int worker)
 {
 	struct app *app = arg;
 	static const char *const modes[] = { "echo", "send", "sink" };
 	if (worker < 0) {
-		fprintf(f, ",\"mode\":\"%s\",\"elapsed_s\":%.3f", modes[app->a.mode], app->elapsed_s);
+		aeg_json_kv_str(j, "mode", modes[app->a.mode]);
+		aeg_json_kv_double(j, "elapsed_s", app->elapsed_s);
 		return;
 	}
 	const struct app_worker *s = &app->aw[worker];
 	/* Read after the workers stopped: plain loads are fine. */
-	fprintf(f, ",\"sent\":%u,\"echoed\":%u,\"dup\":%u,\"bad\":%u,\"resent\":%u,"
-		"\"send_fail\":%u,\"echo_fail\":%u",
-		s->next, s->echoed, s->dup, s->bad, s->resent, s->send_fail, s->echo_fail);
+	aeg_json_kv_u64(j, "sent", s->next);
+	aeg_json_kv_u64(j, "echoed", s->echoed);
+	aeg_json_kv_u64(j, "dup", s->dup);
+	aeg_json_kv_u64(j, "bad", s->bad);
+	aeg_json_kv_u64(j, "resent", s->resent);
+	aeg_json_kv_u64(j, "send_fail", s->send_fail);
+	aeg_json_kv_u64(j, "echo_fail", s->echo_fail);
 }
 
 /* ---- main ------------------------------------------------------------- */

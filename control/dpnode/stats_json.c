@@ -1,90 +1,137 @@
-/* Dataplane counters as JSON and as a log line (stats_json.h). */
+/* Dataplane counters as JSON and as a log line (stats_json.h), written
+ * with the slow path's JSON writer (control/json_out.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "json_out.h"
 #include "stats_json.h"
 
 #define U64(x) ((unsigned long long)(x))
+#define JSON_BYTES_MAX (1u << 20) /* 16 workers of ~2 KB each: far below */
 
-static void worker_json(FILE *f, const struct aeg_worker_stats *s)
+struct counter {
+	const char *name;
+	uint64_t v;
+};
+
+static void counters(struct aeg_json_out *j, const struct counter *c, size_t n)
 {
-	fprintf(f, "\"rx_pkts\":%llu,\"rx_bytes\":%llu,\"rx_batches\":%llu,\"rx_msgs\":%llu,"
-		"\"tx_pkts\":%llu,\"tx_bytes\":%llu,\"tx_batches\":%llu,\"tx_msgs\":%llu,"
-		"\"tx_dropped\":%llu,\"tx_no_buf\":%llu,\"port_errors\":%llu,\"idle_sleeps\":%llu,"
-		"\"ctl_msgs\":%llu,\"wire_drops\":{",
-		U64(s->rx_pkts), U64(s->rx_bytes), U64(s->rx_batches), U64(s->rx_msgs),
-		U64(s->tx_pkts), U64(s->tx_bytes), U64(s->tx_batches), U64(s->tx_msgs),
-		U64(s->tx_dropped), U64(s->tx_no_buf), U64(s->port_errors), U64(s->idle_sleeps),
-		U64(s->ctl_msgs));
-	for (int d = 1; d < AEG_WIRE_DROP_NR; d++)
-		fprintf(f, "%s\"%s\":%llu", d == 1 ? "" : ",", aeg_wire_drop_name(d),
-			U64(s->drops[d]));
-	fputc('}', f);
-	const struct aeg_frag_stats *g = &s->frag;
-	fprintf(f, ",\"rx_raw\":%llu,\"tx_raw\":%llu,\"frag\":{\"tx_msgs\":%llu,\"tx_done\":%llu,"
-		"\"tx_failed\":%llu,\"tx_busy\":%llu,\"tx_frags\":%llu,\"tx_rtx\":%llu,"
-		"\"tx_rto\":%llu,\"tx_acks\":%llu,\"rx_frags\":%llu,\"rx_msgs\":%llu,"
-		"\"rx_acks\":%llu,\"rx_timeout\":%llu,\"rx_abandoned\":%llu,\"drops\":{",
-		U64(s->rx_raw), U64(s->tx_raw), U64(g->tx_msgs), U64(g->tx_done), U64(g->tx_failed),
-		U64(g->tx_busy), U64(g->tx_frags), U64(g->tx_rtx), U64(g->tx_rto), U64(g->tx_acks),
-		U64(g->rx_frags), U64(g->rx_msgs), U64(g->rx_acks), U64(g->rx_timeout),
-		U64(g->rx_abandoned));
-	for (int d = 1; d < AEG_FRAG_DROP_NR; d++)
-		fprintf(f, "%s\"%s\":%llu", d == 1 ? "" : ",", aeg_frag_drop_name(d),
-			U64(g->drops[d]));
-	fputs("}}", f);
+	for (size_t i = 0; i < n; i++)
+		aeg_json_kv_u64(j, c[i].name, c[i].v);
 }
 
-static void port_json(FILE *f, const struct aeg_port_stats *p, const struct aeg_port *port)
+static void worker_json(struct aeg_json_out *j, const struct aeg_worker_stats *s)
 {
-	fprintf(f, "\"kind\":\"%s\",\"driver\":\"%s\",\"steering\":\"%s\",\"queues\":%u,"
-		"\"rx_frames\":%llu,\"not_ours\":%llu,\"other\":%llu,"
-		"\"arp_requests_rx\":%llu,\"arp_replies_rx\":%llu,"
-		"\"arp_requests_tx\":%llu,\"arp_replies_tx\":%llu,\"no_neigh\":%llu,"
-		"\"steered\":%llu,\"steer_drops\":%llu,\"slow_drops\":%llu,\"link_restarts\":%llu,"
-		"\"dev_imissed\":%llu,\"dev_ierrors\":%llu,\"dev_oerrors\":%llu,"
-		"\"dev_rx_nombuf\":%llu,\"l2l3_drops\":{",
-		port->kind, p->driver, p->steering, port->queue_count,
-		U64(p->c.rx_frames), U64(p->c.not_ours), U64(p->c.other),
-		U64(p->c.arp_requests_rx), U64(p->c.arp_replies_rx),
-		U64(p->c.arp_requests_tx), U64(p->c.arp_replies_tx), U64(p->c.no_neigh),
-		U64(p->c.steered), U64(p->c.steer_drops), U64(p->c.slow_drops), U64(p->c.link_restarts),
-		U64(p->dev_imissed), U64(p->dev_ierrors), U64(p->dev_oerrors),
-		U64(p->dev_rx_nombuf));
+	const struct counter c[] = {
+		{ "rx_pkts", s->rx_pkts }, { "rx_bytes", s->rx_bytes },
+		{ "rx_batches", s->rx_batches }, { "rx_msgs", s->rx_msgs },
+		{ "tx_pkts", s->tx_pkts }, { "tx_bytes", s->tx_bytes },
+		{ "tx_batches", s->tx_batches }, { "tx_msgs", s->tx_msgs },
+		{ "tx_dropped", s->tx_dropped }, { "tx_no_buf", s->tx_no_buf },
+		{ "port_errors", s->port_errors }, { "idle_sleeps", s->idle_sleeps },
+		{ "ctl_msgs", s->ctl_msgs },
+	};
+	counters(j, c, sizeof(c) / sizeof(c[0]));
+	aeg_json_key(j, "wire_drops");
+	aeg_json_obj_begin(j);
+	for (int d = 1; d < AEG_WIRE_DROP_NR; d++)
+		aeg_json_kv_u64(j, aeg_wire_drop_name(d), s->drops[d]);
+	aeg_json_obj_end(j);
+	aeg_json_kv_u64(j, "rx_raw", s->rx_raw);
+	aeg_json_kv_u64(j, "tx_raw", s->tx_raw);
+	const struct aeg_frag_stats *g = &s->frag;
+	const struct counter f[] = {
+		{ "tx_msgs", g->tx_msgs }, { "tx_done", g->tx_done }, { "tx_failed", g->tx_failed },
+		{ "tx_busy", g->tx_busy }, { "tx_frags", g->tx_frags }, { "tx_rtx", g->tx_rtx },
+		{ "tx_rto", g->tx_rto }, { "tx_acks", g->tx_acks }, { "rx_frags", g->rx_frags },
+		{ "rx_msgs", g->rx_msgs }, { "rx_acks", g->rx_acks }, { "rx_timeout", g->rx_timeout },
+		{ "rx_abandoned", g->rx_abandoned },
+	};
+	aeg_json_key(j, "frag");
+	aeg_json_obj_begin(j);
+	counters(j, f, sizeof(f) / sizeof(f[0]));
+	aeg_json_key(j, "drops");
+	aeg_json_obj_begin(j);
+	for (int d = 1; d < AEG_FRAG_DROP_NR; d++)
+		aeg_json_kv_u64(j, aeg_frag_drop_name(d), g->drops[d]);
+	aeg_json_obj_end(j);
+	aeg_json_obj_end(j);
+}
+
+static void port_json(struct aeg_json_out *j, const struct aeg_port_stats *p,
+		      const struct aeg_port *port)
+{
+	aeg_json_kv_str(j, "kind", port->kind);
+	aeg_json_kv_str(j, "driver", p->driver);
+	aeg_json_kv_str(j, "steering", p->steering);
+	aeg_json_kv_u64(j, "queues", port->queue_count);
+	const struct counter c[] = {
+		{ "rx_frames", p->c.rx_frames }, { "not_ours", p->c.not_ours },
+		{ "other", p->c.other }, { "arp_requests_rx", p->c.arp_requests_rx },
+		{ "arp_replies_rx", p->c.arp_replies_rx }, { "arp_requests_tx", p->c.arp_requests_tx },
+		{ "arp_replies_tx", p->c.arp_replies_tx }, { "no_neigh", p->c.no_neigh },
+		{ "steered", p->c.steered }, { "steer_drops", p->c.steer_drops },
+		{ "slow_drops", p->c.slow_drops }, { "link_restarts", p->c.link_restarts },
+		{ "dev_imissed", p->dev_imissed }, { "dev_ierrors", p->dev_ierrors },
+		{ "dev_oerrors", p->dev_oerrors }, { "dev_rx_nombuf", p->dev_rx_nombuf },
+	};
+	counters(j, c, sizeof(c) / sizeof(c[0]));
+	aeg_json_key(j, "l2l3_drops");
+	aeg_json_obj_begin(j);
 	for (int d = 1; d < AEG_NET_DROP_NR; d++)
-		fprintf(f, "%s\"%s\":%llu", d == 1 ? "" : ",", aeg_net_drop_name(d),
-			U64(p->c.net_drops[d]));
-	fputc('}', f);
+		aeg_json_kv_u64(j, aeg_net_drop_name(d), p->c.net_drops[d]);
+	aeg_json_obj_end(j);
+}
+
+static void stats_json(struct aeg_json_out *j, const struct aeg_dp_runtime *rt, bool ok,
+		       aeg_stats_json_extra_fn extra, void *arg)
+{
+	struct aeg_port_stats ps;
+	aeg_port_stats_read(rt->port, &ps);
+	aeg_json_obj_begin(j);
+	aeg_json_kv_u64(j, "node", rt->self_node);
+	aeg_json_kv_bool(j, "ok", ok);
+	if (extra != NULL)
+		extra(j, arg, -1);
+	aeg_json_key(j, "port");
+	aeg_json_obj_begin(j);
+	port_json(j, &ps, rt->port);
+	aeg_json_obj_end(j);
+	aeg_json_key(j, "workers");
+	aeg_json_arr_begin(j);
+	for (uint16_t q = 0; q < rt->workers; q++) {
+		struct aeg_worker_stats s;
+		aeg_worker_stats_read(rt->w[q], &s);
+		aeg_json_obj_begin(j);
+		aeg_json_kv_u64(j, "worker", q);
+		worker_json(j, &s);
+		if (extra != NULL)
+			extra(j, arg, q);
+		aeg_json_obj_end(j);
+	}
+	aeg_json_arr_end(j);
+	struct aeg_worker_stats t;
+	aeg_dp_runtime_totals(rt, &t);
+	aeg_json_key(j, "totals");
+	aeg_json_obj_begin(j);
+	worker_json(j, &t);
+	aeg_json_obj_end(j);
+	aeg_json_obj_end(j);
 }
 
 int aeg_stats_json_write(FILE *f, const struct aeg_dp_runtime *rt, bool ok,
 			 aeg_stats_json_extra_fn extra, void *arg)
 {
-	struct aeg_port_stats ps;
-	aeg_port_stats_read(rt->port, &ps);
-	fprintf(f, "{\"node\":%u,\"ok\":%s", rt->self_node, ok ? "true" : "false");
-	if (extra != NULL)
-		extra(f, arg, -1);
-	fputs(",\"port\":{", f);
-	port_json(f, &ps, rt->port);
-	fputs("},\"workers\":[", f);
-	for (uint16_t q = 0; q < rt->workers; q++) {
-		struct aeg_worker_stats s;
-		aeg_worker_stats_read(rt->w[q], &s);
-		fprintf(f, "%s{\"worker\":%u,", q == 0 ? "" : ",", q);
-		worker_json(f, &s);
-		if (extra != NULL)
-			extra(f, arg, q);
-		fputc('}', f);
-	}
-	struct aeg_worker_stats t;
-	aeg_dp_runtime_totals(rt, &t);
-	fputs("],\"totals\":{", f);
-	worker_json(f, &t);
-	fputs("}}\n", f);
-	return ferror(f) ? -EIO : 0;
+	struct aeg_json_out j;
+	aeg_json_init(&j, JSON_BYTES_MAX);
+	stats_json(&j, rt, ok, extra, arg);
+	int r = j.overflow ? -ENOMEM : 0;
+	if (r == 0 && (fwrite(j.buf, 1, j.len, f) != j.len || fputc('\n', f) == EOF || ferror(f)))
+		r = -EIO;
+	aeg_json_free(&j);
+	return r;
 }
 
 int aeg_stats_json_save(const char *path, const struct aeg_dp_runtime *rt, bool ok,

@@ -10,10 +10,13 @@
 
 #include "dp_runtime.h"
 
-/* Adds the caller's fields to an object; each starts with ",". */
-typedef void (*aeg_stats_json_extra_fn)(FILE *f, void *arg, int worker); /* worker -1: top level */
+struct aeg_json_out;
 
-/* Writes the object (and a newline) to f. Returns 0 or -EIO. */
+/* Adds the caller's fields to the open object (control/json_out.h:
+ * aeg_json_kv_*); worker -1: the top level, else that worker's object. */
+typedef void (*aeg_stats_json_extra_fn)(struct aeg_json_out *j, void *arg, int worker);
+
+/* Writes the object (and a newline) to f. Returns 0, -EIO or -ENOMEM. */
 int aeg_stats_json_write(FILE *f, const struct aeg_dp_runtime *rt, bool ok,
 			 aeg_stats_json_extra_fn extra, void *arg);
 /* Same, into path (written to path.tmp, then renamed). */
