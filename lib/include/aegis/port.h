@@ -24,7 +24,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/net.h"
+
+AEG_API_BEGIN
 
 /* One UDP payload. On rx, ipv4/udp_port name the sender; on tx, the
  * destination. Addresses and ports are in host byte order. */
@@ -144,5 +147,7 @@ struct aeg_port_udp_config {
 /* Returns 0 and the port in *out, or -EINVAL, -ENOMEM, or the errno of
  * socket/bind (-EADDRINUSE ...); nothing is left open on error. */
 int aeg_port_udp_open(const struct aeg_port_udp_config *cfg, struct aeg_port **out);
+
+AEG_API_END
 
 #endif

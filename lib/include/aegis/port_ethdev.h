@@ -23,8 +23,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/net.h"
 #include "aegis/port.h"
+
+AEG_API_BEGIN
 
 struct aeg_port_ethdev_neigh {
 	uint32_t ipv4;        /* host order */
@@ -67,5 +70,7 @@ void aeg_port_ethdev_slow_poll(struct aeg_port *p, uint64_t now_ns);
 /* Whether the main lcore knows ipv4's MAC (it has been pushed to every
  * queue by then). Main lcore only. */
 bool aeg_port_ethdev_reachable(struct aeg_port *p, uint32_t ipv4);
+
+AEG_API_END
 
 #endif

@@ -37,9 +37,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/frag.h"
 #include "aegis/port.h"
 #include "aegis/wire.h"
+
+AEG_API_BEGIN
 
 /* The control channel (ctl_in/ctl_out below) is the node's own: its rings
  * are dataplane/ctl_ring.h, not installed. Embedders leave them NULL. */
@@ -193,5 +196,7 @@ size_t aeg_worker_frag_mem_bytes(const struct aeg_worker *w, size_t *per_stream)
 
 /* Copies the counters (from any thread). */
 void aeg_worker_stats_read(const struct aeg_worker *w, struct aeg_worker_stats *out);
+
+AEG_API_END
 
 #endif
