@@ -24,7 +24,7 @@ for lib in "$@"; do
 	undeclared=$(printf '%s\n' "$syms" | grep '^aeg_' | comm -23 - "$words" || true)
 	if [ -n "$bad$undeclared" ]; then
 		echo "$lib: $n exported symbols, of which not public API:"
-		printf '  %s\n' $bad $undeclared
+		printf '%s\n' "$bad" "$undeclared" | sed '/^$/d; s/^/  /'
 		fail=1
 	else
 		echo "$lib: $n exported symbols, all declared in $incdir/aegis/"
