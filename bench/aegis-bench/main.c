@@ -275,6 +275,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "aegis-bench: --record %s: %s\n", o.record, strerror(errno));
 		return 2;
 	}
+	if (o.history != NULL &&
+	    (o.p.history_fd = open(o.history, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+		fprintf(stderr, "aegis-bench: --history %s: %s\n", o.history, strerror(errno));
+		return 2;
+	}
 	uint32_t nonce = 0;
 	if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
 		nonce = (uint32_t)now_ns() ^ (uint32_t)getpid();
@@ -299,6 +304,8 @@ int main(int argc, char **argv)
 		snprintf(why, sizeof(why), "no operation was answered in the measured window");
 	if (o.p.record_fd >= 0 && close(o.p.record_fd) != 0 && !why[0])
 		snprintf(why, sizeof(why), "--record %s: %s", o.record, strerror(errno));
+	if (o.p.history_fd >= 0 && close(o.p.history_fd) != 0 && !why[0])
+		snprintf(why, sizeof(why), "--history %s: %s", o.history, strerror(errno));
 	rep.fatal = why[0] ? why : NULL;
 	rep.exit_code = why[0] ? 1 : 0;
 	if (rep.p != NULL && rep.tot.done + rep.tot.started > 0)

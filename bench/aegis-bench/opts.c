@@ -52,6 +52,8 @@ static void usage(FILE *f)
 "  --verify                with --record: read every recorded key back at quorum at the end\n"
 "  --verify FILE           only that: check FILE against the cluster, no load\n"
 "  --verify-show N         failing keys named on stderr (20)\n"
+"  --history FILE          every operation with its call and return times, for\n"
+"                          aegis-lincheck (a small --keys; --value-bytes >= 24)\n"
 "\n"
 "exit codes: 0 ok, 1 verify failed or the run failed (no cluster, client error,\n"
 "nothing answered), 2 usage\n");
@@ -118,7 +120,7 @@ static int load_key(const char *path, struct aeg_wire_key *key)
 
 enum { O_NODES = 256, O_KEY, O_CL, O_RCL, O_TIMEOUT, O_RETRIES, O_WPS, O_THREADS, O_OUT, O_RATE, O_DUR,
        O_WARM, O_OPS, O_KEYS, O_DIST, O_KB, O_VB, O_READS, O_CAS, O_SEED, O_JSON, O_CSV, O_PLOT, O_QUIET,
-       O_RECORD, O_VERIFY, O_SHOW, O_HELP };
+       O_RECORD, O_VERIFY, O_SHOW, O_HISTORY, O_HELP };
 
 static const struct option long_opts[] = {
 	{ "nodes", required_argument, NULL, O_NODES }, { "client-key", required_argument, NULL, O_KEY },
@@ -135,6 +137,7 @@ static const struct option long_opts[] = {
 	{ "csv", required_argument, NULL, O_CSV }, { "plot", required_argument, NULL, O_PLOT },
 	{ "quiet", no_argument, NULL, O_QUIET }, { "record", required_argument, NULL, O_RECORD },
 	{ "verify", optional_argument, NULL, O_VERIFY }, { "verify-show", required_argument, NULL, O_SHOW },
+	{ "history", required_argument, NULL, O_HISTORY },
 	{ "help", no_argument, NULL, O_HELP }, { NULL, 0, NULL, 0 },
 };
 
@@ -215,6 +218,7 @@ static int one(struct opts *o, int c, const char *a)
 	case O_PLOT: o->plot = a; return 0;
 	case O_QUIET: o->quiet = true; return 0;
 	case O_RECORD: o->record = a; return 0;
+	case O_HISTORY: o->history = a; return 0;
 	case O_VERIFY:
 		if (a != NULL)
 			o->verify_file = a;
@@ -236,6 +240,9 @@ static int check(struct opts *o, bool have_key)
 		return o->record != NULL ? bad("--verify FILE checks a file; --record runs a load: pick one%s", "") : 0;
 	if (o->verify_after && o->record == NULL)
 		return bad("--verify without a FILE needs --record FILE (the run to check)%s", "");
+	if (o->history != NULL && p->value_bytes < 24)
+		return bad("--history needs --value-bytes of at least 24 (a read must tell which write%s)",
+			   " it saw");
 	if (p->reads_pct + p->cas_pct > 100)
 		return bad("--reads plus --cas over 100%s", "");
 	if (p->key_bytes < kv_key_bytes_min(p->keys)) {
@@ -259,7 +266,8 @@ int opts_parse(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->p = (struct wl_params){ .threads = 1, .keys = 100000, .key_bytes = 16, .value_bytes = 64,
-				   .write_cl = AEG_CLIENT_QUORUM, .warmup_s = 1, .seed = 1, .record_fd = -1 };
+				   .write_cl = AEG_CLIENT_QUORUM, .warmup_s = 1, .seed = 1, .record_fd = -1,
+				   .history_fd = -1 };
 	o->p.zipf_gen.theta = 0.99;
 	o->timeout_ms = 500;
 	o->retries = 5;

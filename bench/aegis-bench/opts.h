@@ -18,7 +18,7 @@ struct opts {
 	struct aeg_wire_key key;
 	struct wl_params p;
 	uint32_t timeout_ms, retries, writes_per_shard;
-	const char *json, *csv, *plot, *record;
+	const char *json, *csv, *plot, *record, *history;
 	const char *verify_file; /* --verify FILE: check a record, no load */
 	bool verify_after;       /* --verify with --record: check at the end */
 	uint32_t verify_show;

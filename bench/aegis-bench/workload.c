@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -19,6 +20,7 @@ struct wl_slot {
 	uint8_t *key, *buf;
 	uint64_t key_index, tag;
 	uint64_t intended_ns; /* latency starts here (= submit time in the closed loop) */
+	uint64_t submit_ns;   /* when it went to the client (--history's invocation) */
 	uint8_t kind;
 	bool measured;
 };
@@ -61,7 +63,10 @@ int wl_thread_init(struct wl_thread *t, struct wl_run *run, uint32_t index, stru
 	t->mem = malloc(per_slot * p->outstanding);
 	t->rec_cap = p->record_fd >= 0 ? 1u << 16 : 0;
 	t->rec_buf = t->rec_cap ? malloc(t->rec_cap) : NULL;
-	if (t->slots == NULL || t->free_stack == NULL || t->mem == NULL || (t->rec_cap && !t->rec_buf))
+	t->his_cap = p->history_fd >= 0 ? 1u << 16 : 0;
+	t->his_buf = t->his_cap ? malloc(t->his_cap) : NULL;
+	if (t->slots == NULL || t->free_stack == NULL || t->mem == NULL || (t->rec_cap && !t->rec_buf) ||
+	    (t->his_cap && !t->his_buf))
 		return -ENOMEM;
 	for (uint32_t i = 0; i < p->outstanding; i++) {
 		struct wl_slot *s = &t->slots[i];
@@ -85,6 +90,7 @@ void wl_thread_free(struct wl_thread *t)
 	free(t->free_stack);
 	free(t->mem);
 	free(t->rec_buf);
+	free(t->his_buf);
 }
 
 /* ---- seconds ------------------------------------------------------------- */
@@ -169,11 +175,62 @@ static void record_ack(struct wl_thread *t, struct wl_slot *s)
 				    kv_digest(s->buf, p->value_bytes), s->tag, p->value_bytes);
 }
 
+static void history_flush(struct wl_thread *t)
+{
+	if (t->his_len == 0)
+		return;
+	int rc = record_write(t->run->p->history_fd, t->his_buf, t->his_len);
+	t->his_len = 0;
+	if (rc < 0 && t->fatal == 0)
+		t->fatal = rc;
+}
+
+/* --history: one line per operation for aegis-lincheck, "KEY put|get VALUE
+ * INVOKE_NS RETURN_NS|-". A value is its write's tag + 1 (0: absent). A
+ * write without a final OK may or may not have happened ('-'); a CAS that
+ * did not match, a write never sent and a read without an answer tell
+ * nothing and are left out. */
+static void history_add(struct wl_thread *t, const struct wl_slot *s, int st, uint64_t now)
+{
+	const struct wl_params *p = t->run->p;
+	const struct aeg_client_op *op = &s->op;
+	uint64_t value;
+	bool put = s->kind != WL_READ, answered = st == AEG_CLIENT_OK;
+	if (put) {
+		if (st < 0 || (s->kind == WL_CAS && st == AEG_CLIENT_VERSION_MISMATCH))
+			return;
+		value = s->tag + 1;
+	} else {
+		uint64_t tag;
+		if (st == AEG_CLIENT_NOT_FOUND)
+			value = 0, answered = true;
+		else if (st == AEG_CLIENT_OK &&
+			 kv_check(s->buf, op->value_len, s->key, p->key_bytes, &tag) == KV_OWN)
+			value = tag + 1;
+		else
+			return; /* no answer, or not a value of ours: nothing to check */
+	}
+	if (t->his_len + p->key_bytes + 80 > t->his_cap)
+		history_flush(t);
+	char *o = t->his_buf + t->his_len;
+	memcpy(o, s->key, p->key_bytes);
+	o += p->key_bytes;
+	int n = answered ? snprintf(o, 80, " %s %llu %llu %llu\n", put ? "put" : "get",
+				    (unsigned long long)value, (unsigned long long)s->submit_ns,
+				    (unsigned long long)now)
+			 : snprintf(o, 80, " put %llu %llu -\n", (unsigned long long)value,
+				    (unsigned long long)s->submit_ns);
+	assert(n > 0 && n < 80);
+	t->his_len += p->key_bytes + (uint32_t)n;
+}
+
 static void on_done(struct aeg_client_op *op)
 {
 	struct wl_slot *s = op->user;
 	struct wl_thread *t = s->t;
 	t->free_stack[t->n_free++] = (uint32_t)(s - t->slots);
+	if (t->his_cap)
+		history_add(t, s, t->closing ? AEG_CLIENT_TIMEOUT : op->status, now_ns());
 	if (t->closing)
 		return; /* cancelled at close: never acknowledged */
 	uint64_t now = now_ns(), lat = now - s->intended_ns;
@@ -234,6 +291,7 @@ static int start_op(struct wl_thread *t, uint64_t intended, uint64_t now, bool m
 	s->key_index = p->zipf ? zipf_rank(&p->zipf_gen, rng_unit(&t->rng)) : rng_below(&t->rng, p->keys);
 	kv_key(s->key, p->key_bytes, s->key_index);
 	s->intended_ns = intended;
+	s->submit_ns = now;
 	s->measured = measured;
 	struct aeg_client_op *op = &s->op;
 	memset(op, 0, offsetof(struct aeg_client_op, priv));
@@ -411,6 +469,7 @@ void *wl_thread_main(void *arg)
 			t->fatal = rc;
 		t->rec_len = 0;
 	}
+	history_flush(t);
 	(void)sec_at(t, now_ns());
 	atomic_store_explicit(&t->published, t->cur_sec + 1, memory_order_release);
 	atomic_store_explicit(&t->finished, true, memory_order_release);

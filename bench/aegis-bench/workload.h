@@ -51,6 +51,7 @@ struct wl_params {
 	uint64_t seed;             /* key and op choice */
 	uint64_t nonce;            /* run-unique bits of the write tags */
 	int record_fd;             /* -1: no --record */
+	int history_fd;            /* -1: no --history (aegis-lincheck's input) */
 	uint32_t drain_ms;         /* wait for in-flight ops after the window */
 };
 
@@ -91,6 +92,8 @@ struct wl_thread {
 	int fatal;                 /* negative errno: a client failure */
 	char *rec_buf;             /* --record lines waiting for write() */
 	uint32_t rec_len, rec_cap;
+	char *his_buf;             /* --history lines waiting for write() */
+	uint32_t his_len, his_cap;
 	struct wl_totals tot;
 	/* the ring of seconds */
 	uint64_t cur_sec;

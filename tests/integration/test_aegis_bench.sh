@@ -118,5 +118,40 @@ json "$AG_TMP/v.json" 'j["verify"]["missing"] == 1 and j["verify"]["foreign"] ==
     and not j["verify"]["passed"] and j["exit_code"] == 1'
 cat "$AG_TMP/err.txt" >&2
 
+ag_log "history of 8 hot keys, 2 threads: aegis-lincheck finds it linearizable"
+expect_rc 0 "history run" bench --duration 1.5 --warmup 0 --threads 2 --outstanding 8 --keys 8 \
+	--key-bytes 4 --value-bytes 32 --reads 50 --read-consistency quorum --history "$AG_TMP/h.txt"
+LINCHECK="$AG_BUILD/tests/lincheck/aegis-lincheck"
+"$LINCHECK" "$AG_TMP/h.txt" >"$AG_TMP/lin.txt" 2>&1 || ag_fail "lincheck: $(cat "$AG_TMP/lin.txt")"
+grep -q " 0 not linearizable, 0 undecided" "$AG_TMP/lin.txt" || ag_fail "lincheck: $(cat "$AG_TMP/lin.txt")"
+[ "$(grep -c ' get ' "$AG_TMP/h.txt")" -gt 10 ] && [ "$(grep -c ' put ' "$AG_TMP/h.txt")" -gt 10 ] ||
+	ag_fail "history: too few ops: $(wc -l <"$AG_TMP/h.txt")"
+# The same history with one answered read moved after a later write of its
+# key (one that began after the write the read saw had ended): the checker
+# must refuse it.
+python3 - "$AG_TMP/h.txt" "$AG_TMP/hbad.txt" <<'PY'
+import sys
+ops = [l.split() for l in open(sys.argv[1])]
+for g in ops:
+    if g[1] != "get" or g[4] == "-":
+        continue
+    src = [p for p in ops if p[1] == "put" and p[2] == g[2]]  # the write it saw
+    if g[2] != "0" and (not src or src[0][4] == "-"):
+        continue
+    seen_end = int(src[0][4]) if src else 0
+    # a write that started after the seen one ended: the read cannot follow it
+    later = [p for p in ops if p[0] == g[0] and p[1] == "put" and p[4] != "-" and p[2] != g[2]
+             and int(p[3]) > int(g[4]) and int(p[3]) > seen_end]
+    if later:
+        p = later[0]
+        g[3], g[4] = str(int(p[4]) + 1), str(int(p[4]) + 2)
+        break
+else:
+    sys.exit("no read to move")
+open(sys.argv[2], "w").write("".join(" ".join(o) + "\n" for o in ops))
+PY
+"$LINCHECK" "$AG_TMP/hbad.txt" >"$AG_TMP/lin.txt" 2>&1
+[ $? = 1 ] || ag_fail "lincheck took a stale read: $(cat "$AG_TMP/lin.txt")"
+
 for i in 1 2 3; do ag_stop "$i"; done
 echo "aegis-bench test: ok"
