@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "port.h"
+#include "aegis/port.h"
 
 struct udp_queue {
 	int fd;

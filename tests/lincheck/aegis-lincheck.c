@@ -162,10 +162,10 @@ int main(int argc, char **argv)
 	int rc = read_history(f, path, &k, &ops, &n);
 	if (f != stdin)
 		fclose(f);
-	if (rc != 0)
-		return 2;
 	uint32_t bad = 0, undecided = 0;
 	uint64_t steps_all = 0;
+	if (rc != 0)
+		goto out;
 	for (uint64_t key = 0; key < k.n; key++) {
 		uint64_t steps = 0;
 		int r = lin_check(ops, n, key, max_steps, &steps);
@@ -185,9 +185,10 @@ int main(int argc, char **argv)
 	}
 	printf("aegis-lincheck: %u ops on %u keys: %u not linearizable, %u undecided, %" PRIu64
 	       " search steps\n", n, k.n, bad, undecided, steps_all);
+out:
 	for (uint32_t i = 0; i < k.n; i++)
 		free(k.name[i]);
 	free(k.name);
 	free(ops);
-	return bad ? 1 : undecided ? 3 : 0;
+	return rc != 0 ? 2 : bad ? 1 : undecided ? 3 : 0;
 }

@@ -41,11 +41,10 @@
 
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/client_proto.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 struct aeg_client;
 
@@ -208,8 +207,6 @@ struct aeg_client_stats {
 
 void aeg_client_get_stats(const struct aeg_client *c, struct aeg_client_stats *out);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif
