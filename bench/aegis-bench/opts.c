@@ -164,7 +164,7 @@ static int add_nodes(struct opts *o, const char *arg)
 static int one(struct opts *o, int c, const char *a)
 {
 	struct wl_params *p = &o->p;
-	double v;
+	double v = 0;
 	int rc;
 	switch (c) {
 	case O_NODES: return add_nodes(o, a);
