@@ -493,13 +493,39 @@ static void liveness(struct aeg_replica *rp)
 {
 	uint8_t empty[8];
 	int len = aeg_raft_hb_batch_encode(NULL, 0, empty, sizeof(empty));
+	/* Our own pause (a long iteration, a starved CPU) is not the peers'
+	 * silence: their frames wait in our queue. Without this, one stall
+	 * wakes every group the peers lead, the elections cost CPU, that makes
+	 * the next stall: a storm that 10,000 groups per node never leave. */
+	uint64_t gap = rp->liveness_ms != 0 ? rp->now_ms - rp->liveness_ms : 0;
+	rp->liveness_ms = rp->now_ms;
+	if (gap > rp->cfg.heartbeat_ms) {
+		for (uint32_t i = 0; i < rp->n_peers; i++) {
+			struct rp_peer *p = &rp->peers[i];
+			if (p->last_rx_ms == 0)
+				continue;
+			p->last_rx_ms += gap - rp->cfg.heartbeat_ms;
+			if (p->last_rx_ms > rp->now_ms)
+				p->last_rx_ms = rp->now_ms;
+		}
+		if (gap >= rp->cfg.election_ms_min && rp->now_ms - rp->stall_log_ms >= 10000) {
+			rp->stall_log_ms = rp->now_ms;
+			rp_log(rp, "loop stalled for %llu ms (CPU starved or a long iteration); "
+			       "peers' silence during it is not counted", (unsigned long long)gap);
+		}
+	}
 	for (uint32_t i = 0; i < rp->n_peers; i++) {
 		struct rp_peer *p = &rp->peers[i];
 		if (p->last_rx_ms == 0)
 			p->last_rx_ms = rp->now_ms;  /* start: give it a timeout's grace */
 		if (len > 0 && rp->now_ms - p->last_tx_ms >= rp->cfg.heartbeat_ms)
 			(void)io_send(rp, p->node, AEG_MSG_RAFT_HB, 0, empty, (uint32_t)len);
-		if (!p->down && rp->now_ms - p->last_rx_ms > rp->cfg.election_ms_max) {
+		/* Silent for election_timeout_min (several keepalives; our own
+		 * stalls are not counted): the groups it leads then campaign within
+		 * [min, max], so a dead leader is replaced within min + max plus a
+		 * vote round, under 2 x election_timeout_max. A false suspicion
+		 * only costs pre-votes that the live leader's followers refuse. */
+		if (!p->down && rp->now_ms - p->last_rx_ms > rp->cfg.election_ms_min) {
 			p->down = true;
 			rp_log(rp, "node %u silent for %llu ms: waking the groups it leads", p->node,
 			       (unsigned long long)(rp->now_ms - p->last_rx_ms));

@@ -260,6 +260,8 @@ void aeg_gd_tick(struct aeg_gd *gd, uint64_t now_ms, uint32_t tick_ms)
 		/* Backwards: a group going quiet is swapped out from behind us. */
 		for (uint32_t i = gd->n_active; i-- > 0;) {
 			struct gd_group *g = gd->groups[gd->active[i]];
+			if (g->tick_hold > 0 && aeg_raft_lead(g->r) != AEG_RAFT_NONE)
+				g->tick_hold = 0; /* bootstrap done: the leader is known */
 			if (g->tick_hold > 0) {
 				g->tick_hold--;
 				continue;

@@ -36,11 +36,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/raft.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 struct aeg_gd;
 
@@ -123,7 +122,9 @@ int aeg_gd_group_add(struct aeg_gd *gd, uint32_t group, const struct aeg_raft_co
 void aeg_gd_group_restored(struct aeg_gd *gd, uint32_t group);
 /* The group's next `ticks` ticks are skipped (its election timer waits):
  * a new cluster lets each group's preferred leader campaign first, so that
- * thousands of groups do not all start elections at once. */
+ * thousands of groups do not all start elections at once. The hold ends
+ * early once the group knows a leader: from then on a lost leader must be
+ * replaced within the normal election timeout. */
 void aeg_gd_tick_hold(struct aeg_gd *gd, uint32_t group, uint32_t ticks);
 /* Drops a group (and its held messages' claim on it). -ENOENT. */
 int aeg_gd_group_remove(struct aeg_gd *gd, uint32_t group);
@@ -161,8 +162,6 @@ void aeg_gd_stats_get(const struct aeg_gd *gd, struct aeg_gd_stats *out);
 /* Bytes the driver allocated besides the groups' Raft state. */
 size_t aeg_gd_memory_bytes(const struct aeg_gd *gd);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Faults under load (issue [F]) on a tools/aegis-cluster cluster, default
+# transport (DPDK over veths in network namespaces), 3 nodes, 8 shards.
+#
+# Two aegis-bench processes run from the client namespace for the whole
+# first part: one writes many keys and records every acknowledged write
+# (--record), one reads and writes 16 hot keys at quorum and records every
+# operation with its call and return times (--history). Meanwhile:
+#   kill -9 a node that leads shards: every shard has a leader again within
+#     2 x election_timeout_max (+ the polling of this script), it restarts
+#     and catches up (applies what the leaders had committed);
+#   partition a node both ways for 3 s, heal;
+#   an asymmetric partition (frames TO a node dropped) for 3 s, heal;
+#   5% loss, 25% reordering, 1 ms delay on every link for 4 s.
+# Then every acknowledged write is read back at quorum (aegis-bench
+# --verify) and the history is checked by aegis-lincheck (the simulator's
+# checker). Second part: kill -9 of all three nodes in the middle of a load,
+# restart them all: both records verify again.
+#
+# Root only (namespaces); others skip with 77. Names: prefix agf<pid>.
+# Usage: test_cluster_faults.sh tools/aegis-cluster BUILD_DIR
+set -u
+export PATH="/usr/bin:/bin:$PATH"
+
+CLUSTER=${1:?usage: $0 tools/aegis-cluster BUILD_DIR}
+BUILD=$(cd "${2:?usage: $0 tools/aegis-cluster BUILD_DIR}" && pwd)
+P="agf$$"
+D=/var/tmp/$P
+T0=${EPOCHREALTIME/./}
+BENCH=$BUILD/bench/aegis-bench/aegis-bench
+LINCHECK=$BUILD/tests/lincheck/aegis-lincheck
+
+log() { echo "[$(date +%T.%N | cut -c1-12) +$(((${EPOCHREALTIME/./} - T0) / 1000000))s] $*" >&2; }
+skip() { echo "SKIP: $*"; exit 77; }
+fail() {
+	echo "FAIL: $*" >&2
+	local f
+	for f in "$D"/n*.log "$D"/bench-*.err; do
+		[ -e "$f" ] || continue
+		echo "---- $f (last 20 lines)" >&2
+		tail -n 20 "$f" >&2
+	done
+	exit 1
+}
+ac() { "$CLUSTER" --dir "$D" "$@"; }
+
+on_exit() {
+	local rc=$?
+	trap - EXIT
+	local j
+	for j in $(jobs -p); do kill "$j" 2>/dev/null; done
+	[ -f "$D/cluster.env" ] && "$CLUSTER" --dir "$D" stop >/dev/null 2>&1
+	if [ "$rc" = 0 ] || [ "$rc" = 77 ]; then rm -rf "$D" "$D.lock"; else echo "run dir kept: $D" >&2; fi
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"
+[ -x "$BENCH" ] && [ -x "$LINCHECK" ] && [ -x "$BUILD/control/aegisd" ] || skip "not built in $BUILD"
+transport=$(sed -n 's/^DEFAULT_TRANSPORT=//p' "$CLUSTER")
+if [ "$transport" != udp ]; then
+	compgen -G "/usr/lib/*/dpdk/pmds-*/librte_net_$transport.so*" >/dev/null ||
+		skip "DPDK net_$transport PMD not installed"
+fi
+ip netns add "$P-probe" 2>/dev/null || skip "cannot create a network namespace"
+ip netns del "$P-probe"
+
+log "start 3 nodes, 8 shards, transport $transport"
+ac start --build "$BUILD" --prefix "$P" --shards 8 --timeout 90 >"$D.start" 2>&1 ||
+	{ cat "$D.start" >&2; rm -f "$D.start"; fail "start"; }
+rm -f "$D.start"
+eval "$(ac env)" || fail "env"
+ELECTION_MAX=$(sed -n 's/^election_timeout_max = //p' "$D/n1.toml")
+[ -n "$ELECTION_MAX" ] || fail "no election_timeout_max in $D/n1.toml"
+
+# bench NAME ARGS...: aegis-bench from the client namespace, in the
+# background; its output in $D/bench-NAME.{out,err}.
+bench() {
+	local name=$1
+	shift
+	ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --quiet \
+		--timeout-ms 300 --retries 40 "$@" >"$D/bench-$name.out" 2>"$D/bench-$name.err" &
+}
+
+# Node I's shard table as "shard role leader commit applied" lines.
+shards_of() {
+	"$BUILD/tools/aegisctl" --socket "$D/n$1/aegisd.sock" --timeout 2 status --json 2>/dev/null |
+		python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["shards"]:
+    print(s["shard"], s["role"], s["leader"], s["commit"], s["applied"])'
+}
+
+# caught_up I SECS: node I applied, in every shard, what the leaders
+# (the other nodes' view) had committed when the wait began.
+caught_up() {
+	local i=$1 end=$((${EPOCHREALTIME/./} + $2 * 1000000)) j target=""
+	for j in 1 2 3; do
+		[ "$j" = "$i" ] && continue
+		target+=$(shards_of "$j" | awk '$2 == "leader" {print $1, $4}')$'\n'
+	done
+	[ -n "${target//$'\n'/}" ] || return 1
+	while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+		if shards_of "$i" | awk -v t="$target" 'BEGIN { n = split(t, L, "\n");
+			for (k = 1; k <= n; k++) if (split(L[k], f, " ") == 2) want[f[1]] = f[2] }
+			{ have[$1] = $5 } END { for (s in want) if (!(s in have) || have[s] < want[s]) exit 1 }'; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+DUR=24
+log "load for $DUR s: bulk writes with --record, 16 hot keys with --history"
+bench bulk --duration "$DUR" --warmup 0 --outstanding 16 --keys 5000 --value-bytes 64 --record "$D/rec1.txt"
+bench hot --duration "$DUR" --warmup 0 --rate 120 --threads 2 --outstanding 8 --keys 16 --key-bytes 4 \
+	--value-bytes 32 --reads 50 --read-consistency quorum --history "$D/hist.txt"
+sleep 3
+
+# The node that leads the most shards.
+victim=1 most=-1
+for i in 1 2 3; do
+	n=$(shards_of "$i" | awk '$2 == "leader"' | grep -c . || true)
+	[ "$n" -gt "$most" ] && victim=$i most=$n
+done
+[ "$most" -gt 0 ] || fail "no node leads a shard"
+log "kill -9 node $victim (leads $most of 8 shards)"
+# The survivors' shard tables straight from aegisctl every 50 ms (the
+# cluster script's own wait polls more slowly): the failover time is from
+# the kill to the first look at which every shard has a leader.
+kill -KILL "$(cat "$D/n$victim.pid")" || fail "kill $victim"
+t_kill=${EPOCHREALTIME/./}
+ac kill "$victim" >/dev/null 2>&1 # the script's bookkeeping (the process is gone)
+t_led=""
+while [ $(((${EPOCHREALTIME/./} - t_kill) / 1000)) -lt 10000 ]; do
+	led=0
+	for i in 1 2 3; do
+		[ "$i" = "$victim" ] && continue
+		"$BUILD/tools/aegisctl" --socket "$D/n$i/aegisd.sock" --timeout 1 shards 2>/dev/null |
+			awk '$4 == "leader" {print $1}'
+	done | sort -u | grep -c . >"$D/led" || true
+	if [ "$(cat "$D/led")" = 8 ]; then
+		t_led=$(((${EPOCHREALTIME/./} - t_kill) / 1000))
+		break
+	fi
+	sleep 0.05
+done
+[ -n "$t_led" ] || fail "no leader for every shard 10 s after the kill"
+log "every shard has a leader again after $t_led ms (bound: 2 x election_timeout_max = $((2 * ELECTION_MAX)) ms)"
+[ "$t_led" -le $((2 * ELECTION_MAX)) ] || fail "failover took $t_led ms"
+sleep 1
+ac restart "$victim" >/dev/null || fail "restart $victim"
+caught_up "$victim" 20 || fail "node $victim did not catch up within 20 s of its restart"
+log "node $victim restarted and caught up"
+
+log "partition node 2 (both ways) for 3 s"
+ac partition 2 || fail "partition 2"
+sleep 3
+ac heal 2 || fail "heal 2"
+log "asymmetric: frames to node 3 dropped for 3 s"
+ac partition 3 --in || fail "partition 3 --in"
+sleep 3
+ac heal 3 || fail "heal 3"
+log "5% loss, 25% reordering, 1 ms delay on every link for 4 s"
+ac netem loss 5% delay 1ms reorder 25% || fail "netem"
+sleep 4
+ac netem off || fail "netem off"
+
+log "waiting for the load to end"
+wait || true
+for b in bulk hot; do
+	grep -q '"bench":"aegis-bench"' "$D/bench-$b.out" || fail "aegis-bench $b printed no result"
+	grep '^throughput' "$D/bench-$b.out" | sed "s/^/  $b: /" >&2
+done
+ac wait 20 >/dev/null 2>&1 || fail "no leader for every shard after the faults"
+[ "$(wc -l <"$D/rec1.txt")" -gt 100 ] || fail "only $(wc -l <"$D/rec1.txt") writes acknowledged"
+
+log "every acknowledged write is there"
+ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \
+	--verify "$D/rec1.txt" >"$D/v1.out" 2>&1 || { cat "$D/v1.out" >&2; fail "verify after the faults"; }
+log "history: $(wc -l <"$D/hist.txt") operations on 16 keys"
+"$LINCHECK" "$D/hist.txt" >"$D/lin.out" 2>&1 || { cat "$D/lin.out" >&2; fail "aegis-lincheck"; }
+cat "$D/lin.out" >&2
+
+log "kill -9 of all three nodes in the middle of a load, restart them"
+bench bulk2 --duration 10 --warmup 0 --outstanding 16 --keys 5000 --value-bytes 64 --record "$D/rec2.txt"
+sleep 3
+ac kill all || fail "kill all"
+sleep 0.5
+ac restart all >/dev/null || fail "restart all"
+ac wait 30 >/dev/null 2>&1 || fail "no leader for every shard after restarting all"
+wait || true
+grep -q '"bench":"aegis-bench"' "$D/bench-bulk2.out" || fail "aegis-bench bulk2 printed no result"
+grep '^throughput' "$D/bench-bulk2.out" | sed "s/^/  bulk2: /" >&2
+cat "$D/rec1.txt" "$D/rec2.txt" >"$D/rec.txt"
+ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \
+	--verify "$D/rec.txt" >"$D/v2.out" 2>&1 || { cat "$D/v2.out" >&2; fail "verify after kill -9 of all"; }
+log "$(grep -c . "$D/rec.txt") acknowledged writes verified after all restarted"
+ac stop >/dev/null || fail "stop"
+log "PASS"
