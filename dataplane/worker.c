@@ -17,6 +17,11 @@
 /* Idle back-off: empty polls spent busy-polling, then yielding, then
  * sleeping from SLEEP_NS_MIN doubling up to SLEEP_NS_MAX. */
 #define IDLE_SPIN_POLLS 256u
+/* A port that can wait (kernel UDP) spins only a few polls: each empty one
+ * is a recvmmsg syscall, and on cores shared with other processes (three
+ * nodes and a client on two) the spinning takes the CPU they need; its wait
+ * wakes at once when a packet or the log's completion arrives. */
+#define IDLE_SPIN_POLLS_WAIT 4u
 #define IDLE_YIELD_POLLS 512u
 #define SLEEP_NS_MIN 16000u
 #define SLEEP_NS_MAX 1000000u
@@ -127,10 +132,8 @@ void aeg_worker_run(struct aeg_worker *w)
 			continue;
 		}
 		w->idle_polls++;
-		/* A port that can wait for a packet (kernel UDP) spins less and
-		 * never yields: its wait wakes at once when something arrives. */
 		bool can_wait = w->cfg.port->ops->wait != NULL;
-		if (w->idle_polls <= (can_wait ? IDLE_SPIN_POLLS / 4 : IDLE_SPIN_POLLS))
+		if (w->idle_polls <= (can_wait ? IDLE_SPIN_POLLS_WAIT : IDLE_SPIN_POLLS))
 			continue;
 		/* Idle: nothing more will join the open frames soon. */
 		aeg_worker_flush(w);
