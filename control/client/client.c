@@ -455,6 +455,7 @@ int aeg_client_open(struct aeg_client **out, const struct aeg_client_cfg *cfg)
 	if (rc == 0)
 		rc = open_socket(c);
 	c->next_seq = 1;
+	c->seq_floor = 1;
 	/* One fetch per boot address at most, each with its own retries. */
 	for (uint32_t i = 0; rc == 0 && c->map == NULL && i < c->boot_count; i++) {
 		client_want_map(c);

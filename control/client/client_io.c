@@ -169,15 +169,15 @@ static int pack(struct aeg_client *c, struct aeg_client_op *op, uint64_t seq_flo
 	return 0;
 }
 
-static uint64_t seq_floor_of(const struct aeg_client *c)
+/* The lowest seq still outstanding (next_seq if none). Every outstanding
+ * operation is in the seq table and new ones take next_seq, so the lowest
+ * only moves up: it is kept, and moved past completed seqs one lookup each
+ * (once per seq in all), not found by walking every operation per flush. */
+static uint64_t seq_floor_of(struct aeg_client *c)
 {
-	uint64_t floor = c->next_seq;
-	const struct op_list *lists[2] = {&c->pending, &c->inflight};
-	for (int l = 0; l < 2; l++)
-		for (const struct aeg_client_op *op = lists[l]->head; op; op = op->priv.next)
-			if (op->priv.seq < floor)
-				floor = op->priv.seq;
-	return floor;
+	while (c->seq_floor < c->next_seq && table_find(c, c->seq_floor) == NULL)
+		c->seq_floor++;
+	return c->seq_floor;
 }
 
 int client_flush(struct aeg_client *c, uint64_t now_ms)
