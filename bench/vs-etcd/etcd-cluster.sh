@@ -110,13 +110,8 @@ stop() {
 etcdctl_() { ETCDCTL_API=3 etcdctl --endpoints "$(endpoints)" --dial-timeout 2s --command-timeout 5s "$@"; }
 
 leader() {
-	# endpoint status -w json: the member whose id is the leader's
-	etcdctl_ endpoint status -w json 2>/dev/null | python3 -c '
-import json, sys
-for s in json.load(sys.stdin):
-    st = s["Status"]
-    if st["header"]["member_id"] == st["leader"]:
-        print(s["Endpoint"]); break'
+	# simple format: endpoint, id, version, db size, is leader, ...
+	etcdctl_ endpoint status 2>/dev/null | awk -F', ' '$5 == "true" { print $1; exit }'
 }
 
 print_env() {

@@ -37,6 +37,7 @@ type options struct {
 	rate        float64
 	consistency string // "l" linearizable, "s" serializable
 	preload     bool
+	preloadOnly bool
 	jsonFile    string
 	label       string
 }
@@ -58,6 +59,8 @@ func usage() {
                        send time (default 0: closed loop)
   --consistency l|s    range: linearizable or serializable (default l)
   --preload=false      range: do not write the key space first
+  --preload-only       range: write the key space, then exit (so that a
+                       caller can measure the reads alone)
   --json FILE          also append the JSON line to FILE
   --label TEXT         free text copied into the JSON line
 Exit: 0 ok, 1 no request succeeded or setup failed, 2 usage error.
@@ -83,6 +86,7 @@ func parse(args []string) (*options, error) {
 	fs.Float64Var(&o.rate, "rate", 0, "")
 	fs.StringVar(&o.consistency, "consistency", "l", "")
 	fs.BoolVar(&o.preload, "preload", true, "")
+	fs.BoolVar(&o.preloadOnly, "preload-only", false, "")
 	fs.StringVar(&o.jsonFile, "json", "", "")
 	fs.StringVar(&o.label, "label", "", "")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -193,10 +197,13 @@ func main() {
 		"%d keys, %.1f s + %.1f s warmup\n", o.op, len(o.endpoints), o.endpoints, o.conns, o.clients, mode,
 		o.keySize, o.valSize, o.keySpace, o.duration.Seconds(), o.warmup.Seconds())
 	conns := mustConnect(o)
-	if o.op == "range" && o.preload {
+	if o.op == "range" && (o.preload || o.preloadOnly) {
 		if err := preload(o, conns); err != nil {
 			fmt.Fprintf(os.Stderr, "etcd-bench: preload: %v\n", err)
 			os.Exit(1)
+		}
+		if o.preloadOnly {
+			return
 		}
 	}
 	r := run(o, conns)
