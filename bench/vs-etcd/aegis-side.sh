@@ -3,21 +3,23 @@
 # $build, $root, $work, $cpus, $warmup, $smoke, measure, log, die).
 #
 # Modes (run.sh --aegis):
-#   cluster   `tools/aegis-cluster start`, then `aegis-cluster env` prints
-#             KEY=VALUE lines (AEGIS_NODES, AEGIS_CLIENT_KEY, AEGIS_CLIENT_EXEC:
-#             the client namespace's command prefix, AEGIS_PIDS: the node
-#             processes, for their CPU; AEGIS_DIR: the run dir, for its disk);
-#             aegis-bench runs under AEGIS_CLIENT_EXEC; `aegis-cluster stop`.
+#   cluster   `tools/aegis-cluster start --build DIR` (it places nodes and
+#             client on cores itself and prints the layout), then
+#             `aegis-cluster env` prints KEY='VALUE' lines: AEGIS_NODES,
+#             AEGIS_CLIENT_KEY (a file), AEGIS_CLIENT_EXEC (the client
+#             namespace and cores: aegis-bench runs under it), AEGIS_PIDS (the
+#             nodes, for their CPU), AEGIS_CLUSTER_DIR (for its disk);
+#             `aegis-cluster stop` at the end of each case.
 #   external  the same variables already in the environment: a cluster
 #             someone else started (nothing started or stopped here).
 #   node      bench/node's aegis-bench-node: starts 3 aegisd on loopback UDP
 #             itself and measures durable writes (closed loop only): the
 #             write cases, until aegis-bench and aegis-cluster land.
-# aegis-bench's flags: --nodes --client-key --threads --outstanding N |
-# --rate OPS --keys --dist --key-bytes --value-bytes --reads PCT
-# --consistency --duration --json FILE.
+# aegis-bench's flags used: --nodes --client-key --threads --outstanding
+# (per thread) [--rate OPS] --keys --dist --key-bytes --value-bytes --reads
+# --consistency (writes) | --read-consistency --duration --warmup --json.
 
-aegis_bench="" aegis_cluster="" aegis_bench_node="" aegis_started=0
+aegis_bench="" aegis_cluster="" aegis_bench_node="" aegis_started=0 aegis_layout_shown=0
 
 aegis_pick_mode() {
 	local c
@@ -58,7 +60,7 @@ aegis_desc() {
 }
 
 aegis_disk() {
-	local d=${AEGIS_DIR:-${AEGIS_RUN_DIR:-}}
+	local d=${AEGIS_CLUSTER_DIR:-${AEGIS_DIR:-}}
 	[ "$aegis_mode" = node ] && d=${AEGIS_BENCH_DIR:-/var/tmp}
 	if [ -n "$d" ]; then df --output=source "$d" 2>/dev/null | tail -n 1; else echo unknown; fi
 }
@@ -75,21 +77,23 @@ aegis_supports() { # CASE -> "ok" or why not
 }
 
 aegis_up() {
-	local line k v
+	local line
 	[ "$aegis_mode" = cluster ] || return 0
 	# shellcheck disable=SC2086
-	if ! "$aegis_cluster" start ${AEGIS_CLUSTER_ARGS:-} >"$work/aegis-cluster.log" 2>&1; then
+	if ! "$aegis_cluster" start --build "$build" ${AEGIS_CLUSTER_ARGS:-} >"$work/aegis-cluster.log" 2>&1; then
 		tail -n 20 "$work/aegis-cluster.log" >&2
 		"$aegis_cluster" stop >/dev/null 2>&1 || true
 		log "aegis-cluster start failed (log: $work/aegis-cluster.log)"
 		return 1
 	fi
 	aegis_started=1
+	if [ "$aegis_layout_shown" -eq 0 ]; then
+		aegis_layout_shown=1
+		sed 's/^/run.sh:   /' "$work/aegis-cluster.log" >&2
+	fi
+	# Its values are single-quoted for eval.
 	while IFS= read -r line; do
-		[[ "$line" =~ ^(AEGIS_[A-Z0-9_]+)=(.*)$ ]] || continue
-		k=${BASH_REMATCH[1]} v=${BASH_REMATCH[2]}
-		v=${v#[\"\']} v=${v%[\"\']}
-		export "$k=$v"
+		[[ "$line" =~ ^AEGIS_[A-Z0-9_]+= ]] && eval "export $line"
 	done < <("$aegis_cluster" env)
 	if [ -z "${AEGIS_NODES:-}" ] || [ -z "${AEGIS_CLIENT_KEY:-}" ]; then
 		log "aegis-cluster env printed no AEGIS_NODES / AEGIS_CLIENT_KEY"
@@ -105,9 +109,11 @@ aegis_down() {
 
 # aegis_run OUT INFLIGHT RATE OP CONSISTENCY KEY_BYTES VALUE_BYTES KEYS SECONDS
 # Writes aegis-bench's output and JSON line to OUT.log, "CPU_S WALL_S" of the
-# nodes to OUT.cpu when their pids are known.
+# nodes (AEGIS_PIDS) to OUT.cpu when their pids are known. INFLIGHT is the
+# total, as etcd-bench's --clients: split over AEGIS_THREADS threads; with a
+# RATE it is the cap on requests in flight, as etcd-bench's clients are.
 aegis_run() {
-	local o=$1 n=$2 rate=$3 op=$4 cons=$5 kb=$6 vb=$7 keys=$8 secs=$9 reads=0 load exec
+	local o=$1 n=$2 rate=$3 op=$4 cons=$5 kb=$6 vb=$7 keys=$8 secs=$9 threads load exec pin=()
 	: >"$o.log"
 	rm -f "$o.cpu" "$o.json"
 	if [ "$aegis_mode" = node ]; then
@@ -115,16 +121,22 @@ aegis_run() {
 		return
 	fi
 	case "$cons" in l) cons=quorum ;; s) cons=one ;; esac
-	[ "$op" = range ] && reads=100
-	load=(--outstanding "$n")
-	[ "$rate" != 0 ] && load=(--rate "$rate")
+	threads=${AEGIS_THREADS:-1}
+	load=(--threads "$threads" --outstanding $(((n + threads - 1) / threads)))
+	[ "$rate" != 0 ] && load+=(--rate "$rate")
+	if [ "$op" = range ]; then
+		load+=(--reads 100 --read-consistency "$cons")
+	else
+		load+=(--reads 0 --consistency "$cons")
+	fi
+	# The cluster's client namespace and cores (aegis-cluster env), else ours.
 	read -ra exec <<<"${AEGIS_CLIENT_EXEC:-}"
+	[ "${#exec[@]}" -eq 0 ] && pin=(taskset -c "$cpus")
 	# shellcheck disable=SC2086
-	measure "$o.cpu" "${AEGIS_PIDS:-}" -- "${exec[@]}" taskset -c "$cpus" "$aegis_bench" \
-		--nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --threads "${AEGIS_THREADS:-1}" \
-		"${load[@]}" --keys "$keys" --dist uniform --key-bytes "$kb" --value-bytes "$vb" \
-		--reads "$reads" --consistency "$cons" --duration "$secs" --json "$o.json" \
-		${AEGIS_BENCH_ARGS:-} >"$o.log" 2>"$o.progress" || {
+	measure "$o.cpu" "${AEGIS_PIDS:-}" -- "${exec[@]}" "${pin[@]}" "$aegis_bench" \
+		--nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" "${load[@]}" --keys "$keys" \
+		--dist uniform --key-bytes "$kb" --value-bytes "$vb" --duration "$secs" --warmup "$warmup" \
+		--json "$o.json" ${AEGIS_BENCH_ARGS:-} >"$o.log" 2> >(progress_sink "$o.progress") || {
 		tail -n 5 "$o.progress" "$o.log" >&2
 		return 1
 	}
@@ -138,7 +150,7 @@ aegis_preload() { # KEYS VALUE_BYTES
 	local secs=5
 	[ "$smoke" -eq 1 ] && secs=2
 	[ "$aegis_mode" = node ] && return 0
-	aegis_run "$work/aegis-preload" 64 0 put quorum 16 "$2" "$1" "$secs" || log "aegis preload failed"
+	progress=0 aegis_run "$work/aegis-preload" 64 0 put quorum 16 "$2" "$1" "$secs" || log "aegis preload failed"
 }
 
 aegis_run_node() {

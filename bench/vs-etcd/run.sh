@@ -123,6 +123,16 @@ cpu_of() { # pid... -> seconds of CPU used so far
 }
 now() { date +%s.%N; }
 
+# A load generator's stderr (its progress lines): kept in FILE, and shown
+# unless progress=0 (sweep steps print one line each instead).
+progress_sink() {
+	if [ "${progress:-1}" = 1 ]; then
+		tee "$1" | sed -u 's/^/run.sh:     /' >&2
+	else
+		cat >"$1"
+	fi
+}
+
 # measure SPEC_FILE PIDS -- command...: runs the command; writes "CPU_S WALL_S"
 # of PIDS from 1 s after the start (connections up, warmup under way) to its
 # end into SPEC_FILE. No pids: no file. Returns the command's status.
@@ -169,7 +179,7 @@ etcd_run() {
 	measure "$o.cpu" "$ETCD_PIDS" -- taskset -c "$cpus" "$etcd_bench" "$op" --endpoints "$eps" \
 		--conns "$conns" --clients "$n" --rate "$rate" --consistency "$cons" --preload=false \
 		--key-size "$kb" --val-size "$vb" --key-space-size "$keys" \
-		--duration "$secs" --warmup "$warmup" >"$o.log" 2>"$o.progress" || {
+		--duration "$secs" --warmup "$warmup" >"$o.log" 2> >(progress_sink "$o.progress") || {
 		tail -n 5 "$o.progress" "$o.log" >&2
 		return 1
 	}
@@ -194,7 +204,7 @@ sweep_side() {
 	local side=$1 name=$2 op=$3 cons=$4 kb=$5 vb=$6 keys=$7 n ops p99
 	best_n=0 best_ops=0
 	for n in ${sweep//,/ }; do
-		if ! run_side "$side" "$work/$side-$name-sweep-$n" "$n" 0 "$op" "$cons" "$kb" "$vb" "$keys" "$step"; then
+		if ! progress=0 run_side "$side" "$work/$side-$name-sweep-$n" "$n" 0 "$op" "$cons" "$kb" "$vb" "$keys" "$step"; then
 			log "  $side $name: $n in flight failed"
 			break
 		fi

@@ -152,6 +152,11 @@ func summary(o *options, r *result) map[string]interface{} {
 		secs, slowest, fastest, mean, rps)
 	q := map[float64]float64{}
 	for i, p := range pcs {
+		if data[i] == 0 && ops > 0 {
+			// pkg/report leaves a percentile it never reaches (p99.9 of
+			// fewer than 1000 samples) at 0: the slowest is the bound.
+			data[i] = slowest
+		}
 		q[p] = data[i]
 		if data[i] > 0 {
 			fmt.Printf("  %v%% in %4.4f secs.\n", p, data[i])
