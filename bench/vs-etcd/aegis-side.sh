@@ -77,10 +77,11 @@ aegis_supports() { # CASE -> "ok" or why not
 }
 
 aegis_up() {
-	local line
+	local line args
 	[ "$aegis_mode" = cluster ] || return 0
-	# shellcheck disable=SC2086
-	if ! "$aegis_cluster" start --build "$build" ${AEGIS_CLUSTER_ARGS:-} >"$work/aegis-cluster.log" 2>&1; then
+	read -ra args <<<"${AEGIS_CLUSTER_ARGS:-}"
+	[[ " ${args[*]} " == *" --build "* ]] || args=(--build "$build" "${args[@]}")
+	if ! "$aegis_cluster" start "${args[@]}" >"$work/aegis-cluster.log" 2>&1; then
 		tail -n 20 "$work/aegis-cluster.log" >&2
 		"$aegis_cluster" stop >/dev/null 2>&1 || true
 		log "aegis-cluster start failed (log: $work/aegis-cluster.log)"
