@@ -67,7 +67,7 @@ aegis_disk() {
 
 aegis_supports() { # CASE -> "ok" or why not
 	case "$aegis_mode" in
-	none) echo "not run (no Aegis side: aegis-bench, aegis-cluster and aegis-bench-node missing, or --aegis none)" ;;
+	none) echo "not run (${aegis_why:-no aegis-bench + aegis-cluster, no aegis-bench-node})" ;;
 	node) case "$1" in
 		writes | writes-1k | writes-64k) echo ok ;;
 		*) echo "not run (--aegis node: aegis-bench-node has closed-loop writes only)" ;;

@@ -87,6 +87,19 @@ def cpu(spec, ops_per_s):
     return out
 
 
+def client_cpu(rec):
+    """The load generator's own CPU in its window, from its JSON line."""
+    if not rec:
+        return None
+    secs = rec.get("seconds") or rec.get("window_s") or rec.get("duration_s")
+    cpu_s = rec.get("client_cpu_s")
+    if cpu_s is None and "client_cpu_us_per_write" in rec and "writes" in rec:
+        cpu_s = rec["client_cpu_us_per_write"] * rec["writes"] / 1e6
+    if cpu_s is None or not secs:
+        return None
+    return {"cpu_s": round(cpu_s, 3), "cores": round(cpu_s / secs, 3)}
+
+
 def fmt(metric, v):
     if v is None:
         return "-"
@@ -109,6 +122,7 @@ def cmd_case(a):
            "metric": a.metric, "ours": gv, "peer_value": ev,
            "ratio": round(ratio, 4) if ratio is not None else None,
            "aegis": g_rec, "etcd": e_rec, "aegis_cpu": g_cpu, "etcd_cpu": e_cpu,
+           "aegis_client_cpu": client_cpu(g_rec), "etcd_client_cpu": client_cpu(e_rec),
            "aegis_status": a.aegis_status, "setup": json.loads(a.setup)}
     if a.extra:
         rec.update(json.loads(a.extra))
@@ -119,23 +133,28 @@ def cmd_case(a):
     return 0
 
 
-def cores(c):
-    return f"{c['cores']:.2f} cores" if c and c.get("cores") is not None else "-"
+def cores(c, client):
+    s = f"{c['cores']:.2f} cores" if c and c.get("cores") is not None else "-"
+    if client:
+        s += f" + client {client['cores']:.2f}"
+    return s
 
 
 def row(rec):
     m = rec["metric"]
     r = rec["ratio"]
-    return (f"{rec['case']:<12} {m:<10} etcd {fmt(m, rec['peer_value']):>16} "
-            f"({cores(rec['etcd_cpu'])})  aegis {fmt(m, rec['ours']):>16} "
-            f"({cores(rec['aegis_cpu'])})  ratio {('%.2fx' % r) if r else '-':>8}"
+    e_cpu = "(" + cores(rec["etcd_cpu"], rec.get("etcd_client_cpu")) + ")"
+    g_cpu = "(" + cores(rec["aegis_cpu"], rec.get("aegis_client_cpu")) + ")"
+    return (f"{rec['case']:<12} {m:<10} etcd {fmt(m, rec['peer_value']):>16} {e_cpu:<26} "
+            f"aegis {fmt(m, rec['ours']):>16} {g_cpu:<26} ratio {('%.2fx' % r) if r else '-':>8}"
             + ("" if rec["aegis_status"] == "ok" else f"  [aegis: {rec['aegis_status']}]"))
 
 
 def cmd_table(a):
     with open(a.file, encoding="utf-8") as f:
         recs = [json.loads(l) for l in f if l.startswith("{")]
-    print(f"{'case':<12} {'metric':<10} {'etcd':>21} {'':>14} {'aegis':>22}")
+    print(f"{'case':<12} {'metric':<10} {'etcd (CPU: servers + load generator)':<48}"
+          f"{'aegis (the same)':<50}ratio")
     for rec in recs:
         print(row(rec))
     return 0

@@ -100,8 +100,10 @@ func preload(o *options, conns []*clientv3.Client) error {
 
 // tickets hands out intended send times at o.rate until ctx ends. The times
 // come from the schedule, not the clock: a late client still measures from
-// when its request should have left.
-func tickets(ctx context.Context, o *options, t0 time.Time) <-chan time.Time {
+// when its request should have left. During the warmup a ticket no client is
+// free for is dropped, so that a slow start (connections, a fresh cluster)
+// leaves no backlog for the measured window.
+func tickets(ctx context.Context, o *options, t0, from time.Time) <-chan time.Time {
 	ch := make(chan time.Time, 1<<16)
 	go func() {
 		defer close(ch)
@@ -110,6 +112,9 @@ func tickets(ctx context.Context, o *options, t0 time.Time) <-chan time.Time {
 			t := t0.Add(time.Duration(i) * step)
 			if d := time.Until(t); d > 200*time.Microsecond {
 				time.Sleep(d)
+			}
+			if t.Before(from) && len(ch) > 0 {
+				continue
 			}
 			select {
 			case ch <- t:
@@ -196,7 +201,7 @@ func run(o *options, conns []*clientv3.Client) *result {
 	defer cancel()
 	var tk <-chan time.Time
 	if o.rate > 0 {
-		tk = tickets(ctx, o, t0)
+		tk = tickets(ctx, o, t0, from)
 	}
 	out := make(chan sample, 4096)
 	done := make(chan struct{})

@@ -56,7 +56,8 @@ func usage() {
   --key-space-size N   keys written or read, uniform (default 100000)
   --sequential-keys    keys in order instead of uniform
   --rate R             open loop at R requests/s, latency from the intended
-                       send time (default 0: closed loop)
+                       send time (default 0: closed loop); no backlog is
+                       kept from the warmup
   --consistency l|s    range: linearizable or serializable (default l)
   --preload=false      range: do not write the key space first
   --preload-only       range: write the key space, then exit (so that a
