@@ -65,6 +65,14 @@ aegis_disk() {
 	if [ -n "$d" ]; then df --output=source "$d" 2>/dev/null | tail -n 1; else echo unknown; fi
 }
 
+aegis_cpus() { # where the nodes run, for the JSON line's setup
+	case "$aegis_mode" in
+	cluster) echo "aegis-cluster layout (all $(nproc --all) cores)" ;;
+	external) echo "unknown (external cluster)" ;;
+	*) echo "$cpus" ;;
+	esac
+}
+
 aegis_supports() { # CASE -> "ok" or why not
 	case "$aegis_mode" in
 	none) echo "not run (${aegis_why:-no aegis-bench + aegis-cluster, no aegis-bench-node})" ;;

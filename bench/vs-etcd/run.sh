@@ -14,7 +14,7 @@
 #   writes-64k   the same with 64 KiB values
 #   latency      p99 of 16 B/64 B writes offered at 50% of each system's own
 #                maximum (from `writes` in this run, else a short sweep), open
-#                loop: latency from the intended send time (3 s warmup)
+#                loop: latency from the intended send time (5 s warmup)
 #   reads-lin    reads at saturation, linearizable (etcd l, Aegis quorum)
 #   reads-stale  reads at saturation, serializable (etcd s, Aegis one)
 #   checkperf    `etcdctl check perf --load=xl` (always 60 s; etcd's own
@@ -231,8 +231,9 @@ setup_json() {
 	local disk_e disk_a
 	disk_e=$(df --output=source "$ETCD_DIR" 2>/dev/null | tail -1)
 	disk_a=$(aegis_disk)
-	printf '{"cpus":"%s","cores":%d,"etcd_cpus":"%s","aegis_cpus":"%s","client_cpus":"%s","etcd_version":"%s","etcd_disk":"%s","aegis_disk":"%s","aegis_mode":"%s","loadavg":"%s","host_cpus":%d}' \
-		"$cpus" "$(taskset -c "$cpus" nproc)" "$cpus" "$cpus" "$cpus" "$(etcd --version | sed -n 's/^etcd Version: //p')" \
+	printf '{"cpus":"%s","cores":%d,"etcd_cpus":"%s","etcd_client_cpus":"%s","aegis_cpus":"%s","aegis_client_cpus":"%s","etcd_version":"%s","etcd_disk":"%s","aegis_disk":"%s","aegis_mode":"%s","loadavg":"%s","host_cpus":%d}' \
+		"$cpus" "$(taskset -c "$cpus" nproc)" "$cpus" "$cpus" "$(aegis_cpus)" "${AEGIS_CLIENT_CPUS:-$cpus}" \
+		"$(etcd --version | sed -n 's/^etcd Version: //p')" \
 		"$disk_e" "$disk_a" "$aegis_mode" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc --all)"
 }
 
@@ -292,7 +293,7 @@ case_saturation() { # CASE WHAT OP ETCD_CONS AEGIS_CONS KB VB KEYS
 
 case_latency() {
 	local side st=ok e g rate n warmup=$warmup
-	[ "$smoke" -eq 1 ] || warmup=3 # the open loop starts from a steady state
+	[ "$smoke" -eq 1 ] || warmup=5 # the open loop starts from a steady state
 	log "case latency: p99 of 16 B/64 B durable writes at 50% of each system's own maximum (open loop)"
 	st=$(aegis_supports latency)
 	for side in etcd aegis; do
@@ -359,6 +360,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+if [ "$aegis_mode" = cluster ] && [ "$(taskset -c "$cpus" nproc)" -ne "$(nproc --all)" ]; then
+	log "note: --cpus $cpus pins etcd and etcd-bench; aegis-cluster places its nodes on every core (its layout is printed)"
+fi
 log "etcd $(etcd --version | sed -n 's/^etcd Version: //p') (3 members, data in $ETCD_DIR) vs Aegis ($aegis_mode$(aegis_desc))"
 log "cores: $cpus for both clusters and both load generators ($(taskset -c "$cpus" nproc) of $(nproc --all)); load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 log "cases: $cases; ${seconds} s measured per side (+${warmup} s warmup), sweep ${sweep} at ${step} s; JSON lines: $out"

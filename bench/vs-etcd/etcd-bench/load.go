@@ -165,19 +165,24 @@ func collect(o *options, in <-chan sample, from, to time.Time, r *result) {
 			if !ok {
 				return
 			}
-			if s.end.Before(from) || s.end.After(to) {
+			if s.end.After(to) {
 				continue
 			}
+			inWindow := !s.end.Before(from) // the warmup shows in progress only
 			if s.err != nil {
-				if r.errors == 0 {
+				if inWindow && r.errors == 0 {
 					r.firstErr = s.err.Error()
 				}
-				r.errors++
+				if inWindow {
+					r.errors++
+				}
 				secErr++
 				continue
 			}
 			l := s.end.Sub(s.start).Seconds()
-			r.lats = append(r.lats, l)
+			if inWindow {
+				r.lats = append(r.lats, l)
+			}
 			sec = append(sec, l)
 		case now := <-tick.C:
 			sort.Float64s(sec)
