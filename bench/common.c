@@ -9,13 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t bench_now_ns(void)
+uint64_t bench_clock_ns(clockid_t id)
 {
 	struct timespec ts;
-	int rc = clock_gettime(CLOCK_MONOTONIC, &ts);
+	int rc = clock_gettime(id, &ts);
 	if (rc != 0)
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t bench_now_ns(void)
+{
+	return bench_clock_ns(CLOCK_MONOTONIC);
 }
 
 const char *bench_cpu_model(void)

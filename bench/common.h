@@ -5,8 +5,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
+/* CLOCK_MONOTONIC; bench_clock_ns reads any clock (0 if it fails). */
 uint64_t bench_now_ns(void);
+uint64_t bench_clock_ns(clockid_t id);
 
 /* Prints "# <name>: cpu=..., cores online=N, cores usable=M" and extra. */
 void bench_print_setup(const char *bench_name, const char *extra);

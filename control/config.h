@@ -95,7 +95,7 @@ enum aeg_config_consistency {
 enum aeg_config_strategy { AEG_CONFIG_STRATEGY_HASH, AEG_CONFIG_STRATEGY_RANGE };
 enum aeg_config_transport { AEG_CONFIG_TRANSPORT_UDP, AEG_CONFIG_TRANSPORT_DPDK };
 
-/* "ID=A.B.C.D[:PORT][@MAC]", the fields of aegis-dpnode's aeg_node_peer. */
+/* "ID=A.B.C.D[:PORT][@MAC]", the fields of the dataplane's aeg_dp_peer. */
 struct aeg_config_peer {
 	uint32_t node;
 	uint32_t ipv4;      /* host order */

@@ -63,11 +63,11 @@ static int load_config(const struct aeg_node_opts *o, struct aeg_config *cfg, ch
 	return rc;
 }
 
-/* The dataplane's arguments from the config (and the caller's EAL part). */
-static int node_args_of(struct aeg_node *n, const struct aeg_node_opts *o, char *err, size_t err_len)
+/* The dataplane's settings from the config (and the caller's EAL part). */
+static int dp_config_of(struct aeg_node *n, const struct aeg_node_opts *o, char *err, size_t err_len)
 {
 	const struct aeg_config *cfg = &n->cfg;
-	struct aeg_node_args *a = &n->args;
+	struct aeg_dp_config *a = &n->dp;
 	memset(a, 0, sizeof(*a));
 	int k = 0;
 	n->eal[k++] = (char *)(o->name != NULL ? o->name : "aegis");
@@ -84,7 +84,7 @@ static int node_args_of(struct aeg_node *n, const struct aeg_node_opts *o, char 
 		    (strncmp(e, "-l", 2) == 0 && e[2] != '\0'))
 			a->eal_cores_given = true;
 	}
-	a->port = cfg->transport == AEG_CONFIG_TRANSPORT_DPDK ? AEG_NODE_PORT_ETHDEV : AEG_NODE_PORT_UDP;
+	a->port = cfg->transport == AEG_CONFIG_TRANSPORT_DPDK ? AEG_DP_PORT_ETHDEV : AEG_DP_PORT_UDP;
 	a->node = cfg->node_id;
 	a->ipv4 = cfg->ipv4;
 	a->base_port = cfg->base_port;
@@ -93,7 +93,7 @@ static int node_args_of(struct aeg_node *n, const struct aeg_node_opts *o, char 
 	a->static_arp = cfg->static_arp;
 	for (uint32_t i = 0; i < cfg->peer_count; i++) {
 		const struct aeg_config_peer *p = &cfg->peers[i];
-		a->peers[a->peer_count++] = (struct aeg_node_peer){
+		a->peers[a->peer_count++] = (struct aeg_dp_peer){
 			.node = p->node, .ipv4 = p->ipv4, .base_port = p->base_port, .has_mac = p->has_mac,
 			.mac = p->mac,
 		};
@@ -101,11 +101,10 @@ static int node_args_of(struct aeg_node *n, const struct aeg_node_opts *o, char 
 	if (cfg->cluster_key_file[0] != '\0') {
 		if (aeg_config_load_key(cfg->cluster_key_file, a->key.bytes, err, err_len) != 0)
 			return -EINVAL;
-		a->key_given = true;
 	}
 	/* Both keys, and different ones: with the client key a client must
 	 * never be able to send Raft messages. */
-	if (cfg->client_key_file[0] == '\0' || !a->key_given) {
+	if (cfg->client_key_file[0] == '\0' || cfg->cluster_key_file[0] == '\0') {
 		snprintf(err, err_len, "node.cluster_key_file and node.client_key_file are both required: files "
 			 "of 32 hex digits, mode 0600, different keys (make one with: head -c16 /dev/urandom | "
 			 "od -An -tx1 | tr -d ' \\n' > FILE)");
@@ -160,7 +159,7 @@ static int prepare(struct aeg_node *n, const struct aeg_node_opts *o, char *err,
 {
 	int rc = load_config(o, &n->cfg, err, err_len);
 	if (rc == 0)
-		rc = node_args_of(n, o, err, err_len);
+		rc = dp_config_of(n, o, err, err_len);
 	if (rc == 0)
 		rc = build_map(&n->cfg, &n->map, err, err_len);
 	return rc == 0 ? 0 : -EINVAL;
@@ -234,14 +233,14 @@ static void *poll_thread(void *arg)
 /* Workers, admin socket, the slow-path thread: the node serves after this. */
 static int serve(struct aeg_node *n, const struct aeg_node_opts *o, char *err, size_t err_len)
 {
-	void *wargs[AEG_NODE_WORKERS_MAX];
+	void *wargs[AEG_DP_WORKERS_MAX];
 	for (uint32_t w = 0; w < n->cfg.workers; w++)
 		wargs[w] = n->rps[w];
 	struct aeg_dp_callbacks cb = {
 		.on_msg = aeg_replica_on_msg, .on_tick = aeg_replica_on_tick, .on_raw = aeg_replica_on_raw,
 		.on_rx_done = aeg_replica_on_rx_done, .on_exit = aeg_replica_on_exit,
 	};
-	int r = aeg_dp_runtime_init_cb(&n->rt, &n->args, aeg_dp_node_port(n->dn), &cb, wargs);
+	int r = aeg_dp_runtime_init_cb(&n->rt, &n->dp, aeg_dp_node_port(n->dn), &cb, wargs);
 	if (r != 0) {
 		n->log("workers: %s", strerror(-r));
 		snprintf(err, err_len, "workers: %s", strerror(-r));
@@ -297,7 +296,7 @@ int aeg_node_start(struct aeg_node **out, const struct aeg_node_opts *o, char *e
 	}
 	if (rc == 0 && (rc = replicas_open(n)) != 0)
 		snprintf(err, err_len, "log recovery: %s", strerror(-rc));
-	if (rc == 0 && (rc = aeg_dp_node_open(&n->args, n->log, &n->dn)) != 0) {
+	if (rc == 0 && (rc = aeg_dp_node_open(&n->dp, n->log, &n->dn)) != 0) {
 		n->log("port: %s", strerror(-rc));
 		snprintf(err, err_len, "port: %s", strerror(-rc));
 	}
@@ -411,7 +410,7 @@ int aeg_node_stop(struct aeg_node *n)
 	aeg_admin_close(n->admin);
 	if (n->rt_ready)
 		aeg_dp_runtime_fini(&n->rt);
-	for (uint32_t w = 0; w < n->cfg.workers && w < AEG_NODE_WORKERS_MAX; w++) {
+	for (uint32_t w = 0; w < n->cfg.workers && w < AEG_DP_WORKERS_MAX; w++) {
 		/* flushes and syncs the log */
 		if (aeg_replica_close(n->rps[w]) != 0 && result == 0)
 			result = -EIO;

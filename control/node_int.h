@@ -29,12 +29,12 @@ struct node_client_slot {
 
 struct aeg_node {
 	struct aeg_config cfg;
-	struct aeg_node_args args;
+	struct aeg_dp_config dp;
 	char *eal[NODE_EAL_MAX];
 	struct aeg_wire_key client_key;
 	aeg_node_log_fn log;
 	struct aeg_shard_map *map;
-	struct aeg_replica *rps[AEG_NODE_WORKERS_MAX];
+	struct aeg_replica *rps[AEG_DP_WORKERS_MAX];
 	struct aeg_dp_node *dn;
 	struct aeg_dp_runtime rt;
 	bool rt_ready, running;
@@ -44,7 +44,7 @@ struct aeg_node {
 	pthread_t thread;              /* the slow path unless caller_polls */
 	bool thread_started;
 	bool thread_stop;              /* atomic */
-	struct aeg_local_chans chans[AEG_NODE_WORKERS_MAX];
+	struct aeg_local_chans chans[AEG_DP_WORKERS_MAX];
 	struct node_client_slot clients[AEG_NODE_CLIENTS_MAX];
 };
 

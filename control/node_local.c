@@ -60,7 +60,7 @@ void node_local_init(struct aeg_node *n)
 
 void node_local_fini(struct aeg_node *n)
 {
-	for (uint32_t w = 0; w < AEG_NODE_WORKERS_MAX; w++)
+	for (uint32_t w = 0; w < AEG_DP_WORKERS_MAX; w++)
 		for (uint32_t k = 0; k < AEG_LOCAL_CHANS_MAX; k++) {
 			aeg_dgram_ring_fini(n->chans[w].chan[k].req);
 			aeg_dgram_ring_fini(n->chans[w].chan[k].rep);

@@ -12,9 +12,9 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 
+#include "aegis/port_ethdev.h"
 #include "cores.h"
 #include "dp_node.h"
-#include "port_ethdev.h"
 
 #define UDP_SOCK_BUF_BYTES (4u << 20)
 #define EAL_ARGS_MAX 128
@@ -34,17 +34,17 @@ struct worker_slot {
 
 struct aeg_dp_node {
 	struct aeg_port *port;
-	const struct aeg_node_args *args;
+	const struct aeg_dp_config *args;
 	bool eal;                /* rte_eal_init succeeded */
 	struct aeg_dp_launcher launcher;
-	struct worker_slot slots[AEG_NODE_WORKERS_MAX];
-	uint32_t resolve[AEG_NODE_PEERS_MAX];
-	struct aeg_port_ethdev_neigh statics[AEG_NODE_PEERS_MAX];
+	struct worker_slot slots[AEG_DP_WORKERS_MAX];
+	uint32_t resolve[AEG_DP_PEERS_MAX];
+	struct aeg_port_ethdev_neigh statics[AEG_DP_PEERS_MAX];
 };
 
 static int udp_open(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 {
-	const struct aeg_node_args *a = dn->args;
+	const struct aeg_dp_config *a = dn->args;
 	struct aeg_port_udp_config pc = {
 		.ipv4 = a->ipv4, .base_port = a->base_port, .queue_count = a->workers,
 		.sock_buf_bytes = UDP_SOCK_BUF_BYTES,
@@ -68,7 +68,7 @@ static int udp_open(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 
 /* The PCI address of the first device allowed with -a/--allow (before its
  * ",devargs"), "" if none: its NUMA node is where workers should be. */
-static void eal_pci_addr(const struct aeg_node_args *a, char *out, size_t n)
+static void eal_pci_addr(const struct aeg_dp_config *a, char *out, size_t n)
 {
 	out[0] = '\0';
 	for (int i = 1; i < a->eal_argc; i++) {
@@ -86,7 +86,7 @@ static void eal_pci_addr(const struct aeg_node_args *a, char *out, size_t n)
 	}
 }
 
-int aeg_dp_cores_pick(const struct aeg_node_args *args, aeg_dp_log_fn log, char *buf, size_t n)
+int aeg_dp_cores_pick(const struct aeg_dp_config *args, aeg_dp_log_fn log, char *buf, size_t n)
 {
 	static const char opt[] = "--lcores=";
 	hwloc_topology_t topo;
@@ -160,7 +160,7 @@ static void slot_wait(void *ctx, uint16_t w)
 
 static int eal_init(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 {
-	const struct aeg_node_args *a = dn->args;
+	const struct aeg_dp_config *a = dn->args;
 	char *argv[EAL_ARGS_MAX + 2];
 	char lcores[256] = "";
 	int argc = 0;
@@ -217,7 +217,7 @@ static void slots_assign(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 
 static int ethdev_open(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 {
-	const struct aeg_node_args *a = dn->args;
+	const struct aeg_dp_config *a = dn->args;
 	int r = eal_init(dn, log);
 	if (r != 0)
 		return r;
@@ -232,7 +232,7 @@ static int ethdev_open(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 		.static_only = a->static_arp,
 	};
 	for (uint32_t i = 0; i < a->peer_count; i++) {
-		const struct aeg_node_peer *p = &a->peers[i];
+		const struct aeg_dp_peer *p = &a->peers[i];
 		if (p->node == a->node)
 			continue;
 		dn->resolve[pc.resolve_count++] = p->ipv4;
@@ -252,13 +252,13 @@ static int ethdev_open(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 
 /* ---- the node's port ---------------------------------------------------- */
 
-int aeg_dp_node_open(const struct aeg_node_args *args, aeg_dp_log_fn log, struct aeg_dp_node **out)
+int aeg_dp_node_open(const struct aeg_dp_config *args, aeg_dp_log_fn log, struct aeg_dp_node **out)
 {
 	struct aeg_dp_node *dn = calloc(1, sizeof(*dn));
 	if (dn == NULL)
 		return -ENOMEM;
 	dn->args = args;
-	int r = args->port == AEG_NODE_PORT_UDP ? udp_open(dn, log) : ethdev_open(dn, log);
+	int r = args->port == AEG_DP_PORT_UDP ? udp_open(dn, log) : ethdev_open(dn, log);
 	if (r != 0) {
 		aeg_dp_node_close(dn);
 		return r;

@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/port.h"
 #include "dp_runtime.h"
-#include "node_args.h"
-#include "port.h"
+#include "dp_config.h"
 
 /* printf-like, one line without the newline; the caller adds its prefix. */
 typedef void (*aeg_dp_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -20,7 +20,7 @@ struct aeg_dp_node;
 /* Opens the port args asks for and prints the layout through log.
  * Returns 0, -EINVAL (configuration refused: exit code 2) or another
  * negative errno (port or EAL setup failed: exit code 3). */
-int aeg_dp_node_open(const struct aeg_node_args *args, aeg_dp_log_fn log, struct aeg_dp_node **out);
+int aeg_dp_node_open(const struct aeg_dp_config *args, aeg_dp_log_fn log, struct aeg_dp_node **out);
 void aeg_dp_node_close(struct aeg_dp_node *dn);
 
 struct aeg_port *aeg_dp_node_port(struct aeg_dp_node *dn);
@@ -36,6 +36,6 @@ bool aeg_dp_node_reachable(struct aeg_dp_node *dn, uint32_t ipv4);
 /* An EAL --lcores=... argument for args->workers workers picked with
  * hwloc (physical cores before SMT siblings), written into buf; returns 0,
  * or a negative errno (then EAL picks its defaults). */
-int aeg_dp_cores_pick(const struct aeg_node_args *args, aeg_dp_log_fn log, char *buf, size_t n);
+int aeg_dp_cores_pick(const struct aeg_dp_config *args, aeg_dp_log_fn log, char *buf, size_t n);
 
 #endif

@@ -8,7 +8,7 @@
 #include "dp_clock.h"
 #include "dp_runtime.h"
 
-int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_node_args *args,
+int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_dp_config *args,
 			struct aeg_port *port, aeg_worker_msg_fn on_msg, aeg_worker_tick_fn on_tick,
 			void *const *arg)
 {
@@ -16,10 +16,10 @@ int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_node_args *a
 	return aeg_dp_runtime_init_cb(rt, args, port, &cb, arg);
 }
 
-int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_node_args *args,
+int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_dp_config *args,
 			   struct aeg_port *port, const struct aeg_dp_callbacks *cb, void *const *arg)
 {
-	if (port->queue_count != args->workers || args->workers > AEG_NODE_WORKERS_MAX)
+	if (port->queue_count != args->workers || args->workers > AEG_DP_WORKERS_MAX)
 		return -EINVAL;
 	*rt = (struct aeg_dp_runtime){
 		.port = port, .workers = args->workers, .self_node = args->node,
@@ -32,7 +32,7 @@ int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_node_args
 			continue; /* a peer list may name this node too */
 		rt->peers[rt->peer_count++] = (struct aeg_worker_peer){
 			.node = args->peers[i].node, .ipv4 = args->peers[i].ipv4,
-			.udp_base_port = aeg_node_args_peer_port(args, &args->peers[i]),
+			.udp_base_port = aeg_dp_config_peer_port(args, &args->peers[i]),
 		};
 	}
 	uint64_t wall = aeg_dp_wall_ns();

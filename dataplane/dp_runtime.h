@@ -12,9 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "node_args.h"
-#include "port.h"
-#include "worker.h"
+#include "aegis/port.h"
+#include "aegis/worker.h"
+#include "dp_config.h"
 
 /* Runs fn(arg) for worker w somewhere else (an lcore); returns 0 or a
  * negative errno. wait blocks until that fn returned. */
@@ -28,12 +28,12 @@ struct aeg_dp_runtime {
 	struct aeg_port *port;
 	uint16_t workers;
 	uint32_t self_node;
-	struct aeg_worker_peer peers[AEG_NODE_PEERS_MAX + 1]; /* self first */
+	struct aeg_worker_peer peers[AEG_DP_PEERS_MAX + 1]; /* self first */
 	uint32_t peer_count;
-	struct aeg_worker *w[AEG_NODE_WORKERS_MAX];
+	struct aeg_worker *w[AEG_DP_WORKERS_MAX];
 	const struct aeg_dp_launcher *launcher; /* NULL: pthreads */
-	pthread_t threads[AEG_NODE_WORKERS_MAX];
-	bool running[AEG_NODE_WORKERS_MAX];
+	pthread_t threads[AEG_DP_WORKERS_MAX];
+	bool running[AEG_DP_WORKERS_MAX];
 };
 
 /* Allowed wall-clock difference between nodes (aeg_wire_replay_floor). */
@@ -42,7 +42,7 @@ struct aeg_dp_runtime {
 /* Builds the peer table from args (self + --peer)
  * and one worker per port queue; worker w gets arg[w] (arg may be NULL).
  * Returns 0, -EINVAL or -ENOMEM; on error nothing is left allocated. */
-int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_node_args *args,
+int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_dp_config *args,
 			struct aeg_port *port, aeg_worker_msg_fn on_msg, aeg_worker_tick_fn on_tick,
 			void *const *arg);
 /* What a node's workers do: the callbacks of struct aeg_worker_config. */
@@ -56,7 +56,7 @@ struct aeg_dp_callbacks {
 };
 
 /* Like aeg_dp_runtime_init with every callback. */
-int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_node_args *args,
+int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_dp_config *args,
 			   struct aeg_port *port, const struct aeg_dp_callbacks *cb, void *const *arg);
 /* Starts aeg_worker_run on every worker. Returns 0 or a negative errno
  * (workers already started are stopped again). */

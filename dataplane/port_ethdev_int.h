@@ -11,8 +11,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "aegis/port_ethdev.h"
 #include "ctl_ring.h"
-#include "port_ethdev.h"
 
 #define ETHDEV_RING_SIZE 1024u
 /* The slow path's pool fills its rx ring (ETHDEV_SLOW_DESC) and still has

@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "port.h"
+#include "aegis/port.h"
 
 struct udp_queue {
 	int fd;
@@ -163,8 +163,11 @@ static int socket_open(const struct aeg_port_udp_config *cfg, uint16_t queue, in
 		.sin_port = htons((uint16_t)(cfg->base_port + queue)),
 		.sin_addr.s_addr = htonl(cfg->ipv4),
 	};
-	if ((sz > 0 && (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) != 0 ||
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) != 0)) ||
+	/* FORCE passes over rmem_max/wmem_max where we may (CAP_NET_ADMIN). */
+	if ((sz > 0 && ((setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0 &&
+			 setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) != 0) ||
+			(setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) != 0 &&
+			 setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) != 0))) ||
 	    bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		int err = errno;
 		close(fd);

@@ -4,7 +4,8 @@
 #define AEGIS_DATAPLANE_WORKER_INT_H
 
 #include "aegis/frag.h"
-#include "worker.h"
+#include "aegis/worker.h"
+#include "ctl_ring.h"
 
 /* One (peer node, peer worker): its replay window and our open frame. */
 struct stream {

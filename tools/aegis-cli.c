@@ -400,11 +400,13 @@ int main(int argc, char **argv)
 		aeg_client_get_stats(c, &cs);
 		fprintf(stderr, "aegis-cli: client: %llu ops, %llu datagrams sent, %llu received, %llu items sent, "
 			"%llu retransmits, %llu redirects, %llu timeouts, %llu stray replies, %llu send errors, "
-			"%llu send again\n", (unsigned long long)cs.ops_completed, (unsigned long long)cs.dgrams_sent,
+			"%llu send again, %llu nodes suspected, %llu sends past a suspect\n",
+			(unsigned long long)cs.ops_completed, (unsigned long long)cs.dgrams_sent,
 			(unsigned long long)cs.dgrams_received, (unsigned long long)cs.items_sent,
 			(unsigned long long)cs.retransmits, (unsigned long long)cs.redirects,
 			(unsigned long long)cs.timeouts, (unsigned long long)cs.stray_replies,
-			(unsigned long long)cs.send_errors, (unsigned long long)cs.send_again);
+			(unsigned long long)cs.send_errors, (unsigned long long)cs.send_again,
+			(unsigned long long)cs.suspects, (unsigned long long)cs.suspect_skips);
 	}
 	aeg_client_close(c);
 	free(o.nodes_buf);

@@ -18,6 +18,10 @@ if ! tools/setup.sh --tests --if-missing; then
 	exit 1
 fi
 
+# The system's python3 first: the tests' scripts call it in wait loops, and
+# a version manager's shim on the PATH (pyenv) costs seconds per call.
+export PATH="/usr/bin:/bin:$PATH"
+
 fuzz_seconds=${AEGIS_FUZZ_SECONDS:-5}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1}

@@ -15,12 +15,12 @@
 #include <unistd.h>
 
 #include "aegis/msg.h"
+#include "aegis/worker.h"
 
 #include "alloc_count.h"
-#include "dp_clock.h"
+#include "common.h"
 #include "endpoint.h"
 #include "ep_port.h"
-#include "worker.h"
 
 #define CTL_NS 1000000ull          /* between two looks at the command pipe */
 #define ROUND_TIMEOUT_NS 1000000000ull /* a round not back by then counts as lost */
@@ -131,7 +131,7 @@ static int send_msg(struct ep *e, uint32_t kind, uint32_t round, uint64_t id)
 /* One poll; what arrived may have queued echoes: send them now. */
 static uint32_t poll_once(struct ep *e)
 {
-	e->now = aeg_dp_clock_ns(CLOCK_MONOTONIC);
+	e->now = bench_clock_ns(CLOCK_MONOTONIC);
 	uint32_t n = aeg_worker_poll(e->w, e->now);
 	if (n > 0)
 		aeg_worker_flush(e->w);
@@ -145,8 +145,8 @@ static void snap(struct ep *e)
 	/* Counters first: formatting the reply is not part of the interval. */
 	struct alloc_count a;
 	alloc_count_read(&a);
-	uint64_t t = aeg_dp_clock_ns(CLOCK_MONOTONIC);
-	uint64_t cpu = aeg_dp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	uint64_t t = bench_clock_ns(CLOCK_MONOTONIC);
+	uint64_t cpu = bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	struct aeg_worker_stats s;
 	aeg_worker_stats_read(e->w, &s);
 	uint64_t drops = 0;
@@ -193,13 +193,13 @@ static void pingpong(struct ep *e, uint32_t rounds, uint32_t msgs)
 		}
 		e->pp_round = i;
 		e->pp_got = 0;
-		uint64_t t0 = aeg_dp_clock_ns(CLOCK_MONOTONIC), t = t0;
+		uint64_t t0 = bench_clock_ns(CLOCK_MONOTONIC), t = t0;
 		for (uint32_t m = 0; err == 0 && m < msgs; m++)
 			err = send_msg(e, EP_MSG_PING, i, m);
 		aeg_worker_flush(e->w);
 		while (err == 0 && e->pp_got < msgs && t - t0 < ROUND_TIMEOUT_NS) {
 			poll_once(e);
-			t = aeg_dp_clock_ns(CLOCK_MONOTONIC);
+			t = bench_clock_ns(CLOCK_MONOTONIC);
 		}
 		if (i < warm)
 			continue;
@@ -291,7 +291,7 @@ static void command(struct ep *e, const char *line)
 	} else if (strcmp(line, "snap") == 0) {
 		snap(e);
 	} else if (strcmp(line, "link") == 0) {
-		e->link_deadline = aeg_dp_clock_ns(CLOCK_MONOTONIC) + 10000000000ull;
+		e->link_deadline = bench_clock_ns(CLOCK_MONOTONIC) + 10000000000ull;
 	} else if (strcmp(line, "pause") == 0) {
 		e->streaming = false;
 		aeg_worker_flush(e->w);
@@ -335,7 +335,7 @@ static void pending(struct ep *e)
 {
 	if (e->link_deadline != 0) {
 		bool ok = ep_port_link_ok(&e->port);
-		if (ok || aeg_dp_clock_ns(CLOCK_MONOTONIC) > e->link_deadline) {
+		if (ok || bench_clock_ns(CLOCK_MONOTONIC) > e->link_deadline) {
 			e->link_deadline = 0;
 			reply("link ok=%d", ok ? 1 : 0);
 		}
@@ -356,7 +356,7 @@ static int loop(void *arg)
 		if (e->streaming)
 			stream_step(e);
 		if (e->pausing || e->paused)
-			e->now = aeg_dp_clock_ns(CLOCK_MONOTONIC);
+			e->now = bench_clock_ns(CLOCK_MONOTONIC);
 		else
 			poll_once(e);
 		/* By time, not by polls: a poll of 32 full frames can take long. */
@@ -419,7 +419,7 @@ int endpoint_main(int argc, char **argv)
 	}
 	for (int i = 0; i < AEG_WIRE_KEY_BYTES; i++)
 		e.key.bytes[i] = (uint8_t)(0x5d * i + 7);
-	e.replay_floor = aeg_wire_replay_floor(aeg_dp_clock_ns(CLOCK_REALTIME), 0);
+	e.replay_floor = aeg_wire_replay_floor(bench_clock_ns(CLOCK_REALTIME), 0);
 	if (ep_port_open(&e.port, &e.o, e.peers) != 0)
 		return 3;
 	if (worker_new(&e, 0) != 0) {

@@ -16,9 +16,9 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include "aegis/port_ethdev.h"
+#include "common.h"
 #include "ep_port.h"
-#include "dp_clock.h"
-#include "port_ethdev.h"
 
 #define MEMIF_NET 0x0a580000u /* 10.88.0.0/24: node N is 10.88.0.N */
 
@@ -89,7 +89,7 @@ int ep_memif_run(struct ep_port *p, int (*loop)(void *), void *arg)
 		if (__atomic_load_n(&p->pause_req, __ATOMIC_ACQUIRE)) {
 			__atomic_store_n(&p->pause_done, true, __ATOMIC_RELEASE);
 		} else {
-			aeg_port_ethdev_slow_poll(p->inner, aeg_dp_now_ns());
+			aeg_port_ethdev_slow_poll(p->inner, bench_now_ns());
 			struct rte_eth_link link = { 0 };
 			bool up = rte_eth_link_get_nowait(0, &link) == 0 &&
 				  link.link_status == RTE_ETH_LINK_UP;

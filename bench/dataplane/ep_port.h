@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "port.h"
-#include "worker.h"
+#include "aegis/port.h"
+#include "aegis/worker.h"
 
 struct ep_opts {
 	char transport[16];  /* "udp" or "memif" */

@@ -100,6 +100,14 @@ bool op_is_write(const struct aeg_client_op *op)
 	return op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_DEL || op->op == AEG_CLIENT_CAS;
 }
 
+bool op_is_large(const struct aeg_client *c, const struct aeg_client_op *op)
+{
+	if (op->op == AEG_CLIENT_GET)
+		return op->buf_cap > c->cfg.dgram_bytes;
+	return (op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_CAS) &&
+	       op->value_len > c->cfg.dgram_bytes;
+}
+
 bool client_local_worker(const struct aeg_client *c, uint32_t ipv4, uint16_t port,
 			 uint16_t *worker)
 {
@@ -131,6 +139,68 @@ void client_rotate_leader(struct aeg_client *c, const struct aeg_client_op *op)
 	c->leader[shard] = r[0];
 }
 
+/* The map's index of node id, or UINT32_MAX. */
+static uint32_t node_index(const struct aeg_client *c, uint32_t node)
+{
+	uint32_t n;
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(c->map, &n);
+	const struct aeg_shard_node *a = aeg_shard_map_node(c->map, node);
+	if (a == NULL)
+		return UINT32_MAX;
+	assert(a >= nodes && a < nodes + n && n == c->node_count);
+	return (uint32_t)(a - nodes);
+}
+
+static bool node_suspect(const struct aeg_client *c, uint32_t node)
+{
+	uint32_t i = c->map != NULL ? node_index(c, node) : UINT32_MAX;
+	return i != UINT32_MAX && c->now_ms < c->suspect_until[i];
+}
+
+void client_node_heard(struct aeg_client *c, uint32_t node, uint64_t now_ms)
+{
+	uint32_t i = c->map != NULL ? node_index(c, node) : UINT32_MAX;
+	if (i == UINT32_MAX)
+		return;
+	if (now_ms > c->heard_ms[i])
+		c->heard_ms[i] = now_ms;
+	c->suspect_until[i] = 0;
+}
+
+void client_node_timed_out(struct aeg_client *c, uint32_t node, uint64_t sent_ms,
+			   uint64_t now_ms)
+{
+	uint32_t i = c->map != NULL ? node_index(c, node) : UINT32_MAX;
+	if (i == UINT32_MAX || c->heard_ms[i] >= sent_ms)
+		return; /* it answered something since: a lost datagram, not a dead node */
+	if (c->suspect_until[i] <= now_ms)
+		c->stats.suspects++;
+	/* Long enough for an election to settle; an answer clears it sooner. */
+	c->suspect_until[i] = now_ms + 4 * (uint64_t)c->cfg.timeout_ms;
+}
+
+/* The shard's cached leader, or the first replica after it that is not
+ * suspected (the cache moves there). All suspected: the cached one. */
+static uint32_t route_leader(struct aeg_client *c, uint32_t shard)
+{
+	uint32_t n, at = 0, cur = c->leader[shard];
+	if (!node_suspect(c, cur))
+		return cur;
+	const uint32_t *r = aeg_shard_replicas(c->map, shard, &n);
+	for (uint32_t i = 0; i < n; i++)
+		if (r[i] == cur)
+			at = i;
+	for (uint32_t k = 1; k < n; k++) {
+		uint32_t cand = r[(at + k) % n];
+		if (!node_suspect(c, cand)) {
+			c->stats.suspect_skips++;
+			c->leader[shard] = cand;
+			return cand;
+		}
+	}
+	return cur;
+}
+
 bool client_route(struct aeg_client *c, struct aeg_client_op *op)
 {
 	if ((op->priv.flags & OPF_INTERNAL)) {
@@ -152,11 +222,12 @@ bool client_route(struct aeg_client *c, struct aeg_client_op *op)
 	if (c->map == NULL || c->map_wanted)
 		return false;
 	uint32_t shard = aeg_shard_for_key(c->map, op->key, op->key_len);
-	int rc = aeg_shard_addr(c->map, shard, c->leader[shard], &op->priv.ipv4, &op->priv.port);
+	uint32_t leader = route_leader(c, shard);
+	int rc = aeg_shard_addr(c->map, shard, leader, &op->priv.ipv4, &op->priv.port);
 	assert(rc == 0);
 	(void)rc;
 	op->priv.shard = shard;
-	op->priv.node = c->leader[shard];
+	op->priv.node = leader;
 	return true;
 }
 
@@ -193,11 +264,14 @@ static int map_install(struct aeg_client *c, const uint8_t *buf, uint32_t len)
 		aeg_shard_map_free(m); /* a lagging node's map: keep ours */
 		return 0;
 	}
-	uint32_t n = aeg_shard_map_shard_count(m);
+	uint32_t n = aeg_shard_map_shard_count(m), nn;
+	(void)aeg_shard_map_nodes(m, &nn);
 	uint32_t *leader = calloc(n, sizeof(*leader));
 	uint16_t *writes = calloc(n, sizeof(*writes));
-	if (leader == NULL || writes == NULL) {
-		free(leader), free(writes), aeg_shard_map_free(m);
+	uint64_t *suspect = calloc(nn + 1, sizeof(*suspect));
+	uint64_t *heard = calloc(nn + 1, sizeof(*heard));
+	if (leader == NULL || writes == NULL || suspect == NULL || heard == NULL) {
+		free(leader), free(writes), free(suspect), free(heard), aeg_shard_map_free(m);
 		return -ENOMEM;
 	}
 	/* Writes holding a shard slot count again under the new shard numbers,
@@ -214,8 +288,9 @@ static int map_install(struct aeg_client *c, const uint8_t *buf, uint32_t len)
 		leader[s] = aeg_shard_replicas(m, s, &k)[0];
 	}
 	aeg_shard_map_free(c->map);
-	free(c->leader), free(c->writes);
+	free(c->leader), free(c->writes), free(c->suspect_until), free(c->heard_ms);
 	c->map = m, c->leader = leader, c->writes = writes, c->shard_count = n;
+	c->suspect_until = suspect, c->heard_ms = heard, c->node_count = nn;
 	c->map_wanted = false;
 	return 0;
 }
@@ -230,6 +305,11 @@ void client_complete(struct aeg_client *c, struct aeg_client_op *op, int status)
 		assert(op->priv.shard < c->shard_count && c->writes[op->priv.shard] > 0);
 		c->writes[op->priv.shard]--;
 		op->priv.flags &= (uint8_t)~OPF_SLOT;
+	}
+	if (op->priv.flags & OPF_LARGE) {
+		assert(c->large_inflight > 0);
+		c->large_inflight--;
+		op->priv.flags &= (uint8_t)~OPF_LARGE;
 	}
 	op->priv.state = OP_IDLE;
 	op->status = status;
@@ -287,6 +367,9 @@ static int cfg_normalize(struct aeg_client_cfg *n, const struct aeg_client_cfg *
 	n->dgram_bytes = n->dgram_bytes ? n->dgram_bytes : AEG_CLIENT_DGRAM_BYTES_DEFAULT;
 	n->value_bytes_max = n->value_bytes_max ? n->value_bytes_max : 1u << 20;
 	n->reasm_slots = n->reasm_slots ? n->reasm_slots : 8;
+	n->large_inflight_max = n->large_inflight_max ? n->large_inflight_max : 4;
+	if (n->large_inflight_max > n->reasm_slots)
+		n->large_inflight_max = n->reasm_slots;
 	if (n->node_count + n->addr_count == 0 || n->outstanding_max > (1u << 20) ||
 	    n->retries > 1000 || n->writes_per_shard_max > UINT16_MAX ||
 	    n->dgram_bytes < 512 || n->dgram_bytes > AEG_CLIENT_DGRAM_BYTES_MAX ||
@@ -304,11 +387,16 @@ static int open_socket(struct aeg_client *c)
 	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -errno;
-	/* Room for a 1 MiB value's parts in one burst (capped by wmem_max and
-	 * rmem_max; a full buffer only delays sends, see client_io.c). */
+	/* Room for a few 1 MiB values' parts in one burst. The FORCE options
+	 * pass over wmem_max/rmem_max (212992 B on a stock kernel) where we may
+	 * (CAP_NET_ADMIN); otherwise the kernel caps the plain ones. A full send
+	 * buffer only delays sends (client_io.c); large replies in flight are
+	 * limited by large_inflight_max. */
 	int bytes = 4 << 20;
-	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) != 0 ||
-	    setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) != 0)
+	if ((setsockopt(c->fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) != 0 &&
+	     setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) != 0) ||
+	    (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) != 0 &&
+	     setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) != 0))
 		return -errno;
 	struct sockaddr_in any = {.sin_family = AF_INET};
 	if (bind(c->fd, (struct sockaddr *)&any, sizeof(any)) != 0)
@@ -399,6 +487,7 @@ void aeg_client_close(struct aeg_client *c)
 		close(c->fd);
 	aeg_shard_map_free(c->map);
 	free(c->leader), free(c->writes), free(c->boot), free(c->table);
+	free(c->suspect_until), free(c->heard_ms);
 	free(c->map_buf), free(c->out_mem), free(c->in_mem), free(c->reasm_mem);
 	free(c);
 }

@@ -26,6 +26,7 @@ enum op_state { OP_IDLE = 0, OP_PENDING, OP_INFLIGHT };
 /* priv.flags */
 #define OPF_INTERNAL 0x01 /* the client's own MAP fetch */
 #define OPF_SLOT 0x02     /* a write holding one of its shard's in-flight slots */
+#define OPF_LARGE 0x04    /* holding one of the large_inflight_max slots */
 
 struct op_list {
 	struct aeg_client_op *head, *tail;
@@ -49,7 +50,16 @@ struct aeg_client {
 	struct aeg_shard_map *map;
 	uint32_t shard_count;
 	uint32_t *leader;       /* per shard: node id we send to */
+	/* Per node of the map (its index there): until when it is suspected
+	 * dead (a request to it timed out with no answer from it since it was
+	 * sent); routing skips suspects while another replica is not one, so a
+	 * dead node costs one timeout per client, not one per operation. */
+	uint64_t *suspect_until;
+	uint64_t *heard_ms;     /* per node: when an answer last came from it */
+	uint32_t node_count;
+	uint64_t now_ms;        /* of the current poll (routing reads it) */
 	uint16_t *writes;       /* per shard: writes in flight */
+	uint32_t large_inflight; /* ops holding OPF_LARGE */
 	bool map_wanted;        /* a refetch is needed (STALE_EPOCH, open) */
 	struct aeg_client_op map_op;
 	uint8_t *map_buf;
@@ -88,11 +98,17 @@ bool client_route(struct aeg_client *c, struct aeg_client_op *op);
 /* The next replica of op's shard after the one it last went to. */
 void client_rotate_leader(struct aeg_client *c, const struct aeg_client_op *op);
 void client_set_leader(struct aeg_client *c, uint32_t shard, uint32_t node);
+/* An answer came from node / a request to it timed out (sent at sent_ms). */
+void client_node_heard(struct aeg_client *c, uint32_t node, uint64_t now_ms);
+void client_node_timed_out(struct aeg_client *c, uint32_t node, uint64_t sent_ms,
+			   uint64_t now_ms);
 /* Starts a MAP fetch unless one is in flight. */
 void client_want_map(struct aeg_client *c);
 /* Takes op out of every structure, sets its status, calls done. */
 void client_complete(struct aeg_client *c, struct aeg_client_op *op, int status);
 bool op_is_write(const struct aeg_client_op *op);
+/* Whether op's value goes or may come back in parts. */
+bool op_is_large(const struct aeg_client *c, const struct aeg_client_op *op);
 /* Whether ipv4:port is a worker reached through cfg.local (its index in
  * *worker, which may be NULL). */
 bool client_local_worker(const struct aeg_client *c, uint32_t ipv4, uint16_t port,

@@ -184,10 +184,19 @@ int client_flush(struct aeg_client *c, uint64_t now_ms)
 {
 	uint64_t seq_floor = seq_floor_of(c);
 	struct aeg_client_op *next;
+	c->now_ms = now_ms;
 	for (struct aeg_client_op *op = c->pending.head; op != NULL; op = next) {
 		next = op->priv.next;
 		if (!client_route(c, op))
 			continue;
+		if (!(op->priv.flags & (OPF_LARGE | OPF_INTERNAL)) && op_is_large(c, op)) {
+			if (c->large_inflight >= c->cfg.large_inflight_max) {
+				c->stats.large_waits++;
+				continue;
+			}
+			c->large_inflight++;
+			op->priv.flags |= OPF_LARGE;
+		}
 		if (op_is_write(op) && !(op->priv.flags & OPF_SLOT)) {
 			if (c->writes[op->priv.shard] >= c->cfg.writes_per_shard_max)
 				continue;
@@ -235,6 +244,9 @@ static void not_final(struct aeg_client *c, struct aeg_client_op *op,
 		c->stats.redirects++;
 		if (s->leader_hint != 0 && s->leader_hint != op->priv.node &&
 		    !(op->priv.flags & OPF_INTERNAL)) {
+			/* A live node names the leader: try it even if it is
+			 * suspected (a timeout will suspect it again). */
+			client_node_heard(c, s->leader_hint, 0);
 			client_set_leader(c, op->priv.shard, s->leader_hint);
 			client_requeue(c, op);
 			return;
@@ -290,6 +302,8 @@ static void on_response(struct aeg_client *c, struct aeg_client_resp *s, uint32_
 	}
 	bool current = op->priv.state == OP_INFLIGHT && op->priv.ipv4 == ipv4 &&
 		       op->priv.port == port;
+	if (current)
+		client_node_heard(c, op->priv.node, now_ms);
 	switch (s->status) {
 	case AEG_CLIENT_NOT_LEADER:
 	case AEG_CLIENT_STALE_EPOCH:
@@ -393,9 +407,14 @@ void client_expire(struct aeg_client *c, uint64_t now_ms)
 		}
 		c->stats.retransmits++;
 		/* The first retry goes where the first try went (a lost datagram
-		 * is likelier than a dead leader); later ones move on. */
-		if (op->priv.attempts >= 2 && !(op->priv.flags & OPF_INTERNAL))
-			client_rotate_leader(c, op);
+		 * is likelier than a dead leader) unless the node is suspected by
+		 * now (routing skips it); later ones move on. */
+		if (!(op->priv.flags & OPF_INTERNAL)) {
+			client_node_timed_out(c, op->priv.node, op->priv.deadline_ms - c->cfg.timeout_ms,
+					      now_ms);
+			if (op->priv.attempts >= 2)
+				client_rotate_leader(c, op);
+		}
 		client_requeue(c, op);
 	}
 	(void)aeg_client_reasm_expire(&c->reasm, now_ms);

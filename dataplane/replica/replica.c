@@ -475,6 +475,27 @@ static void liveness(struct aeg_replica *rp)
 {
 	uint8_t empty[8];
 	int len = aeg_raft_hb_batch_encode(NULL, 0, empty, sizeof(empty));
+	/* Our own pause (a long iteration, a starved CPU) is not the peers'
+	 * silence: their frames wait in our queue. Without this, one stall
+	 * wakes every group the peers lead, the elections cost CPU, that makes
+	 * the next stall: a storm that 10,000 groups per node never leave. */
+	uint64_t gap = rp->liveness_ms != 0 ? rp->now_ms - rp->liveness_ms : 0;
+	rp->liveness_ms = rp->now_ms;
+	if (gap > rp->cfg.heartbeat_ms) {
+		for (uint32_t i = 0; i < rp->n_peers; i++) {
+			struct rp_peer *p = &rp->peers[i];
+			if (p->last_rx_ms == 0)
+				continue;
+			p->last_rx_ms += gap - rp->cfg.heartbeat_ms;
+			if (p->last_rx_ms > rp->now_ms)
+				p->last_rx_ms = rp->now_ms;
+		}
+		if (gap >= rp->cfg.election_ms_min && rp->now_ms - rp->stall_log_ms >= 10000) {
+			rp->stall_log_ms = rp->now_ms;
+			rp_log(rp, "loop stalled for %llu ms (CPU starved or a long iteration); "
+			       "peers' silence during it is not counted", (unsigned long long)gap);
+		}
+	}
 	for (uint32_t i = 0; i < rp->n_peers; i++) {
 		struct rp_peer *p = &rp->peers[i];
 		if (p->last_rx_ms == 0)

@@ -28,7 +28,7 @@
 #include "aegis/raft.h"
 #include "aegis/shard.h"
 #include "aegis/wire.h"
-#include "worker.h"
+#include "aegis/worker.h"
 
 struct aeg_replica;
 

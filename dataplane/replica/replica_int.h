@@ -122,6 +122,8 @@ struct aeg_replica {
 	bool debug;                      /* AEG_DEBUG set: traces of refusals (read once at start) */
 	uint64_t now_ms, wall_ms;
 	uint64_t last_status_ns;
+	uint64_t liveness_ms;     /* when liveness() last looked (stall detection) */
+	uint64_t stall_log_ms;    /* last "stalled" log line (rate limit) */
 	uint64_t last_pin_check_ms;
 	uint64_t applied_since_check;
 

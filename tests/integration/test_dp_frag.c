@@ -24,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aegis/port.h"
 #include "aegis/wire.h"
-#include "port.h"
+#include "aegis/worker.h"
 #include "test_prng.h"
-#include "worker.h"
 
 #define CLUSTER 0xf4a6u
 #define NODE_A 1

@@ -24,9 +24,9 @@
 
 #include <cmocka.h>
 
+#include "aegis/port.h"
 #include "aegis/wire.h"
-#include "port.h"
-#include "worker.h"
+#include "aegis/worker.h"
 
 #define CLUSTER 0x600du
 #define NODE_A 1

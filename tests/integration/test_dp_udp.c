@@ -26,9 +26,10 @@
 #include <cmocka.h>
 
 #include "aegis/msg.h"
+#include "aegis/port.h"
 #include "aegis/wire.h"
-#include "port.h"
-#include "worker.h"
+#include "aegis/worker.h"
+#include "ctl_ring.h"
 
 #define CLUSTER 0xa5a5c1u
 #define NODE_A 1

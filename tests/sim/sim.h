@@ -28,7 +28,7 @@
 #define SIM_TERMS_MAX 4096
 #define SIM_CONFS_MAX 512        /* committed config entries in one run */
 /* The transport's largest message (the worker's fragmentation limit,
- * dataplane/worker.h msg_bytes_max default: 1 MiB + 64 KiB) and a frame. */
+ * aegis/worker.h msg_bytes_max default: 1 MiB + 64 KiB) and a frame. */
 #define SIM_MSG_BYTES_MAX ((1u << 20) + (64u << 10))
 #define SIM_FRAME_BYTES 1472u
 

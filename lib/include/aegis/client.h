@@ -11,7 +11,10 @@
  * replica when there is none); STALE_EPOCH refetches the map and routes
  * again; a timeout resends the request with the SAME seq (the first retry to
  * the same node, later ones to the next replica), so a write applies once
- * through the node's session table; after `retries` resends the operation
+ * through the node's session table; a node that let a request time out
+ * without answering anything since is suspected for 4 x timeout_ms (or until
+ * it answers) and routing tries the shard's other replicas first, so a dead
+ * node costs a client about one timeout, not one per operation; after `retries` resends the operation
  * completes with AEG_CLIENT_TIMEOUT (outcome unknown for a write).
  *
  * Pipelining: aeg_client_submit() queues, aeg_client_poll() packs every
@@ -38,11 +41,10 @@
 
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/client_proto.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 struct aeg_client;
 
@@ -89,6 +91,11 @@ struct aeg_client_cfg {
 	uint32_t dgram_bytes;         /* datagram size; 0: AEG_CLIENT_DGRAM_BYTES_DEFAULT */
 	uint32_t value_bytes_max;     /* 0: 1 MiB */
 	uint32_t reasm_slots;         /* large replies reassembled at once; 0: 8 */
+	/* Operations in flight whose value goes or may come back in parts
+	 * (PUT/CAS values, GET buffers larger than one datagram); 0: 4, at
+	 * most reasm_slots. A 1 MiB reply is ~750 datagrams in one burst: more
+	 * at once overflow the socket buffer and each loss costs a retry. */
+	uint32_t large_inflight_max;
 	uint8_t consistency;          /* used for AEG_CLIENT_DEFAULT ops; 0: the node's */
 	const struct aeg_client_local *local; /* NULL: every node over UDP; outlives the client */
 };
@@ -186,6 +193,9 @@ struct aeg_client_stats {
 	uint64_t stale_epochs;   /* STALE_EPOCH answers */
 	uint64_t map_fetches;
 	uint64_t timeouts;       /* ops given up */
+	uint64_t suspects;       /* nodes marked suspect (a request timed out unanswered) */
+	uint64_t suspect_skips;  /* sends routed past a suspected leader */
+	uint64_t large_waits;    /* sends held back: large_inflight_max reached */
 	uint64_t stray_replies;  /* no op with that seq (late duplicates) */
 	uint64_t drops[AEG_CLIENT_DROP_NR]; /* received datagrams refused, by reason */
 	uint64_t wrong_client;   /* authentic but for another client id */
@@ -197,8 +207,6 @@ struct aeg_client_stats {
 
 void aeg_client_get_stats(const struct aeg_client *c, struct aeg_client_stats *out);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

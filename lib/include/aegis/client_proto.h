@@ -52,11 +52,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/wire.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 #define AEG_CLIENT_MAGIC 0x43474541u /* "AEGC" as little-endian bytes */
 #define AEG_CLIENT_VERSION 1
@@ -272,8 +271,6 @@ void aeg_client_iter_init(struct aeg_client_iter *it, const struct aeg_client_dg
 int aeg_client_next_request(struct aeg_client_iter *it, struct aeg_client_req *r);
 int aeg_client_next_response(struct aeg_client_iter *it, struct aeg_client_resp *r);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

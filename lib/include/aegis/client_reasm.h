@@ -32,11 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/client_proto.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 struct aeg_client_reasm_cfg {
 	uint32_t slots;           /* values being reassembled at once, >= 1 */
@@ -112,8 +111,6 @@ uint32_t aeg_client_part_count(uint32_t total, uint32_t part_len);
 struct aeg_client_part aeg_client_part_nth(uint32_t total, uint32_t part_len, uint32_t index,
 					   uint32_t *len);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -36,9 +36,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "aegis/api.h"
+
+AEG_API_BEGIN
 
 /* Type tags shared by the counter/register encodings (sets/maps use others). */
 #define AEG_CRDT_TAG_GCOUNTER 0x10
@@ -101,8 +101,6 @@ size_t aeg_pncounter_encoded_size(const struct aeg_pncounter *pn);
 int aeg_pncounter_encode(const struct aeg_pncounter *pn, uint8_t *buf, size_t cap);
 int aeg_pncounter_decode(struct aeg_pncounter *pn, const uint8_t *buf, size_t len);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -33,11 +33,10 @@
 #ifndef AEGIS_CRDT_MAP_H
 #define AEGIS_CRDT_MAP_H
 
+#include "aegis/api.h"
 #include "aegis/crdt_set.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 struct aeg_lwwmap {
 	struct aeg_slot_table entries; /* sorted by key, as set elements */
@@ -77,8 +76,6 @@ size_t aeg_lwwmap_encoded_size(const struct aeg_lwwmap *m);
 int aeg_lwwmap_encode(const struct aeg_lwwmap *m, uint8_t *buf, size_t cap);
 int aeg_lwwmap_decode(struct aeg_lwwmap *m, const uint8_t *buf, size_t len);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -45,12 +45,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/crdt_counter.h"
 #include "aegis/vclock.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 #define AEG_CRDT_REGISTER_FORMAT 1
 
@@ -125,8 +124,6 @@ size_t aeg_mvreg_encoded_size(const struct aeg_mvreg *reg);
 int aeg_mvreg_encode(const struct aeg_mvreg *reg, uint8_t *buf, size_t cap);
 int aeg_mvreg_decode(struct aeg_mvreg *reg, const uint8_t *buf, size_t len);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -60,11 +60,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/vclock.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 /* Type tags of the set/map encodings (counters/registers use 0x10..). */
 #define AEG_CRDT_TAG_GSET 0x20
@@ -232,8 +231,6 @@ int aeg_orset_ctx_add(struct aeg_orset_ctx *c, const struct aeg_dot *dot);
 /* c = c u src, compacted. -ENOSPC leaves c unchanged. */
 int aeg_orset_ctx_merge(struct aeg_orset_ctx *c, const struct aeg_orset_ctx *src);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

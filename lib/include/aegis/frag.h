@@ -55,9 +55,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "aegis/api.h"
+
+AEG_API_BEGIN
 
 /* Wire message types: AEG_MSG_FRAG and AEG_MSG_FRAG_ACK of aegis/msg.h. */
 #define AEG_FRAG_TYPE_DATA 4u
@@ -215,8 +215,6 @@ const struct aeg_frag_stats *aeg_frag_stats(const struct aeg_frag *f);
 /* The config after defaults. */
 const struct aeg_frag_config *aeg_frag_config(const struct aeg_frag *f);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

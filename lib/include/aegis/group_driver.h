@@ -36,11 +36,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/raft.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 struct aeg_gd;
 
@@ -151,8 +150,6 @@ void aeg_gd_stats_get(const struct aeg_gd *gd, struct aeg_gd_stats *out);
 /* Bytes the driver allocated besides the groups' Raft state. */
 size_t aeg_gd_memory_bytes(const struct aeg_gd *gd);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

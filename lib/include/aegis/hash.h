@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "aegis/api.h"
+
+AEG_API_BEGIN
 
 /* XXH3-64 of the key with a seed. The same key and seed give the same hash
  * on every machine and every run. */
@@ -133,8 +133,6 @@ int aeg_hrw_remove(struct aeg_hrw *h, uint32_t id);
 int aeg_hrw_get_nodes(const struct aeg_hrw *h, uint64_t key_hash,
 		      uint32_t *out, uint32_t n);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

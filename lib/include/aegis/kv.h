@@ -58,9 +58,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "aegis/api.h"
+
+AEG_API_BEGIN
 
 enum aeg_kv_op { AEG_KV_PUT = 1, AEG_KV_DEL = 2, AEG_KV_CAS = 3 };
 
@@ -241,8 +241,6 @@ struct aeg_kv_stats {
 };
 void aeg_kv_stats_get(const struct aeg_kv *kv, struct aeg_kv_stats *st);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "aegis/api.h"
+
+AEG_API_BEGIN
 
 enum aeg_msg_type {
 	AEG_MSG_TEST = 1,     /* aegis-dpnode, benchmarks and tests: opaque payloads */
@@ -27,8 +27,6 @@ enum aeg_msg_type {
  * value. snake_case, usable as a metric label. */
 const char *aeg_msg_type_name(uint8_t type);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
+
+AEG_API_BEGIN
+
 #define AEG_NET_ETH_LEN 14u
 #define AEG_NET_IPV4_LEN 20u
 #define AEG_NET_UDP_LEN 8u
@@ -200,5 +204,7 @@ int aeg_net_neigh_learn(struct aeg_net_neigh *t, uint32_t ipv4, const struct aeg
  * retry_ns until it is learned or evicted. Static entries never ask. */
 int aeg_net_neigh_lookup(struct aeg_net_neigh *t, uint32_t ipv4, uint64_t now_ns,
 			 struct aeg_net_mac *mac, bool *send_request);
+
+AEG_API_END
 
 #endif

@@ -34,11 +34,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/client.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 #define AEG_NODE_CLIENTS_MAX 8
 
@@ -97,8 +96,6 @@ int aeg_node_status_json(struct aeg_node *n, char **json, size_t *len);
  * (AEG_NODE_CLIENTS_MAX clients are open), or aeg_client_open's errors. */
 int aeg_node_client(struct aeg_node *n, const struct aeg_client_cfg *base, struct aeg_client **out);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -50,9 +50,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "aegis/api.h"
+
+AEG_API_BEGIN
 
 #define AEG_RAFT_NONE 0u         /* "no node": node ids start at 1 */
 #define AEG_RAFT_CONF_MAX 16     /* members (voters + learners) of one config */
@@ -425,8 +425,6 @@ const struct aeg_raft_entry *aeg_raft_entry_at(const struct aeg_raft *r, uint64_
 void aeg_raft_status(const struct aeg_raft *r, struct aeg_raft_status *st);
 const struct aeg_raft_progress *aeg_raft_progress_of(const struct aeg_raft *r, uint32_t id);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -51,11 +51,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/raft.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+AEG_API_BEGIN
 
 /* Largest entry payload or snapshot chunk: 16 MiB, as AEG_WAL_PAYLOAD_MAX,
  * so that whatever the log accepts can be sent (etcd's default request
@@ -95,8 +94,6 @@ int aeg_raft_msg_encode(const struct aeg_raft_msg *m, uint8_t *buf, size_t cap);
 int aeg_raft_msg_decode(struct aeg_raft_msg *m, struct aeg_raft_entry *ents, uint32_t ents_max,
 			struct aeg_raft_conf *conf, const uint8_t *buf, size_t len);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -27,9 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "aegis/api.h"
+
+AEG_API_BEGIN
 
 enum aeg_shard_strategy { AEG_SHARD_HASH = 0, AEG_SHARD_RANGE = 1 };
 
@@ -126,8 +126,6 @@ int aeg_shard_map_encode(const struct aeg_shard_map *m, uint8_t *buf, size_t cap
 /* 0, -EMSGSIZE (truncated), -EINVAL (malformed), -ENOMEM. */
 int aeg_shard_map_decode(struct aeg_shard_map **out, const uint8_t *buf, size_t len);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "aegis/api.h"
+
+AEG_API_BEGIN
 
 enum aeg_order {
 	AEG_ORDER_EQUAL = 0,
@@ -166,8 +166,6 @@ size_t aeg_dvv_encoded_size(const struct aeg_dvv *d);
 int aeg_dvv_encode(const struct aeg_dvv *d, uint8_t *buf, size_t cap);
 int aeg_dvv_decode(struct aeg_dvv *d, const uint8_t *buf, size_t len);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

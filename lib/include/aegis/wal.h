@@ -30,6 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
+
+AEG_API_BEGIN
+
 #define AEG_WAL_MAGIC 0x4c415741u /* "AWAL" */
 /* Version 2 added AEG_WAL_REMOVE and checkpoints spread over a segment (a
  * SEAL's term says the checkpoint is complete); version 1 segments, which
@@ -142,5 +146,7 @@ int aeg_wal_next(struct aeg_wal_rec *r, const uint8_t *buf, size_t valid_end, si
 
 const char *aeg_wal_type_name(uint32_t type);
 const char *aeg_wal_scan_status_name(enum aeg_wal_scan_status s);
+
+AEG_API_END
 
 #endif

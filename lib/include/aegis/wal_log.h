@@ -44,8 +44,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/wal.h"
 #include "aegis/wal_snapshot.h"
+
+AEG_API_BEGIN
 
 struct aeg_wal;
 
@@ -206,5 +209,7 @@ int aeg_wal_snapshot_remove(struct aeg_wal *w, uint64_t group);
  * the Raft config as of its index included (m->conf, m->conf_len; 0 for a
  * version 1 file). Returns the data length, -ENOENT, -EMSGSIZE (cap too small) or a format error. */
 int aeg_wal_snapshot_load(const char *dir, uint64_t group, struct aeg_wal_snap_meta *m, void *buf, size_t cap);
+
+AEG_API_END
 
 #endif

@@ -31,7 +31,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/wal.h"
+
+AEG_API_BEGIN
 
 struct aeg_wal_recovery;
 
@@ -86,5 +89,7 @@ int aeg_wal_recovery_entry(const struct aeg_wal_recovery *r, uint64_t group, uin
 /* Bytes held (payload copies, entry tables, group table): for a start-up
  * memory report. */
 size_t aeg_wal_recovery_bytes(const struct aeg_wal_recovery *r);
+
+AEG_API_END
 
 #endif

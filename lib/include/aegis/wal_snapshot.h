@@ -18,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
+
+AEG_API_BEGIN
+
 #define AEG_WAL_SNAP_MAGIC 0x504e5341u /* "ASNP" */
 #define AEG_WAL_SNAP_VERSION 2u
 #define AEG_WAL_SNAP_VERSION_NOCONF 1u	/* still read: conf_len 0 */
@@ -52,5 +56,7 @@ int aeg_wal_snap_hdr_encode(uint8_t *buf, size_t cap, const struct aeg_wal_snap_
  * -EPROTONOSUPPORT (a version other than 1 or 2), -EMSGSIZE (cut, or bytes
  * after the data) or -EBADMSG (crc). */
 int aeg_wal_snap_decode(struct aeg_wal_snap_meta *m, const uint8_t *buf, size_t len);
+
+AEG_API_END
 
 #endif

@@ -60,9 +60,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "aegis/api.h"
+
+AEG_API_BEGIN
 
 #define AEG_WIRE_MAGIC 0x57474541u /* "AEGW" as little-endian bytes */
 #define AEG_WIRE_VERSION 1
@@ -257,8 +257,6 @@ void aeg_wire_iter_init(struct aeg_wire_iter *it, const struct aeg_wire_frame *f
  * frame that aeg_wire_parse accepted: it checked every message). */
 int aeg_wire_iter_next(struct aeg_wire_iter *it, struct aeg_wire_msg *m);
 
-#ifdef __cplusplus
-}
-#endif
+AEG_API_END
 
 #endif

@@ -13,6 +13,13 @@
 # killed and every value is read at consistency "one" from node 2 alone,
 # before and after node 2 also restarts from its own log.
 
+# AG_LARGE_QUICK=1 (the default run's variant): the sizes just past each
+# boundary, and the catch-up checked by applied indexes and a write at
+# "all" (which needs node 2's log), not by reading node 2 alone (the dead
+# replicas' timeouts make that part slow).
+if [ "${AG_LARGE_QUICK:-0}" = 1 ]; then
+	AG_LARGE_SIZES=${AG_LARGE_SIZES:-"1473 65537 1048576"}
+fi
 AG_LARGE_SIZES=${AG_LARGE_SIZES:-"1 1471 1472 1473 65535 65536 65537 1048576"}
 # At most 4 values in flight per aegis-cli run: the replies of a get come
 # in one burst of datagrams (~750 for 1 MiB) and the client's socket buffer
@@ -68,6 +75,12 @@ ag_large_scenario() {
 	ag_log "node 2 caught up ($inst snapshots installed; the rest came as log entries)"
 	ag_cli load --prefix "a1m-" --keys 4 --value-bytes 1048576 --consistency all --window "$AG_LARGE_WINDOW" ||
 		ag_fail "1 MiB writes at all after node 2 is back"
+	if [ "${AG_LARGE_QUICK:-0}" = 1 ]; then
+		ag_cli verify --prefix "d1m-" --keys 8 --value-bytes 1048576 --window "$AG_LARGE_WINDOW" ||
+			ag_fail "1 MiB values written while node 2 was down"
+		ag_log "PASS (quick: node 2 alone is read in the manual suite's aegisd_large)"
+		return 0
+	fi
 
 	ag_log "nodes 1 and 3 down: node 2 alone serves every value at consistency one"
 	ag_kill9 1

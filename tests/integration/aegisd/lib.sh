@@ -15,6 +15,8 @@
 # AG_START_SECS bounds a start, AG_CLI_TIMEOUT_MS one client attempt.
 
 set -u
+# The system's python3: a pyenv shim first on the PATH costs seconds a call.
+export PATH="/usr/bin:/bin:$PATH"
 
 AG_BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 AG_TMP=$(mktemp -d "/tmp/aegisd-it-$$-XXXXXX")

@@ -15,6 +15,8 @@
 # was SIGKILLed, and a run first removes what a dead earlier run left.
 
 set -u
+# The system's python3: a pyenv shim first on the PATH costs seconds a call.
+export PATH="/usr/bin:/bin:$PATH"
 
 DP_ID="aegdp$$"
 DP_TMP=$(mktemp -d "/tmp/$DP_ID-XXXXXX")

@@ -199,6 +199,10 @@ static void on_packet(struct fake *f, uint32_t node, uint32_t worker, const uint
 		f->parse_drops++;
 		return;
 	}
+	if (f->dead[node]) {
+		f->to_dead[node]++;
+		return;
+	}
 	if (f->drop_requests != 0) {
 		f->drop_requests -= f->drop_requests > 0;
 		return;

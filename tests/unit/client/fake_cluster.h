@@ -43,11 +43,13 @@ struct fake {
 	int drop_write_replies; /* apply, then drop this many reply datagrams with writes */
 	int drop_req_part;   /* drop the request part with this index once (-1: none) */
 	int drop_resp_part;  /* drop the reply part with this index once (-1: none) */
+	bool dead[FAKE_NODES + 1]; /* the node ignores every datagram (counted in to_dead) */
 
 	/* counters (under mu) */
 	uint64_t dgrams, items, applied, duplicates, not_leader, stale, maps;
 	uint64_t wrong_shard, wrong_worker, parse_drops;
 	uint64_t by_node[FAKE_NODES + 1];
+	uint64_t to_dead[FAKE_NODES + 1];
 
 	struct aeg_client_reasm reasm;
 	void *reasm_mem;

@@ -242,6 +242,67 @@ struct tally {
 	uint32_t done, ok;
 };
 
+static void count_done(struct aeg_client_op *op);
+
+/* Node 1 is dead, node 2 leads every shard: a pipelined wave finds node 1
+ * dead once (each op routed there costs one timeout, not two: the first
+ * retry skips the suspect), and operations after the wave go to the other
+ * replicas at once, sending nothing more to node 1. */
+static void test_dead_node_suspected(void **state)
+{
+	(void)state;
+	enum { N = 64 };
+	fake_lock(&fk);
+	for (uint32_t s = 0; s < FAKE_SHARDS; s++)
+		fk.leader[s] = 2;
+	fk.dead[1] = true;
+	fake_unlock(&fk);
+	/* 500 ms attempts: node 1 stays suspected for 2 s, far longer than
+	 * the second phase takes. */
+	struct aeg_client *c = open_client(500, 5);
+	struct aeg_client_stats st0, st;
+	aeg_client_get_stats(c, &st0);
+	static struct aeg_client_op ops[N];
+	static char keys[N][16];
+	struct tally t = {0};
+	uint32_t via_dead = 0;
+	for (int i = 0; i < N; i++) {
+		int kl = snprintf(keys[i], 16, "dn%d", i);
+		uint32_t n, s = aeg_shard_for_key(fk.map, keys[i], (uint32_t)kl);
+		via_dead += aeg_shard_replicas(fk.map, s, &n)[0] == 1;
+		ops[i] = (struct aeg_client_op){.op = AEG_CLIENT_PUT, .key = keys[i],
+			.key_len = (uint32_t)kl, .value = "v", .value_len = 1, .done = count_done,
+			.user = &t};
+		assert_int_equal(aeg_client_submit(c, &ops[i]), 0);
+	}
+	while (t.done < N)
+		assert_true(aeg_client_poll(c, 100) >= 0);
+	assert_int_equal(t.ok, N);
+	aeg_client_get_stats(c, &st);
+	assert_true(via_dead > 0);
+	assert_int_equal(st.suspects - st0.suspects, 1);
+	/* At most one resend per op that went to node 1 first (all of them
+	 * leave in the first wave: N is under writes_per_shard_max). */
+	assert_true(st.retransmits - st0.retransmits <= via_dead);
+	assert_true(st.suspect_skips > st0.suspect_skips);
+	fake_lock(&fk);
+	uint64_t dead0 = fk.to_dead[1];
+	fake_unlock(&fk);
+	char key[16];
+	for (int i = 0; i < N; i++) {
+		int n = snprintf(key, sizeof(key), "dm%d", i);
+		assert_int_equal(aeg_client_put(c, key, (uint32_t)n, "w", 1, 0, NULL), AEG_CLIENT_OK);
+	}
+	struct aeg_client_stats st2;
+	aeg_client_get_stats(c, &st2);
+	fake_lock(&fk);
+	assert_int_equal(fk.to_dead[1], dead0);
+	fk.dead[1] = false;
+	fake_unlock(&fk);
+	assert_int_equal(st2.retransmits, st.retransmits);
+	aeg_client_close(c);
+}
+
 static void count_done(struct aeg_client_op *op)
 {
 	struct tally *t = op->user;
@@ -324,6 +385,44 @@ static void large_round_trip(struct aeg_client *c, uint32_t size, struct prng *p
 	free(back);
 }
 
+/* 16 large values written and read back at once: at most
+ * large_inflight_max (4) go at a time, so the 8 reassembly slots never run
+ * out and nothing is lost or resent. */
+static void test_large_inflight(void **state)
+{
+	(void)state;
+	enum { N = 16, SIZE = 200 * 1024 };
+	static struct aeg_client_op ops[N];
+	static char keys[N][16];
+	static uint8_t vals[N][SIZE], back[N][SIZE];
+	struct aeg_client *c = open_client(2000, 5);
+	for (int pass = 0; pass < 2; pass++) {
+		struct tally t = {0};
+		for (int i = 0; i < N; i++) {
+			int kl = snprintf(keys[i], 16, "li%d", i);
+			memset(vals[i], 'a' + i, SIZE);
+			ops[i] = (struct aeg_client_op){.op = pass ? AEG_CLIENT_GET : AEG_CLIENT_PUT,
+				.key = keys[i], .key_len = (uint32_t)kl, .done = count_done, .user = &t};
+			if (pass)
+				ops[i].buf = back[i], ops[i].buf_cap = SIZE;
+			else
+				ops[i].value = vals[i], ops[i].value_len = SIZE;
+			assert_int_equal(aeg_client_submit(c, &ops[i]), 0);
+		}
+		while (t.done < N)
+			assert_true(aeg_client_poll(c, 100) >= 0);
+		assert_int_equal(t.ok, N);
+	}
+	for (int i = 0; i < N; i++)
+		assert_memory_equal(back[i], vals[i], SIZE);
+	struct aeg_client_stats st;
+	aeg_client_get_stats(c, &st);
+	assert_true(st.large_waits > 0);
+	assert_int_equal(st.reasm_refused, 0);
+	assert_int_equal(st.retransmits, 0);
+	aeg_client_close(c);
+}
+
 static void test_large_values(void **state)
 {
 	(void)state;
@@ -389,7 +488,9 @@ int main(void)
 		cmocka_unit_test(test_lost_reply_applies_once),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_dead_node_suspected),
 		cmocka_unit_test(test_large_values),
+		cmocka_unit_test(test_large_inflight),
 		cmocka_unit_test(test_submit_checks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

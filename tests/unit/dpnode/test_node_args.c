@@ -1,4 +1,4 @@
-/* dataplane/node_args: the split at "--" (EAL part kept for rte_eal_init,
+/* control/dpnode/node_args: the split at "--" (EAL part kept for rte_eal_init,
  * cores given or not), defaults, every option's value, and the refused
  * forms (each must give -EINVAL with a reason, never a half-parsed
  * config that looks valid). */
@@ -49,24 +49,24 @@ static void test_defaults_udp(void **state)
 	(void)state;
 	struct aeg_node_args a;
 	assert_int_equal(parse(&a, "--node", "7", "--ip", "10.0.0.7", NULL), 0);
-	assert_int_equal(a.port, AEG_NODE_PORT_UDP);
-	assert_int_equal(a.eal_argc, 1);
-	assert_false(a.eal_cores_given);
-	assert_int_equal(a.node, 7);
-	assert_int_equal(a.ipv4, 0x0a000007u);
-	assert_int_equal(a.base_port, 7400);
-	assert_int_equal(a.workers, 1);
-	assert_int_equal(a.cluster, 1);
+	assert_int_equal(a.dp.port, AEG_DP_PORT_UDP);
+	assert_int_equal(a.dp.eal_argc, 1);
+	assert_false(a.dp.eal_cores_given);
+	assert_int_equal(a.dp.node, 7);
+	assert_int_equal(a.dp.ipv4, 0x0a000007u);
+	assert_int_equal(a.dp.base_port, 7400);
+	assert_int_equal(a.dp.workers, 1);
+	assert_int_equal(a.dp.cluster, 1);
 	assert_int_equal(a.mode, AEG_NODE_MODE_ECHO);
 	assert_int_equal(a.msgs, 10000);
 	assert_int_equal(a.msg_bytes, 64);
 	assert_int_equal(a.window, 256);
 	assert_false(a.key_given);
-	assert_false(a.static_arp);
+	assert_false(a.dp.static_arp);
 	assert_true(a.duration_s == 0);
 	assert_null(a.stats_json);
 	assert_null(a.ready_file);
-	assert_int_equal(a.peer_count, 0);
+	assert_int_equal(a.dp.peer_count, 0);
 }
 
 static void test_eal_split(void **state)
@@ -75,25 +75,25 @@ static void test_eal_split(void **state)
 	struct aeg_node_args a;
 	assert_int_equal(parse(&a, "--no-huge", "-l", "1", "--vdev=net_null0", "--", "--node", "1",
 			       "--ip", "1.2.3.4", NULL), 0);
-	assert_int_equal(a.port, AEG_NODE_PORT_ETHDEV);
-	assert_int_equal(a.eal_argc, 5);
-	assert_string_equal(a.eal_argv[0], "aegis-dpnode");
-	assert_string_equal(a.eal_argv[4], "--vdev=net_null0");
-	assert_true(a.eal_cores_given);
+	assert_int_equal(a.dp.port, AEG_DP_PORT_ETHDEV);
+	assert_int_equal(a.dp.eal_argc, 5);
+	assert_string_equal(a.dp.eal_argv[0], "aegis-dpnode");
+	assert_string_equal(a.dp.eal_argv[4], "--vdev=net_null0");
+	assert_true(a.dp.eal_cores_given);
 
 	assert_int_equal(parse(&a, "--no-huge", "--", "--node", "1", "--ip", "1.2.3.4", NULL), 0);
-	assert_false(a.eal_cores_given);
+	assert_false(a.dp.eal_cores_given);
 	assert_int_equal(parse(&a, "--lcores=0@0,1@1", "--", "--node", "1", "--ip", "1.2.3.4",
 			       NULL), 0);
-	assert_true(a.eal_cores_given);
+	assert_true(a.dp.eal_cores_given);
 	assert_int_equal(parse(&a, "-c3", "--", "--node", "1", "--ip", "1.2.3.4", NULL), 0);
-	assert_true(a.eal_cores_given);
+	assert_true(a.dp.eal_cores_given);
 	/* "--" alone: no EAL arguments, default stays udp; --port overrides. */
 	assert_int_equal(parse(&a, "--", "--node", "1", "--ip", "1.2.3.4", NULL), 0);
-	assert_int_equal(a.port, AEG_NODE_PORT_UDP);
+	assert_int_equal(a.dp.port, AEG_DP_PORT_UDP);
 	assert_int_equal(parse(&a, "--no-pci", "--", "--port", "udp", "--node", "1", "--ip",
 			       "1.2.3.4", NULL), 0);
-	assert_int_equal(a.port, AEG_NODE_PORT_UDP);
+	assert_int_equal(a.dp.port, AEG_DP_PORT_UDP);
 }
 
 static void test_every_option(void **state)
@@ -108,28 +108,28 @@ static void test_every_option(void **state)
 			       "--mode", "send", "--dst", "2", "--msgs", "123", "--msg-bytes", "16",
 			       "--window", "9", "--duration", "2.5", "--stats-json", "s.json",
 			       "--stats-interval", "0.5", "--ready-file", "r", NULL), 0);
-	assert_int_equal(a.eth_port, 3);
-	assert_int_equal(a.node, 4000000000u);
-	assert_int_equal(a.ipv4, 0xc0a80102u);
-	assert_int_equal(a.base_port, 9000);
-	assert_int_equal(a.workers, 4);
-	assert_int_equal(a.peer_count, 2);
-	assert_int_equal(a.peers[0].node, 1);
-	assert_false(a.peers[0].has_mac);
-	assert_int_equal(aeg_node_args_peer_port(&a, &a.peers[0]), 9000);
-	assert_int_equal(a.peers[1].ipv4, 0xc0a80103u);
-	assert_int_equal(aeg_node_args_peer_port(&a, &a.peers[1]), 9100);
-	assert_true(a.peers[1].has_mac);
-	assert_int_equal(a.peers[1].mac.b[0], 0x02);
-	assert_int_equal(a.peers[1].mac.b[5], 0xcc);
-	assert_ptr_equal(aeg_node_args_peer(&a, 2), &a.peers[1]);
-	assert_null(aeg_node_args_peer(&a, 3));
-	assert_true(a.static_arp);
-	assert_int_equal(a.cluster, 77);
+	assert_int_equal(a.dp.eth_port, 3);
+	assert_int_equal(a.dp.node, 4000000000u);
+	assert_int_equal(a.dp.ipv4, 0xc0a80102u);
+	assert_int_equal(a.dp.base_port, 9000);
+	assert_int_equal(a.dp.workers, 4);
+	assert_int_equal(a.dp.peer_count, 2);
+	assert_int_equal(a.dp.peers[0].node, 1);
+	assert_false(a.dp.peers[0].has_mac);
+	assert_int_equal(aeg_dp_config_peer_port(&a.dp, &a.dp.peers[0]), 9000);
+	assert_int_equal(a.dp.peers[1].ipv4, 0xc0a80103u);
+	assert_int_equal(aeg_dp_config_peer_port(&a.dp, &a.dp.peers[1]), 9100);
+	assert_true(a.dp.peers[1].has_mac);
+	assert_int_equal(a.dp.peers[1].mac.b[0], 0x02);
+	assert_int_equal(a.dp.peers[1].mac.b[5], 0xcc);
+	assert_ptr_equal(aeg_dp_config_peer(&a.dp, 2), &a.dp.peers[1]);
+	assert_null(aeg_dp_config_peer(&a.dp, 3));
+	assert_true(a.dp.static_arp);
+	assert_int_equal(a.dp.cluster, 77);
 	assert_true(a.key_given);
-	assert_int_equal(a.key.bytes[0], 0x00);
-	assert_int_equal(a.key.bytes[10], 0x0a);
-	assert_int_equal(a.key.bytes[15], 0xff);
+	assert_int_equal(a.dp.key.bytes[0], 0x00);
+	assert_int_equal(a.dp.key.bytes[10], 0x0a);
+	assert_int_equal(a.dp.key.bytes[15], 0xff);
 	assert_int_equal(a.mode, AEG_NODE_MODE_SEND);
 	assert_int_equal(a.dst, 2);
 	assert_int_equal(a.msgs, 123);

@@ -1,4 +1,4 @@
-/* dataplane/node_config: a config file becomes the argv node_args already
+/* control/dpnode/node_config: a config file becomes the argv node_args already
  * parses: its EAL arguments and options come first, the command line's
  * after (and win); every bad line is refused with file:line and nothing
  * half-applied. */
@@ -71,12 +71,12 @@ static void test_merge_order(void **state)
 	/* And node_args reads it: the command line's mode wins, peers add up. */
 	struct aeg_node_args a;
 	assert_int_equal(aeg_node_args_parse(out.argc, out.argv, &a, err, sizeof(err)), 0);
-	assert_int_equal(a.node, 2);
+	assert_int_equal(a.dp.node, 2);
 	assert_int_equal(a.mode, AEG_NODE_MODE_ECHO);
-	assert_int_equal(a.peer_count, 2);
-	assert_true(a.static_arp);
-	assert_int_equal(a.port, AEG_NODE_PORT_ETHDEV);
-	assert_int_equal(a.eal_argc, 6);
+	assert_int_equal(a.dp.peer_count, 2);
+	assert_true(a.dp.static_arp);
+	assert_int_equal(a.dp.port, AEG_DP_PORT_ETHDEV);
+	assert_int_equal(a.dp.eal_argc, 6);
 	aeg_node_argv_free(&out);
 	unlink(path);
 }
@@ -94,9 +94,9 @@ static void test_udp_node(void **state)
 	assert_int_equal(apply(&out, err, 4, argv), 1);
 	struct aeg_node_args a;
 	assert_int_equal(aeg_node_args_parse(out.argc, out.argv, &a, err, sizeof(err)), 0);
-	assert_int_equal(a.node, 5);
-	assert_int_equal(a.workers, 2);
-	assert_int_equal(a.port, AEG_NODE_PORT_UDP);
+	assert_int_equal(a.dp.node, 5);
+	assert_int_equal(a.dp.workers, 2);
+	assert_int_equal(a.dp.port, AEG_DP_PORT_UDP);
 	aeg_node_argv_free(&out);
 	unlink(path);
 }

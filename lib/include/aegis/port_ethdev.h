@@ -1,5 +1,6 @@
-/* The port layer (port.h) over one DPDK ethdev port, opened after
- * rte_eal_init: one rx/tx queue pair per worker plus a queue pair for the
+/* aegis/port_ethdev.h — the port layer (aegis/port.h) over one DPDK ethdev
+ * port (libaegis_node), opened after the caller's rte_eal_init (this header
+ * needs no DPDK header; the program links DPDK for EAL itself): one rx/tx queue pair per worker plus a queue pair for the
  * main lcore's slow path, Ethernet/IPv4/UDP/ARP with lib/net, neighbours
  * per queue (shared-nothing), and frames steered to the worker that owns
  * their UDP port: by the NIC with rte_flow where the driver accepts the
@@ -12,18 +13,21 @@
  * Sizes, all at open, on the port's NUMA socket: per worker a mempool of
  * mbufs_per_queue mbufs (2176 B data room + 32 B private area holding the
  * struct aeg_pkt, ~2.4 KiB each: 4096 -> ~10 MiB), a steering ring and a
- * slow-path ring (1024 pointers each), a control ring (ctl_ring.h,
+ * slow-path ring (1024 pointers each), a control ring (dataplane/ctl_ring.h,
  * 1024 x 64 B) and a neighbour table (256 x 32 B); for the slow path one
  * pool of 2047 mbufs and the main lcore's neighbour table.
  * Nothing is allocated per packet: rx and tx use the mbufs themselves. */
-#ifndef AEGIS_DATAPLANE_PORT_ETHDEV_H
-#define AEGIS_DATAPLANE_PORT_ETHDEV_H
+#ifndef AEGIS_PORT_ETHDEV_H
+#define AEGIS_PORT_ETHDEV_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/net.h"
-#include "port.h"
+#include "aegis/port.h"
+
+AEG_API_BEGIN
 
 struct aeg_port_ethdev_neigh {
 	uint32_t ipv4;        /* host order */
@@ -66,5 +70,7 @@ void aeg_port_ethdev_slow_poll(struct aeg_port *p, uint64_t now_ns);
 /* Whether the main lcore knows ipv4's MAC (it has been pushed to every
  * queue by then). Main lcore only. */
 bool aeg_port_ethdev_reachable(struct aeg_port *p, uint32_t ipv4);
+
+AEG_API_END
 
 #endif

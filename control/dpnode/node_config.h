@@ -14,8 +14,8 @@
  * options before the command line's, so the command line wins (peers add
  * up). Refused with file:line: an unknown key, a flag given a value, an
  * option without one, a line over 1023 bytes. Start-up only: allocates. */
-#ifndef AEGIS_DATAPLANE_NODE_CONFIG_H
-#define AEGIS_DATAPLANE_NODE_CONFIG_H
+#ifndef AEGIS_DPNODE_NODE_CONFIG_H
+#define AEGIS_DPNODE_NODE_CONFIG_H
 
 #include <stddef.h>
 

@@ -1,5 +1,7 @@
-/* One dataplane worker: the per-core loop of DESIGN.md "One worker core"
- * over one queue of a port (port.h), in the style of DPDK's l2fwd:
+/* aegis/worker.h — one dataplane worker (libaegis_node; installed for
+ * bench/ and advanced embedders, see aegis/port.h): the per-core loop of
+ * DESIGN.md "One worker core" over one queue of a port (aegis/port.h), in
+ * the style of DPDK's l2fwd:
  *
  *   rx burst -> aeg_wire_parse (drops counted per reason)
  *            -> each message to the on_msg callback (the shard layer later)
@@ -29,16 +31,23 @@
  * and frag_slots receiving buffers of msg_bytes_max (about 4.3 MiB per
  * stream with the defaults; aeg_worker_frag_mem_bytes). Packet buffers
  * come from the port's pool. */
-#ifndef AEGIS_DATAPLANE_WORKER_H
-#define AEGIS_DATAPLANE_WORKER_H
+#ifndef AEGIS_WORKER_H
+#define AEGIS_WORKER_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/frag.h"
+#include "aegis/port.h"
 #include "aegis/wire.h"
-#include "ctl_ring.h"
-#include "port.h"
+
+AEG_API_BEGIN
+
+/* The control channel (ctl_in/ctl_out below) is the node's own: its rings
+ * are dataplane/ctl_ring.h, not installed. Embedders leave them NULL. */
+struct aeg_ctl_msg;
+struct aeg_ctl_ring;
 
 /* A node of the cluster and where its worker 0 listens (worker w at
  * udp_base_port + w). */
@@ -187,5 +196,7 @@ size_t aeg_worker_frag_mem_bytes(const struct aeg_worker *w, size_t *per_stream)
 
 /* Copies the counters (from any thread). */
 void aeg_worker_stats_read(const struct aeg_worker *w, struct aeg_worker_stats *out);
+
+AEG_API_END
 
 #endif

@@ -18,6 +18,7 @@
 #include "dp_clock.h"
 #include "dp_node.h"
 #include "dp_runtime.h"
+#include "json_out.h"
 #include "node_args.h"
 #include "node_config.h"
 #include "stats_json.h"
@@ -64,7 +65,7 @@ struct app_worker {
 
 struct app {
 	struct aeg_node_args a;
-	struct app_worker aw[AEG_NODE_WORKERS_MAX];
+	struct app_worker aw[AEG_DP_WORKERS_MAX];
 	bool go;                 /* send mode: the destination is reachable */
 	double elapsed_s;
 };
@@ -92,7 +93,7 @@ static void body_fill(uint8_t *b, uint32_t node, uint32_t worker, uint32_t index
 static int send_one(struct app_worker *s, struct aeg_worker *w, uint32_t index)
 {
 	const struct aeg_node_args *a = &s->app->a;
-	body_fill(s->body, a->node, s->q, index, a->msg_bytes);
+	body_fill(s->body, a->dp.node, s->q, index, a->msg_bytes);
 	int r = aeg_worker_send(w, a->dst, s->q, AEG_MSG_TEST, index % 1024, s->body, a->msg_bytes);
 	if (r != 0)
 		s->send_fail++;
@@ -136,10 +137,10 @@ static void send_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 	uint32_t index = m->body_len >= MSG_HDR_BYTES ? rd32(m->body + 8) : UINT32_MAX;
 	bool ok = src_node == a->dst && src_worker == s->q && m->type == AEG_MSG_TEST &&
 		  m->body_len == a->msg_bytes && index < s->next &&
-		  rd32(m->body) == a->node && rd32(m->body + 4) == s->q &&
+		  rd32(m->body) == a->dp.node && rd32(m->body + 4) == s->q &&
 		  rd32(m->body + 12) == a->msg_bytes && m->group == index % 1024;
 	for (uint32_t j = MSG_HDR_BYTES; ok && j < m->body_len; j++)
-		ok = m->body[j] == body_byte(a->node, index, j);
+		ok = m->body[j] == body_byte(a->dp.node, index, j);
 	if (!ok) {
 		s->bad++;
 		return;
@@ -170,26 +171,31 @@ static void sink_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 	(void)arg, (void)w, (void)src_node, (void)src_worker, (void)m;
 }
 
-static void stats_extra(FILE *f, void *arg, int worker)
+static void stats_extra(struct aeg_json_out *j, void *arg, int worker)
 {
 	struct app *app = arg;
 	static const char *const modes[] = { "echo", "send", "sink" };
 	if (worker < 0) {
-		fprintf(f, ",\"mode\":\"%s\",\"elapsed_s\":%.3f", modes[app->a.mode], app->elapsed_s);
+		aeg_json_kv_str(j, "mode", modes[app->a.mode]);
+		aeg_json_kv_double(j, "elapsed_s", app->elapsed_s);
 		return;
 	}
 	const struct app_worker *s = &app->aw[worker];
 	/* Read after the workers stopped: plain loads are fine. */
-	fprintf(f, ",\"sent\":%u,\"echoed\":%u,\"dup\":%u,\"bad\":%u,\"resent\":%u,"
-		"\"send_fail\":%u,\"echo_fail\":%u",
-		s->next, s->echoed, s->dup, s->bad, s->resent, s->send_fail, s->echo_fail);
+	aeg_json_kv_u64(j, "sent", s->next);
+	aeg_json_kv_u64(j, "echoed", s->echoed);
+	aeg_json_kv_u64(j, "dup", s->dup);
+	aeg_json_kv_u64(j, "bad", s->bad);
+	aeg_json_kv_u64(j, "resent", s->resent);
+	aeg_json_kv_u64(j, "send_fail", s->send_fail);
+	aeg_json_kv_u64(j, "echo_fail", s->echo_fail);
 }
 
 /* ---- main ------------------------------------------------------------- */
 
 static bool all_done(const struct app *app)
 {
-	for (uint16_t q = 0; q < app->a.workers; q++)
+	for (uint16_t q = 0; q < app->a.dp.workers; q++)
 		if (!__atomic_load_n(&app->aw[q].done, __ATOMIC_ACQUIRE))
 			return false;
 	return true;
@@ -216,7 +222,7 @@ static void main_loop(struct app *app, struct aeg_dp_runtime *rt, struct aeg_dp_
 		uint64_t now = aeg_dp_now_ns();
 		aeg_dp_node_poll(dn, now);
 		if (a->mode == AEG_NODE_MODE_SEND && !app->go &&
-		    aeg_dp_node_reachable(dn, aeg_node_args_peer(a, a->dst)->ipv4)) {
+		    aeg_dp_node_reachable(dn, aeg_dp_config_peer(&a->dp, a->dst)->ipv4)) {
 			logf_("destination node %u reachable after %.3f s: sending", a->dst,
 			      (double)(now - t0) / 1e9);
 			__atomic_store_n(&app->go, true, __ATOMIC_RELEASE);
@@ -243,7 +249,7 @@ static bool run_ok(const struct app *app)
 		return true;
 	if (!app->go)
 		logf_("destination node %u never became reachable (no ARP answer?)", app->a.dst);
-	for (uint16_t q = 0; q < app->a.workers; q++) {
+	for (uint16_t q = 0; q < app->a.dp.workers; q++) {
 		const struct app_worker *s = &app->aw[q];
 		if (!s->done || s->bad != 0) {
 			logf_("worker %u: %u of %u echoed, %u corrupted, %u resent", q, s->echoed,
@@ -256,7 +262,7 @@ static bool run_ok(const struct app *app)
 
 static int setup_app(struct app *app, void **args)
 {
-	for (uint16_t q = 0; q < app->a.workers; q++) {
+	for (uint16_t q = 0; q < app->a.dp.workers; q++) {
 		app->aw[q] = (struct app_worker){ .app = app, .q = q };
 		args[q] = &app->aw[q];
 		if (app->a.mode == AEG_NODE_MODE_SEND &&
@@ -271,11 +277,11 @@ static int run(struct app *app, struct aeg_dp_node *dn)
 {
 	const struct aeg_node_args *a = &app->a;
 	static const aeg_worker_msg_fn on_msg[] = { echo_on_msg, send_on_msg, sink_on_msg };
-	void *args[AEG_NODE_WORKERS_MAX];
+	void *args[AEG_DP_WORKERS_MAX];
 	struct aeg_dp_runtime rt;
 	int r = setup_app(app, args);
 	if (r == 0)
-		r = aeg_dp_runtime_init(&rt, a, aeg_dp_node_port(dn), on_msg[a->mode],
+		r = aeg_dp_runtime_init(&rt, &a->dp, aeg_dp_node_port(dn), on_msg[a->mode],
 					a->mode == AEG_NODE_MODE_SEND ? send_tick : NULL, args);
 	if (r != 0) {
 		logf_("workers: %s", strerror(-r));
@@ -327,7 +333,7 @@ int main(int argc, char **argv)
 		aeg_node_args_usage(stdout, "aegis-dpnode");
 		return 0;
 	}
-	g_node = app.a.node;
+	g_node = app.a.dp.node;
 	if (!app.a.key_given)
 		logf_("warning: no --key, using the fixed test key");
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -335,12 +341,12 @@ int main(int argc, char **argv)
 	if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
 		return 3;
 	struct aeg_dp_node *dn;
-	int r = aeg_dp_node_open(&app.a, logf_, &dn);
+	int r = aeg_dp_node_open(&app.a.dp, logf_, &dn);
 	if (r != 0)
 		return r == -EINVAL ? 2 : 3;
 	int rc = run(&app, dn);
 	aeg_dp_node_close(dn);
-	for (uint16_t q = 0; q < app.a.workers; q++) {
+	for (uint16_t q = 0; q < app.a.dp.workers; q++) {
 		free(app.aw[q].seen);
 		free(app.aw[q].body);
 	}

@@ -2,18 +2,21 @@
  * counters with wire drops by reason name, port counters with L2/L3 drops
  * by reason name, "ok") and a one-line summary for periodic logging. Read
  * from the main thread while workers run (lock-free counters). */
-#ifndef AEGIS_DATAPLANE_STATS_JSON_H
-#define AEGIS_DATAPLANE_STATS_JSON_H
+#ifndef AEGIS_DPNODE_STATS_JSON_H
+#define AEGIS_DPNODE_STATS_JSON_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "dp_runtime.h"
 
-/* Adds the caller's fields to an object; each starts with ",". */
-typedef void (*aeg_stats_json_extra_fn)(FILE *f, void *arg, int worker); /* worker -1: top level */
+struct aeg_json_out;
 
-/* Writes the object (and a newline) to f. Returns 0 or -EIO. */
+/* Adds the caller's fields to the open object (control/json_out.h:
+ * aeg_json_kv_*); worker -1: the top level, else that worker's object. */
+typedef void (*aeg_stats_json_extra_fn)(struct aeg_json_out *j, void *arg, int worker);
+
+/* Writes the object (and a newline) to f. Returns 0, -EIO or -ENOMEM. */
 int aeg_stats_json_write(FILE *f, const struct aeg_dp_runtime *rt, bool ok,
 			 aeg_stats_json_extra_fn extra, void *arg);
 /* Same, into path (written to path.tmp, then renamed). */

@@ -1,6 +1,16 @@
-/* The port layer under the worker loop: bursts of UDP payloads in and out
- * of one queue per worker, the same calls over DPDK ethdev (port_ethdev.c)
- * and over kernel UDP sockets (port_udp.c).
+/* aegis/port.h — the port layer under the worker loop (aegis/worker.h):
+ * bursts of UDP payloads in and out of one queue per worker, the same calls
+ * over DPDK ethdev (aegis/port_ethdev.h) and over kernel UDP sockets
+ * (aeg_port_udp_open below). Implemented in dataplane/port_*.c, linked as
+ * libaegis_node (pkg-config libaegis_node).
+ *
+ * Why installed: aegis/node.h runs a whole node and is all most embedders
+ * need. These three headers (port, port_ethdev, worker) are the raw layer
+ * under it, public for bench/dataplane, which measures exactly that layer
+ * (workers exchanging frames with no Raft above them), and for an embedder
+ * that wants authenticated, batched UDP messaging between its own cores
+ * and no replication. Node internals (control rings, the node runtime,
+ * hwloc placement) stay private in dataplane/.
  *
  * Ownership follows rte_eth_rx_burst / rte_eth_tx_burst: rx hands the
  * caller packets that it must give back with aeg_port_pkt_free; tx takes
@@ -8,13 +18,16 @@
  * rest. Packet buffers come from a pool per queue, sized at open; a queue
  * is used by one thread only, so pools need no locks. The payload is the
  * UDP payload: L2/L3/UDP headers are the port's business. */
-#ifndef AEGIS_DATAPLANE_PORT_H
-#define AEGIS_DATAPLANE_PORT_H
+#ifndef AEGIS_PORT_H
+#define AEGIS_PORT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aegis/api.h"
 #include "aegis/net.h"
+
+AEG_API_BEGIN
 
 /* One UDP payload. On rx, ipv4/udp_port name the sender; on tx, the
  * destination. Addresses and ports are in host byte order. */
@@ -134,5 +147,7 @@ struct aeg_port_udp_config {
 /* Returns 0 and the port in *out, or -EINVAL, -ENOMEM, or the errno of
  * socket/bind (-EADDRINUSE ...); nothing is left open on error. */
 int aeg_port_udp_open(const struct aeg_port_udp_config *cfg, struct aeg_port **out);
+
+AEG_API_END
 
 #endif

@@ -3,13 +3,13 @@
  * (a register: put(v) sets it, get must return the current value; absent
  * keys read 0). Operations without an answer may have happened at any time
  * after their call, or never: their return is at +infinity. Gets without
- * an answer tell nothing and are left out. */
-#include "sim.h"
+ * an answer tell nothing and are left out. Used by the simulator and by
+ * aegis-lincheck on histories recorded against a real cluster. */
+#include "lin.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define LIN_OPS_MAX 256
 #define LIN_WORDS (LIN_OPS_MAX / 64)
 #define LIN_CACHE_BITS 20  /* at most 2^20 (set, value) pairs remembered */
 
@@ -118,7 +118,7 @@ static void unlift(struct lin_ev *call)
 		call->next->prev = call;
 }
 
-static int search(struct lin_ev *head, const struct sim_op **ops, uint64_t max_steps,
+static int search(struct lin_ev *head, const struct lin_op **ops, uint64_t max_steps,
 		  uint64_t *steps, struct lin_cache *cache, struct lin_frame *stack)
 {
 	uint64_t bits[LIN_WORDS] = { 0 };
@@ -129,9 +129,9 @@ static int search(struct lin_ev *head, const struct sim_op **ops, uint64_t max_s
 		if (++*steps > max_steps)
 			return -1;
 		if (e != NULL && e->call) {
-			const struct sim_op *op = ops[e->op];
-			bool ok = op->kind == OP_PUT || op->value == state;
-			uint64_t next_state = op->kind == OP_PUT ? op->value : state;
+			const struct lin_op *op = ops[e->op];
+			bool ok = op->put || op->value == state;
+			uint64_t next_state = op->put ? op->value : state;
 			if (ok) {
 				bits[e->op / 64] |= 1ull << (e->op % 64);
 				int ins = cache_insert(cache, bits, next_state);
@@ -163,15 +163,14 @@ static int search(struct lin_ev *head, const struct sim_op **ops, uint64_t max_s
 	return 1;
 }
 
-int lin_check_key(const struct sim_op *all, uint32_t n_all, uint32_t key,
-		  uint64_t max_steps, uint64_t *steps)
+int lin_check(const struct lin_op *all, uint32_t n_all, uint64_t key, uint64_t max_steps,
+	      uint64_t *steps)
 {
-	const struct sim_op *ops[LIN_OPS_MAX];
+	const struct lin_op *ops[LIN_OPS_MAX];
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < n_all; i++) {
-		const struct sim_op *op = &all[i];
-		if (op->key != key || op->failed || op->kind == OP_GET_STALE ||
-		    (op->kind == OP_GET && !op->ok))
+		const struct lin_op *op = &all[i];
+		if (op->key != key || (!op->put && op->return_t == UINT64_MAX))
 			continue;
 		if (n == LIN_OPS_MAX)
 			return -1;
@@ -191,8 +190,7 @@ int lin_check_key(const struct sim_op *all, uint32_t n_all, uint32_t key,
 	struct lin_ev *list = evs + 1;
 	for (uint32_t i = 0; i < n; i++) {
 		list[2 * i] = (struct lin_ev){ .op = i, .call = true, .t = ops[i]->invoke_t };
-		list[2 * i + 1] = (struct lin_ev){ .op = i, .call = false,
-			.t = ops[i]->ok ? ops[i]->return_t : UINT64_MAX };
+		list[2 * i + 1] = (struct lin_ev){ .op = i, .call = false, .t = ops[i]->return_t };
 	}
 	qsort(list, 2 * n, sizeof(*list), ev_cmp);
 	struct lin_ev *calls[LIN_OPS_MAX];

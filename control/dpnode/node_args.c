@@ -83,7 +83,7 @@ void aeg_node_args_usage(FILE *f, const char *prog)
 		"  --ready-file FILE        written once the port is up and workers run\n"
 		"  -h, --help\n"
 		"exit: 0 ok, 1 run failed, 2 usage/config error, 3 port/EAL setup failed\n",
-		prog, AEG_NODE_WORKERS_MAX);
+		prog, AEG_DP_WORKERS_MAX);
 }
 
 static int fail(char *err, size_t err_len, const char *fmt, ...)
@@ -130,7 +130,7 @@ static bool parse_key(const char *s, struct aeg_wire_key *key)
 }
 
 /* ID=A.B.C.D[:PORT][@MAC] */
-static bool parse_peer(const char *s, struct aeg_node_peer *p)
+static bool parse_peer(const char *s, struct aeg_dp_peer *p)
 {
 	char buf[64];
 	if (strlen(s) >= sizeof(buf))
@@ -146,7 +146,7 @@ static bool parse_peer(const char *s, struct aeg_node_peer *p)
 	if (colon != NULL)
 		*colon = '\0';
 	uint64_t id, port = 0;
-	*p = (struct aeg_node_peer){ .has_mac = at != NULL };
+	*p = (struct aeg_dp_peer){ .has_mac = at != NULL };
 	if (!parse_u64(buf, 1, UINT32_MAX, &id) || aeg_net_ipv4_parse(eq + 1, &p->ipv4) != 0 ||
 	    (colon != NULL && !parse_u64(colon + 1, 1, UINT16_MAX, &port)) ||
 	    (at != NULL && aeg_net_mac_parse(at + 1, &p->mac) != 0))
@@ -174,9 +174,9 @@ static int apply(struct aeg_node_args *a, int opt, const char *v, char *err, siz
 	switch (opt) {
 	case OPT_PORT:
 		if (strcmp(v, "udp") == 0)
-			a->port = AEG_NODE_PORT_UDP;
+			a->dp.port = AEG_DP_PORT_UDP;
 		else if (strcmp(v, "ethdev") == 0)
-			a->port = AEG_NODE_PORT_ETHDEV;
+			a->dp.port = AEG_DP_PORT_ETHDEV;
 		else
 			return fail(err, err_len, "--port: udp or ethdev, not '%s'", v);
 		return 0;
@@ -191,21 +191,21 @@ static int apply(struct aeg_node_args *a, int opt, const char *v, char *err, siz
 			return fail(err, err_len, "--mode: echo, send or sink, not '%s'", v);
 		return 0;
 	case OPT_IP:
-		return aeg_net_ipv4_parse(v, &a->ipv4) == 0 ? 0 :
+		return aeg_net_ipv4_parse(v, &a->dp.ipv4) == 0 ? 0 :
 		       fail(err, err_len, "--ip: not an IPv4 address: '%s'", v);
 	case OPT_PEER:
-		if (a->peer_count == AEG_NODE_PEERS_MAX)
-			return fail(err, err_len, "--peer: at most %u peers", AEG_NODE_PEERS_MAX);
-		if (!parse_peer(v, &a->peers[a->peer_count]))
+		if (a->dp.peer_count == AEG_DP_PEERS_MAX)
+			return fail(err, err_len, "--peer: at most %u peers", AEG_DP_PEERS_MAX);
+		if (!parse_peer(v, &a->dp.peers[a->dp.peer_count]))
 			return fail(err, err_len, "--peer: expected ID=A.B.C.D[:PORT][@MAC], got '%s'", v);
-		a->peer_count++;
+		a->dp.peer_count++;
 		return 0;
 	case OPT_KEY:
 		a->key_given = true;
-		return parse_key(v, &a->key) ? 0 :
+		return parse_key(v, &a->dp.key) ? 0 :
 		       fail(err, err_len, "--key: expected %d hex digits", 2 * AEG_WIRE_KEY_BYTES);
 	case OPT_STATIC_ARP:
-		a->static_arp = true;
+		a->dp.static_arp = true;
 		return 0;
 	case OPT_STATS_JSON:
 		a->stats_json = v;
@@ -224,7 +224,7 @@ static int apply(struct aeg_node_args *a, int opt, const char *v, char *err, siz
 		{ OPT_ETH_PORT, "--eth-port", 0, UINT16_MAX - 1 },
 		{ OPT_NODE, "--node", 1, UINT32_MAX },
 		{ OPT_BASE_PORT, "--base-port", 1, UINT16_MAX },
-		{ OPT_WORKERS, "--workers", 1, AEG_NODE_WORKERS_MAX },
+		{ OPT_WORKERS, "--workers", 1, AEG_DP_WORKERS_MAX },
 		{ OPT_CLUSTER, "--cluster", 0, UINT32_MAX },
 		{ OPT_DST, "--dst", 1, UINT32_MAX },
 		{ OPT_MSGS, "--msgs", 1, 100000000 },
@@ -239,11 +239,11 @@ static int apply(struct aeg_node_args *a, int opt, const char *v, char *err, siz
 				    ints[i].name, (unsigned long long)ints[i].min,
 				    (unsigned long long)ints[i].max, v);
 		switch (opt) {
-		case OPT_ETH_PORT: a->eth_port = (uint16_t)u; break;
-		case OPT_NODE: a->node = (uint32_t)u; break;
-		case OPT_BASE_PORT: a->base_port = (uint16_t)u; break;
-		case OPT_WORKERS: a->workers = (uint16_t)u; break;
-		case OPT_CLUSTER: a->cluster = (uint32_t)u; break;
+		case OPT_ETH_PORT: a->dp.eth_port = (uint16_t)u; break;
+		case OPT_NODE: a->dp.node = (uint32_t)u; break;
+		case OPT_BASE_PORT: a->dp.base_port = (uint16_t)u; break;
+		case OPT_WORKERS: a->dp.workers = (uint16_t)u; break;
+		case OPT_CLUSTER: a->dp.cluster = (uint32_t)u; break;
 		case OPT_DST: a->dst = (uint32_t)u; break;
 		case OPT_MSGS: a->msgs = (uint32_t)u; break;
 		case OPT_MSG_BYTES: a->msg_bytes = (uint32_t)u; break;
@@ -256,27 +256,27 @@ static int apply(struct aeg_node_args *a, int opt, const char *v, char *err, siz
 
 static int check(const struct aeg_node_args *a, char *err, size_t err_len)
 {
-	if (a->node == 0)
+	if (a->dp.node == 0)
 		return fail(err, err_len, "--node is required");
-	if (a->ipv4 == 0)
+	if (a->dp.ipv4 == 0)
 		return fail(err, err_len, "--ip is required");
-	if ((uint32_t)a->base_port + a->workers > 65536u)
+	if ((uint32_t)a->dp.base_port + a->dp.workers > 65536u)
 		return fail(err, err_len, "--base-port + --workers exceeds 65535");
-	for (uint32_t i = 0; i < a->peer_count; i++)
-		if ((uint32_t)aeg_node_args_peer_port(a, &a->peers[i]) + a->workers > 65536u)
+	for (uint32_t i = 0; i < a->dp.peer_count; i++)
+		if ((uint32_t)aeg_dp_config_peer_port(&a->dp, &a->dp.peers[i]) + a->dp.workers > 65536u)
 			return fail(err, err_len, "--peer %u: port + --workers exceeds 65535",
-				    a->peers[i].node);
-	for (uint32_t i = 0; i < a->peer_count; i++)
+				    a->dp.peers[i].node);
+	for (uint32_t i = 0; i < a->dp.peer_count; i++)
 		for (uint32_t j = 0; j < i; j++)
-			if (a->peers[i].node == a->peers[j].node)
-				return fail(err, err_len, "--peer: node %u given twice", a->peers[i].node);
+			if (a->dp.peers[i].node == a->dp.peers[j].node)
+				return fail(err, err_len, "--peer: node %u given twice", a->dp.peers[i].node);
 	if (a->mode == AEG_NODE_MODE_SEND) {
-		if (a->dst == 0 || a->dst == a->node)
+		if (a->dst == 0 || a->dst == a->dp.node)
 			return fail(err, err_len, "--mode send needs --dst (another node)");
-		if (aeg_node_args_peer(a, a->dst) == NULL)
+		if (aeg_dp_config_peer(&a->dp, a->dst) == NULL)
 			return fail(err, err_len, "--dst %u is not a --peer", a->dst);
 	}
-	if (a->port == AEG_NODE_PORT_ETHDEV && a->eal_argc <= 1)
+	if (a->dp.port == AEG_DP_PORT_ETHDEV && a->dp.eal_argc <= 1)
 		return fail(err, err_len, "--port ethdev needs EAL arguments before \"--\"");
 	return 0;
 }
@@ -284,19 +284,19 @@ static int check(const struct aeg_node_args *a, char *err, size_t err_len)
 int aeg_node_args_parse(int argc, char **argv, struct aeg_node_args *a, char *err, size_t err_len)
 {
 	*a = (struct aeg_node_args){
-		.base_port = 7400, .workers = 1, .cluster = 1, .key = default_key,
+		.dp = { .base_port = 7400, .workers = 1, .cluster = 1, .key = default_key,
+			.eal_argc = 1, .eal_argv = argv, .port = AEG_DP_PORT_UDP },
 		.mode = AEG_NODE_MODE_ECHO, .msgs = 10000, .msg_bytes = 64, .window = 256,
-		.eal_argc = 1, .eal_argv = argv, .port = AEG_NODE_PORT_UDP,
 	};
 	int split = 0; /* index of "--", 0 if none */
 	for (int i = 1; i < argc && split == 0; i++)
 		if (strcmp(argv[i], "--") == 0)
 			split = i;
 	if (split > 0) {
-		a->eal_argc = split;
-		a->eal_cores_given = eal_picks_cores(split, argv);
+		a->dp.eal_argc = split;
+		a->dp.eal_cores_given = eal_picks_cores(split, argv);
 		if (split > 1)
-			a->port = AEG_NODE_PORT_ETHDEV;
+			a->dp.port = AEG_DP_PORT_ETHDEV;
 	}
 	/* getopt sees argv[split] ("--", or argv[0]) as the program name. */
 	int app_argc = argc - split;
@@ -319,17 +319,4 @@ int aeg_node_args_parse(int argc, char **argv, struct aeg_node_args *a, char *er
 	if (optind < app_argc)
 		return fail(err, err_len, "unexpected argument '%s'", app_argv[optind]);
 	return check(a, err, err_len);
-}
-
-const struct aeg_node_peer *aeg_node_args_peer(const struct aeg_node_args *a, uint32_t node)
-{
-	for (uint32_t i = 0; i < a->peer_count; i++)
-		if (a->peers[i].node == node)
-			return &a->peers[i];
-	return NULL;
-}
-
-uint16_t aeg_node_args_peer_port(const struct aeg_node_args *a, const struct aeg_node_peer *p)
-{
-	return p->base_port != 0 ? p->base_port : a->base_port;
 }
