@@ -18,6 +18,7 @@
 #   --cpus LIST      taskset CPU list for the members (default $ETCD_CPUS or
 #                    every online CPU: nothing pinned)
 #   --etcd PATH      the server (default: etcd on PATH)
+# Exit: 0 ok, 1 failure, 2 usage error.
 set -euo pipefail
 
 cmd=${1:-}
@@ -29,7 +30,7 @@ etcd_bin=etcd
 members=3
 
 die() { echo "etcd-cluster: $*" >&2; exit 1; }
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
