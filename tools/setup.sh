@@ -11,7 +11,7 @@ build_pkgs=(build-essential meson ninja-build pkg-config python3 git
 	libxxhash-dev libcmocka-dev liburing-dev libhwloc-dev hwloc libdpdk-dev dpdk
 	clang libclang-rt-14-dev iproute2 util-linux mount procps ethtool nftables)
 # Peers the benchmarks compare against, and their tools.
-bench_pkgs=(fio golang-go golang-etcd-server-dev dpdk-dev gnuplot-nox)
+bench_pkgs=(fio golang-go golang-etcd-server-dev etcd-server etcd-client dpdk-dev gnuplot-nox)
 
 profile=all
 if_missing=0
@@ -59,4 +59,11 @@ echo "setup.sh: apt-get update"
 apt-get update -qq -o DPkg::Lock::Timeout=300
 echo "setup.sh: apt-get install ${pkgs[*]}"
 apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${pkgs[@]}" >/dev/null
+# etcd-server's package enables and starts a default member on 2379: the
+# benchmarks start their own (bench/vs-etcd), and an idle one would take CPU.
+if [ "$profile" = all ] && command -v systemctl >/dev/null &&
+	systemctl is-enabled --quiet etcd 2>/dev/null; then
+	echo "setup.sh: disabling the packaged etcd service (bench/vs-etcd starts its own)"
+	systemctl disable --now etcd >/dev/null 2>&1 || true
+fi
 echo "setup.sh: done"

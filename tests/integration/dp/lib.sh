@@ -402,8 +402,10 @@ dp_check_sender() {
 	[ -e "$f" ] || dp_fail "$name wrote no stats JSON"
 	dp_json v "$f" 'd["ok"] is True and d["mode"] == "send"'
 	dp_json v "$f" "all(w['echoed'] == $msgs and w['sent'] == $msgs and w['bad'] == 0 for w in W)"
-	dp_json v "$f" 'sum(w["dup"] for w in W)'
-	dp_expect "$name duplicate echoes" "$v" -eq 0
+	# An echo can come twice only for a message the sender resent (its
+	# echo was late: a loaded machine); never more often than that.
+	dp_json v "$f" 'sum(w["dup"] for w in W) - sum(w["resent"] for w in W)'
+	dp_expect "$name duplicate echoes beyond its resends" "$v" -le 0
 }
 
 # Stops echo node NAME (SIGINT) and checks it: exit 0, each worker got at
