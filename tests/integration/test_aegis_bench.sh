@@ -119,7 +119,8 @@ json "$AG_TMP/v.json" 'j["verify"]["missing"] == 1 and j["verify"]["foreign"] ==
 cat "$AG_TMP/err.txt" >&2
 
 ag_log "history of 8 hot keys, 2 threads: aegis-lincheck finds it linearizable"
-expect_rc 0 "history run" bench --duration 1.5 --warmup 0 --threads 2 --outstanding 8 --keys 8 \
+# --ops: the checker decides at most LIN_OPS_MAX (512) operations per key.
+expect_rc 0 "history run" bench --duration 1.5 --ops 3000 --warmup 0 --threads 2 --outstanding 8 --keys 8 \
 	--key-bytes 4 --value-bytes 32 --reads 50 --read-consistency quorum --history "$AG_TMP/h.txt"
 LINCHECK="$AG_BUILD/tests/lincheck/aegis-lincheck"
 "$LINCHECK" "$AG_TMP/h.txt" >"$AG_TMP/lin.txt" 2>&1 || ag_fail "lincheck: $(cat "$AG_TMP/lin.txt")"
