@@ -53,12 +53,11 @@ round() {
 dp_peers 3
 QPAIRS=2
 round -arp --workers 2
-# Node 1 had to ask for both destinations.
+# Node 1 had to resolve both destinations: it asked and got a reply, or
+# the destination asked first and node 1 learned it from that request.
 for dst in 2 3; do
-	dp_json v "$DP_TMP/send$dst-arp.json" 'p["arp_requests_tx"]'
-	dp_expect "send$dst-arp ARP requests sent" "$v" -ge 1
-	dp_json v "$DP_TMP/send$dst-arp.json" 'p["arp_replies_rx"]'
-	dp_expect "send$dst-arp ARP replies received" "$v" -ge 1
+	dp_json v "$DP_TMP/send$dst-arp.json" 'int(p["arp_requests_tx"] >= 1 and p["arp_replies_rx"] >= 1 or p["arp_requests_rx"] >= 1)'
+	dp_expect "send$dst-arp ARP resolved (asked and answered, or learned from a request)" "$v" -eq 1
 done
 
 dp_peers 3 static
