@@ -60,6 +60,8 @@
  *   batch_bytes_max                  size      2 MiB      64 KiB..64 MiB, multiple of 4 KiB,
  *                                                         > value_bytes_max + key_bytes_max
  *   dsync                            bool      false      RWF_DSYNC writes instead of fdatasync
+ *   sync                             bool      true       false: NOT DURABLE, no fdatasync at all
+ *                                                         (benchmarks of replication alone)
  *
  * Parsing, overrides and validation do no I/O (the fuzz target runs them);
  * aeg_config_load and aeg_config_load_key read files. Nothing allocates
@@ -152,6 +154,7 @@ struct aeg_config {
 	uint64_t wal_segment_bytes;
 	uint32_t wal_batch_bytes_max;
 	bool wal_dsync;
+	bool wal_sync;
 
 	/* Where each key's value came from, so that validation errors can
 	 * name file:line: 0 default (or an earlier file), UINT32_MAX --set. */

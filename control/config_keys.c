@@ -63,6 +63,7 @@ const struct cfg_key cfg_keys[CK_COUNT] = {
 	[CK_WAL_SEGMENT] = SIZE("wal", "segment_bytes", wal_segment_bytes, MIB, 16 * GIB),
 	[CK_WAL_BATCH] = SIZE("wal", "batch_bytes_max", wal_batch_bytes_max, 64 * KIB, 64 * MIB),
 	[CK_WAL_DSYNC] = BOOL("wal", "dsync", wal_dsync),
+	[CK_WAL_SYNC] = BOOL("wal", "sync", wal_sync),
 };
 
 _Static_assert(CK_COUNT <= AEG_CONFIG_KEYS_MAX, "origin_line too short");
@@ -94,6 +95,7 @@ int aeg_config_defaults(struct aeg_config *c)
 		.value_bytes_max = (uint32_t)MIB,
 		.wal_segment_bytes = 64 * MIB,
 		.wal_batch_bytes_max = (uint32_t)(2 * MIB),
+		.wal_sync = true,
 	};
 	return 0;
 }

@@ -207,7 +207,7 @@ static int replicas_open(struct aeg_node *n)
 				 * flight; results stay until its seq_floor passes them */
 				.session_results_max = 1024 },
 			.segment_bytes = cfg->wal_segment_bytes, .wal_batch_bytes_max = cfg->wal_batch_bytes_max,
-			.wal_dsync = cfg->wal_dsync, .client_key = &n->client_key, .log = n->log,
+			.wal_dsync = cfg->wal_dsync, .wal_no_sync = !cfg->wal_sync, .client_key = &n->client_key, .log = n->log,
 		};
 		int r = aeg_replica_new(&n->rps[w], &rc);
 		if (r != 0) {
@@ -270,6 +270,9 @@ static int serve(struct aeg_node *n, const struct aeg_node_opts *o, char *err, s
 	}
 	n->log("serving: %u shards, %u workers, transport %s, admin %s", aeg_shard_map_shard_count(n->map),
 	       n->cfg.workers, aeg_dp_node_driver(n->dn), n->admin != NULL ? n->sock : "(none)");
+	if (!n->cfg.wal_sync)
+		n->log("NOT DURABLE: wal.sync = false, the log is never fdatasync'ed (a crash of the "
+		       "machine loses acknowledged writes; for benchmarks of replication only)");
 	return 0;
 }
 

@@ -53,8 +53,8 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 		return;
 	}
 	double up = (double)(aeg_dp_now_ns() - ns->started_ns) / 1e9;
-	aeg_admin_reply_printf(out, "{\"ok\":true,\"node\":%u,\"uptime_s\":%.1f,\"transport\":\"%s\",\"epoch\":%llu,",
-			       cfg->node_id, up, aeg_dp_node_driver(ns->dn),
+	aeg_admin_reply_printf(out, "{\"ok\":true,\"node\":%u,\"uptime_s\":%.1f,\"transport\":\"%s\",\"durable\":%s,\"epoch\":%llu,",
+			       cfg->node_id, up, aeg_dp_node_driver(ns->dn), cfg->wal_sync ? "true" : "false",
 			       (unsigned long long)aeg_shard_map_epoch(ns->map));
 	struct aeg_replica_status st[AEG_CONFIG_WORKERS_MAX];
 	uint32_t n_groups[AEG_CONFIG_WORKERS_MAX], total = 0;
@@ -72,7 +72,7 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			"\"wal\":{\"syncs\":%llu,\"bytes\":%llu,\"records\":%llu,\"failed\":%d},"
 			"\"dp\":{\"rx_pkts\":%llu,\"tx_pkts\":%llu,\"drops\":%llu},"
 			"\"clients\":{\"datagrams\":%llu,\"drops\":%llu,\"requests\":%llu,\"replies\":%llu,"
-			"\"writes_ok\":%llu,\"reads_ok\":%llu,\"redirects\":%llu,\"busy\":%llu},"
+			"\"writes_ok\":%llu,\"reads_ok\":%llu,\"redirects\":%llu,\"busy\":%llu,\"log_full\":%llu},"
 			"\"raft\":{\"msgs_in\":%llu,\"msgs_out\":%llu,\"bad\":%llu,\"snapshots_taken\":%llu,"
 			"\"snapshots_installed\":%llu},"
 			"\"loop\":{\"rx_batches\":%llu,\"tx_batches\":%llu,\"rx_raw\":%llu,\"tx_raw\":%llu,"
@@ -86,6 +86,7 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			(unsigned long long)st[w].client_reqs, (unsigned long long)st[w].client_replies,
 			(unsigned long long)st[w].writes_ok, (unsigned long long)st[w].reads_ok,
 			(unsigned long long)st[w].redirects, (unsigned long long)st[w].busy,
+			(unsigned long long)st[w].log_full,
 			(unsigned long long)st[w].raft_msgs_in, (unsigned long long)st[w].raft_msgs_out,
 			(unsigned long long)st[w].raft_bad, (unsigned long long)st[w].snapshots_taken,
 			(unsigned long long)st[w].snapshots_installed, (unsigned long long)ws.rx_batches,

@@ -205,9 +205,11 @@ static void json_results(FILE *f, const struct report *r)
 		t->done ? cpu * 1e6 / (double)t->done : 0.0, r->allocs);
 	fprintf(f, ",\"client\":{\"dgrams_sent\":%" PRIu64 ",\"dgrams_received\":%" PRIu64 ",\"items_sent\":%" PRIu64
 		",\"retransmits\":%" PRIu64 ",\"redirects\":%" PRIu64 ",\"stale_epochs\":%" PRIu64 ",\"map_fetches\":%"
-		PRIu64 ",\"timeouts\":%" PRIu64 ",\"send_again\":%" PRIu64 ",\"send_errors\":%" PRIu64 "}",
+		PRIu64 ",\"timeouts\":%" PRIu64 ",\"send_again\":%" PRIu64 ",\"send_errors\":%" PRIu64
+		",\"large_waits\":%" PRIu64 ",\"session_waits\":%" PRIu64 ",\"busy_retries\":%" PRIu64 "}",
 		t->cs.dgrams_sent, t->cs.dgrams_received, t->cs.items_sent, t->cs.retransmits, t->cs.redirects,
-		t->cs.stale_epochs, t->cs.map_fetches, t->cs.timeouts, t->cs.send_again, t->cs.send_errors);
+		t->cs.stale_epochs, t->cs.map_fetches, t->cs.timeouts, t->cs.send_again, t->cs.send_errors,
+		t->cs.large_waits, t->cs.session_waits, t->cs.busy_retries);
 }
 
 void report_json(FILE *f, const struct report *r)

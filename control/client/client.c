@@ -268,16 +268,27 @@ static int map_install(struct aeg_client *c, const uint8_t *buf, uint32_t len)
 	(void)aeg_shard_map_nodes(m, &nn);
 	uint32_t *leader = calloc(n, sizeof(*leader));
 	uint16_t *writes = calloc(n, sizeof(*writes));
+	uint16_t *above = calloc(n, sizeof(*above));
 	uint64_t *suspect = calloc(nn + 1, sizeof(*suspect));
 	uint64_t *heard = calloc(nn + 1, sizeof(*heard));
-	if (leader == NULL || writes == NULL || suspect == NULL || heard == NULL) {
-		free(leader), free(writes), free(suspect), free(heard), aeg_shard_map_free(m);
-		return -ENOMEM;
+	if (n >= FLOOR_OLD_MAP || leader == NULL || writes == NULL || above == NULL || suspect == NULL ||
+	    heard == NULL) {
+		free(leader), free(writes), free(above), free(suspect), free(heard), aeg_shard_map_free(m);
+		return n >= FLOOR_OLD_MAP ? -EINVAL : -ENOMEM;
+	}
+	/* Writes above the floor were counted under the old shard numbers:
+	 * from now on each counts against every shard until the floor passes it. */
+	for (uint64_t s = c->seq_floor; s < c->next_seq && s - c->seq_floor < FLOOR_RING; s++) {
+		uint16_t *e = &c->floor_ring[s & (FLOOR_RING - 1)];
+		if (*e != 0 && *e != FLOOR_OLD_MAP) {
+			*e = FLOOR_OLD_MAP;
+			c->above_floor_old++;
+		}
 	}
 	/* Writes holding a shard slot count again under the new shard numbers,
 	 * so that the per-shard limit and the release at completion hold. */
-	struct op_list *lists[2] = {&c->pending, &c->inflight};
-	for (int l = 0; l < 2; l++)
+	struct op_list *lists[3] = {&c->pending, &c->inflight, &c->backoff};
+	for (int l = 0; l < 3; l++)
 		for (struct aeg_client_op *op = lists[l]->head; op != NULL; op = op->priv.next)
 			if (op->priv.flags & OPF_SLOT) {
 				op->priv.shard = aeg_shard_for_key(m, op->key, op->key_len);
@@ -288,8 +299,8 @@ static int map_install(struct aeg_client *c, const uint8_t *buf, uint32_t len)
 		leader[s] = aeg_shard_replicas(m, s, &k)[0];
 	}
 	aeg_shard_map_free(c->map);
-	free(c->leader), free(c->writes), free(c->suspect_until), free(c->heard_ms);
-	c->map = m, c->leader = leader, c->writes = writes, c->shard_count = n;
+	free(c->leader), free(c->writes), free(c->above_floor), free(c->suspect_until), free(c->heard_ms);
+	c->map = m, c->leader = leader, c->writes = writes, c->above_floor = above, c->shard_count = n;
 	c->suspect_until = suspect, c->heard_ms = heard, c->node_count = nn;
 	c->map_wanted = false;
 	return 0;
@@ -298,7 +309,8 @@ static int map_install(struct aeg_client *c, const uint8_t *buf, uint32_t len)
 void client_complete(struct aeg_client *c, struct aeg_client_op *op, int status)
 {
 	assert(op->priv.state != OP_IDLE);
-	op_list_remove(op->priv.state == OP_PENDING ? &c->pending : &c->inflight, op);
+	op_list_remove(op->priv.state == OP_PENDING ? &c->pending
+		       : op->priv.state == OP_BACKOFF ? &c->backoff : &c->inflight, op);
 	table_del(c, op->priv.seq);
 	(void)aeg_client_reasm_drop(&c->reasm, 0, op->priv.seq);
 	if (op->priv.flags & OPF_SLOT) {
@@ -364,6 +376,7 @@ static int cfg_normalize(struct aeg_client_cfg *n, const struct aeg_client_cfg *
 	n->retries = n->retries ? n->retries : 5;
 	n->outstanding_max = n->outstanding_max ? n->outstanding_max : 1024;
 	n->writes_per_shard_max = n->writes_per_shard_max ? n->writes_per_shard_max : 64;
+	n->session_results_max = n->session_results_max ? n->session_results_max : 128;
 	n->dgram_bytes = n->dgram_bytes ? n->dgram_bytes : AEG_CLIENT_DGRAM_BYTES_DEFAULT;
 	n->value_bytes_max = n->value_bytes_max ? n->value_bytes_max : 1u << 20;
 	n->reasm_slots = n->reasm_slots ? n->reasm_slots : 8;
@@ -372,6 +385,7 @@ static int cfg_normalize(struct aeg_client_cfg *n, const struct aeg_client_cfg *
 		n->large_inflight_max = n->reasm_slots;
 	if (n->node_count + n->addr_count == 0 || n->outstanding_max > (1u << 20) ||
 	    n->retries > 1000 || n->writes_per_shard_max > UINT16_MAX ||
+	    n->session_results_max > UINT16_MAX ||
 	    n->dgram_bytes < 512 || n->dgram_bytes > AEG_CLIENT_DGRAM_BYTES_MAX ||
 	    n->value_bytes_max > AEG_CLIENT_VALUE_BYTES_MAX || n->value_bytes_max < 1024 ||
 	    n->consistency > AEG_CLIENT_CONSISTENCY_MAX ||
@@ -412,6 +426,7 @@ static int alloc_all(struct aeg_client *c, const struct aeg_client_cfg *cfg)
 		cap *= 2;
 	c->table = calloc(cap, sizeof(*c->table));
 	c->table_mask = cap - 1;
+	c->floor_ring = calloc(FLOOR_RING, sizeof(*c->floor_ring));
 	c->map_buf = malloc(c->cfg.value_bytes_max);
 	c->out_mem = malloc((size_t)CLIENT_OUT_MAX * c->cfg.dgram_bytes);
 	c->in_mem = malloc((size_t)CLIENT_IN_MAX * CLIENT_IN_BYTES);
@@ -420,7 +435,7 @@ static int alloc_all(struct aeg_client *c, const struct aeg_client_cfg *cfg)
 		.parts_max = c->cfg.value_bytes_max / 256, .timeout_ms = c->cfg.timeout_ms};
 	size_t mem = aeg_client_reasm_mem_bytes(&rc);
 	c->reasm_mem = mem != 0 ? aligned_alloc(8, (mem + 7) & ~(size_t)7) : NULL;
-	if (c->boot == NULL || c->table == NULL || c->map_buf == NULL || c->out_mem == NULL ||
+	if (c->boot == NULL || c->table == NULL || c->floor_ring == NULL || c->map_buf == NULL || c->out_mem == NULL ||
 	    c->in_mem == NULL || c->reasm_mem == NULL)
 		return -ENOMEM;
 	return aeg_client_reasm_init(&c->reasm, &rc, c->reasm_mem, mem);
@@ -456,6 +471,9 @@ int aeg_client_open(struct aeg_client **out, const struct aeg_client_cfg *cfg)
 		rc = open_socket(c);
 	c->next_seq = 1;
 	c->seq_floor = 1;
+	c->busy_backoff_ms = c->cfg.timeout_ms / 20 > 2 ? c->cfg.timeout_ms / 20 : 2;
+	uint64_t busy_max = (uint64_t)c->cfg.timeout_ms * (c->cfg.retries + 1) / c->busy_backoff_ms;
+	c->busy_tries_max = busy_max < UINT16_MAX ? (uint32_t)busy_max : UINT16_MAX;
 	/* One fetch per boot address at most, each with its own retries. */
 	for (uint32_t i = 0; rc == 0 && c->map == NULL && i < c->boot_count; i++) {
 		client_want_map(c);
@@ -482,12 +500,14 @@ void aeg_client_close(struct aeg_client *c)
 		client_complete(c, c->pending.head, -ECANCELED);
 	while (c->inflight.head != NULL)
 		client_complete(c, c->inflight.head, -ECANCELED);
+	while (c->backoff.head != NULL)
+		client_complete(c, c->backoff.head, -ECANCELED);
 	if (c->cfg.local != NULL && c->cfg.local->release != NULL)
 		c->cfg.local->release(c->cfg.local->ctx);
 	if (c->fd >= 0)
 		close(c->fd);
 	aeg_shard_map_free(c->map);
-	free(c->leader), free(c->writes), free(c->boot), free(c->table);
+	free(c->leader), free(c->writes), free(c->above_floor), free(c->floor_ring), free(c->boot), free(c->table);
 	free(c->suspect_until), free(c->heard_ms);
 	free(c->map_buf), free(c->out_mem), free(c->in_mem), free(c->reasm_mem);
 	free(c);

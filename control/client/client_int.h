@@ -20,13 +20,16 @@
 #define CLIENT_LOCAL_IN_MAX 256
 #define CLIENT_LOCAL_WAIT_NS 50000u
 
-enum op_state { OP_IDLE = 0, OP_PENDING, OP_INFLIGHT };
+/* OP_BACKOFF: answered BUSY, waits busy_backoff_ms before it goes again. */
+enum op_state { OP_IDLE = 0, OP_PENDING, OP_INFLIGHT, OP_BACKOFF };
 
 #define OP_STATUS_NONE 0xff /* priv.last_status: no node answer yet */
 /* priv.flags */
 #define OPF_INTERNAL 0x01 /* the client's own MAP fetch */
 #define OPF_SLOT 0x02     /* a write holding one of its shard's in-flight slots */
 #define OPF_LARGE 0x04    /* holding one of the large_inflight_max slots */
+#define FLOOR_RING 65536u /* seqs above the floor whose shard is known */
+#define FLOOR_OLD_MAP UINT16_MAX
 
 struct op_list {
 	struct aeg_client_op *head, *tail;
@@ -60,6 +63,19 @@ struct aeg_client {
 	uint32_t node_count;
 	uint64_t now_ms;        /* of the current poll (routing reads it) */
 	uint16_t *writes;       /* per shard: writes in flight */
+	/* Per shard: writes sent with a seq >= seq_floor, answered or not.
+	 * The node's session keeps the result of each of them (lib/kv) until
+	 * the floor passes it, in a window of session_results_max per client
+	 * and shard; a write sent past that window would push out the result
+	 * of one not yet answered, whose retry then gets SESSION_EXPIRED
+	 * (outcome unknown). So a shard takes no new write while its count is
+	 * at the window: a lost request stalls its shard, never fails. */
+	uint16_t *above_floor;
+	/* seq -> shard + 1 of the write counted in above_floor (0: none,
+	 * FLOOR_OLD_MAP: counted under an earlier map, against every shard:
+	 * above_floor_old), for seqs in [seq_floor, seq_floor + FLOOR_RING). */
+	uint16_t *floor_ring;
+	uint32_t above_floor_old;
 	uint32_t large_inflight; /* ops holding OPF_LARGE */
 	bool map_wanted;        /* a refetch is needed (STALE_EPOCH, open) */
 	struct aeg_client_op map_op;
@@ -67,6 +83,9 @@ struct aeg_client {
 	int map_error;          /* last failure of a fetch, for open */
 
 	struct op_list pending, inflight;
+	struct op_list backoff; /* in deadline order too (every push is now + busy_backoff_ms) */
+	uint32_t busy_backoff_ms;
+	uint32_t busy_tries_max; /* BUSY answers an op may get before it fails with BUSY */
 	uint32_t outstanding;   /* submitted by the caller, not completed */
 	struct aeg_client_op **table; /* seq -> op, open addressing */
 	uint32_t table_mask;

@@ -21,6 +21,8 @@ void client_requeue(struct aeg_client *c, struct aeg_client_op *op)
 		return;
 	if (op->priv.state == OP_INFLIGHT)
 		op_list_remove(&c->inflight, op);
+	if (op->priv.state == OP_BACKOFF)
+		op_list_remove(&c->backoff, op);
 	/* A write keeps its shard slot: a later write of the shard must not
 	 * overtake it (the node's session keeps only the last seq). */
 	op->priv.state = OP_PENDING;
@@ -175,9 +177,38 @@ static int pack(struct aeg_client *c, struct aeg_client_op *op, uint64_t seq_flo
  * (once per seq in all), not found by walking every operation per flush. */
 static uint64_t seq_floor_of(struct aeg_client *c)
 {
-	while (c->seq_floor < c->next_seq && table_find(c, c->seq_floor) == NULL)
+	while (c->seq_floor < c->next_seq && table_find(c, c->seq_floor) == NULL) {
+		uint16_t *e = &c->floor_ring[c->seq_floor & (FLOOR_RING - 1)];
+		if (*e == FLOOR_OLD_MAP) {
+			assert(c->above_floor_old > 0);
+			c->above_floor_old--;
+		} else if (*e != 0) {
+			assert(*e <= c->shard_count && c->above_floor[*e - 1] > 0);
+			c->above_floor[*e - 1]--;
+		}
+		*e = 0;
 		c->seq_floor++;
+	}
 	return c->seq_floor;
+}
+
+/* Counts a write to its shard's session window the first time it is sent
+ * (client_int.h); false while that would overfill the window. */
+static bool floor_window_take(struct aeg_client *c, const struct aeg_client_op *op)
+{
+	uint64_t seq = op->priv.seq;
+	assert(seq >= c->seq_floor);
+	if (seq - c->seq_floor >= FLOOR_RING)
+		return false; /* cannot be tracked yet: wait for the floor */
+	uint16_t *e = &c->floor_ring[seq & (FLOOR_RING - 1)];
+	if (*e != 0)
+		return true; /* counted at its first send */
+	uint32_t shard = op->priv.shard;
+	if ((uint32_t)c->above_floor[shard] + c->above_floor_old >= c->cfg.session_results_max)
+		return false;
+	c->above_floor[shard]++;
+	*e = (uint16_t)(shard + 1);
+	return true;
 }
 
 int client_flush(struct aeg_client *c, uint64_t now_ms)
@@ -200,6 +231,10 @@ int client_flush(struct aeg_client *c, uint64_t now_ms)
 		if (op_is_write(op) && !(op->priv.flags & OPF_SLOT)) {
 			if (c->writes[op->priv.shard] >= c->cfg.writes_per_shard_max)
 				continue;
+			if (!floor_window_take(c, op)) {
+				c->stats.session_waits++;
+				continue;
+			}
 			c->writes[op->priv.shard]++;
 			op->priv.flags |= OPF_SLOT;
 		}
@@ -233,6 +268,29 @@ static void defer(struct aeg_client *c, struct aeg_client_op *op, uint64_t now_m
 	op->priv.deadline_ms = now_ms + c->cfg.timeout_ms;
 }
 
+static void final(struct aeg_client *c, struct aeg_client_op *op, const struct aeg_client_resp *s);
+
+/* BUSY: the node is alive and refused for now (its Raft log window or
+ * request slots are full: back-pressure). The op goes again after a short
+ * pause, not a whole timeout, and the pause does not use up a retry; an op
+ * fails with BUSY only after about as long as its retries would take. */
+static void busy_backoff(struct aeg_client *c, struct aeg_client_op *op, uint64_t now_ms)
+{
+	c->stats.busy_retries++;
+	if (op->priv.busy >= c->busy_tries_max) {
+		struct aeg_client_resp s = {.seq = op->priv.seq, .status = AEG_CLIENT_BUSY};
+		final(c, op, &s);
+		return;
+	}
+	op->priv.busy++;
+	assert(op->priv.attempts > 0);
+	op->priv.attempts--; /* answered: not a lost send */
+	op_list_remove(&c->inflight, op);
+	op_list_push(&c->backoff, op);
+	op->priv.state = OP_BACKOFF;
+	op->priv.deadline_ms = now_ms + c->busy_backoff_ms;
+}
+
 /* An answer that is not final (redirect, retry later). Acted on only when
  * it comes from where the op's current attempt went: a late answer to an
  * earlier attempt must not move the op again. */
@@ -258,8 +316,10 @@ static void not_final(struct aeg_client *c, struct aeg_client_op *op,
 		c->stats.stale_epochs++;
 		client_requeue(c, op);
 		client_want_map(c);
+	} else if (s->status == AEG_CLIENT_BUSY) {
+		busy_backoff(c, op, now_ms);
 	} else {
-		defer(c, op, now_ms); /* UNAVAILABLE, BUSY, TIMEOUT */
+		defer(c, op, now_ms); /* UNAVAILABLE, TIMEOUT */
 	}
 }
 
@@ -417,12 +477,15 @@ void client_expire(struct aeg_client *c, uint64_t now_ms)
 		}
 		client_requeue(c, op);
 	}
+	while (c->backoff.head != NULL && c->backoff.head->priv.deadline_ms <= now_ms)
+		client_requeue(c, c->backoff.head);
 	(void)aeg_client_reasm_expire(&c->reasm, now_ms);
 }
 
 static bool idle(const struct aeg_client *c)
 {
-	return c->pending.head == NULL && c->inflight.head == NULL && c->out_used == 0;
+	return c->pending.head == NULL && c->inflight.head == NULL && c->backoff.head == NULL &&
+	       c->out_used == 0;
 }
 
 int aeg_client_poll(struct aeg_client *c, int timeout_ms)
@@ -442,9 +505,12 @@ int aeg_client_poll(struct aeg_client *c, int timeout_ms)
 		if (c->completed > 0 || now >= end || idle(c))
 			break;
 		uint64_t wait = end - now;
-		if (c->inflight.head != NULL) {
-			uint64_t d = c->inflight.head->priv.deadline_ms;
-			wait = d <= now ? 0 : (d - now < wait ? d - now : wait);
+		for (int l = 0; l < 2; l++) {
+			const struct aeg_client_op *h = l ? c->backoff.head : c->inflight.head;
+			if (h != NULL) {
+				uint64_t d = h->priv.deadline_ms;
+				wait = d <= now ? 0 : (d - now < wait ? d - now : wait);
+			}
 		}
 		struct pollfd p = {.fd = c->fd,
 			.events = (short)(POLLIN | (c->out_used > c->out_sent ? POLLOUT : 0))};

@@ -277,7 +277,7 @@ static int open_log(struct aeg_replica *rp, struct aeg_wal_recovery *rec, uint32
 		.groups_max = groups + 16,
 		/* Several batches in flight: the next write+fdatasync starts while
 		 * the disk still syncs the previous one (slow shared disks). */
-		.batches_inflight_max = 4, .dsync = c->wal_dsync, .replay = replay_rec, .replay_ctx = rec,
+		.batches_inflight_max = 4, .dsync = c->wal_dsync, .no_sync = c->wal_no_sync, .replay = replay_rec, .replay_ctx = rec,
 	};
 	int rc = aeg_wal_open(&rp->wal, &wc);
 	if (rc != 0) {
@@ -455,11 +455,14 @@ static uint32_t after_work(struct aeg_replica *rp)
 			s->want_snapshot = false;
 			(void)rp_snapshot_take(rp, s);
 		}
+		bool compact_later = false;
 		if (s->applied_since_compact >= window / 4) {
-			s->applied_since_compact = 0;
-			rp_compact(rp, s);
+			compact_later = !rp_compact(rp, s);
+			if (!compact_later)
+				s->applied_since_compact = 0;
 		}
-		if (s->n_one > 0 && rp_client_check_one(rp, s))
+		bool one_waits = s->n_one > 0 && rp_client_check_one(rp, s);
+		if (one_waits || compact_later)
 			rp->work[kept++] = rp->work[i];  /* still waiting on the disk */
 		else
 			s->on_work = false;

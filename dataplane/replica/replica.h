@@ -49,6 +49,7 @@ struct aeg_replica_config {
 	uint64_t segment_bytes;            /* WAL; 0: default */
 	uint32_t wal_batch_bytes_max;      /* 0: default (4 MiB: holds a 1 MiB entry) */
 	bool wal_dsync;
+	bool wal_no_sync;  /* NOT DURABLE (wal.sync = false) */
 	const struct aeg_wire_key *client_key;
 	uint32_t dgram_bytes_max;          /* client replies; 0: 1472 */
 	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -94,6 +95,7 @@ struct aeg_replica_status {
 	int wal_failed;
 	uint64_t client_dgrams, client_drops, client_reqs, client_replies;
 	uint64_t writes_ok, reads_ok, redirects, busy;
+	uint64_t log_full;  /* proposals that found the Raft log window full */
 	uint64_t write_ns;             /* sum over writes_ok: arrival -> answer */
 	uint64_t raft_msgs_in, raft_msgs_out, raft_bad;
 	uint64_t raft_bytes_per_group, driver_bytes;

@@ -427,6 +427,13 @@ static void propose_group(struct aeg_replica *rp, struct rp_shard *s)
 		}
 		uint64_t first = 0;
 		int rc = aeg_gd_propose(rp->gd, s->group, rp->payloads, n, &first);
+		if (rc == -ENOBUFS) {
+			/* The window is full: what is applied may go now rather
+			 * than at the next compaction (every window / 4 applied). */
+			rp->st.log_full++;
+			(void)rp_compact(rp, s);
+			rc = aeg_gd_propose(rp->gd, s->group, rp->payloads, n, &first);
+		}
 		struct aeg_raft_status rs;
 		aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &rs);
 		if (rc != 0 && rp->debug)

@@ -201,7 +201,7 @@ int rp_local_reply(struct aeg_replica *rp, uint16_t chan, const uint8_t *d, uint
 int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s);
 /* Drops applied entries from the Raft log window (keeping a tail for
  * followers a little behind). */
-void rp_compact(struct aeg_replica *rp, struct rp_shard *s);
+bool rp_compact(struct aeg_replica *rp, struct rp_shard *s);
 /* Periodic: marks shards whose snapshot a follower needs (the log no
  * longer reaches back to it) or whose entries pin the oldest log segment. */
 void rp_snapshot_needs(struct aeg_replica *rp);

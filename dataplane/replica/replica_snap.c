@@ -26,15 +26,21 @@ static uint64_t keep_behind(const struct aeg_replica *rp)
 }
 
 /* The log window keeps what every live follower still needs, up to 3/4 of
- * the window; past that a lagging follower gets the snapshot instead. */
-void rp_compact(struct aeg_replica *rp, struct rp_shard *s)
+ * the window; past that a lagging follower gets the snapshot instead.
+ * Returns false when it must be tried again soon: applied entries not yet
+ * durable here cannot go, and nothing else would bring this group back
+ * (a follower whose window is full takes no more entries, so nothing more
+ * is committed or applied: the group would stay stuck). */
+bool rp_compact(struct aeg_replica *rp, struct rp_shard *s)
 {
 	struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
 	struct aeg_raft_status st;
 	aeg_raft_status(r, &st);
 	uint64_t keep = keep_behind(rp);
-	if (st.applied <= keep || st.applied > st.persisted)
-		return;
+	if (st.applied <= keep)
+		return true;
+	if (st.applied > st.persisted)
+		return false;
 	uint64_t target = st.applied - keep;
 	if (st.role == AEG_RAFT_LEADER) {
 		struct aeg_raft_conf conf;
@@ -51,10 +57,11 @@ void rp_compact(struct aeg_replica *rp, struct rp_shard *s)
 			target = need;
 	}
 	if (target < st.first_index)
-		return;
+		return true;
 	int rc = aeg_raft_compact(r, target);
 	if (rc != 0)
 		rp_log(rp, "group %u: compact to %llu: %s", s->group, (unsigned long long)target, strerror(-rc));
+	return true;
 }
 
 void rp_snapshot_needs(struct aeg_replica *rp)

@@ -264,12 +264,18 @@ int aeg_wal_truncate(struct aeg_wal *w, uint64_t group, uint64_t index_from, uin
 	return wal_append_rec(w, &r, lsn);
 }
 
+/* One write and no sync at all (cfg.no_sync, not durable). */
+static bool write_only(const struct aeg_wal *w)
+{
+	return w->cfg.dsync || w->cfg.no_sync;
+}
+
 /* Write (from what is not yet written) linked to fdatasync, or one
- * RWF_DSYNC write (cfg.dsync). */
+ * RWF_DSYNC write (cfg.dsync), or a plain write (cfg.no_sync). */
 static int batch_prep(struct aeg_wal *w, uint64_t seq)
 {
 	struct wal_batch *b = batch_at(w, seq);
-	unsigned sqes = w->cfg.dsync ? 1 : 2;
+	unsigned sqes = write_only(w) ? 1 : 2;
 	if (io_uring_sq_space_left(&w->ring) < sqes)
 		return -EBUSY;
 	struct io_uring_sqe *wr = io_uring_get_sqe(&w->ring);
@@ -279,8 +285,8 @@ static int batch_prep(struct aeg_wal *w, uint64_t seq)
 	wr->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(wr, seq << 1);
 	w->cqes_pending += sqes;
-	if (w->cfg.dsync) {
-		wr->rw_flags = RWF_DSYNC;
+	if (write_only(w)) {
+		wr->rw_flags = w->cfg.no_sync ? 0 : RWF_DSYNC;
 		return 0;
 	}
 	wr->flags |= IOSQE_IO_LINK;
@@ -352,9 +358,9 @@ static void on_cqe(struct aeg_wal *w, const struct io_uring_cqe *cqe)
 				b->resubmit = true; /* the linked fdatasync is cancelled */
 			}
 		}
-		if (!w->cfg.dsync || w->stats.failed != 0)
+		if (!write_only(w) || w->stats.failed != 0)
 			return;
-		/* RWF_DSYNC: the write's completion is the sync's. */
+		/* RWF_DSYNC: the write's completion is the sync's (no_sync: no sync). */
 	}
 	if (w->stats.failed != 0)
 		return;

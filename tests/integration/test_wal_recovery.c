@@ -226,13 +226,16 @@ static void test_other_version_refused(void **state)
  * batch) is counted and resubmitted from where it stopped; the resubmission
  * meets the limit and fails with EFBIG, which stops the log. Every record
  * reported durable before is there after a restart. */
-static void short_write_then_error(bool dsync)
+enum sync_mode { SYNC_FDATASYNC, SYNC_DSYNC, SYNC_NONE };
+
+static void short_write_then_error(enum sync_mode mode)
 {
 	char *dir = itest_tmpdir("/var/tmp");
 	struct itest_log replay = { .len_max = 200 };
 	struct aeg_wal_config cfg = cfg_for(dir, &replay);
 	cfg.batches_inflight_max = 1;
-	cfg.dsync = dsync;
+	cfg.dsync = mode == SYNC_DSYNC;
+	cfg.no_sync = mode == SYNC_NONE;
 	struct aeg_wal *w;
 	assert_int_equal(aeg_wal_open(&w, &cfg), 0);
 	struct rlimit old, lim;
@@ -270,14 +273,22 @@ static void short_write_then_error(bool dsync)
 static void test_short_write_then_error(void **state)
 {
 	(void)state;
-	short_write_then_error(false);
+	short_write_then_error(SYNC_FDATASYNC);
 }
 
 /* The same with RWF_DSYNC writes: no linked fdatasync to cancel. */
 static void test_short_write_then_error_dsync(void **state)
 {
 	(void)state;
-	short_write_then_error(true);
+	short_write_then_error(SYNC_DSYNC);
+}
+
+/* The same NOT DURABLE (wal.sync = false): plain writes, nothing synced,
+ * the same resubmission and stop, and every record written is read back. */
+static void test_short_write_then_error_no_sync(void **state)
+{
+	(void)state;
+	short_write_then_error(SYNC_NONE);
 }
 
 int main(void)
@@ -290,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_other_version_refused),
 		cmocka_unit_test(test_short_write_then_error),
 		cmocka_unit_test(test_short_write_then_error_dsync),
+		cmocka_unit_test(test_short_write_then_error_no_sync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,6 +223,7 @@ cmd_start() {
 		--workers) workers=${2:?}; shift ;;
 		--build) BUILD_OPT=${2:?}; shift ;;
 		--set) sets+=("${2:?}"); shift ;;
+		--not-durable) sets+=("wal.sync=false") ;;
 		--prefix) PREFIX_OPT=${2:?}; shift ;;
 		--subnet) subnet=${2:?}; shift ;;
 		--port) port=${2:?}; shift ;;
@@ -305,6 +306,8 @@ cmd_start() {
 	topology
 
 	echo "$PROG: $AC_NODES nodes, transport $AC_TRANSPORT, $AC_SHARDS shards, $AC_WORKERS worker(s) per node"
+	[[ " ${AC_SETS[*]} " != *" wal.sync=false "* ]] ||
+		echo "$PROG: NOT DURABLE (wal.sync=false): logs are written but never fdatasync'ed"
 	echo "cores (hwloc, dataplane order):"
 	echo "  ${AC_LAYOUT//$'\n'/$'\n'  }"
 	local t1 t2 t3

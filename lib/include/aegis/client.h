@@ -15,7 +15,11 @@
  * without answering anything since is suspected for 4 x timeout_ms (or until
  * it answers) and routing tries the shard's other replicas first, so a dead
  * node costs a client about one timeout, not one per operation; after `retries` resends the operation
- * completes with AEG_CLIENT_TIMEOUT (outcome unknown for a write).
+ * completes with AEG_CLIENT_TIMEOUT (outcome unknown for a write). A BUSY
+ * answer (the node refuses for now: its Raft log window or request slots
+ * are full) is retried after timeout_ms / 20 (at least 2 ms) without using
+ * up a retry; the op fails with BUSY after timeout_ms x (retries + 1) of
+ * such answers.
  *
  * Pipelining: aeg_client_submit() queues, aeg_client_poll() packs every
  * queued request for one node worker into as few datagrams as fit, sends
@@ -23,9 +27,12 @@
  * through their callbacks. The node's session remembers a window of results
  * per client and shard (lib/kv, session_results_max = 128 by default) above
  * the seq_floor each datagram carries (the lowest seq still in flight), so
- * up to writes_per_shard_max (default 64, at most half that window) writes
- * per shard are in flight and retries still apply once. Reads are not
- * limited.
+ * up to writes_per_shard_max (default 64) writes per shard are in flight,
+ * and a shard takes no new write while session_results_max of its writes
+ * are at or above the floor (answered or not): a write whose request was
+ * lost is then retried after the timeout and applies once, and is never
+ * pushed out of the window by later ones (AEG_CLIENT_SESSION_EXPIRED); its
+ * shard waits for it meanwhile. Reads are not limited.
  *
  * Values larger than one datagram (up to value_bytes_max) go as parts and
  * replies come back in parts (aegis/client_reasm.h); a lost part is repaired
@@ -88,6 +95,7 @@ struct aeg_client_cfg {
 	uint32_t retries;             /* resends after the first try; 0: 5 */
 	uint32_t outstanding_max;     /* operations in flight; 0: 1024 */
 	uint32_t writes_per_shard_max; /* 0: 64 (see above) */
+	uint32_t session_results_max; /* the nodes' session window (lib/kv); 0: 128 */
 	uint32_t dgram_bytes;         /* datagram size; 0: AEG_CLIENT_DGRAM_BYTES_DEFAULT */
 	uint32_t value_bytes_max;     /* 0: 1 MiB */
 	uint32_t reasm_slots;         /* large replies reassembled at once; 0: 8 */
@@ -128,7 +136,8 @@ struct aeg_client_op_priv {
 	uint32_t ipv4;
 	uint16_t port;
 	uint32_t part_next; /* next part to queue (values sent in parts) */
-	uint16_t attempts;  /* sends so far */
+	uint16_t attempts;  /* sends so far not answered BUSY */
+	uint16_t busy;      /* BUSY answers so far */
 	uint8_t state;
 	uint8_t last_status; /* the last node answer that was not final */
 	uint8_t flags;
@@ -196,6 +205,8 @@ struct aeg_client_stats {
 	uint64_t suspects;       /* nodes marked suspect (a request timed out unanswered) */
 	uint64_t suspect_skips;  /* sends routed past a suspected leader */
 	uint64_t large_waits;    /* sends held back: large_inflight_max reached */
+	uint64_t session_waits;  /* sends held back: a shard's session window full */
+	uint64_t busy_retries;   /* BUSY answers (each retried after a short pause) */
 	uint64_t stray_replies;  /* no op with that seq (late duplicates) */
 	uint64_t drops[AEG_CLIENT_DROP_NR]; /* received datagrams refused, by reason */
 	uint64_t wrong_client;   /* authentic but for another client id */

@@ -77,6 +77,10 @@ struct aeg_wal_config {
 	 * fdatasync: no fsync round trip through io-wq; a FUA write where the
 	 * device has FUA. The same durability. */
 	bool dsync;
+	/* NOT DURABLE: writes with no fdatasync and no RWF_DSYNC (a batch
+	 * counts as durable once the kernel has it). For measuring replication
+	 * without the disk, never for data anyone keeps. */
+	bool no_sync;
 	aeg_wal_replay_fn replay;
 	void *replay_ctx;
 };

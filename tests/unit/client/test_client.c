@@ -359,6 +359,67 @@ static void test_pipelined(void **state)
 	aeg_client_close(c);
 }
 
+/* A write's request is lost; while it waits for its retry, many more writes
+ * to the same shard complete. The node's session keeps 128 results per
+ * client and shard: without the client's window rule the later writes would
+ * push the lost one out and its retry would get SESSION_EXPIRED (outcome
+ * unknown). With it the shard waits for the retry, and every write applies
+ * once and succeeds. */
+static void test_lost_request_not_expired(void **state)
+{
+	(void)state;
+	enum { N = 400 };
+	static struct aeg_client_op ops[N + 1];
+	static char keys[N + 1][24];
+	struct aeg_client *c = open_client(100, 5);
+	uint32_t shard = UINT32_MAX;
+	struct tally t = {0};
+	int n = 0;
+	for (int i = 0; n <= N; i++) {
+		int kl = snprintf(keys[n], sizeof(keys[n]), "lost%d", i);
+		uint32_t s = aeg_shard_for_key(fk.map, keys[n], (uint32_t)kl);
+		if (shard == UINT32_MAX)
+			shard = s;
+		if (s != shard)
+			continue;
+		ops[n] = (struct aeg_client_op){.op = AEG_CLIENT_PUT, .key = keys[n], .key_len = (uint32_t)kl,
+						.value = "v", .value_len = 1, .done = count_done, .user = &t};
+		n++;
+	}
+	fake_lock(&fk);
+	fk.drop_requests = 1;
+	uint64_t applied0 = fk.applied;
+	fake_unlock(&fk);
+	assert_int_equal(aeg_client_submit(c, &ops[0]), 0);
+	for (int guard = 0; guard < 100; guard++) {
+		assert_true(aeg_client_poll(c, 1) >= 0);
+		fake_lock(&fk);
+		int left = fk.drop_requests;
+		fake_unlock(&fk);
+		if (left == 0)
+			break;
+	}
+	for (int i = 1; i <= N; i++) {
+		int rc;
+		while ((rc = aeg_client_submit(c, &ops[i])) == -EAGAIN)
+			assert_true(aeg_client_poll(c, 100) >= 0);
+		assert_int_equal(rc, 0);
+	}
+	while (t.done < N + 1)
+		assert_true(aeg_client_poll(c, 100) >= 0);
+	for (int i = 0; i <= N; i++)
+		if (ops[i].status != AEG_CLIENT_OK)
+			fail_msg("write %d: status %d", i, ops[i].status);
+	struct aeg_client_stats st;
+	aeg_client_get_stats(c, &st);
+	assert_true(st.retransmits >= 1);
+	assert_true(st.session_waits >= 1);
+	fake_lock(&fk);
+	assert_int_equal(fk.applied - applied0, N + 1);
+	fake_unlock(&fk);
+	aeg_client_close(c);
+}
+
 static void large_round_trip(struct aeg_client *c, uint32_t size, struct prng *p,
 			     int drop_req_part, int drop_resp_part)
 {
@@ -488,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_lost_reply_applies_once),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_lost_request_not_expired),
 		cmocka_unit_test(test_dead_node_suspected),
 		cmocka_unit_test(test_large_values),
 		cmocka_unit_test(test_large_inflight),

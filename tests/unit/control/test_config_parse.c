@@ -272,6 +272,9 @@ static void test_set(void **state)
 	assert_int_equal(cfg.base_port, 8000);
 	assert_int_equal(aeg_config_set(&cfg, "wal.dsync", "true", err, sizeof(err)), 0);
 	assert_true(cfg.wal_dsync);
+	assert_true(cfg.wal_sync); /* durable unless asked */
+	assert_int_equal(aeg_config_set(&cfg, "wal.sync", "false", err, sizeof(err)), 0);
+	assert_false(cfg.wal_sync);
 	struct aeg_config before = cfg;
 	static const struct {
 		const char *key, *value, *want;
