@@ -117,7 +117,8 @@ static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
 	if (rp->cfg.snapshot_every > 0 && e->index >= s->snap_index + rp->cfg.snapshot_every)
 		s->want_snapshot = true;
 	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
-	if (++s->applied_since_compact >= window / 4 || s->want_snapshot)
+	s->applied_bytes_since_compact += e->len;
+	if (++s->applied_since_compact >= window / 4 || rp_compact_due(rp, s) || s->want_snapshot)
 		rp_work(rp, s);
 }
 
@@ -172,6 +173,7 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 	/* The log may hold a few values of the largest size besides many
 	 * small ones (a quota on the pool, not memory of the group). */
 	rc->log_bytes_max = 8ull * (c->kv.value_bytes_max + 4096);
+	rp->log_bytes_max = rc->log_bytes_max;
 	rc->batch_bytes_max = RP_APPEND_BYTES_MAX;
 	rc->snap_slot = &rp->snap_slot;
 	rc->snap_slot_idle_ticks = 4 * rc->election_ticks_max;
@@ -447,7 +449,6 @@ static uint32_t after_work(struct aeg_replica *rp)
 {
 	uint32_t did = aeg_gd_process(rp->gd);
 	rp_snapshot_files_done(rp);
-	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
 	uint32_t n = rp->n_work, kept = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		struct rp_shard *s = &rp->shards[rp->work[i]];
@@ -456,10 +457,10 @@ static uint32_t after_work(struct aeg_replica *rp)
 			(void)rp_snapshot_take(rp, s);
 		}
 		bool compact_later = false;
-		if (s->applied_since_compact >= window / 4) {
+		if (rp_compact_due(rp, s)) {
 			compact_later = !rp_compact(rp, s);
 			if (!compact_later)
-				s->applied_since_compact = 0;
+				s->applied_since_compact = 0, s->applied_bytes_since_compact = 0;
 		}
 		bool one_waits = s->n_one > 0 && rp_client_check_one(rp, s);
 		if (one_waits || compact_later)

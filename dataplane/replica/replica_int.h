@@ -71,6 +71,7 @@ struct rp_shard {
 	struct snap_buf *snap;           /* its bytes, shared with the file writer */
 	bool want_snapshot;              /* snapshot_every reached, a follower needs one, or the log is pinned */
 	uint32_t applied_since_compact;
+	uint64_t applied_bytes_since_compact;
 	bool on_work;                    /* on the worker's work list */
 	bool installed;                  /* a snapshot came from the leader */
 	uint64_t seen_term;              /* last published: to log changes */
@@ -105,6 +106,7 @@ struct rp_peer {
 #define RP_PEERS_MAX 64
 
 struct aeg_replica {
+	uint64_t log_bytes_max;          /* each group's Raft payload quota */
 	struct aeg_replica_config cfg;
 	char dir[4096];
 	struct aeg_wal *wal;
@@ -202,6 +204,13 @@ int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s);
 /* Drops applied entries from the Raft log window (keeping a tail for
  * followers a little behind). */
 bool rp_compact(struct aeg_replica *rp, struct rp_shard *s);
+/* A quarter of the window (entries) or of the payload quota applied since
+ * the last compaction. */
+static inline bool rp_compact_due(const struct aeg_replica *rp, const struct rp_shard *s)
+{
+	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
+	return s->applied_since_compact >= window / 4 || s->applied_bytes_since_compact >= rp->log_bytes_max / 4;
+}
 /* Periodic: marks shards whose snapshot a follower needs (the log no
  * longer reaches back to it) or whose entries pin the oldest log segment. */
 void rp_snapshot_needs(struct aeg_replica *rp);

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "replica_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,26 @@
 
 #define SNAP_LOAD_MAX (1ull << 32)
 
-/* Raft keeps this many applied entries in memory behind a snapshot, so
- * that a follower a little behind gets appends, not the whole snapshot. */
-static uint64_t keep_behind(const struct aeg_replica *rp)
+/* Raft keeps up to a quarter of its window of applied entries in memory
+ * behind a snapshot, so that a follower a little behind gets appends, not
+ * the whole snapshot; and no more than a quarter of its payload quota
+ * (log_bytes_max): large values would otherwise fill the quota with
+ * entries kept behind and every proposal would find the log full. Walks
+ * back at most window / 4 entries, once per window / 4 applied. */
+static uint64_t keep_behind(const struct aeg_replica *rp, struct aeg_raft *r,
+			    const struct aeg_raft_status *st)
 {
 	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
-	return window / 4;
+	uint64_t bytes_max = rp->log_bytes_max / 4, bytes = 0, keep = 0;
+	while (keep < window / 4 && st->applied - keep >= st->first_index && st->applied > keep) {
+		const struct aeg_raft_entry *e = aeg_raft_entry_at(r, st->applied - keep);
+		assert(e != NULL);
+		bytes += e->len;
+		if (bytes > bytes_max)
+			break;
+		keep++;
+	}
+	return keep;
 }
 
 /* The log window keeps what every live follower still needs, up to 3/4 of
@@ -36,11 +51,11 @@ bool rp_compact(struct aeg_replica *rp, struct rp_shard *s)
 	struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
 	struct aeg_raft_status st;
 	aeg_raft_status(r, &st);
-	uint64_t keep = keep_behind(rp);
-	if (st.applied <= keep)
-		return true;
 	if (st.applied > st.persisted)
 		return false;
+	uint64_t keep = keep_behind(rp, r, &st);
+	if (st.applied <= keep)
+		return true;
 	uint64_t target = st.applied - keep;
 	if (st.role == AEG_RAFT_LEADER) {
 		struct aeg_raft_conf conf;
@@ -53,7 +68,7 @@ bool rp_compact(struct aeg_replica *rp, struct rp_shard *s)
 		}
 		uint64_t used = st.last_index - st.first_index + 1;
 		uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
-		if (used < window / 4 * 3)
+		if (used < window / 4 * 3 && st.log_bytes < rp->log_bytes_max / 4 * 3)
 			target = need;
 	}
 	if (target < st.first_index)

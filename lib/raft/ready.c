@@ -113,6 +113,7 @@ void aeg_raft_status(const struct aeg_raft *r, struct aeg_raft_status *st)
 	st->first_index = r->first;
 	st->last_index = r->last;
 	st->msgs_dropped = r->msgs_dropped;
+	st->log_bytes = r->arena != NULL ? r->arena_tail - r->arena_head : r->payload_bytes;
 }
 
 enum aeg_raft_role aeg_raft_role(const struct aeg_raft *r)

@@ -283,6 +283,7 @@ struct aeg_raft_status {
 	uint64_t persisted;
 	uint64_t first_index, last_index;
 	uint64_t msgs_dropped;
+	uint64_t log_bytes;       /* payload bytes the log holds, of log_bytes_max */
 };
 
 /* Progress of one follower as the leader sees it (aeg_raft_progress_of). */
