@@ -37,14 +37,24 @@ static void on_signal(int sig)
 	g_stop = 1;
 }
 
+/* One line per call, written at once (workers log from their threads),
+ * stamped with the UTC time to the millisecond as etcd's logs are. */
 static void logf_(const char *fmt, ...)
 {
+	char line[1024];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ aegisd[%u]: ", ts.tv_nsec / 1000000, g_node);
 	va_list ap;
-	fprintf(stderr, "aegisd[%u]: ", g_node);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	n = m < 0 ? n : (n + (size_t)m < sizeof(line) - 1 ? n + (size_t)m : sizeof(line) - 2);
+	line[n++] = '\n';
+	(void)fwrite(line, 1, n, stderr);
 }
 
 struct cli {

@@ -524,12 +524,17 @@ static void liveness(struct aeg_replica *rp)
 			p->last_rx_ms = rp->now_ms;  /* start: give it a timeout's grace */
 		if (len > 0 && rp->now_ms - p->last_tx_ms >= rp->cfg.heartbeat_ms)
 			(void)io_send(rp, p->node, AEG_MSG_RAFT_HB, 0, empty, (uint32_t)len);
-		/* Silent for election_timeout_min and at least 4 keepalives (our
-		 * own stalls are not counted): the groups it leads then campaign
-		 * within [min, max], so a dead leader is replaced within min + max
-		 * plus a vote round, under 2 x election_timeout_max. A false
-		 * suspicion costs pre-votes the live leader's followers refuse. */
-		uint64_t silent_ms = rp->cfg.election_ms_min;
+		/* Silent for election_timeout_min plus a keepalive, and at least 4
+		 * keepalives (our own stalls are not counted): one survivor of each
+		 * group it led campaigns at once (aeg_gd_node_down), the others
+		 * wake. The keepalive of margin: the other survivors grant the
+		 * pre-vote only once they too have not heard the leader for
+		 * election_timeout_min (counted in ticks, which lag a little). A
+		 * dead leader is then replaced in about min + a heartbeat + a vote
+		 * round; should that vote fail, the election timers do it within
+		 * 2 x election_timeout_max. A false suspicion costs pre-votes the
+		 * live leader's followers refuse. */
+		uint64_t silent_ms = rp->cfg.election_ms_min + rp->cfg.heartbeat_ms;
 		if (silent_ms < 4ull * rp->cfg.heartbeat_ms)
 			silent_ms = 4ull * rp->cfg.heartbeat_ms;
 		if (!p->down && rp->now_ms - p->last_rx_ms > silent_ms) {

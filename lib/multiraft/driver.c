@@ -277,15 +277,37 @@ void aeg_gd_tick(struct aeg_gd *gd, uint64_t now_ms, uint32_t tick_ms)
 	}
 }
 
+/* The voter that campaigns at once when node, the leader, is down: the
+ * lowest voter id but node's. One successor per group, the same on every
+ * replica, so the survivors do not split the vote; the others keep their
+ * election timers (they take over if the successor is down too). */
+static bool successor_is_self(const struct aeg_raft *r, uint32_t self, uint32_t node)
+{
+	struct aeg_raft_conf conf;
+	aeg_raft_conf_get(r, &conf);
+	uint32_t best = 0;
+	for (uint32_t i = 0; i < conf.n; i++)
+		if (conf.ids[i] != node && (conf.roles[i] & AEG_RAFT_MEMBER_VOTER) &&
+		    (best == 0 || conf.ids[i] < best))
+			best = conf.ids[i];
+	return best == self;
+}
+
 void aeg_gd_node_down(struct aeg_gd *gd, uint32_t node)
 {
 	for (uint32_t gid = 1; gid < gd->cfg.groups_max; gid++) {
 		struct gd_group *g = gd->groups[gid];
-		if (g == NULL || !aeg_raft_quiescent(g->r))
+		if (g == NULL)
 			continue;
 		struct aeg_raft_status st;
 		aeg_raft_status(g->r, &st);
-		if (st.lead == node || st.lead == 0) {
+		if (st.role != AEG_RAFT_FOLLOWER || (st.lead != node && st.lead != 0))
+			continue;
+		if (st.lead == node && successor_is_self(g->r, gd->cfg.self, node)) {
+			aeg_raft_wake(g->r);
+			aeg_raft_campaign(g->r); /* pre-vote first: a live leader keeps its term */
+			gd_mark(gd, g);
+		} else if (aeg_raft_quiescent(g->r)) {
 			aeg_raft_wake(g->r);
 			gd_mark(gd, g);
 		}

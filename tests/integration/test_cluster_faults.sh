@@ -50,7 +50,7 @@ on_exit() {
 	local j
 	for j in $(jobs -p); do kill "$j" 2>/dev/null; done
 	[ -f "$D/cluster.env" ] && "$CLUSTER" --dir "$D" stop >/dev/null 2>&1
-	if [ "$rc" = 0 ] || [ "$rc" = 77 ]; then rm -rf "$D" "$D.lock"; else echo "run dir kept: $D" >&2; fi
+	if [ -z "${AEGIS_TEST_KEEP:-}" ] && { [ "$rc" = 0 ] || [ "$rc" = 77 ]; }; then rm -rf "$D" "$D.lock"; else echo "run dir kept: $D" >&2; fi
 	exit "$rc"
 }
 trap on_exit EXIT
@@ -149,8 +149,30 @@ while [ $(((${EPOCHREALTIME/./} - t_kill) / 1000)) -lt 10000 ]; do
 	sleep 0.05
 done
 [ -n "$t_led" ] || fail "no leader for every shard 10 s after the kill"
-log "every shard has a leader again after $t_led ms (bound: 2 x election_timeout_max = $((2 * ELECTION_MAX)) ms)"
-[ "$t_led" -le $((2 * ELECTION_MAX)) ] || fail "failover took $t_led ms"
+# The polls above see it late (aegisctl on a loaded box, status published
+# every 100 ms): the failover time is from the survivors' logs, the first
+# new leader of each group the victim led (UTC, to the millisecond).
+t_log=$(python3 - "$t_kill" "$victim" "$most" "$D"/n[0-9]*.log <<'PY'
+import re, sys, datetime
+kill_us, victim, most = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+first = {}
+pat = re.compile(r"^(\S+)Z aegisd\[(\d+)\]: worker \d+: group (\d+): term \d+, leader ([1-9]\d*) \(was term \d+, leader (\d+)\)")
+for path in sys.argv[4:]:
+    for line in open(path, errors="replace"):
+        m = pat.match(line)
+        if not m or m.group(2) == victim or m.group(5) != victim:
+            continue
+        t = datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc).timestamp()
+        us = int(t * 1e6)
+        if us >= kill_us:
+            g = m.group(3)
+            first[g] = min(first.get(g, us), us)
+print((max(first.values()) - kill_us) // 1000 if len(first) >= most else "")
+PY
+)
+[ -n "$t_log" ] || fail "the survivors' logs do not name a new leader for each of the $most groups node $victim led"
+log "every shard has a leader again after $t_log ms by the nodes' logs, $t_led ms by polling aegisctl (bound: 2 x election_timeout_max = $((2 * ELECTION_MAX)) ms)"
+[ "$t_log" -le $((2 * ELECTION_MAX)) ] || fail "failover took $t_log ms"
 sleep 1
 ac restart "$victim" >/dev/null || fail "restart $victim"
 caught_up "$victim" 20 || fail "node $victim did not catch up within 20 s of its restart"

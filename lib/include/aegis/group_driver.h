@@ -148,7 +148,10 @@ void aeg_gd_touch(struct aeg_gd *gd, uint32_t group);
 /* now_ms: the caller's monotonic clock. Ticks every active group once per
  * tick_ms elapsed (at most a few ticks per call after a stall). */
 void aeg_gd_tick(struct aeg_gd *gd, uint64_t now_ms, uint32_t tick_ms);
-/* Node-level failure detector: wakes quiet groups whose leader is node. */
+/* Node-level failure detector: node is silent. Groups it leads campaign at
+ * once on one survivor (the lowest other voter id; with pre-vote, so a
+ * false suspicion of a live leader changes nothing) and wake elsewhere;
+ * quiet groups without a leader wake. */
 void aeg_gd_node_down(struct aeg_gd *gd, uint32_t node);
 /* Processes every dirty group; returns how many readies were handled. */
 uint32_t aeg_gd_process(struct aeg_gd *gd);

@@ -54,6 +54,7 @@ static struct tmsg net[NET_MAX];
 static uint32_t n_net;
 static struct prng rng;
 static uint32_t drop_pct;
+static uint32_t dead_node; /* sends nothing, gets nothing, never ticks */
 static uint64_t acks_checked, committed_total;
 static uint64_t global_hash[GROUPS + 1][IDX_MAX]; /* what index i is, once applied anywhere */
 
@@ -110,7 +111,7 @@ static int send_msg(void *ctx, uint32_t to, uint8_t type, uint32_t group, const 
 			acks_checked++;
 		}
 	}
-	if (n_net >= NET_MAX || prng_below(&rng, 100) < drop_pct)
+	if (n_net >= NET_MAX || prng_below(&rng, 100) < drop_pct || nd->id == dead_node || to == dead_node)
 		return 0;
 	struct tmsg *t = &net[n_net++];
 	t->from = nd->id;
@@ -204,6 +205,14 @@ static void cluster_fini(void)
 
 static void deliver_some(void)
 {
+	for (uint32_t i = 0; i < n_net;) { /* what was in flight to or from the dead */
+		if (net[i].to == dead_node || net[i].from == dead_node) {
+			free(net[i].body);
+			net[i] = net[--n_net];
+		} else {
+			i++;
+		}
+	}
 	/* Deliver a random subset in random order; the rest waits. */
 	uint32_t n = n_net;
 	for (uint32_t k = 0; k < n && n_net > 0; k++) {
@@ -223,6 +232,8 @@ static void run(uint64_t ms, bool propose)
 		deliver_some();
 		for (uint32_t id = 1; id <= NODES; id++) {
 			struct tnode *nd = &nodes[id];
+			if (id == dead_node)
+				continue;
 			aeg_gd_tick(nd->gd, now + 1000, 10);
 			for (uint32_t g = 1; propose && g <= GROUPS; g++) {
 				struct aeg_raft_status st;
@@ -293,11 +304,92 @@ static void test_idle_groups_go_quiet(void **state)
 	cluster_fini();
 }
 
+/* The leader of some groups dies. Once the survivors' failure detector
+ * says so (after election_timeout_min without a word from it), one survivor
+ * of each such group (the lowest other voter) campaigns at once and the
+ * other waits for its timer (no split vote); most groups then have a new
+ * leader within 40 ms (a successor whose log is behind the other's loses,
+ * and the timers follow), and all of them soon after. */
+static void test_leader_down_successor_campaigns(void **state)
+{
+	(void)state;
+	uint64_t seed = test_seed(0xd71e0003);
+	cluster_init(seed, 0);
+	drop_pct = 0;
+	dead_node = 0;
+	run(2000, true);
+	uint32_t victim = 0, led = 0;
+	for (uint32_t id = 1; id <= NODES && led == 0; id++)
+		for (uint32_t g = 1; g <= GROUPS; g++)
+			if (aeg_raft_role(aeg_gd_raft(nodes[id].gd, g)) == AEG_RAFT_LEADER)
+				victim = id, led++;
+	assert_true(led > 0);
+	bool was_led[GROUPS + 1] = { false };
+	led = 0;
+	for (uint32_t g = 1; g <= GROUPS; g++)
+		if (aeg_raft_role(aeg_gd_raft(nodes[victim].gd, g)) == AEG_RAFT_LEADER)
+			was_led[g] = true, led++;
+	dead_node = victim;
+	run(160, false); /* election_timeout_min (150 ms) and a tick of silence */
+	uint32_t successor = victim == 1 ? 2 : 1;
+	bool waiting[GROUPS + 1] = { false }; /* no survivor's timer fired yet */
+	uint32_t n_waiting = 0;
+	for (uint32_t g = 1; g <= GROUPS; g++) {
+		waiting[g] = was_led[g];
+		for (uint32_t id = 1; id <= NODES; id++) {
+			struct aeg_raft_status st;
+			aeg_raft_status(aeg_gd_raft(nodes[id].gd, g), &st);
+			if (id != victim && (st.role != AEG_RAFT_FOLLOWER || st.lead != victim))
+				waiting[g] = false;
+		}
+		n_waiting += waiting[g];
+	}
+	assert_true(n_waiting > 0);
+	for (uint32_t id = 1; id <= NODES; id++)
+		if (id != victim)
+			aeg_gd_node_down(nodes[id].gd, victim);
+	for (uint32_t g = 1; g <= GROUPS; g++) {
+		if (!waiting[g])
+			continue;
+		for (uint32_t id = 1; id <= NODES; id++) {
+			enum aeg_raft_role role = aeg_raft_role(aeg_gd_raft(nodes[id].gd, g));
+			if (id == successor && role != AEG_RAFT_PRE_CANDIDATE && role != AEG_RAFT_CANDIDATE)
+				fail_msg("seed=%llu: group %u: successor n%u did not campaign (role %d)",
+					 (unsigned long long)seed, g, id, role);
+			if (id != successor && id != victim && role != AEG_RAFT_FOLLOWER)
+				fail_msg("seed=%llu: group %u: n%u campaigns too (role %d)", (unsigned long long)seed,
+					 g, id, role);
+		}
+	}
+	run(40, false);
+	uint32_t replaced = 0;
+	for (uint32_t g = 1; g <= GROUPS; g++) {
+		if (!was_led[g])
+			continue;
+		for (uint32_t id = 1; id <= NODES; id++)
+			if (id != victim && aeg_raft_role(aeg_gd_raft(nodes[id].gd, g)) == AEG_RAFT_LEADER)
+				replaced++;
+	}
+	print_message("node %u led %u groups; %u have a new leader 40 ms after the detector\n", victim, led, replaced);
+	run(400, false);
+	for (uint32_t g = 1; g <= GROUPS; g++) {
+		uint32_t leaders = 0;
+		for (uint32_t id = 1; id <= NODES; id++)
+			leaders += id != victim && aeg_raft_role(aeg_gd_raft(nodes[id].gd, g)) == AEG_RAFT_LEADER;
+		if (leaders != 1)
+			fail_msg("seed=%llu: group %u has %u leaders 440 ms after the detector", (unsigned long long)seed,
+				 g, leaders);
+	}
+	dead_node = 0;
+	cluster_fini();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commits_and_acks_wait_for_disk),
 		cmocka_unit_test(test_idle_groups_go_quiet),
+		cmocka_unit_test(test_leader_down_successor_campaigns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
