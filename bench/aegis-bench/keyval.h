@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define KV_TAG_BYTES 16u
-#define KV_KEY_BYTES_MAX 256u
+#define KV_KEY_BYTES_MAX 4096u /* the nodes refuse keys over their key_bytes_max (1024 by default) */
 
 /* Fills the letter pool (deterministic: the same in every run). */
 void kv_init(void);

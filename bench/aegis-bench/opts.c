@@ -203,7 +203,7 @@ static int one(struct opts *o, int c, const char *a)
 		p->zipf = true;
 		p->zipf_gen.theta = a[4] == ':' ? v : 0.99;
 		return 0;
-	case O_KB: return u32(a, 2, KV_KEY_BYTES_MAX, &p->key_bytes) ? bad("--key-bytes %s: 2..256", a) : 0;
+	case O_KB: return u32(a, 2, KV_KEY_BYTES_MAX, &p->key_bytes) ? bad("--key-bytes %s: 2..4096", a) : 0;
 	case O_VB:
 		return u32(a, 0, AEG_CLIENT_VALUE_BYTES_MAX, &p->value_bytes) ? bad("--value-bytes %s: 0..64 MiB", a) : 0;
 	case O_READS: return num(a, 0, 100, &p->reads_pct) ? bad("--reads %s: 0..100", a) : 0;

@@ -154,6 +154,27 @@ PY
 "$LINCHECK" "$AG_TMP/hbad.txt" >"$AG_TMP/lin.txt" 2>&1
 [ $? = 1 ] || ag_fail "lincheck took a stale read: $(cat "$AG_TMP/lin.txt")"
 
+ag_log "bad client datagrams to every node during a load: each dropped and counted, or answered with an error"
+INJECT="$AG_BUILD/tests/integration/client_inject"
+drops() { # drops counted on all nodes (client parser and port)
+	local i t=0
+	for i in 1 2 3; do t=$((t + $(ag_status "$i" 'sum(w["clients"]["drops"] + w["dp"]["drops"] for w in W)'))); done
+	echo "$t"
+}
+d0=$(drops)
+bench --duration 3 --warmup 0 --outstanding 64 --keys 1000 --quiet --json "$AG_TMP/inj.json" \
+	>"$AG_TMP/inj.out" 2>&1 &
+sleep 1
+"$INJECT" --key-file "$AG_TMP/client.key" $(for i in 1 2 3; do echo "$(ag_ip "$i"):$(ag_port "$i")"; done) \
+	>"$AG_TMP/inject.txt" 2>&1 || ag_fail "client_inject: $(cat "$AG_TMP/inject.txt")"
+wait $! || ag_fail "load during the injection: $(cat "$AG_TMP/inj.out")"
+json "$AG_TMP/inj.json" 'j["errors"] == 0 and j["ops"] > 0'
+d1=$(drops)
+want=$(sed -n 's/^drops_expected //p' "$AG_TMP/inject.txt")
+[ $((d1 - d0)) = "$want" ] || ag_fail "nodes counted $((d1 - d0)) drops, expected $want: $(cat "$AG_TMP/inject.txt")"
+[ "$(ag_cli get inject-replay)" = once ] || ag_fail "the replayed write: $(ag_cli get inject-replay)"
+sed 's/^/  /' "$AG_TMP/inject.txt" >&2
+
 ag_log "64 KiB values, 64 in flight: every write answered (the log's payload quota once filled up"
 ag_log "with entries kept behind for followers, and every proposal got BUSY until it timed out)"
 expect_rc 0 "64 KiB writes" bench --duration 3 --warmup 0 --outstanding 64 --keys 64 --value-bytes 65536 \

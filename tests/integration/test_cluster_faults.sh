@@ -7,15 +7,18 @@
 # (--record), one reads and writes 16 hot keys at quorum and records every
 # operation with its call and return times (--history). Meanwhile:
 #   kill -9 a node that leads shards: every shard has a leader again within
-#     2 x election_timeout_max (+ the polling of this script), it restarts
-#     and catches up (applies what the leaders had committed);
+#     2 x election_timeout_max (from the survivors' logs), it restarts and
+#     catches up (applies what the leaders had committed);
 #   partition a node both ways for 3 s, heal;
-#   an asymmetric partition (frames TO a node dropped) for 3 s, heal;
+#   asymmetric partitions (frames TO a node dropped; frames FROM a node
+#     dropped) for 3 s each, heal;
 #   5% loss, 25% reordering, 1 ms delay on every link for 4 s.
 # Then every acknowledged write is read back at quorum (aegis-bench
 # --verify) and the history is checked by aegis-lincheck (the simulator's
 # checker). Second part: kill -9 of all three nodes in the middle of a load,
-# restart them all: both records verify again.
+# restart them all: both records verify again. Third: a whole load run
+# (writes and a hot-key history) under 5% loss with reordering: the same
+# checks.
 #
 # Root only (namespaces); others skip with 77. Names: prefix agf<pid>.
 # Usage: test_cluster_faults.sh tools/aegis-cluster BUILD_DIR
@@ -113,7 +116,7 @@ caught_up() {
 	return 1
 }
 
-DUR=24
+DUR=27
 log "load for $DUR s: bulk writes with --record, 16 hot keys with --history"
 bench bulk --duration "$DUR" --warmup 0 --outstanding 16 --keys 5000 --value-bytes 64 --record "$D/rec1.txt"
 bench hot --duration "$DUR" --warmup 0 --rate 120 --threads 2 --outstanding 8 --keys 16 --key-bytes 4 \
@@ -186,6 +189,10 @@ log "asymmetric: frames to node 3 dropped for 3 s"
 ac partition 3 --in || fail "partition 3 --in"
 sleep 3
 ac heal 3 || fail "heal 3"
+log "asymmetric: frames node 1 sends dropped for 3 s"
+ac partition 1 --out || fail "partition 1 --out"
+sleep 3
+ac heal 1 || fail "heal 1"
 log "5% loss, 25% reordering, 1 ms delay on every link for 4 s"
 ac netem loss 5% delay 1ms reorder 25% || fail "netem"
 sleep 4
@@ -221,5 +228,24 @@ cat "$D/rec1.txt" "$D/rec2.txt" >"$D/rec.txt"
 ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \
 	--verify "$D/rec.txt" >"$D/v2.out" 2>&1 || { cat "$D/v2.out" >&2; fail "verify after kill -9 of all"; }
 log "$(grep -c . "$D/rec.txt") acknowledged writes verified after all restarted"
+
+log "a whole load run under 5% loss, 25% reordering and 1 ms delay on every link"
+ac netem loss 5% delay 1ms reorder 25% || fail "netem"
+bench bulk3 --duration 6 --warmup 0 --outstanding 16 --keys 5000 --value-bytes 64 --record "$D/rec3.txt"
+# --key-bytes 5: 16 keys the first history did not touch (a history starts
+# from absent keys).
+bench hot3 --duration 6 --warmup 0 --rate 120 --threads 2 --outstanding 8 --keys 16 --key-bytes 5 \
+	--value-bytes 32 --reads 50 --read-consistency quorum --history "$D/hist3.txt"
+wait || true
+ac netem off || fail "netem off"
+for b in bulk3 hot3; do
+	grep -q '"bench":"aegis-bench"' "$D/bench-$b.out" || fail "aegis-bench $b printed no result"
+	grep '^throughput' "$D/bench-$b.out" | sed "s/^/  $b: /" >&2
+done
+[ "$(wc -l <"$D/rec3.txt")" -gt 100 ] || fail "only $(wc -l <"$D/rec3.txt") writes acknowledged under loss"
+ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \
+	--verify "$D/rec3.txt" >"$D/v3.out" 2>&1 || { cat "$D/v3.out" >&2; fail "verify after the run under loss"; }
+"$LINCHECK" "$D/hist3.txt" >"$D/lin3.out" 2>&1 || { cat "$D/lin3.out" >&2; fail "aegis-lincheck (under loss)"; }
+log "$(grep -c . "$D/rec3.txt") writes acknowledged under loss, all there; $(tail -n 1 "$D/lin3.out")"
 ac stop >/dev/null || fail "stop"
 log "PASS"
