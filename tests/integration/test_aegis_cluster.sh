@@ -18,21 +18,9 @@ BUILD=$(cd "${2:?usage: $0 tools/aegis-cluster BUILD_DIR}" && pwd)
 P="agt$$"
 D1=/var/tmp/$P-a
 D2=/var/tmp/$P-b
-T0=${EPOCHREALTIME/./}
-
-log() { echo "[$(date +%T.%N | cut -c1-12) +$(((${EPOCHREALTIME/./} - T0) / 1000000))s] $*" >&2; }
-skip() { echo "SKIP: $*"; exit 77; }
-
-fail() {
-	echo "FAIL: $*" >&2
-	local f
-	for f in "$D1"/*.log "$D2"/*.log; do
-		[ -e "$f" ] || continue
-		echo "---- $f (last 25 lines)" >&2
-		tail -n 25 "$f" >&2
-	done
-	exit 1
-}
+# shellcheck source=cluster/lib.sh
+. "$(dirname "$0")/cluster/lib.sh"
+fail() { fail_logs "$*" "$D1"/*.log "$D2"/*.log; }
 
 ac() { "$CLUSTER" "$@"; }
 
@@ -95,18 +83,11 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"
+cluster_require "$CLUSTER" "$BUILD"
 for p in ip nsenter setsid taskset ethtool python3 pgrep; do
 	command -v "$p" >/dev/null || skip "$p not found"
 done
-[ -x "$BUILD/control/aegisd" ] && [ -x "$BUILD/tools/aegis-cluster-cores" ] || skip "no aegisd in $BUILD"
-transport=$(sed -n 's/^DEFAULT_TRANSPORT=//p' "$CLUSTER")
-if [ "$transport" != udp ]; then
-	compgen -G "/usr/lib/*/dpdk/pmds-*/librte_net_$transport.so*" >/dev/null ||
-		skip "DPDK net_$transport PMD not installed"
-fi
-ip netns add "$P-probe" 2>/dev/null || skip "cannot create a network namespace"
-ip netns del "$P-probe"
+[ -x "$BUILD/tools/aegis-cluster-cores" ] || skip "no aegis-cluster-cores in $BUILD"
 
 log "start (default transport $transport) in $D1"
 ac --dir "$D1" start --build "$BUILD" --prefix "$P" --shards 8 --timeout 60 >"$D1.start.out" 2>&1 ||

@@ -29,22 +29,11 @@ CLUSTER=${1:?usage: $0 tools/aegis-cluster BUILD_DIR}
 BUILD=$(cd "${2:?usage: $0 tools/aegis-cluster BUILD_DIR}" && pwd)
 P="agf$$"
 D=/var/tmp/$P
-T0=${EPOCHREALTIME/./}
 BENCH=$BUILD/bench/aegis-bench/aegis-bench
 LINCHECK=$BUILD/tests/lincheck/aegis-lincheck
-
-log() { echo "[$(date +%T.%N | cut -c1-12) +$(((${EPOCHREALTIME/./} - T0) / 1000000))s] $*" >&2; }
-skip() { echo "SKIP: $*"; exit 77; }
-fail() {
-	echo "FAIL: $*" >&2
-	local f
-	for f in "$D"/n*.log "$D"/bench-*.err; do
-		[ -e "$f" ] || continue
-		echo "---- $f (last 20 lines)" >&2
-		tail -n 20 "$f" >&2
-	done
-	exit 1
-}
+# shellcheck source=cluster/lib.sh
+. "$(dirname "$0")/cluster/lib.sh"
+fail() { fail_logs "$*" "$D"/n*.log "$D"/bench-*.err; }
 ac() { "$CLUSTER" --dir "$D" "$@"; }
 
 on_exit() {
@@ -60,15 +49,8 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"
-[ -x "$BENCH" ] && [ -x "$LINCHECK" ] && [ -x "$BUILD/control/aegisd" ] || skip "not built in $BUILD"
-transport=$(sed -n 's/^DEFAULT_TRANSPORT=//p' "$CLUSTER")
-if [ "$transport" != udp ]; then
-	compgen -G "/usr/lib/*/dpdk/pmds-*/librte_net_$transport.so*" >/dev/null ||
-		skip "DPDK net_$transport PMD not installed"
-fi
-ip netns add "$P-probe" 2>/dev/null || skip "cannot create a network namespace"
-ip netns del "$P-probe"
+cluster_require "$CLUSTER" "$BUILD"
+[ -x "$BENCH" ] && [ -x "$LINCHECK" ] || skip "no aegis-bench or aegis-lincheck in $BUILD"
 
 log "start 3 nodes, 8 shards, transport $transport"
 ac start --build "$BUILD" --prefix "$P" --shards 8 --timeout 90 >"$D.start" 2>&1 ||

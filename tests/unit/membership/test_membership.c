@@ -30,6 +30,14 @@ static void beat(uint32_t id, uint64_t now)
 	assert_true(aeg_members_heard(&ms, id, now, &ev) >= 0);
 }
 
+/* Nodes 2 and 3 heard 3 times (healthy_after) by t = 300. */
+static void start3_healthy(void)
+{
+	start3(0);
+	for (uint64_t t = 100; t <= 300; t += 100)
+		beat(2, t), beat(3, t);
+}
+
 static void test_forming_then_healthy(void **state)
 {
 	(void)state;
@@ -55,9 +63,7 @@ static void test_forming_then_healthy(void **state)
 static void test_suspect_down_and_back(void **state)
 {
 	(void)state;
-	start3(0);
-	for (uint64_t t = 100; t <= 300; t += 100)
-		beat(2, t), beat(3, t);
+	start3_healthy();
 	struct aeg_member_event ev[4];
 	beat(3, 800);
 	assert_int_equal(aeg_members_tick(&ms, 850, ev, 4), 1);
@@ -91,9 +97,7 @@ static void test_suspect_down_and_back(void **state)
 static void test_no_quorum(void **state)
 {
 	(void)state;
-	start3(0);
-	for (uint64_t t = 100; t <= 300; t += 100)
-		beat(2, t), beat(3, t);
+	start3_healthy();
 	struct aeg_member_event ev[4];
 	assert_int_equal(aeg_members_tick(&ms, 4000, ev, 4), 2);
 	assert_int_equal(state_of(2), AEG_NODE_DOWN);
@@ -107,9 +111,7 @@ static void test_no_quorum(void **state)
 static void test_leave_and_left(void **state)
 {
 	(void)state;
-	start3(0);
-	for (uint64_t t = 100; t <= 300; t += 100)
-		beat(2, t), beat(3, t);
+	start3_healthy();
 	struct aeg_member_event ev[4];
 	assert_int_equal(aeg_members_leave(&ms, 3, 400, &ev[0]), 1);
 	assert_int_equal(ev[0].to, AEG_NODE_LEAVING);

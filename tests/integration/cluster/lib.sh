@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# What the tests on a tools/aegis-cluster cluster share (sourced):
+#   log MSG          a line on stderr with the time and seconds since T0
+#   skip MSG         exit 77 (meson: skipped)
+#   fail_logs MSG GLOB...  FAIL: MSG, the last 20 lines of each file, exit 1
+#   cluster_require CLUSTER BUILD
+#                    skips unless root, aegisd built, the default
+#                    transport's PMD installed and namespaces creatable;
+#                    sets $transport (the cluster's default) and uses $P
+#                    (the test's prefix) for the probe namespace
+T0=${EPOCHREALTIME/./}
+
+log() { echo "[$(date +%T.%N | cut -c1-12) +$(((${EPOCHREALTIME/./} - T0) / 1000000))s] $*" >&2; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+fail_logs() {
+	local msg=$1 f
+	shift
+	echo "FAIL: $msg" >&2
+	for f in "$@"; do
+		[ -e "$f" ] || continue
+		echo "---- $f (last 20 lines)" >&2
+		tail -n 20 "$f" >&2
+	done
+	exit 1
+}
+
+cluster_require() {
+	local cluster=$1 build=$2
+	[ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces)"
+	[ -x "$build/control/aegisd" ] || skip "no aegisd in $build"
+	transport=$(sed -n 's/^DEFAULT_TRANSPORT=//p' "$cluster")
+	if [ "$transport" != udp ]; then
+		compgen -G "/usr/lib/*/dpdk/pmds-*/librte_net_$transport.so*" >/dev/null ||
+			skip "DPDK net_$transport PMD not installed"
+	fi
+	ip netns add "$P-probe" 2>/dev/null || skip "cannot create a network namespace"
+	ip netns del "$P-probe"
+}
