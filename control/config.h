@@ -51,6 +51,13 @@
  *   memory_bytes_max                 size      1 GiB      >= 1 MiB: the node's memory budget
  *   admin_socket                     string    ""         "" = <data_dir>/aegisd.sock; < 108 bytes
  *   static_arp                       bool      false      only static neighbour entries
+ *   frame_bytes                      int       1472       UDP payload of a frame between
+ *                                                         nodes and of a reply to a client,
+ *                                                         512..65507; the same on every node;
+ *                                                         above 1472 (1500 MTU) only with
+ *                                                         transport udp and a path MTU of at
+ *                                                         least frame_bytes + 28 (jumbo frames:
+ *                                                         fewer packets per write)
  *   [limits]
  *   key_bytes_max                    size      1024       1..65535
  *   value_bytes_max                  size      1 MiB      1..4 MiB
@@ -87,6 +94,10 @@
 #define AEG_CONFIG_SPLIT_POOL_BYTES 65536 /* all split points with their NULs */
 #define AEG_CONFIG_KEYS_MAX 48            /* keys of the table in config.c */
 #define AEG_CONFIG_BASE_PORT_DEFAULT 7100
+/* Frames between nodes: the 1500-byte MTU payload (what DPDK ports carry), and
+ * the smallest frame that still holds a large message's fragment well. */
+#define AEG_CONFIG_FRAME_BYTES_DPDK 1472u
+#define AEG_CONFIG_FRAME_BYTES_MIN 512u
 #define AEG_CONFIG_KEY_BYTES 16           /* a cluster or client key */
 
 enum aeg_config_consistency {
@@ -147,6 +158,7 @@ struct aeg_config {
 	uint64_t memory_bytes_max;
 	char admin_socket[AEG_CONFIG_SOCKET_PATH_BYTES]; /* "": <data_dir>/aegisd.sock */
 	bool static_arp;
+	uint32_t frame_bytes;
 	/* [limits] */
 	uint32_t key_bytes_max;
 	uint32_t value_bytes_max;

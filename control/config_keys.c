@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aegis/raft.h"
+#include "aegis/wire.h"
 #include "config.h"
 #include "config_keys.h"
 
@@ -58,6 +59,8 @@ const struct cfg_key cfg_keys[CK_COUNT] = {
 	[CK_MEMORY] = SIZE("node", "memory_bytes_max", memory_bytes_max, MIB, 1ull << 50),
 	[CK_ADMIN_SOCKET] = STR("node", "admin_socket", admin_socket),
 	[CK_STATIC_ARP] = BOOL("node", "static_arp", static_arp),
+	[CK_FRAME_BYTES] = UINT("node", "frame_bytes", frame_bytes, AEG_CONFIG_FRAME_BYTES_MIN,
+				AEG_WIRE_FRAME_BYTES_MAX),
 	[CK_KEY_BYTES] = SIZE("limits", "key_bytes_max", key_bytes_max, 1, 65535),
 	[CK_VALUE_BYTES] = SIZE("limits", "value_bytes_max", value_bytes_max, 1, 4 * MIB),
 	[CK_WAL_SEGMENT] = SIZE("wal", "segment_bytes", wal_segment_bytes, MIB, 16 * GIB),
@@ -96,6 +99,7 @@ int aeg_config_defaults(struct aeg_config *c)
 		.wal_segment_bytes = 64 * MIB,
 		.wal_batch_bytes_max = (uint32_t)(2 * MIB),
 		.wal_sync = true,
+		.frame_bytes = AEG_CONFIG_FRAME_BYTES_DPDK,
 	};
 	return 0;
 }

@@ -166,6 +166,9 @@ static int check_node(const struct aeg_config *c, char *err, size_t err_len)
 		return FAIL(c->admin_socket[0] != '\0' ? CK_ADMIN_SOCKET : CK_DATA_DIR,
 			    "the admin socket path must be shorter than %u bytes "
 			    "(set node.admin_socket)", AEG_CONFIG_SOCKET_PATH_BYTES);
+	if (c->transport == AEG_CONFIG_TRANSPORT_DPDK && c->frame_bytes > AEG_CONFIG_FRAME_BYTES_DPDK)
+		return FAIL(CK_FRAME_BYTES, "%u needs transport = \"udp\" (a DPDK port's buffers "
+			    "hold %u)", c->frame_bytes, AEG_CONFIG_FRAME_BYTES_DPDK);
 	if (c->cluster_key_file[0] != '\0' && strcmp(c->cluster_key_file, c->client_key_file) == 0)
 		return FAIL(CK_CLIENT_KEY_FILE, "must not be node.cluster_key_file: a client must "
 			    "never hold the cluster key");

@@ -91,6 +91,7 @@ static int dp_config_of(struct aeg_node *n, const struct aeg_node_opts *o, char 
 	a->workers = (uint16_t)cfg->workers;
 	a->cluster = cfg->cluster_id;
 	a->static_arp = cfg->static_arp;
+	a->frame_bytes = cfg->frame_bytes;
 	for (uint32_t i = 0; i < cfg->peer_count; i++) {
 		const struct aeg_config_peer *p = &cfg->peers[i];
 		a->peers[a->peer_count++] = (struct aeg_dp_peer){
@@ -199,7 +200,7 @@ static int replicas_open(struct aeg_node *n)
 			.heartbeat_ms = cfg->heartbeat_interval_ms, .pre_vote = cfg->pre_vote,
 			.check_quorum = cfg->check_quorum, .lease_read = cfg->lease_read,
 			.quiesce_ms = cfg->quiesce_after_ms, .log_entries_max = cfg->log_entries_max,
-			.snapshot_every = cfg->snapshot_every_entries,
+			.snapshot_every = cfg->snapshot_every_entries, .dgram_bytes_max = cfg->frame_bytes,
 			.consistency_default = level_of(cfg->consistency_level),
 			.kv = { .key_bytes_max = cfg->key_bytes_max, .value_bytes_max = cfg->value_bytes_max,
 				.mem_bytes_max = cfg->memory_bytes_max / (cfg->shard_count ? cfg->shard_count : 1),

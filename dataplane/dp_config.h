@@ -42,6 +42,7 @@ struct aeg_dp_config {
 	struct aeg_dp_peer peers[AEG_DP_PEERS_MAX];
 	uint32_t peer_count;
 	bool static_arp;         /* static neighbours only, no ARP requests */
+	uint32_t frame_bytes;    /* UDP payload per frame; 0: 1472 (udp port only above) */
 	uint32_t cluster;
 	struct aeg_wire_key key;
 };

@@ -17,6 +17,7 @@
 #include "dp_node.h"
 
 #define UDP_SOCK_BUF_BYTES (4u << 20)
+#define UDP_BUF_BYTES 2048u       /* a 1500-MTU frame and room */
 #define EAL_ARGS_MAX 128
 /* Before a memif port closes, its peer's workers get this long without
  * traffic to back off into sleeps: a memif peer that is inside rx_burst
@@ -48,6 +49,8 @@ static int udp_open(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 	struct aeg_port_udp_config pc = {
 		.ipv4 = a->ipv4, .base_port = a->base_port, .queue_count = a->workers,
 		.sock_buf_bytes = UDP_SOCK_BUF_BYTES,
+		/* Room for the largest frame (jumbo frames: node.frame_bytes). */
+		.buf_bytes = a->frame_bytes > UDP_BUF_BYTES ? (a->frame_bytes + 63) / 64 * 64 : UDP_BUF_BYTES,
 	};
 	char ip[16];
 	aeg_net_ipv4_format(a->ipv4, ip);
@@ -59,8 +62,8 @@ static int udp_open(struct aeg_dp_node *dn, aeg_dp_log_fn log)
 	}
 	log("layout: port udp (kernel sockets, recvmmsg/sendmmsg) on %s:%u..%u, %u queue(s), "
 	    "steering kernel (one socket per worker port), workers on pthreads (not pinned), "
-	    "pools %u x 512 x 2048 B", ip, a->base_port, a->base_port + a->workers - 1,
-	    a->workers, a->workers);
+	    "pools %u x 512 x %u B, frames up to %u B", ip, a->base_port, a->base_port + a->workers - 1,
+	    a->workers, a->workers, pc.buf_bytes, a->frame_bytes ? a->frame_bytes : 1472u);
 	return 0;
 }
 

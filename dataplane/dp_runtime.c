@@ -40,7 +40,7 @@ int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_dp_config
 		struct aeg_worker_config wc = {
 			.port = port, .queue = q, .cluster = args->cluster, .key = &args->key,
 			.self_node = args->node, .peers = rt->peers, .peer_count = rt->peer_count,
-			.workers_per_node = args->workers,
+			.workers_per_node = args->workers, .frame_bytes_max = args->frame_bytes,
 			.replay_floor = aeg_wire_replay_floor(wall, AEG_DP_REPLAY_SKEW_NS),
 			.on_msg = cb->on_msg, .on_tick = cb->on_tick, .on_raw = cb->on_raw,
 			.on_rx_done = cb->on_rx_done, .on_exit = cb->on_exit, .wake_fd = cb->wake_fd, .arg = arg == NULL ? NULL : arg[q],

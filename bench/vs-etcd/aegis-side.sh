@@ -131,7 +131,15 @@ aegis_run() {
 	fi
 	case "$cons" in l) cons=quorum ;; s) cons=one ;; esac
 	threads=${AEGIS_THREADS:-1}
-	load=(--threads "$threads" --outstanding $(((n + threads - 1) / threads)))
+	local per=$(((n + threads - 1) / threads)) wps
+	load=(--threads "$threads" --outstanding "$per")
+	# The client keeps at most 64 writes per shard in flight by default:
+	# above 64 x shards in flight per thread, let each shard take its
+	# share (up to the node's session window of 128 results).
+	wps=$((2 * per / ${AEGIS_SHARDS:-16}))
+	[ "$wps" -le 64 ] || load+=(--writes-per-shard $((wps < 128 ? wps : 128)))
+	# Jumbo frames where the cluster has them (aegis-cluster env).
+	[ -z "${AEGIS_DGRAM_BYTES:-}" ] || load+=(--dgram-bytes "$AEGIS_DGRAM_BYTES")
 	[ "$rate" != 0 ] && load+=(--rate "$rate")
 	if [ "$op" = range ]; then
 		load+=(--reads 100 --read-consistency "$cons")

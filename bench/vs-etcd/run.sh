@@ -26,7 +26,7 @@
 #   --quick        3 s runs and 2 s sweep steps
 #   --smoke        seconds in all: writes (levels 1,16), latency, reads-stale
 #                  on one etcd cluster; checks the JSON lines (meson test)
-#   --sweep LIST   requests in flight tried (default 1,16,64,256,1024,4096); etcd
+#   --sweep LIST   requests in flight tried (default 1,16,64,256,1024,2048,4096); etcd
 #                  gets min(N,100) connections for N clients, Aegis
 #                  --outstanding N over AEGIS_THREADS threads (default 1)
 #   --cpus LIST    cores both clusters and both load generators get (taskset;
@@ -53,7 +53,7 @@ build=build
 seconds=20
 step=5
 warmup=1
-sweep=1,16,64,256,1024,4096
+sweep=1,16,64,256,1024,2048,4096
 cases=""
 cpus=""
 aegis_mode=auto

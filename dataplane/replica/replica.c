@@ -114,7 +114,7 @@ static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
 		rp_log(rp, "group %u: index %llu is not a command (skipped on every replica)", group,
 		       (unsigned long long)e->index);
 	rp_client_applied(rp, s, e, e->type == AEG_RAFT_ENTRY_NORMAL && rc == 0 ? &res : NULL);
-	if (rp->cfg.snapshot_every > 0 && e->index >= s->snap_index + rp->cfg.snapshot_every)
+	if (rp->cfg.snapshot_every > 0 && e->index >= rp_snapshot_due(rp, s))
 		s->want_snapshot = true;
 	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
 	s->applied_bytes_since_compact += e->len;
@@ -449,11 +449,15 @@ static uint32_t after_work(struct aeg_replica *rp)
 {
 	uint32_t did = aeg_gd_process(rp->gd);
 	rp_snapshot_files_done(rp);
-	uint32_t n = rp->n_work, kept = 0;
+	uint32_t n = rp->n_work, kept = 0, snaps = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		struct rp_shard *s = &rp->shards[rp->work[i]];
-		if (s->want_snapshot) {
+		/* One snapshot per iteration: it walks the whole state machine
+		 * on the loop, and several at once stall every group's writes. */
+		bool snap_later = s->want_snapshot && snaps > 0;
+		if (s->want_snapshot && snaps == 0) {
 			s->want_snapshot = false;
+			snaps++;
 			(void)rp_snapshot_take(rp, s);
 		}
 		bool compact_later = false;
@@ -463,8 +467,8 @@ static uint32_t after_work(struct aeg_replica *rp)
 				s->applied_since_compact = 0, s->applied_bytes_since_compact = 0;
 		}
 		bool one_waits = s->n_one > 0 && rp_client_check_one(rp, s);
-		if (one_waits || compact_later)
-			rp->work[kept++] = rp->work[i];  /* still waiting on the disk */
+		if (one_waits || compact_later || snap_later)
+			rp->work[kept++] = rp->work[i];  /* still waiting on the disk or its turn */
 		else
 			s->on_work = false;
 	}

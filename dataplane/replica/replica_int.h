@@ -201,6 +201,7 @@ int rp_local_reply(struct aeg_replica *rp, uint16_t chan, const uint8_t *d, uint
 
 /* replica_snap.c */
 int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s);
+uint64_t rp_snapshot_due(const struct aeg_replica *rp, const struct rp_shard *s);
 /* Drops applied entries from the Raft log window (keeping a tail for
  * followers a little behind). */
 bool rp_compact(struct aeg_replica *rp, struct rp_shard *s);

@@ -113,6 +113,19 @@ void rp_snapshot_needs(struct aeg_replica *rp)
 	}
 }
 
+/* The applied index at which the shard's next periodic snapshot is due.
+ * Under uniform load every group reaches snapshot_every at about the same
+ * moment; the first one comes earlier by a per-group amount, which keeps
+ * the groups out of step from then on (one stall at a time, not all). */
+uint64_t rp_snapshot_due(const struct aeg_replica *rp, const struct rp_shard *s)
+{
+	uint64_t every = rp->cfg.snapshot_every;
+	assert(every > 0);
+	if (s->snap_index != 0 || every < 2)
+		return s->snap_index + every;
+	return every - ((uint64_t)s->group * 0x9E3779B1u) % (every / 2);
+}
+
 /* The snapshot file carries the Raft configuration as of its index. */
 static int meta_conf_set(struct aeg_wal_snap_meta *m, const struct aeg_raft_conf *conf)
 {

@@ -69,6 +69,7 @@ cmd_env() {
 	kv AEGIS_CLIENT_CPUS "$AC_CLIENT_CPUS"
 	kv AEGIS_TRANSPORT "$AC_TRANSPORT"
 	kv AEGIS_SHARDS "$AC_SHARDS"
+	kv AEGIS_DGRAM_BYTES "$((${AC_MTU:-1500} - 28))"
 	kv AEGIS_BUILD "$AC_BUILD"
 	kv AEGIS_BRIDGE_NS "$(ns br)"
 	for ((i = 1; i <= AC_NODES; i++)); do

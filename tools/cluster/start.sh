@@ -51,13 +51,13 @@ ns_setup() {
 arm() {
 	local name=$1 port=$2 q=$3 ip=${4:-}
 	netns_add "$name"
-	ip link add dp0 numtxqueues "$q" numrxqueues "$q" netns "$(ns "$name")" type veth \
-		peer name "$port" numtxqueues "$q" numrxqueues "$q" netns "$(ns br)" || die "veth for $name"
+	ip link add dp0 mtu "$AC_MTU" numtxqueues "$q" numrxqueues "$q" netns "$(ns "$name")" type veth \
+		peer name "$port" mtu "$AC_MTU" numtxqueues "$q" numrxqueues "$q" netns "$(ns br)" || die "veth for $name"
 	ns_setup "$name" "$ip"
 }
 
 topology() {
-	local i q=$AC_WORKERS batch="link add br0 type bridge stp_state 0 forward_delay 0"$'\n'
+	local i q=$AC_WORKERS batch="link add br0 mtu $AC_MTU type bridge stp_state 0 forward_delay 0"$'\n'
 	netns_add br
 	for ((i = 1; i <= AC_NODES; i++)); do
 		if [ "$AC_TRANSPORT" = udp ]; then
@@ -114,6 +114,7 @@ peers = [$peers]
 data_dir = "$DIR/n$i"
 workers = $AC_WORKERS
 transport = "$transport"
+frame_bytes = $((AC_MTU - 28))
 $eal
 cluster_key_file = "$DIR/cluster.key"
 client_key_file = "$DIR/client.key"
@@ -214,7 +215,7 @@ layout() {
 
 cmd_start() {
 	local nodes="" transport=$DEFAULT_TRANSPORT shards="" workers="" mem=256 keep=0 secs=90
-	local subnet="" port="" sets=() i t0 end line
+	local subnet="" port="" mtu="" sets=() i t0 end line
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--nodes) nodes=${2:?}; shift ;;
@@ -227,6 +228,7 @@ cmd_start() {
 		--prefix) PREFIX_OPT=${2:?}; shift ;;
 		--subnet) subnet=${2:?}; shift ;;
 		--port) port=${2:?}; shift ;;
+		--mtu) mtu=${2:?}; shift ;;
 		--client-cpus) CLIENT_CPUS_OPT=${2:?}; shift ;;
 		--mem) mem=${2:?}; shift ;;
 		--keep-data) keep=1 ;;
@@ -240,7 +242,7 @@ cmd_start() {
 	if [ "$keep" = 1 ]; then
 		state_load || die "--keep-data: no cluster in $DIR"
 		nodes=${nodes:-$AC_NODES} shards=${shards:-$AC_SHARDS} workers=${workers:-$AC_WORKERS}
-		subnet=${subnet:-$AC_SUBNET} port=${port:-$AC_PORT} PREFIX_OPT=${PREFIX_OPT:-$AC_PREFIX}
+		subnet=${subnet:-$AC_SUBNET} port=${port:-$AC_PORT} mtu=${mtu:-${AC_MTU:-}} PREFIX_OPT=${PREFIX_OPT:-$AC_PREFIX}
 		[ ${#sets[@]} -gt 0 ] || sets=("${AC_SETS[@]}")
 		[ "$nodes/$shards/$workers" = "$AC_NODES/$AC_SHARDS/$AC_WORKERS" ] ||
 			die "--keep-data: the data in $DIR is of $AC_NODES nodes, $AC_SHARDS shards, $AC_WORKERS worker(s) per node"
@@ -253,6 +255,12 @@ cmd_start() {
 	[[ "$mem" =~ ^[0-9]+$ ]] && [[ "$secs" =~ ^[0-9]+$ ]] || usage_error "--mem and --timeout take numbers"
 	[[ "$subnet" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || usage_error "--subnet A.B.C"
 	case "$transport" in af_packet | af_xdp | udp) ;; *) usage_error "--transport af_packet|af_xdp|udp" ;; esac
+	# Jumbo frames for kernel UDP (a node's frames and client replies
+	# carry ~6x more per packet: fewer packets through the kernel per
+	# write); a DPDK port's mbufs hold one 1500-byte frame.
+	[ "$transport" = udp ] && mtu=${mtu:-9000} || mtu=${mtu:-1500}
+	[[ "$mtu" =~ ^[0-9]+$ ]] && [ "$mtu" -ge 1500 ] && [ "$mtu" -le 9000 ] || usage_error "--mtu 1500..9000"
+	[ "$transport" = udp ] || [ "$mtu" = 1500 ] || usage_error "--mtu above 1500 needs --transport udp"
 	# net_af_xdp wants as many "combined" channels as queues; a veth has
 	# separate rx/tx queues only ("queue count 2 is larger than combined
 	# queue count 1"), so one queue, one worker.
@@ -295,7 +303,7 @@ cmd_start() {
 	[ ${#DIR} -lt 80 ] || die "--dir too long for the admin socket path (< 80 characters)"
 
 	AC_NODES=$nodes AC_TRANSPORT=$transport AC_SHARDS=$shards AC_WORKERS=$workers AC_MEM=$mem
-	AC_SUBNET=$subnet AC_PORT=$port
+	AC_SUBNET=$subnet AC_PORT=$port AC_MTU=$mtu
 	AC_SETS=("${sets[@]}")
 	AC_BUILD=$(find_build)
 	layout
@@ -305,7 +313,7 @@ cmd_start() {
 	for ((i = 1; i <= AC_NODES; i++)); do config "$i"; done
 	topology
 
-	echo "$PROG: $AC_NODES nodes, transport $AC_TRANSPORT, $AC_SHARDS shards, $AC_WORKERS worker(s) per node"
+	echo "$PROG: $AC_NODES nodes, transport $AC_TRANSPORT, $AC_SHARDS shards, $AC_WORKERS worker(s) per node, MTU $AC_MTU (frames up to $((AC_MTU - 28)) B)"
 	[[ " ${AC_SETS[*]} " != *" wal.sync=false "* ]] ||
 		echo "$PROG: NOT DURABLE (wal.sync=false): logs are written but never fdatasync'ed"
 	echo "cores (hwloc, dataplane order):"

@@ -81,7 +81,7 @@ static void test_full(void **state)
 		"data_dir = \"/tmp/a\\\"b\"\nworkers = 4\ntransport = \"dpdk\"\n"
 		"eal_args = [\"--no-huge\", \"-m\", \"256\"]\ncluster_id = 4_294_967_295\n"
 		"cluster_key_file = \"/k/cluster\"\nclient_key_file = \"/k/client\"\n"
-		"memory_bytes_max = \"2 GiB\"\nadmin_socket = \"/run/a.sock\"\nstatic_arp = true\n"
+		"memory_bytes_max = \"2 GiB\"\nadmin_socket = \"/run/a.sock\"\nstatic_arp = true\nframe_bytes = 1000\n"
 		"[limits]\nkey_bytes_max = 256\nvalue_bytes_max = \"4MiB\"\n"
 		"[wal]\nsegment_bytes = \"128 MiB\"\nbatch_bytes_max = \"8 MiB\"\ndsync = true\n";
 	assert_int_equal(parse(text), 0);
@@ -115,6 +115,7 @@ static void test_full(void **state)
 	assert_int_equal(cfg.value_bytes_max, 4u << 20);
 	assert_int_equal(cfg.wal_segment_bytes, 128ull << 20);
 	assert_true(cfg.wal_dsync && cfg.static_arp);
+	assert_int_equal(cfg.frame_bytes, 1000);
 	char path[AEG_CONFIG_SOCKET_PATH_BYTES];
 	assert_int_equal(aeg_config_admin_socket_path(&cfg, path, sizeof(path)), 0);
 	assert_string_equal(path, "/run/a.sock");
@@ -141,6 +142,7 @@ static const struct {
 	{ "[node]\neal_args = [1, 2]\n", "t.toml:2: node.eal_args: expected an array of strings, got an array of integers" },
 	{ "[node]\nworkers = 17\n", "t.toml:2: node.workers: must be in 1..16, got 17" },
 	{ "[node]\nworkers = -1\n", "t.toml:2: node.workers: must be in 1..16, got -1" },
+	{ "[node]\nframe_bytes = 100\n", "t.toml:2: node.frame_bytes: must be in 512..65507, got 100" },
 	{ "[node]\nid = 0\n", "t.toml:2: node.id: must be in 1..4294967295" },
 	{ "[replication]\nreplication_factor = 17\n", "t.toml:2: replication.replication_factor: must be in 1..16" },
 	{ "[limits]\nvalue_bytes_max = \"5 MiB\"\n", "t.toml:2: limits.value_bytes_max: must be in 1..4194304, got 5242880" },
