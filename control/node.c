@@ -204,9 +204,9 @@ static int replicas_open(struct aeg_node *n)
 			.consistency_default = level_of(cfg->consistency_level),
 			.kv = { .key_bytes_max = cfg->key_bytes_max, .value_bytes_max = cfg->value_bytes_max,
 				.mem_bytes_max = cfg->memory_bytes_max / (cfg->shard_count ? cfg->shard_count : 1),
-				/* a pipelining client keeps up to 64 writes per shard in
-				 * flight; results stay until its seq_floor passes them */
-				.session_results_max = 1024 },
+				/* a pipelining client keeps writes per shard in flight;
+				 * results stay until its seq_floor passes them */
+				.session_results_max = AEG_CLIENT_SESSION_WINDOW },
 			.segment_bytes = cfg->wal_segment_bytes, .wal_batch_bytes_max = cfg->wal_batch_bytes_max,
 			.wal_dsync = cfg->wal_dsync, .wal_no_sync = !cfg->wal_sync, .client_key = &n->client_key, .log = n->log,
 		};

@@ -35,7 +35,7 @@ static int open_client(const struct opts *o, uint32_t outstanding, struct aeg_cl
 	struct aeg_client_cfg cfg = {
 		.nodes = o->nodes, .node_count = o->n_nodes, .key = o->key, .timeout_ms = o->timeout_ms,
 		.retries = o->retries, .outstanding_max = outstanding, .writes_per_shard_max = o->writes_per_shard,
-		.dgram_bytes = o->dgram_bytes,
+		.dgram_bytes = o->dgram_bytes, .session_results_max = o->session_window,
 		.value_bytes_max = o->p.value_bytes > (1u << 20) ? o->p.value_bytes : 1u << 20,
 	};
 	int rc = aeg_client_open(out, &cfg);

@@ -31,6 +31,9 @@ static void usage(FILE *f)
 "  --writes-per-shard N    writes in flight per shard and client (the client's 64)\n"
 "  --dgram-bytes N         request datagram size, 512..65507 (1472; at most the nodes'\n"
 "                          node.frame_bytes and the path MTU - 28)\n"
+"  --session-window N      the nodes' results kept per client and shard (1024, what\n"
+"                          aegisd keeps): a shard takes no new write while N of its\n"
+"                          writes are unsettled\n"
 "load:\n"
 "  --threads T             client threads, one aeg_client each (1)\n"
 "  --outstanding N         closed loop: operations in flight per thread (256);\n"
@@ -120,7 +123,7 @@ static int load_key(const char *path, struct aeg_wire_key *key)
 	return 0;
 }
 
-enum { O_NODES = 256, O_KEY, O_CL, O_RCL, O_TIMEOUT, O_RETRIES, O_WPS, O_DGRAM, O_THREADS, O_OUT, O_RATE, O_DUR,
+enum { O_NODES = 256, O_KEY, O_CL, O_RCL, O_TIMEOUT, O_RETRIES, O_WPS, O_DGRAM, O_SESSWIN, O_THREADS, O_OUT, O_RATE, O_DUR,
        O_WARM, O_OPS, O_KEYS, O_DIST, O_KB, O_VB, O_READS, O_CAS, O_SEED, O_JSON, O_CSV, O_PLOT, O_QUIET,
        O_RECORD, O_VERIFY, O_SHOW, O_HISTORY, O_HELP };
 
@@ -129,7 +132,7 @@ static const struct option long_opts[] = {
 	{ "key-file", required_argument, NULL, O_KEY }, { "consistency", required_argument, NULL, O_CL },
 	{ "read-consistency", required_argument, NULL, O_RCL }, { "timeout-ms", required_argument, NULL, O_TIMEOUT },
 	{ "retries", required_argument, NULL, O_RETRIES }, { "writes-per-shard", required_argument, NULL, O_WPS },
-	{ "dgram-bytes", required_argument, NULL, O_DGRAM },
+	{ "dgram-bytes", required_argument, NULL, O_DGRAM }, { "session-window", required_argument, NULL, O_SESSWIN },
 	{ "threads", required_argument, NULL, O_THREADS }, { "outstanding", required_argument, NULL, O_OUT },
 	{ "rate", required_argument, NULL, O_RATE }, { "duration", required_argument, NULL, O_DUR },
 	{ "warmup", required_argument, NULL, O_WARM }, { "ops", required_argument, NULL, O_OPS },
@@ -179,6 +182,7 @@ static int one(struct opts *o, int c, const char *a)
 	case O_RCL: return consistency(a, &p->read_cl) ? bad("--read-consistency %s: one, quorum or all", a) : 0;
 	case O_TIMEOUT: return u32(a, 1, 600000, &o->timeout_ms) ? bad("--timeout-ms %s: 1..600000", a) : 0;
 	case O_RETRIES: return u32(a, 1, 1000, &o->retries) ? bad("--retries %s: 1..1000", a) : 0;
+	case O_SESSWIN: return u32(a, 1, 65535, &o->session_window) ? bad("--session-window %s: 1..65535", a) : 0;
 	case O_DGRAM: return u32(a, 512, 65507, &o->dgram_bytes) ? bad("--dgram-bytes %s: 512..65507", a) : 0;
 	case O_WPS: return u32(a, 1, 65535, &o->writes_per_shard) ? bad("--writes-per-shard %s: 1..65535", a) : 0;
 	case O_THREADS: return u32(a, 1, 256, &p->threads) ? bad("--threads %s: 1..256", a) : 0;

@@ -17,7 +17,7 @@ struct opts {
 	uint32_t n_nodes_mem;
 	struct aeg_wire_key key;
 	struct wl_params p;
-	uint32_t timeout_ms, retries, writes_per_shard, dgram_bytes;
+	uint32_t timeout_ms, retries, writes_per_shard, dgram_bytes, session_window;
 	const char *json, *csv, *plot, *record, *history;
 	const char *verify_file; /* --verify FILE: check a record, no load */
 	bool verify_after;       /* --verify with --record: check at the end */

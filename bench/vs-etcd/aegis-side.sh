@@ -134,10 +134,11 @@ aegis_run() {
 	local per=$(((n + threads - 1) / threads)) wps
 	load=(--threads "$threads" --outstanding "$per")
 	# The client keeps at most 64 writes per shard in flight by default:
-	# above 64 x shards in flight per thread, let each shard take its
-	# share (up to the node's session window of 128 results).
+	# above 32 x shards in flight per thread, let each shard take twice its
+	# share (uniform keys do not spread evenly), well inside the node's
+	# session window (1024 results per client and shard).
 	wps=$((2 * per / ${AEGIS_SHARDS:-16}))
-	[ "$wps" -le 64 ] || load+=(--writes-per-shard $((wps < 128 ? wps : 128)))
+	[ "$wps" -le 64 ] || load+=(--writes-per-shard $((wps < 512 ? wps : 512)))
 	# Jumbo frames where the cluster has them (aegis-cluster env).
 	[ -z "${AEGIS_DGRAM_BYTES:-}" ] || load+=(--dgram-bytes "$AEGIS_DGRAM_BYTES")
 	[ "$rate" != 0 ] && load+=(--rate "$rate")

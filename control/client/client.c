@@ -376,7 +376,7 @@ static int cfg_normalize(struct aeg_client_cfg *n, const struct aeg_client_cfg *
 	n->retries = n->retries ? n->retries : 5;
 	n->outstanding_max = n->outstanding_max ? n->outstanding_max : 1024;
 	n->writes_per_shard_max = n->writes_per_shard_max ? n->writes_per_shard_max : 64;
-	n->session_results_max = n->session_results_max ? n->session_results_max : 128;
+	n->session_results_max = n->session_results_max ? n->session_results_max : AEG_CLIENT_SESSION_WINDOW;
 	n->dgram_bytes = n->dgram_bytes ? n->dgram_bytes : AEG_CLIENT_DGRAM_BYTES_DEFAULT;
 	n->value_bytes_max = n->value_bytes_max ? n->value_bytes_max : 1u << 20;
 	n->reasm_slots = n->reasm_slots ? n->reasm_slots : 8;

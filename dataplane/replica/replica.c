@@ -174,7 +174,10 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 	 * small ones (a quota on the pool, not memory of the group). */
 	rc->log_bytes_max = 8ull * (c->kv.value_bytes_max + 4096);
 	rp->log_bytes_max = rc->log_bytes_max;
-	rc->batch_bytes_max = RP_APPEND_BYTES_MAX;
+	/* Jumbo frames (node.frame_bytes): appends as large as a frame
+	 * holds, so fewer messages (and acks) per write. */
+	uint32_t frame = c->dgram_bytes_max ? c->dgram_bytes_max : AEG_CLIENT_DGRAM_BYTES_DEFAULT;
+	rc->batch_bytes_max = frame > AEG_CLIENT_DGRAM_BYTES_DEFAULT ? frame - RP_APPEND_ROOM : RP_APPEND_BYTES_MAX;
 	rc->snap_slot = &rp->snap_slot;
 	rc->snap_slot_idle_ticks = 4 * rc->election_ticks_max;
 	rc->payload_alloc = payload_pool_alloc;

@@ -51,7 +51,7 @@ struct aeg_replica_config {
 	bool wal_dsync;
 	bool wal_no_sync;  /* NOT DURABLE (wal.sync = false) */
 	const struct aeg_wire_key *client_key;
-	uint32_t dgram_bytes_max;          /* client replies; 0: 1472 */
+	uint32_t dgram_bytes_max;          /* frames: client replies, Raft appends; 0: 1472 */
 	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 };
 

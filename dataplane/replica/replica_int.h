@@ -28,6 +28,7 @@
  * and leave at once, while the worker's fragmentation (two large messages
  * in flight per peer stream) is kept for entries larger than a frame. */
 #define RP_APPEND_BYTES_MAX 1200u
+#define RP_APPEND_ROOM (AEG_CLIENT_DGRAM_BYTES_DEFAULT - RP_APPEND_BYTES_MAX) /* headers, tag */
 #define RP_POOL_CACHE_BYTES (256ull << 20)
 #define RP_SNAP_SLOT_BYTES (256u << 20)    /* largest snapshot received */
 #define RP_REASM_SLOTS 8           /* large client values arriving at once */

@@ -25,7 +25,7 @@
  * queued request for one node worker into as few datagrams as fit, sends
  * them with one sendmmsg, receives with recvmmsg and completes operations
  * through their callbacks. The node's session remembers a window of results
- * per client and shard (lib/kv, session_results_max = 128 by default) above
+ * per client and shard (AEG_CLIENT_SESSION_WINDOW, 1024, in aegisd) above
  * the seq_floor each datagram carries (the lowest seq still in flight), so
  * up to writes_per_shard_max (default 64) writes per shard are in flight,
  * and a shard takes no new write while session_results_max of its writes
@@ -95,7 +95,7 @@ struct aeg_client_cfg {
 	uint32_t retries;             /* resends after the first try; 0: 5 */
 	uint32_t outstanding_max;     /* operations in flight; 0: 1024 */
 	uint32_t writes_per_shard_max; /* 0: 64 (see above) */
-	uint32_t session_results_max; /* the nodes' session window (lib/kv); 0: 128 */
+	uint32_t session_results_max; /* the nodes' session window; 0: AEG_CLIENT_SESSION_WINDOW */
 	uint32_t dgram_bytes;         /* datagram size; 0: AEG_CLIENT_DGRAM_BYTES_DEFAULT */
 	uint32_t value_bytes_max;     /* 0: 1 MiB */
 	uint32_t reasm_slots;         /* large replies reassembled at once; 0: 8 */

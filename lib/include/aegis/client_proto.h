@@ -66,6 +66,10 @@ AEG_API_BEGIN
  * DPDK ports (1500 MTU - IPv4 20 - UDP 8). */
 #define AEG_CLIENT_DGRAM_BYTES_MAX 65507u
 #define AEG_CLIENT_DGRAM_BYTES_DEFAULT 1472u
+/* Results a node keeps per client session and shard (lib/kv's
+ * session_results_max as aegisd and the embedded node set it): the window a
+ * pipelining client may have unsettled per shard (aeg_client_cfg). */
+#define AEG_CLIENT_SESSION_WINDOW 1024u
 /* Items in one datagram at most (the count field is u16; the node may set a
  * lower limit in struct aeg_client_rx). */
 #define AEG_CLIENT_ITEMS_MAX 2048u

@@ -286,7 +286,8 @@ void fake_start(struct fake *f)
 	for (uint32_t s = 0; s < FAKE_SHARDS; s++) {
 		uint32_t n;
 		f->leader[s] = aeg_shard_replicas(f->map, s, &n)[0];
-		if (aeg_kv_new(&f->kv[s], NULL, NULL) != 0)
+		struct aeg_kv_limits lim = {.session_results_max = AEG_CLIENT_SESSION_WINDOW};
+		if (aeg_kv_new(&f->kv[s], &lim, NULL) != 0)
 			DIE("kv");
 	}
 	f->hint = true;

@@ -360,7 +360,7 @@ static void test_pipelined(void **state)
 }
 
 /* A write's request is lost; while it waits for its retry, many more writes
- * to the same shard complete. The node's session keeps 128 results per
+ * to the same shard complete. The node's session keeps 1024 results per
  * client and shard: without the client's window rule the later writes would
  * push the lost one out and its retry would get SESSION_EXPIRED (outcome
  * unknown). With it the shard waits for the retry, and every write applies
@@ -368,7 +368,7 @@ static void test_pipelined(void **state)
 static void test_lost_request_not_expired(void **state)
 {
 	(void)state;
-	enum { N = 400 };
+	enum { N = AEG_CLIENT_SESSION_WINDOW + 200 };
 	static struct aeg_client_op ops[N + 1];
 	static char keys[N + 1][24];
 	struct aeg_client *c = open_client(100, 5);
