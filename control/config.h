@@ -69,6 +69,11 @@
  *   dsync                            bool      false      RWF_DSYNC writes instead of fdatasync
  *   sync                             bool      true       false: NOT DURABLE, no fdatasync at all
  *                                                         (benchmarks of replication alone)
+ *   [membership]                     (lib/membership: a node's state from what it sends)
+ *   suspect_ms                       int ms    1000       silence before SUSPECT (moves nothing)
+ *   down_ms                          int ms    5000       silence before DOWN, > suspect_ms
+ *   rereplicate_ms                   int ms    60000      DOWN this long: its replicas are due to
+ *                                                         be copied elsewhere
  *
  * Parsing, overrides and validation do no I/O (the fuzz target runs them);
  * aeg_config_load and aeg_config_load_key read files. Nothing allocates
@@ -167,6 +172,10 @@ struct aeg_config {
 	uint32_t wal_batch_bytes_max;
 	bool wal_dsync;
 	bool wal_sync;
+	/* [membership] */
+	uint32_t suspect_ms;
+	uint32_t down_ms;
+	uint32_t rereplicate_ms;
 
 	/* Where each key's value came from, so that validation errors can
 	 * name file:line: 0 default (or an earlier file), UINT32_MAX --set. */

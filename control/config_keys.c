@@ -67,6 +67,9 @@ const struct cfg_key cfg_keys[CK_COUNT] = {
 	[CK_WAL_BATCH] = SIZE("wal", "batch_bytes_max", wal_batch_bytes_max, 64 * KIB, 64 * MIB),
 	[CK_WAL_DSYNC] = BOOL("wal", "dsync", wal_dsync),
 	[CK_WAL_SYNC] = BOOL("wal", "sync", wal_sync),
+	[CK_SUSPECT] = UINT("membership", "suspect_ms", suspect_ms, 1, 3600000),
+	[CK_DOWN] = UINT("membership", "down_ms", down_ms, 2, 86400000),
+	[CK_REREPLICATE] = UINT("membership", "rereplicate_ms", rereplicate_ms, 0, 86400000),
 };
 
 _Static_assert(CK_COUNT <= AEG_CONFIG_KEYS_MAX, "origin_line too short");
@@ -100,6 +103,9 @@ int aeg_config_defaults(struct aeg_config *c)
 		.wal_batch_bytes_max = (uint32_t)(2 * MIB),
 		.wal_sync = true,
 		.frame_bytes = AEG_CONFIG_FRAME_BYTES_DPDK,
+		.suspect_ms = 1000,
+		.down_ms = 5000,
+		.rereplicate_ms = 60000,
 	};
 	return 0;
 }

@@ -175,6 +175,13 @@ static int check_node(const struct aeg_config *c, char *err, size_t err_len)
 	return 0;
 }
 
+static int check_membership(const struct aeg_config *c, char *err, size_t err_len)
+{
+	if (c->down_ms <= c->suspect_ms)
+		return FAIL(CK_DOWN, "%u must be above membership.suspect_ms (%u)", c->down_ms, c->suspect_ms);
+	return 0;
+}
+
 static int check_wal(const struct aeg_config *c, char *err, size_t err_len)
 {
 	if (c->wal_segment_bytes % (4 * KIB) != 0)
@@ -206,6 +213,8 @@ int aeg_config_validate(const struct aeg_config *c, char *err, size_t err_len)
 		r = check_node(c, err, err_len);
 	if (r == 0)
 		r = check_wal(c, err, err_len);
+	if (r == 0)
+		r = check_membership(c, err, err_len);
 	return r;
 }
 

@@ -249,8 +249,14 @@ static int serve(struct aeg_node *n, const struct aeg_node_opts *o, char *err, s
 		return r;
 	}
 	n->rt_ready = true;
+	uint64_t now_ns = aeg_dp_now_ns();
+	r = n->cfg.node_id != 0 ? node_members_init(&n->members, &n->cfg, now_ns / 1000000u) : -EINVAL;
+	n->members_on = r == 0;
+	if (r != 0 && n->cfg.node_id != 0)
+		n->log("membership: %s (no node states)", strerror(-r));
 	n->ns = (struct aeg_node_status){ .cfg = &n->cfg, .map = n->map, .rps = n->rps, .workers = n->cfg.workers,
-					  .rt = &n->rt, .dn = n->dn, .started_ns = aeg_dp_now_ns() };
+					  .rt = &n->rt, .dn = n->dn, .started_ns = now_ns,
+					  .members = n->members_on ? &n->members : NULL };
 	if (!o->no_admin && aeg_config_admin_socket_path(&n->cfg, n->sock, sizeof(n->sock)) == 0 &&
 	    (r = aeg_admin_open(&n->admin, n->sock, aeg_node_status_handler, &n->ns)) != 0)
 		n->log("admin socket %s: %s (aegisctl will not reach this node)", n->sock, strerror(-r));
@@ -320,7 +326,10 @@ int aeg_node_start(struct aeg_node **out, const struct aeg_node_opts *o, char *e
 
 void aeg_node_poll(struct aeg_node *n)
 {
-	aeg_dp_node_poll(n->dn, aeg_dp_now_ns());
+	uint64_t now_ns = aeg_dp_now_ns();
+	aeg_dp_node_poll(n->dn, now_ns);
+	if (n->members_on && n->running)
+		node_members_poll(&n->members, n->rps, n->cfg.workers, now_ns / 1000000u, n->log);
 	if (n->admin != NULL)
 		aeg_admin_poll(n->admin);
 }

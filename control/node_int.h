@@ -14,6 +14,7 @@
 #include "dp_node.h"
 #include "dp_runtime.h"
 #include "local_chan.h"
+#include "node_members.h"
 #include "node_status.h"
 #include "replica.h"
 
@@ -41,6 +42,8 @@ struct aeg_node {
 	struct aeg_admin *admin;
 	char sock[AEG_CONFIG_SOCKET_PATH_BYTES];
 	struct aeg_node_status ns;
+	struct node_members members;   /* valid if members_on */
+	bool members_on;
 	pthread_t thread;              /* the slow path unless caller_polls */
 	bool thread_started;
 	bool thread_stop;              /* atomic */

@@ -28,6 +28,7 @@ static const char *role_name(uint8_t role)
 static void members(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 {
 	const struct aeg_config *cfg = ns->cfg;
+	uint64_t now_ms = aeg_dp_now_ns() / 1000000u;
 	aeg_admin_reply_printf(out, "\"members\":[");
 	for (uint32_t i = 0; i <= cfg->peer_count; i++) {
 		uint32_t id = i == 0 ? cfg->node_id : cfg->peers[i - 1].node;
@@ -37,11 +38,26 @@ static void members(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 		char ipbuf[16];
 		aeg_net_ipv4_format(ip, ipbuf);
 		bool reach = i == 0 || aeg_dp_node_reachable(ns->dn, ip);
-		aeg_admin_reply_printf(out, "%s{\"id\":%u,\"address\":\"%s:%u\",\"self\":%s,\"reachable\":%s}",
+		aeg_admin_reply_printf(out, "%s{\"id\":%u,\"address\":\"%s:%u\",\"self\":%s,\"reachable\":%s",
 				       i ? "," : "", id, ipbuf, port, i == 0 ? "true" : "false",
 				       reach ? "true" : "false");
+		const struct aeg_member *m = ns->members ? aeg_members_get(&ns->members->ms, id) : NULL;
+		if (m != NULL)
+			aeg_admin_reply_printf(out, ",\"state\":\"%s\",\"voter\":%s,\"state_for_ms\":%llu",
+					       aeg_node_state_name(m->state), m->voter ? "true" : "false",
+					       (unsigned long long)(now_ms - m->since_ms));
+		aeg_admin_reply_printf(out, "}");
 	}
 	aeg_admin_reply_printf(out, "]");
+	if (ns->members != NULL) {
+		const struct node_members *nm = ns->members;
+		aeg_admin_reply_printf(out, ",\"cluster_state\":\"%s\",\"membership\":{\"changes\":%llu,"
+				       "\"cluster_changes\":%llu,\"suspect\":%llu,\"down\":%llu}",
+				       aeg_cluster_state_name(aeg_members_cluster_state(&nm->ms)),
+				       (unsigned long long)nm->changes, (unsigned long long)nm->cluster_changes,
+				       (unsigned long long)nm->into[AEG_NODE_SUSPECT],
+				       (unsigned long long)nm->into[AEG_NODE_DOWN]);
+	}
 }
 
 static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "dp_node.h"
 #include "dp_runtime.h"
+#include "node_members.h"
 #include "replica.h"
 
 struct aeg_shard_map;
@@ -23,6 +24,7 @@ struct aeg_node_status {
 	struct aeg_dp_runtime *rt;
 	struct aeg_dp_node *dn;
 	uint64_t started_ns;
+	const struct node_members *members;  /* NULL: no node states */
 };
 
 /* The admin handler (ctx = struct aeg_node_status). */

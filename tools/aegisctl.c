@@ -260,12 +260,14 @@ static void print_status(const struct aeg_json_doc *d)
 	};
 	static const struct column members[] = {
 		{ "member", NULL, "id", false }, { "address", NULL, "address", true },
-		{ "reachable", NULL, "reachable", true },
+		{ "reachable", NULL, "reachable", true }, { "state", NULL, "state", true },
+		{ "voter", NULL, "voter", true }, { "state_for_ms", NULL, "state_for_ms", false },
 	};
 	/* The header: one row of node-wide values. */
 	static const struct column node[] = {
 		{ "node", NULL, "node", false }, { "uptime_s", NULL, "uptime_s", false },
 		{ "transport", NULL, "transport", true }, { "epoch", NULL, "epoch", false },
+		{ "cluster", NULL, "cluster_state", true },
 		{ "groups", "memory", "groups", false },
 		{ "bytes_per_group", "memory", "bytes_per_group", false },
 		{ "memory_bytes", "memory", "total_bytes", false },

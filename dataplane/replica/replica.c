@@ -418,6 +418,7 @@ void aeg_replica_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 	if (p != NULL) {
 		p->last_rx_ms = rp->now_ms;
 		p->heard = true;
+		p->rx_msgs++;
 		if (p->down) {
 			p->down = false;
 			rp_log(rp, "node %u is back", src_node);
@@ -632,6 +633,11 @@ static void status_publish(struct aeg_replica *rp)
 	st->wal_report_ns = ws->report_ns;
 	st->wal_failed = ws->failed;
 	st->driver_bytes = aeg_gd_memory_bytes(rp->gd);
+	/* What the control plane's failure detector reads (lib/membership). */
+	st->n_peers = rp->n_peers < AEG_REPLICA_PEERS_MAX ? rp->n_peers : AEG_REPLICA_PEERS_MAX;
+	for (uint32_t i = 0; i < st->n_peers; i++)
+		st->peers[i] = (struct aeg_replica_peer_status){ .node = rp->peers[i].node,
+								 .rx_msgs = rp->peers[i].rx_msgs };
 	uint32_t changes = 0;
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		struct rp_shard *s = &rp->shards[i];

@@ -88,6 +88,13 @@ struct aeg_replica_group_status {
 	int error;
 };
 
+#define AEG_REPLICA_PEERS_MAX 64
+
+struct aeg_replica_peer_status {
+	uint32_t node;
+	uint64_t rx_msgs;    /* grows while the node is heard */
+};
+
 struct aeg_replica_status {
 	uint32_t worker;
 	uint32_t groups, active_groups;
@@ -102,6 +109,8 @@ struct aeg_replica_status {
 	uint64_t snapshots_taken, snapshots_installed;
 	uint64_t local_dgrams, local_replies, local_drops; /* embedded clients (local_chan.h) */
 	struct aeg_gd_stats gd;
+	uint32_t n_peers;
+	struct aeg_replica_peer_status peers[AEG_REPLICA_PEERS_MAX];
 };
 
 /* Embedded mode (replica_local.c): the in-process channels of this worker

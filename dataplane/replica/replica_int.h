@@ -102,6 +102,7 @@ struct rp_peer {
 	uint64_t last_rx_ms, last_tx_ms;
 	bool down;
 	bool heard;           /* anything received since start */
+	uint64_t rx_msgs;     /* messages received: a heartbeat for lib/membership */
 };
 
 #define RP_PEERS_MAX 64

@@ -159,9 +159,30 @@ PY
 log "every shard has a leader again after $t_log ms by the nodes' logs, $t_led ms by polling aegisctl (bound: 2 x election_timeout_max = $((2 * ELECTION_MAX)) ms)"
 [ "$t_log" -le $((2 * ELECTION_MAX)) ] || fail "failover took $t_log ms"
 sleep 1
+# Membership (lib/membership on each node): the survivors see the victim
+# SUSPECT (silent > membership.suspect_ms, 1 s) or DOWN, and HEALTHY again
+# once it is back.
+member_state_is() { # WANT_REGEX: every survivor reports the victim's state matching it, within 5 s
+	local i k s ok
+	for k in $(seq 1 50); do
+		ok=1
+		for i in 1 2 3; do
+			[ "$i" = "$victim" ] && continue
+			s=$("$BUILD/tools/aegisctl" --socket "$D/n$i/aegisd.sock" --timeout 1 status --json 2>/dev/null |
+				python3 -c 'import json,sys; d=json.load(sys.stdin); print([m.get("state","") for m in d["members"] if m["id"]==int(sys.argv[1])][0])' "$victim" 2>/dev/null)
+			[[ "$s" =~ ^($1)$ ]] || ok=0
+		done
+		[ "$ok" = 1 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+member_state_is "suspect|down" || fail "the survivors do not see node $victim as suspect or down"
 ac restart "$victim" >/dev/null || fail "restart $victim"
 caught_up "$victim" 20 || fail "node $victim did not catch up within 20 s of its restart"
-log "node $victim restarted and caught up"
+member_state_is healthy || fail "the survivors do not see node $victim healthy again after its restart"
+grep -h "membership: node $victim " "$D"/n[0-9]*.log | sed 's/^/    /' >&2
+log "node $victim restarted and caught up; the survivors saw it suspect, then healthy"
 
 log "partition node 2 (both ways) for 3 s"
 ac partition 2 || fail "partition 2"

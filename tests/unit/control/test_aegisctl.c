@@ -35,8 +35,9 @@ static const char status_reply[] =
 	"\"dp\":{\"rx_pkts\":1000,\"tx_pkts\":990,\"drops\":2}},"
 	"{\"worker\":1,\"groups\":5,\"wal\":{\"syncs\":7,\"bytes\":4096,\"records\":9},"
 	"\"dp\":{\"rx_pkts\":10,\"tx_pkts\":11,\"drops\":0}}],"
-	"\"members\":[{\"id\":2,\"address\":\"10.0.0.2:7100\",\"reachable\":true},"
-	"{\"id\":3,\"address\":\"10.0.0.3:7100\",\"reachable\":false}],"
+	"\"members\":[{\"id\":2,\"address\":\"10.0.0.2:7100\",\"reachable\":true,\"state\":\"healthy\","
+	"\"voter\":true,\"state_for_ms\":5000},"
+	"{\"id\":3,\"address\":\"10.0.0.3:7100\",\"reachable\":false}],\"cluster_state\":\"degraded\","
 	"\"shards\":[{\"shard\":0,\"group\":1,\"worker\":0,\"role\":\"leader\",\"leader\":1,"
 	"\"term\":3,\"commit\":10,\"applied\":10,\"mem_bytes\":4096},"
 	"{\"shard\":1,\"group\":2,\"worker\":1,\"role\":\"follower\",\"leader\":2,"
@@ -49,16 +50,16 @@ static const char shards_table[] =
 	"    1      2       1  follower       2    12  123456   123455      40000\n";
 
 static const char status_text[] =
-	"node  uptime_s  transport  epoch  groups  bytes_per_group  memory_bytes\n"
-	"   1      12.3  udp            1       6            40000       1234567\n"
+	"node  uptime_s  transport  epoch  cluster   groups  bytes_per_group  memory_bytes\n"
+	"   1      12.3  udp            1  degraded       6            40000       1234567\n"
 	"\n"
 	"worker  groups  wal_syncs  wal_records  wal_bytes  rx_pkts  tx_pkts  drops\n"
 	"     0       6        120          300      65536     1000      990      2\n"
 	"     1       5          7            9       4096       10       11      0\n"
 	"\n"
-	"member  address        reachable\n"
-	"     2  10.0.0.2:7100  yes\n"
-	"     3  10.0.0.3:7100  no\n"
+	"member  address        reachable  state    voter  state_for_ms\n"
+	"     2  10.0.0.2:7100  yes        healthy  yes            5000\n"
+	"     3  10.0.0.3:7100  no         -        -                 -\n"
 	"\n";
 
 static int handler(void *ctx, const char *line, struct aeg_admin_reply *out)

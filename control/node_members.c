@@ -1,0 +1,88 @@
+/* The node's failure detector on the slow path (node_members.h). */
+#include "node_members.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+int node_members_init(struct node_members *nm, const struct aeg_config *cfg, uint64_t now_ms)
+{
+	uint32_t ids[AEG_MEMBERS_MAX], sorted[AEG_MEMBERS_MAX];
+	bool voters[AEG_MEMBERS_MAX];
+	uint32_t n = 1 + cfg->peer_count;
+	if (n > AEG_MEMBERS_MAX)
+		return -E2BIG;
+	ids[0] = cfg->node_id;
+	for (uint32_t i = 0; i < cfg->peer_count; i++)
+		ids[1 + i] = cfg->peers[i].node;
+	memcpy(sorted, ids, n * sizeof(ids[0]));
+	qsort(sorted, n, sizeof(sorted[0]), id_cmp);
+	uint32_t n_voters = n >= 5 ? 5 : (n < 3 ? n : 3);
+	for (uint32_t i = 0; i < n; i++)
+		voters[i] = ids[i] <= sorted[n_voters - 1];
+	/* Two heard polls in a row make a (re)started node HEALTHY: one stray
+	 * frame does not. */
+	struct aeg_members_config mc = { .suspect_ms = cfg->suspect_ms, .down_ms = cfg->down_ms,
+					 .rereplicate_ms = cfg->rereplicate_ms, .healthy_after = 2 };
+	memset(nm, 0, sizeof(*nm));
+	int rc = aeg_members_init(&nm->ms, &mc, cfg->node_id, ids, voters, n, now_ms);
+	if (rc != 0)
+		return rc;
+	nm->cluster_state = (uint8_t)aeg_members_cluster_state(&nm->ms);
+	return 0;
+}
+
+static void note(struct node_members *nm, const struct aeg_member_event *ev, uint64_t now_ms,
+		 node_members_log_fn log)
+{
+	const struct aeg_member *m = aeg_members_get(&nm->ms, ev->id);
+	assert(m != NULL && ev->to <= AEG_NODE_LEFT);
+	nm->changes++;
+	nm->into[ev->to]++;
+	log("membership: node %u %s -> %s (last heard %llu ms ago)", ev->id, aeg_node_state_name(ev->from),
+	    aeg_node_state_name(ev->to), (unsigned long long)(now_ms - m->last_heard_ms));
+}
+
+void node_members_poll(struct node_members *nm, struct aeg_replica *const *rps, uint32_t workers,
+		       uint64_t now_ms, node_members_log_fn log)
+{
+	if (nm->last_poll_ms != 0 && now_ms - nm->last_poll_ms < NODE_MEMBERS_POLL_MS)
+		return;
+	nm->last_poll_ms = now_ms;
+	static __thread struct aeg_replica_status st;  /* large: off the stack */
+	uint64_t rx[AEG_MEMBERS_MAX] = { 0 };
+	for (uint32_t w = 0; w < workers; w++) {
+		if (rps[w] == NULL)
+			continue;
+		(void)aeg_replica_status_read(rps[w], &st, NULL, 0);
+		for (uint32_t k = 0; k < st.n_peers && k < AEG_REPLICA_PEERS_MAX; k++)
+			for (uint32_t i = 0; i < nm->ms.n; i++)
+				if (nm->ms.m[i].id == st.peers[k].node)
+					rx[i] += st.peers[k].rx_msgs;
+	}
+	struct aeg_member_event ev[AEG_MEMBERS_MAX];
+	for (uint32_t i = 0; i < nm->ms.n; i++) {
+		if (nm->ms.m[i].id == nm->ms.self || rx[i] <= nm->rx_seen[i])
+			continue;
+		nm->rx_seen[i] = rx[i];
+		if (aeg_members_heard(&nm->ms, nm->ms.m[i].id, now_ms, &ev[0]) == 1)
+			note(nm, &ev[0], now_ms, log);
+	}
+	uint32_t n = aeg_members_tick(&nm->ms, now_ms, ev, AEG_MEMBERS_MAX);
+	for (uint32_t i = 0; i < n; i++)
+		note(nm, &ev[i], now_ms, log);
+	uint8_t cs = (uint8_t)aeg_members_cluster_state(&nm->ms);
+	if (cs != nm->cluster_state) {
+		log("membership: cluster %s -> %s", aeg_cluster_state_name(nm->cluster_state),
+		    aeg_cluster_state_name(cs));
+		nm->cluster_state = cs;
+		nm->cluster_changes++;
+	}
+}

@@ -1,0 +1,40 @@
+/* The node's view of who is alive (issue [G]): lib/membership fed from
+ * what the workers hear from each peer (any message counts as a
+ * heartbeat), on the slow path. Every change of a node's state, and of the
+ * cluster's, is logged and counted; aegisctl status shows both.
+ *
+ * Voters of the meta group: the 3 lowest node ids (5 from 5 nodes on), the
+ * nodes whose quorum the cluster state is about. Until the meta group
+ * exists this view is each node's own (nodes may differ for a moment). */
+#ifndef AEGIS_CONTROL_NODE_MEMBERS_H
+#define AEGIS_CONTROL_NODE_MEMBERS_H
+
+#include <stdint.h>
+
+#include "aegis/membership.h"
+#include "config.h"
+#include "replica.h"
+
+#define NODE_MEMBERS_POLL_MS 50
+
+struct node_members {
+	struct aeg_members ms;
+	uint64_t rx_seen[AEG_MEMBERS_MAX];  /* workers' rx_msgs sum last seen, by member index */
+	uint64_t last_poll_ms;
+	uint8_t cluster_state;              /* enum aeg_cluster_state, last logged */
+	uint64_t changes;                   /* node state changes */
+	uint64_t cluster_changes;
+	uint64_t into[AEG_NODE_LEFT + 1];   /* changes into each node state */
+};
+
+typedef void (*node_members_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Self and the config's peers. 0 or a negative errno (too many nodes). */
+int node_members_init(struct node_members *nm, const struct aeg_config *cfg, uint64_t now_ms);
+/* Reads the workers' published peer counters; feeds heartbeats and
+ * timeouts; logs each change. Cheap when called more often than
+ * NODE_MEMBERS_POLL_MS. */
+void node_members_poll(struct node_members *nm, struct aeg_replica *const *rps, uint32_t workers,
+		       uint64_t now_ms, node_members_log_fn log);
+
+#endif
