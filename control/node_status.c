@@ -11,6 +11,7 @@
 
 #include "aegis/net.h"
 #include "aegis/shard.h"
+#include "aegis/shard_plan.h"
 #include "dp_clock.h"
 
 #define GROUPS_MAX_REPORTED 65536
@@ -58,6 +59,53 @@ static void members(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 				       (unsigned long long)nm->into[AEG_NODE_SUSPECT],
 				       (unsigned long long)nm->into[AEG_NODE_DOWN]);
 	}
+}
+
+/* What the rebalance planner (lib/shard/shard_plan.c) would move now, from
+ * this node's view: a node DOWN for membership.rereplicate_ms, LEAVING or
+ * LEFT may not hold replicas. Nothing carries the moves out yet ([G]). */
+static void rebalance(struct aeg_node_status *ns, struct aeg_admin_reply *out)
+{
+	const struct aeg_shard_map *map = ns->map;
+	uint32_t shards = aeg_shard_map_shard_count(map), rf = aeg_shard_map_replication_factor(map), n_nodes;
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(map, &n_nodes);
+	uint64_t now_ms = aeg_dp_now_ns() / 1000000u;
+	if (ns->members == NULL || rf == 0 || rf > AEG_PLAN_RF_MAX || n_nodes > AEG_PLAN_NODES_MAX)
+		return;
+	struct aeg_plan_node *pn = calloc(n_nodes, sizeof(*pn));
+	uint32_t *reps = calloc((size_t)shards * rf, sizeof(*reps));
+	enum { SHOWN = 8 };
+	struct aeg_plan_move moves[64];
+	uint32_t n_moves = 0;
+	int rc = -ENOMEM;
+	if (pn != NULL && reps != NULL) {
+		for (uint32_t i = 0; i < n_nodes; i++) {
+			const struct aeg_member *m = aeg_members_get(&ns->members->ms, nodes[i].id);
+			bool gone = m == NULL || m->state == AEG_NODE_LEAVING || m->state == AEG_NODE_LEFT ||
+				    aeg_members_needs_copy(&ns->members->ms, nodes[i].id, now_ms);
+			pn[i] = (struct aeg_plan_node){ .id = nodes[i].id, .weight = 1, .eligible = !gone };
+		}
+		for (uint32_t s = 0; s < shards; s++) {
+			uint32_t n;
+			const uint32_t *r = aeg_shard_replicas(map, s, &n);
+			for (uint32_t k = 0; k < rf && k < n; k++)
+				reps[(size_t)s * rf + k] = r[k];
+		}
+		struct aeg_plan_input in = { .nodes = pn, .n_nodes = n_nodes, .shard_count = shards, .rf = rf,
+					     .tolerance_pct = 10 };
+		rc = aeg_plan_moves(&in, reps, moves, sizeof(moves) / sizeof(moves[0]), &n_moves);
+	}
+	aeg_admin_reply_printf(out, ",\"rebalance\":{\"planned_moves\":%u,\"more\":%s,\"plan\":\"%s\","
+			       "\"carried_out\":false,\"first\":[", n_moves, rc == -EAGAIN ? "true" : "false",
+			       rc == 0 || rc == -EAGAIN ? "ok" :
+			       rc == -ENOSPC ? "too few eligible nodes for the replication factor or the bounds" :
+			       strerror(-rc));
+	for (uint32_t i = 0; i < n_moves && i < SHOWN; i++)
+		aeg_admin_reply_printf(out, "%s{\"shard\":%u,\"from\":%u,\"to\":%u}", i ? "," : "",
+				       moves[i].shard, moves[i].from, moves[i].to);
+	aeg_admin_reply_printf(out, "]}");
+	free(pn);
+	free(reps);
 }
 
 static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
@@ -119,6 +167,7 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 	}
 	aeg_admin_reply_printf(out, "],");
 	members(ns, out);
+	rebalance(ns, out);
 	aeg_admin_reply_printf(out, ",\"shards\":[");
 	bool first = true;
 	for (uint32_t w = 0; w < ns->workers; w++) {

@@ -31,6 +31,10 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  status            node, workers (WAL and dataplane counters), members, shards, memory\n"
 		"  shards            the shard table: group, role, leader, term, commit, applied, memory\n"
+		"  node list         the members as this node sees them: address, state (starting,\n"
+		"                    healthy, suspect, down, leaving, left), meta voter, time in state\n"
+		"  cluster status    the cluster's state (forming, healthy, degraded, no quorum), the\n"
+		"                    members, leaders per node and shards without a leader\n"
 		"options:\n"
 		"  --socket PATH     the node's admin socket\n"
 		"  --data-dir DIR    the node's data_dir: its socket is DIR/aegisd.sock\n"
@@ -250,6 +254,68 @@ static void print_shards(const struct aeg_json_doc *d)
 	print_array(d, "shards", cols, sizeof(cols) / sizeof(cols[0]));
 }
 
+static const struct column member_cols[] = {
+	{ "member", NULL, "id", false }, { "address", NULL, "address", true },
+	{ "reachable", NULL, "reachable", true }, { "state", NULL, "state", true },
+	{ "voter", NULL, "voter", true }, { "state_for_ms", NULL, "state_for_ms", false },
+};
+
+static void print_members(const struct aeg_json_doc *d)
+{
+	print_array(d, "members", member_cols, sizeof(member_cols) / sizeof(member_cols[0]));
+}
+
+/* The cluster's state as this node sees it, then who leads what. */
+static void print_cluster(const struct aeg_json_doc *d)
+{
+	char state[64] = "unknown (the node has no node states)";
+	uint64_t node = 0, epoch = 0, leaders[65] = { 0 }, leaderless = 0, shards = 0, lead;
+	aeg_json_as_str(d, aeg_json_get(d, 0, "cluster_state"), state, sizeof(state));
+	aeg_json_as_u64(d, aeg_json_get(d, 0, "node"), &node);
+	aeg_json_as_u64(d, aeg_json_get(d, 0, "epoch"), &epoch);
+	int arr = aeg_json_get(d, 0, "shards");
+	if (arr >= 0 && d->toks[arr].type == AEG_JSON_ARRAY)
+		for (int e = aeg_json_first(d, arr); e >= 0; e = aeg_json_after(d, arr, e)) {
+			shards++;
+			if (!aeg_json_as_u64(d, aeg_json_get(d, e, "leader"), &lead) || lead == 0)
+				leaderless++;
+			else
+				leaders[lead < 64 ? lead : 64]++;
+		}
+	printf("cluster: %s (as node %llu sees it), map epoch %llu\n", state, (unsigned long long)node,
+	       (unsigned long long)epoch);
+	printf("shards: %llu, without a leader: %llu; leaders per node:", (unsigned long long)shards,
+	       (unsigned long long)leaderless);
+	for (int i = 1; i <= 64; i++)
+		if (leaders[i] != 0)
+			printf(" %s%d=%llu", i == 64 ? ">=" : "", i, (unsigned long long)leaders[i]);
+	printf("\n");
+	int rb = aeg_json_get(d, 0, "rebalance");
+	uint64_t planned = 0;
+	bool more = false;
+	if (rb >= 0 && aeg_json_as_u64(d, aeg_json_get(d, rb, "planned_moves"), &planned)) {
+		aeg_json_as_bool(d, aeg_json_get(d, rb, "more"), &more);
+		char plan[160] = "ok";
+		aeg_json_as_str(d, aeg_json_get(d, rb, "plan"), plan, sizeof(plan));
+		printf("rebalance: %llu%s replica moves planned from this view (not carried out yet)%s%s",
+		       (unsigned long long)planned, more ? "+" : "", strcmp(plan, "ok") ? "; plan: " : "",
+		       strcmp(plan, "ok") ? plan : "");
+		int first = aeg_json_get(d, rb, "first");
+		if (first >= 0 && d->toks[first].type == AEG_JSON_ARRAY)
+			for (int e = aeg_json_first(d, first); e >= 0; e = aeg_json_after(d, first, e)) {
+				uint64_t s = 0, f = 0, t = 0;
+				aeg_json_as_u64(d, aeg_json_get(d, e, "shard"), &s);
+				aeg_json_as_u64(d, aeg_json_get(d, e, "from"), &f);
+				aeg_json_as_u64(d, aeg_json_get(d, e, "to"), &t);
+				printf("%s shard %llu: %llu -> %llu", e == aeg_json_first(d, first) ? ":" : ",",
+				       (unsigned long long)s, (unsigned long long)f, (unsigned long long)t);
+			}
+		printf("\n");
+	}
+	printf("\n");
+	print_members(d);
+}
+
 static void print_status(const struct aeg_json_doc *d)
 {
 	static const struct column workers[] = {
@@ -257,11 +323,6 @@ static void print_status(const struct aeg_json_doc *d)
 		{ "wal_syncs", "wal", "syncs", false }, { "wal_records", "wal", "records", false },
 		{ "wal_bytes", "wal", "bytes", false }, { "rx_pkts", "dp", "rx_pkts", false },
 		{ "tx_pkts", "dp", "tx_pkts", false }, { "drops", "dp", "drops", false },
-	};
-	static const struct column members[] = {
-		{ "member", NULL, "id", false }, { "address", NULL, "address", true },
-		{ "reachable", NULL, "reachable", true }, { "state", NULL, "state", true },
-		{ "voter", NULL, "voter", true }, { "state_for_ms", NULL, "state_for_ms", false },
 	};
 	/* The header: one row of node-wide values. */
 	static const struct column node[] = {
@@ -284,7 +345,7 @@ static void print_status(const struct aeg_json_doc *d)
 	putchar('\n');
 	print_array(d, "workers", workers, sizeof(workers) / sizeof(workers[0]));
 	putchar('\n');
-	print_array(d, "members", members, sizeof(members) / sizeof(members[0]));
+	print_members(d);
 	putchar('\n');
 	print_shards(d);
 }
@@ -292,7 +353,7 @@ static void print_status(const struct aeg_json_doc *d)
 /* ---- main ---- */
 
 struct args {
-	const char *socket, *data_dir, *config, *command;
+	const char *socket, *data_dir, *config, *command, *sub;
 	double timeout_s;
 	bool json, help;
 };
@@ -320,6 +381,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return die(EXIT_USAGE, "--timeout: seconds in (0, 3600], not '%s'", argv[i]);
 		} else if (s[0] == '-')
 			return die(EXIT_USAGE, "unknown option or missing value: %s (try --help)", s);
+		else if (a->command != NULL && a->sub == NULL &&
+			 (strcmp(a->command, "node") == 0 || strcmp(a->command, "cluster") == 0))
+			a->sub = s;
 		else if (a->command != NULL)
 			return die(EXIT_USAGE, "one command only, got '%s' and '%s'", a->command, s);
 		else
@@ -330,10 +394,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 	if ((a->socket != NULL) + (a->data_dir != NULL) + (a->config != NULL) > 1)
 		return die(EXIT_USAGE, "--socket, --data-dir, --config: one of them at most");
 	if (a->command == NULL)
-		return die(EXIT_USAGE, "a command is needed: status or shards (try --help)");
-	if (strcmp(a->command, "status") != 0 && strcmp(a->command, "shards") != 0)
-		return die(EXIT_USAGE, "unknown command '%s': status or shards (try --help)",
-			   a->command);
+		return die(EXIT_USAGE, "a command is needed: status, shards, node list or cluster status (try --help)");
+	bool known = (strcmp(a->command, "status") == 0 || strcmp(a->command, "shards") == 0) && a->sub == NULL;
+	known |= strcmp(a->command, "node") == 0 && a->sub != NULL && strcmp(a->sub, "list") == 0;
+	known |= strcmp(a->command, "cluster") == 0 && a->sub != NULL && strcmp(a->sub, "status") == 0;
+	if (!known)
+		return die(EXIT_USAGE, "unknown command '%s%s%s': status, shards, node list or cluster status "
+			   "(try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
 	return 0;
 }
 
@@ -391,6 +458,10 @@ int main(int argc, char **argv)
 		code = die(EXIT_NODE, "the node says: %s", msg);
 	} else if (strcmp(a.command, "shards") == 0) {
 		print_shards(&d);
+	} else if (strcmp(a.command, "node") == 0) {
+		print_members(&d);
+	} else if (strcmp(a.command, "cluster") == 0) {
+		print_cluster(&d);
 	} else {
 		print_status(&d);
 	}

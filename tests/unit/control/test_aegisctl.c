@@ -38,6 +38,8 @@ static const char status_reply[] =
 	"\"members\":[{\"id\":2,\"address\":\"10.0.0.2:7100\",\"reachable\":true,\"state\":\"healthy\","
 	"\"voter\":true,\"state_for_ms\":5000},"
 	"{\"id\":3,\"address\":\"10.0.0.3:7100\",\"reachable\":false}],\"cluster_state\":\"degraded\","
+	"\"rebalance\":{\"planned_moves\":1,\"more\":false,\"plan\":\"ok\",\"carried_out\":false,"
+	"\"first\":[{\"shard\":4,\"from\":3,\"to\":2}]},"
 	"\"shards\":[{\"shard\":0,\"group\":1,\"worker\":0,\"role\":\"leader\",\"leader\":1,"
 	"\"term\":3,\"commit\":10,\"applied\":10,\"mem_bytes\":4096},"
 	"{\"shard\":1,\"group\":2,\"worker\":1,\"role\":\"follower\",\"leader\":2,"
@@ -188,6 +190,24 @@ static void test_status(void **state)
 	run(a, &r, (const char *const[]){ "--config", cfg, "shards", NULL });
 	assert_int_equal(r.code, 0);
 	assert_string_equal(r.out, shards_table);
+	/* node list and cluster status ([G]): the same request, other views. */
+	canned = status_reply;
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "list", NULL });
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.out, "member  address        reachable  state    voter  state_for_ms\n"
+				   "     2  10.0.0.2:7100  yes        healthy  yes            5000\n"
+				   "     3  10.0.0.3:7100  no         -        -                 -\n");
+	run(a, &r, (const char *const[]){ "--socket", sock, "cluster", "status", NULL });
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "cluster: degraded (as node 1 sees it), map epoch 1\n"
+			       "shards: 2, without a leader: 0; leaders per node: 1=1 2=1\n"
+			       "rebalance: 1 replica moves planned from this view (not carried out yet): "
+			       "shard 4: 3 -> 2\n\nmember  address");
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "frob", NULL });
+	assert_int_equal(r.code, 2);
+	assert_contains(r.err, "unknown command 'node frob'");
+	run(a, &r, (const char *const[]){ "--socket", sock, "cluster", NULL });
+	assert_int_equal(r.code, 2);
 	/* Missing fields print as "-". */
 	canned = "{\"ok\":true,\"shards\":[{\"shard\":5,\"role\":\"candidate\"}]}";
 	run(a, &r, (const char *const[]){ "--socket", sock, "shards", NULL });
