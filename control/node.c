@@ -240,7 +240,7 @@ static int serve(struct aeg_node *n, const struct aeg_node_opts *o, char *err, s
 	struct aeg_dp_callbacks cb = {
 		.on_msg = aeg_replica_on_msg, .on_tick = aeg_replica_on_tick, .on_raw = aeg_replica_on_raw,
 		.on_rx_done = aeg_replica_on_rx_done, .on_exit = aeg_replica_on_exit,
-		.wake_fd = aeg_replica_wake_fd,
+		.wake_fd = aeg_replica_wake_fd, .on_ctl = aeg_replica_on_ctl,
 	};
 	int r = aeg_dp_runtime_init_cb(&n->rt, &n->dp, aeg_dp_node_port(n->dn), &cb, wargs);
 	if (r != 0) {
@@ -329,7 +329,7 @@ void aeg_node_poll(struct aeg_node *n)
 	uint64_t now_ns = aeg_dp_now_ns();
 	aeg_dp_node_poll(n->dn, now_ns);
 	if (n->members_on && n->running)
-		node_members_poll(&n->members, n->rps, n->cfg.workers, now_ns / 1000000u, n->log);
+		node_members_poll(&n->members, n->rps, n->cfg.workers, now_ns / 1000000u, n->log, &n->rt);
 	if (n->admin != NULL)
 		aeg_admin_poll(n->admin);
 }

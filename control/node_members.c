@@ -1,6 +1,9 @@
 /* The node's failure detector on the slow path (node_members.h). */
 #include "node_members.h"
 
+#include "aegis/raft.h"
+#include "ctl_ring.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -50,8 +53,31 @@ static void note(struct node_members *nm, const struct aeg_member_event *ev, uin
 	    aeg_node_state_name(ev->to), (unsigned long long)(now_ms - m->last_heard_ms));
 }
 
+/* The meta leader's node asks its replica to record what differs. */
+static void meta_sync(struct node_members *nm, const struct aeg_replica_meta_status *meta, uint64_t now_ms,
+		      struct aeg_dp_runtime *rt)
+{
+	if (!meta->here || meta->role != AEG_RAFT_LEADER || rt == NULL)
+		return;
+	for (uint32_t i = 0; i < nm->ms.n; i++) {
+		const struct aeg_member *m = &nm->ms.m[i];
+		uint8_t recorded = 0xff;
+		for (uint32_t k = 0; k < meta->n_nodes; k++)
+			if (meta->nodes[k].node == m->id)
+				recorded = meta->nodes[k].state;
+		if (recorded == m->state || now_ms - nm->meta_sent_ms[i] < 1000)
+			continue;
+		struct aeg_ctl_msg msg = { .type = AEG_REPLICA_CTL_META_STATE, .len = 16,
+					   .arg = { m->id, m->state } };
+		if (aeg_dp_runtime_ctl_send(rt, 0, &msg) == 0) {
+			nm->meta_sent_ms[i] = now_ms;
+			nm->meta_sent++;
+		}
+	}
+}
+
 void node_members_poll(struct node_members *nm, struct aeg_replica *const *rps, uint32_t workers,
-		       uint64_t now_ms, node_members_log_fn log)
+		       uint64_t now_ms, node_members_log_fn log, struct aeg_dp_runtime *rt)
 {
 	if (nm->last_poll_ms != 0 && now_ms - nm->last_poll_ms < NODE_MEMBERS_POLL_MS)
 		return;
@@ -84,5 +110,9 @@ void node_members_poll(struct node_members *nm, struct aeg_replica *const *rps, 
 		    aeg_cluster_state_name(cs));
 		nm->cluster_state = cs;
 		nm->cluster_changes++;
+	}
+	if (workers > 0 && rps[0] != NULL) {
+		(void)aeg_replica_status_read(rps[0], &st, NULL, 0);
+		meta_sync(nm, &st.meta, now_ms, rt);
 	}
 }

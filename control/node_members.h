@@ -13,6 +13,7 @@
 
 #include "aegis/membership.h"
 #include "config.h"
+#include "dp_runtime.h"
 #include "replica.h"
 
 #define NODE_MEMBERS_POLL_MS 50
@@ -25,6 +26,8 @@ struct node_members {
 	uint64_t changes;                   /* node state changes */
 	uint64_t cluster_changes;
 	uint64_t into[AEG_NODE_LEFT + 1];   /* changes into each node state */
+	uint64_t meta_sent_ms[AEG_MEMBERS_MAX]; /* last record asked of the meta leader, by member index */
+	uint64_t meta_sent;
 };
 
 typedef void (*node_members_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -33,8 +36,10 @@ typedef void (*node_members_log_fn)(const char *fmt, ...) __attribute__((format(
 int node_members_init(struct node_members *nm, const struct aeg_config *cfg, uint64_t now_ms);
 /* Reads the workers' published peer counters; feeds heartbeats and
  * timeouts; logs each change. Cheap when called more often than
- * NODE_MEMBERS_POLL_MS. */
+ * NODE_MEMBERS_POLL_MS. Where this node's worker 0 leads the meta group,
+ * each state that differs from its record goes to it to be recorded (at
+ * most once a second per node). */
 void node_members_poll(struct node_members *nm, struct aeg_replica *const *rps, uint32_t workers,
-		       uint64_t now_ms, node_members_log_fn log);
+		       uint64_t now_ms, node_members_log_fn log, struct aeg_dp_runtime *rt);
 
 #endif

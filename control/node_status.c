@@ -108,6 +108,35 @@ static void rebalance(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 	free(reps);
 }
 
+/* The meta group's records as worker 0's replica applied them. */
+static void meta(struct aeg_node_status *ns, const struct aeg_replica_meta_status *m,
+		 struct aeg_admin_reply *out)
+{
+	uint32_t voters[AEG_SHARD_META_VOTERS_MAX];
+	uint32_t n = aeg_shard_map_meta_voters(ns->map, voters, AEG_SHARD_META_VOTERS_MAX);
+	aeg_admin_reply_printf(out, ",\"meta\":{\"voters\":[");
+	for (uint32_t i = 0; i < n; i++)
+		aeg_admin_reply_printf(out, "%s%u", i ? "," : "", voters[i]);
+	aeg_admin_reply_printf(out, "],\"here\":%s,\"proposed\":%llu,\"dropped\":%llu", m->here ? "true" : "false",
+			       (unsigned long long)m->proposed, (unsigned long long)m->dropped);
+	if (m->here) {
+		aeg_admin_reply_printf(out, ",\"role\":\"%s\",\"leader\":%u,\"term\":%llu,\"epoch\":%llu,\"nodes\":[",
+				       role_name(m->role), m->lead, (unsigned long long)m->term,
+				       (unsigned long long)m->epoch);
+		bool first = true;
+		for (uint32_t i = 0; i < m->n_nodes; i++) {
+			if (m->nodes[i].state > AEG_NODE_LEFT)
+				continue;  /* nothing recorded yet */
+			aeg_admin_reply_printf(out, "%s{\"id\":%u,\"state\":\"%s\",\"index\":%llu}", first ? "" : ",",
+					       m->nodes[i].node, aeg_node_state_name(m->nodes[i].state),
+					       (unsigned long long)m->nodes[i].index);
+			first = false;
+		}
+		aeg_admin_reply_printf(out, "]");
+	}
+	aeg_admin_reply_printf(out, "}");
+}
+
 static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 {
 	const struct aeg_config *cfg = ns->cfg;
@@ -168,12 +197,17 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 	aeg_admin_reply_printf(out, "],");
 	members(ns, out);
 	rebalance(ns, out);
+	meta(ns, &st[0].meta, out);
 	aeg_admin_reply_printf(out, ",\"shards\":[");
 	bool first = true;
 	for (uint32_t w = 0; w < ns->workers; w++) {
 		uint32_t n = aeg_replica_status_read(ns->rps[w], &st[w], gs, GROUPS_MAX_REPORTED);
 		for (uint32_t i = 0; i < n && i < GROUPS_MAX_REPORTED; i++) {
 			const struct aeg_replica_group_status *g = &gs[i];
+			mem += g->mem_bytes;
+			total++;
+			if (g->shard >= aeg_shard_map_shard_count(ns->map))
+				continue;  /* the meta group: under "meta" */
 			aeg_admin_reply_printf(out,
 				"%s{\"shard\":%u,\"group\":%u,\"worker\":%u,\"role\":\"%s\",\"quiet\":%s,\"leader\":%u,"
 				"\"term\":%llu,\"commit\":%llu,\"applied\":%llu,\"last_index\":%llu,\"keys\":%llu,"
@@ -184,8 +218,6 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 				(unsigned long long)g->keys, (unsigned long long)g->kv_bytes,
 				(unsigned long long)g->mem_bytes, g->error);
 			first = false;
-			mem += g->mem_bytes;
-			total++;
 		}
 	}
 	aeg_admin_reply_printf(out, "],\"memory\":{\"groups\":%u,\"bytes_per_group\":%llu,\"total_bytes\":%llu}}",

@@ -6,7 +6,10 @@
 #include <time.h>
 
 #include "dp_clock.h"
+#include "ctl_ring.h"
 #include "dp_runtime.h"
+
+#define DP_CTL_RING_SLOTS 1024u
 
 int aeg_dp_runtime_init(struct aeg_dp_runtime *rt, const struct aeg_dp_config *args,
 			struct aeg_port *port, aeg_worker_msg_fn on_msg, aeg_worker_tick_fn on_tick,
@@ -37,7 +40,13 @@ int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_dp_config
 	}
 	uint64_t wall = aeg_dp_wall_ns();
 	for (uint16_t q = 0; q < rt->workers; q++) {
+		/* The control plane's channel to the worker (one way for now). */
+		if (cb->on_ctl != NULL && aeg_ctl_ring_init(&rt->ctl_in[q], DP_CTL_RING_SLOTS) != 0) {
+			aeg_dp_runtime_fini(rt);
+			return -ENOMEM;
+		}
 		struct aeg_worker_config wc = {
+			.ctl_in = rt->ctl_in[q], .on_ctl = cb->on_ctl,
 			.port = port, .queue = q, .cluster = args->cluster, .key = &args->key,
 			.self_node = args->node, .peers = rt->peers, .peer_count = rt->peer_count,
 			.workers_per_node = args->workers, .frame_bytes_max = args->frame_bytes,
@@ -105,7 +114,17 @@ void aeg_dp_runtime_fini(struct aeg_dp_runtime *rt)
 	for (uint16_t q = 0; q < rt->workers; q++) {
 		aeg_worker_fini(rt->w[q]);
 		rt->w[q] = NULL;
+		if (rt->ctl_in[q] != NULL)
+			aeg_ctl_ring_fini(rt->ctl_in[q]);
+		rt->ctl_in[q] = NULL;
 	}
+}
+
+int aeg_dp_runtime_ctl_send(struct aeg_dp_runtime *rt, uint16_t worker, const struct aeg_ctl_msg *m)
+{
+	if (worker >= rt->workers || rt->ctl_in[worker] == NULL)
+		return -ENOTCONN;
+	return aeg_ctl_ring_push(rt->ctl_in[worker], m) ? 0 : -ENOBUFS;
 }
 
 void aeg_dp_runtime_totals(const struct aeg_dp_runtime *rt, struct aeg_worker_stats *out)

@@ -34,6 +34,7 @@ struct aeg_dp_runtime {
 	const struct aeg_dp_launcher *launcher; /* NULL: pthreads */
 	pthread_t threads[AEG_DP_WORKERS_MAX];
 	bool running[AEG_DP_WORKERS_MAX];
+	struct aeg_ctl_ring *ctl_in[AEG_DP_WORKERS_MAX];  /* when the callbacks have on_ctl */
 };
 
 /* Allowed wall-clock difference between nodes (aeg_wire_replay_floor). */
@@ -53,6 +54,7 @@ struct aeg_dp_callbacks {
 	aeg_worker_tick_fn on_rx_done;
 	void (*on_exit)(void *arg, struct aeg_worker *w);
 	int (*wake_fd)(void *arg);  /* aeg_worker_config's */
+	aeg_worker_ctl_fn on_ctl;  /* set: each worker gets a control ring (aeg_dp_runtime_ctl_send) */
 	uint32_t msg_bytes_max;  /* 0: the worker's default */
 };
 
@@ -66,6 +68,10 @@ int aeg_dp_runtime_start(struct aeg_dp_runtime *rt, const struct aeg_dp_launcher
 void aeg_dp_runtime_stop(struct aeg_dp_runtime *rt);
 /* Stops if needed and frees the workers (not the port). */
 void aeg_dp_runtime_fini(struct aeg_dp_runtime *rt);
+
+/* The slow path's message to a worker (one producer thread). 0,
+ * -ENOBUFS (the ring is full: try later), -ENOTCONN (no ring). */
+int aeg_dp_runtime_ctl_send(struct aeg_dp_runtime *rt, uint16_t worker, const struct aeg_ctl_msg *m);
 
 /* Sum of every worker's counters. */
 void aeg_dp_runtime_totals(const struct aeg_dp_runtime *rt, struct aeg_worker_stats *out);

@@ -312,6 +312,30 @@ static void print_cluster(const struct aeg_json_doc *d)
 			}
 		printf("\n");
 	}
+	int meta = aeg_json_get(d, 0, "meta");
+	bool here = false;
+	if (meta >= 0 && aeg_json_as_bool(d, aeg_json_get(d, meta, "here"), &here)) {
+		if (!here) {
+			printf("meta group: no replica on this node (a meta voter has one)\n");
+		} else {
+			uint64_t ml = 0, term = 0, mepoch = 0;
+			aeg_json_as_u64(d, aeg_json_get(d, meta, "leader"), &ml);
+			aeg_json_as_u64(d, aeg_json_get(d, meta, "term"), &term);
+			aeg_json_as_u64(d, aeg_json_get(d, meta, "epoch"), &mepoch);
+			printf("meta group: leader %llu (term %llu), records epoch %llu; recorded:", (unsigned long long)ml,
+			       (unsigned long long)term, (unsigned long long)mepoch);
+			int nodes = aeg_json_get(d, meta, "nodes");
+			if (nodes >= 0 && d->toks[nodes].type == AEG_JSON_ARRAY)
+				for (int e = aeg_json_first(d, nodes); e >= 0; e = aeg_json_after(d, nodes, e)) {
+					uint64_t id = 0;
+					char st[32] = "?";
+					aeg_json_as_u64(d, aeg_json_get(d, e, "id"), &id);
+					aeg_json_as_str(d, aeg_json_get(d, e, "state"), st, sizeof(st));
+					printf(" %llu=%s", (unsigned long long)id, st);
+				}
+			printf("\n");
+		}
+	}
 	printf("\n");
 	print_members(d);
 }

@@ -231,6 +231,34 @@ static void campaigns(struct aeg_replica *rp)
 	}
 }
 
+/* s (shard, group set) with its state machine, Raft group (voters reps,
+ * preferred leader first) and what the log recovered of it. */
+static int group_open(struct aeg_replica *rp, struct rp_shard *s, const uint32_t *reps, uint32_t n,
+		      const struct aeg_wal_recovery *rec)
+{
+	rp->by_group[s->group] = s;
+	int rc = aeg_kv_new(&s->kv, &rp->cfg.kv, NULL);
+	if (rc != 0)
+		return rc;
+	struct aeg_raft_conf conf = { .n = n };
+	for (uint32_t i = 0; i < n; i++) {
+		conf.ids[i] = reps[i];
+		conf.roles[i] = AEG_RAFT_MEMBER_VOTER;
+	}
+	struct aeg_raft_config rc_cfg;
+	raft_config_of(rp, s->group, &rc_cfg);
+	rp->st.raft_bytes_per_group = aeg_raft_memory_bytes(&rc_cfg);
+	rc = aeg_gd_group_add(rp->gd, s->group, &rc_cfg, &conf);
+	if (rc != 0)
+		return rc;
+	rc = rp_recover_group(rp, s, rec);
+	if (rc != 0)
+		return rc;
+	aeg_gd_group_restored(rp->gd, s->group);
+	bootstrap(rp, s, reps, &rc_cfg);
+	return 0;
+}
+
 static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *rec)
 {
 	const struct aeg_shard_map *m = rp->cfg.map;
@@ -242,28 +270,17 @@ static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *
 		struct rp_shard *s = &rp->shards[rp->n_shards++];
 		s->shard = shard;
 		s->group = aeg_shard_group(shard);
-		rp->by_group[s->group] = s;
-		int rc = aeg_kv_new(&s->kv, &rp->cfg.kv, NULL);
-		if (rc != 0)
-			return rc;
 		uint32_t n = 0;
 		const uint32_t *reps = aeg_shard_replicas(m, shard, &n);
-		struct aeg_raft_conf conf = { .n = n };
-		for (uint32_t i = 0; i < n; i++) {
-			conf.ids[i] = reps[i];
-			conf.roles[i] = AEG_RAFT_MEMBER_VOTER;
-		}
-		struct aeg_raft_config rc_cfg;
-		raft_config_of(rp, s->group, &rc_cfg);
-		rp->st.raft_bytes_per_group = aeg_raft_memory_bytes(&rc_cfg);
-		rc = aeg_gd_group_add(rp->gd, s->group, &rc_cfg, &conf);
+		int rc = group_open(rp, s, reps, n, rec);
 		if (rc != 0)
 			return rc;
-		rc = rp_recover_group(rp, s, rec);
-		if (rc != 0)
-			return rc;
-		aeg_gd_group_restored(rp->gd, s->group);
-		bootstrap(rp, s, reps, &rc_cfg);
+	}
+	uint32_t voters[AEG_SHARD_META_VOTERS_MAX], n_voters;
+	struct rp_shard *meta = &rp->shards[rp->n_shards];
+	if (rp_meta_create(rp, meta, voters, &n_voters) == 1) {
+		rp->n_shards++;
+		return group_open(rp, meta, voters, n_voters, rec);
 	}
 	return 0;
 }
@@ -326,9 +343,10 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	rp->snap_slot.buf = slot == MAP_FAILED ? NULL : slot;
 	rp->by_group = calloc(rp->groups_max, sizeof(*rp->by_group));
-	rp->shards = calloc(count, sizeof(*rp->shards));
-	rp->work = calloc(count ? count : 1, sizeof(*rp->work));
-	rp->campaign = calloc(count ? count : 1, sizeof(*rp->campaign));
+	/* + 1: the meta group (replica_meta.c) */
+	rp->shards = calloc(count + 1, sizeof(*rp->shards));
+	rp->work = calloc(count + 1, sizeof(*rp->work));
+	rp->campaign = calloc(count + 1, sizeof(*rp->campaign));
 	struct aeg_wal_recovery *rec = NULL;
 	int rc = (rp->by_group == NULL || rp->shards == NULL || rp->work == NULL || rp->campaign == NULL || rp->snap_slot.buf == NULL) ? -ENOMEM : aeg_wal_recovery_new(&rec);
 	if (rc == 0)
@@ -633,6 +651,7 @@ static void status_publish(struct aeg_replica *rp)
 	st->wal_report_ns = ws->report_ns;
 	st->wal_failed = ws->failed;
 	st->driver_bytes = aeg_gd_memory_bytes(rp->gd);
+	rp_meta_publish(rp, &st->meta);
 	/* What the control plane's failure detector reads (lib/membership). */
 	st->n_peers = rp->n_peers < AEG_REPLICA_PEERS_MAX ? rp->n_peers : AEG_REPLICA_PEERS_MAX;
 	for (uint32_t i = 0; i < st->n_peers; i++)

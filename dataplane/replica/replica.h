@@ -74,6 +74,9 @@ uint32_t aeg_replica_on_rx_done(void *arg, struct aeg_worker *w, uint64_t now_ns
 /* The worker's last call on its thread: the log's writes in flight finish
  * there (io_uring ties them to the submitting thread). */
 void aeg_replica_on_exit(void *arg, struct aeg_worker *w);
+struct aeg_ctl_msg;
+/* One control message from the slow path (AEG_REPLICA_CTL_*). */
+void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_msg *m);
 /* The log's completion fd: an idle worker waits on it (and its socket), so
  * a finished fdatasync wakes it instead of the loop spinning on the disk. */
 int aeg_replica_wake_fd(void *arg);
@@ -89,6 +92,29 @@ struct aeg_replica_group_status {
 };
 
 #define AEG_REPLICA_PEERS_MAX 64
+#define AEG_REPLICA_META_NODES_MAX 64
+
+/* Control messages to a worker (aeg_replica_on_ctl, struct aeg_ctl_msg):
+ * META_STATE: arg[0] node id, arg[1] its state (enum aeg_node_state):
+ * proposed to the meta group if this worker leads it and its record
+ * differs, else dropped (the meta leader's node proposes its own view). */
+#define AEG_REPLICA_CTL_META_STATE 1u
+
+/* The meta group's records as this worker's replica has applied them. */
+struct aeg_replica_meta_status {
+	bool here;           /* this worker holds a meta replica */
+	uint8_t role;        /* enum aeg_raft_role */
+	uint32_t lead;
+	uint64_t term;
+	uint64_t epoch;      /* applied index: grows with every record */
+	uint64_t proposed, dropped;
+	uint32_t n_nodes;
+	struct {
+		uint32_t node;
+		uint8_t state;   /* enum aeg_node_state; 0xff: none recorded */
+		uint64_t index;  /* the entry that recorded it */
+	} nodes[AEG_REPLICA_META_NODES_MAX];
+};
 
 struct aeg_replica_peer_status {
 	uint32_t node;
@@ -111,6 +137,7 @@ struct aeg_replica_status {
 	struct aeg_gd_stats gd;
 	uint32_t n_peers;
 	struct aeg_replica_peer_status peers[AEG_REPLICA_PEERS_MAX];
+	struct aeg_replica_meta_status meta;
 };
 
 /* Embedded mode (replica_local.c): the in-process channels of this worker

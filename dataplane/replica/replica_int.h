@@ -109,6 +109,8 @@ struct rp_peer {
 
 struct aeg_replica {
 	uint64_t log_bytes_max;          /* each group's Raft payload quota */
+	struct rp_shard *meta;           /* the meta group's replica here, or NULL */
+	uint64_t meta_proposed, meta_dropped;
 	struct aeg_replica_config cfg;
 	char dir[4096];
 	struct aeg_wal *wal;
@@ -179,6 +181,10 @@ struct rp_shard *rp_shard_of(struct aeg_replica *rp, uint32_t group);
  * writes waiting): the loop visits only those, not every shard. */
 void rp_work(struct aeg_replica *rp, struct rp_shard *s);
 void rp_log(const struct aeg_replica *rp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* replica_meta.c */
+int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, uint32_t *voters, uint32_t *n);
+void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out);
 
 /* replica_client.c */
 void rp_client_datagram(struct aeg_replica *rp, const struct aeg_pkt *pkt);

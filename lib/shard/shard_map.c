@@ -214,6 +214,15 @@ const struct aeg_shard_node *aeg_shard_map_nodes(const struct aeg_shard_map *m, 
 	return m->nodes;
 }
 
+uint32_t aeg_shard_map_meta_voters(const struct aeg_shard_map *m, uint32_t *ids, uint32_t max)
+{
+	uint32_t n = m->node_count >= 5 ? 5 : (m->node_count < 3 ? m->node_count : 3);
+	assert(n <= AEG_SHARD_META_VOTERS_MAX);
+	for (uint32_t i = 0; i < n && i < max; i++)
+		ids[i] = m->nodes[i].id;  /* sorted by id */
+	return n;
+}
+
 const struct aeg_shard_node *aeg_shard_map_node(const struct aeg_shard_map *m, uint32_t id)
 {
 	int i = shard_node_index(m, id);

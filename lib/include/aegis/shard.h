@@ -80,6 +80,17 @@ enum aeg_shard_strategy aeg_shard_map_strategy(const struct aeg_shard_map *m);
 const struct aeg_shard_node *aeg_shard_map_nodes(const struct aeg_shard_map *m, uint32_t *n);
 /* The node with this id, or NULL. */
 const struct aeg_shard_node *aeg_shard_map_node(const struct aeg_shard_map *m, uint32_t id);
+/* The meta group (issue [G]: the cluster's own records, node states):
+ * shard index shard_count (never a client's: requests for it get
+ * STALE_EPOCH), on worker 0, its voters the 3 nodes with the lowest ids (5
+ * from 5 nodes on, all of them below 3). Writes up to max voter ids in id
+ * order to ids; returns how many there are. */
+#define AEG_SHARD_META_VOTERS_MAX 5
+uint32_t aeg_shard_map_meta_voters(const struct aeg_shard_map *m, uint32_t *ids, uint32_t max);
+static inline uint32_t aeg_shard_map_meta_shard(const struct aeg_shard_map *m)
+{
+	return aeg_shard_map_shard_count(m);
+}
 /* Range maps: split i (i < shard_count - 1) into *s. 0 or -EINVAL. */
 int aeg_shard_map_split(const struct aeg_shard_map *m, uint32_t i, struct aeg_shard_split *s);
 

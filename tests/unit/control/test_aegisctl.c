@@ -40,6 +40,9 @@ static const char status_reply[] =
 	"{\"id\":3,\"address\":\"10.0.0.3:7100\",\"reachable\":false}],\"cluster_state\":\"degraded\","
 	"\"rebalance\":{\"planned_moves\":1,\"more\":false,\"plan\":\"ok\",\"carried_out\":false,"
 	"\"first\":[{\"shard\":4,\"from\":3,\"to\":2}]},"
+	"\"meta\":{\"voters\":[1,2,3],\"here\":true,\"proposed\":0,\"dropped\":0,\"role\":\"follower\","
+	"\"leader\":2,\"term\":4,\"epoch\":17,\"nodes\":[{\"id\":1,\"state\":\"healthy\",\"index\":2},"
+	"{\"id\":3,\"state\":\"down\",\"index\":17}]},"
 	"\"shards\":[{\"shard\":0,\"group\":1,\"worker\":0,\"role\":\"leader\",\"leader\":1,"
 	"\"term\":3,\"commit\":10,\"applied\":10,\"mem_bytes\":4096},"
 	"{\"shard\":1,\"group\":2,\"worker\":1,\"role\":\"follower\",\"leader\":2,"
@@ -202,7 +205,9 @@ static void test_status(void **state)
 	assert_contains(r.out, "cluster: degraded (as node 1 sees it), map epoch 1\n"
 			       "shards: 2, without a leader: 0; leaders per node: 1=1 2=1\n"
 			       "rebalance: 1 replica moves planned from this view (not carried out yet): "
-			       "shard 4: 3 -> 2\n\nmember  address");
+			       "shard 4: 3 -> 2\n"
+			       "meta group: leader 2 (term 4), records epoch 17; recorded: 1=healthy 3=down\n"
+			       "\nmember  address");
 	run(a, &r, (const char *const[]){ "--socket", sock, "node", "frob", NULL });
 	assert_int_equal(r.code, 2);
 	assert_contains(r.err, "unknown command 'node frob'");
