@@ -53,6 +53,29 @@ static void note(struct node_members *nm, const struct aeg_member_event *ev, uin
 	    aeg_node_state_name(ev->to), (unsigned long long)(now_ms - m->last_heard_ms));
 }
 
+/* A drain or removal on record (the meta group) holds on every node that
+ * sees the record: the node's own detector no longer moves it. */
+static void meta_adopt(struct node_members *nm, const struct aeg_replica_meta_status *meta, uint64_t now_ms,
+		       node_members_log_fn log)
+{
+	for (uint32_t k = 0; meta->here && k < meta->n_nodes; k++) {
+		uint8_t rec = meta->nodes[k].state;
+		const struct aeg_member *m = aeg_members_get(&nm->ms, meta->nodes[k].node);
+		if (m == NULL || m->state == rec || (rec != AEG_NODE_LEAVING && rec != AEG_NODE_LEFT))
+			continue;
+		struct aeg_member_event ev;
+		int rc = rec == AEG_NODE_LEAVING ? aeg_members_leave(&nm->ms, m->id, now_ms, &ev)
+						 : aeg_members_left(&nm->ms, m->id, now_ms, &ev);
+		if (rc == 1) {
+			nm->changes++;
+			nm->into[ev.to]++;
+			log("membership: node %u %s -> %s (on record in the meta group, index %llu)", ev.id,
+			    aeg_node_state_name(ev.from), aeg_node_state_name(ev.to),
+			    (unsigned long long)meta->nodes[k].index);
+		}
+	}
+}
+
 /* The meta leader's node asks its replica to record what differs. */
 static void meta_sync(struct node_members *nm, const struct aeg_replica_meta_status *meta, uint64_t now_ms,
 		      struct aeg_dp_runtime *rt)
@@ -113,6 +136,7 @@ void node_members_poll(struct node_members *nm, struct aeg_replica *const *rps, 
 	}
 	if (workers > 0 && rps[0] != NULL) {
 		(void)aeg_replica_status_read(rps[0], &st, NULL, 0);
+		meta_adopt(nm, &st.meta, now_ms, log);
 		meta_sync(nm, &st.meta, now_ms, rt);
 	}
 }

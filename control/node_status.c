@@ -12,6 +12,7 @@
 #include "aegis/net.h"
 #include "aegis/shard.h"
 #include "aegis/shard_plan.h"
+#include "ctl_ring.h"
 #include "dp_clock.h"
 
 #define GROUPS_MAX_REPORTED 65536
@@ -226,6 +227,59 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 	free(gs);
 }
 
+/* node_drain / node_remove {"id":N}: asks the meta group (through worker 0,
+ * which forwards to the meta leader) to record the node LEAVING or LEFT.
+ * A removal that would leave shards below replication_factor, or take a
+ * meta voter, is refused: nothing carries replica moves out yet. */
+static void node_change(struct aeg_node_status *ns, const char *line, bool remove, struct aeg_admin_reply *out)
+{
+	static struct aeg_admin_request r;  /* large: off the stack (one thread) */
+	const char *why = NULL;
+	uint64_t id = 0;
+	if (aeg_admin_request(&r, line, &why) != 0 || !aeg_admin_request_u64(&r, "id", &id) || id == 0 ||
+	    id > UINT32_MAX) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"expected {\\\"cmd\\\":\\\"%s\\\",\\\"id\\\":N}\"}",
+				       remove ? "node_remove" : "node_drain");
+		return;
+	}
+	if (aeg_shard_map_node(ns->map, (uint32_t)id) == NULL) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"node %llu is not a member\"}", (unsigned long long)id);
+		return;
+	}
+	if (ns->members == NULL) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"this node keeps no node states\"}");
+		return;
+	}
+	if (remove) {
+		uint32_t held = 0, count = aeg_shard_map_shard_count(ns->map);
+		for (uint32_t s = 0; s < count; s++)
+			held += aeg_shard_has_replica(ns->map, s, (uint32_t)id);
+		uint32_t voters[AEG_SHARD_META_VOTERS_MAX];
+		uint32_t nv = aeg_shard_map_meta_voters(ns->map, voters, AEG_SHARD_META_VOTERS_MAX);
+		bool voter = false;
+		for (uint32_t i = 0; i < nv; i++)
+			voter |= voters[i] == id;
+		if (held > 0 || voter) {
+			aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"refused: node %llu %s%u shard replicas; "
+					       "replica moves are not carried out yet, so removing it would leave "
+					       "shards below replication_factor%s (drain it: its replicas are planned "
+					       "away, see cluster status)\"}", (unsigned long long)id,
+					       voter ? "is a meta voter and holds " : "holds ", held,
+					       voter ? " and the meta group without a voter" : "");
+			return;
+		}
+	}
+	struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_META_STATE, .len = 24,
+				 .arg = { id, remove ? AEG_NODE_LEFT : AEG_NODE_LEAVING, 1 } };
+	int rc = aeg_dp_runtime_ctl_send(ns->rt, 0, &m);
+	if (rc != 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker 0: %s\"}", strerror(-rc));
+		return;
+	}
+	aeg_admin_reply_printf(out, "{\"ok\":true,\"id\":%llu,\"asked\":\"%s\"}", (unsigned long long)id,
+			       remove ? "left" : "leaving");
+}
+
 int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_reply *out)
 {
 	struct aeg_node_status *ns = ctx;
@@ -236,6 +290,10 @@ int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_rep
 	}
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "shards") == 0) {
 		status(ns, out);
+		return 0;
+	}
+	if (strcmp(cmd, "node_drain") == 0 || strcmp(cmd, "node_remove") == 0) {
+		node_change(ns, request, strcmp(cmd, "node_remove") == 0, out);
 		return 0;
 	}
 	aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"unknown command\"}");

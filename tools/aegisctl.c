@@ -34,7 +34,13 @@ static void usage(FILE *f)
 		"  node list         the members as this node sees them: address, state (starting,\n"
 		"                    healthy, suspect, down, leaving, left), meta voter, time in state\n"
 		"  cluster status    the cluster's state (forming, healthy, degraded, no quorum), the\n"
-		"                    members, leaders per node and shards without a leader\n"
+		"                    members, leaders per node and shards without a leader, the meta\n"
+		"                    group's records and what the rebalance planner would move\n"
+		"  node drain ID     record node ID as leaving in the meta group (its replicas are\n"
+		"                    planned away; replica moves are not carried out yet); waits\n"
+		"                    until this node sees the record (--timeout)\n"
+		"  node remove ID    record it as left: refused while it holds replicas or is a meta\n"
+		"                    voter (the node answers why)\n"
 		"options:\n"
 		"  --socket PATH     the node's admin socket\n"
 		"  --data-dir DIR    the node's data_dir: its socket is DIR/aegisd.sock\n"
@@ -377,7 +383,7 @@ static void print_status(const struct aeg_json_doc *d)
 /* ---- main ---- */
 
 struct args {
-	const char *socket, *data_dir, *config, *command, *sub;
+	const char *socket, *data_dir, *config, *command, *sub, *id;
 	double timeout_s;
 	bool json, help;
 };
@@ -408,6 +414,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		else if (a->command != NULL && a->sub == NULL &&
 			 (strcmp(a->command, "node") == 0 || strcmp(a->command, "cluster") == 0))
 			a->sub = s;
+		else if (a->sub != NULL && a->id == NULL && strcmp(a->command, "node") == 0 &&
+			 (strcmp(a->sub, "drain") == 0 || strcmp(a->sub, "remove") == 0))
+			a->id = s;
 		else if (a->command != NULL)
 			return die(EXIT_USAGE, "one command only, got '%s' and '%s'", a->command, s);
 		else
@@ -421,6 +430,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return die(EXIT_USAGE, "a command is needed: status, shards, node list or cluster status (try --help)");
 	bool known = (strcmp(a->command, "status") == 0 || strcmp(a->command, "shards") == 0) && a->sub == NULL;
 	known |= strcmp(a->command, "node") == 0 && a->sub != NULL && strcmp(a->sub, "list") == 0;
+	bool change = strcmp(a->command, "node") == 0 && a->sub != NULL &&
+		      (strcmp(a->sub, "drain") == 0 || strcmp(a->sub, "remove") == 0);
+	if (change && (a->id == NULL || strspn(a->id, "0123456789") != strlen(a->id) || strlen(a->id) > 10 ||
+		       strtoull(a->id, NULL, 10) == 0 || strtoull(a->id, NULL, 10) > UINT32_MAX))
+		return die(EXIT_USAGE, "node %s takes a node id (1..4294967295)", a->sub);
+	known |= change;
 	known |= strcmp(a->command, "cluster") == 0 && a->sub != NULL && strcmp(a->sub, "status") == 0;
 	if (!known)
 		return die(EXIT_USAGE, "unknown command '%s%s%s': status, shards, node list or cluster status "
@@ -447,6 +462,93 @@ static int socket_path(const struct args *a, char *out, size_t cap)
 	return 0;
 }
 
+/* Parses a reply line into d (toks allocated); false with *code set. */
+static bool parse_reply(const char *path, char *line, struct aeg_json_doc *d, struct aeg_json_tok **toks,
+			int *code)
+{
+	size_t len = strlen(line);
+	const char *why = "out of memory";
+	bool ok = false;
+	*toks = malloc((len / 2 + 16) * sizeof(**toks));
+	if (*toks == NULL || aeg_json_parse(d, line, len, *toks, (uint32_t)(len / 2 + 16), &why) != 0 ||
+	    d->toks[0].type != AEG_JSON_OBJECT || !aeg_json_as_bool(d, aeg_json_get(d, 0, "ok"), &ok)) {
+		*code = die(EXIT_NODE, "%s: unreadable reply (%s): %.200s", path, *toks == NULL ? why : "no \"ok\"", line);
+		return false;
+	}
+	if (!ok) {
+		char msg[1024] = "(no message)";
+		aeg_json_as_str(d, aeg_json_get(d, 0, "error"), msg, sizeof(msg));
+		*code = die(EXIT_NODE, "the node says: %s", msg);
+		return false;
+	}
+	return true;
+}
+
+/* The state of member id in a status reply ("" if none). */
+static void member_state(const struct aeg_json_doc *d, uint64_t id, char *out, size_t cap)
+{
+	out[0] = '\0';
+	int arr = aeg_json_get(d, 0, "members");
+	for (int e = arr >= 0 ? aeg_json_first(d, arr) : -1; e >= 0; e = aeg_json_after(d, arr, e)) {
+		uint64_t v;
+		if (aeg_json_as_u64(d, aeg_json_get(d, e, "id"), &v) && v == id)
+			aeg_json_as_str(d, aeg_json_get(d, e, "state"), out, cap);
+	}
+}
+
+/* node drain / node remove: the request, then the record as this node sees it. */
+static int node_change(const struct args *a, const char *path)
+{
+	bool remove = strcmp(a->sub, "remove") == 0;
+	uint64_t id = strtoull(a->id, NULL, 10);
+	char req[128], *line = NULL;
+	snprintf(req, sizeof(req), "{\"cmd\":\"%s\",\"id\":%llu}\n", remove ? "node_remove" : "node_drain",
+		 (unsigned long long)id);
+	int code = ask(path, req, a->timeout_s, &line);
+	if (code != 0)
+		return code;
+	struct aeg_json_doc d;
+	struct aeg_json_tok *toks = NULL;
+	bool ok = parse_reply(path, line, &d, &toks, &code);
+	free(toks);
+	free(line);
+	if (!ok)
+		return code;
+	const char *want = remove ? "left" : "leaving";
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if ((code = ask(path, "{\"cmd\":\"status\"}\n", a->timeout_s, &line)) != 0)
+			return code;
+		char st[32];
+		bool parsed = parse_reply(path, line, &d, &toks, &code);
+		if (parsed)
+			member_state(&d, id, st, sizeof(st));
+		int meta = parsed ? aeg_json_get(&d, 0, "meta") : -1;
+		bool here = false;
+		if (meta >= 0)
+			aeg_json_as_bool(&d, aeg_json_get(&d, meta, "here"), &here);
+		free(toks);
+		free(line);
+		if (!parsed)
+			return code;
+		if (strcmp(st, want) == 0) {
+			printf("node %llu: %s (on record in the meta group)\n", (unsigned long long)id, want);
+			return EXIT_OK;
+		}
+		if (!here) {
+			printf("node %llu: asked the meta group to record it %s (this node holds no meta "
+			       "replica to confirm it: ask a meta voter's aegisctl)\n", (unsigned long long)id, want);
+			return EXIT_OK;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > a->timeout_s)
+			return die(EXIT_NODE, "node %llu: asked, but not on record as %s after %.1f s (no meta "
+				   "leader?)", (unsigned long long)id, want, a->timeout_s);
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -460,6 +562,8 @@ int main(int argc, char **argv)
 	char path[AEG_CONFIG_SOCKET_PATH_BYTES];
 	if ((code = socket_path(&a, path, sizeof(path))) != 0)
 		return code;
+	if (strcmp(a.command, "node") == 0 && a.id != NULL)
+		return node_change(&a, path);
 	char *line = NULL;
 	/* shards: the same status request, only its shard table is printed. */
 	if ((code = ask(path, "{\"cmd\":\"status\"}\n", a.timeout_s, &line)) != 0)

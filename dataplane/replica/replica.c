@@ -91,6 +91,11 @@ static int io_send(void *ctx, uint32_t node, uint8_t type, uint32_t group, const
 	return aeg_worker_send(rp->w, node, rp->cfg.worker, type, group, body, len);
 }
 
+int rp_send(struct aeg_replica *rp, uint32_t node, uint8_t type, uint32_t group, const uint8_t *body, uint32_t len)
+{
+	return io_send(rp, node, type, group, body, len);
+}
+
 static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
 {
 	struct aeg_replica *rp = ctx;
@@ -441,6 +446,10 @@ void aeg_replica_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 			p->down = false;
 			rp_log(rp, "node %u is back", src_node);
 		}
+	}
+	if (m->type == AEG_MSG_META) {
+		rp_meta_on_msg(rp, src_node, m->body, m->body_len);
+		return;
 	}
 	if (aeg_gd_receive(rp->gd, src_node, m->type, m->group, m->body, m->body_len) != 0)
 		rp->st.raft_bad++;

@@ -95,9 +95,11 @@ struct aeg_replica_group_status {
 #define AEG_REPLICA_META_NODES_MAX 64
 
 /* Control messages to a worker (aeg_replica_on_ctl, struct aeg_ctl_msg):
- * META_STATE: arg[0] node id, arg[1] its state (enum aeg_node_state):
- * proposed to the meta group if this worker leads it and its record
- * differs, else dropped (the meta leader's node proposes its own view). */
+ * META_STATE: arg[0] node id, arg[1] its state (enum aeg_node_state),
+ * arg[2] forward: proposed to the meta group if this worker leads it and
+ * its record differs; else dropped (the failure detector's sync: the meta
+ * leader's node proposes its own view), or with forward set (an
+ * operator's drain) sent on to the other meta voters (AEG_MSG_META). */
 #define AEG_REPLICA_CTL_META_STATE 1u
 
 /* The meta group's records as this worker's replica has applied them. */
@@ -107,7 +109,7 @@ struct aeg_replica_meta_status {
 	uint32_t lead;
 	uint64_t term;
 	uint64_t epoch;      /* applied index: grows with every record */
-	uint64_t proposed, dropped;
+	uint64_t proposed, dropped, forwarded;
 	uint32_t n_nodes;
 	struct {
 		uint32_t node;

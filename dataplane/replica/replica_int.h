@@ -110,7 +110,7 @@ struct rp_peer {
 struct aeg_replica {
 	uint64_t log_bytes_max;          /* each group's Raft payload quota */
 	struct rp_shard *meta;           /* the meta group's replica here, or NULL */
-	uint64_t meta_proposed, meta_dropped;
+	uint64_t meta_proposed, meta_dropped, meta_forwarded;
 	struct aeg_replica_config cfg;
 	char dir[4096];
 	struct aeg_wal *wal;
@@ -182,7 +182,10 @@ struct rp_shard *rp_shard_of(struct aeg_replica *rp, uint32_t group);
 void rp_work(struct aeg_replica *rp, struct rp_shard *s);
 void rp_log(const struct aeg_replica *rp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+int rp_send(struct aeg_replica *rp, uint32_t node, uint8_t type, uint32_t group, const uint8_t *body, uint32_t len);
+
 /* replica_meta.c */
+void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *body, uint32_t len);
 int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, uint32_t *voters, uint32_t *n);
 void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out);
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "aegis/membership.h"
+#include "aegis/msg.h"
 #include "ctl_ring.h"
 #include "replica_int.h"
 
@@ -62,24 +63,31 @@ int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, uint32_t *voters,
 	return 1;
 }
 
-void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_msg *m)
+/* An operator's request reaches the meta leader wherever it was made: a
+ * worker that does not lead the meta group sends it to every other meta
+ * voter, and the one that leads records it (the others drop it). */
+static void meta_forward(struct aeg_replica *rp, uint32_t node, uint8_t state)
 {
-	struct aeg_replica *rp = arg;
-	rp->w = w;
-	if (m->type != AEG_REPLICA_CTL_META_STATE || m->arg[1] > AEG_NODE_LEFT || m->arg[0] == 0 ||
-	    m->arg[0] > UINT32_MAX) {
-		rp->meta_dropped++;
-		return;
-	}
+	uint32_t voters[AEG_SHARD_META_VOTERS_MAX];
+	uint32_t n = aeg_shard_map_meta_voters(rp->cfg.map, voters, AEG_SHARD_META_VOTERS_MAX);
+	uint8_t body[5] = { (uint8_t)node, (uint8_t)(node >> 8), (uint8_t)(node >> 16), (uint8_t)(node >> 24), state };
+	for (uint32_t i = 0; i < n; i++)
+		if (voters[i] != rp->cfg.node && rp_send(rp, voters[i], AEG_MSG_META, 0, body, sizeof(body)) == 0)
+			rp->meta_forwarded++;
+}
+
+static void meta_request(struct aeg_replica *rp, uint32_t node, uint8_t state, bool forward)
+{
 	struct rp_shard *s = rp->meta;
 	struct aeg_raft_status rs;
 	if (s != NULL)
 		aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &rs);
-	uint32_t node = (uint32_t)m->arg[0];
-	uint8_t state = (uint8_t)m->arg[1];
 	uint64_t index;
 	if (s == NULL || rs.role != AEG_RAFT_LEADER) {
-		rp->meta_dropped++;  /* not ours to write */
+		if (forward)
+			meta_forward(rp, node, state);
+		else
+			rp->meta_dropped++;  /* not ours to write */
 		return;
 	}
 	if (meta_record(rp, node, &index) == state)
@@ -103,11 +111,39 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 	rp_log(rp, "meta: recording node %u %s (index %llu)", node, name, (unsigned long long)first);
 }
 
+void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_msg *m)
+{
+	struct aeg_replica *rp = arg;
+	rp->w = w;
+	if (m->type != AEG_REPLICA_CTL_META_STATE || m->arg[1] > AEG_NODE_LEFT || m->arg[0] == 0 ||
+	    m->arg[0] > UINT32_MAX) {
+		rp->meta_dropped++;
+		return;
+	}
+	meta_request(rp, (uint32_t)m->arg[0], (uint8_t)m->arg[1], m->arg[2] != 0);
+}
+
+void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *body, uint32_t len)
+{
+	(void)src_node;  /* a cluster frame: authenticated by the cluster key */
+	if (len != 5 || body[4] > AEG_NODE_LEFT) {
+		rp->st.raft_bad++;
+		return;
+	}
+	uint32_t node = (uint32_t)body[0] | (uint32_t)body[1] << 8 | (uint32_t)body[2] << 16 | (uint32_t)body[3] << 24;
+	if (node == 0 || aeg_shard_map_node(rp->cfg.map, node) == NULL) {
+		rp->st.raft_bad++;
+		return;
+	}
+	meta_request(rp, node, body[4], false);
+}
+
 void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->proposed = rp->meta_proposed;
 	out->dropped = rp->meta_dropped;
+	out->forwarded = rp->meta_forwarded;
 	if (rp->meta == NULL)
 		return;
 	struct aeg_raft_status rs;

@@ -11,6 +11,7 @@ const char *aeg_msg_type_name(uint8_t type)
 		[AEG_MSG_RAFT_HB] = "raft_hb",
 		[AEG_MSG_FRAG] = "frag",
 		[AEG_MSG_FRAG_ACK] = "frag_ack",
+		[AEG_MSG_META] = "meta",
 	};
 	if (type > AEG_MSG_TYPE_MAX || names[type] == NULL)
 		return "unknown";

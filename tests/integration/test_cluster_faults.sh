@@ -272,5 +272,21 @@ ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeo
 	--verify "$D/rec3.txt" >"$D/v3.out" 2>&1 || { cat "$D/v3.out" >&2; fail "verify after the run under loss"; }
 "$LINCHECK" "$D/hist3.txt" >"$D/lin3.out" 2>&1 || { cat "$D/lin3.out" >&2; fail "aegis-lincheck (under loss)"; }
 log "$(grep -c . "$D/rec3.txt") writes acknowledged under loss, all there; $(tail -n 1 "$D/lin3.out")"
+
+log "drain node 3 by asking node 2 (the meta leader, wherever it is, records it); remove refused"
+CTL="$BUILD/tools/aegisctl"
+"$CTL" --socket "$D/n2/aegisd.sock" --timeout 10 node drain 3 >&2 || fail "node drain 3"
+for i in 1 2 3; do
+	for k in $(seq 1 50); do
+		"$CTL" --socket "$D/n$i/aegisd.sock" node list 2>/dev/null | grep -qE '^ +3 .* leaving ' && break
+		sleep 0.1
+	done
+	"$CTL" --socket "$D/n$i/aegisd.sock" node list | grep -qE '^ +3 .* leaving ' ||
+		fail "node $i does not see node 3 leaving: $("$CTL" --socket "$D/n$i/aegisd.sock" node list)"
+done
+"$CTL" --socket "$D/n1/aegisd.sock" node remove 3 2>"$D/remove.err" && fail "node remove 3 was not refused"
+grep -q "refused: node 3 is a meta voter" "$D/remove.err" || fail "node remove: $(cat "$D/remove.err")"
+"$CTL" --socket "$D/n1/aegisd.sock" cluster status | grep -E '^(meta group|rebalance)' | sed 's/^/    /' >&2
+ac cli put after-drain yes || fail "a write after the drain (nothing moves yet: node 3 still serves)"
 ac stop >/dev/null || fail "stop"
 log "PASS"

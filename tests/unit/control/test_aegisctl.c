@@ -222,6 +222,35 @@ static void test_status(void **state)
 	aeg_admin_close(a);
 }
 
+/* node drain / remove: the request, then the record as the node sees it. */
+static void test_node_change(void **state)
+{
+	(void)state;
+	struct aeg_admin *a;
+	static struct run r;
+	assert_int_equal(aeg_admin_open(&a, sock, handler, NULL), 0);
+	canned = "{\"ok\":true,\"members\":[{\"id\":3,\"state\":\"leaving\"}],\"meta\":{\"here\":true}}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "drain", "3", NULL });
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.out, "node 3: leaving (on record in the meta group)\n");
+	/* The last request was the status poll; the drain went before it. */
+	assert_string_equal(last_request, "{\"cmd\":\"status\"}");
+	canned = "{\"ok\":true,\"members\":[{\"id\":3,\"state\":\"healthy\"}],\"meta\":{\"here\":true}}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "--timeout", "0.3", "node", "drain", "3", NULL });
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "not on record as leaving");
+	canned = "{\"ok\":false,\"error\":\"refused: node 3 holds 12 shard replicas\"}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "remove", "3", NULL });
+	assert_int_equal(r.code, 1);
+	assert_string_equal(last_request, "{\"cmd\":\"node_remove\",\"id\":3}");
+	assert_contains(r.err, "refused: node 3 holds 12 shard replicas");
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "drain", NULL });
+	assert_int_equal(r.code, 2);
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "drain", "x3", NULL });
+	assert_int_equal(r.code, 2);
+	aeg_admin_close(a);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -287,6 +316,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_node_change),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -19,7 +19,8 @@ static void test_numbers_are_fixed(void **state)
 	assert_int_equal(AEG_MSG_RAFT_HB, 3);
 	assert_int_equal(AEG_MSG_FRAG, 4);
 	assert_int_equal(AEG_MSG_FRAG_ACK, 5);
-	assert_int_equal(AEG_MSG_TYPE_MAX, 5);
+	assert_int_equal(AEG_MSG_META, 6);
+	assert_int_equal(AEG_MSG_TYPE_MAX, 6);
 }
 
 static void test_names(void **state)
@@ -30,6 +31,7 @@ static void test_names(void **state)
 	assert_string_equal(aeg_msg_type_name(AEG_MSG_RAFT_HB), "raft_hb");
 	assert_string_equal(aeg_msg_type_name(AEG_MSG_FRAG), "frag");
 	assert_string_equal(aeg_msg_type_name(AEG_MSG_FRAG_ACK), "frag_ack");
+	assert_string_equal(aeg_msg_type_name(AEG_MSG_META), "meta");
 	for (unsigned a = 1; a <= AEG_MSG_TYPE_MAX; a++)
 		for (unsigned b = 1; b < a; b++)
 			assert_string_not_equal(aeg_msg_type_name((uint8_t)a),
