@@ -280,6 +280,61 @@ static void node_change(struct aeg_node_status *ns, const char *line, bool remov
 			       remove ? "left" : "leaving");
 }
 
+/* leader_transfer {"shard":S,"to":N}: asked of the node that leads S; its
+ * worker hands leadership to N (a voter of S). The answer says it started;
+ * aegisctl watches the shard table for the outcome. */
+static void leader_transfer(struct aeg_node_status *ns, const char *line, struct aeg_admin_reply *out)
+{
+	static struct aeg_admin_request r;
+	static struct aeg_replica_status st;
+	const char *why = NULL;
+	uint64_t shard = 0, to = 0;
+	if (aeg_admin_request(&r, line, &why) != 0 || !aeg_admin_request_u64(&r, "shard", &shard) ||
+	    !aeg_admin_request_u64(&r, "to", &to)) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"expected {\\\"cmd\\\":\\\"leader_transfer\\\",\\\"shard\\\":S,\\\"to\\\":N}\"}");
+		return;
+	}
+	if (shard >= aeg_shard_map_shard_count(ns->map) || to == 0 || to > UINT32_MAX ||
+	    !aeg_shard_has_replica(ns->map, (uint32_t)shard, (uint32_t)to)) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"node %llu holds no replica of shard %llu "
+				       "(or no such shard)\"}", (unsigned long long)to, (unsigned long long)shard);
+		return;
+	}
+	uint16_t w = (uint16_t)aeg_shard_worker((uint32_t)shard, ns->workers);
+	struct aeg_replica_group_status *gs = calloc(GROUPS_MAX_REPORTED, sizeof(*gs));
+	if (gs == NULL) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"out of memory\"}");
+		return;
+	}
+	uint32_t n = aeg_replica_status_read(ns->rps[w], &st, gs, GROUPS_MAX_REPORTED);
+	uint32_t lead = 0;
+	bool here = false;
+	for (uint32_t i = 0; i < n && i < GROUPS_MAX_REPORTED; i++)
+		if (gs[i].shard == shard) {
+			here = true;
+			lead = gs[i].lead;
+		}
+	free(gs);
+	if (!here || lead != ns->cfg->node_id) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"this node does not lead shard %llu (leader: %u); "
+				       "ask the leader's node\",\"leader\":%u}", (unsigned long long)shard, lead, lead);
+		return;
+	}
+	if (to == ns->cfg->node_id) {
+		aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":false}",
+				       (unsigned long long)shard, lead);
+		return;
+	}
+	struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_LEADER_TRANSFER, .len = 16, .arg = { shard, to } };
+	int rc = aeg_dp_runtime_ctl_send(ns->rt, w, &m);
+	if (rc != 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker %u: %s\"}", w, strerror(-rc));
+		return;
+	}
+	aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":true}",
+			       (unsigned long long)shard, lead);
+}
+
 int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_reply *out)
 {
 	struct aeg_node_status *ns = ctx;
@@ -290,6 +345,10 @@ int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_rep
 	}
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "shards") == 0) {
 		status(ns, out);
+		return 0;
+	}
+	if (strcmp(cmd, "leader_transfer") == 0) {
+		leader_transfer(ns, request, out);
 		return 0;
 	}
 	if (strcmp(cmd, "node_drain") == 0 || strcmp(cmd, "node_remove") == 0) {

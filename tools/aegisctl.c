@@ -41,6 +41,9 @@ static void usage(FILE *f)
 		"                    until this node sees the record (--timeout)\n"
 		"  node remove ID    record it as left: refused while it holds replicas or is a meta\n"
 		"                    voter (the node answers why)\n"
+		"  leader transfer SHARD NODE\n"
+		"                    ask the node that leads SHARD (this one) to hand leadership to\n"
+		"                    NODE, a replica of it; waits until this node sees NODE lead\n"
 		"options:\n"
 		"  --socket PATH     the node's admin socket\n"
 		"  --data-dir DIR    the node's data_dir: its socket is DIR/aegisd.sock\n"
@@ -383,10 +386,16 @@ static void print_status(const struct aeg_json_doc *d)
 /* ---- main ---- */
 
 struct args {
-	const char *socket, *data_dir, *config, *command, *sub, *id;
+	const char *socket, *data_dir, *config, *command, *sub, *id, *to;
 	double timeout_s;
 	bool json, help;
 };
+
+static bool is_number(const char *s)
+{
+	return s != NULL && *s != '\0' && strlen(s) <= 10 && strspn(s, "0123456789") == strlen(s) &&
+	       strtoull(s, NULL, 10) <= UINT32_MAX;
+}
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -412,8 +421,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		} else if (s[0] == '-')
 			return die(EXIT_USAGE, "unknown option or missing value: %s (try --help)", s);
 		else if (a->command != NULL && a->sub == NULL &&
-			 (strcmp(a->command, "node") == 0 || strcmp(a->command, "cluster") == 0))
+			 (strcmp(a->command, "node") == 0 || strcmp(a->command, "cluster") == 0 ||
+			  strcmp(a->command, "leader") == 0))
 			a->sub = s;
+		else if (a->sub != NULL && strcmp(a->command, "leader") == 0 && strcmp(a->sub, "transfer") == 0 &&
+			 (a->id == NULL || a->to == NULL))
+			*(a->id == NULL ? &a->id : &a->to) = s;
 		else if (a->sub != NULL && a->id == NULL && strcmp(a->command, "node") == 0 &&
 			 (strcmp(a->sub, "drain") == 0 || strcmp(a->sub, "remove") == 0))
 			a->id = s;
@@ -427,7 +440,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	if ((a->socket != NULL) + (a->data_dir != NULL) + (a->config != NULL) > 1)
 		return die(EXIT_USAGE, "--socket, --data-dir, --config: one of them at most");
 	if (a->command == NULL)
-		return die(EXIT_USAGE, "a command is needed: status, shards, node list or cluster status (try --help)");
+		return die(EXIT_USAGE, "a command is needed (try --help)");
 	bool known = (strcmp(a->command, "status") == 0 || strcmp(a->command, "shards") == 0) && a->sub == NULL;
 	known |= strcmp(a->command, "node") == 0 && a->sub != NULL && strcmp(a->sub, "list") == 0;
 	bool change = strcmp(a->command, "node") == 0 && a->sub != NULL &&
@@ -436,10 +449,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 		       strtoull(a->id, NULL, 10) == 0 || strtoull(a->id, NULL, 10) > UINT32_MAX))
 		return die(EXIT_USAGE, "node %s takes a node id (1..4294967295)", a->sub);
 	known |= change;
+	bool transfer = strcmp(a->command, "leader") == 0 && a->sub != NULL && strcmp(a->sub, "transfer") == 0;
+	if (transfer && (!is_number(a->id) || !is_number(a->to) || strtoull(a->to, NULL, 10) == 0))
+		return die(EXIT_USAGE, "leader transfer takes a shard and a node id: leader transfer SHARD NODE");
+	known |= transfer;
 	known |= strcmp(a->command, "cluster") == 0 && a->sub != NULL && strcmp(a->sub, "status") == 0;
 	if (!known)
-		return die(EXIT_USAGE, "unknown command '%s%s%s': status, shards, node list or cluster status "
-			   "(try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
+		return die(EXIT_USAGE, "unknown command '%s%s%s': status, shards, node list|drain|remove, cluster status, "
+			   "leader transfer (try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
 	return 0;
 }
 
@@ -549,6 +566,56 @@ static int node_change(const struct args *a, const char *path)
 	}
 }
 
+/* leader transfer: the request to the shard's leader, then its table. */
+static int leader_transfer(const struct args *a, const char *path)
+{
+	uint64_t shard = strtoull(a->id, NULL, 10), to = strtoull(a->to, NULL, 10);
+	char req[128], *line = NULL;
+	snprintf(req, sizeof(req), "{\"cmd\":\"leader_transfer\",\"shard\":%llu,\"to\":%llu}\n",
+		 (unsigned long long)shard, (unsigned long long)to);
+	int code = ask(path, req, a->timeout_s, &line);
+	if (code != 0)
+		return code;
+	struct aeg_json_doc d;
+	struct aeg_json_tok *toks = NULL;
+	bool ok = parse_reply(path, line, &d, &toks, &code);
+	free(toks);
+	free(line);
+	if (!ok)
+		return code;
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if ((code = ask(path, "{\"cmd\":\"shards\"}\n", a->timeout_s, &line)) != 0)
+			return code;
+		uint64_t lead = 0, term = 0;
+		bool parsed = parse_reply(path, line, &d, &toks, &code);
+		int arr = parsed ? aeg_json_get(&d, 0, "shards") : -1;
+		for (int e = arr >= 0 ? aeg_json_first(&d, arr) : -1; e >= 0; e = aeg_json_after(&d, arr, e)) {
+			uint64_t s;
+			if (aeg_json_as_u64(&d, aeg_json_get(&d, e, "shard"), &s) && s == shard) {
+				aeg_json_as_u64(&d, aeg_json_get(&d, e, "leader"), &lead);
+				aeg_json_as_u64(&d, aeg_json_get(&d, e, "term"), &term);
+			}
+		}
+		free(toks);
+		free(line);
+		if (!parsed)
+			return code;
+		if (lead == to) {
+			printf("shard %llu: leader %llu (term %llu)\n", (unsigned long long)shard, (unsigned long long)lead,
+			       (unsigned long long)term);
+			return EXIT_OK;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > a->timeout_s)
+			return die(EXIT_NODE, "shard %llu: leader still %llu after %.1f s (the transfer did not "
+				   "complete: NODE behind or unreachable?)", (unsigned long long)shard,
+				   (unsigned long long)lead, a->timeout_s);
+		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -564,6 +631,8 @@ int main(int argc, char **argv)
 		return code;
 	if (strcmp(a.command, "node") == 0 && a.id != NULL)
 		return node_change(&a, path);
+	if (strcmp(a.command, "leader") == 0)
+		return leader_transfer(&a, path);
 	char *line = NULL;
 	/* shards: the same status request, only its shard table is printed. */
 	if ((code = ask(path, "{\"cmd\":\"status\"}\n", a.timeout_s, &line)) != 0)

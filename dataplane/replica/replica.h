@@ -101,6 +101,9 @@ struct aeg_replica_group_status {
  * leader's node proposes its own view), or with forward set (an
  * operator's drain) sent on to the other meta voters (AEG_MSG_META). */
 #define AEG_REPLICA_CTL_META_STATE 1u
+/* LEADER_TRANSFER: arg[0] shard, arg[1] the voter to hand leadership to;
+ * acted on only where this worker leads the shard's group (logged). */
+#define AEG_REPLICA_CTL_LEADER_TRANSFER 2u
 
 /* The meta group's records as this worker's replica has applied them. */
 struct aeg_replica_meta_status {

@@ -8,7 +8,10 @@
  * leader's replica proposes, and only what differs from the record, so the
  * records follow the leader's failure detector and converge after a
  * leadership change. Clients never reach this group: its shard index is
- * beyond the client map's (requests for it get STALE_EPOCH). */
+ * beyond the client map's (requests for it get STALE_EPOCH).
+ *
+ * The worker's control messages (aeg_replica_on_ctl) come in here too: the
+ * meta records and an operator's leadership transfer. */
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
@@ -111,10 +114,29 @@ static void meta_request(struct aeg_replica *rp, uint32_t node, uint8_t state, b
 	rp_log(rp, "meta: recording node %u %s (index %llu)", node, name, (unsigned long long)first);
 }
 
+/* An operator's leadership transfer (aegisctl leader transfer). */
+static void leader_transfer(struct aeg_replica *rp, uint64_t shard, uint64_t to)
+{
+	struct rp_shard *s = shard < UINT32_MAX ? rp_shard_of(rp, aeg_shard_group((uint32_t)shard)) : NULL;
+	if (s == NULL || to == 0 || to > UINT32_MAX) {
+		rp_log(rp, "leader transfer of shard %llu to node %llu: no such shard or node here",
+		       (unsigned long long)shard, (unsigned long long)to);
+		return;
+	}
+	int rc = aeg_raft_transfer_leader(aeg_gd_raft(rp->gd, s->group), (uint32_t)to);
+	aeg_gd_touch(rp->gd, s->group);
+	rp_log(rp, "leader transfer of shard %llu (group %u) to node %llu: %s", (unsigned long long)shard, s->group,
+	       (unsigned long long)to, rc == 0 ? "started" : strerror(-rc));
+}
+
 void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_msg *m)
 {
 	struct aeg_replica *rp = arg;
 	rp->w = w;
+	if (m->type == AEG_REPLICA_CTL_LEADER_TRANSFER) {
+		leader_transfer(rp, m->arg[0], m->arg[1]);
+		return;
+	}
 	if (m->type != AEG_REPLICA_CTL_META_STATE || m->arg[1] > AEG_NODE_LEFT || m->arg[0] == 0 ||
 	    m->arg[0] > UINT32_MAX) {
 		rp->meta_dropped++;

@@ -273,6 +273,14 @@ ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeo
 "$LINCHECK" "$D/hist3.txt" >"$D/lin3.out" 2>&1 || { cat "$D/lin3.out" >&2; fail "aegis-lincheck (under loss)"; }
 log "$(grep -c . "$D/rec3.txt") writes acknowledged under loss, all there; $(tail -n 1 "$D/lin3.out")"
 
+# Leadership transfer (aegisctl leader transfer, asked of the leader's node).
+lead0=$("$BUILD/tools/aegisctl" --socket "$D/n1/aegisd.sock" shards | awk '$1 == 0 {print $5}')
+[[ "$lead0" =~ ^[123]$ ]] || fail "shard 0 has no leader as node 1 sees it"
+to0=$((lead0 % 3 + 1))
+"$BUILD/tools/aegisctl" --socket "$D/n$lead0/aegisd.sock" --timeout 10 leader transfer 0 "$to0" >&2 ||
+	fail "leader transfer of shard 0 from node $lead0 to node $to0"
+ac cli put after-transfer yes || fail "a write after the leadership transfer"
+
 log "drain node 3 by asking node 2 (the meta leader, wherever it is, records it); remove refused"
 CTL="$BUILD/tools/aegisctl"
 "$CTL" --socket "$D/n2/aegisd.sock" --timeout 10 node drain 3 >&2 || fail "node drain 3"

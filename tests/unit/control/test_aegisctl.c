@@ -246,6 +246,17 @@ static void test_node_change(void **state)
 	assert_contains(r.err, "refused: node 3 holds 12 shard replicas");
 	run(a, &r, (const char *const[]){ "--socket", sock, "node", "drain", NULL });
 	assert_int_equal(r.code, 2);
+	/* leader transfer: then the shard table until the new leader shows. */
+	canned = status_reply;
+	run(a, &r, (const char *const[]){ "--socket", sock, "leader", "transfer", "1", "2", NULL });
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.out, "shard 1: leader 2 (term 12)\n");
+	assert_string_equal(last_request, "{\"cmd\":\"shards\"}");
+	run(a, &r, (const char *const[]){ "--socket", sock, "--timeout", "0.2", "leader", "transfer", "0", "3", NULL });
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "shard 0: leader still 1");
+	run(a, &r, (const char *const[]){ "--socket", sock, "leader", "transfer", "1", NULL });
+	assert_int_equal(r.code, 2);
 	run(a, &r, (const char *const[]){ "--socket", sock, "node", "drain", "x3", NULL });
 	assert_int_equal(r.code, 2);
 	aeg_admin_close(a);
