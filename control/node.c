@@ -250,7 +250,7 @@ static int serve(struct aeg_node *n, const struct aeg_node_opts *o, char *err, s
 	}
 	n->rt_ready = true;
 	uint64_t now_ns = aeg_dp_now_ns();
-	r = n->cfg.node_id != 0 ? node_members_init(&n->members, &n->cfg, now_ns / 1000000u) : -EINVAL;
+	r = n->cfg.node_id != 0 ? node_members_init(&n->members, &n->cfg, n->map, now_ns / 1000000u) : -EINVAL;
 	n->members_on = r == 0;
 	if (r != 0 && n->cfg.node_id != 0)
 		n->log("membership: %s (no node states)", strerror(-r));

@@ -9,15 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int id_cmp(const void *a, const void *b)
+int node_members_init(struct node_members *nm, const struct aeg_config *cfg,
+		      const struct aeg_shard_map *map, uint64_t now_ms)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return (x > y) - (x < y);
-}
-
-int node_members_init(struct node_members *nm, const struct aeg_config *cfg, uint64_t now_ms)
-{
-	uint32_t ids[AEG_MEMBERS_MAX], sorted[AEG_MEMBERS_MAX];
+	uint32_t ids[AEG_MEMBERS_MAX], meta[AEG_SHARD_META_VOTERS_MAX];
 	bool voters[AEG_MEMBERS_MAX];
 	uint32_t n = 1 + cfg->peer_count;
 	if (n > AEG_MEMBERS_MAX)
@@ -25,11 +20,12 @@ int node_members_init(struct node_members *nm, const struct aeg_config *cfg, uin
 	ids[0] = cfg->node_id;
 	for (uint32_t i = 0; i < cfg->peer_count; i++)
 		ids[1 + i] = cfg->peers[i].node;
-	memcpy(sorted, ids, n * sizeof(ids[0]));
-	qsort(sorted, n, sizeof(sorted[0]), id_cmp);
-	uint32_t n_voters = n >= 5 ? 5 : (n < 3 ? n : 3);
-	for (uint32_t i = 0; i < n; i++)
-		voters[i] = ids[i] <= sorted[n_voters - 1];
+	uint32_t n_meta = aeg_shard_map_meta_voters(map, meta, AEG_SHARD_META_VOTERS_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		voters[i] = false;
+		for (uint32_t k = 0; k < n_meta; k++)
+			voters[i] |= ids[i] == meta[k];
+	}
 	/* Two heard polls in a row make a (re)started node HEALTHY: one stray
 	 * frame does not. */
 	struct aeg_members_config mc = { .suspect_ms = cfg->suspect_ms, .down_ms = cfg->down_ms,

@@ -3,15 +3,16 @@
  * heartbeat), on the slow path. Every change of a node's state, and of the
  * cluster's, is logged and counted; aegisctl status shows both.
  *
- * Voters of the meta group: the 3 lowest node ids (5 from 5 nodes on), the
- * nodes whose quorum the cluster state is about. Until the meta group
- * exists this view is each node's own (nodes may differ for a moment). */
+ * Voters: the meta group's (aeg_shard_map_meta_voters), the nodes whose
+ * quorum the cluster state is about. The states are each node's own view;
+ * the meta leader's node records its view in the meta group. */
 #ifndef AEGIS_CONTROL_NODE_MEMBERS_H
 #define AEGIS_CONTROL_NODE_MEMBERS_H
 
 #include <stdint.h>
 
 #include "aegis/membership.h"
+#include "aegis/shard.h"
 #include "config.h"
 #include "dp_runtime.h"
 #include "replica.h"
@@ -32,8 +33,10 @@ struct node_members {
 
 typedef void (*node_members_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Self and the config's peers. 0 or a negative errno (too many nodes). */
-int node_members_init(struct node_members *nm, const struct aeg_config *cfg, uint64_t now_ms);
+/* Self and the config's peers; the meta voters are the map's. 0 or a
+ * negative errno (too many nodes). */
+int node_members_init(struct node_members *nm, const struct aeg_config *cfg,
+		      const struct aeg_shard_map *map, uint64_t now_ms);
 /* Reads the workers' published peer counters; feeds heartbeats and
  * timeouts; logs each change. Cheap when called more often than
  * NODE_MEMBERS_POLL_MS. Where this node's worker 0 leads the meta group,

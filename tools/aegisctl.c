@@ -513,6 +513,29 @@ static void member_state(const struct aeg_json_doc *d, uint64_t id, char *out, s
 	}
 }
 
+/* Sends request and checks the answer says ok: 0 or the exit code. */
+static int ask_ok(const char *path, const char *request, double timeout_s)
+{
+	char *line = NULL;
+	int code = ask(path, request, timeout_s, &line);
+	if (code != 0)
+		return code;
+	struct aeg_json_doc d;
+	struct aeg_json_tok *toks = NULL;
+	if (parse_reply(path, line, &d, &toks, &code))
+		code = EXIT_OK;
+	free(toks);
+	free(line);
+	return code;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 /* node drain / node remove: the request, then the record as this node sees it. */
 static int node_change(const struct args *a, const char *path)
 {
@@ -521,18 +544,13 @@ static int node_change(const struct args *a, const char *path)
 	char req[128], *line = NULL;
 	snprintf(req, sizeof(req), "{\"cmd\":\"%s\",\"id\":%llu}\n", remove ? "node_remove" : "node_drain",
 		 (unsigned long long)id);
-	int code = ask(path, req, a->timeout_s, &line);
+	int code = ask_ok(path, req, a->timeout_s);
 	if (code != 0)
 		return code;
 	struct aeg_json_doc d;
 	struct aeg_json_tok *toks = NULL;
-	bool ok = parse_reply(path, line, &d, &toks, &code);
-	free(toks);
-	free(line);
-	if (!ok)
-		return code;
 	const char *want = remove ? "left" : "leaving";
-	struct timespec t0, t;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if ((code = ask(path, "{\"cmd\":\"status\"}\n", a->timeout_s, &line)) != 0)
@@ -558,8 +576,7 @@ static int node_change(const struct args *a, const char *path)
 			       "replica to confirm it: ask a meta voter's aegisctl)\n", (unsigned long long)id, want);
 			return EXIT_OK;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > a->timeout_s)
+		if (seconds_since(&t0) > a->timeout_s)
 			return die(EXIT_NODE, "node %llu: asked, but not on record as %s after %.1f s (no meta "
 				   "leader?)", (unsigned long long)id, want, a->timeout_s);
 		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
@@ -573,17 +590,12 @@ static int leader_transfer(const struct args *a, const char *path)
 	char req[128], *line = NULL;
 	snprintf(req, sizeof(req), "{\"cmd\":\"leader_transfer\",\"shard\":%llu,\"to\":%llu}\n",
 		 (unsigned long long)shard, (unsigned long long)to);
-	int code = ask(path, req, a->timeout_s, &line);
+	int code = ask_ok(path, req, a->timeout_s);
 	if (code != 0)
 		return code;
 	struct aeg_json_doc d;
 	struct aeg_json_tok *toks = NULL;
-	bool ok = parse_reply(path, line, &d, &toks, &code);
-	free(toks);
-	free(line);
-	if (!ok)
-		return code;
-	struct timespec t0, t;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if ((code = ask(path, "{\"cmd\":\"shards\"}\n", a->timeout_s, &line)) != 0)
@@ -607,8 +619,7 @@ static int leader_transfer(const struct args *a, const char *path)
 			       (unsigned long long)term);
 			return EXIT_OK;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > a->timeout_s)
+		if (seconds_since(&t0) > a->timeout_s)
 			return die(EXIT_NODE, "shard %llu: leader still %llu after %.1f s (the transfer did not "
 				   "complete: NODE behind or unreachable?)", (unsigned long long)shard,
 				   (unsigned long long)lead, a->timeout_s);

@@ -162,47 +162,35 @@ sleep 1
 # Membership (lib/membership on each node): the survivors see the victim
 # SUSPECT (silent > membership.suspect_ms, 1 s) or DOWN, and HEALTHY again
 # once it is back.
-member_state_is() { # WANT_REGEX: every survivor reports the victim's state matching it, within 5 s
-	local i k s ok
-	for k in $(seq 1 50); do
-		ok=1
-		for i in 1 2 3; do
-			[ "$i" = "$victim" ] && continue
-			s=$("$BUILD/tools/aegisctl" --socket "$D/n$i/aegisd.sock" --timeout 1 status --json 2>/dev/null |
-				python3 -c 'import json,sys; d=json.load(sys.stdin); print([m.get("state","") for m in d["members"] if m["id"]==int(sys.argv[1])][0])' "$victim" 2>/dev/null)
-			[[ "$s" =~ ^($1)$ ]] || ok=0
-		done
-		[ "$ok" = 1 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-member_state_is "suspect|down" || fail "the survivors do not see node $victim as suspect or down"
-# ... and the meta group (Raft on the 3 nodes; its leader records what its
-# node sees) has it on record on both survivors.
-meta_state_is() { # WANT_REGEX
+# victim_state_is WHERE WANT_REGEX: every survivor reports the victim's state
+# matching it within 10 s; WHERE: members (its own detector) or meta (the
+# meta group's record).
+victim_state_is() {
 	local i k s ok
 	for k in $(seq 1 100); do
 		ok=1
 		for i in 1 2 3; do
 			[ "$i" = "$victim" ] && continue
 			s=$("$BUILD/tools/aegisctl" --socket "$D/n$i/aegisd.sock" --timeout 1 status --json 2>/dev/null |
-				python3 -c 'import json,sys; d=json.load(sys.stdin); print([m["state"] for m in d["meta"]["nodes"] if m["id"]==int(sys.argv[1])][0])' "$victim" 2>/dev/null)
-			[[ "$s" =~ ^($1)$ ]] || ok=0
+				python3 -c 'import json,sys; d=json.load(sys.stdin); l=d["members"] if sys.argv[1]=="members" else d["meta"]["nodes"]; print([m.get("state","") for m in l if m["id"]==int(sys.argv[2])][0])' "$1" "$victim" 2>/dev/null)
+			[[ "$s" =~ ^($2)$ ]] || ok=0
 		done
 		[ "$ok" = 1 ] && return 0
 		sleep 0.1
 	done
 	return 1
 }
-meta_state_is "suspect|down" || fail "the meta group does not record node $victim as suspect or down"
+victim_state_is members "suspect|down" || fail "the survivors do not see node $victim as suspect or down"
+# ... and the meta group (Raft on the 3 nodes; its leader records what its
+# node sees) has it on record on both survivors.
+victim_state_is meta "suspect|down" || fail "the meta group does not record node $victim as suspect or down"
 survivor=1
 [ "$victim" = 1 ] && survivor=2
 log "node $survivor: $("$BUILD/tools/aegisctl" --socket "$D/n$survivor/aegisd.sock" cluster status | grep '^meta group')"
 ac restart "$victim" >/dev/null || fail "restart $victim"
 caught_up "$victim" 20 || fail "node $victim did not catch up within 20 s of its restart"
-member_state_is healthy || fail "the survivors do not see node $victim healthy again after its restart"
-meta_state_is healthy || fail "the meta group does not record node $victim healthy again after its restart"
+victim_state_is members healthy || fail "the survivors do not see node $victim healthy again after its restart"
+victim_state_is meta healthy || fail "the meta group does not record node $victim healthy again after its restart"
 grep -h "membership: node $victim " "$D"/n[0-9]*.log | sed 's/^/    /' >&2
 log "node $victim restarted and caught up; the survivors saw it suspect, then healthy"
 
