@@ -12,6 +12,7 @@ const char *aeg_msg_type_name(uint8_t type)
 		[AEG_MSG_FRAG] = "frag",
 		[AEG_MSG_FRAG_ACK] = "frag_ack",
 		[AEG_MSG_META] = "meta",
+		[AEG_MSG_PLACE] = "place",
 	};
 	if (type > AEG_MSG_TYPE_MAX || names[type] == NULL)
 		return "unknown";

@@ -183,6 +183,11 @@ void aeg_raft_conf_get(const struct aeg_raft *r, struct aeg_raft_conf *out)
 	*out = r->conf;
 }
 
+uint64_t aeg_raft_conf_index(const struct aeg_raft *r)
+{
+	return r->conf_index;
+}
+
 int aeg_raft_conf_at(const struct aeg_raft *r, uint64_t index, struct aeg_raft_conf *out)
 {
 	if (index < r->snap_index || index > r->last)

@@ -21,7 +21,8 @@ enum aeg_msg_type {
 	AEG_MSG_FRAG = 4,     /* fragment of a message larger than a frame (lib/frag) */
 	AEG_MSG_FRAG_ACK = 5, /* fragment acknowledgements (lib/frag) */
 	AEG_MSG_META = 6,     /* a record asked of the meta group's leader: u32 node, u8 state (LE) */
-	AEG_MSG_TYPE_MAX = 6, /* highest defined type, for arrays of [MAX + 1] */
+	AEG_MSG_PLACE = 7,    /* replica placement of a shard move: aeg_place_msg (shard_move.h) */
+	AEG_MSG_TYPE_MAX = 7, /* highest defined type, for arrays of [MAX + 1] */
 };
 
 /* "test", "raft", "raft_hb", "frag", "frag_ack"; "unknown" for any other

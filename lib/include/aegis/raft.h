@@ -420,6 +420,10 @@ void aeg_raft_conf_get(const struct aeg_raft *r, struct aeg_raft_conf *out);
  * index is below the log base (the snapshot index) or beyond the last
  * entry. */
 int aeg_raft_conf_at(const struct aeg_raft *r, uint64_t index, struct aeg_raft_conf *out);
+/* The log index of the entry the config in force came from (0: the
+ * initial config; the snapshot's index for a snapshot's). Committed once
+ * aeg_raft_commit() reaches it. */
+uint64_t aeg_raft_conf_index(const struct aeg_raft *r);
 
 /* Entry at index, or NULL if compacted or beyond the log. */
 const struct aeg_raft_entry *aeg_raft_entry_at(const struct aeg_raft *r, uint64_t index);

@@ -20,7 +20,8 @@ static void test_numbers_are_fixed(void **state)
 	assert_int_equal(AEG_MSG_FRAG, 4);
 	assert_int_equal(AEG_MSG_FRAG_ACK, 5);
 	assert_int_equal(AEG_MSG_META, 6);
-	assert_int_equal(AEG_MSG_TYPE_MAX, 6);
+	assert_int_equal(AEG_MSG_PLACE, 7);
+	assert_int_equal(AEG_MSG_TYPE_MAX, 7);
 }
 
 static void test_names(void **state)
@@ -32,6 +33,7 @@ static void test_names(void **state)
 	assert_string_equal(aeg_msg_type_name(AEG_MSG_FRAG), "frag");
 	assert_string_equal(aeg_msg_type_name(AEG_MSG_FRAG_ACK), "frag_ack");
 	assert_string_equal(aeg_msg_type_name(AEG_MSG_META), "meta");
+	assert_string_equal(aeg_msg_type_name(AEG_MSG_PLACE), "place");
 	for (unsigned a = 1; a <= AEG_MSG_TYPE_MAX; a++)
 		for (unsigned b = 1; b < a; b++)
 			assert_string_not_equal(aeg_msg_type_name((uint8_t)a),
