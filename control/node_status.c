@@ -138,6 +138,33 @@ static void meta(struct aeg_node_status *ns, const struct aeg_replica_meta_statu
 	aeg_admin_reply_printf(out, "}");
 }
 
+/* Replica moves this node's workers carried out or carry out now. */
+static void moves(const struct aeg_node_status *ns, const struct aeg_replica_status *st,
+		  struct aeg_admin_reply *out)
+{
+	uint64_t started = 0, done = 0, failed = 0, created = 0, dropped = 0;
+	for (uint32_t w = 0; w < ns->workers; w++) {
+		started += st[w].moves_started;
+		done += st[w].moves_done;
+		failed += st[w].moves_failed;
+		created += st[w].replicas_created;
+		dropped += st[w].replicas_dropped;
+	}
+	aeg_admin_reply_printf(out, ",\"moves\":{\"started\":%llu,\"done\":%llu,\"failed\":%llu,"
+			       "\"replicas_created\":%llu,\"replicas_dropped\":%llu,\"active\":[",
+			       (unsigned long long)started, (unsigned long long)done, (unsigned long long)failed,
+			       (unsigned long long)created, (unsigned long long)dropped);
+	bool first = true;
+	for (uint32_t w = 0; w < ns->workers; w++)
+		for (uint32_t i = 0; i < st[w].n_moves && i < 8; i++) {
+			const struct aeg_replica_move_status *m = &st[w].moves[i];
+			aeg_admin_reply_printf(out, "%s{\"shard\":%u,\"from\":%u,\"to\":%u,\"step\":\"%s\",\"ms\":%llu}",
+					       first ? "" : ",", m->shard, m->from, m->to, m->step, (unsigned long long)m->ms);
+			first = false;
+		}
+	aeg_admin_reply_printf(out, "]}");
+}
+
 static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 {
 	const struct aeg_config *cfg = ns->cfg;
@@ -199,6 +226,7 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 	members(ns, out);
 	rebalance(ns, out);
 	meta(ns, &st[0].meta, out);
+	moves(ns, st, out);
 	aeg_admin_reply_printf(out, ",\"shards\":[");
 	bool first = true;
 	for (uint32_t w = 0; w < ns->workers; w++) {
@@ -212,12 +240,25 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			aeg_admin_reply_printf(out,
 				"%s{\"shard\":%u,\"group\":%u,\"worker\":%u,\"role\":\"%s\",\"quiet\":%s,\"leader\":%u,"
 				"\"term\":%llu,\"commit\":%llu,\"applied\":%llu,\"last_index\":%llu,\"keys\":%llu,"
-				"\"kv_bytes\":%llu,\"mem_bytes\":%llu,\"error\":%d}",
+				"\"kv_bytes\":%llu,\"mem_bytes\":%llu,\"error\":%d",
 				first ? "" : ",", g->shard, g->group, w, role_name(g->role), g->quiet ? "true" : "false",
 				g->lead, (unsigned long long)g->term, (unsigned long long)g->commit,
 				(unsigned long long)g->applied, (unsigned long long)g->last_index,
 				(unsigned long long)g->keys, (unsigned long long)g->kv_bytes,
 				(unsigned long long)g->mem_bytes, g->error);
+			for (int learners = 0; learners < 2; learners++) {
+				aeg_admin_reply_printf(out, learners ? ",\"learners\":[" : ",\"voters\":[");
+				bool f = true;
+				for (uint32_t k = 0; k < g->n_members; k++) {
+					bool l = g->member_roles[k] == AEG_RAFT_MEMBER_LEARNER;
+					if (l == (learners != 0)) {
+						aeg_admin_reply_printf(out, "%s%u", f ? "" : ",", g->members[k]);
+						f = false;
+					}
+				}
+				aeg_admin_reply_printf(out, "]");
+			}
+			aeg_admin_reply_printf(out, "}");
 			first = false;
 		}
 	}
@@ -280,61 +321,6 @@ static void node_change(struct aeg_node_status *ns, const char *line, bool remov
 			       remove ? "left" : "leaving");
 }
 
-/* leader_transfer {"shard":S,"to":N}: asked of the node that leads S; its
- * worker hands leadership to N (a voter of S). The answer says it started;
- * aegisctl watches the shard table for the outcome. */
-static void leader_transfer(struct aeg_node_status *ns, const char *line, struct aeg_admin_reply *out)
-{
-	static struct aeg_admin_request r;
-	static struct aeg_replica_status st;
-	const char *why = NULL;
-	uint64_t shard = 0, to = 0;
-	if (aeg_admin_request(&r, line, &why) != 0 || !aeg_admin_request_u64(&r, "shard", &shard) ||
-	    !aeg_admin_request_u64(&r, "to", &to)) {
-		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"expected {\\\"cmd\\\":\\\"leader_transfer\\\",\\\"shard\\\":S,\\\"to\\\":N}\"}");
-		return;
-	}
-	if (shard >= aeg_shard_map_shard_count(ns->map) || to == 0 || to > UINT32_MAX ||
-	    !aeg_shard_has_replica(ns->map, (uint32_t)shard, (uint32_t)to)) {
-		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"node %llu holds no replica of shard %llu "
-				       "(or no such shard)\"}", (unsigned long long)to, (unsigned long long)shard);
-		return;
-	}
-	uint16_t w = (uint16_t)aeg_shard_worker((uint32_t)shard, ns->workers);
-	struct aeg_replica_group_status *gs = calloc(GROUPS_MAX_REPORTED, sizeof(*gs));
-	if (gs == NULL) {
-		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"out of memory\"}");
-		return;
-	}
-	uint32_t n = aeg_replica_status_read(ns->rps[w], &st, gs, GROUPS_MAX_REPORTED);
-	uint32_t lead = 0;
-	bool here = false;
-	for (uint32_t i = 0; i < n && i < GROUPS_MAX_REPORTED; i++)
-		if (gs[i].shard == shard) {
-			here = true;
-			lead = gs[i].lead;
-		}
-	free(gs);
-	if (!here || lead != ns->cfg->node_id) {
-		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"this node does not lead shard %llu (leader: %u); "
-				       "ask the leader's node\",\"leader\":%u}", (unsigned long long)shard, lead, lead);
-		return;
-	}
-	if (to == ns->cfg->node_id) {
-		aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":false}",
-				       (unsigned long long)shard, lead);
-		return;
-	}
-	struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_LEADER_TRANSFER, .len = 16, .arg = { shard, to } };
-	int rc = aeg_dp_runtime_ctl_send(ns->rt, w, &m);
-	if (rc != 0) {
-		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker %u: %s\"}", w, strerror(-rc));
-		return;
-	}
-	aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":true}",
-			       (unsigned long long)shard, lead);
-}
-
 int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_reply *out)
 {
 	struct aeg_node_status *ns = ctx;
@@ -347,8 +333,8 @@ int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_rep
 		status(ns, out);
 		return 0;
 	}
-	if (strcmp(cmd, "leader_transfer") == 0) {
-		leader_transfer(ns, request, out);
+	if (strcmp(cmd, "leader_transfer") == 0 || strcmp(cmd, "shard_move") == 0) {
+		node_shard_command(ns, cmd, request, out);
 		return 0;
 	}
 	if (strcmp(cmd, "node_drain") == 0 || strcmp(cmd, "node_remove") == 0) {

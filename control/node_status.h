@@ -29,5 +29,8 @@ struct aeg_node_status {
 
 /* The admin handler (ctx = struct aeg_node_status). */
 int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_reply *out);
+/* node_shards.c: leader_transfer and shard_move, asked of the shard's
+ * leader and handed to its worker over the control ring. */
+void node_shard_command(struct aeg_node_status *ns, const char *cmd, const char *line, struct aeg_admin_reply *out);
 
 #endif

@@ -41,6 +41,13 @@ static void usage(FILE *f)
 		"                    until this node sees the record (--timeout)\n"
 		"  node remove ID    record it as left: refused while it holds replicas or is a meta\n"
 		"                    voter (the node answers why)\n"
+		"  shard list        the shard table (as shards) with each group's voters and learners\n"
+		"  shard move SHARD FROM TO\n"
+		"                    ask the node that leads SHARD (this one) to move the replica on\n"
+		"                    node FROM to node TO: TO joins as a learner, catches up, then one\n"
+		"                    Raft config change makes it a voter and takes FROM out, and FROM\n"
+		"                    drops its copy; waits until this node sees it done (--timeout,\n"
+		"                    default 300 s for a move)\n"
 		"  leader transfer SHARD NODE\n"
 		"                    ask the node that leads SHARD (this one) to hand leadership to\n"
 		"                    NODE, a replica of it; waits until this node sees NODE lead\n"
@@ -152,7 +159,7 @@ static int ask(const char *path, const char *request, double timeout_s, char **o
 /* ---- tables ---- */
 
 #define CELL_BYTES 48
-#define COLS_MAX 10
+#define COLS_MAX 12
 
 struct table {
 	int cols;
@@ -217,7 +224,15 @@ static void cell(struct table *t, int col, const struct aeg_json_doc *d, int obj
 	bool b;
 	if (v < 0)
 		return;
-	if (aeg_json_as_bool(d, v, &b))
+	if (d->toks[v].type == AEG_JSON_ARRAY) {  /* numbers: "1,2,3" */
+		size_t len = 0;
+		out[0] = '\0';
+		for (int e = aeg_json_first(d, v); e >= 0 && len + 12 < CELL_BYTES; e = aeg_json_after(d, v, e))
+			len += (size_t)snprintf(out + len, CELL_BYTES - len, "%s%.*s", len ? "," : "",
+						(int)(d->toks[e].end - d->toks[e].start), d->text + d->toks[e].start);
+		if (len == 0)
+			snprintf(out, CELL_BYTES, "-");
+	} else if (aeg_json_as_bool(d, v, &b))
 		snprintf(out, CELL_BYTES, "%s", b ? "yes" : "no");
 	else if (d->toks[v].type == AEG_JSON_NUMBER)
 		snprintf(out, CELL_BYTES, "%.*s", (int)(d->toks[v].end - d->toks[v].start),
@@ -258,7 +273,8 @@ static void print_shards(const struct aeg_json_doc *d)
 		{ "worker", NULL, "worker", false }, { "role", NULL, "role", true },
 		{ "leader", NULL, "leader", false }, { "term", NULL, "term", false },
 		{ "commit", NULL, "commit", false }, { "applied", NULL, "applied", false },
-		{ "mem_bytes", NULL, "mem_bytes", false },
+		{ "mem_bytes", NULL, "mem_bytes", false }, { "voters", NULL, "voters", true },
+		{ "learners", NULL, "learners", true },
 	};
 	print_array(d, "shards", cols, sizeof(cols) / sizeof(cols[0]));
 }
@@ -386,9 +402,9 @@ static void print_status(const struct aeg_json_doc *d)
 /* ---- main ---- */
 
 struct args {
-	const char *socket, *data_dir, *config, *command, *sub, *id, *to;
+	const char *socket, *data_dir, *config, *command, *sub, *id, *from, *to;
 	double timeout_s;
-	bool json, help;
+	bool json, help, timeout_set;
 };
 
 static bool is_number(const char *s)
@@ -416,14 +432,18 @@ static int parse_args(int argc, char **argv, struct args *a)
 		else if (strcmp(s, "--timeout") == 0 && more) {
 			char *end;
 			a->timeout_s = strtod(argv[++i], &end);
+			a->timeout_set = true;
 			if (*end != '\0' || !(a->timeout_s > 0 && a->timeout_s <= 3600))
 				return die(EXIT_USAGE, "--timeout: seconds in (0, 3600], not '%s'", argv[i]);
 		} else if (s[0] == '-')
 			return die(EXIT_USAGE, "unknown option or missing value: %s (try --help)", s);
 		else if (a->command != NULL && a->sub == NULL &&
 			 (strcmp(a->command, "node") == 0 || strcmp(a->command, "cluster") == 0 ||
-			  strcmp(a->command, "leader") == 0))
+			  strcmp(a->command, "leader") == 0 || strcmp(a->command, "shard") == 0))
 			a->sub = s;
+		else if (a->sub != NULL && strcmp(a->command, "shard") == 0 && strcmp(a->sub, "move") == 0 &&
+			 (a->id == NULL || a->from == NULL || a->to == NULL))
+			*(a->id == NULL ? &a->id : a->from == NULL ? &a->from : &a->to) = s;
 		else if (a->sub != NULL && strcmp(a->command, "leader") == 0 && strcmp(a->sub, "transfer") == 0 &&
 			 (a->id == NULL || a->to == NULL))
 			*(a->id == NULL ? &a->id : &a->to) = s;
@@ -453,10 +473,16 @@ static int parse_args(int argc, char **argv, struct args *a)
 	if (transfer && (!is_number(a->id) || !is_number(a->to) || strtoull(a->to, NULL, 10) == 0))
 		return die(EXIT_USAGE, "leader transfer takes a shard and a node id: leader transfer SHARD NODE");
 	known |= transfer;
+	bool move = strcmp(a->command, "shard") == 0 && a->sub != NULL && strcmp(a->sub, "move") == 0;
+	if (move && (!is_number(a->id) || !is_number(a->from) || !is_number(a->to) || strtoull(a->to, NULL, 10) == 0 ||
+		     strtoull(a->from, NULL, 10) == 0))
+		return die(EXIT_USAGE, "shard move takes a shard and two node ids: shard move SHARD FROM TO");
+	known |= move;
+	known |= strcmp(a->command, "shard") == 0 && a->sub != NULL && strcmp(a->sub, "list") == 0;
 	known |= strcmp(a->command, "cluster") == 0 && a->sub != NULL && strcmp(a->sub, "status") == 0;
 	if (!known)
 		return die(EXIT_USAGE, "unknown command '%s%s%s': status, shards, node list|drain|remove, cluster status, "
-			   "leader transfer (try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
+			   "shard list|move, leader transfer (try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
 	return 0;
 }
 
@@ -627,6 +653,109 @@ static int leader_transfer(const struct args *a, const char *path)
 	}
 }
 
+/* The shard's row in a status reply: voters and learners as lists; false
+ * if this node holds no replica of it. */
+static bool shard_row(const struct aeg_json_doc *d, uint64_t shard, char *voters, char *learners, uint64_t *lead)
+{
+	int arr = aeg_json_get(d, 0, "shards");
+	for (int e = arr >= 0 ? aeg_json_first(d, arr) : -1; e >= 0; e = aeg_json_after(d, arr, e)) {
+		uint64_t s;
+		if (!aeg_json_as_u64(d, aeg_json_get(d, e, "shard"), &s) || s != shard)
+			continue;
+		struct table t = { .cols = 2 };
+		table_row(&t);
+		cell(&t, 0, d, e, NULL, "voters");
+		cell(&t, 1, d, e, NULL, "learners");
+		strcpy(voters, t.cells[0]);
+		strcpy(learners, t.cells[1]);
+		free(t.cells);
+		aeg_json_as_u64(d, aeg_json_get(d, e, "leader"), lead);
+		return true;
+	}
+	return false;
+}
+
+static bool in_list(const char *list, uint64_t id)
+{
+	for (const char *p = list; *p != '\0';) {
+		char *end;
+		unsigned long long v = strtoull(p, &end, 10);
+		if (end != p && v == id)
+			return true;
+		p = *end == ',' ? end + 1 : (*end == '\0' ? end : end + 1);
+	}
+	return false;
+}
+
+static uint64_t moves_failed(const struct aeg_json_doc *d)
+{
+	uint64_t v = 0;
+	int m = aeg_json_get(d, 0, "moves");
+	if (m >= 0)
+		aeg_json_as_u64(d, aeg_json_get(d, m, "failed"), &v);
+	return v;
+}
+
+/* shard move: the request to the shard's leader, then its shard table
+ * until TO votes and FROM is gone (or the move failed there). */
+static int shard_move(const struct args *a, const char *path)
+{
+	uint64_t shard = strtoull(a->id, NULL, 10), from = strtoull(a->from, NULL, 10), to = strtoull(a->to, NULL, 10);
+	double wait_s = a->timeout_set ? a->timeout_s : 300;
+	char req[160], *line = NULL, voters[CELL_BYTES], learners[CELL_BYTES];
+	struct aeg_json_doc d;
+	struct aeg_json_tok *toks = NULL;
+	int code;
+	if ((code = ask(path, "{\"cmd\":\"status\"}\n", a->timeout_s, &line)) != 0)
+		return code;
+	bool parsed = parse_reply(path, line, &d, &toks, &code);
+	uint64_t failed0 = parsed ? moves_failed(&d) : 0;
+	free(toks);
+	free(line);
+	if (!parsed)
+		return code;
+	snprintf(req, sizeof(req), "{\"cmd\":\"shard_move\",\"shard\":%llu,\"from\":%llu,\"to\":%llu}\n",
+		 (unsigned long long)shard, (unsigned long long)from, (unsigned long long)to);
+	if ((code = ask_ok(path, req, a->timeout_s)) != 0)
+		return code;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if ((code = ask(path, "{\"cmd\":\"status\"}\n", a->timeout_s, &line)) != 0)
+			return code;
+		uint64_t lead = 0, node = 0;
+		parsed = parse_reply(path, line, &d, &toks, &code);
+		bool here = parsed && shard_row(&d, shard, voters, learners, &lead);
+		uint64_t failed = parsed ? moves_failed(&d) : 0;
+		if (parsed)
+			aeg_json_as_u64(&d, aeg_json_get(&d, 0, "node"), &node);
+		free(toks);
+		free(line);
+		if (!parsed)
+			return code;
+		double t = seconds_since(&t0);
+		if (here && in_list(voters, to) && !in_list(voters, from) && !in_list(learners, from)) {
+			printf("shard %llu: moved %llu -> %llu in %.1f s; voters %s, leader %llu\n", (unsigned long long)shard,
+			       (unsigned long long)from, (unsigned long long)to, t, voters, (unsigned long long)lead);
+			return EXIT_OK;
+		}
+		if (!here && node == from) {
+			printf("shard %llu: moved %llu -> %llu in %.1f s; this node's replica is gone\n",
+			       (unsigned long long)shard, (unsigned long long)from, (unsigned long long)to, t);
+			return EXIT_OK;
+		}
+		if (failed > failed0)
+			return die(EXIT_NODE, "shard %llu: the move failed on this node after %.1f s (its log says why)",
+				   (unsigned long long)shard, t);
+		if (t > wait_s)
+			return die(EXIT_NODE, "shard %llu: move %llu -> %llu not done after %.1f s (voters %s, learners "
+				   "%s); it goes on: watch aegisctl shard list", (unsigned long long)shard,
+				   (unsigned long long)from, (unsigned long long)to, wait_s, here ? voters : "?",
+				   here ? learners : "?");
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -644,6 +773,8 @@ int main(int argc, char **argv)
 		return node_change(&a, path);
 	if (strcmp(a.command, "leader") == 0)
 		return leader_transfer(&a, path);
+	if (strcmp(a.command, "shard") == 0 && strcmp(a.sub, "move") == 0)
+		return shard_move(&a, path);
 	char *line = NULL;
 	/* shards: the same status request, only its shard table is printed. */
 	if ((code = ask(path, "{\"cmd\":\"status\"}\n", a.timeout_s, &line)) != 0)
@@ -664,7 +795,7 @@ int main(int argc, char **argv)
 		char msg[1024] = "(no message)";
 		aeg_json_as_str(&d, aeg_json_get(&d, 0, "error"), msg, sizeof(msg));
 		code = die(EXIT_NODE, "the node says: %s", msg);
-	} else if (strcmp(a.command, "shards") == 0) {
+	} else if (strcmp(a.command, "shards") == 0 || strcmp(a.command, "shard") == 0) {
 		print_shards(&d);
 	} else if (strcmp(a.command, "node") == 0) {
 		print_members(&d);

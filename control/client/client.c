@@ -119,9 +119,12 @@ bool client_local_worker(const struct aeg_client *c, uint32_t ipv4, uint16_t por
 	return true;
 }
 
+/* Any member the nodes name as a shard's leader, not only the map's
+ * replicas: a move brings a replica to a node the map does not list for
+ * the shard, and the nodes that know redirect there. */
 void client_set_leader(struct aeg_client *c, uint32_t shard, uint32_t node)
 {
-	if (c->map != NULL && shard < c->shard_count && aeg_shard_has_replica(c->map, shard, node))
+	if (c->map != NULL && shard < c->shard_count && aeg_shard_map_node(c->map, node) != NULL)
 		c->leader[shard] = node;
 }
 

@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "aegis/msg.h"
 #include "aegis/wal_recovery.h"
@@ -163,6 +165,10 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 	/* Thousands of groups per worker: small fixed parts per group, payloads
 	 * in the worker's pool, one snapshot receive buffer per worker. */
 	aeg_raft_config_many_groups(rc);
+	/* A move adds a learner beside the voters (aegis/shard_move.h). */
+	uint32_t members = aeg_shard_map_replication_factor(c->map) + 1;
+	if (members > rc->peers_max)
+		rc->peers_max = members < AEG_RAFT_CONF_MAX ? members : AEG_RAFT_CONF_MAX;
 	rc->election_ticks_min = (c->election_ms_min + c->tick_ms - 1) / c->tick_ms;
 	rc->election_ticks_max = (c->election_ms_max + c->tick_ms - 1) / c->tick_ms;
 	rc->heartbeat_ticks = (c->heartbeat_ms + c->tick_ms - 1) / c->tick_ms;
@@ -194,14 +200,14 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
  * (staggered over loop iterations); the other replicas hold their election
  * timers for two timeouts plus a share of the start-up, so that thousands
  * of groups elect without storms. A restarted group elects as usual. */
-static void bootstrap(struct aeg_replica *rp, struct rp_shard *s, const uint32_t *reps,
+static void bootstrap(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_raft_conf *conf,
 		      const struct aeg_raft_config *rc)
 {
 	struct aeg_raft_status st;
 	aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &st);
 	if (st.term != 0 || st.last_index != 0)
 		return;
-	if (reps[0] == rp->cfg.node) {
+	if (conf->ids[0] == rp->cfg.node && conf->roles[0] == AEG_RAFT_MEMBER_VOTER) {
 		rp->campaign[rp->n_campaign++] = s->group;
 		return;
 	}
@@ -236,31 +242,108 @@ static void campaigns(struct aeg_replica *rp)
 	}
 }
 
-/* s (shard, group set) with its state machine, Raft group (voters reps,
- * preferred leader first) and what the log recovered of it. */
-static int group_open(struct aeg_replica *rp, struct rp_shard *s, const uint32_t *reps, uint32_t n,
+/* s (shard, group set) with its state machine, Raft group (initial config
+ * conf, preferred leader first) and what the log recovered of it (rec
+ * NULL: a new group, nothing to recover). */
+static int group_open(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_raft_conf *conf,
 		      const struct aeg_wal_recovery *rec)
 {
 	rp->by_group[s->group] = s;
 	int rc = aeg_kv_new(&s->kv, &rp->cfg.kv, NULL);
 	if (rc != 0)
 		return rc;
-	struct aeg_raft_conf conf = { .n = n };
-	for (uint32_t i = 0; i < n; i++) {
-		conf.ids[i] = reps[i];
-		conf.roles[i] = AEG_RAFT_MEMBER_VOTER;
-	}
 	struct aeg_raft_config rc_cfg;
 	raft_config_of(rp, s->group, &rc_cfg);
 	rp->st.raft_bytes_per_group = aeg_raft_memory_bytes(&rc_cfg);
-	rc = aeg_gd_group_add(rp->gd, s->group, &rc_cfg, &conf);
+	rc = aeg_gd_group_add(rp->gd, s->group, &rc_cfg, conf);
 	if (rc != 0)
 		return rc;
-	rc = rp_recover_group(rp, s, rec);
-	if (rc != 0)
-		return rc;
+	if (rec != NULL) {
+		rc = rp_recover_group(rp, s, rec);
+		if (rc != 0)
+			return rc;
+	}
 	aeg_gd_group_restored(rp->gd, s->group);
-	bootstrap(rp, s, reps, &rc_cfg);
+	bootstrap(rp, s, conf, &rc_cfg);
+	return 0;
+}
+
+static void conf_of_voters(struct aeg_raft_conf *conf, const uint32_t *ids, uint32_t n)
+{
+	memset(conf, 0, sizeof(*conf));
+	for (uint32_t i = 0; i < n && i < AEG_RAFT_CONF_MAX; i++) {
+		conf->ids[conf->n] = ids[i];
+		conf->roles[conf->n++] = AEG_RAFT_MEMBER_VOTER;
+	}
+}
+
+/* The start config of a shard: the map's replicas, or, for a replica the
+ * map does not place here (a move brought it), the map's other replicas
+ * with us a learner (the log's own config, once it has one, wins). */
+static void start_conf(struct aeg_replica *rp, uint32_t shard, struct aeg_raft_conf *conf)
+{
+	uint32_t n = 0;
+	const uint32_t *reps = aeg_shard_replicas(rp->cfg.map, shard, &n);
+	conf_of_voters(conf, reps, n);
+	if (aeg_shard_has_replica(rp->cfg.map, shard, rp->cfg.node) || conf->n == AEG_RAFT_CONF_MAX)
+		return;
+	conf->ids[conf->n] = rp->cfg.node;
+	conf->roles[conf->n++] = AEG_RAFT_MEMBER_LEARNER;
+}
+
+static struct rp_shard *slot_new(struct aeg_replica *rp)
+{
+	for (uint32_t i = 0; i < rp->n_shards; i++)
+		if (rp->shards[i].kv == NULL && rp->shards[i].group == 0)
+			return &rp->shards[i];
+	if (rp->n_shards == rp->shards_cap)
+		return NULL;
+	return &rp->shards[rp->n_shards++];
+}
+
+/* The file that says this worker's groups come from its log: written once
+ * the first start's groups are all in the log. Before it, the map's
+ * placement (and whatever the log already holds) is created. */
+#define PLACED_FILE "placed"
+
+static bool placed(const struct aeg_replica *rp)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/" PLACED_FILE, rp->dir);
+	return access(path, F_OK) == 0;
+}
+
+static int placed_write(struct aeg_replica *rp)
+{
+	for (uint32_t i = 0; i < rp->n_shards; i++) {
+		uint64_t lsn;
+		struct aeg_raft_status st;
+		aeg_raft_status(aeg_gd_raft(rp->gd, rp->shards[i].group), &st);
+		int rc = st.term == 0 && st.last_index == 0
+				 ? aeg_wal_set_hard_state(rp->wal, rp->shards[i].group, 0, 0, 0, &lsn) : 0;
+		if (rc == -EAGAIN)
+			rc = aeg_wal_flush(rp->wal, NULL, NULL) < 0 ? -EIO
+			     : aeg_wal_set_hard_state(rp->wal, rp->shards[i].group, 0, 0, 0, &lsn);
+		if (rc < 0) {
+			rp_log(rp, "recording group %u in the log: %s", rp->shards[i].group, strerror(-rc));
+			return rc;
+		}
+	}
+	int rc = aeg_wal_flush(rp->wal, NULL, NULL);
+	if (rc < 0) {
+		rp_log(rp, "log flush at first start: %s", strerror(-rc));
+		return rc;
+	}
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/" PLACED_FILE, rp->dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || fsync(fd) != 0 || close(fd) != 0 || fsync(aeg_wal_dir_fd(rp->wal)) != 0) {
+		rc = -errno;
+		rp_log(rp, "writing %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
 	return 0;
 }
 
@@ -268,16 +351,22 @@ static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *
 {
 	const struct aeg_shard_map *m = rp->cfg.map;
 	uint32_t count = aeg_shard_map_shard_count(m);
+	bool from_log = placed(rp);
 	for (uint32_t shard = 0; shard < count; shard++) {
-		if (aeg_shard_worker(shard, rp->cfg.workers) != rp->cfg.worker ||
-		    !aeg_shard_has_replica(m, shard, rp->cfg.node))
+		if (aeg_shard_worker(shard, rp->cfg.workers) != rp->cfg.worker)
 			continue;
-		struct rp_shard *s = &rp->shards[rp->n_shards++];
+		struct aeg_wal_group_state gst;
+		bool in_log = aeg_wal_recovery_find(rec, aeg_shard_group(shard), &gst) == 0;
+		bool in_map = aeg_shard_has_replica(m, shard, rp->cfg.node);
+		if (!in_log && (from_log || !in_map))
+			continue;
+		struct rp_shard *s = slot_new(rp);
+		assert(s != NULL);
 		s->shard = shard;
 		s->group = aeg_shard_group(shard);
-		uint32_t n = 0;
-		const uint32_t *reps = aeg_shard_replicas(m, shard, &n);
-		int rc = group_open(rp, s, reps, n, rec);
+		struct aeg_raft_conf conf;
+		start_conf(rp, shard, &conf);
+		int rc = group_open(rp, s, &conf, rec);
 		if (rc != 0)
 			return rc;
 	}
@@ -285,9 +374,69 @@ static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *
 	struct rp_shard *meta = &rp->shards[rp->n_shards];
 	if (rp_meta_create(rp, meta, voters, &n_voters) == 1) {
 		rp->n_shards++;
-		return group_open(rp, meta, voters, n_voters, rec);
+		struct aeg_raft_conf conf;
+		conf_of_voters(&conf, voters, n_voters);
+		int rc = group_open(rp, meta, &conf, rec);
+		if (rc != 0)
+			return rc;
 	}
-	return 0;
+	return from_log ? 0 : placed_write(rp);
+}
+
+int rp_group_add(struct aeg_replica *rp, uint32_t shard, const struct aeg_raft_conf *conf, uint64_t created_index)
+{
+	uint32_t group = aeg_shard_group(shard);
+	assert(rp_shard_of(rp, group) == NULL && group < rp->groups_max);
+	struct rp_shard *s = slot_new(rp);
+	if (s == NULL)
+		return -ENOSPC;
+	memset(s, 0, sizeof(*s));
+	s->shard = shard;
+	s->group = group;
+	s->created_index = created_index;
+	/* In the log before anything else: a restart finds the group there. */
+	uint64_t lsn;
+	int rc = aeg_wal_set_hard_state(rp->wal, group, 0, 0, 0, &lsn);
+	if (rc == 0)
+		rc = group_open(rp, s, conf, NULL);
+	if (rc != 0) {
+		if (rp_shard_of(rp, group) == s)
+			(void)aeg_gd_group_remove(rp->gd, group);
+		aeg_kv_free(s->kv);
+		rp->by_group[group] = NULL;
+		memset(s, 0, sizeof(*s));
+	}
+	return rc;
+}
+
+int rp_group_drop(struct aeg_replica *rp, struct rp_shard *s)
+{
+	assert(s->kv != NULL && s->staged_first == 0);
+	uint32_t group = s->group;
+	rp_client_drop_group(rp, s, s->drop_hint);
+	if (s->on_work) {
+		uint32_t idx = (uint32_t)(s - rp->shards), kept = 0;
+		for (uint32_t i = 0; i < rp->n_work; i++)
+			if (rp->work[i] != idx)
+				rp->work[kept++] = rp->work[i];
+		rp->n_work = kept;
+	}
+	(void)aeg_gd_group_remove(rp->gd, group);
+	uint64_t lsn;
+	int rc = aeg_wal_group_remove(rp->wal, group, &lsn);
+	/* Durable before the snapshot file goes (a slow path: a move's end):
+	 * a restart must not find the group with its file missing. */
+	if (rc == 0 || rc == -ENOENT)
+		rc = aeg_wal_flush(rp->wal, NULL, NULL) < 0 ? -EIO : 0;
+	if (rc == 0) {
+		rc = aeg_wal_snapshot_remove(rp->wal, group);
+		rc = rc == -ENOENT ? 0 : rc;
+	}
+	aeg_kv_free(s->kv);
+	snap_buf_put(s->snap);
+	rp->by_group[group] = NULL;
+	memset(s, 0, sizeof(*s));
+	return rc;
 }
 
 static int open_log(struct aeg_replica *rp, struct aeg_wal_recovery *rec, uint32_t groups)
@@ -340,6 +489,7 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 			rp->peers[rp->n_peers++].node = id;
 	}
 	rp->groups_max = count + 2;
+	rp->shards_cap = count + 1;
 	payload_pool_init(&rp->pool, RP_POOL_CACHE_BYTES);
 	rp->snap_slot.cap = RP_SNAP_SLOT_BYTES;
 	/* mmap, not malloc: pages cost nothing until a snapshot arrives (malloc
@@ -411,7 +561,8 @@ int aeg_replica_close(struct aeg_replica *rp)
 	if (rp->snap_slot.buf != NULL)
 		munmap(rp->snap_slot.buf, RP_SNAP_SLOT_BYTES);
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
-		aeg_kv_free(rp->shards[i].kv);
+		if (rp->shards[i].kv != NULL)
+			aeg_kv_free(rp->shards[i].kv);
 		snap_buf_put(rp->shards[i].snap);
 	}
 	rp_client_fini(rp);
@@ -449,6 +600,10 @@ void aeg_replica_on_msg(void *arg, struct aeg_worker *w, uint32_t src_node, uint
 	}
 	if (m->type == AEG_MSG_META) {
 		rp_meta_on_msg(rp, src_node, m->body, m->body_len);
+		return;
+	}
+	if (m->type == AEG_MSG_PLACE) {
+		rp_place_on_msg(rp, src_node, m->body, m->body_len);
 		return;
 	}
 	if (aeg_gd_receive(rp->gd, src_node, m->type, m->group, m->body, m->body_len) != 0)
@@ -591,6 +746,7 @@ uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns)
 	aeg_gd_tick(rp->gd, rp->now_ms, rp->cfg.tick_ms);
 	campaigns(rp);
 	liveness(rp);
+	rp_place_tick(rp);
 	uint32_t did = after_work(rp);
 	/* Both walk every shard: with thousands of them, less often. */
 	uint64_t period = RP_STATUS_PERIOD_NS * (rp->n_shards > 1000 ? rp->n_shards / 1000 : 1);
@@ -638,7 +794,7 @@ static void status_publish(struct aeg_replica *rp)
 	uint64_t seq = __atomic_load_n(&rp->pub_seq, __ATOMIC_RELAXED);
 	int slot = (int)((seq + 1) & 1);
 	if (rp->pub_groups[slot] == NULL) {
-		rp->pub_groups[slot] = calloc(rp->n_shards + 1, sizeof(struct aeg_replica_group_status));
+		rp->pub_groups[slot] = calloc(rp->shards_cap + 1, sizeof(struct aeg_replica_group_status));
 		if (rp->pub_groups[slot] == NULL)
 			return;
 	}
@@ -661,15 +817,18 @@ static void status_publish(struct aeg_replica *rp)
 	st->wal_failed = ws->failed;
 	st->driver_bytes = aeg_gd_memory_bytes(rp->gd);
 	rp_meta_publish(rp, &st->meta);
+	rp_place_publish(rp, st);
 	/* What the control plane's failure detector reads (lib/membership). */
 	st->n_peers = rp->n_peers < AEG_REPLICA_PEERS_MAX ? rp->n_peers : AEG_REPLICA_PEERS_MAX;
 	for (uint32_t i = 0; i < st->n_peers; i++)
 		st->peers[i] = (struct aeg_replica_peer_status){ .node = rp->peers[i].node,
 								 .rx_msgs = rp->peers[i].rx_msgs };
-	uint32_t changes = 0;
+	uint32_t changes = 0, n_pub = 0;
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		struct rp_shard *s = &rp->shards[i];
-		struct aeg_replica_group_status *g = &rp->pub_groups[slot][i];
+		if (s->kv == NULL)
+			continue;  /* a free slot (dropped) */
+		struct aeg_replica_group_status *g = &rp->pub_groups[slot][n_pub++];
 		struct aeg_raft_status rs;
 		struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
 		aeg_raft_status(r, &rs);
@@ -693,11 +852,18 @@ static void status_publish(struct aeg_replica *rp)
 			.mem_bytes = ks.mem_bytes + st->raft_bytes_per_group + (s->snap ? s->snap->len : 0),
 			.error = aeg_gd_group_error(rp->gd, s->group),
 		};
+		struct aeg_raft_conf conf;
+		aeg_raft_conf_get(r, &conf);
+		for (uint32_t k = 0; k < conf.n && k < AEG_REPLICA_MEMBERS_MAX; k++) {
+			g->members[k] = conf.ids[k];
+			g->member_roles[k] = conf.roles[k];
+			g->n_members++;
+		}
 	}
 	if (changes > 8)
 		rp_log(rp, "%u more groups changed term or leader in the last %llu ms", changes - 8,
 		       (unsigned long long)(RP_STATUS_PERIOD_NS / 1000000u));
-	rp->pub_n[slot] = rp->n_shards;
+	rp->pub_n[slot] = n_pub;
 	__atomic_store_n(&rp->pub_seq, seq + 1, __ATOMIC_RELEASE);
 }
 

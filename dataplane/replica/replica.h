@@ -89,6 +89,16 @@ struct aeg_replica_group_status {
 	uint64_t term, commit, applied, last_index;
 	uint64_t keys, kv_bytes, mem_bytes;
 	int error;
+	uint8_t n_members;   /* the config in force (AEG_REPLICA_MEMBERS_MAX at most shown) */
+	uint32_t members[8];
+	uint8_t member_roles[8];  /* aeg_raft_member_role bits */
+};
+#define AEG_REPLICA_MEMBERS_MAX 8
+
+struct aeg_replica_move_status {
+	uint32_t shard, from, to;
+	const char *step;    /* static string: the last step taken */
+	uint64_t ms;         /* since it started */
 };
 
 #define AEG_REPLICA_PEERS_MAX 64
@@ -104,6 +114,10 @@ struct aeg_replica_group_status {
 /* LEADER_TRANSFER: arg[0] shard, arg[1] the voter to hand leadership to;
  * acted on only where this worker leads the shard's group (logged). */
 #define AEG_REPLICA_CTL_LEADER_TRANSFER 2u
+/* SHARD_MOVE: arg[0] shard, arg[1] the node whose replica moves, arg[2]
+ * the node it moves to; carried out where this worker leads the shard
+ * (aegis/shard_move.h), logged step by step. */
+#define AEG_REPLICA_CTL_SHARD_MOVE 3u
 
 /* The meta group's records as this worker's replica has applied them. */
 struct aeg_replica_meta_status {
@@ -143,6 +157,9 @@ struct aeg_replica_status {
 	uint32_t n_peers;
 	struct aeg_replica_peer_status peers[AEG_REPLICA_PEERS_MAX];
 	struct aeg_replica_meta_status meta;
+	uint64_t moves_started, moves_done, moves_failed, replicas_created, replicas_dropped;
+	uint32_t n_moves;
+	struct aeg_replica_move_status moves[8];
 };
 
 /* Embedded mode (replica_local.c): the in-process channels of this worker

@@ -253,11 +253,19 @@ static void serve_get(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv4,
 
 /* ---- requests ------------------------------------------------------------- */
 
+/* For a shard without a replica here: the leader when ours left, else the
+ * map's first replica that is not us. */
 static uint32_t leader_hint(struct aeg_replica *rp, uint32_t shard)
 {
+	uint32_t hint = rp_moved_hint(rp, shard);
+	if (hint != 0)
+		return hint;
 	uint32_t n = 0;
 	const uint32_t *reps = aeg_shard_replicas(rp->cfg.map, shard, &n);
-	return n > 0 ? reps[0] : 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (reps[i] != rp->cfg.node)
+			return reps[i];
+	return 0;
 }
 
 static void stage_write(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv4, uint16_t port,
@@ -611,6 +619,41 @@ static void sweep(struct aeg_replica *rp)
 			answer_write(rp, p, AEG_CLIENT_TIMEOUT, 0);
 		}
 	}
+}
+
+void rp_client_drop_group(struct aeg_replica *rp, struct rp_shard *s, uint32_t hint)
+{
+	uint32_t *lists[] = { &rp->wait_all, &rp->ready_reads };
+	for (uint32_t k = 0; k < 2; k++) {
+		uint32_t *link = lists[k];
+		while (*link != 0) {
+			struct rp_pending *p = pat(rp, *link);
+			if (p->group != s->group) {
+				link = &p->next;
+				continue;
+			}
+			*link = p->next;
+			if (!p->replied)
+				answer_status(rp, p->ipv4, p->port, p->client_id, p->seq, AEG_CLIENT_NOT_LEADER, hint);
+			pend_release(rp, p);
+		}
+	}
+	while (s->pend_head != 0) {
+		struct rp_pending *p = pend_pop(rp, s);
+		if (!p->replied)
+			answer_status(rp, p->ipv4, p->port, p->client_id, p->seq, AEG_CLIENT_NOT_LEADER, hint);
+		pend_release(rp, p);
+	}
+	/* Reads still waiting for their read index are on no list. */
+	for (uint32_t i = 0; i < RP_PENDING_MAX; i++) {
+		struct rp_pending *p = &rp->pend[i];
+		if (p->kind == RP_READ && p->group == s->group) {
+			if (!p->replied)
+				answer_status(rp, p->ipv4, p->port, p->client_id, p->seq, AEG_CLIENT_NOT_LEADER, hint);
+			pend_release(rp, p);
+		}
+	}
+	s->n_one = 0;
 }
 
 void rp_client_check(struct aeg_replica *rp)

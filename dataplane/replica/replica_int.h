@@ -77,7 +77,27 @@ struct rp_shard {
 	bool installed;                  /* a snapshot came from the leader */
 	uint64_t seen_term;              /* last published: to log changes */
 	uint32_t seen_lead;
+	uint64_t created_index;          /* made by a CREATE: its config's index (else 0) */
+	bool drop_pending;               /* to be dropped on the next tick (replica_place.c) */
+	uint32_t drop_hint;              /* where its requests go then */
 };
+
+/* A move this worker's leader carries out (replica_place.c). */
+struct rp_move {
+	bool active;
+	bool dropped;            /* the source confirmed its replica is gone */
+	uint8_t last_action;     /* enum aeg_move_action; 0xff: none yet */
+	uint32_t shard, from, to;
+	uint64_t started_ms, last_send_ms;
+};
+#define RP_MOVES_MAX 8
+
+/* A shard whose replica left this worker: its requests are redirected. */
+struct rp_moved {
+	bool valid;
+	uint32_t shard, hint;
+};
+#define RP_MOVED_MAX 64
 
 struct rp_staged {
 	uint32_t next;       /* staged item + 1 */
@@ -109,6 +129,12 @@ struct rp_peer {
 
 struct aeg_replica {
 	uint64_t log_bytes_max;          /* each group's Raft payload quota */
+	uint32_t shards_cap;             /* slots in shards[] (a free one has kv == NULL) */
+	struct rp_move moves[RP_MOVES_MAX];
+	uint64_t moves_started, moves_done, moves_failed, place_created, place_dropped;
+	uint64_t place_tick_ms;
+	struct rp_moved moved[RP_MOVED_MAX];
+	uint32_t n_moved_next;
 	struct rp_shard *meta;           /* the meta group's replica here, or NULL */
 	uint64_t meta_proposed, meta_dropped, meta_forwarded;
 	struct aeg_replica_config cfg;
@@ -184,6 +210,20 @@ void rp_log(const struct aeg_replica *rp, const char *fmt, ...) __attribute__((f
 
 int rp_send(struct aeg_replica *rp, uint32_t node, uint8_t type, uint32_t group, const uint8_t *body, uint32_t len);
 
+/* replica.c: a group that arrives (a CREATE: empty, conf names us a
+ * learner) or leaves (its pending requests answered, the log's REMOVE
+ * record durable, its snapshot file gone) while the worker runs. */
+int rp_group_add(struct aeg_replica *rp, uint32_t shard, const struct aeg_raft_conf *conf, uint64_t created_index);
+int rp_group_drop(struct aeg_replica *rp, struct rp_shard *s);
+
+/* replica_place.c */
+void rp_place_on_msg(struct aeg_replica *rp, uint32_t src, const uint8_t *body, uint32_t len);
+void rp_place_tick(struct aeg_replica *rp);
+void rp_place_move(struct aeg_replica *rp, uint64_t shard, uint64_t from, uint64_t to);
+void rp_place_publish(const struct aeg_replica *rp, struct aeg_replica_status *st);
+/* The node that led a shard whose replica left here (0: none known). */
+uint32_t rp_moved_hint(const struct aeg_replica *rp, uint32_t shard);
+
 /* replica_meta.c */
 void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *body, uint32_t len);
 int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, uint32_t *voters, uint32_t *n);
@@ -204,6 +244,9 @@ bool rp_client_check_one(struct aeg_replica *rp, struct rp_shard *s);
 void rp_replies_flush(struct aeg_replica *rp);
 int rp_client_init(struct aeg_replica *rp);
 void rp_client_fini(struct aeg_replica *rp);
+/* The group leaves: its requests in flight are answered (NOT_LEADER with
+ * hint) and released. */
+void rp_client_drop_group(struct aeg_replica *rp, struct rp_shard *s, uint32_t hint);
 
 /* replica_local.c: requests from the local channels into
  * rp_client_datagram (count), and an answer to AEG_LOCAL_IPV4:chan. */

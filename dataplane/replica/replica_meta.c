@@ -137,6 +137,10 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 		leader_transfer(rp, m->arg[0], m->arg[1]);
 		return;
 	}
+	if (m->type == AEG_REPLICA_CTL_SHARD_MOVE) {
+		rp_place_move(rp, m->arg[0], m->arg[1], m->arg[2]);
+		return;
+	}
 	if (m->type != AEG_REPLICA_CTL_META_STATE || m->arg[1] > AEG_NODE_LEFT || m->arg[0] == 0 ||
 	    m->arg[0] > UINT32_MAX) {
 		rp->meta_dropped++;

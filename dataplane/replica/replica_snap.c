@@ -83,6 +83,8 @@ void rp_snapshot_needs(struct aeg_replica *rp)
 {
 	for (uint32_t i = 0; i < rp->n_shards; i++) {
 		struct rp_shard *s = &rp->shards[i];
+		if (s->kv == NULL)
+			continue;  /* a free slot */
 		struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
 		struct aeg_raft_status st;
 		aeg_raft_status(r, &st);
@@ -190,6 +192,13 @@ void rp_snapshot_files_done(struct aeg_replica *rp)
 	for (uint32_t i = 0; i < n; i++) {
 		const struct aeg_wal_snap_meta *m = &jobs[i].meta;
 		int rc = jobs[i].rc;
+		if (m->group >= rp->groups_max || rp_shard_of(rp, (uint32_t)m->group) == NULL) {
+			/* The group left while its file was written: no marker
+			 * (it would bring the group back), no file. */
+			(void)aeg_wal_snapshot_remove(rp->wal, m->group);
+			snap_buf_put(jobs[i].buf);
+			continue;
+		}
 		if (rc == 0)
 			rc = aeg_wal_snapshot_mark(rp->wal, m);
 		if (rc == 0) {
@@ -311,6 +320,12 @@ static int recover_file(struct aeg_replica *rp, struct rp_shard *s, const struct
 			struct aeg_wal_snap_meta *meta, struct aeg_raft_conf *conf, uint64_t *base)
 {
 	*base = 0;
+	/* A file the log does not name is from before a crash that came
+	 * between the file and its marker (the log then still has every
+	 * entry: it is compacted only after the marker), or from an earlier
+	 * replica of the group that was dropped: not ours either way. */
+	if (st->snap_index == 0)
+		return 0;
 	int rc = load_file(rp, s, meta);
 	if (rc == -ENOENT) {
 		if (st->snap_index == 0)

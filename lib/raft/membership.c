@@ -214,7 +214,17 @@ void membership_on_commit(struct aeg_raft *r)
 	if (r->role != AEG_RAFT_LEADER || r->conf_index > r->commit)
 		return;
 	if (!election_promotable(r)) {
-		/* Our removal is committed: let the others elect a leader. */
+		/* Our removal is committed: the voter with the longest log
+		 * campaigns at once (TimeoutNow) rather than after an election
+		 * timeout without a leader; the others elect one if it fails. */
+		struct aeg_raft_progress *best = NULL;
+		for (uint32_t i = 0; i < r->conf.n; i++) {
+			struct aeg_raft_progress *pr = progress_get(r, r->conf.ids[i]);
+			if (pr != NULL && pr->id != r->id && progress_is_voter(pr) && (best == NULL || pr->match > best->match))
+				best = pr;
+		}
+		if (best != NULL && best->match >= r->commit)
+			transfer_send_timeout_now(r, best->id);
 		raft_become_follower(r, r->term, AEG_RAFT_NONE);
 		return;
 	}

@@ -261,7 +261,10 @@ int aeg_raft_propose(struct aeg_raft *r, const struct aeg_raft_payload *batch,
 		return -EINVAL;
 	if (r->role != AEG_RAFT_LEADER)
 		return -EPERM;
-	if (r->transferee != AEG_RAFT_NONE)
+	/* A transfer, or our removal on its way to commit: what we took now
+	 * would be lost with our leadership. */
+	const struct aeg_raft_progress *self = aeg_raft_progress_of(r, r->id);
+	if (r->transferee != AEG_RAFT_NONE || self == NULL || !progress_is_voter(self))
 		return -EBUSY;
 	aeg_raft_wake(r);
 	uint64_t first = r->last + 1;

@@ -44,15 +44,16 @@ static const char status_reply[] =
 	"\"leader\":2,\"term\":4,\"epoch\":17,\"nodes\":[{\"id\":1,\"state\":\"healthy\",\"index\":2},"
 	"{\"id\":3,\"state\":\"down\",\"index\":17}]},"
 	"\"shards\":[{\"shard\":0,\"group\":1,\"worker\":0,\"role\":\"leader\",\"leader\":1,"
-	"\"term\":3,\"commit\":10,\"applied\":10,\"mem_bytes\":4096},"
+	"\"term\":3,\"commit\":10,\"applied\":10,\"mem_bytes\":4096,\"voters\":[1,2,3],\"learners\":[]},"
 	"{\"shard\":1,\"group\":2,\"worker\":1,\"role\":\"follower\",\"leader\":2,"
-	"\"term\":12,\"commit\":123456,\"applied\":123455,\"mem_bytes\":40000}],"
+	"\"term\":12,\"commit\":123456,\"applied\":123455,\"mem_bytes\":40000,\"voters\":[2,3,4],"
+	"\"learners\":[5]}],"
 	"\"memory\":{\"groups\":6,\"bytes_per_group\":40000,\"total_bytes\":1234567}}";
 
 static const char shards_table[] =
-	"shard  group  worker  role      leader  term  commit  applied  mem_bytes\n"
-	"    0      1       0  leader         1     3      10       10       4096\n"
-	"    1      2       1  follower       2    12  123456   123455      40000\n";
+	"shard  group  worker  role      leader  term  commit  applied  mem_bytes  voters  learners\n"
+	"    0      1       0  leader         1     3      10       10       4096  1,2,3   -\n"
+	"    1      2       1  follower       2    12  123456   123455      40000  2,3,4   5\n";
 
 static const char status_text[] =
 	"node  uptime_s  transport  epoch  cluster   groups  bytes_per_group  memory_bytes\n"
@@ -217,8 +218,8 @@ static void test_status(void **state)
 	canned = "{\"ok\":true,\"shards\":[{\"shard\":5,\"role\":\"candidate\"}]}";
 	run(a, &r, (const char *const[]){ "--socket", sock, "shards", NULL });
 	assert_int_equal(r.code, 0);
-	assert_string_equal(r.out, "shard  group  worker  role       leader  term  commit  applied  mem_bytes\n"
-				   "    5      -       -  candidate       -     -       -        -          -\n");
+	assert_string_equal(r.out, "shard  group  worker  role       leader  term  commit  applied  mem_bytes  voters  learners\n"
+				   "    5      -       -  candidate       -     -       -        -          -  -       -\n");
 	aeg_admin_close(a);
 }
 
@@ -259,6 +260,26 @@ static void test_node_change(void **state)
 	assert_int_equal(r.code, 2);
 	run(a, &r, (const char *const[]){ "--socket", sock, "node", "drain", "x3", NULL });
 	assert_int_equal(r.code, 2);
+	/* shard move: then the shard table until TO votes and FROM is gone. */
+	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "move", "1", "1", "4", NULL });
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "shard 1: moved 1 -> 4 in ");
+	assert_contains(r.out, "voters 2,3,4, leader 2");
+	assert_string_equal(last_request, "{\"cmd\":\"status\"}");
+	run(a, &r, (const char *const[]){ "--socket", sock, "--timeout", "0.3", "shard", "move", "0", "3", "4", NULL });
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "move 3 -> 4 not done after 0.3 s (voters 1,2,3, learners -)");
+	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "move", "1", "2", NULL });
+	assert_int_equal(r.code, 2);
+	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "move", "1", "0", "2", NULL });
+	assert_int_equal(r.code, 2);
+	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "list", NULL });
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.out, shards_table);
+	canned = "{\"ok\":false,\"error\":\"this node does not lead shard 1 (leader: 2); ask the leader's node\"}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "move", "1", "1", "4", NULL });
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "does not lead shard 1");
 	aeg_admin_close(a);
 }
 

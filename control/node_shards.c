@@ -1,0 +1,117 @@
+/* Shard commands of the admin socket, answered from the workers' published
+ * status and carried out by the worker that leads the shard (over its
+ * control ring):
+ *   leader_transfer {"shard":S,"to":N}     Raft's leadership transfer;
+ *   shard_move {"shard":S,"from":A,"to":B} the replica on A moves to B
+ *                                          (dataplane/replica/replica_place.c).
+ * Both must be asked of the node that leads S; another node answers with
+ * the leader it knows. The answer says the request was handed over;
+ * aegisctl then watches the shard's status for the outcome. */
+#define _GNU_SOURCE
+#include "node_status.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aegis/shard.h"
+#include "ctl_ring.h"
+
+#define GROUPS_MAX_SCANNED 65536
+
+/* The shard's group status on this node; false if no replica is here. */
+static bool group_here(struct aeg_node_status *ns, uint32_t shard, struct aeg_replica_group_status *out)
+{
+	static struct aeg_replica_status st;  /* large: off the stack (one thread) */
+	uint16_t w = (uint16_t)aeg_shard_worker(shard, ns->workers);
+	struct aeg_replica_group_status *gs = calloc(GROUPS_MAX_SCANNED, sizeof(*gs));
+	if (gs == NULL)
+		return false;
+	uint32_t n = aeg_replica_status_read(ns->rps[w], &st, gs, GROUPS_MAX_SCANNED);
+	bool here = false;
+	for (uint32_t i = 0; i < n && i < GROUPS_MAX_SCANNED && !here; i++)
+		if (gs[i].shard == shard) {
+			*out = gs[i];
+			here = true;
+		}
+	free(gs);
+	return here;
+}
+
+static uint8_t member_role(const struct aeg_replica_group_status *g, uint64_t id)
+{
+	for (uint32_t i = 0; i < g->n_members; i++)
+		if (g->members[i] == id)
+			return g->member_roles[i];
+	return 0;
+}
+
+void node_shard_command(struct aeg_node_status *ns, const char *cmd, const char *line, struct aeg_admin_reply *out)
+{
+	static struct aeg_admin_request r;
+	const char *why = NULL;
+	bool move = strcmp(cmd, "shard_move") == 0;
+	uint64_t shard = 0, from = 0, to = 0;
+	if (aeg_admin_request(&r, line, &why) != 0 || !aeg_admin_request_u64(&r, "shard", &shard) ||
+	    !aeg_admin_request_u64(&r, "to", &to) || (move && !aeg_admin_request_u64(&r, "from", &from))) {
+		aeg_admin_reply_printf(out, move ? "{\"ok\":false,\"error\":\"expected {\\\"cmd\\\":\\\"shard_move\\\","
+					   "\\\"shard\\\":S,\\\"from\\\":A,\\\"to\\\":B}\"}"
+					 : "{\"ok\":false,\"error\":\"expected {\\\"cmd\\\":\\\"leader_transfer\\\","
+					   "\\\"shard\\\":S,\\\"to\\\":N}\"}");
+		return;
+	}
+	if (shard >= aeg_shard_map_shard_count(ns->map)) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"no shard %llu (the cluster has %u)\"}",
+				       (unsigned long long)shard, aeg_shard_map_shard_count(ns->map));
+		return;
+	}
+	if (to == 0 || to > UINT32_MAX || aeg_shard_map_node(ns->map, (uint32_t)to) == NULL ||
+	    (move && (from == 0 || from > UINT32_MAX || aeg_shard_map_node(ns->map, (uint32_t)from) == NULL))) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"node %llu is not a member\"}",
+				       (unsigned long long)(to == 0 || aeg_shard_map_node(ns->map, (uint32_t)to) == NULL ? to : from));
+		return;
+	}
+	struct aeg_replica_group_status g = { 0 };
+	bool here = group_here(ns, (uint32_t)shard, &g);
+	uint32_t lead = here ? g.lead : 0;
+	if (!here || lead != ns->cfg->node_id) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"this node does not lead shard %llu (leader: %u); "
+				       "ask the leader's node\",\"leader\":%u}", (unsigned long long)shard, lead, lead);
+		return;
+	}
+	uint8_t to_role = member_role(&g, to), from_role = member_role(&g, from);
+	if (!move && !(to_role & AEG_RAFT_MEMBER_VOTER)) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"node %llu is not a voter of shard %llu\"}",
+				       (unsigned long long)to, (unsigned long long)shard);
+		return;
+	}
+	if (move && (to_role & AEG_RAFT_MEMBER_VOTER) && from_role == 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":false,\"done\":true}",
+				       (unsigned long long)shard, lead);
+		return;
+	}
+	if (move && (!(from_role & AEG_RAFT_MEMBER_VOTER) || from == to || (to_role & AEG_RAFT_MEMBER_VOTER))) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"%s\"}",
+				       from == to ? "from and to are the same node"
+				       : (to_role & AEG_RAFT_MEMBER_VOTER) ? "the target already votes in the shard's group"
+									  : "the source is not a voter of the shard's group");
+		return;
+	}
+	if (!move && to == ns->cfg->node_id) {
+		aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":false}",
+				       (unsigned long long)shard, lead);
+		return;
+	}
+	uint16_t w = (uint16_t)aeg_shard_worker((uint32_t)shard, ns->workers);
+	struct aeg_ctl_msg m = move ? (struct aeg_ctl_msg){ .type = AEG_REPLICA_CTL_SHARD_MOVE, .len = 24,
+							    .arg = { shard, from, to } }
+				    : (struct aeg_ctl_msg){ .type = AEG_REPLICA_CTL_LEADER_TRANSFER, .len = 16,
+							    .arg = { shard, to } };
+	int rc = aeg_dp_runtime_ctl_send(ns->rt, w, &m);
+	if (rc != 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker %u: %s\"}", w, strerror(-rc));
+		return;
+	}
+	aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":true}",
+			       (unsigned long long)shard, lead);
+}
