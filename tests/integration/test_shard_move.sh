@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Replica moves carried out under load (issue [G]) on a tools/aegis-cluster
+# cluster: 4 nodes over kernel UDP, 8 shards, replication factor 3, so each
+# shard has a node without a replica to move to.
+#
+# aegis-bench writes for the whole run and records every acknowledged write
+# (--record). Meanwhile aegisctl, asked of each shard's leader:
+#   moves a follower's replica to the node without one;
+#   moves the leader's own replica away (it hands leadership over and drops
+#     its copy);
+#   moves a replica back to a node that dropped it earlier (a new replica of
+#     the same group there);
+#   is refused a move to a node that already votes, and from a node that is
+#     not a member.
+# Checked after each move, on every node: the new node votes and holds as
+# many keys as the leader, the old node no longer lists the shard. Then
+# every acknowledged write is read back at quorum (--verify), all nodes are
+# killed with SIGKILL and restarted: the placement is what the moves made
+# (groups come from each node's log), and the record verifies again.
+#
+# Root only (namespaces); others skip with 77. Names: prefix agm<pid>.
+# Usage: test_shard_move.sh tools/aegis-cluster BUILD_DIR
+set -u
+export PATH="/usr/bin:/bin:$PATH"
+
+CLUSTER=${1:?usage: $0 tools/aegis-cluster BUILD_DIR}
+BUILD=$(cd "${2:?usage: $0 tools/aegis-cluster BUILD_DIR}" && pwd)
+P="agm$$"
+D=/var/tmp/$P
+BENCH=$BUILD/bench/aegis-bench/aegis-bench
+CTL=$BUILD/tools/aegisctl
+# shellcheck source=cluster/lib.sh
+. "$(dirname "$0")/cluster/lib.sh"
+fail() { fail_logs "$*" "$D"/n*.log "$D"/bench-*.err; }
+ac() { "$CLUSTER" --dir "$D" "$@"; }
+
+on_exit() {
+	local rc=$?
+	trap - EXIT
+	local j
+	for j in $(jobs -p); do kill "$j" 2>/dev/null; done
+	[ -f "$D/cluster.env" ] && "$CLUSTER" --dir "$D" stop >/dev/null 2>&1
+	if [ -z "${AEGIS_TEST_KEEP:-}" ] && { [ "$rc" = 0 ] || [ "$rc" = 77 ]; }; then rm -rf "$D" "$D.lock"; else echo "run dir kept: $D" >&2; fi
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cluster_require "$CLUSTER" "$BUILD"
+[ -x "$BENCH" ] && [ -x "$CTL" ] || skip "no aegis-bench or aegisctl in $BUILD"
+command -v python3 >/dev/null || skip "no python3"
+
+log "start 4 nodes, 8 shards, rf 3, kernel UDP"
+ac start --build "$BUILD" --prefix "$P" --nodes 4 --shards 8 --transport udp --timeout 90 >"$D.start" 2>&1 ||
+	{ cat "$D.start" >&2; rm -f "$D.start"; fail "start"; }
+rm -f "$D.start"
+eval "$(ac env)" || fail "env"
+
+# Node I's shards: "shard role leader keys voters learners" lines.
+shards_of() {
+	"$CTL" --socket "$D/n$1/aegisd.sock" --timeout 2 status --json 2>/dev/null |
+		python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["shards"]:
+    print(s["shard"], s["role"], s["leader"], s["keys"], ",".join(map(str, s["voters"])) or "-",
+          ",".join(map(str, s["learners"])) or "-")'
+}
+# The node leading SHARD (from any node's table), its voters.
+leader_of() { local n; for n in 1 2 3 4; do shards_of "$n" | awk -v s="$1" '$1==s && $2=="leader" {print '"$n"'}'; done | head -1; }
+voters_of() { shards_of "$1" | awk -v s="$2" '$1==s {print $5}'; }
+keys_of() { shards_of "$1" | awk -v s="$2" '$1==s {print $4}'; }
+has_shard() { shards_of "$1" | awk -v s="$2" '$1==s {f=1} END {exit !f}'; }
+in_csv() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
+
+# move SHARD FROM TO: asked of the leader; then on every node: TO votes,
+# FROM is gone from the config and from its node, TO has the leader's keys
+# (within what is still being written: it is compared once writes stop).
+move() {
+	local shard=$1 from=$2 to=$3 lead out
+	lead=$(leader_of "$shard")
+	[ -n "$lead" ] || fail "shard $shard has no leader"
+	out=$("$CTL" --socket "$D/n$lead/aegisd.sock" --timeout 60 shard move "$shard" "$from" "$to" 2>&1) ||
+		fail "shard move $shard $from $to (asked of node $lead): $out"
+	log "  $out"
+	local i v
+	for i in $(seq 1 50); do
+		lead=$(leader_of "$shard")
+		v=$([ -n "$lead" ] && voters_of "$lead" "$shard")
+		if [ -n "$v" ] && in_csv "$v" "$to" && ! in_csv "$v" "$from" && ! has_shard "$from" "$shard" &&
+			has_shard "$to" "$shard"; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	fail "shard $shard: after the move $from -> $to: leader ${lead:-none}, voters ${v:-?}, node $from still lists it or $to does not"
+}
+
+# A shard, a voter that is not its leader, and the node without a replica.
+pick() {
+	local shard=$1 lead v n
+	lead=$(leader_of "$shard")
+	v=$(voters_of "$lead" "$shard")
+	for n in 1 2 3 4; do in_csv "$v" "$n" || echo "$lead $v $n"; done
+}
+
+log "aegis-bench writes for the whole run (--record)"
+ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --dgram-bytes "$AEGIS_DGRAM_BYTES" \
+	--quiet --timeout-ms 300 --retries 40 --outstanding 128 --keys 20000 --duration 30 \
+	--record "$D/rec.txt" >"$D/bench-load.out" 2>"$D/bench-load.err" &
+BENCH_PID=$!
+sleep 3
+
+read -r lead0 voters0 spare0 <<<"$(pick 0)"
+follower0=$(echo "$voters0" | tr , '\n' | grep -vx "$lead0" | head -1)
+log "shard 0 (leader $lead0, voters $voters0): a follower's replica $follower0 -> $spare0"
+move 0 "$follower0" "$spare0"
+
+read -r lead1 voters1 spare1 <<<"$(pick 1)"
+log "shard 1 (leader $lead1, voters $voters1): the leader's own replica $lead1 -> $spare1"
+move 1 "$lead1" "$spare1"
+new1=$(leader_of 1)
+[ -n "$new1" ] && [ "$new1" != "$lead1" ] || fail "shard 1: no new leader after its leader moved away"
+
+log "shard 0 back: $spare0 -> $follower0 (a new replica where one was dropped)"
+move 0 "$spare0" "$follower0"
+
+lead=$(leader_of 2)
+v=$(voters_of "$lead" 2)
+other=$(echo "$v" | tr , '\n' | grep -vx "$lead" | head -1)
+out=$("$CTL" --socket "$D/n$lead/aegisd.sock" shard move 2 "$lead" "$other" 2>&1) &&
+	fail "a move to a node that already votes was accepted: $out"
+echo "$out" | grep -q "already votes" || fail "refusal without the reason: $out"
+out=$("$CTL" --socket "$D/n$lead/aegisd.sock" shard move 2 9 "$other" 2>&1) &&
+	fail "a move from a node that is not a member was accepted: $out"
+echo "$out" | grep -q "node 9 is not a member" || fail "refusal without the reason: $out"
+log "  refused: $(echo "$out" | tr '\n' ' ')"
+
+wait "$BENCH_PID" || fail "aegis-bench failed (exit $?)"
+grep -q '"bench":"aegis-bench"' "$D/bench-load.out" || fail "aegis-bench printed no result"
+log "  $(grep '^throughput' "$D/bench-load.out")"
+python3 - "$D/bench-load.out" <<'EOF' || fail "writes failed during the moves"
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith('{"bench"'):
+        r = json.loads(line)
+        bad = {k: v for k, v in r["status"]["write"].items() if k != "ok"}
+        print("  write answers:", r["status"]["write"], file=sys.stderr)
+        sys.exit(1 if bad else 0)
+sys.exit(1)
+EOF
+
+# Once writes stop, every replica of a moved shard holds the same keys.
+sleep 1
+for shard in 0 1; do
+	lead=$(leader_of "$shard")
+	want=$(keys_of "$lead" "$shard")
+	for n in $(voters_of "$lead" "$shard" | tr , ' '); do
+		got=$(keys_of "$n" "$shard")
+		[ "$got" = "$want" ] || fail "shard $shard: node $n holds ${got:-no} keys, the leader $lead $want"
+	done
+	log "shard $shard: voters $(voters_of "$lead" "$shard"), $want keys on each"
+done
+
+log "every acknowledged write is there"
+ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \
+	--verify "$D/rec.txt" >"$D/v1.out" 2>&1 || { cat "$D/v1.out" >&2; fail "verify after the moves"; }
+
+for n in 1 2 3 4; do shards_of "$n" | awk '{print $1, $5}' | sort >"$D/placed-$n.txt"; done
+log "kill -9 of all four nodes, restart"
+ac kill all >/dev/null 2>&1
+ac restart all >/dev/null 2>&1 || fail "restart"
+ac wait 30 >/dev/null 2>&1 || fail "no leader for every shard after the restart"
+for n in 1 2 3 4; do
+	shards_of "$n" | awk '{print $1}' | sort >"$D/after-$n.txt"
+	awk '{print $1}' "$D/placed-$n.txt" | diff - "$D/after-$n.txt" >/dev/null ||
+		fail "node $n holds other shards after the restart: $(tr '\n' ' ' <"$D/after-$n.txt") (before: $(awk '{print $1}' "$D/placed-$n.txt" | tr '\n' ' '))"
+done
+has_shard "$follower0" 0 && has_shard "$spare1" 1 && ! has_shard "$lead1" 1 ||
+	fail "the moves' placement did not survive the restart"
+ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \
+	--verify "$D/rec.txt" >"$D/v2.out" 2>&1 || { cat "$D/v2.out" >&2; fail "verify after kill -9 of all"; }
+log "PASS: 3 moves under load, 0 failed writes, placement and every acknowledged write survive kill -9 of all"
