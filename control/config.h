@@ -74,6 +74,11 @@
  *   down_ms                          int ms    5000       silence before DOWN, > suspect_ms
  *   rereplicate_ms                   int ms    60000      DOWN this long: its replicas are due to
  *                                                         be copied elsewhere
+ *   [rebalance]                      (control/node_rebalance.c, on the meta leader)
+ *   moves_max                        int       2          replica moves at once in the cluster
+ *                                                         (and at most one per node); 0: none
+ *   tolerance_pct                    int       10         each node's share of replicas within
+ *                                                         this % of its target
  *
  * Parsing, overrides and validation do no I/O (the fuzz target runs them);
  * aeg_config_load and aeg_config_load_key read files. Nothing allocates
@@ -176,6 +181,8 @@ struct aeg_config {
 	uint32_t suspect_ms;
 	uint32_t down_ms;
 	uint32_t rereplicate_ms;
+	uint32_t rebalance_moves_max;
+	uint32_t rebalance_tolerance_pct;
 
 	/* Where each key's value came from, so that validation errors can
 	 * name file:line: 0 default (or an earlier file), UINT32_MAX --set. */

@@ -70,6 +70,8 @@ const struct cfg_key cfg_keys[CK_COUNT] = {
 	[CK_SUSPECT] = UINT("membership", "suspect_ms", suspect_ms, 1, 3600000),
 	[CK_DOWN] = UINT("membership", "down_ms", down_ms, 2, 86400000),
 	[CK_REREPLICATE] = UINT("membership", "rereplicate_ms", rereplicate_ms, 0, 86400000),
+	[CK_REBALANCE_MOVES] = UINT("rebalance", "moves_max", rebalance_moves_max, 0, 64),
+	[CK_REBALANCE_TOLERANCE] = UINT("rebalance", "tolerance_pct", rebalance_tolerance_pct, 0, 100),
 };
 
 _Static_assert(CK_COUNT <= AEG_CONFIG_KEYS_MAX, "origin_line too short");
@@ -106,6 +108,8 @@ int aeg_config_defaults(struct aeg_config *c)
 		.suspect_ms = 1000,
 		.down_ms = 5000,
 		.rereplicate_ms = 60000,
+		.rebalance_moves_max = 2,
+		.rebalance_tolerance_pct = 10,
 	};
 	return 0;
 }

@@ -254,9 +254,14 @@ static int serve(struct aeg_node *n, const struct aeg_node_opts *o, char *err, s
 	n->members_on = r == 0;
 	if (r != 0 && n->cfg.node_id != 0)
 		n->log("membership: %s (no node states)", strerror(-r));
+	r = n->members_on ? node_rebalance_init(&n->rebalance, &n->cfg, n->map) : -EINVAL;
+	n->rebalance_on = r == 0;
+	if (r != 0 && n->members_on)
+		n->log("rebalance: %s (no rebalancing)", strerror(-r));
 	n->ns = (struct aeg_node_status){ .cfg = &n->cfg, .map = n->map, .rps = n->rps, .workers = n->cfg.workers,
 					  .rt = &n->rt, .dn = n->dn, .started_ns = now_ns,
-					  .members = n->members_on ? &n->members : NULL };
+					  .members = n->members_on ? &n->members : NULL,
+					  .rebalance = n->rebalance_on ? &n->rebalance : NULL };
 	if (!o->no_admin && aeg_config_admin_socket_path(&n->cfg, n->sock, sizeof(n->sock)) == 0 &&
 	    (r = aeg_admin_open(&n->admin, n->sock, aeg_node_status_handler, &n->ns)) != 0)
 		n->log("admin socket %s: %s (aegisctl will not reach this node)", n->sock, strerror(-r));
@@ -330,6 +335,9 @@ void aeg_node_poll(struct aeg_node *n)
 	aeg_dp_node_poll(n->dn, now_ns);
 	if (n->members_on && n->running)
 		node_members_poll(&n->members, n->rps, n->cfg.workers, now_ns / 1000000u, n->log, &n->rt);
+	if (n->rebalance_on && n->running)
+		node_rebalance_poll(&n->rebalance, n->rps, n->cfg.workers, &n->members, now_ns / 1000000u, n->log,
+				    &n->rt);
 	if (n->admin != NULL)
 		aeg_admin_poll(n->admin);
 }
@@ -422,6 +430,9 @@ int aeg_node_stop(struct aeg_node *n)
 		log_summary(n);
 	}
 	aeg_admin_close(n->admin);
+	if (n->rebalance_on)
+		node_rebalance_fini(&n->rebalance);
+	n->rebalance_on = false;
 	if (n->rt_ready)
 		aeg_dp_runtime_fini(&n->rt);
 	for (uint32_t w = 0; w < n->cfg.workers && w < AEG_DP_WORKERS_MAX; w++) {

@@ -62,51 +62,41 @@ static void members(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 	}
 }
 
-/* What the rebalance planner (lib/shard/shard_plan.c) would move now, from
- * this node's view: a node DOWN for membership.rereplicate_ms, LEAVING or
- * LEFT may not hold replicas. Nothing carries the moves out yet ([G]). */
+/* The rebalancer (node_rebalance.c): what the planner would move from the
+ * meta records' placement, what this node (if it leads the meta group)
+ * asked and what finished. Nodes without a meta replica do not plan. */
 static void rebalance(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 {
-	const struct aeg_shard_map *map = ns->map;
-	uint32_t shards = aeg_shard_map_shard_count(map), rf = aeg_shard_map_replication_factor(map), n_nodes;
-	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(map, &n_nodes);
-	uint64_t now_ms = aeg_dp_now_ns() / 1000000u;
-	if (ns->members == NULL || rf == 0 || rf > AEG_PLAN_RF_MAX || n_nodes > AEG_PLAN_NODES_MAX)
+	const struct node_rebalance *nr = ns->rebalance;
+	if (nr == NULL)
 		return;
-	struct aeg_plan_node *pn = calloc(n_nodes, sizeof(*pn));
-	uint32_t *reps = calloc((size_t)shards * rf, sizeof(*reps));
-	enum { SHOWN = 8 };
-	struct aeg_plan_move moves[64];
-	uint32_t n_moves = 0;
-	int rc = -ENOMEM;
-	if (pn != NULL && reps != NULL) {
-		for (uint32_t i = 0; i < n_nodes; i++) {
-			const struct aeg_member *m = aeg_members_get(&ns->members->ms, nodes[i].id);
-			bool gone = m == NULL || m->state == AEG_NODE_LEAVING || m->state == AEG_NODE_LEFT ||
-				    aeg_members_needs_copy(&ns->members->ms, nodes[i].id, now_ms);
-			pn[i] = (struct aeg_plan_node){ .id = nodes[i].id, .weight = 1, .eligible = !gone };
-		}
-		for (uint32_t s = 0; s < shards; s++) {
-			uint32_t n;
-			const uint32_t *r = aeg_shard_replicas(map, s, &n);
-			for (uint32_t k = 0; k < rf && k < n; k++)
-				reps[(size_t)s * rf + k] = r[k];
-		}
-		struct aeg_plan_input in = { .nodes = pn, .n_nodes = n_nodes, .shard_count = shards, .rf = rf,
-					     .tolerance_pct = 10 };
-		rc = aeg_plan_moves(&in, reps, moves, sizeof(moves) / sizeof(moves[0]), &n_moves);
-	}
+	uint64_t now_ms = aeg_dp_now_ns() / 1000000u;
+	int rc = nr->plan_rc;
 	aeg_admin_reply_printf(out, ",\"rebalance\":{\"planned_moves\":%u,\"more\":%s,\"plan\":\"%s\","
-			       "\"carried_out\":false,\"first\":[", n_moves, rc == -EAGAIN ? "true" : "false",
+			       "\"carried_out\":%s,\"leading\":%s,\"paused\":%s,\"moves_max\":%u,\"asked\":%llu,"
+			       "\"finished\":%llu,\"timed_out\":%llu,\"relayed\":%llu,\"first\":[",
+			       nr->planning ? nr->n_planned : 0, rc == -EAGAIN ? "true" : "false",
+			       !nr->planning ? "no meta replica here: ask a meta voter" :
 			       rc == 0 || rc == -EAGAIN ? "ok" :
 			       rc == -ENOSPC ? "too few eligible nodes for the replication factor or the bounds" :
-			       strerror(-rc));
-	for (uint32_t i = 0; i < n_moves && i < SHOWN; i++)
+			       strerror(-rc), nr->leading && !nr->paused ? "true" : "false", nr->leading ? "true" : "false",
+			       nr->paused ? "true" : "false", ns->cfg->rebalance_moves_max, (unsigned long long)nr->asked,
+			       (unsigned long long)nr->finished, (unsigned long long)nr->timed_out,
+			       (unsigned long long)nr->relayed);
+	for (uint32_t i = 0; nr->planning && i < nr->n_planned && i < 8; i++)
 		aeg_admin_reply_printf(out, "%s{\"shard\":%u,\"from\":%u,\"to\":%u}", i ? "," : "",
-				       moves[i].shard, moves[i].from, moves[i].to);
+				       nr->planned[i].shard, nr->planned[i].from, nr->planned[i].to);
+	aeg_admin_reply_printf(out, "],\"in_flight\":[");
+	bool first = true;
+	for (uint32_t i = 0; i < NODE_REBALANCE_INFLIGHT_MAX; i++) {
+		const struct node_rebalance_move *m = &nr->inflight[i];
+		if (!m->active)
+			continue;
+		aeg_admin_reply_printf(out, "%s{\"shard\":%u,\"from\":%u,\"to\":%u,\"ms\":%llu}", first ? "" : ",",
+				       m->shard, m->from, m->to, (unsigned long long)(now_ms - m->asked_ms));
+		first = false;
+	}
 	aeg_admin_reply_printf(out, "]}");
-	free(pn);
-	free(reps);
 }
 
 /* The meta group's records as worker 0's replica applied them. */
@@ -293,20 +283,23 @@ static void node_change(struct aeg_node_status *ns, const char *line, bool remov
 	}
 	if (remove) {
 		uint32_t held = 0, count = aeg_shard_map_shard_count(ns->map);
-		for (uint32_t s = 0; s < count; s++)
-			held += aeg_shard_has_replica(ns->map, s, (uint32_t)id);
+		if (ns->rebalance != NULL && ns->rebalance->epoch != 0)
+			held = node_rebalance_held(ns->rebalance, (uint32_t)id);  /* the records' placement */
+		else
+			for (uint32_t s = 0; s < count; s++)
+				held += aeg_shard_has_replica(ns->map, s, (uint32_t)id);
 		uint32_t voters[AEG_SHARD_META_VOTERS_MAX];
 		uint32_t nv = aeg_shard_map_meta_voters(ns->map, voters, AEG_SHARD_META_VOTERS_MAX);
 		bool voter = false;
 		for (uint32_t i = 0; i < nv; i++)
 			voter |= voters[i] == id;
 		if (held > 0 || voter) {
-			aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"refused: node %llu %s%u shard replicas; "
-					       "replica moves are not carried out yet, so removing it would leave "
-					       "shards below replication_factor%s (drain it: its replicas are planned "
-					       "away, see cluster status)\"}", (unsigned long long)id,
-					       voter ? "is a meta voter and holds " : "holds ", held,
-					       voter ? " and the meta group without a voter" : "");
+			aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"refused: node %llu %s%u shard replicas%s; "
+					       "removing it would leave shards below replication_factor%s (drain it "
+					       "first: its replicas move away, cluster status shows the moves)\"}",
+					       (unsigned long long)id, voter ? "is a meta voter and holds " : "holds ", held,
+					       ns->rebalance != NULL && ns->rebalance->epoch != 0 ? " on record" : " in the map",
+					       voter ? " and the meta group without a voter (meta voters cannot leave yet)" : "");
 			return;
 		}
 	}
@@ -331,6 +324,16 @@ int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_rep
 	}
 	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "shards") == 0) {
 		status(ns, out);
+		return 0;
+	}
+	if (strcmp(cmd, "rebalance_pause") == 0 || strcmp(cmd, "rebalance_resume") == 0) {
+		bool pause = strcmp(cmd, "rebalance_pause") == 0;
+		struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_META_REBALANCE, .len = 8, .arg = { pause } };
+		int rc = aeg_dp_runtime_ctl_send(ns->rt, 0, &m);
+		if (rc != 0)
+			aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker 0: %s\"}", strerror(-rc));
+		else
+			aeg_admin_reply_printf(out, "{\"ok\":true,\"asked\":\"%s\"}", pause ? "paused" : "running");
 		return 0;
 	}
 	if (strcmp(cmd, "leader_transfer") == 0 || strcmp(cmd, "shard_move") == 0) {

@@ -12,6 +12,7 @@
 #include "dp_node.h"
 #include "dp_runtime.h"
 #include "node_members.h"
+#include "node_rebalance.h"
 #include "replica.h"
 
 struct aeg_shard_map;
@@ -25,6 +26,7 @@ struct aeg_node_status {
 	struct aeg_dp_node *dn;
 	uint64_t started_ns;
 	const struct node_members *members;  /* NULL: no node states */
+	const struct node_rebalance *rebalance;  /* NULL: no rebalancing */
 };
 
 /* The admin handler (ctx = struct aeg_node_status). */

@@ -48,6 +48,10 @@ static void usage(FILE *f)
 		"                    Raft config change makes it a voter and takes FROM out, and FROM\n"
 		"                    drops its copy; waits until this node sees it done (--timeout,\n"
 		"                    default 300 s for a move)\n"
+		"  rebalance status  what the rebalancer plans and carries out (the cluster status line)\n"
+		"  rebalance pause | rebalance resume\n"
+		"                    record in the meta group that moves stop (those under way finish)\n"
+		"                    or go on\n"
 		"  leader transfer SHARD NODE\n"
 		"                    ask the node that leads SHARD (this one) to hand leadership to\n"
 		"                    NODE, a replica of it; waits until this node sees NODE lead\n"
@@ -291,6 +295,59 @@ static void print_members(const struct aeg_json_doc *d)
 }
 
 /* The cluster's state as this node sees it, then who leads what. */
+static void print_move_list(const struct aeg_json_doc *d, int arr, bool ms)
+{
+	if (arr < 0 || d->toks[arr].type != AEG_JSON_ARRAY)
+		return;
+	for (int e = aeg_json_first(d, arr); e >= 0; e = aeg_json_after(d, arr, e)) {
+		uint64_t s = 0, f = 0, t = 0, took = 0;
+		aeg_json_as_u64(d, aeg_json_get(d, e, "shard"), &s);
+		aeg_json_as_u64(d, aeg_json_get(d, e, "from"), &f);
+		aeg_json_as_u64(d, aeg_json_get(d, e, "to"), &t);
+		printf("%s shard %llu: %llu -> %llu", e == aeg_json_first(d, arr) ? ":" : ",", (unsigned long long)s,
+		       (unsigned long long)f, (unsigned long long)t);
+		if (ms && aeg_json_as_u64(d, aeg_json_get(d, e, "ms"), &took))
+			printf(" (%.1f s)", (double)took / 1000);
+	}
+}
+
+/* The rebalancer's lines: what the planner would move from the meta
+ * records, who carries it out, what is in flight. */
+static void print_rebalance(const struct aeg_json_doc *d)
+{
+	int rb = aeg_json_get(d, 0, "rebalance");
+	uint64_t planned = 0, asked = 0, finished = 0, timed_out = 0;
+	bool more = false, carried = false, leading = false, paused = false;
+	if (rb < 0 || !aeg_json_as_u64(d, aeg_json_get(d, rb, "planned_moves"), &planned)) {
+		printf("rebalance: this node does not plan moves\n");
+		return;
+	}
+	aeg_json_as_bool(d, aeg_json_get(d, rb, "more"), &more);
+	aeg_json_as_bool(d, aeg_json_get(d, rb, "carried_out"), &carried);
+	aeg_json_as_bool(d, aeg_json_get(d, rb, "leading"), &leading);
+	aeg_json_as_bool(d, aeg_json_get(d, rb, "paused"), &paused);
+	aeg_json_as_u64(d, aeg_json_get(d, rb, "asked"), &asked);
+	aeg_json_as_u64(d, aeg_json_get(d, rb, "finished"), &finished);
+	aeg_json_as_u64(d, aeg_json_get(d, rb, "timed_out"), &timed_out);
+	char plan[160] = "ok";
+	aeg_json_as_str(d, aeg_json_get(d, rb, "plan"), plan, sizeof(plan));
+	printf("rebalance: %llu%s replica moves planned (%s)%s%s", (unsigned long long)planned, more ? "+" : "",
+	       paused ? "paused" : carried ? "this node, the meta leader, carries them out"
+				      : leading ? "not carried out" : "the meta leader carries them out",
+	       strcmp(plan, "ok") ? "; plan: " : "", strcmp(plan, "ok") ? plan : "");
+	print_move_list(d, aeg_json_get(d, rb, "first"), false);
+	printf("\n");
+	if (leading) {
+		printf("rebalance moves asked here: %llu, finished %llu, timed out %llu; in flight",
+		       (unsigned long long)asked, (unsigned long long)finished, (unsigned long long)timed_out);
+		int inf = aeg_json_get(d, rb, "in_flight");
+		if (inf < 0 || aeg_json_first(d, inf) < 0)
+			printf(": none");
+		print_move_list(d, inf, true);
+		printf("\n");
+	}
+}
+
 static void print_cluster(const struct aeg_json_doc *d)
 {
 	char state[64] = "unknown (the node has no node states)";
@@ -315,28 +372,7 @@ static void print_cluster(const struct aeg_json_doc *d)
 		if (leaders[i] != 0)
 			printf(" %s%d=%llu", i == 64 ? ">=" : "", i, (unsigned long long)leaders[i]);
 	printf("\n");
-	int rb = aeg_json_get(d, 0, "rebalance");
-	uint64_t planned = 0;
-	bool more = false;
-	if (rb >= 0 && aeg_json_as_u64(d, aeg_json_get(d, rb, "planned_moves"), &planned)) {
-		aeg_json_as_bool(d, aeg_json_get(d, rb, "more"), &more);
-		char plan[160] = "ok";
-		aeg_json_as_str(d, aeg_json_get(d, rb, "plan"), plan, sizeof(plan));
-		printf("rebalance: %llu%s replica moves planned from this view (not carried out yet)%s%s",
-		       (unsigned long long)planned, more ? "+" : "", strcmp(plan, "ok") ? "; plan: " : "",
-		       strcmp(plan, "ok") ? plan : "");
-		int first = aeg_json_get(d, rb, "first");
-		if (first >= 0 && d->toks[first].type == AEG_JSON_ARRAY)
-			for (int e = aeg_json_first(d, first); e >= 0; e = aeg_json_after(d, first, e)) {
-				uint64_t s = 0, f = 0, t = 0;
-				aeg_json_as_u64(d, aeg_json_get(d, e, "shard"), &s);
-				aeg_json_as_u64(d, aeg_json_get(d, e, "from"), &f);
-				aeg_json_as_u64(d, aeg_json_get(d, e, "to"), &t);
-				printf("%s shard %llu: %llu -> %llu", e == aeg_json_first(d, first) ? ":" : ",",
-				       (unsigned long long)s, (unsigned long long)f, (unsigned long long)t);
-			}
-		printf("\n");
-	}
+	print_rebalance(d);
 	int meta = aeg_json_get(d, 0, "meta");
 	bool here = false;
 	if (meta >= 0 && aeg_json_as_bool(d, aeg_json_get(d, meta, "here"), &here)) {
@@ -439,7 +475,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			return die(EXIT_USAGE, "unknown option or missing value: %s (try --help)", s);
 		else if (a->command != NULL && a->sub == NULL &&
 			 (strcmp(a->command, "node") == 0 || strcmp(a->command, "cluster") == 0 ||
-			  strcmp(a->command, "leader") == 0 || strcmp(a->command, "shard") == 0))
+			  strcmp(a->command, "leader") == 0 || strcmp(a->command, "shard") == 0 ||
+			  strcmp(a->command, "rebalance") == 0))
 			a->sub = s;
 		else if (a->sub != NULL && strcmp(a->command, "shard") == 0 && strcmp(a->sub, "move") == 0 &&
 			 (a->id == NULL || a->from == NULL || a->to == NULL))
@@ -479,10 +516,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return die(EXIT_USAGE, "shard move takes a shard and two node ids: shard move SHARD FROM TO");
 	known |= move;
 	known |= strcmp(a->command, "shard") == 0 && a->sub != NULL && strcmp(a->sub, "list") == 0;
+	known |= strcmp(a->command, "rebalance") == 0 && a->sub != NULL &&
+		 (strcmp(a->sub, "status") == 0 || strcmp(a->sub, "pause") == 0 || strcmp(a->sub, "resume") == 0);
 	known |= strcmp(a->command, "cluster") == 0 && a->sub != NULL && strcmp(a->sub, "status") == 0;
 	if (!known)
 		return die(EXIT_USAGE, "unknown command '%s%s%s': status, shards, node list|drain|remove, cluster status, "
-			   "shard list|move, leader transfer (try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
+			   "shard list|move, rebalance status|pause|resume, leader transfer (try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
 	return 0;
 }
 
@@ -756,6 +795,50 @@ static int shard_move(const struct args *a, const char *path)
 	}
 }
 
+/* rebalance pause / resume: the record asked for, then watched where this
+ * node has the records. */
+static int rebalance_switch(const struct args *a, const char *path)
+{
+	bool pause = strcmp(a->sub, "pause") == 0;
+	int code = ask_ok(path, pause ? "{\"cmd\":\"rebalance_pause\"}\n" : "{\"cmd\":\"rebalance_resume\"}\n",
+			  a->timeout_s);
+	if (code != 0)
+		return code;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		char *line = NULL;
+		struct aeg_json_doc d;
+		struct aeg_json_tok *toks = NULL;
+		if ((code = ask(path, "{\"cmd\":\"status\"}\n", a->timeout_s, &line)) != 0)
+			return code;
+		bool parsed = parse_reply(path, line, &d, &toks, &code), paused = false, here = false;
+		int rb = parsed ? aeg_json_get(&d, 0, "rebalance") : -1;
+		int meta = parsed ? aeg_json_get(&d, 0, "meta") : -1;
+		if (rb >= 0)
+			aeg_json_as_bool(&d, aeg_json_get(&d, rb, "paused"), &paused);
+		if (meta >= 0)
+			aeg_json_as_bool(&d, aeg_json_get(&d, meta, "here"), &here);
+		free(toks);
+		free(line);
+		if (!parsed)
+			return code;
+		if (!here) {
+			printf("rebalance: asked the meta group to record it %s (this node holds no meta replica to "
+			       "confirm it: ask a meta voter's aegisctl)\n", pause ? "paused" : "running");
+			return EXIT_OK;
+		}
+		if (paused == pause) {
+			printf("rebalance: %s (on record in the meta group)\n", pause ? "paused" : "running");
+			return EXIT_OK;
+		}
+		if (seconds_since(&t0) > a->timeout_s)
+			return die(EXIT_NODE, "rebalance: asked, but not on record as %s after %.1f s (no meta leader?)",
+				   pause ? "paused" : "running", a->timeout_s);
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -775,6 +858,8 @@ int main(int argc, char **argv)
 		return leader_transfer(&a, path);
 	if (strcmp(a.command, "shard") == 0 && strcmp(a.sub, "move") == 0)
 		return shard_move(&a, path);
+	if (strcmp(a.command, "rebalance") == 0 && strcmp(a.sub, "status") != 0)
+		return rebalance_switch(&a, path);
 	char *line = NULL;
 	/* shards: the same status request, only its shard table is printed. */
 	if ((code = ask(path, "{\"cmd\":\"status\"}\n", a.timeout_s, &line)) != 0)
@@ -801,6 +886,8 @@ int main(int argc, char **argv)
 		print_members(&d);
 	} else if (strcmp(a.command, "cluster") == 0) {
 		print_cluster(&d);
+	} else if (strcmp(a.command, "rebalance") == 0) {
+		print_rebalance(&d);
 	} else {
 		print_status(&d);
 	}

@@ -566,8 +566,11 @@ int aeg_replica_close(struct aeg_replica *rp)
 		snap_buf_put(rp->shards[i].snap);
 	}
 	rp_client_fini(rp);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		free(rp->pub_groups[i]);
+		free(rp->pub_place[i]);
+	}
+	free(rp->meta_place);
 	free(rp->shards);
 	free(rp->work);
 	free(rp->campaign);
@@ -817,6 +820,7 @@ static void status_publish(struct aeg_replica *rp)
 	st->wal_failed = ws->failed;
 	st->driver_bytes = aeg_gd_memory_bytes(rp->gd);
 	rp_meta_publish(rp, &st->meta);
+	rp_meta_place_publish(rp, slot);
 	rp_place_publish(rp, st);
 	/* What the control plane's failure detector reads (lib/membership). */
 	st->n_peers = rp->n_peers < AEG_REPLICA_PEERS_MAX ? rp->n_peers : AEG_REPLICA_PEERS_MAX;
@@ -865,6 +869,26 @@ static void status_publish(struct aeg_replica *rp)
 		       (unsigned long long)(RP_STATUS_PERIOD_NS / 1000000u));
 	rp->pub_n[slot] = n_pub;
 	__atomic_store_n(&rp->pub_seq, seq + 1, __ATOMIC_RELEASE);
+}
+
+uint64_t aeg_replica_meta_placement(struct aeg_replica *rp, uint32_t *out, size_t n)
+{
+	const struct aeg_shard_map *m = rp->cfg.map;
+	size_t want = (size_t)aeg_shard_map_shard_count(m) * aeg_shard_map_replication_factor(m);
+	if (n < want)
+		return 0;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		uint64_t seq = __atomic_load_n(&rp->pub_seq, __ATOMIC_ACQUIRE);
+		int slot = (int)(seq & 1);
+		if (seq == 0 || rp->pub_place[slot] == NULL)
+			return 0;
+		uint64_t epoch = rp->pub_place_epoch[slot];
+		memcpy(out, rp->pub_place[slot], want * sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&rp->pub_seq, __ATOMIC_RELAXED) <= seq + 1)
+			return epoch;
+	}
+	return 0;
 }
 
 uint32_t aeg_replica_status_read(struct aeg_replica *rp, struct aeg_replica_status *st,

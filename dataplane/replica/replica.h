@@ -119,6 +119,27 @@ struct aeg_replica_move_status {
  * (aegis/shard_move.h), logged step by step. */
 #define AEG_REPLICA_CTL_SHARD_MOVE 3u
 
+/* SHARD_MOVE_ASK: arg[0] shard, arg[1] from, arg[2] to, arg[3..6] the
+ * shard's voters as the meta records have them (0: none): each is asked
+ * (AEG_MSG_PLACE MOVE) and the one leading the shard carries it out (the
+ * rebalancer's moves; control/node_rebalance.c). */
+#define AEG_REPLICA_CTL_SHARD_MOVE_ASK 4u
+/* META_SHARD: arg[0] shard, arg[1] n, arg[2..6] its voters after a move:
+ * recorded as "shard/<i>" by the meta leader (forwarded to the meta voters
+ * from elsewhere). META_REBALANCE: arg[0] 1 pause, 0 resume: the
+ * "rebalance" record (forwarded likewise). */
+#define AEG_REPLICA_CTL_META_SHARD 5u
+#define AEG_REPLICA_CTL_META_REBALANCE 6u
+
+/* A move this worker finished: the shard's voters after it (the node
+ * relays them to the meta group). */
+struct aeg_replica_placed {
+	uint32_t shard;
+	uint8_t n;
+	uint32_t voters[5];
+};
+#define AEG_REPLICA_PLACED_RING 8
+
 /* The meta group's records as this worker's replica has applied them. */
 struct aeg_replica_meta_status {
 	bool here;           /* this worker holds a meta replica */
@@ -127,6 +148,8 @@ struct aeg_replica_meta_status {
 	uint64_t term;
 	uint64_t epoch;      /* applied index: grows with every record */
 	uint64_t proposed, dropped, forwarded;
+	bool rebalance_paused;   /* the "rebalance" record says paused */
+	uint32_t shards_recorded; /* shards with a "shard/<i>" record */
 	uint32_t n_nodes;
 	struct {
 		uint32_t node;
@@ -160,12 +183,20 @@ struct aeg_replica_status {
 	uint64_t moves_started, moves_done, moves_failed, replicas_created, replicas_dropped;
 	uint32_t n_moves;
 	struct aeg_replica_move_status moves[8];
+	uint64_t placed_seq;  /* moves finished here; the last ones in placed[seq % RING] */
+	struct aeg_replica_placed placed[AEG_REPLICA_PLACED_RING];
 };
 
 /* Embedded mode (replica_local.c): the in-process channels of this worker
  * (local_chan.h), polled every iteration. Before the worker starts. */
 struct aeg_local_chans;
 void aeg_replica_set_local(struct aeg_replica *rp, struct aeg_local_chans *lc);
+
+/* From any thread, where the worker holds a meta replica: the placement
+ * the meta records give (the map's replicas, overridden by "shard/<i>"
+ * records), shard_count x replication_factor ids, shard by shard, as of
+ * the last status. Returns the meta epoch of the copy, 0 if none. */
+uint64_t aeg_replica_meta_placement(struct aeg_replica *rp, uint32_t *out, size_t n);
 
 /* From any thread: the last published status. Fills up to max groups and
  * returns how many the worker has. */

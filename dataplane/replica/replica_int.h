@@ -87,6 +87,7 @@ struct rp_move {
 	bool active;
 	bool dropped;            /* the source confirmed its replica is gone */
 	uint8_t last_action;     /* enum aeg_move_action; 0xff: none yet */
+	uint8_t drops_sent;
 	uint32_t shard, from, to;
 	uint64_t started_ms, last_send_ms;
 };
@@ -135,6 +136,15 @@ struct aeg_replica {
 	uint64_t place_tick_ms;
 	struct rp_moved moved[RP_MOVED_MAX];
 	uint32_t n_moved_next;
+	uint64_t placed_seq;
+	struct aeg_replica_placed placed[AEG_REPLICA_PLACED_RING];
+	/* meta replica here: the placement its records give (replica_meta.c) */
+	uint32_t *meta_place;            /* shard_count x rf */
+	uint64_t meta_place_epoch;       /* applied index it was built at */
+	bool meta_paused;
+	uint32_t meta_shards_recorded;
+	uint32_t *pub_place[2];          /* published with the status (seqlock) */
+	uint64_t pub_place_epoch[2];
 	struct rp_shard *meta;           /* the meta group's replica here, or NULL */
 	uint64_t meta_proposed, meta_dropped, meta_forwarded;
 	struct aeg_replica_config cfg;
@@ -219,7 +229,11 @@ int rp_group_drop(struct aeg_replica *rp, struct rp_shard *s);
 /* replica_place.c */
 void rp_place_on_msg(struct aeg_replica *rp, uint32_t src, const uint8_t *body, uint32_t len);
 void rp_place_tick(struct aeg_replica *rp);
-void rp_place_move(struct aeg_replica *rp, uint64_t shard, uint64_t from, uint64_t to);
+/* quiet: asked of every voter (the rebalancer): a replica that does not
+ * lead the shard says nothing. */
+void rp_place_move(struct aeg_replica *rp, uint64_t shard, uint64_t from, uint64_t to, bool quiet);
+/* SHARD_MOVE_ASK: the MOVE to each voter (and to ourselves). */
+void rp_place_move_ask(struct aeg_replica *rp, const uint64_t *arg);
 void rp_place_publish(const struct aeg_replica *rp, struct aeg_replica_status *st);
 /* The node that led a shard whose replica left here (0: none known). */
 uint32_t rp_moved_hint(const struct aeg_replica *rp, uint32_t shard);
@@ -228,6 +242,8 @@ uint32_t rp_moved_hint(const struct aeg_replica *rp, uint32_t shard);
 void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *body, uint32_t len);
 int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, uint32_t *voters, uint32_t *n);
 void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out);
+/* The placement table for slot (status_publish), rebuilt when the records changed. */
+void rp_meta_place_publish(struct aeg_replica *rp, int slot);
 
 /* replica_client.c */
 void rp_client_datagram(struct aeg_replica *rp, const struct aeg_pkt *pkt);

@@ -15,6 +15,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "aegis/membership.h"
@@ -66,44 +67,136 @@ int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, uint32_t *voters,
 	return 1;
 }
 
-/* An operator's request reaches the meta leader wherever it was made: a
- * worker that does not lead the meta group sends it to every other meta
- * voter, and the one that leads records it (the others drop it). */
-static void meta_forward(struct aeg_replica *rp, uint32_t node, uint8_t state)
+/* What is asked of the meta group: a record, as key and value text.
+ *   node/<id>   -> the node's state name
+ *   shard/<i>   -> its voters after a move, "a,b,c" (none: the map's)
+ *   rebalance   -> "paused" or "running"
+ * AEG_MSG_META body (little-endian): u8 kind, then NODE: u32 node, u8
+ * state; SHARD: u32 shard, u8 n (1..5), n x u32 voters; REBALANCE: u8
+ * paused. */
+enum meta_kind { META_NODE = 1, META_SHARD = 2, META_REBALANCE = 3 };
+
+struct meta_req {
+	uint8_t kind;
+	uint32_t id;          /* node or shard */
+	uint8_t state;        /* NODE: enum aeg_node_state; REBALANCE: 1 paused */
+	uint8_t n;
+	uint32_t voters[5];
+};
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int meta_encode(const struct meta_req *q, uint8_t *b)
+{
+	b[0] = q->kind;
+	if (q->kind == META_REBALANCE) {
+		b[1] = q->state;
+		return 2;
+	}
+	put_u32(b + 1, q->id);
+	if (q->kind == META_NODE) {
+		b[5] = q->state;
+		return 6;
+	}
+	b[5] = q->n;
+	for (uint32_t i = 0; i < q->n; i++)
+		put_u32(b + 6 + 4 * i, q->voters[i]);
+	return 6 + 4 * q->n;
+}
+
+static int meta_decode(struct meta_req *q, const uint8_t *b, uint32_t len)
+{
+	memset(q, 0, sizeof(*q));
+	if (len < 2)
+		return -EINVAL;
+	q->kind = b[0];
+	if (q->kind == META_REBALANCE)
+		return len == 2 && b[1] <= 1 ? (q->state = b[1], 0) : -EINVAL;
+	if (len < 6)
+		return -EINVAL;
+	q->id = get_u32(b + 1);
+	if (q->kind == META_NODE)
+		return len == 6 && b[5] <= AEG_NODE_LEFT && q->id != 0 ? (q->state = b[5], 0) : -EINVAL;
+	if (q->kind != META_SHARD || b[5] == 0 || b[5] > 5 || len != 6 + 4u * b[5])
+		return -EINVAL;
+	q->n = b[5];
+	for (uint32_t i = 0; i < q->n; i++) {
+		q->voters[i] = get_u32(b + 6 + 4 * i);
+		if (q->voters[i] == 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Key and value text of a request. */
+static void meta_kv(const struct meta_req *q, char *key, int *kl, char *val, int *vl)
+{
+	if (q->kind == META_NODE) {
+		*kl = meta_key(q->id, key, 24);
+		*vl = snprintf(val, 64, "%s", aeg_node_state_name(q->state));
+	} else if (q->kind == META_SHARD) {
+		*kl = snprintf(key, 24, "shard/%u", q->id);
+		*vl = 0;
+		for (uint32_t i = 0; i < q->n; i++)
+			*vl += snprintf(val + *vl, (size_t)(64 - *vl), "%s%u", i ? "," : "", q->voters[i]);
+	} else {
+		*kl = snprintf(key, 24, "rebalance");
+		*vl = snprintf(val, 64, "%s", q->state ? "paused" : "running");
+	}
+}
+
+/* An operator's request (or a move's result) reaches the meta leader
+ * wherever it was made: a worker that does not lead the meta group sends
+ * it to every other meta voter, and the one that leads records it (the
+ * others drop it). */
+static void meta_forward(struct aeg_replica *rp, const struct meta_req *q)
 {
 	uint32_t voters[AEG_SHARD_META_VOTERS_MAX];
 	uint32_t n = aeg_shard_map_meta_voters(rp->cfg.map, voters, AEG_SHARD_META_VOTERS_MAX);
-	uint8_t body[5] = { (uint8_t)node, (uint8_t)(node >> 8), (uint8_t)(node >> 16), (uint8_t)(node >> 24), state };
+	uint8_t body[32];
+	int len = meta_encode(q, body);
 	for (uint32_t i = 0; i < n; i++)
-		if (voters[i] != rp->cfg.node && rp_send(rp, voters[i], AEG_MSG_META, 0, body, sizeof(body)) == 0)
+		if (voters[i] != rp->cfg.node && rp_send(rp, voters[i], AEG_MSG_META, 0, body, (uint32_t)len) == 0)
 			rp->meta_forwarded++;
 }
 
-static void meta_request(struct aeg_replica *rp, uint32_t node, uint8_t state, bool forward)
+static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool forward)
 {
 	struct rp_shard *s = rp->meta;
 	struct aeg_raft_status rs;
 	if (s != NULL)
 		aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &rs);
-	uint64_t index;
 	if (s == NULL || rs.role != AEG_RAFT_LEADER) {
-		if (forward)
-			meta_forward(rp, node, state);
+		if (forward && rp->cfg.worker == 0)
+			meta_forward(rp, q);
 		else
 			rp->meta_dropped++;  /* not ours to write */
 		return;
 	}
-	if (meta_record(rp, node, &index) == state)
+	char key[24], val[64];
+	int kl, vl;
+	meta_kv(q, key, &kl, val, &vl);
+	const uint8_t *v;
+	uint32_t len;
+	uint64_t index;
+	if (aeg_kv_get(s->kv, key, (uint32_t)kl, &v, &len, &index) == 0 && len == (uint32_t)vl &&
+	    memcmp(v, val, len) == 0)
 		return;
-	char key[24];
-	int kl = meta_key(node, key, sizeof(key));
-	const char *name = aeg_node_state_name(state);
-	struct aeg_kv_cmd c = { .op = AEG_KV_PUT, .key = key, .key_len = (uint32_t)kl, .value = name,
-				.value_len = (uint32_t)strlen(name), .time_ms = rp->wall_ms };
-	uint8_t buf[96];
-	int len = aeg_kv_cmd_encode(&c, buf, sizeof(buf));
-	assert(len > 0);
-	struct aeg_raft_payload p = { .data = buf, .len = (uint32_t)len };
+	struct aeg_kv_cmd c = { .op = AEG_KV_PUT, .key = key, .key_len = (uint32_t)kl, .value = val,
+				.value_len = (uint32_t)vl, .time_ms = rp->wall_ms };
+	uint8_t buf[160];
+	int n = aeg_kv_cmd_encode(&c, buf, sizeof(buf));
+	assert(n > 0);
+	struct aeg_raft_payload p = { .data = buf, .len = (uint32_t)n };
 	uint64_t first = 0;
 	int rc = aeg_gd_propose(rp->gd, s->group, &p, 1, &first);
 	if (rc != 0) {
@@ -111,7 +204,7 @@ static void meta_request(struct aeg_replica *rp, uint32_t node, uint8_t state, b
 		return;
 	}
 	rp->meta_proposed++;
-	rp_log(rp, "meta: recording node %u %s (index %llu)", node, name, (unsigned long long)first);
+	rp_log(rp, "meta: recording %.*s = %.*s (index %llu)", kl, key, vl, val, (unsigned long long)first);
 }
 
 /* An operator's leadership transfer (aegisctl leader transfer). */
@@ -133,35 +226,110 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 {
 	struct aeg_replica *rp = arg;
 	rp->w = w;
-	if (m->type == AEG_REPLICA_CTL_LEADER_TRANSFER) {
+	struct meta_req q = { 0 };
+	switch (m->type) {
+	case AEG_REPLICA_CTL_LEADER_TRANSFER:
 		leader_transfer(rp, m->arg[0], m->arg[1]);
 		return;
-	}
-	if (m->type == AEG_REPLICA_CTL_SHARD_MOVE) {
-		rp_place_move(rp, m->arg[0], m->arg[1], m->arg[2]);
+	case AEG_REPLICA_CTL_SHARD_MOVE:
+		rp_place_move(rp, m->arg[0], m->arg[1], m->arg[2], false);
 		return;
-	}
-	if (m->type != AEG_REPLICA_CTL_META_STATE || m->arg[1] > AEG_NODE_LEFT || m->arg[0] == 0 ||
-	    m->arg[0] > UINT32_MAX) {
-		rp->meta_dropped++;
+	case AEG_REPLICA_CTL_SHARD_MOVE_ASK:
+		rp_place_move_ask(rp, m->arg);
 		return;
+	case AEG_REPLICA_CTL_META_STATE:
+		if (m->arg[1] > AEG_NODE_LEFT || m->arg[0] == 0 || m->arg[0] > UINT32_MAX)
+			break;
+		q = (struct meta_req){ .kind = META_NODE, .id = (uint32_t)m->arg[0], .state = (uint8_t)m->arg[1] };
+		meta_request(rp, &q, m->arg[2] != 0);
+		return;
+	case AEG_REPLICA_CTL_META_SHARD:
+		if (m->arg[0] >= aeg_shard_map_shard_count(rp->cfg.map) || m->arg[1] == 0 || m->arg[1] > 5)
+			break;
+		q = (struct meta_req){ .kind = META_SHARD, .id = (uint32_t)m->arg[0], .n = (uint8_t)m->arg[1] };
+		for (uint32_t i = 0; i < q.n; i++)
+			q.voters[i] = (uint32_t)m->arg[2 + i];
+		meta_request(rp, &q, true);
+		return;
+	case AEG_REPLICA_CTL_META_REBALANCE:
+		q = (struct meta_req){ .kind = META_REBALANCE, .state = m->arg[0] != 0 };
+		meta_request(rp, &q, true);
+		return;
+	default:
+		break;
 	}
-	meta_request(rp, (uint32_t)m->arg[0], (uint8_t)m->arg[1], m->arg[2] != 0);
+	rp->meta_dropped++;
 }
 
 void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *body, uint32_t len)
 {
 	(void)src_node;  /* a cluster frame: authenticated by the cluster key */
-	if (len != 5 || body[4] > AEG_NODE_LEFT) {
+	struct meta_req q;
+	if (meta_decode(&q, body, len) != 0 || (q.kind == META_NODE && aeg_shard_map_node(rp->cfg.map, q.id) == NULL) ||
+	    (q.kind == META_SHARD && q.id >= aeg_shard_map_shard_count(rp->cfg.map))) {
 		rp->st.raft_bad++;
 		return;
 	}
-	uint32_t node = (uint32_t)body[0] | (uint32_t)body[1] << 8 | (uint32_t)body[2] << 16 | (uint32_t)body[3] << 24;
-	if (node == 0 || aeg_shard_map_node(rp->cfg.map, node) == NULL) {
-		rp->st.raft_bad++;
-		return;
+	meta_request(rp, &q, false);
+}
+
+/* The placement the records give: the map's replicas, then each
+ * "shard/<i>" record over them (a record of another size is ignored). */
+static void place_rebuild(struct aeg_replica *rp)
+{
+	const struct aeg_shard_map *m = rp->cfg.map;
+	uint32_t count = aeg_shard_map_shard_count(m), rf = aeg_shard_map_replication_factor(m);
+	rp->meta_shards_recorded = 0;
+	for (uint32_t sh = 0; sh < count; sh++) {
+		uint32_t n;
+		const uint32_t *reps = aeg_shard_replicas(m, sh, &n);
+		uint32_t *out = rp->meta_place + (size_t)sh * rf;
+		memcpy(out, reps, rf * sizeof(*out));
+		char key[24];
+		int kl = snprintf(key, sizeof(key), "shard/%u", sh);
+		const uint8_t *v;
+		uint32_t vl;
+		uint64_t index;
+		if (aeg_kv_get(rp->meta->kv, key, (uint32_t)kl, &v, &vl, &index) != 0)
+			continue;
+		char text[64];
+		uint32_t ids[5], k = 0;
+		snprintf(text, sizeof(text), "%.*s", (int)(vl < 63 ? vl : 63), (const char *)v);
+		for (char *p = text, *end; *p != '\0' && k < 5; p = *end == ',' ? end + 1 : end) {
+			unsigned long id = strtoul(p, &end, 10);
+			if (end == p || id == 0 || id > UINT32_MAX)
+				break;
+			ids[k++] = (uint32_t)id;
+		}
+		if (k != rf)
+			continue;
+		memcpy(out, ids, rf * sizeof(*out));
+		rp->meta_shards_recorded++;
 	}
-	meta_request(rp, node, body[4], false);
+	uint64_t idx;
+	const uint8_t *v;
+	uint32_t vl;
+	rp->meta_paused = aeg_kv_get(rp->meta->kv, "rebalance", 9, &v, &vl, &idx) == 0 && vl == 6 &&
+			  memcmp(v, "paused", 6) == 0;
+}
+
+void rp_meta_place_publish(struct aeg_replica *rp, int slot)
+{
+	if (rp->meta == NULL)
+		return;
+	const struct aeg_shard_map *m = rp->cfg.map;
+	size_t n = (size_t)aeg_shard_map_shard_count(m) * aeg_shard_map_replication_factor(m);
+	if (rp->meta_place == NULL && (rp->meta_place = calloc(n, sizeof(uint32_t))) == NULL)
+		return;
+	if (rp->pub_place[slot] == NULL && (rp->pub_place[slot] = calloc(n, sizeof(uint32_t))) == NULL)
+		return;
+	uint64_t epoch = aeg_kv_applied(rp->meta->kv);
+	if (epoch != rp->meta_place_epoch || epoch == 0) {
+		place_rebuild(rp);
+		rp->meta_place_epoch = epoch;
+	}
+	memcpy(rp->pub_place[slot], rp->meta_place, n * sizeof(uint32_t));
+	rp->pub_place_epoch[slot] = epoch ? epoch : 1;
 }
 
 void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out)
@@ -179,6 +347,8 @@ void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out
 	out->lead = rs.lead;
 	out->term = rs.term;
 	out->epoch = rs.applied;
+	out->rebalance_paused = rp->meta_paused;
+	out->shards_recorded = rp->meta_shards_recorded;
 	uint32_t n_nodes;
 	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(rp->cfg.map, &n_nodes);
 	for (uint32_t i = 0; i < n_nodes && out->n_nodes < AEG_REPLICA_META_NODES_MAX; i++) {

@@ -26,6 +26,7 @@
 #define RP_MOVE_STEP_MS 10
 #define RP_MOVE_RESEND_MS 500
 #define RP_MOVE_TIMEOUT_MS 600000
+#define RP_MOVE_DROP_TRIES 10
 
 static const char *const action_names[] = {
 	[AEG_MOVE_WAIT] = "wait", [AEG_MOVE_ADD_LEARNER] = "add learner", [AEG_MOVE_CREATE] = "create",
@@ -133,6 +134,8 @@ void rp_place_on_msg(struct aeg_replica *rp, uint32_t src, const uint8_t *body, 
 		create(rp, src, &m);
 	} else if (m.op == AEG_PLACE_DROP) {
 		drop_asked(rp, src, &m);
+	} else if (m.op == AEG_PLACE_MOVE) {
+		rp_place_move(rp, m.shard, m.from, m.to, true);
 	} else {
 		for (uint32_t i = 0; i < RP_MOVES_MAX; i++)
 			if (rp->moves[i].active && rp->moves[i].shard == m.shard && rp->moves[i].from == src)
@@ -162,10 +165,25 @@ static void move_end(struct aeg_replica *rp, struct rp_move *mv, bool ok, const 
 	rp_log(rp, "shard %u: move of the replica on node %u to node %u %s after %llu ms%s%s", mv->shard, mv->from,
 	       mv->to, ok ? "done" : "failed", (unsigned long long)(rp->now_ms - mv->started_ms), ok ? "" : ": ",
 	       ok ? "" : why);
-	if (ok)
+	if (ok) {
 		rp->moves_done++;
-	else
+		/* The shard's voters now, for the meta records (the node relays them). */
+		struct rp_shard *s = rp_shard_of(rp, aeg_shard_group(mv->shard));
+		struct aeg_replica_placed *pl = &rp->placed[rp->placed_seq % AEG_REPLICA_PLACED_RING];
+		memset(pl, 0, sizeof(*pl));
+		pl->shard = mv->shard;
+		if (s != NULL) {
+			struct aeg_raft_conf conf;
+			aeg_raft_conf_get(aeg_gd_raft(rp->gd, s->group), &conf);
+			for (uint32_t i = 0; i < conf.n && pl->n < 5; i++)
+				if (conf.roles[i] & AEG_RAFT_MEMBER_VOTER)
+					pl->voters[pl->n++] = conf.ids[i];
+		}
+		if (pl->n > 0)
+			rp->placed_seq++;
+	} else {
 		rp->moves_failed++;
+	}
 	mv->active = false;
 	mv->last_action = ok ? AEG_MOVE_DONE : AEG_MOVE_FAILED;
 }
@@ -228,10 +246,17 @@ static void move_step(struct aeg_replica *rp, struct rp_move *mv)
 			move_end(rp, mv, true, "");
 			return;
 		}
-		if (resend) {
+		if (resend && mv->drops_sent >= RP_MOVE_DROP_TRIES) {
+			/* The source is down (re-replication) or gone: its copy is
+			 * out of the group; it is left for an operator. */
+			rp_log(rp, "shard %u: node %u did not confirm dropping its replica after %u tries; going on",
+			       mv->shard, mv->from, mv->drops_sent);
+			mv->dropped = true;
+		} else if (resend) {
 			struct aeg_place_msg m = { .op = AEG_PLACE_DROP, .shard = mv->shard, .index = v.conf_index };
 			(void)place_send(rp, mv->from, &m);
 			mv->last_send_ms = rp->now_ms;
+			mv->drops_sent++;
 		}
 		break;
 	case AEG_MOVE_DONE:
@@ -257,7 +282,7 @@ void rp_place_tick(struct aeg_replica *rp)
 }
 
 /* AEG_REPLICA_CTL_SHARD_MOVE: arg[0] shard, arg[1] from, arg[2] to. */
-void rp_place_move(struct aeg_replica *rp, uint64_t shard, uint64_t from, uint64_t to)
+void rp_place_move(struct aeg_replica *rp, uint64_t shard, uint64_t from, uint64_t to, bool quiet)
 {
 	struct rp_shard *s = shard < aeg_shard_map_shard_count(rp->cfg.map)
 				     ? rp_shard_of(rp, aeg_shard_group((uint32_t)shard)) : NULL;
@@ -271,13 +296,18 @@ void rp_place_move(struct aeg_replica *rp, uint64_t shard, uint64_t from, uint64
 	else if (aeg_raft_role(aeg_gd_raft(rp->gd, s->group)) != AEG_RAFT_LEADER)
 		why = "this node does not lead it";
 	for (uint32_t i = 0; why == NULL && i < RP_MOVES_MAX; i++) {
-		if (rp->moves[i].active && rp->moves[i].shard == shard)
+		if (rp->moves[i].active && rp->moves[i].shard == shard) {
+			if (quiet && rp->moves[i].from == from && rp->moves[i].to == to)
+				return;  /* asked again while it runs */
 			why = "a move of it is in progress";
+		}
 		else if (!rp->moves[i].active && slot == NULL)
 			slot = &rp->moves[i];
 	}
 	if (why == NULL && slot == NULL)
 		why = "too many moves in progress on this worker";
+	if (why != NULL && quiet && (s == NULL || strcmp(why, "this node does not lead it") == 0))
+		return;  /* asked of every voter: the leader answers */
 	if (why != NULL) {
 		rp_log(rp, "shard %llu: move %llu -> %llu refused: %s", (unsigned long long)shard, (unsigned long long)from,
 		       (unsigned long long)to, why);
@@ -292,8 +322,27 @@ void rp_place_move(struct aeg_replica *rp, uint64_t shard, uint64_t from, uint64
 	move_step(rp, slot);
 }
 
+void rp_place_move_ask(struct aeg_replica *rp, const uint64_t *arg)
+{
+	if (arg[0] >= aeg_shard_map_shard_count(rp->cfg.map) || arg[1] == 0 || arg[2] == 0 || arg[1] > UINT32_MAX ||
+	    arg[2] > UINT32_MAX)
+		return;
+	struct aeg_place_msg m = { .op = AEG_PLACE_MOVE, .shard = (uint32_t)arg[0], .from = (uint32_t)arg[1],
+				   .to = (uint32_t)arg[2] };
+	for (uint32_t i = 3; i < 7; i++) {
+		if (arg[i] == 0 || arg[i] > UINT32_MAX)
+			continue;
+		if (arg[i] == rp->cfg.node)
+			rp_place_move(rp, m.shard, m.from, m.to, true);
+		else
+			(void)place_send(rp, (uint32_t)arg[i], &m);
+	}
+}
+
 void rp_place_publish(const struct aeg_replica *rp, struct aeg_replica_status *st)
 {
+	st->placed_seq = rp->placed_seq;
+	memcpy(st->placed, rp->placed, sizeof(st->placed));
 	st->moves_started = rp->moves_started;
 	st->moves_done = rp->moves_done;
 	st->moves_failed = rp->moves_failed;

@@ -20,7 +20,7 @@ enum aeg_msg_type {
 	AEG_MSG_RAFT_HB = 3,  /* coalesced heartbeats of many groups: aeg_raft_hb_batch_encode() */
 	AEG_MSG_FRAG = 4,     /* fragment of a message larger than a frame (lib/frag) */
 	AEG_MSG_FRAG_ACK = 5, /* fragment acknowledgements (lib/frag) */
-	AEG_MSG_META = 6,     /* a record asked of the meta group's leader: u32 node, u8 state (LE) */
+	AEG_MSG_META = 6,     /* a record asked of the meta group's leader (dataplane/replica/replica_meta.c) */
 	AEG_MSG_PLACE = 7,    /* replica placement of a shard move: aeg_place_msg (shard_move.h) */
 	AEG_MSG_TYPE_MAX = 7, /* highest defined type, for arrays of [MAX + 1] */
 };

@@ -21,7 +21,9 @@
  *
  * The placement messages (AEG_MSG_PLACE) travel between the nodes' workers
  * of the shard: CREATE (shard, the config with `to` a learner, its index),
- * DROP (shard, index of the config without `from`), DROPPED (the answer). */
+ * DROP (shard, index of the config without `from`), DROPPED (the answer),
+ * and MOVE (shard, from, to: the rebalancer asks the shard's voters; the
+ * one that leads carries the move out). */
 #ifndef AEGIS_SHARD_MOVE_H
 #define AEGIS_SHARD_MOVE_H
 
@@ -68,14 +70,15 @@ void aeg_shard_move_next(const struct aeg_move_view *v, uint32_t from, uint32_t 
 
 /* ---- AEG_MSG_PLACE bodies -------------------------------------------------
  *   u8 op, varint shard, varint index, then for CREATE the encoded config
- *   (aeg_raft_conf_encode). */
-enum aeg_place_op { AEG_PLACE_CREATE = 1, AEG_PLACE_DROP = 2, AEG_PLACE_DROPPED = 3 };
+ *   (aeg_raft_conf_encode), for MOVE varint from, varint to. */
+enum aeg_place_op { AEG_PLACE_CREATE = 1, AEG_PLACE_DROP = 2, AEG_PLACE_DROPPED = 3, AEG_PLACE_MOVE = 4 };
 
 struct aeg_place_msg {
 	uint8_t op;
 	uint32_t shard;
 	uint64_t index;             /* CREATE: the learner's config entry; DROP(PED): the config without `from` */
 	struct aeg_raft_conf conf;  /* CREATE only */
+	uint32_t from, to;          /* MOVE only */
 };
 
 #define AEG_PLACE_MSG_BYTES_MAX (1 + 5 + 10 + 8 + AEG_RAFT_CONF_MAX * 6)

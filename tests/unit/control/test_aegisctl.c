@@ -38,7 +38,9 @@ static const char status_reply[] =
 	"\"members\":[{\"id\":2,\"address\":\"10.0.0.2:7100\",\"reachable\":true,\"state\":\"healthy\","
 	"\"voter\":true,\"state_for_ms\":5000},"
 	"{\"id\":3,\"address\":\"10.0.0.3:7100\",\"reachable\":false}],\"cluster_state\":\"degraded\","
-	"\"rebalance\":{\"planned_moves\":1,\"more\":false,\"plan\":\"ok\",\"carried_out\":false,"
+	"\"rebalance\":{\"planned_moves\":1,\"more\":false,\"plan\":\"ok\",\"carried_out\":true,"
+	"\"leading\":true,\"paused\":false,\"asked\":3,\"finished\":2,\"timed_out\":0,"
+	"\"in_flight\":[{\"shard\":4,\"from\":3,\"to\":2,\"ms\":1500}],"
 	"\"first\":[{\"shard\":4,\"from\":3,\"to\":2}]},"
 	"\"meta\":{\"voters\":[1,2,3],\"here\":true,\"proposed\":0,\"dropped\":0,\"role\":\"follower\","
 	"\"leader\":2,\"term\":4,\"epoch\":17,\"nodes\":[{\"id\":1,\"state\":\"healthy\",\"index\":2},"
@@ -205,8 +207,9 @@ static void test_status(void **state)
 	assert_int_equal(r.code, 0);
 	assert_contains(r.out, "cluster: degraded (as node 1 sees it), map epoch 1\n"
 			       "shards: 2, without a leader: 0; leaders per node: 1=1 2=1\n"
-			       "rebalance: 1 replica moves planned from this view (not carried out yet): "
+			       "rebalance: 1 replica moves planned (this node, the meta leader, carries them out): "
 			       "shard 4: 3 -> 2\n"
+			       "rebalance moves asked here: 3, finished 2, timed out 0; in flight: shard 4: 3 -> 2 (1.5 s)\n"
 			       "meta group: leader 2 (term 4), records epoch 17; recorded: 1=healthy 3=down\n"
 			       "\nmember  address");
 	run(a, &r, (const char *const[]){ "--socket", sock, "node", "frob", NULL });
@@ -272,6 +275,17 @@ static void test_node_change(void **state)
 	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "move", "1", "2", NULL });
 	assert_int_equal(r.code, 2);
 	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "move", "1", "0", "2", NULL });
+	assert_int_equal(r.code, 2);
+	run(a, &r, (const char *const[]){ "--socket", sock, "rebalance", "status", NULL });
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "rebalance moves asked here: 3, finished 2");
+	run(a, &r, (const char *const[]){ "--socket", sock, "rebalance", "resume", NULL });
+	assert_int_equal(r.code, 0);
+	assert_string_equal(r.out, "rebalance: running (on record in the meta group)\n");
+	run(a, &r, (const char *const[]){ "--socket", sock, "--timeout", "0.3", "rebalance", "pause", NULL });
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "not on record as paused");
+	run(a, &r, (const char *const[]){ "--socket", sock, "rebalance", "stop", NULL });
 	assert_int_equal(r.code, 2);
 	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "list", NULL });
 	assert_int_equal(r.code, 0);

@@ -200,6 +200,15 @@ static void test_place_codec(void **state)
 	assert_int_equal(d.op, AEG_PLACE_DROP);
 	assert_int_equal(aeg_place_msg_decode(&d, buf, (size_t)n + 1), -EINVAL);  /* trailing byte */
 	assert_int_equal(aeg_place_msg_encode(&m, buf, 4), -ENOBUFS);
+	struct aeg_place_msg mv = { .op = AEG_PLACE_MOVE, .shard = 12, .from = 3, .to = 70000 };
+	n = aeg_place_msg_encode(&mv, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(aeg_place_msg_decode(&d, buf, (size_t)n), 0);
+	assert_int_equal(d.op, AEG_PLACE_MOVE);
+	assert_int_equal(d.from, 3);
+	assert_int_equal(d.to, 70000);
+	for (int k = 0; k < n; k++)
+		assert_int_not_equal(aeg_place_msg_decode(&d, buf, (size_t)k), 0);
 }
 
 int main(void)

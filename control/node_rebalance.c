@@ -1,0 +1,186 @@
+/* auto_rebalance on the slow path (node_rebalance.h). */
+#include "node_rebalance.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aegis/membership.h"
+#include "aegis/raft.h"
+#include "ctl_ring.h"
+
+int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg, const struct aeg_shard_map *map)
+{
+	memset(nr, 0, sizeof(*nr));
+	nr->cfg = cfg;
+	nr->map = map;
+	uint32_t n_nodes;
+	(void)aeg_shard_map_nodes(map, &n_nodes);
+	size_t cells = (size_t)aeg_shard_map_shard_count(map) * aeg_shard_map_replication_factor(map);
+	nr->place = calloc(cells * 2, sizeof(*nr->place));  /* the records' placement, then the planner's copy */
+	nr->nodes = calloc(n_nodes, sizeof(*nr->nodes));
+	if (nr->place == NULL || nr->nodes == NULL) {
+		node_rebalance_fini(nr);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void node_rebalance_fini(struct node_rebalance *nr)
+{
+	free(nr->place);
+	free(nr->nodes);
+	nr->place = NULL;
+	nr->nodes = NULL;
+}
+
+static size_t cells(const struct node_rebalance *nr)
+{
+	return (size_t)aeg_shard_map_shard_count(nr->map) * aeg_shard_map_replication_factor(nr->map);
+}
+
+uint32_t node_rebalance_held(const struct node_rebalance *nr, uint32_t node)
+{
+	uint32_t held = 0;
+	for (size_t i = 0; nr->epoch != 0 && i < cells(nr); i++)
+		held += nr->place[i] == node;
+	return held;
+}
+
+/* Moves this node's workers finished: their voters to the meta records. */
+static void relay_placed(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
+			 struct aeg_dp_runtime *rt)
+{
+	static __thread struct aeg_replica_status st;  /* large: off the stack */
+	for (uint32_t w = 0; w < workers && w < AEG_CONFIG_WORKERS_MAX; w++) {
+		if (rps[w] == NULL)
+			continue;
+		(void)aeg_replica_status_read(rps[w], &st, NULL, 0);
+		if (st.placed_seq - nr->placed_seen[w] > AEG_REPLICA_PLACED_RING)
+			nr->placed_seen[w] = st.placed_seq - AEG_REPLICA_PLACED_RING;  /* older ones are gone */
+		while (nr->placed_seen[w] < st.placed_seq) {
+			const struct aeg_replica_placed *p = &st.placed[nr->placed_seen[w] % AEG_REPLICA_PLACED_RING];
+			struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_META_SHARD, .len = 56,
+						 .arg = { p->shard, p->n } };
+			for (uint32_t i = 0; i < p->n && i < 5; i++)
+				m.arg[2 + i] = p->voters[i];
+			if (aeg_dp_runtime_ctl_send(rt, 0, &m) != 0)
+				break;  /* the ring is full: next poll */
+			nr->placed_seen[w]++;
+			nr->relayed++;
+		}
+	}
+}
+
+static bool holds(const struct node_rebalance *nr, uint32_t shard, uint32_t node)
+{
+	uint32_t rf = aeg_shard_map_replication_factor(nr->map);
+	for (uint32_t k = 0; k < rf; k++)
+		if (nr->place[(size_t)shard * rf + k] == node)
+			return true;
+	return false;
+}
+
+/* Moves in flight: finished once the records show them, else abandoned
+ * after the timeout (planned again). Returns how many are still on. */
+static uint32_t inflight_update(struct node_rebalance *nr, uint64_t now_ms, node_rebalance_log_fn log)
+{
+	uint32_t on = 0;
+	for (uint32_t i = 0; i < NODE_REBALANCE_INFLIGHT_MAX; i++) {
+		struct node_rebalance_move *mv = &nr->inflight[i];
+		if (!mv->active)
+			continue;
+		if (holds(nr, mv->shard, mv->to) && !holds(nr, mv->shard, mv->from)) {
+			mv->active = false;
+			nr->finished++;
+			log("rebalance: shard %u moved %u -> %u in %llu ms", mv->shard, mv->from, mv->to,
+			    (unsigned long long)(now_ms - mv->asked_ms));
+		} else if (now_ms - mv->asked_ms > NODE_REBALANCE_MOVE_TIMEOUT_MS) {
+			mv->active = false;
+			nr->timed_out++;
+			log("rebalance: shard %u move %u -> %u not on record after %u ms: planned again", mv->shard,
+			    mv->from, mv->to, NODE_REBALANCE_MOVE_TIMEOUT_MS);
+		} else {
+			on++;
+		}
+	}
+	return on;
+}
+
+static bool busy(const struct node_rebalance *nr, const struct aeg_plan_move *m)
+{
+	for (uint32_t i = 0; i < NODE_REBALANCE_INFLIGHT_MAX; i++) {
+		const struct node_rebalance_move *mv = &nr->inflight[i];
+		if (mv->active && (mv->shard == m->shard || mv->from == m->from || mv->to == m->to ||
+				   mv->from == m->to || mv->to == m->from))
+			return true;
+	}
+	return false;
+}
+
+static void ask(struct node_rebalance *nr, const struct aeg_plan_move *m, uint32_t workers, uint64_t now_ms,
+		node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+{
+	uint32_t rf = aeg_shard_map_replication_factor(nr->map);
+	struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_SHARD_MOVE_ASK, .len = 56, .arg = { m->shard, m->from, m->to } };
+	for (uint32_t k = 0; k < rf && k < 4; k++)
+		c.arg[3 + k] = nr->place[(size_t)m->shard * rf + k];
+	uint16_t w = (uint16_t)aeg_shard_worker(m->shard, workers);
+	if (aeg_dp_runtime_ctl_send(rt, w, &c) != 0)
+		return;
+	for (uint32_t i = 0; i < NODE_REBALANCE_INFLIGHT_MAX; i++)
+		if (!nr->inflight[i].active) {
+			nr->inflight[i] = (struct node_rebalance_move){ .active = true, .shard = m->shard, .from = m->from,
+									.to = m->to, .asked_ms = now_ms };
+			break;
+		}
+	nr->asked++;
+	log("rebalance: asking shard %u's voters to move the replica on node %u to node %u", m->shard, m->from, m->to);
+}
+
+void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
+			 const struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
+			 struct aeg_dp_runtime *rt)
+{
+	static __thread struct aeg_replica_status st;
+	if (now_ms - nr->last_poll_ms < NODE_REBALANCE_POLL_MS || workers == 0 || rps[0] == NULL || rt == NULL)
+		return;
+	nr->last_poll_ms = now_ms;
+	relay_placed(nr, rps, workers, rt);
+	(void)aeg_replica_status_read(rps[0], &st, NULL, 0);
+	uint64_t epoch = st.meta.here ? aeg_replica_meta_placement(rps[0], nr->place, cells(nr)) : 0;
+	nr->planning = epoch != 0 && nm != NULL;
+	nr->leading = nr->planning && st.meta.role == AEG_RAFT_LEADER;
+	nr->paused = st.meta.rebalance_paused;
+	nr->epoch = epoch;
+	if (!nr->planning)
+		return;
+	uint32_t on = inflight_update(nr, now_ms, log);
+	if (!nr->leading)
+		memset(nr->inflight, 0, sizeof(nr->inflight));  /* the new meta leader plans them */
+	uint32_t n_nodes;
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(nr->map, &n_nodes);
+	for (uint32_t i = 0; i < n_nodes; i++) {
+		const struct aeg_member *m = aeg_members_get(&nm->ms, nodes[i].id);
+		bool gone = m == NULL || m->state == AEG_NODE_LEAVING || m->state == AEG_NODE_LEFT ||
+			    aeg_members_needs_copy(&nm->ms, nodes[i].id, now_ms);
+		nr->nodes[i] = (struct aeg_plan_node){ .id = nodes[i].id, .weight = nodes[i].weight, .eligible = !gone };
+	}
+	uint32_t *copy = nr->place + cells(nr);
+	memcpy(copy, nr->place, cells(nr) * sizeof(*copy));
+	struct aeg_plan_input in = { .nodes = nr->nodes, .n_nodes = n_nodes,
+				     .shard_count = aeg_shard_map_shard_count(nr->map),
+				     .rf = aeg_shard_map_replication_factor(nr->map),
+				     .tolerance_pct = nr->cfg->rebalance_tolerance_pct };
+	nr->plan_rc = aeg_plan_moves(&in, copy, nr->planned, NODE_REBALANCE_PLAN_MAX, &nr->n_planned);
+	if (!nr->leading || nr->paused || (nr->plan_rc != 0 && nr->plan_rc != -EAGAIN))
+		return;
+	for (uint32_t i = 0; i < nr->n_planned && on < nr->cfg->rebalance_moves_max; i++) {
+		const struct aeg_plan_move *m = &nr->planned[i];
+		const struct aeg_member *to = aeg_members_get(&nm->ms, m->to);
+		if (m->from == 0 || to == NULL || to->state != AEG_NODE_HEALTHY || busy(nr, m))
+			continue;
+		ask(nr, m, workers, now_ms, log, rt);
+		on++;
+	}
+}

@@ -1,0 +1,73 @@
+/* auto_rebalance on the slow path (issue [G]).
+ *
+ * On every node: moves its workers finished are relayed to worker 0, which
+ * asks the meta leader to record the shard's voters ("shard/<i>").
+ *
+ * Where worker 0 holds a meta replica: the placement the records give
+ * (aeg_replica_meta_placement) and the node states (node_members, meta
+ * records of drains) go to the planner (lib/shard/shard_plan.c); a node
+ * DOWN for membership.rereplicate_ms, LEAVING or LEFT may not hold
+ * replicas, and a move goes only to a HEALTHY node. Where that replica
+ * also leads the meta group and the "rebalance" record does not say
+ * paused, the first planned moves are asked of each shard's voters
+ * (AEG_REPLICA_CTL_SHARD_MOVE_ASK: the one leading the shard carries the
+ * move out), at most rebalance.moves_max at once and one per node; a move
+ * is finished when the records show it, abandoned (and planned again)
+ * after NODE_REBALANCE_MOVE_TIMEOUT_MS. */
+#ifndef AEGIS_CONTROL_NODE_REBALANCE_H
+#define AEGIS_CONTROL_NODE_REBALANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aegis/shard.h"
+#include "aegis/shard_plan.h"
+#include "config.h"
+#include "dp_runtime.h"
+#include "node_members.h"
+#include "replica.h"
+
+#define NODE_REBALANCE_POLL_MS 200
+#define NODE_REBALANCE_MOVE_TIMEOUT_MS 60000
+#define NODE_REBALANCE_INFLIGHT_MAX 64
+#define NODE_REBALANCE_PLAN_MAX 256
+
+struct node_rebalance_move {
+	bool active;
+	uint32_t shard, from, to;
+	uint64_t asked_ms;
+};
+
+struct node_rebalance {
+	const struct aeg_config *cfg;
+	const struct aeg_shard_map *map;
+	uint64_t last_poll_ms;
+	uint64_t placed_seen[AEG_CONFIG_WORKERS_MAX];
+	uint64_t relayed;
+	/* the planner's last view (where a meta replica is here) */
+	bool planning;           /* a meta replica is here */
+	bool leading;            /* and it leads the meta group: moves are asked */
+	bool paused;             /* the "rebalance" record */
+	uint64_t epoch;          /* the records' epoch the plan came from */
+	int plan_rc;             /* aeg_plan_moves' answer */
+	uint32_t n_planned;
+	struct aeg_plan_move planned[NODE_REBALANCE_PLAN_MAX];
+	struct node_rebalance_move inflight[NODE_REBALANCE_INFLIGHT_MAX];
+	uint64_t asked, finished, timed_out;
+	uint32_t *place;         /* shard_count x rf */
+	struct aeg_plan_node *nodes;
+};
+
+typedef void (*node_rebalance_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* 0 or -ENOMEM. */
+int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg, const struct aeg_shard_map *map);
+void node_rebalance_fini(struct node_rebalance *nr);
+/* Cheap when called more often than NODE_REBALANCE_POLL_MS. */
+void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
+			 const struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
+			 struct aeg_dp_runtime *rt);
+/* Replicas each node holds in nr->place (the records' placement). */
+uint32_t node_rebalance_held(const struct node_rebalance *nr, uint32_t node);
+
+#endif
