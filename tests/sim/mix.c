@@ -58,6 +58,14 @@ const struct sim_mix sim_mixes[] = {
 };
 const uint32_t sim_mixes_n = sizeof(sim_mixes) / sizeof(sim_mixes[0]);
 
+const struct sim_mix sim_extra_mixes[] = {
+	/* replica moves (moves.c) amid partitions, crashes and transfers, 3
+	 * voters of 5 nodes: learner, catch-up, joint change, drop */
+	{ MIX("moves",     2,  2, 100, 20000, 400, 400, 600, 10, 100, 20000, true, false),
+	  .moves_every_ms = 100, .initial_voters = 3, .snap_every = 16, .groups = 2 },
+};
+const uint32_t sim_extra_mixes_n = sizeof(sim_extra_mixes) / sizeof(sim_extra_mixes[0]);
+
 uint32_t sim_batch_entries(const struct sim *s)
 {
 	return s->fig8 ? 1 : s->mix->batch_entries ? s->mix->batch_entries : 64;

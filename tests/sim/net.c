@@ -275,10 +275,10 @@ static void fault_conf(struct sim *s)
 void net_fault(struct sim *s)
 {
 	const struct sim_mix *mix = s->mix;
-	uint32_t every[4] = { mix->partition_every_ms, mix->crash_every_ms, mix->transfer_every_ms,
-			      mix->conf_every_ms };
-	uint32_t kinds[4], n = 0;
-	for (uint32_t k = 0; k < 4; k++)
+	uint32_t every[5] = { mix->partition_every_ms, mix->crash_every_ms, mix->transfer_every_ms,
+			      mix->conf_every_ms, mix->moves_every_ms };
+	uint32_t kinds[5], n = 0;
+	for (uint32_t k = 0; k < 5; k++)
 		if (every[k] != 0)
 			kinds[n++] = k;
 	if (n == 0 || healed(s))
@@ -290,8 +290,10 @@ void net_fault(struct sim *s)
 		fault_crash(s);
 	else if (k == 2)
 		fault_transfer(s);
-	else
+	else if (k == 3)
 		fault_conf(s);
+	else
+		moves_start(s);
 	/* next fault: around the mean interval of the chosen kind */
 	uint64_t mean_us = (uint64_t)every[k] * 1000;
 	sim_push(s, s->now + mean_us / 2 + rng_below(&s->rng, mean_us), EV_FAULT, 0, 0, NULL);

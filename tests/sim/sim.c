@@ -190,6 +190,9 @@ static void handle(struct sim *s, const struct sim_ev *ev)
 	case EV_FAULT:
 		net_fault(s);
 		break;
+	case EV_MOVE:
+		moves_step(s);
+		break;
 	case EV_HEAL:
 		if (ev->arg == 1)
 			heal_all(s);
@@ -302,8 +305,9 @@ int sim_run(struct sim *s, uint64_t seed, const struct sim_mix *mix, uint32_t no
 		if (node_start(s, id) != 0)
 			break;
 	client_start(s);
+	s->moves_voters = mix->initial_voters ? mix->initial_voters : nodes;
 	if (mix->partition_every_ms || mix->crash_every_ms || mix->transfer_every_ms ||
-	    mix->conf_every_ms)
+	    mix->conf_every_ms || mix->moves_every_ms)
 		sim_push(s, 100000 + rng_below(&s->rng, 200000), EV_FAULT, 0, 0, NULL);
 	sim_push(s, s->fault_end_t, EV_HEAL, 0, 1, NULL);
 	while (s->heap_n > 0 && s->failure[0] == '\0') {
@@ -317,10 +321,12 @@ int sim_run(struct sim *s, uint64_t seed, const struct sim_mix *mix, uint32_t no
 		handle(s, &ev);
 		s->events++;
 		check_all(s, ev.node);
-		if (converged(s))
+		if (converged(s) && moves_idle(s))
 			break;
 	}
 	check_end(s);
+	if (s->failure[0] == '\0')
+		moves_check_end(s);
 	uint32_t n_ops = 0;
 	for (uint32_t g = 0; g < s->groups; g++)
 		n_ops += s->grp[g].n_ops;
@@ -334,15 +340,21 @@ static const struct sim_mix *mix_by_name(const char *name)
 	for (uint32_t i = 0; i < sim_mixes_n; i++)
 		if (strcmp(sim_mixes[i].name, name) == 0)
 			return &sim_mixes[i];
+	for (uint32_t i = 0; i < sim_extra_mixes_n; i++)
+		if (strcmp(sim_extra_mixes[i].name, name) == 0)
+			return &sim_extra_mixes[i];
 	return NULL;
 }
 
 static void usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s [--seed S] [--seeds N] [--mix NAME|all] [--nodes 3|5|0]"
-		" [--trace] [--expect-bug] [--quiet]\nmixes:", argv0);
+		" [--trace] [--expect-bug] [--quiet] [--min-moves N]\nmixes:", argv0);
 	for (uint32_t i = 0; i < sim_mixes_n; i++)
 		fprintf(stderr, " %s", sim_mixes[i].name);
+	fprintf(stderr, "; by name only:");
+	for (uint32_t i = 0; i < sim_extra_mixes_n; i++)
+		fprintf(stderr, " %s", sim_extra_mixes[i].name);
 	fprintf(stderr, "\n");
 }
 
@@ -352,6 +364,7 @@ int main(int argc, char **argv)
 	const char *mix_name = "all";
 	uint32_t nodes = 0;
 	bool trace = false, expect_bug = false, quiet = false;
+	uint64_t min_moves = 0, moves_done = 0, moves_started = 0, moves_failed = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -373,6 +386,9 @@ int main(int argc, char **argv)
 			expect_bug = true;
 		} else if (strcmp(a, "--quiet") == 0) {
 			quiet = true;
+		} else if (strcmp(a, "--min-moves") == 0 && v != NULL) {
+			min_moves = strtoull(v, NULL, 0);
+			i++;
 		} else {
 			usage(argv[0]);
 			return 2;
@@ -409,6 +425,9 @@ int main(int argc, char **argv)
 		snaps += s.snaps_taken;
 		installs += s.snap_installs;
 		confs += s.conf_changes;
+		moves_started += s.moves_started;
+		moves_done += s.moves_done;
+		moves_failed += s.moves_failed;
 		wakes += s.wakes;
 		big += s.big_msgs;
 		log_full += s.log_full;
@@ -438,6 +457,14 @@ int main(int argc, char **argv)
 		       (unsigned long long)snaps, (unsigned long long)installs,
 		       (unsigned long long)confs, (unsigned long long)wakes, (unsigned long long)big,
 		       (unsigned long long)max_msg, (unsigned long long)log_full, secs);
+	if (moves_started > 0 && (!quiet || rc != 0 || moves_done < min_moves))
+		printf("sim: replica moves: %llu started, %llu done, %llu failed\n", (unsigned long long)moves_started,
+		       (unsigned long long)moves_done, (unsigned long long)moves_failed);
+	if (rc == 0 && !expect_bug && moves_done < min_moves) {
+		printf("FAIL: %llu replica moves done, fewer than --min-moves %llu\n", (unsigned long long)moves_done,
+		       (unsigned long long)min_moves);
+		rc = 1;
+	}
 	if (expect_bug && rc != 0)
 		printf("bug NOT caught in %llu seeds\n", (unsigned long long)seeds);
 	free(s.heap);

@@ -58,6 +58,7 @@ struct sim_mix {
 	uint32_t batch_entries;        /* entries per append (0: 64) */
 	uint32_t snap_every;           /* take a snapshot every N applied entries (0: never) */
 	uint32_t conf_every_ms;        /* membership changes (0: never) */
+	uint32_t moves_every_ms;       /* replica moves, moves.c (0: never) */
 	uint32_t initial_voters;       /* nodes 1..k start as voters (0: all) */
 	uint32_t quiesce_ticks;        /* raft quiescence (0: off) */
 	uint32_t think_ms_max;         /* client pause between ops (0: 40 ms) */
@@ -77,10 +78,13 @@ struct sim_mix {
 };
 extern const struct sim_mix sim_mixes[];
 extern const uint32_t sim_mixes_n;
+/* Mixes run only by name (--mix), not in the default rotation. */
+extern const struct sim_mix sim_extra_mixes[];
+extern const uint32_t sim_extra_mixes_n;
 
 /* ---- events ---- */
 enum sim_ev_type {
-	EV_TICK, EV_DELIVER, EV_DISK_DONE, EV_CLIENT, EV_FAULT, EV_HEAL, EV_RESTART, EV_CRASH,
+	EV_TICK, EV_DELIVER, EV_DISK_DONE, EV_CLIENT, EV_FAULT, EV_HEAL, EV_RESTART, EV_CRASH, EV_MOVE,
 };
 
 struct sim_ev {
@@ -261,6 +265,13 @@ struct sim_msg {
 	uint8_t body[];
 };
 
+/* A replica move in one group (moves.c). */
+struct sim_move {
+	bool active, dropped;
+	uint32_t from, to;
+	uint64_t started_t;
+};
+
 struct sim {
 	uint64_t seed;
 	const struct sim_mix *mix;
@@ -286,7 +297,16 @@ struct sim {
 	uint64_t events, msgs, acked_writes, reads_ok, lin_steps;
 	uint64_t conf_changes, wakes, big_msgs, max_msg, log_full, ops_total;
 	uint64_t crashes, partitions, transfers, elections, lin_gaveup, snap_installs, snaps_taken;
+	struct sim_move moves[SIM_GROUPS_MAX];
+	uint32_t moves_voters;                       /* voters each group starts with */
+	uint64_t moves_started, moves_done, moves_failed;
 };
+
+/* moves.c */
+void moves_start(struct sim *s);
+void moves_step(struct sim *s);
+bool moves_idle(const struct sim *s);
+void moves_check_end(struct sim *s);
 
 /* sim.c */
 void sim_fail(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
