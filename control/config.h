@@ -76,7 +76,8 @@
  *                                                         be copied elsewhere
  *   [rebalance]                      (control/node_rebalance.c, on the meta leader)
  *   moves_max                        int       2          replica moves at once in the cluster
- *                                                         (and at most one per node); 0: none
+ *                                                         (one per shard, one copy into each
+ *                                                         node); 0: none
  *   tolerance_pct                    int       10         each node's share of replicas within
  *                                                         this % of its target
  *

@@ -11,7 +11,8 @@
  * also leads the meta group and the "rebalance" record does not say
  * paused, the first planned moves are asked of each shard's voters
  * (AEG_REPLICA_CTL_SHARD_MOVE_ASK: the one leading the shard carries the
- * move out), at most rebalance.moves_max at once and one per node; a move
+ * move out), at most rebalance.moves_max at once, one per shard and one
+ * copy coming into each node (the source sends nothing: the leader does); a move
  * is finished when the records show it, abandoned (and planned again)
  * after NODE_REBALANCE_MOVE_TIMEOUT_MS. */
 #ifndef AEGIS_CONTROL_NODE_REBALANCE_H

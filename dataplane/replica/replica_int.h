@@ -86,6 +86,7 @@ struct rp_shard {
 struct rp_move {
 	bool active;
 	bool dropped;            /* the source confirmed its replica is gone */
+	bool placed;             /* its voters went to the meta records */
 	uint8_t last_action;     /* enum aeg_move_action; 0xff: none yet */
 	uint8_t drops_sent;
 	uint32_t shard, from, to;

@@ -160,6 +160,27 @@ static void drops(struct aeg_replica *rp)
 
 /* ---- moves ----------------------------------------------------------------- */
 
+/* The shard's voters once the config without the source is committed,
+ * for the meta records (the node relays them): once per move. */
+static void placed_note(struct aeg_replica *rp, struct rp_move *mv)
+{
+	struct rp_shard *s = rp_shard_of(rp, aeg_shard_group(mv->shard));
+	if (mv->placed || s == NULL)
+		return;
+	struct aeg_replica_placed *pl = &rp->placed[rp->placed_seq % AEG_REPLICA_PLACED_RING];
+	memset(pl, 0, sizeof(*pl));
+	pl->shard = mv->shard;
+	struct aeg_raft_conf conf;
+	aeg_raft_conf_get(aeg_gd_raft(rp->gd, s->group), &conf);
+	for (uint32_t i = 0; i < conf.n && pl->n < 5; i++)
+		if (conf.roles[i] & AEG_RAFT_MEMBER_VOTER)
+			pl->voters[pl->n++] = conf.ids[i];
+	if (pl->n > 0) {
+		rp->placed_seq++;
+		mv->placed = true;
+	}
+}
+
 static void move_end(struct aeg_replica *rp, struct rp_move *mv, bool ok, const char *why)
 {
 	rp_log(rp, "shard %u: move of the replica on node %u to node %u %s after %llu ms%s%s", mv->shard, mv->from,
@@ -167,20 +188,7 @@ static void move_end(struct aeg_replica *rp, struct rp_move *mv, bool ok, const 
 	       ok ? "" : why);
 	if (ok) {
 		rp->moves_done++;
-		/* The shard's voters now, for the meta records (the node relays them). */
-		struct rp_shard *s = rp_shard_of(rp, aeg_shard_group(mv->shard));
-		struct aeg_replica_placed *pl = &rp->placed[rp->placed_seq % AEG_REPLICA_PLACED_RING];
-		memset(pl, 0, sizeof(*pl));
-		pl->shard = mv->shard;
-		if (s != NULL) {
-			struct aeg_raft_conf conf;
-			aeg_raft_conf_get(aeg_gd_raft(rp->gd, s->group), &conf);
-			for (uint32_t i = 0; i < conf.n && pl->n < 5; i++)
-				if (conf.roles[i] & AEG_RAFT_MEMBER_VOTER)
-					pl->voters[pl->n++] = conf.ids[i];
-		}
-		if (pl->n > 0)
-			rp->placed_seq++;
+		placed_note(rp, mv);
 	} else {
 		rp->moves_failed++;
 	}
@@ -240,6 +248,7 @@ static void move_step(struct aeg_replica *rp, struct rp_move *mv)
 			send_create(rp, mv, r);
 		break;
 	case AEG_MOVE_DROP:
+		placed_note(rp, mv);  /* the new config is committed: on record now */
 		if (mv->from == rp->cfg.node) {
 			s->drop_pending = true;  /* our own replica, after stepping down */
 			s->drop_hint = mv->to;
