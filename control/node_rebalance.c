@@ -2,6 +2,7 @@
 #include "node_rebalance.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,12 +27,85 @@ int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg,
 	return 0;
 }
 
+static void copy_free(struct node_map_copy *c)
+{
+	aeg_shard_map_free(c->map);
+	free(c->bytes);
+	memset(c, 0, sizeof(*c));
+}
+
+/* After the workers stopped: no worker reads them any more. */
 void node_rebalance_fini(struct node_rebalance *nr)
 {
 	free(nr->place);
 	free(nr->nodes);
 	nr->place = NULL;
 	nr->nodes = NULL;
+	copy_free(&nr->served);
+	for (uint32_t i = 0; i < NODE_REBALANCE_OLD_MAPS; i++)
+		copy_free(&nr->old[i]);
+}
+
+uint64_t node_rebalance_map_epoch(const struct node_rebalance *nr)
+{
+	return nr->served.map != NULL ? aeg_shard_map_epoch(nr->served.map) : aeg_shard_map_epoch(nr->map);
+}
+
+/* Maps no worker routes by any more (each reports a newer epoch). */
+static void maps_reap(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers)
+{
+	static __thread struct aeg_replica_status st;
+	uint64_t low = UINT64_MAX;
+	for (uint32_t w = 0; w < workers; w++) {
+		(void)aeg_replica_status_read(rps[w], &st, NULL, 0);
+		if (st.map_epoch < low)
+			low = st.map_epoch;
+	}
+	for (uint32_t i = 0; i < NODE_REBALANCE_OLD_MAPS; i++)
+		if (nr->old[i].map != NULL && aeg_shard_map_epoch(nr->old[i].map) < low)
+			copy_free(&nr->old[i]);
+}
+
+/* A newer shard record: the workers route by its placement. */
+static void map_update(struct node_rebalance *nr, uint64_t place_index, struct aeg_replica *const *rps,
+		       uint32_t workers, node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+{
+	maps_reap(nr, rps, workers);
+	if (place_index <= nr->served_index)
+		return;
+	struct node_map_copy *slot = NULL;
+	for (uint32_t i = 0; i < NODE_REBALANCE_OLD_MAPS && slot == NULL; i++)
+		if (nr->old[i].map == NULL)
+			slot = &nr->old[i];
+	if (slot == NULL)
+		return;  /* a worker still routes by old ones: later */
+	struct node_map_copy c = { 0 };
+	uint64_t epoch = aeg_shard_map_epoch(nr->map) + place_index;
+	int rc = aeg_shard_map_placed(&c.map, nr->map, epoch, nr->place);
+	if (rc == 0) {
+		c.len = aeg_shard_map_encoded_size(c.map);
+		c.bytes = malloc(c.len);
+		rc = c.bytes == NULL ? -ENOMEM : aeg_shard_map_encode(c.map, c.bytes, c.len);
+	}
+	if (rc < 0) {
+		log("rebalance: the map of the records (index %llu): %s", (unsigned long long)place_index, strerror(-rc));
+		copy_free(&c);
+		nr->served_index = place_index;  /* not again for this record */
+		return;
+	}
+	c.len = (size_t)rc;
+	for (uint32_t w = 0; w < workers; w++) {
+		struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_MAP_SET, .len = 24,
+					 .arg = { (uintptr_t)c.map, (uintptr_t)c.bytes, c.len } };
+		while (aeg_dp_runtime_ctl_send(rt, (uint16_t)w, &m) != 0)
+			;  /* a full control ring drains within an iteration */
+	}
+	if (nr->served.map != NULL)
+		*slot = nr->served;
+	nr->served = c;
+	nr->served_index = place_index;
+	nr->maps_sent++;
+	log("rebalance: routing by the meta records' map, epoch %llu", (unsigned long long)epoch);
 }
 
 static size_t cells(const struct node_rebalance *nr)
@@ -117,24 +191,41 @@ static bool busy(const struct node_rebalance *nr, const struct aeg_plan_move *m)
 	return false;
 }
 
-static void ask(struct node_rebalance *nr, const struct aeg_plan_move *m, uint32_t workers, uint64_t now_ms,
-		node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+static int ask_send(struct node_rebalance *nr, const struct node_rebalance_move *m, uint32_t workers,
+		    struct aeg_dp_runtime *rt)
 {
 	uint32_t rf = aeg_shard_map_replication_factor(nr->map);
 	struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_SHARD_MOVE_ASK, .len = 56, .arg = { m->shard, m->from, m->to } };
 	for (uint32_t k = 0; k < rf && k < 4; k++)
 		c.arg[3 + k] = nr->place[(size_t)m->shard * rf + k];
-	uint16_t w = (uint16_t)aeg_shard_worker(m->shard, workers);
-	if (aeg_dp_runtime_ctl_send(rt, w, &c) != 0)
+	return aeg_dp_runtime_ctl_send(rt, (uint16_t)aeg_shard_worker(m->shard, workers), &c);
+}
+
+static void ask(struct node_rebalance *nr, const struct aeg_plan_move *m, uint32_t workers, uint64_t now_ms,
+		node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+{
+	struct node_rebalance_move mv = { .active = true, .shard = m->shard, .from = m->from, .to = m->to,
+					  .asked_ms = now_ms, .last_ask_ms = now_ms };
+	if (ask_send(nr, &mv, workers, rt) != 0)
 		return;
 	for (uint32_t i = 0; i < NODE_REBALANCE_INFLIGHT_MAX; i++)
 		if (!nr->inflight[i].active) {
-			nr->inflight[i] = (struct node_rebalance_move){ .active = true, .shard = m->shard, .from = m->from,
-									.to = m->to, .asked_ms = now_ms };
+			nr->inflight[i] = mv;
 			break;
 		}
 	nr->asked++;
 	log("rebalance: asking shard %u's voters to move the replica on node %u to node %u", m->shard, m->from, m->to);
+}
+
+/* Moves in flight not on record yet are asked again (the ask may have
+ * been lost, or the shard's leadership moved). */
+static void reask(struct node_rebalance *nr, uint32_t workers, uint64_t now_ms, struct aeg_dp_runtime *rt)
+{
+	for (uint32_t i = 0; i < NODE_REBALANCE_INFLIGHT_MAX; i++) {
+		struct node_rebalance_move *mv = &nr->inflight[i];
+		if (mv->active && now_ms - mv->last_ask_ms >= NODE_REBALANCE_REASK_MS && ask_send(nr, mv, workers, rt) == 0)
+			mv->last_ask_ms = now_ms;
+	}
 }
 
 void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
@@ -148,6 +239,8 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 	relay_placed(nr, rps, workers, rt);
 	(void)aeg_replica_status_read(rps[0], &st, NULL, 0);
 	uint64_t epoch = st.meta.here ? aeg_replica_meta_placement(rps[0], nr->place, cells(nr)) : 0;
+	if (epoch != 0)
+		map_update(nr, st.meta.place_index, rps, workers, log, rt);
 	nr->planning = epoch != 0 && nm != NULL;
 	nr->leading = nr->planning && st.meta.role == AEG_RAFT_LEADER;
 	nr->paused = st.meta.rebalance_paused;
@@ -172,7 +265,10 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 				     .rf = aeg_shard_map_replication_factor(nr->map),
 				     .tolerance_pct = nr->cfg->rebalance_tolerance_pct };
 	nr->plan_rc = aeg_plan_moves(&in, copy, nr->planned, NODE_REBALANCE_PLAN_MAX, &nr->n_planned);
-	if (!nr->leading || nr->paused || (nr->plan_rc != 0 && nr->plan_rc != -EAGAIN))
+	if (!nr->leading || nr->paused)
+		return;
+	reask(nr, workers, now_ms, rt);
+	if (nr->plan_rc != 0 && nr->plan_rc != -EAGAIN)
 		return;
 	for (uint32_t i = 0; i < nr->n_planned && on < nr->cfg->rebalance_moves_max; i++) {
 		const struct aeg_plan_move *m = &nr->planned[i];

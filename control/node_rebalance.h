@@ -14,7 +14,16 @@
  * move out), at most rebalance.moves_max at once, one per shard and one
  * copy coming into each node (the source sends nothing: the leader does); a move
  * is finished when the records show it, abandoned (and planned again)
- * after NODE_REBALANCE_MOVE_TIMEOUT_MS. */
+ * after NODE_REBALANCE_MOVE_TIMEOUT_MS.
+ *
+ * Every node (all hold a meta replica, learners beyond the meta voters)
+ * also routes by the records: when a newer "shard/<i>" record is applied,
+ * a copy of the config's map with that placement and epoch (the config's
+ * epoch + the record's log index) goes to every worker
+ * (AEG_REPLICA_CTL_MAP_SET); clients fetching the map get it, and a
+ * request made with an older epoch is answered STALE_EPOCH (the client
+ * fetches the map again). Old maps are freed once every worker reports the
+ * new epoch. */
 #ifndef AEGIS_CONTROL_NODE_REBALANCE_H
 #define AEGIS_CONTROL_NODE_REBALANCE_H
 
@@ -30,13 +39,22 @@
 
 #define NODE_REBALANCE_POLL_MS 200
 #define NODE_REBALANCE_MOVE_TIMEOUT_MS 60000
+#define NODE_REBALANCE_REASK_MS 2000
 #define NODE_REBALANCE_INFLIGHT_MAX 64
 #define NODE_REBALANCE_PLAN_MAX 256
+#define NODE_REBALANCE_OLD_MAPS 8
+
+struct node_map_copy {
+	struct aeg_shard_map *map;
+	uint8_t *bytes;
+	size_t len;
+};
 
 struct node_rebalance_move {
 	bool active;
 	uint32_t shard, from, to;
 	uint64_t asked_ms;
+	uint64_t last_ask_ms;    /* asked again every NODE_REBALANCE_REASK_MS: a lost ask, a new leader */
 };
 
 struct node_rebalance {
@@ -57,6 +75,11 @@ struct node_rebalance {
 	uint64_t asked, finished, timed_out;
 	uint32_t *place;         /* shard_count x rf */
 	struct aeg_plan_node *nodes;
+	/* the map the workers route by (NULL: the config's) */
+	struct node_map_copy served;
+	uint64_t served_index;   /* the shard record's index it came from */
+	struct node_map_copy old[NODE_REBALANCE_OLD_MAPS];  /* until no worker uses them */
+	uint64_t maps_sent;
 };
 
 typedef void (*node_rebalance_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -68,6 +91,8 @@ void node_rebalance_fini(struct node_rebalance *nr);
 void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
 			 const struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
 			 struct aeg_dp_runtime *rt);
+/* The epoch of the map the workers route by. */
+uint64_t node_rebalance_map_epoch(const struct node_rebalance *nr);
 /* Replicas each node holds in nr->place (the records' placement). */
 uint32_t node_rebalance_held(const struct node_rebalance *nr, uint32_t node);
 

@@ -166,7 +166,8 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 	double up = (double)(aeg_dp_now_ns() - ns->started_ns) / 1e9;
 	aeg_admin_reply_printf(out, "{\"ok\":true,\"node\":%u,\"uptime_s\":%.1f,\"transport\":\"%s\",\"durable\":%s,\"epoch\":%llu,",
 			       cfg->node_id, up, aeg_dp_node_driver(ns->dn), cfg->wal_sync ? "true" : "false",
-			       (unsigned long long)aeg_shard_map_epoch(ns->map));
+			       (unsigned long long)(ns->rebalance != NULL ? node_rebalance_map_epoch(ns->rebalance)
+									  : aeg_shard_map_epoch(ns->map)));
 	struct aeg_replica_status st[AEG_CONFIG_WORKERS_MAX];
 	uint32_t n_groups[AEG_CONFIG_WORKERS_MAX], total = 0;
 	uint64_t mem = 0, per_group = 0;

@@ -165,8 +165,12 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 	/* Thousands of groups per worker: small fixed parts per group, payloads
 	 * in the worker's pool, one snapshot receive buffer per worker. */
 	aeg_raft_config_many_groups(rc);
-	/* A move adds a learner beside the voters (aegis/shard_move.h). */
-	uint32_t members = aeg_shard_map_replication_factor(c->map) + 1;
+	/* A move adds a learner beside the voters (aegis/shard_move.h); the
+	 * meta group has every node (up to the config limit). */
+	uint32_t n_nodes;
+	(void)aeg_shard_map_nodes(c->map, &n_nodes);
+	uint32_t members = group == aeg_shard_group(aeg_shard_map_meta_shard(c->map))
+				   ? n_nodes : aeg_shard_map_replication_factor(c->map) + 1;
 	if (members > rc->peers_max)
 		rc->peers_max = members < AEG_RAFT_CONF_MAX ? members : AEG_RAFT_CONF_MAX;
 	rc->election_ticks_min = (c->election_ms_min + c->tick_ms - 1) / c->tick_ms;
@@ -374,12 +378,10 @@ static int groups_create(struct aeg_replica *rp, const struct aeg_wal_recovery *
 		if (rc != 0)
 			return rc;
 	}
-	uint32_t voters[AEG_SHARD_META_VOTERS_MAX], n_voters;
 	struct rp_shard *meta = &rp->shards[rp->n_shards];
-	if (rp_meta_create(rp, meta, voters, &n_voters) == 1) {
+	struct aeg_raft_conf conf;
+	if (rp_meta_create(rp, meta, &conf) == 1) {
 		rp->n_shards++;
-		struct aeg_raft_conf conf;
-		conf_of_voters(&conf, voters, n_voters);
 		int rc = group_open(rp, meta, &conf, rec);
 		if (rc != 0)
 			return rc;
@@ -808,6 +810,7 @@ static void status_publish(struct aeg_replica *rp)
 	struct aeg_replica_status *st = &rp->pub_st[slot];
 	*st = rp->st;
 	st->worker = rp->cfg.worker;
+	st->map_epoch = aeg_shard_map_epoch(rp->cfg.map);
 	struct aeg_gd_stats gs;
 	aeg_gd_stats_get(rp->gd, &gs);
 	st->gd = gs;

@@ -130,6 +130,12 @@ struct aeg_replica_move_status {
  * "rebalance" record (forwarded likewise). */
 #define AEG_REPLICA_CTL_META_SHARD 5u
 #define AEG_REPLICA_CTL_META_REBALANCE 6u
+/* MAP_SET: arg[0] a struct aeg_shard_map *, arg[1] its encoding, arg[2]
+ * the encoding's length: the map this worker routes by and serves from
+ * now on (the meta records' placement, control/node_rebalance.c). Both
+ * stay the control plane's; it frees them once the worker's published
+ * map_epoch shows the next one. */
+#define AEG_REPLICA_CTL_MAP_SET 7u
 
 /* A move this worker finished: the shard's voters after it (the node
  * relays them to the meta group). */
@@ -149,6 +155,7 @@ struct aeg_replica_meta_status {
 	uint64_t epoch;      /* applied index: grows with every record */
 	uint64_t proposed, dropped, forwarded;
 	bool rebalance_paused;   /* the "rebalance" record says paused */
+	uint64_t place_index;    /* entry of the newest "shard/<i>" record (0: none) */
 	uint32_t shards_recorded; /* shards with a "shard/<i>" record */
 	uint32_t n_nodes;
 	struct {
@@ -165,6 +172,7 @@ struct aeg_replica_peer_status {
 
 struct aeg_replica_status {
 	uint32_t worker;
+	uint64_t map_epoch;  /* of the map this worker routes by */
 	uint32_t groups, active_groups;
 	uint64_t wal_syncs, wal_bytes, wal_records, wal_batches, wal_sync_ns, wal_fill_ns, wal_report_ns;
 	int wal_failed;

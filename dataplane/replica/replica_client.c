@@ -78,6 +78,7 @@ int rp_client_init(struct aeg_replica *rp)
 	if (rc < 0)
 		return rc;
 	rp->map_len = (size_t)rc;
+	rp->map_own = rp->map_bytes;
 	return 0;
 }
 
@@ -92,7 +93,7 @@ void rp_client_fini(struct aeg_replica *rp)
 	free(rp->payloads);
 	for (uint32_t i = 0; i < RP_REPLY_SLOTS; i++)
 		free(rp->replies[i].buf);
-	free(rp->map_bytes);
+	free(rp->map_own);  /* a map the control plane handed over is its own */
 	free(rp->reasm_mem);
 }
 
@@ -347,7 +348,10 @@ static void handle_request(struct aeg_replica *rp, uint32_t ipv4, uint16_t port,
 		return;
 	}
 	const struct aeg_shard_map *m = rp->cfg.map;
-	if (req->epoch != aeg_shard_map_epoch(m) || req->shard >= aeg_shard_map_shard_count(m)) {
+	/* A client behind our map learns the new one; one ahead of us (our
+	 * node has not applied the records yet) is served: placement decides
+	 * where a request goes, Raft whether it is right. */
+	if (req->epoch < aeg_shard_map_epoch(m) || req->shard >= aeg_shard_map_shard_count(m)) {
 		answer_status(rp, ipv4, port, client_id, req->seq, AEG_CLIENT_STALE_EPOCH, 0);
 		return;
 	}

@@ -197,6 +197,8 @@ struct aeg_replica {
 	uint32_t dgram_cap;
 	uint8_t *map_bytes;              /* the encoded shard map (MAP replies) */
 	size_t map_len;
+	uint8_t *map_own;                /* the start's encoding (ours to free) */
+	uint64_t meta_place_index;       /* entry of the newest shard record (0: none) */
 
 	struct payload_pool pool;        /* Raft payloads of every group */
 	struct aeg_raft_snap_slot snap_slot;
@@ -241,7 +243,9 @@ uint32_t rp_moved_hint(const struct aeg_replica *rp, uint32_t shard);
 
 /* replica_meta.c */
 void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *body, uint32_t len);
-int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, uint32_t *voters, uint32_t *n);
+/* Worker 0 of every node: the meta group's replica (a voter on the meta
+ * voters, a learner elsewhere, up to AEG_RAFT_CONF_MAX nodes); 1 if made. */
+int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_conf *conf);
 void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out);
 /* The placement table for slot (status_publish), rebuilt when the records changed. */
 void rp_meta_place_publish(struct aeg_replica *rp, int slot);

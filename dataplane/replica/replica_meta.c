@@ -50,14 +50,30 @@ static uint8_t meta_record(const struct aeg_replica *rp, uint32_t node, uint64_t
 	return META_STATE_NONE;  /* a record of a later version: shown as none */
 }
 
-int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, uint32_t *voters, uint32_t *n)
+int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_conf *conf)
 {
 	const struct aeg_shard_map *m = rp->cfg.map;
-	*n = aeg_shard_map_meta_voters(m, voters, AEG_SHARD_META_VOTERS_MAX);
-	bool voter = false;
-	for (uint32_t i = 0; i < *n; i++)
-		voter |= voters[i] == rp->cfg.node;
-	if (rp->cfg.worker != 0 || !voter)
+	uint32_t voters[AEG_SHARD_META_VOTERS_MAX], n_nodes;
+	uint32_t n = aeg_shard_map_meta_voters(m, voters, AEG_SHARD_META_VOTERS_MAX);
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(m, &n_nodes);
+	memset(conf, 0, sizeof(*conf));
+	for (uint32_t i = 0; i < n; i++) {
+		conf->ids[conf->n] = voters[i];
+		conf->roles[conf->n++] = AEG_RAFT_MEMBER_VOTER;
+	}
+	bool member = false;
+	for (uint32_t i = 0; i < n_nodes && conf->n < AEG_RAFT_CONF_MAX; i++) {
+		bool voter = false;
+		for (uint32_t k = 0; k < n; k++)
+			voter |= voters[k] == nodes[i].id;
+		if (!voter) {
+			conf->ids[conf->n] = nodes[i].id;
+			conf->roles[conf->n++] = AEG_RAFT_MEMBER_LEARNER;
+		}
+	}
+	for (uint32_t i = 0; i < conf->n; i++)
+		member |= conf->ids[i] == rp->cfg.node;
+	if (rp->cfg.worker != 0 || !member)
 		return 0;
 	uint32_t shard = aeg_shard_map_meta_shard(m);
 	s->shard = shard;
@@ -255,6 +271,17 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 		q = (struct meta_req){ .kind = META_REBALANCE, .state = m->arg[0] != 0 };
 		meta_request(rp, &q, true);
 		return;
+	case AEG_REPLICA_CTL_MAP_SET: {
+		const struct aeg_shard_map *map = (const struct aeg_shard_map *)(uintptr_t)m->arg[0];
+		if (map == NULL || aeg_shard_map_shard_count(map) != aeg_shard_map_shard_count(rp->cfg.map))
+			break;
+		rp_log(rp, "routing by the map of epoch %llu (was %llu)", (unsigned long long)aeg_shard_map_epoch(map),
+		       (unsigned long long)aeg_shard_map_epoch(rp->cfg.map));
+		rp->cfg.map = map;
+		rp->map_bytes = (uint8_t *)(uintptr_t)m->arg[1];
+		rp->map_len = (size_t)m->arg[2];
+		return;
+	}
 	default:
 		break;
 	}
@@ -280,6 +307,7 @@ static void place_rebuild(struct aeg_replica *rp)
 	const struct aeg_shard_map *m = rp->cfg.map;
 	uint32_t count = aeg_shard_map_shard_count(m), rf = aeg_shard_map_replication_factor(m);
 	rp->meta_shards_recorded = 0;
+	rp->meta_place_index = 0;
 	for (uint32_t sh = 0; sh < count; sh++) {
 		uint32_t n;
 		const uint32_t *reps = aeg_shard_replicas(m, sh, &n);
@@ -305,6 +333,8 @@ static void place_rebuild(struct aeg_replica *rp)
 			continue;
 		memcpy(out, ids, rf * sizeof(*out));
 		rp->meta_shards_recorded++;
+		if (index > rp->meta_place_index)
+			rp->meta_place_index = index;
 	}
 	uint64_t idx;
 	const uint8_t *v;
@@ -349,6 +379,7 @@ void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out
 	out->epoch = rs.applied;
 	out->rebalance_paused = rp->meta_paused;
 	out->shards_recorded = rp->meta_shards_recorded;
+	out->place_index = rp->meta_place_index;
 	uint32_t n_nodes;
 	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(rp->cfg.map, &n_nodes);
 	for (uint32_t i = 0; i < n_nodes && out->n_nodes < AEG_REPLICA_META_NODES_MAX; i++) {

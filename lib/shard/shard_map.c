@@ -202,6 +202,35 @@ int aeg_shard_map_build(struct aeg_shard_map **out, const struct aeg_shard_map_p
 	return 0;
 }
 
+int aeg_shard_map_placed(struct aeg_shard_map **out, const struct aeg_shard_map *m, uint64_t epoch,
+			 const uint32_t *replicas)
+{
+	*out = NULL;
+	size_t cells = (size_t)m->shard_count * m->rf;
+	for (uint32_t s = 0; s < m->shard_count; s++)
+		for (uint32_t k = 0; k < m->rf; k++) {
+			uint32_t id = replicas[(size_t)s * m->rf + k];
+			if (shard_node_index(m, id) < 0)
+				return -EINVAL;
+			for (uint32_t j = 0; j < k; j++)
+				if (replicas[(size_t)s * m->rf + j] == id)
+					return -EINVAL;
+		}
+	size_t split_bytes = m->strategy == AEG_SHARD_RANGE && m->shard_count > 1 ? m->split_off[m->shard_count - 1] : 0;
+	struct aeg_shard_map *c = shard_map_alloc(m->node_count, m->shard_count, m->rf, split_bytes);
+	if (c == NULL)
+		return -ENOMEM;
+	c->epoch = epoch;
+	c->workers = m->workers;
+	c->strategy = m->strategy;
+	memcpy(c->nodes, m->nodes, m->node_count * sizeof(*m->nodes));
+	memcpy(c->replicas, replicas, cells * sizeof(*replicas));
+	memcpy(c->split_off, m->split_off, m->shard_count * sizeof(*m->split_off));
+	memcpy(c->split_data, m->split_data, split_bytes);
+	*out = c;
+	return 0;
+}
+
 uint64_t aeg_shard_map_epoch(const struct aeg_shard_map *m) { return m->epoch; }
 uint32_t aeg_shard_map_shard_count(const struct aeg_shard_map *m) { return m->shard_count; }
 uint32_t aeg_shard_map_replication_factor(const struct aeg_shard_map *m) { return m->rf; }

@@ -77,6 +77,10 @@ leader_of() { local n; for n in 1 2 3 4; do shards_of "$n" | awk -v s="$1" '$1==
 voters_of() { shards_of "$1" | awk -v s="$2" '$1==s {print $5}'; }
 keys_of() { shards_of "$1" | awk -v s="$2" '$1==s {print $4}'; }
 has_shard() { shards_of "$1" | awk -v s="$2" '$1==s {f=1} END {exit !f}'; }
+epoch_of() {
+	"$CTL" --socket "$D/n$1/aegisd.sock" --timeout 2 status --json 2>/dev/null |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["epoch"])'
+}
 in_csv() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
 
 # move SHARD FROM TO: asked of the leader; then on every node: TO votes,
@@ -176,6 +180,19 @@ done
 log "every acknowledged write is there"
 ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \
 	--verify "$D/rec.txt" >"$D/v1.out" 2>&1 || { cat "$D/v1.out" >&2; fail "verify after the moves"; }
+
+# Every node routes by the meta records' map: one epoch everywhere, past
+# the config's, and the client fetched it again during the moves.
+for i in $(seq 1 30); do
+	epochs=$(for n in 1 2 3 4; do epoch_of "$n"; done | sort -u)
+	[ "$(echo "$epochs" | wc -l)" = 1 ] && [ "$epochs" -gt 1 ] && break
+	sleep 0.2
+done
+[ "$(echo "$epochs" | wc -l)" = 1 ] && [ "$epochs" -gt 1 ] || fail "map epochs after the moves: $(echo $epochs)"
+fetches=$(python3 -c 'import json,sys; r=json.loads([l for l in open(sys.argv[1]) if l.startswith("{\"bench\"")][0]); print(r["client"]["map_fetches"], r["client"]["stale_epochs"])' "$D/bench-load.out")
+set -- $fetches
+[ "$1" -gt 1 ] || fail "the client fetched the map $1 time(s) during the moves (stale epochs: $2)"
+log "  every node routes by the map of epoch $epochs; the client fetched it $1 times ($2 stale-epoch answers)"
 
 log "drain node 4 under load: the rebalancer moves its replicas away"
 ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --dgram-bytes "$AEGIS_DGRAM_BYTES" \

@@ -91,6 +91,12 @@ static inline uint32_t aeg_shard_map_meta_shard(const struct aeg_shard_map *m)
 {
 	return aeg_shard_map_shard_count(m);
 }
+/* A copy of m with another epoch and placement: replicas holds
+ * shard_count x replication_factor node ids (each a node of m, distinct
+ * within a shard, preferred leader first), as the meta group records them
+ * after replica moves. 0, -EINVAL (an id not in m, a repeat), -ENOMEM. */
+int aeg_shard_map_placed(struct aeg_shard_map **out, const struct aeg_shard_map *m, uint64_t epoch,
+			 const uint32_t *replicas);
 /* Range maps: split i (i < shard_count - 1) into *s. 0 or -EINVAL. */
 int aeg_shard_map_split(const struct aeg_shard_map *m, uint32_t i, struct aeg_shard_split *s);
 

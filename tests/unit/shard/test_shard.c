@@ -366,9 +366,47 @@ static void test_sizes(void **state)
 	}
 }
 
+/* A map with the meta records' placement: same nodes and routing, the
+ * given replicas and epoch, and it travels through the codec as it is. */
+static void test_placed(void **state)
+{
+	(void)state;
+	struct aeg_shard_map *m = build(1, 4, NULL, 8, 3), *p = NULL, *d = NULL;
+	uint32_t reps[8 * 3];
+	for (uint32_t s = 0; s < 8; s++)
+		for (uint32_t k = 0; k < 3; k++)
+			reps[s * 3 + k] = (s + k) % 4 + 1;
+	assert_int_equal(aeg_shard_map_placed(&p, m, 42, reps), 0);
+	assert_int_equal(aeg_shard_map_epoch(p), 42);
+	assert_int_equal(aeg_shard_map_shard_count(p), 8);
+	for (uint32_t s = 0; s < 8; s++) {
+		uint32_t n;
+		const uint32_t *r = aeg_shard_replicas(p, s, &n);
+		assert_int_equal(n, 3);
+		assert_memory_equal(r, reps + s * 3, 3 * sizeof(uint32_t));
+		assert_int_equal(aeg_shard_for_key(p, &s, sizeof(s)), aeg_shard_for_key(m, &s, sizeof(s)));
+	}
+	uint8_t buf[4096];
+	int len = aeg_shard_map_encode(p, buf, sizeof(buf));
+	assert_true(len > 0);
+	assert_int_equal(aeg_shard_map_decode(&d, buf, (size_t)len), 0);
+	assert_int_equal(aeg_shard_map_epoch(d), 42);
+	uint32_t n;
+	assert_memory_equal(aeg_shard_replicas(d, 5, &n), reps + 15, 3 * sizeof(uint32_t));
+	aeg_shard_map_free(d);
+	aeg_shard_map_free(p);
+	reps[4] = 9;  /* not a node */
+	assert_int_equal(aeg_shard_map_placed(&p, m, 43, reps), -EINVAL);
+	assert_null(p);
+	reps[4] = reps[3];  /* twice in one shard */
+	assert_int_equal(aeg_shard_map_placed(&p, m, 43, reps), -EINVAL);
+	aeg_shard_map_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_placed),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_hash_keys),
 		cmocka_unit_test(test_range_keys),
