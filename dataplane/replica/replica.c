@@ -184,9 +184,10 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 		rc->log_entries_max = c->log_entries_max;
 	rc->batch_entries_max = 256;
 	/* A learner catching up gets the snapshot one chunk per round trip:
-	 * 16 KiB chunks moved ~4 MB/s here; 512 KiB ones travel as one
-	 * fragmented message (the worker's limit is 1 MiB). */
-	rc->snapshot_chunk_bytes = 512u << 10;
+	 * 16 KiB chunks moved ~4 MB/s here, 64 KiB and 512 KiB ones (a
+	 * fragmented message) both ~8 MB/s (bench/rebalance): the rest of a
+	 * move costs more than the round trips. */
+	rc->snapshot_chunk_bytes = 64u << 10;
 	rc->inflight_max = 64;      /* appends in flight per follower (8 B each) */
 	rc->reads_max = 256;          /* pipelined linearizable reads per group */
 	/* The log may hold a few values of the largest size besides many
