@@ -601,95 +601,117 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* node drain / node remove: the request, then the record as this node sees it. */
-static int node_change(const struct args *a, const char *path)
+
+/* The commands that ask for a change and then watch the node's status
+ * until it shows: one status reply at a time goes to check(), which
+ * returns an exit code when done (or failed) and WATCH_MORE to go on. */
+#define WATCH_MORE (-1)
+typedef int (*watch_fn)(const struct aeg_json_doc *d, double elapsed_s, void *ctx);
+
+/* status or shards asked every period_ms until check is done. */
+static int watch(const char *path, double timeout_s, const char *request, long period_ms, watch_fn check, void *ctx)
 {
-	bool remove = strcmp(a->sub, "remove") == 0;
-	uint64_t id = strtoull(a->id, NULL, 10);
-	char req[128], *line = NULL;
-	snprintf(req, sizeof(req), "{\"cmd\":\"%s\",\"id\":%llu}\n", remove ? "node_remove" : "node_drain",
-		 (unsigned long long)id);
-	int code = ask_ok(path, req, a->timeout_s);
-	if (code != 0)
-		return code;
-	struct aeg_json_doc d;
-	struct aeg_json_tok *toks = NULL;
-	const char *want = remove ? "left" : "leaving";
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		if ((code = ask(path, "{\"cmd\":\"status\"}\n", a->timeout_s, &line)) != 0)
+		char *line = NULL;
+		struct aeg_json_doc d;
+		struct aeg_json_tok *toks = NULL;
+		int code = ask(path, request, timeout_s, &line);
+		if (code != 0)
 			return code;
-		char st[32];
-		bool parsed = parse_reply(path, line, &d, &toks, &code);
-		if (parsed)
-			member_state(&d, id, st, sizeof(st));
-		int meta = parsed ? aeg_json_get(&d, 0, "meta") : -1;
-		bool here = false;
-		if (meta >= 0)
-			aeg_json_as_bool(&d, aeg_json_get(&d, meta, "here"), &here);
+		if (parse_reply(path, line, &d, &toks, &code))
+			code = check(&d, seconds_since(&t0), ctx);
 		free(toks);
 		free(line);
-		if (!parsed)
+		if (code != WATCH_MORE)
 			return code;
-		if (strcmp(st, want) == 0) {
-			printf("node %llu: %s (on record in the meta group)\n", (unsigned long long)id, want);
-			return EXIT_OK;
-		}
-		if (!here) {
-			printf("node %llu: asked the meta group to record it %s (this node holds no meta "
-			       "replica to confirm it: ask a meta voter's aegisctl)\n", (unsigned long long)id, want);
-			return EXIT_OK;
-		}
-		if (seconds_since(&t0) > a->timeout_s)
-			return die(EXIT_NODE, "node %llu: asked, but not on record as %s after %.1f s (no meta "
-				   "leader?)", (unsigned long long)id, want, a->timeout_s);
-		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+		nanosleep(&(struct timespec){ .tv_nsec = period_ms * 1000000 }, NULL);
 	}
 }
 
+/* node drain / node remove: the request, then the record as this node sees it. */
+struct node_watch {
+	uint64_t id;
+	const char *want;
+	double timeout_s;
+};
+
+static int node_check(const struct aeg_json_doc *d, double t, void *ctx)
+{
+	const struct node_watch *w = ctx;
+	char st[32];
+	member_state(d, w->id, st, sizeof(st));
+	int meta = aeg_json_get(d, 0, "meta");
+	bool here = false;
+	if (meta >= 0)
+		aeg_json_as_bool(d, aeg_json_get(d, meta, "here"), &here);
+	if (strcmp(st, w->want) == 0) {
+		printf("node %llu: %s (on record in the meta group)\n", (unsigned long long)w->id, w->want);
+		return EXIT_OK;
+	}
+	if (!here) {
+		printf("node %llu: asked the meta group to record it %s (this node holds no meta "
+		       "replica to confirm it: ask a meta voter's aegisctl)\n", (unsigned long long)w->id, w->want);
+		return EXIT_OK;
+	}
+	if (t > w->timeout_s)
+		return die(EXIT_NODE, "node %llu: asked, but not on record as %s after %.1f s (no meta "
+			   "leader?)", (unsigned long long)w->id, w->want, w->timeout_s);
+	return WATCH_MORE;
+}
+
+static int node_change(const struct args *a, const char *path)
+{
+	bool remove = strcmp(a->sub, "remove") == 0;
+	struct node_watch w = { .id = strtoull(a->id, NULL, 10), .want = remove ? "left" : "leaving",
+				.timeout_s = a->timeout_s };
+	char req[128];
+	snprintf(req, sizeof(req), "{\"cmd\":\"%s\",\"id\":%llu}\n", remove ? "node_remove" : "node_drain",
+		 (unsigned long long)w.id);
+	int code = ask_ok(path, req, a->timeout_s);
+	return code != 0 ? code : watch(path, a->timeout_s, "{\"cmd\":\"status\"}\n", 100, node_check, &w);
+}
+
 /* leader transfer: the request to the shard's leader, then its table. */
+struct transfer_watch {
+	uint64_t shard, to;
+	double timeout_s;
+};
+
+static int transfer_check(const struct aeg_json_doc *d, double t, void *ctx)
+{
+	const struct transfer_watch *w = ctx;
+	uint64_t lead = 0, term = 0;
+	int arr = aeg_json_get(d, 0, "shards");
+	for (int e = arr >= 0 ? aeg_json_first(d, arr) : -1; e >= 0; e = aeg_json_after(d, arr, e)) {
+		uint64_t s;
+		if (aeg_json_as_u64(d, aeg_json_get(d, e, "shard"), &s) && s == w->shard) {
+			aeg_json_as_u64(d, aeg_json_get(d, e, "leader"), &lead);
+			aeg_json_as_u64(d, aeg_json_get(d, e, "term"), &term);
+		}
+	}
+	if (lead == w->to) {
+		printf("shard %llu: leader %llu (term %llu)\n", (unsigned long long)w->shard, (unsigned long long)lead,
+		       (unsigned long long)term);
+		return EXIT_OK;
+	}
+	if (t > w->timeout_s)
+		return die(EXIT_NODE, "shard %llu: leader still %llu after %.1f s (the transfer did not "
+			   "complete: NODE behind or unreachable?)", (unsigned long long)w->shard,
+			   (unsigned long long)lead, w->timeout_s);
+	return WATCH_MORE;
+}
+
 static int leader_transfer(const struct args *a, const char *path)
 {
-	uint64_t shard = strtoull(a->id, NULL, 10), to = strtoull(a->to, NULL, 10);
-	char req[128], *line = NULL;
+	struct transfer_watch w = { .shard = strtoull(a->id, NULL, 10), .to = strtoull(a->to, NULL, 10),
+				    .timeout_s = a->timeout_s };
+	char req[128];
 	snprintf(req, sizeof(req), "{\"cmd\":\"leader_transfer\",\"shard\":%llu,\"to\":%llu}\n",
-		 (unsigned long long)shard, (unsigned long long)to);
+		 (unsigned long long)w.shard, (unsigned long long)w.to);
 	int code = ask_ok(path, req, a->timeout_s);
-	if (code != 0)
-		return code;
-	struct aeg_json_doc d;
-	struct aeg_json_tok *toks = NULL;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if ((code = ask(path, "{\"cmd\":\"shards\"}\n", a->timeout_s, &line)) != 0)
-			return code;
-		uint64_t lead = 0, term = 0;
-		bool parsed = parse_reply(path, line, &d, &toks, &code);
-		int arr = parsed ? aeg_json_get(&d, 0, "shards") : -1;
-		for (int e = arr >= 0 ? aeg_json_first(&d, arr) : -1; e >= 0; e = aeg_json_after(&d, arr, e)) {
-			uint64_t s;
-			if (aeg_json_as_u64(&d, aeg_json_get(&d, e, "shard"), &s) && s == shard) {
-				aeg_json_as_u64(&d, aeg_json_get(&d, e, "leader"), &lead);
-				aeg_json_as_u64(&d, aeg_json_get(&d, e, "term"), &term);
-			}
-		}
-		free(toks);
-		free(line);
-		if (!parsed)
-			return code;
-		if (lead == to) {
-			printf("shard %llu: leader %llu (term %llu)\n", (unsigned long long)shard, (unsigned long long)lead,
-			       (unsigned long long)term);
-			return EXIT_OK;
-		}
-		if (seconds_since(&t0) > a->timeout_s)
-			return die(EXIT_NODE, "shard %llu: leader still %llu after %.1f s (the transfer did not "
-				   "complete: NODE behind or unreachable?)", (unsigned long long)shard,
-				   (unsigned long long)lead, a->timeout_s);
-		nanosleep(&(struct timespec){ .tv_nsec = 50000000 }, NULL);
-	}
+	return code != 0 ? code : watch(path, a->timeout_s, "{\"cmd\":\"shards\"}\n", 50, transfer_check, &w);
 }
 
 /* The shard's row in a status reply: voters and learners as lists; false
@@ -737,106 +759,99 @@ static uint64_t moves_failed(const struct aeg_json_doc *d)
 
 /* shard move: the request to the shard's leader, then its shard table
  * until TO votes and FROM is gone (or the move failed there). */
+struct move_watch {
+	uint64_t shard, from, to, failed0;
+	double wait_s;
+	bool first;              /* the reply before the request: failed0 */
+};
+
+static int move_check(const struct aeg_json_doc *d, double t, void *ctx)
+{
+	struct move_watch *w = ctx;
+	char voters[CELL_BYTES], learners[CELL_BYTES];
+	uint64_t lead = 0, node = 0;
+	if (w->first) {
+		w->failed0 = moves_failed(d);
+		w->first = false;
+		return EXIT_OK;
+	}
+	bool here = shard_row(d, w->shard, voters, learners, &lead);
+	aeg_json_as_u64(d, aeg_json_get(d, 0, "node"), &node);
+	if (here && in_list(voters, w->to) && !in_list(voters, w->from) && !in_list(learners, w->from)) {
+		printf("shard %llu: moved %llu -> %llu in %.1f s; voters %s, leader %llu\n", (unsigned long long)w->shard,
+		       (unsigned long long)w->from, (unsigned long long)w->to, t, voters, (unsigned long long)lead);
+		return EXIT_OK;
+	}
+	if (!here && node == w->from) {
+		printf("shard %llu: moved %llu -> %llu in %.1f s; this node's replica is gone\n",
+		       (unsigned long long)w->shard, (unsigned long long)w->from, (unsigned long long)w->to, t);
+		return EXIT_OK;
+	}
+	if (moves_failed(d) > w->failed0)
+		return die(EXIT_NODE, "shard %llu: the move failed on this node after %.1f s (its log says why)",
+			   (unsigned long long)w->shard, t);
+	if (t > w->wait_s)
+		return die(EXIT_NODE, "shard %llu: move %llu -> %llu not done after %.1f s (voters %s, learners "
+			   "%s); it goes on: watch aegisctl shard list", (unsigned long long)w->shard,
+			   (unsigned long long)w->from, (unsigned long long)w->to, w->wait_s, here ? voters : "?",
+			   here ? learners : "?");
+	return WATCH_MORE;
+}
+
 static int shard_move(const struct args *a, const char *path)
 {
-	uint64_t shard = strtoull(a->id, NULL, 10), from = strtoull(a->from, NULL, 10), to = strtoull(a->to, NULL, 10);
-	double wait_s = a->timeout_set ? a->timeout_s : 300;
-	char req[160], *line = NULL, voters[CELL_BYTES], learners[CELL_BYTES];
-	struct aeg_json_doc d;
-	struct aeg_json_tok *toks = NULL;
-	int code;
-	if ((code = ask(path, "{\"cmd\":\"status\"}\n", a->timeout_s, &line)) != 0)
+	struct move_watch w = { .shard = strtoull(a->id, NULL, 10), .from = strtoull(a->from, NULL, 10),
+				.to = strtoull(a->to, NULL, 10), .wait_s = a->timeout_set ? a->timeout_s : 300,
+				.first = true };
+	const char *status = "{\"cmd\":\"status\"}\n";
+	int code = watch(path, a->timeout_s, status, 100, move_check, &w);
+	if (code != 0)
 		return code;
-	bool parsed = parse_reply(path, line, &d, &toks, &code);
-	uint64_t failed0 = parsed ? moves_failed(&d) : 0;
-	free(toks);
-	free(line);
-	if (!parsed)
-		return code;
+	char req[160];
 	snprintf(req, sizeof(req), "{\"cmd\":\"shard_move\",\"shard\":%llu,\"from\":%llu,\"to\":%llu}\n",
-		 (unsigned long long)shard, (unsigned long long)from, (unsigned long long)to);
-	if ((code = ask_ok(path, req, a->timeout_s)) != 0)
-		return code;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if ((code = ask(path, "{\"cmd\":\"status\"}\n", a->timeout_s, &line)) != 0)
-			return code;
-		uint64_t lead = 0, node = 0;
-		parsed = parse_reply(path, line, &d, &toks, &code);
-		bool here = parsed && shard_row(&d, shard, voters, learners, &lead);
-		uint64_t failed = parsed ? moves_failed(&d) : 0;
-		if (parsed)
-			aeg_json_as_u64(&d, aeg_json_get(&d, 0, "node"), &node);
-		free(toks);
-		free(line);
-		if (!parsed)
-			return code;
-		double t = seconds_since(&t0);
-		if (here && in_list(voters, to) && !in_list(voters, from) && !in_list(learners, from)) {
-			printf("shard %llu: moved %llu -> %llu in %.1f s; voters %s, leader %llu\n", (unsigned long long)shard,
-			       (unsigned long long)from, (unsigned long long)to, t, voters, (unsigned long long)lead);
-			return EXIT_OK;
-		}
-		if (!here && node == from) {
-			printf("shard %llu: moved %llu -> %llu in %.1f s; this node's replica is gone\n",
-			       (unsigned long long)shard, (unsigned long long)from, (unsigned long long)to, t);
-			return EXIT_OK;
-		}
-		if (failed > failed0)
-			return die(EXIT_NODE, "shard %llu: the move failed on this node after %.1f s (its log says why)",
-				   (unsigned long long)shard, t);
-		if (t > wait_s)
-			return die(EXIT_NODE, "shard %llu: move %llu -> %llu not done after %.1f s (voters %s, learners "
-				   "%s); it goes on: watch aegisctl shard list", (unsigned long long)shard,
-				   (unsigned long long)from, (unsigned long long)to, wait_s, here ? voters : "?",
-				   here ? learners : "?");
-		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
-	}
+		 (unsigned long long)w.shard, (unsigned long long)w.from, (unsigned long long)w.to);
+	code = ask_ok(path, req, a->timeout_s);
+	return code != 0 ? code : watch(path, a->timeout_s, status, 100, move_check, &w);
 }
 
 /* rebalance pause / resume: the record asked for, then watched where this
  * node has the records. */
+struct switch_watch {
+	bool pause;
+	double timeout_s;
+};
+
+static int switch_check(const struct aeg_json_doc *d, double t, void *ctx)
+{
+	const struct switch_watch *w = ctx;
+	bool paused = false, here = false;
+	int rb = aeg_json_get(d, 0, "rebalance"), meta = aeg_json_get(d, 0, "meta");
+	if (rb >= 0)
+		aeg_json_as_bool(d, aeg_json_get(d, rb, "paused"), &paused);
+	if (meta >= 0)
+		aeg_json_as_bool(d, aeg_json_get(d, meta, "here"), &here);
+	const char *want = w->pause ? "paused" : "running";
+	if (!here) {
+		printf("rebalance: asked the meta group to record it %s (this node holds no meta replica to "
+		       "confirm it: ask a meta voter's aegisctl)\n", want);
+		return EXIT_OK;
+	}
+	if (paused == w->pause) {
+		printf("rebalance: %s (on record in the meta group)\n", want);
+		return EXIT_OK;
+	}
+	if (t > w->timeout_s)
+		return die(EXIT_NODE, "rebalance: asked, but not on record as %s after %.1f s (no meta leader?)", want,
+			   w->timeout_s);
+	return WATCH_MORE;
+}
+
 static int rebalance_switch(const struct args *a, const char *path)
 {
-	bool pause = strcmp(a->sub, "pause") == 0;
-	int code = ask_ok(path, pause ? "{\"cmd\":\"rebalance_pause\"}\n" : "{\"cmd\":\"rebalance_resume\"}\n",
+	struct switch_watch w = { .pause = strcmp(a->sub, "pause") == 0, .timeout_s = a->timeout_s };
+	int code = ask_ok(path, w.pause ? "{\"cmd\":\"rebalance_pause\"}\n" : "{\"cmd\":\"rebalance_resume\"}\n",
 			  a->timeout_s);
-	if (code != 0)
-		return code;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		char *line = NULL;
-		struct aeg_json_doc d;
-		struct aeg_json_tok *toks = NULL;
-		if ((code = ask(path, "{\"cmd\":\"status\"}\n", a->timeout_s, &line)) != 0)
-			return code;
-		bool parsed = parse_reply(path, line, &d, &toks, &code), paused = false, here = false;
-		int rb = parsed ? aeg_json_get(&d, 0, "rebalance") : -1;
-		int meta = parsed ? aeg_json_get(&d, 0, "meta") : -1;
-		if (rb >= 0)
-			aeg_json_as_bool(&d, aeg_json_get(&d, rb, "paused"), &paused);
-		if (meta >= 0)
-			aeg_json_as_bool(&d, aeg_json_get(&d, meta, "here"), &here);
-		free(toks);
-		free(line);
-		if (!parsed)
-			return code;
-		if (!here) {
-			printf("rebalance: asked the meta group to record it %s (this node holds no meta replica to "
-			       "confirm it: ask a meta voter's aegisctl)\n", pause ? "paused" : "running");
-			return EXIT_OK;
-		}
-		if (paused == pause) {
-			printf("rebalance: %s (on record in the meta group)\n", pause ? "paused" : "running");
-			return EXIT_OK;
-		}
-		if (seconds_since(&t0) > a->timeout_s)
-			return die(EXIT_NODE, "rebalance: asked, but not on record as %s after %.1f s (no meta leader?)",
-				   pause ? "paused" : "running", a->timeout_s);
-		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
-	}
+	return code != 0 ? code : watch(path, a->timeout_s, "{\"cmd\":\"status\"}\n", 100, switch_check, &w);
 }
 
 int main(int argc, char **argv)

@@ -74,7 +74,7 @@ static bool conf_joint(const struct aeg_raft_conf *c)
 	return false;
 }
 
-static uint8_t role_of(const struct aeg_raft_conf *c, uint32_t id)
+uint8_t aeg_raft_conf_role(const struct aeg_raft_conf *c, uint32_t id)
 {
 	for (uint32_t i = 0; i < c->n; i++)
 		if (c->ids[i] == id)
@@ -130,7 +130,7 @@ int aeg_raft_propose_conf(struct aeg_raft *r, const struct aeg_raft_conf *target
 	bool voters_change = false;
 	uint32_t voters_in = 0;
 	for (uint32_t i = 0; i < target->n; i++) {
-		uint8_t now = role_of(&r->conf, target->ids[i]);
+		uint8_t now = aeg_raft_conf_role(&r->conf, target->ids[i]);
 		uint8_t want = target->roles[i];
 		voters_in += (want & AEG_RAFT_MEMBER_VOTER) != 0;
 		voters_change |= (want & AEG_RAFT_MEMBER_VOTER) != (now & AEG_RAFT_MEMBER_VOTER);
@@ -139,7 +139,7 @@ int aeg_raft_propose_conf(struct aeg_raft *r, const struct aeg_raft_conf *target
 		next.n++;
 	}
 	for (uint32_t i = 0; i < r->conf.n; i++) {
-		if (role_of(target, r->conf.ids[i]) != 0 || !(r->conf.roles[i] & AEG_RAFT_MEMBER_VOTER))
+		if (aeg_raft_conf_role(target, r->conf.ids[i]) != 0 || !(r->conf.roles[i] & AEG_RAFT_MEMBER_VOTER))
 			continue;
 		voters_change = true;  /* a voter leaves */
 		if (next.n == AEG_RAFT_CONF_MAX)

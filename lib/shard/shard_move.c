@@ -7,14 +7,6 @@
 
 #include "common/codec.h"
 
-static uint8_t role_of(const struct aeg_raft_conf *c, uint32_t id)
-{
-	for (uint32_t i = 0; i < c->n; i++)
-		if (c->ids[i] == id)
-			return c->roles[i];
-	return 0;
-}
-
 static bool joint(const struct aeg_raft_conf *c)
 {
 	for (uint32_t i = 0; i < c->n; i++)
@@ -68,7 +60,7 @@ void aeg_shard_move_next(const struct aeg_move_view *v, uint32_t from, uint32_t 
 {
 	memset(out, 0, sizeof(*out));
 	const struct aeg_raft_conf *c = v->conf;
-	uint8_t from_role = role_of(c, from), to_role = role_of(c, to);
+	uint8_t from_role = aeg_raft_conf_role(c, from), to_role = aeg_raft_conf_role(c, to);
 	bool committed = v->commit >= v->conf_index;
 	if (from == 0 || to == 0 || from == to) {
 		step(out, AEG_MOVE_FAILED, "bad move");

@@ -36,18 +36,7 @@ LINCHECK=$BUILD/tests/lincheck/aegis-lincheck
 fail() { fail_logs "$*" "$D"/n*.log "$D"/bench-*.err; }
 ac() { "$CLUSTER" --dir "$D" "$@"; }
 
-on_exit() {
-	local rc=$?
-	trap - EXIT
-	local j
-	for j in $(jobs -p); do kill "$j" 2>/dev/null; done
-	[ -f "$D/cluster.env" ] && "$CLUSTER" --dir "$D" stop >/dev/null 2>&1
-	if [ -z "${AEGIS_TEST_KEEP:-}" ] && { [ "$rc" = 0 ] || [ "$rc" = 77 ]; }; then rm -rf "$D" "$D.lock"; else echo "run dir kept: $D" >&2; fi
-	exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+cluster_traps
 
 cluster_require "$CLUSTER" "$BUILD"
 [ -x "$BENCH" ] && [ -x "$LINCHECK" ] || skip "no aegis-bench or aegis-lincheck in $BUILD"
@@ -283,6 +272,6 @@ done
 "$CTL" --socket "$D/n1/aegisd.sock" node remove 3 2>"$D/remove.err" && fail "node remove 3 was not refused"
 grep -q "refused: node 3 is a meta voter" "$D/remove.err" || fail "node remove: $(cat "$D/remove.err")"
 "$CTL" --socket "$D/n1/aegisd.sock" cluster status | grep -E '^(meta group|rebalance)' | sed 's/^/    /' >&2
-ac cli put after-drain yes || fail "a write after the drain (nothing moves yet: node 3 still serves)"
+ac cli put after-drain yes || fail "a write after the drain (3 nodes, rf 3: nowhere to move, node 3 still serves)"
 ac stop >/dev/null || fail "stop"
 log "PASS"

@@ -40,18 +40,7 @@ CTL=$BUILD/tools/aegisctl
 fail() { fail_logs "$*" "$D"/n*.log "$D"/bench-*.err; }
 ac() { "$CLUSTER" --dir "$D" "$@"; }
 
-on_exit() {
-	local rc=$?
-	trap - EXIT
-	local j
-	for j in $(jobs -p); do kill "$j" 2>/dev/null; done
-	[ -f "$D/cluster.env" ] && "$CLUSTER" --dir "$D" stop >/dev/null 2>&1
-	if [ -z "${AEGIS_TEST_KEEP:-}" ] && { [ "$rc" = 0 ] || [ "$rc" = 77 ]; }; then rm -rf "$D" "$D.lock"; else echo "run dir kept: $D" >&2; fi
-	exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+cluster_traps
 
 cluster_require "$CLUSTER" "$BUILD"
 [ -x "$BENCH" ] && [ -x "$CTL" ] || skip "no aegis-bench or aegisctl in $BUILD"
@@ -82,6 +71,20 @@ epoch_of() {
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["epoch"])'
 }
 in_csv() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
+
+# writes_ok NAME: aegis-bench's $D/bench-NAME.out has only OK write answers.
+writes_ok() {
+	python3 - "$D/bench-$1.out" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith('{"bench"'):
+        r = json.loads(line)
+        bad = {k: v for k, v in r["status"]["write"].items() if k != "ok"}
+        print("  write answers:", r["status"]["write"], "p99 %.1f ms" % (r["latency_us"]["p99"] / 1000), file=sys.stderr)
+        sys.exit(1 if bad else 0)
+sys.exit(1)
+EOF
+}
 
 # move SHARD FROM TO: asked of the leader; then on every node: TO votes,
 # FROM is gone from the config and from its node, TO has the leader's keys
@@ -114,11 +117,17 @@ pick() {
 	for n in 1 2 3 4; do in_csv "$v" "$n" || echo "$lead $v $n"; done
 }
 
+# load NAME SECS REC: aegis-bench writes in the background (BENCH_PID),
+# every acknowledged write recorded in $D/REC.txt.
+load() {
+	ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --dgram-bytes "$AEGIS_DGRAM_BYTES" \
+		--quiet --timeout-ms 300 --retries 40 --outstanding 128 --keys 20000 --duration "$2" \
+		--record "$D/$3.txt" >"$D/bench-$1.out" 2>"$D/bench-$1.err" &
+	BENCH_PID=$!
+}
+
 log "aegis-bench writes for the whole run (--record)"
-ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --dgram-bytes "$AEGIS_DGRAM_BYTES" \
-	--quiet --timeout-ms 300 --retries 40 --outstanding 128 --keys 20000 --duration 30 \
-	--record "$D/rec.txt" >"$D/bench-load.out" 2>"$D/bench-load.err" &
-BENCH_PID=$!
+load load 30 rec
 sleep 3
 
 # The rebalancer would even out what the moves below unbalance: paused
@@ -154,16 +163,7 @@ log "  refused: $(echo "$out" | tr '\n' ' ')"
 wait "$BENCH_PID" || fail "aegis-bench failed (exit $?)"
 grep -q '"bench":"aegis-bench"' "$D/bench-load.out" || fail "aegis-bench printed no result"
 log "  $(grep '^throughput' "$D/bench-load.out")"
-python3 - "$D/bench-load.out" <<'EOF' || fail "writes failed during the moves"
-import json, sys
-for line in open(sys.argv[1]):
-    if line.startswith('{"bench"'):
-        r = json.loads(line)
-        bad = {k: v for k, v in r["status"]["write"].items() if k != "ok"}
-        print("  write answers:", r["status"]["write"], file=sys.stderr)
-        sys.exit(1 if bad else 0)
-sys.exit(1)
-EOF
+writes_ok load || fail "writes failed during the moves"
 
 # Once writes stop, every replica of a moved shard holds the same keys.
 sleep 1
@@ -195,10 +195,7 @@ set -- $fetches
 log "  every node routes by the map of epoch $epochs; the client fetched it $1 times ($2 stale-epoch answers)"
 
 log "drain node 4 under load: the rebalancer moves its replicas away"
-ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --dgram-bytes "$AEGIS_DGRAM_BYTES" \
-	--quiet --timeout-ms 300 --retries 40 --outstanding 128 --keys 20000 --duration 25 \
-	--record "$D/rec2.txt" >"$D/bench-drain.out" 2>"$D/bench-drain.err" &
-BENCH_PID=$!
+load drain 25 rec2
 sleep 2
 held4=$(shards_of 4 | wc -l)
 out=$("$CTL" --socket "$D/n1/aegisd.sock" rebalance resume 2>&1) || fail "rebalance resume: $out"
@@ -218,16 +215,7 @@ done
 out=$("$CTL" --socket "$D/n1/aegisd.sock" node remove 4 2>&1) || fail "node remove 4 after the drain: $out"
 log "  $out"
 wait "$BENCH_PID" || fail "aegis-bench (drain) failed (exit $?)"
-python3 - "$D/bench-drain.out" <<'EOF' || fail "writes failed during the drain"
-import json, sys
-for line in open(sys.argv[1]):
-    if line.startswith('{"bench"'):
-        r = json.loads(line)
-        bad = {k: v for k, v in r["status"]["write"].items() if k != "ok"}
-        print("  write answers:", r["status"]["write"], "p99 %.1f ms" % (r["latency_us"]["p99"] / 1000), file=sys.stderr)
-        sys.exit(1 if bad else 0)
-sys.exit(1)
-EOF
+writes_ok drain || fail "writes failed during the drain"
 for rec in rec rec2; do
 	ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \
 		--verify "$D/$rec.txt" >"$D/v-$rec.out" 2>&1 || { cat "$D/v-$rec.out" >&2; fail "verify $rec after the drain"; }

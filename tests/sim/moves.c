@@ -20,14 +20,6 @@
 
 #define MOVE_STEP_US 5000
 
-static uint8_t role_of(const struct aeg_raft_conf *c, uint32_t id)
-{
-	for (uint32_t i = 0; i < c->n; i++)
-		if (c->ids[i] == id)
-			return c->roles[i];
-	return 0;
-}
-
 static uint32_t voters(const struct aeg_raft_conf *c)
 {
 	uint32_t n = 0;
@@ -48,7 +40,7 @@ void moves_start(struct sim *s)
 	aeg_raft_conf_get(r, &c);
 	uint32_t from_c[SIM_NODES_MAX], to_c[SIM_NODES_MAX], nf = 0, nt = 0;
 	for (uint32_t id = 1; id <= s->n; id++) {
-		uint8_t role = role_of(&c, id);
+		uint8_t role = aeg_raft_conf_role(&c, id);
 		if (role == AEG_RAFT_MEMBER_VOTER)
 			from_c[nf++] = id;
 		else if (role == 0)

@@ -371,6 +371,8 @@ int aeg_raft_restore_snapshot(struct aeg_raft *r, uint64_t index, uint64_t term,
  * (thesis §4.1). -EBUSY while a change is uncommitted or joint, -EPERM not
  * leader. */
 int aeg_raft_propose_conf(struct aeg_raft *r, const struct aeg_raft_conf *target);
+/* id's aeg_raft_member_role bits in c (0: not a member). */
+uint8_t aeg_raft_conf_role(const struct aeg_raft_conf *c, uint32_t id);
 /* Binary form of a config (varint count, then varint id and u8 roles). */
 int aeg_raft_conf_encode(const struct aeg_raft_conf *c, uint8_t *buf, size_t cap);
 /* 0, -EMSGSIZE (truncated) or -EINVAL (duplicates, bad roles, trailing bytes). */

@@ -8,6 +8,9 @@
 #                    transport's PMD installed and namespaces creatable;
 #                    sets $transport (the cluster's default) and uses $P
 #                    (the test's prefix) for the probe namespace
+#   cluster_traps    on exit: background jobs killed, the cluster in $D
+#                    stopped ($CLUSTER), $D removed unless the test failed
+#                    (or AEGIS_TEST_KEEP is set)
 T0=${EPOCHREALTIME/./}
 
 log() { echo "[$(date +%T.%N | cut -c1-12) +$(((${EPOCHREALTIME/./} - T0) / 1000000))s] $*" >&2; }
@@ -36,4 +39,20 @@ cluster_require() {
 	fi
 	ip netns add "$P-probe" 2>/dev/null || skip "cannot create a network namespace"
 	ip netns del "$P-probe"
+}
+
+cluster_on_exit() {
+	local rc=$?
+	trap - EXIT
+	local j
+	for j in $(jobs -p); do kill "$j" 2>/dev/null; done
+	[ -f "$D/cluster.env" ] && "$CLUSTER" --dir "$D" stop >/dev/null 2>&1
+	if [ -z "${AEGIS_TEST_KEEP:-}" ] && { [ "$rc" = 0 ] || [ "$rc" = 77 ]; }; then rm -rf "$D" "$D.lock"; else echo "run dir kept: $D" >&2; fi
+	exit "$rc"
+}
+
+cluster_traps() {
+	trap cluster_on_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 }

@@ -19,14 +19,6 @@ static struct aeg_raft_conf voters(uint32_t a, uint32_t b, uint32_t c)
 	return k;
 }
 
-static uint8_t role(const struct aeg_raft_conf *c, uint32_t id)
-{
-	for (uint32_t i = 0; i < c->n; i++)
-		if (c->ids[i] == id)
-			return c->roles[i];
-	return 0;
-}
-
 static uint32_t n_voters(const struct aeg_raft_conf *c)
 {
 	uint32_t n = 0;
@@ -41,10 +33,10 @@ static struct aeg_raft_conf joint_of(const struct aeg_raft_conf *now, const stru
 {
 	struct aeg_raft_conf j = *target;
 	for (uint32_t i = 0; i < j.n; i++)
-		if (role(now, j.ids[i]) & AEG_RAFT_MEMBER_VOTER)
+		if (aeg_raft_conf_role(now, j.ids[i]) & AEG_RAFT_MEMBER_VOTER)
 			j.roles[i] |= AEG_RAFT_MEMBER_VOTER_OUT;
 	for (uint32_t i = 0; i < now->n; i++)
-		if (role(target, now->ids[i]) == 0 && (now->roles[i] & AEG_RAFT_MEMBER_VOTER)) {
+		if (aeg_raft_conf_role(target, now->ids[i]) == 0 && (now->roles[i] & AEG_RAFT_MEMBER_VOTER)) {
 			j.ids[j.n] = now->ids[i];
 			j.roles[j.n++] = AEG_RAFT_MEMBER_VOTER_OUT;
 		}
@@ -59,7 +51,7 @@ static void test_walk(void **state)
 	struct aeg_move_step s;
 	aeg_shard_move_next(&v, 3, 4, false, &s);
 	assert_int_equal(s.action, AEG_MOVE_ADD_LEARNER);
-	assert_int_equal(role(&s.target, 4), AEG_RAFT_MEMBER_LEARNER);
+	assert_int_equal(aeg_raft_conf_role(&s.target, 4), AEG_RAFT_MEMBER_LEARNER);
 	assert_int_equal(n_voters(&s.target), 3);
 	c = s.target;
 	v.conf_index = 101;
@@ -78,10 +70,10 @@ static void test_walk(void **state)
 	v.to_replicating = true;
 	aeg_shard_move_next(&v, 3, 4, false, &s);
 	assert_int_equal(s.action, AEG_MOVE_PROMOTE);
-	assert_int_equal(role(&s.target, 4), AEG_RAFT_MEMBER_VOTER);
-	assert_int_equal(role(&s.target, 3), 0);
-	assert_int_equal(role(&s.target, 1), AEG_RAFT_MEMBER_VOTER);
-	assert_int_equal(role(&s.target, 2), AEG_RAFT_MEMBER_VOTER);
+	assert_int_equal(aeg_raft_conf_role(&s.target, 4), AEG_RAFT_MEMBER_VOTER);
+	assert_int_equal(aeg_raft_conf_role(&s.target, 3), 0);
+	assert_int_equal(aeg_raft_conf_role(&s.target, 1), AEG_RAFT_MEMBER_VOTER);
+	assert_int_equal(aeg_raft_conf_role(&s.target, 2), AEG_RAFT_MEMBER_VOTER);
 	struct aeg_raft_conf j = joint_of(&c, &s.target);
 	c = j;
 	v.conf_index = 150;
@@ -115,8 +107,8 @@ static void test_never_below_voters(void **state)
 		if (s.action != AEG_MOVE_ADD_LEARNER && s.action != AEG_MOVE_PROMOTE)
 			break;
 		assert_true(n_voters(&s.target) >= 3);
-		if (role(&s.target, 2) == 0)
-			assert_int_equal(role(&s.target, 5), AEG_RAFT_MEMBER_VOTER);
+		if (aeg_raft_conf_role(&s.target, 2) == 0)
+			assert_int_equal(aeg_raft_conf_role(&s.target, 5), AEG_RAFT_MEMBER_VOTER);
 		c = s.action == AEG_MOVE_PROMOTE ? voters(1, 3, 5) : s.target;
 		v.conf_index = v.commit = v.to_match = v.commit + 1;
 	}
@@ -136,7 +128,7 @@ static void test_leader_moves_itself(void **state)
 	struct aeg_move_step s;
 	aeg_shard_move_next(&v, 1, 4, false, &s);
 	assert_int_equal(s.action, AEG_MOVE_PROMOTE);
-	assert_int_equal(role(&s.target, 1), 0);
+	assert_int_equal(aeg_raft_conf_role(&s.target, 1), 0);
 	c = voters(2, 3, 4);
 	v.leader = false;
 	v.conf_index = 11;
