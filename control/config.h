@@ -80,6 +80,9 @@
  *                                                         node); 0: none
  *   tolerance_pct                    int       10         each node's share of replicas within
  *                                                         this % of its target
+ *   leaders                          bool      true       a shard's leader hands leadership to
+ *                                                         its preferred replica (the first on
+ *                                                         record) when that one is healthy
  *
  * Parsing, overrides and validation do no I/O (the fuzz target runs them);
  * aeg_config_load and aeg_config_load_key read files. Nothing allocates
@@ -184,6 +187,7 @@ struct aeg_config {
 	uint32_t rereplicate_ms;
 	uint32_t rebalance_moves_max;
 	uint32_t rebalance_tolerance_pct;
+	bool rebalance_leaders;
 
 	/* Where each key's value came from, so that validation errors can
 	 * name file:line: 0 default (or an earlier file), UINT32_MAX --set. */

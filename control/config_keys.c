@@ -72,6 +72,7 @@ const struct cfg_key cfg_keys[CK_COUNT] = {
 	[CK_REREPLICATE] = UINT("membership", "rereplicate_ms", rereplicate_ms, 0, 86400000),
 	[CK_REBALANCE_MOVES] = UINT("rebalance", "moves_max", rebalance_moves_max, 0, 64),
 	[CK_REBALANCE_TOLERANCE] = UINT("rebalance", "tolerance_pct", rebalance_tolerance_pct, 0, 100),
+	[CK_REBALANCE_LEADERS] = BOOL("rebalance", "leaders", rebalance_leaders),
 };
 
 _Static_assert(CK_COUNT <= AEG_CONFIG_KEYS_MAX, "origin_line too short");
@@ -110,6 +111,7 @@ int aeg_config_defaults(struct aeg_config *c)
 		.rereplicate_ms = 60000,
 		.rebalance_moves_max = 2,
 		.rebalance_tolerance_pct = 10,
+		.rebalance_leaders = true,
 	};
 	return 0;
 }

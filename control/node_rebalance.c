@@ -20,7 +20,9 @@ int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg,
 	size_t cells = (size_t)aeg_shard_map_shard_count(map) * aeg_shard_map_replication_factor(map);
 	nr->place = calloc(cells * 2, sizeof(*nr->place));  /* the records' placement, then the planner's copy */
 	nr->nodes = calloc(n_nodes, sizeof(*nr->nodes));
-	if (nr->place == NULL || nr->nodes == NULL) {
+	nr->transfer_ms = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->transfer_ms));
+	nr->groups = calloc((size_t)aeg_shard_map_shard_count(map) + 2, sizeof(*nr->groups));
+	if (nr->place == NULL || nr->nodes == NULL || nr->transfer_ms == NULL || nr->groups == NULL) {
 		node_rebalance_fini(nr);
 		return -ENOMEM;
 	}
@@ -39,8 +41,12 @@ void node_rebalance_fini(struct node_rebalance *nr)
 {
 	free(nr->place);
 	free(nr->nodes);
+	free(nr->transfer_ms);
+	free(nr->groups);
 	nr->place = NULL;
 	nr->nodes = NULL;
+	nr->transfer_ms = NULL;
+	nr->groups = NULL;
 	copy_free(&nr->served);
 	for (uint32_t i = 0; i < NODE_REBALANCE_OLD_MAPS; i++)
 		copy_free(&nr->old[i]);
@@ -122,6 +128,34 @@ uint32_t node_rebalance_held(const struct node_rebalance *nr, uint32_t node)
 }
 
 /* Moves this node's workers finished: their voters to the meta records. */
+/* A move's voters in the slots on record: each keeps its slot and the
+ * newcomer takes the one of the replica it replaced, so that the preferred
+ * leader (slot 0) moves only with its own replica. */
+static void order_voters(const struct node_rebalance *nr, uint32_t shard, const uint32_t *in, uint32_t n,
+			 uint32_t *out)
+{
+	uint32_t rf = aeg_shard_map_replication_factor(nr->map);
+	memcpy(out, in, n * sizeof(*out));
+	if (n != rf || nr->epoch == 0 || n > 5)
+		return;
+	const uint32_t *old = nr->place + (size_t)shard * rf;
+	bool used[5] = { false };
+	for (uint32_t k = 0; k < rf; k++) {
+		out[k] = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (in[i] == old[k] && !used[i]) {
+				out[k] = in[i];
+				used[i] = true;
+			}
+	}
+	for (uint32_t k = 0; k < rf; k++)
+		for (uint32_t i = 0; out[k] == 0 && i < n; i++)
+			if (!used[i]) {
+				out[k] = in[i];
+				used[i] = true;
+			}
+}
+
 static void relay_placed(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
 			 struct aeg_dp_runtime *rt)
 {
@@ -136,8 +170,10 @@ static void relay_placed(struct node_rebalance *nr, struct aeg_replica *const *r
 			const struct aeg_replica_placed *p = &st.placed[nr->placed_seen[w] % AEG_REPLICA_PLACED_RING];
 			struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_META_SHARD, .len = 56,
 						 .arg = { p->shard, p->n } };
+			uint32_t ordered[5];
+			order_voters(nr, p->shard, p->voters, p->n < 5 ? p->n : 5, ordered);
 			for (uint32_t i = 0; i < p->n && i < 5; i++)
-				m.arg[2 + i] = p->voters[i];
+				m.arg[2 + i] = ordered[i];
 			if (aeg_dp_runtime_ctl_send(rt, 0, &m) != 0)
 				break;  /* the ring is full: next poll */
 			nr->placed_seen[w]++;
@@ -228,6 +264,40 @@ static void reask(struct node_rebalance *nr, uint32_t workers, uint64_t now_ms, 
 	}
 }
 
+/* Leadership to each shard's preferred replica (rebalance.leaders). */
+static void leaders(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
+		    const struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+{
+	static __thread struct aeg_replica_status st;
+	uint32_t count = aeg_shard_map_shard_count(nr->map), rf = aeg_shard_map_replication_factor(nr->map);
+	if (!nr->cfg->rebalance_leaders || nr->epoch == 0 || now_ms - nr->last_transfer_ms < 1000)
+		return;
+	for (uint32_t w = 0; w < workers; w++) {
+		uint32_t n = aeg_replica_status_read(rps[w], &st, nr->groups, count + 2);
+		for (uint32_t i = 0; i < n && i < count + 2; i++) {
+			const struct aeg_replica_group_status *g = &nr->groups[i];
+			if (g->shard >= count || g->role != AEG_RAFT_LEADER || g->lead != nr->cfg->node_id)
+				continue;
+			uint32_t pref = nr->place[(size_t)g->shard * rf];
+			const struct aeg_member *m = aeg_members_get(&nm->ms, pref);
+			bool voter = false;
+			for (uint32_t k = 0; k < g->n_members; k++)
+				voter |= g->members[k] == pref && g->member_roles[k] == AEG_RAFT_MEMBER_VOTER;
+			if (pref == nr->cfg->node_id || !voter || m == NULL || m->state != AEG_NODE_HEALTHY ||
+			    (nr->transfer_ms[g->shard] != 0 && now_ms - nr->transfer_ms[g->shard] < 30000))
+				continue;
+			struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_LEADER_TRANSFER, .len = 16, .arg = { g->shard, pref } };
+			if (aeg_dp_runtime_ctl_send(rt, (uint16_t)w, &c) != 0)
+				return;
+			nr->transfer_ms[g->shard] = now_ms;
+			nr->last_transfer_ms = now_ms;
+			nr->transfers++;
+			log("rebalance: shard %u's leadership to its preferred replica, node %u", g->shard, pref);
+			return;
+		}
+	}
+}
+
 void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
 			 const struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
 			 struct aeg_dp_runtime *rt)
@@ -239,14 +309,14 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 	relay_placed(nr, rps, workers, rt);
 	(void)aeg_replica_status_read(rps[0], &st, NULL, 0);
 	uint64_t epoch = st.meta.here ? aeg_replica_meta_placement(rps[0], nr->place, cells(nr)) : 0;
-	if (epoch != 0)
-		map_update(nr, st.meta.place_index, rps, workers, log, rt);
+	nr->epoch = epoch;
 	nr->planning = epoch != 0 && nm != NULL;
 	nr->leading = nr->planning && st.meta.role == AEG_RAFT_LEADER;
 	nr->paused = st.meta.rebalance_paused;
-	nr->epoch = epoch;
 	if (!nr->planning)
 		return;
+	map_update(nr, st.meta.place_index, rps, workers, log, rt);
+	leaders(nr, rps, workers, nm, now_ms, log, rt);
 	uint32_t on = inflight_update(nr, now_ms, log);
 	if (!nr->leading)
 		memset(nr->inflight, 0, sizeof(nr->inflight));  /* the new meta leader plans them */

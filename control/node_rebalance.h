@@ -23,7 +23,13 @@
  * (AEG_REPLICA_CTL_MAP_SET); clients fetching the map get it, and a
  * request made with an older epoch is answered STALE_EPOCH (the client
  * fetches the map again). Old maps are freed once every worker reports the
- * new epoch. */
+ * new epoch.
+ *
+ * Leaders (rebalance.leaders): each node hands the leadership of a shard it
+ * leads to the shard's preferred replica (the first voter on record: the
+ * map's spread of preferred leaders, kept by moves, whose newcomer takes
+ * the slot of the replica it replaces) when that node is HEALTHY and a
+ * voter; one transfer a second per node, a shard tried again after 30 s. */
 #ifndef AEGIS_CONTROL_NODE_REBALANCE_H
 #define AEGIS_CONTROL_NODE_REBALANCE_H
 
@@ -80,6 +86,11 @@ struct node_rebalance {
 	uint64_t served_index;   /* the shard record's index it came from */
 	struct node_map_copy old[NODE_REBALANCE_OLD_MAPS];  /* until no worker uses them */
 	uint64_t maps_sent;
+	/* leadership handed to preferred replicas */
+	uint64_t last_transfer_ms;
+	uint64_t *transfer_ms;   /* by shard: last attempt */
+	struct aeg_replica_group_status *groups;  /* scratch: one worker's groups */
+	uint64_t transfers;
 };
 
 typedef void (*node_rebalance_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -214,6 +214,21 @@ for n in 1 2 3; do
 done
 out=$("$CTL" --socket "$D/n1/aegisd.sock" node remove 4 2>&1) || fail "node remove 4 after the drain: $out"
 log "  $out"
+# Leadership follows each shard's preferred replica (the first on record):
+# the drained node's shards get their leaders back where the map spread them.
+for i in $(seq 1 60); do
+	off=$(for n in 1 2 3; do
+		"$CTL" --socket "$D/n$n/aegisd.sock" --timeout 2 status --json 2>/dev/null | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["shards"]:
+    if s["role"] == "leader" and s.get("preferred", 0) != s["leader"]:
+        print(s["shard"])'
+	done | wc -l)
+	[ "$off" = 0 ] && break
+	sleep 0.5
+done
+[ "$off" = 0 ] || fail "$off shards not led by their preferred replica 30 s after the drain"
+log "  every shard led by its preferred replica; leaders per node: $(for n in 1 2 3; do printf '%s=%s ' "$n" "$(shards_of "$n" | awk '$2 == "leader"' | wc -l)"; done)"
 wait "$BENCH_PID" || fail "aegis-bench (drain) failed (exit $?)"
 writes_ok drain || fail "writes failed during the drain"
 for rec in rec rec2; do
