@@ -29,7 +29,11 @@
  * leads to the shard's preferred replica (the first voter on record: the
  * map's spread of preferred leaders, kept by moves, whose newcomer takes
  * the slot of the replica it replaces) when that node is HEALTHY and a
- * voter; one transfer a second per node, a shard tried again after 30 s. */
+ * voter; one transfer a second per node, a shard tried again after 30 s.
+ * The meta leader, once no replica move is planned, spreads the preferred
+ * replicas over the healthy nodes that may hold replicas: a shard whose
+ * preferred node prefers at least two more shards than another of its
+ * voters gets that voter first (a record), one a second. */
 #ifndef AEGIS_CONTROL_NODE_REBALANCE_H
 #define AEGIS_CONTROL_NODE_REBALANCE_H
 
@@ -91,6 +95,8 @@ struct node_rebalance {
 	uint64_t *transfer_ms;   /* by shard: last attempt */
 	struct aeg_replica_group_status *groups;  /* scratch: one worker's groups */
 	uint64_t transfers;
+	uint64_t last_spread_ms;
+	uint32_t *prefs;         /* scratch: preferred shards by node index */
 };
 
 typedef void (*node_rebalance_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
