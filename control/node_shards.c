@@ -4,9 +4,10 @@
  *   leader_transfer {"shard":S,"to":N}     Raft's leadership transfer;
  *   shard_move {"shard":S,"from":A,"to":B} the replica on A moves to B
  *                                          (dataplane/replica/replica_place.c).
- * Both must be asked of the node that leads S; another node answers with
- * the leader it knows. The answer says the request was handed over;
- * aegisctl then watches the shard's status for the outcome. */
+ * A transfer must be asked of the node that leads S (another answers with
+ * the leader it knows); a move asked elsewhere goes to S's voters on
+ * record, and the one leading carries it out. The answer says the request
+ * was handed over; aegisctl then watches the shard's status for the outcome. */
 #define _GNU_SOURCE
 #include "node_status.h"
 
@@ -74,6 +75,22 @@ void node_shard_command(struct aeg_node_status *ns, const char *cmd, const char 
 	struct aeg_replica_group_status g = { 0 };
 	bool here = group_here(ns, (uint32_t)shard, &g);
 	uint32_t lead = here ? g.lead : 0;
+	if ((!here || lead != ns->cfg->node_id) && move && ns->rebalance != NULL && ns->rebalance->epoch != 0) {
+		/* A move asked elsewhere goes to the shard's voters on record, as
+		 * the rebalancer's do: the one leading carries it out. */
+		uint32_t rf = aeg_shard_map_replication_factor(ns->map);
+		struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_SHARD_MOVE_ASK, .len = 56, .arg = { shard, from, to } };
+		for (uint32_t k = 0; k < rf && k < 4; k++)
+			m.arg[3 + k] = ns->rebalance->place[(size_t)shard * rf + k];
+		uint16_t w = (uint16_t)aeg_shard_worker((uint32_t)shard, ns->workers);
+		int rc = aeg_dp_runtime_ctl_send(ns->rt, w, &m);
+		if (rc != 0)
+			aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker %u: %s\"}", w, strerror(-rc));
+		else
+			aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":\"voters\"}",
+					       (unsigned long long)shard, lead);
+		return;
+	}
 	if (!here || lead != ns->cfg->node_id) {
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"this node does not lead shard %llu (leader: %u); "
 				       "ask the leader's node\",\"leader\":%u}", (unsigned long long)shard, lead, lead);

@@ -43,11 +43,11 @@ static void usage(FILE *f)
 		"                    or is a meta voter (the node answers why)\n"
 		"  shard list        the shard table (as shards) with each group's voters and learners\n"
 		"  shard move SHARD FROM TO\n"
-		"                    ask the node that leads SHARD (this one) to move the replica on\n"
-		"                    node FROM to node TO: TO joins as a learner, catches up, then one\n"
-		"                    Raft config change makes it a voter and takes FROM out, and FROM\n"
-		"                    drops its copy; waits until this node sees it done (--timeout,\n"
-		"                    default 300 s for a move)\n"
+		"                    move the replica on node FROM to node TO (ask any node: the\n"
+		"                    shard's leader carries it out): TO joins as a learner, catches\n"
+		"                    up, then one Raft config change makes it a voter and takes FROM\n"
+		"                    out, and FROM drops its copy; waits until this node sees it\n"
+		"                    done (--timeout, default 300 s for a move)\n"
 		"  rebalance status  what the rebalancer plans and carries out (the cluster status line)\n"
 		"  rebalance pause | rebalance resume\n"
 		"                    record in the meta group that moves stop (those under way finish)\n"
@@ -777,6 +777,12 @@ static int move_check(const struct aeg_json_doc *d, double t, void *ctx)
 	}
 	bool here = shard_row(d, w->shard, voters, learners, &lead);
 	aeg_json_as_u64(d, aeg_json_get(d, 0, "node"), &node);
+	if (!here && node != w->from) {
+		printf("shard %llu: asked its voters to move %llu -> %llu (this node holds no replica to watch it: "
+		       "aegisctl shard list on one that does)\n", (unsigned long long)w->shard, (unsigned long long)w->from,
+		       (unsigned long long)w->to);
+		return EXIT_OK;
+	}
 	if (here && in_list(voters, w->to) && !in_list(voters, w->from) && !in_list(learners, w->from)) {
 		printf("shard %llu: moved %llu -> %llu in %.1f s; voters %s, leader %llu\n", (unsigned long long)w->shard,
 		       (unsigned long long)w->from, (unsigned long long)w->to, t, voters, (unsigned long long)lead);

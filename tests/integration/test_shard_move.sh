@@ -86,15 +86,17 @@ sys.exit(1)
 EOF
 }
 
-# move SHARD FROM TO: asked of the leader; then on every node: TO votes,
+# move SHARD FROM TO [NODE]: asked of the leader (or of NODE: the request
+# then goes to the shard's voters on record); then on every node: TO votes,
 # FROM is gone from the config and from its node, TO has the leader's keys
 # (within what is still being written: it is compared once writes stop).
 move() {
-	local shard=$1 from=$2 to=$3 lead out
+	local shard=$1 from=$2 to=$3 lead out ask
 	lead=$(leader_of "$shard")
 	[ -n "$lead" ] || fail "shard $shard has no leader"
-	out=$("$CTL" --socket "$D/n$lead/aegisd.sock" --timeout 60 shard move "$shard" "$from" "$to" 2>&1) ||
-		fail "shard move $shard $from $to (asked of node $lead): $out"
+	ask=${4:-$lead}
+	out=$("$CTL" --socket "$D/n$ask/aegisd.sock" --timeout 60 shard move "$shard" "$from" "$to" 2>&1) ||
+		fail "shard move $shard $from $to (asked of node $ask): $out"
 	log "  $out"
 	local i v
 	for i in $(seq 1 50); do
@@ -146,8 +148,9 @@ move 1 "$lead1" "$spare1"
 new1=$(leader_of 1)
 [ -n "$new1" ] && [ "$new1" != "$lead1" ] || fail "shard 1: no new leader after its leader moved away"
 
-log "shard 0 back: $spare0 -> $follower0 (a new replica where one was dropped)"
-move 0 "$spare0" "$follower0"
+log "shard 0 back: $spare0 -> $follower0 (a new replica where one was dropped), asked of node $spare0, a follower"
+[ "$(leader_of 0)" != "$spare0" ] || fail "node $spare0 leads shard 0: the test wants to ask a follower"
+move 0 "$spare0" "$follower0" "$spare0"
 
 lead=$(leader_of 2)
 v=$(voters_of "$lead" 2)

@@ -272,6 +272,9 @@ static void test_node_change(void **state)
 	run(a, &r, (const char *const[]){ "--socket", sock, "--timeout", "0.3", "shard", "move", "0", "3", "4", NULL });
 	assert_int_equal(r.code, 1);
 	assert_contains(r.err, "move 3 -> 4 not done after 0.3 s (voters 1,2,3, learners -)");
+	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "move", "7", "2", "4", NULL });
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "shard 7: asked its voters to move 2 -> 4 (this node holds no replica");
 	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "move", "1", "2", NULL });
 	assert_int_equal(r.code, 2);
 	run(a, &r, (const char *const[]){ "--socket", sock, "shard", "move", "1", "0", "2", NULL });
