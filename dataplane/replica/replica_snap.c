@@ -15,6 +15,11 @@
 
 #include "aegis/wal_recovery.h"
 #include "aegis/wal_snapshot.h"
+#include "dp_clock.h"
+
+/* A snapshot step that held the loop this long is logged: it delays every
+ * group of the worker (a move's cost, bench/rebalance). */
+#define SNAP_SLOW_NS 20000000ull
 
 #define SNAP_LOAD_MAX (1ull << 32)
 
@@ -157,6 +162,7 @@ int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s)
 	const struct aeg_raft_entry *e = aeg_raft_entry_at(r, index);
 	if (index <= s->snap_index || e == NULL || aeg_kv_applied(s->kv) != index)
 		return 0;
+	uint64_t t0 = aeg_dp_now_ns();
 	size_t len = aeg_kv_snapshot_size(s->kv);
 	struct snap_buf *b = snap_buf_new(len);
 	if (b == NULL)
@@ -178,6 +184,10 @@ int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s)
 	}
 	snap_adopt(s, b, index);
 	rp->st.snapshots_taken++;
+	uint64_t took = aeg_dp_now_ns() - t0;
+	if (took >= SNAP_SLOW_NS)
+		rp_log(rp, "group %u: snapshot at %llu (%zu bytes) took %llu ms on the loop", s->group,
+		       (unsigned long long)index, len, (unsigned long long)(took / 1000000u));
 	/* The file is written off the loop; the log is compacted once it is
 	 * durable. A full queue: this snapshot serves Raft only, a later one
 	 * gets the file. */
@@ -219,6 +229,7 @@ int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term
 	struct rp_shard *s = rp_shard_of(rp, group);
 	if (s == NULL)
 		return -ENOENT;
+	uint64_t t0 = aeg_dp_now_ns();
 	int rc = aeg_kv_snapshot_load(s->kv, data, len);
 	if (rc != 0) {
 		rp_log(rp, "group %u: snapshot at %llu from the leader refused: %s", group,
@@ -245,6 +256,11 @@ int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term
 	s->want_snapshot = true;  /* hands Raft a copy of its own once applied */
 	rp_work(rp, s);
 	rp->st.snapshots_installed++;
+	uint64_t t1 = aeg_dp_now_ns();
+	if (t1 - t0 >= SNAP_SLOW_NS)
+		rp_log(rp, "group %u: snapshot at %llu from the leader (%u bytes) installed in %llu ms on the loop "
+		       "(state machine and file)", group, (unsigned long long)index, len,
+		       (unsigned long long)((t1 - t0) / 1000000u));
 	return 0;
 }
 
