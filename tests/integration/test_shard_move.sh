@@ -219,7 +219,7 @@ out=$("$CTL" --socket "$D/n1/aegisd.sock" node remove 4 2>&1) || fail "node remo
 log "  $out"
 # Leadership follows each shard's preferred replica (the first on record),
 # and the meta leader spreads the preferred replicas: within 1 of each other.
-for i in $(seq 1 80); do
+for i in $(seq 1 120); do
 	off=$(for n in 1 2 3; do
 		"$CTL" --socket "$D/n$n/aegisd.sock" --timeout 2 status --json 2>/dev/null | python3 -c '
 import json, sys
@@ -232,8 +232,8 @@ for s in json.load(sys.stdin)["shards"]:
 	[ "$off" = 0 ] && [ $(($3 - $1)) -le 1 ] && break
 	sleep 0.5
 done
-[ "$off" = 0 ] || fail "$off shards not led by their preferred replica 40 s after the drain"
-[ $(($3 - $1)) -le 1 ] || fail "leaders per node $led 40 s after the drain (not within 1 of each other)"
+[ "$off" = 0 ] || fail "$off shards not led by their preferred replica 60 s after the drain"
+[ $(($3 - $1)) -le 1 ] || fail "leaders per node $led 60 s after the drain (not within 1 of each other)"
 log "  every shard led by its preferred replica; leaders per node: $(for n in 1 2 3; do printf '%s=%s ' "$n" "$(shards_of "$n" | awk '$2 == "leader"' | wc -l)"; done)"
 wait "$BENCH_PID" || fail "aegis-bench (drain) failed (exit $?)"
 writes_ok drain || fail "writes failed during the drain"
