@@ -19,12 +19,12 @@ int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg,
 	(void)aeg_shard_map_nodes(map, &n_nodes);
 	size_t cells = (size_t)aeg_shard_map_shard_count(map) * aeg_shard_map_replication_factor(map);
 	nr->place = calloc(cells * 2, sizeof(*nr->place));  /* the records' placement, then the planner's copy */
-	nr->nodes = calloc(n_nodes, sizeof(*nr->nodes));
+	nr->nodes = calloc((size_t)n_nodes * 2, sizeof(*nr->nodes));  /* the planner's, then the leaders' */
 	nr->transfer_ms = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->transfer_ms));
 	nr->groups = calloc((size_t)aeg_shard_map_shard_count(map) + 2, sizeof(*nr->groups));
-	nr->prefs = calloc(n_nodes, sizeof(*nr->prefs));
+	nr->skip = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->skip));
 	if (nr->place == NULL || nr->nodes == NULL || nr->transfer_ms == NULL || nr->groups == NULL ||
-	    nr->prefs == NULL) {
+	    nr->skip == NULL) {
 		node_rebalance_fini(nr);
 		return -ENOMEM;
 	}
@@ -45,12 +45,12 @@ void node_rebalance_fini(struct node_rebalance *nr)
 	free(nr->nodes);
 	free(nr->transfer_ms);
 	free(nr->groups);
-	free(nr->prefs);
+	free(nr->skip);
 	nr->place = NULL;
 	nr->nodes = NULL;
 	nr->transfer_ms = NULL;
 	nr->groups = NULL;
-	nr->prefs = NULL;
+	nr->skip = NULL;
 	copy_free(&nr->served);
 	for (uint32_t i = 0; i < NODE_REBALANCE_OLD_MAPS; i++)
 		copy_free(&nr->old[i]);
@@ -310,49 +310,32 @@ static void spread_preferred(struct node_rebalance *nr, const struct node_member
 			     node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
 {
 	uint32_t count = aeg_shard_map_shard_count(nr->map), rf = aeg_shard_map_replication_factor(nr->map), n_nodes;
-	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(nr->map, &n_nodes);
+	(void)aeg_shard_map_nodes(nr->map, &n_nodes);
 	if (!nr->cfg->rebalance_leaders || now_ms - nr->last_spread_ms < 1000 || rf < 2)
 		return;
-	uint32_t *prefs = nr->prefs;  /* by node index */
-	memset(prefs, 0, n_nodes * sizeof(*prefs));
-	for (uint32_t s = 0; s < count; s++) {
-		int i = -1;
-		for (uint32_t k = 0; k < n_nodes && i < 0; k++)
-			if (nodes[k].id == nr->place[(size_t)s * rf])
-				i = (int)k;
-		if (i >= 0)
-			prefs[i]++;
+	/* Leaders go to healthy nodes that may hold replicas; shards with a
+	 * move under way wait for it. */
+	struct aeg_plan_node *lead_nodes = nr->nodes + n_nodes;
+	for (uint32_t i = 0; i < n_nodes; i++) {
+		const struct aeg_member *m = aeg_members_get(&nm->ms, nr->nodes[i].id);
+		lead_nodes[i] = nr->nodes[i];
+		lead_nodes[i].eligible = nr->nodes[i].eligible && m != NULL && m->state == AEG_NODE_HEALTHY;
 	}
-	for (uint32_t s = 0; s < count; s++) {
-		const uint32_t *v = nr->place + (size_t)s * rf;
-		uint32_t pi = UINT32_MAX, best = UINT32_MAX, best_k = 0;
-		for (uint32_t i = 0; i < n_nodes; i++)
-			if (nodes[i].id == v[0])
-				pi = i;
-		if (pi == UINT32_MAX || busy(nr, &(struct aeg_plan_move){ .shard = s, .to = UINT32_MAX }))
-			continue;
-		for (uint32_t k = 1; k < rf; k++)
-			for (uint32_t i = 0; i < n_nodes; i++) {
-				const struct aeg_member *m = aeg_members_get(&nm->ms, v[k]);
-				if (nodes[i].id == v[k] && nr->nodes[i].eligible && m != NULL && m->state == AEG_NODE_HEALTHY &&
-				    (best == UINT32_MAX || prefs[i] < prefs[best])) {
-					best = i;
-					best_k = k;
-				}
-			}
-		if (best == UINT32_MAX || prefs[pi] < prefs[best] + 2)
-			continue;
-		struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_SHARD, .len = 56, .arg = { s, rf } };
-		for (uint32_t k = 0; k < rf && k < 5; k++)
-			c.arg[2 + k] = v[k];
-		c.arg[2] = v[best_k];
-		c.arg[2 + best_k] = v[0];
-		if (aeg_dp_runtime_ctl_send(rt, 0, &c) == 0) {
-			nr->last_spread_ms = now_ms;
-			log("rebalance: shard %u's preferred replica node %u -> node %u (they prefer %u and %u shards)", s,
-			    v[0], v[best_k], prefs[pi], prefs[best]);
-		}
+	for (uint32_t s = 0; s < count; s++)
+		nr->skip[s] = busy(nr, &(struct aeg_plan_move){ .shard = s, .to = UINT32_MAX });
+	struct aeg_plan_input in = { .nodes = lead_nodes, .n_nodes = n_nodes, .shard_count = count, .rf = rf };
+	uint32_t shard, slot;
+	if (aeg_plan_preferred(&in, nr->place, nr->skip, &shard, &slot) != 1)
 		return;
+	const uint32_t *v = nr->place + (size_t)shard * rf;
+	struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_SHARD, .len = 56, .arg = { shard, rf } };
+	for (uint32_t k = 0; k < rf && k < 5; k++)
+		c.arg[2 + k] = v[k];
+	c.arg[2] = v[slot];
+	c.arg[2 + slot] = v[0];
+	if (aeg_dp_runtime_ctl_send(rt, 0, &c) == 0) {
+		nr->last_spread_ms = now_ms;
+		log("rebalance: shard %u's preferred replica node %u -> node %u", shard, v[0], v[slot]);
 	}
 }
 

@@ -96,7 +96,7 @@ struct node_rebalance {
 	struct aeg_replica_group_status *groups;  /* scratch: one worker's groups */
 	uint64_t transfers;
 	uint64_t last_spread_ms;
-	uint32_t *prefs;         /* scratch: preferred shards by node index */
+	bool *skip;              /* scratch: shards with a move under way */
 };
 
 typedef void (*node_rebalance_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -328,3 +328,36 @@ int aeg_plan_moves(const struct aeg_plan_input *in, uint32_t *replicas, struct a
 	*n_moves = p.n_moves;
 	return rc;
 }
+
+int aeg_plan_preferred(const struct aeg_plan_input *in, const uint32_t *replicas, const bool *skip,
+		       uint32_t *shard, uint32_t *slot)
+{
+	if (in->n_nodes == 0 || in->n_nodes > AEG_PLAN_NODES_MAX || in->rf == 0 || in->rf > AEG_PLAN_RF_MAX)
+		return -EINVAL;
+	uint32_t prefs[AEG_PLAN_NODES_MAX] = { 0 };
+	for (uint32_t s = 0; s < in->shard_count; s++) {
+		int i = index_of(in, replicas[(size_t)s * in->rf]);
+		if (i >= 0)
+			prefs[i]++;
+	}
+	for (uint32_t s = 0; s < in->shard_count; s++) {
+		const uint32_t *v = replicas + (size_t)s * in->rf;
+		int p = index_of(in, v[0]), best = -1;
+		uint32_t best_k = 0;
+		if (p < 0 || (skip != NULL && skip[s]))
+			continue;
+		for (uint32_t k = 1; k < in->rf; k++) {
+			int i = index_of(in, v[k]);
+			if (i >= 0 && in->nodes[i].eligible && (best < 0 || prefs[i] < prefs[best])) {
+				best = i;
+				best_k = k;
+			}
+		}
+		if (best >= 0 && prefs[p] >= prefs[best] + 2) {
+			*shard = s;
+			*slot = best_k;
+			return 1;
+		}
+	}
+	return 0;
+}

@@ -68,6 +68,15 @@ struct aeg_plan_move {
 int aeg_plan_moves(const struct aeg_plan_input *in, uint32_t *replicas,
 		   struct aeg_plan_move *moves, uint32_t moves_max, uint32_t *n_moves);
 
+/* Preferred leaders (slot 0 of each shard) spread over the eligible nodes:
+ * the first shard (not in skip, which may be NULL) whose slot-0 node is
+ * preferred by at least two more shards than another of its replicas on an
+ * eligible node (the least preferred one); *shard and *slot name the
+ * replica to swap into slot 0. Every swap lowers the spread, so calling it
+ * again after each one ends. 1: a swap, 0: none, -EINVAL: bad input. */
+int aeg_plan_preferred(const struct aeg_plan_input *in, const uint32_t *replicas, const bool *skip,
+		       uint32_t *shard, uint32_t *slot);
+
 /* The bounds aeg_plan_moves uses for node index i (for tests and status). */
 void aeg_plan_bounds(const struct aeg_plan_input *in, uint32_t i, uint32_t *lower,
 		     uint32_t *upper);

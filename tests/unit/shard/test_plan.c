@@ -223,9 +223,51 @@ static void test_bad_input(void **state)
 	assert_int_equal(aeg_plan_moves(&in, rep, mv, 10, &n), -EINVAL);
 }
 
+/* Preferred leaders: all on node 1 to begin with; swaps until none is
+ * proposed leave every eligible node within 1 of the others, never put an
+ * ineligible node first, and leave skipped shards alone. */
+static void test_preferred(void **state)
+{
+	(void)state;
+	set_nodes(4);
+	nodes[3].eligible = false;
+	for (uint32_t s = 0; s < SHARDS; s++) {
+		rep[s * RF] = 1;
+		rep[s * RF + 1] = 2 + s % 2;
+		rep[s * RF + 2] = s % 3 == 0 ? 4 : (s % 2 ? 2 : 3);
+		if (rep[s * RF + 2] == rep[s * RF + 1])
+			rep[s * RF + 2] = 4;
+	}
+	bool skip[SHARDS] = { false };
+	skip[5] = true;
+	struct aeg_plan_input in = input(4, 10);
+	uint32_t shard, slot, swaps = 0;
+	int rc;
+	while ((rc = aeg_plan_preferred(&in, rep, skip, &shard, &slot)) == 1) {
+		assert_true(shard < SHARDS && slot > 0 && slot < RF);
+		assert_false(skip[shard]);
+		assert_int_not_equal(rep[shard * RF + slot], 4);  /* ineligible: never first */
+		uint32_t t = rep[shard * RF];
+		rep[shard * RF] = rep[shard * RF + slot];
+		rep[shard * RF + slot] = t;
+		assert_true(++swaps <= SHARDS);
+	}
+	assert_int_equal(rc, 0);
+	uint32_t prefs[5] = { 0 };
+	for (uint32_t s = 0; s < SHARDS; s++)
+		prefs[rep[s * RF]]++;
+	assert_int_equal(prefs[4], 0);
+	assert_int_equal(rep[5 * RF], 1);  /* skipped: still first */
+	for (uint32_t a = 1; a <= 3; a++)
+		for (uint32_t b = 1; b <= 3; b++)
+			assert_true(prefs[a] <= prefs[b] + 1);
+	print_message("preferred leaders after %u swaps: %u %u %u\n", swaps, prefs[1], prefs[2], prefs[3]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_preferred),
 		cmocka_unit_test(test_balanced_needs_nothing),
 		cmocka_unit_test(test_join_two_nodes),
 		cmocka_unit_test(test_node_down_rereplicates),
