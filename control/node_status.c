@@ -86,6 +86,12 @@ static void rebalance(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 	for (uint32_t i = 0; nr->planning && i < nr->n_planned && i < 8; i++)
 		aeg_admin_reply_printf(out, "%s{\"shard\":%u,\"from\":%u,\"to\":%u}", i ? "," : "",
 				       nr->planned[i].shard, nr->planned[i].from, nr->planned[i].to);
+	aeg_admin_reply_printf(out, "],\"replicas_on_record\":[");
+	uint32_t n_nodes;
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(ns->map, &n_nodes);
+	for (uint32_t i = 0; nr->epoch != 0 && i < n_nodes; i++)
+		aeg_admin_reply_printf(out, "%s{\"id\":%u,\"replicas\":%u}", i ? "," : "", nodes[i].id,
+				       node_rebalance_held(nr, nodes[i].id));
 	aeg_admin_reply_printf(out, "],\"in_flight\":[");
 	bool first = true;
 	for (uint32_t i = 0; i < NODE_REBALANCE_INFLIGHT_MAX; i++) {

@@ -36,9 +36,12 @@ static void usage(FILE *f)
 		"  cluster status    the cluster's state (forming, healthy, degraded, no quorum), the\n"
 		"                    members, leaders per node and shards without a leader, the meta\n"
 		"                    group's records and what the rebalance planner would move\n"
-		"  node drain ID     record node ID as leaving in the meta group: the meta leader's\n"
+		"  node drain ID [--wait]\n"
+		"                    record node ID as leaving in the meta group: the meta leader's\n"
 		"                    rebalancer moves its replicas away (rebalance status shows\n"
-		"                    them); waits until this node sees the record (--timeout)\n"
+		"                    them); waits until this node sees the record (--timeout), with\n"
+		"                    --wait also until the records show it holds no replica (the\n"
+		"                    moves, up to --timeout or 600 s)\n"
 		"  node remove ID    record it as left: refused while it holds replicas (on record)\n"
 		"                    or is a meta voter (the node answers why)\n"
 		"  shard list        the shard table (as shards) with each group's voters and learners\n"
@@ -337,6 +340,17 @@ static void print_rebalance(const struct aeg_json_doc *d)
 	       strcmp(plan, "ok") ? "; plan: " : "", strcmp(plan, "ok") ? plan : "");
 	print_move_list(d, aeg_json_get(d, rb, "first"), false);
 	printf("\n");
+	int rec = aeg_json_get(d, rb, "replicas_on_record");
+	if (rec >= 0 && aeg_json_first(d, rec) >= 0) {
+		printf("replicas on record:");
+		for (int e = aeg_json_first(d, rec); e >= 0; e = aeg_json_after(d, rec, e)) {
+			uint64_t id = 0, n = 0;
+			aeg_json_as_u64(d, aeg_json_get(d, e, "id"), &id);
+			aeg_json_as_u64(d, aeg_json_get(d, e, "replicas"), &n);
+			printf(" %llu=%llu", (unsigned long long)id, (unsigned long long)n);
+		}
+		printf("\n");
+	}
 	if (leading) {
 		printf("rebalance moves asked here: %llu, finished %llu, timed out %llu; in flight",
 		       (unsigned long long)asked, (unsigned long long)finished, (unsigned long long)timed_out);
@@ -440,7 +454,7 @@ static void print_status(const struct aeg_json_doc *d)
 struct args {
 	const char *socket, *data_dir, *config, *command, *sub, *id, *from, *to;
 	double timeout_s;
-	bool json, help, timeout_set;
+	bool json, help, timeout_set, wait;
 };
 
 static bool is_number(const char *s)
@@ -459,6 +473,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->help = true;
 		else if (strcmp(s, "--json") == 0)
 			a->json = true;
+		else if (strcmp(s, "--wait") == 0)
+			a->wait = true;
 		else if (strcmp(s, "--socket") == 0 && more)
 			a->socket = argv[++i];
 		else if (strcmp(s, "--data-dir") == 0 && more)
@@ -506,6 +522,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		       strtoull(a->id, NULL, 10) == 0 || strtoull(a->id, NULL, 10) > UINT32_MAX))
 		return die(EXIT_USAGE, "node %s takes a node id (1..4294967295)", a->sub);
 	known |= change;
+	if (a->wait && !(change && strcmp(a->sub, "drain") == 0))
+		return die(EXIT_USAGE, "--wait goes with node drain only");
 	bool transfer = strcmp(a->command, "leader") == 0 && a->sub != NULL && strcmp(a->sub, "transfer") == 0;
 	if (transfer && (!is_number(a->id) || !is_number(a->to) || strtoull(a->to, NULL, 10) == 0))
 		return die(EXIT_USAGE, "leader transfer takes a shard and a node id: leader transfer SHARD NODE");
@@ -635,11 +653,40 @@ struct node_watch {
 	uint64_t id;
 	const char *want;
 	double timeout_s;
+	bool wait_empty;         /* drain --wait: then until it holds no replica on record */
+	bool seen;               /* the record is there */
+	double seen_s;
 };
+
+/* Replicas node id holds on record (the rebalance section), -1 if not shown. */
+static long long on_record(const struct aeg_json_doc *d, uint64_t id)
+{
+	int rb = aeg_json_get(d, 0, "rebalance");
+	int arr = rb >= 0 ? aeg_json_get(d, rb, "replicas_on_record") : -1;
+	for (int e = arr >= 0 ? aeg_json_first(d, arr) : -1; e >= 0; e = aeg_json_after(d, arr, e)) {
+		uint64_t v, n;
+		if (aeg_json_as_u64(d, aeg_json_get(d, e, "id"), &v) && v == id &&
+		    aeg_json_as_u64(d, aeg_json_get(d, e, "replicas"), &n))
+			return (long long)n;
+	}
+	return -1;
+}
 
 static int node_check(const struct aeg_json_doc *d, double t, void *ctx)
 {
-	const struct node_watch *w = ctx;
+	struct node_watch *w = ctx;
+	if (w->seen) {
+		long long held = on_record(d, w->id);
+		if (held == 0) {
+			printf("node %llu: holds no replica on record (%.1f s after the drain was recorded)\n",
+			       (unsigned long long)w->id, t - w->seen_s);
+			return EXIT_OK;
+		}
+		if (t > w->timeout_s)
+			return die(EXIT_NODE, "node %llu: still holds %lld replicas on record after %.1f s (aegisctl "
+				   "rebalance status shows the moves)", (unsigned long long)w->id, held, w->timeout_s);
+		return WATCH_MORE;
+	}
 	char st[32];
 	member_state(d, w->id, st, sizeof(st));
 	int meta = aeg_json_get(d, 0, "meta");
@@ -648,7 +695,12 @@ static int node_check(const struct aeg_json_doc *d, double t, void *ctx)
 		aeg_json_as_bool(d, aeg_json_get(d, meta, "here"), &here);
 	if (strcmp(st, w->want) == 0) {
 		printf("node %llu: %s (on record in the meta group)\n", (unsigned long long)w->id, w->want);
-		return EXIT_OK;
+		if (!w->wait_empty)
+			return EXIT_OK;
+		fflush(stdout);
+		w->seen = true;
+		w->seen_s = t;
+		return WATCH_MORE;
 	}
 	if (!here) {
 		printf("node %llu: asked the meta group to record it %s (this node holds no meta "
@@ -665,7 +717,9 @@ static int node_change(const struct args *a, const char *path)
 {
 	bool remove = strcmp(a->sub, "remove") == 0;
 	struct node_watch w = { .id = strtoull(a->id, NULL, 10), .want = remove ? "left" : "leaving",
-				.timeout_s = a->timeout_s };
+				.timeout_s = a->timeout_s, .wait_empty = a->wait && !remove };
+	if (w.wait_empty && !a->timeout_set)
+		w.timeout_s = 600;
 	char req[128];
 	snprintf(req, sizeof(req), "{\"cmd\":\"%s\",\"id\":%llu}\n", remove ? "node_remove" : "node_drain",
 		 (unsigned long long)w.id);

@@ -202,9 +202,9 @@ load drain 25 rec2
 sleep 2
 held4=$(shards_of 4 | wc -l)
 out=$("$CTL" --socket "$D/n1/aegisd.sock" rebalance resume 2>&1) || fail "rebalance resume: $out"
-out=$("$CTL" --socket "$D/n1/aegisd.sock" node drain 4 2>&1) || fail "node drain 4: $out"
-log "  $out (node 4 holds $held4 replicas)"
 t0=$SECONDS
+out=$("$CTL" --socket "$D/n1/aegisd.sock" --timeout 60 node drain 4 --wait 2>&1) || fail "node drain 4 --wait: $out"
+log "  $(echo "$out" | tr '\n' ';') (node 4 held $held4 replicas)"
 while [ "$(shards_of 4 | wc -l)" -gt 0 ]; do
 	[ $((SECONDS - t0)) -lt 60 ] || fail "node 4 still holds $(shards_of 4 | wc -l) replicas 60 s after the drain"
 	sleep 0.5

@@ -239,6 +239,19 @@ static void test_node_change(void **state)
 	assert_string_equal(r.out, "node 3: leaving (on record in the meta group)\n");
 	/* The last request was the status poll; the drain went before it. */
 	assert_string_equal(last_request, "{\"cmd\":\"status\"}");
+	/* drain --wait: then until the records show it holds nothing. */
+	canned = "{\"ok\":true,\"members\":[{\"id\":3,\"state\":\"leaving\"}],\"meta\":{\"here\":true},"
+		 "\"rebalance\":{\"replicas_on_record\":[{\"id\":1,\"replicas\":8},{\"id\":3,\"replicas\":0}]}}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "drain", "3", "--wait", NULL });
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "node 3: leaving (on record in the meta group)\nnode 3: holds no replica on record");
+	canned = "{\"ok\":true,\"members\":[{\"id\":3,\"state\":\"leaving\"}],\"meta\":{\"here\":true},"
+		 "\"rebalance\":{\"replicas_on_record\":[{\"id\":3,\"replicas\":2}]}}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "--timeout", "0.3", "node", "drain", "3", "--wait", NULL });
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "node 3: still holds 2 replicas on record");
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "remove", "3", "--wait", NULL });
+	assert_int_equal(r.code, 2);
 	canned = "{\"ok\":true,\"members\":[{\"id\":3,\"state\":\"healthy\"}],\"meta\":{\"here\":true}}";
 	run(a, &r, (const char *const[]){ "--socket", sock, "--timeout", "0.3", "node", "drain", "3", NULL });
 	assert_int_equal(r.code, 1);
