@@ -80,9 +80,12 @@
  *                                                         node); 0: none
  *   tolerance_pct                    int       10         each node's share of replicas within
  *                                                         this % of its target
- *   leaders                          bool      true       a shard's leader hands leadership to
+ *   leaders                          bool      false      a shard's leader hands leadership to
  *                                                         its preferred replica (the first on
- *                                                         record) when that one is healthy
+ *                                                         record) when that one is healthy; off
+ *                                                         by default: it undoes an operator's
+ *                                                         aegisctl leader transfer (not yet on
+ *                                                         record)
  *
  * Parsing, overrides and validation do no I/O (the fuzz target runs them);
  * aeg_config_load and aeg_config_load_key read files. Nothing allocates

@@ -111,7 +111,7 @@ int aeg_config_defaults(struct aeg_config *c)
 		.rereplicate_ms = 60000,
 		.rebalance_moves_max = 2,
 		.rebalance_tolerance_pct = 10,
-		.rebalance_leaders = true,
+		.rebalance_leaders = false,
 	};
 	return 0;
 }

@@ -46,8 +46,9 @@ cluster_require "$CLUSTER" "$BUILD"
 [ -x "$BENCH" ] && [ -x "$CTL" ] || skip "no aegis-bench or aegisctl in $BUILD"
 command -v python3 >/dev/null || skip "no python3"
 
-log "start 4 nodes, 8 shards, rf 3, kernel UDP"
-ac start --build "$BUILD" --prefix "$P" --nodes 4 --shards 8 --transport udp --timeout 90 >"$D.start" 2>&1 ||
+log "start 4 nodes, 8 shards, rf 3, kernel UDP, rebalance.leaders on"
+ac start --build "$BUILD" --prefix "$P" --nodes 4 --shards 8 --transport udp --timeout 90 \
+	--set rebalance.leaders=true >"$D.start" 2>&1 ||
 	{ cat "$D.start" >&2; rm -f "$D.start"; fail "start"; }
 rm -f "$D.start"
 eval "$(ac env)" || fail "env"
