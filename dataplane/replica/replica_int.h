@@ -135,6 +135,7 @@ struct aeg_replica {
 	struct rp_move moves[RP_MOVES_MAX];
 	uint64_t moves_started, moves_done, moves_failed, place_created, place_dropped;
 	uint64_t place_tick_ms;
+	uint32_t drops_pending;          /* shards marked drop_pending */
 	struct rp_moved moved[RP_MOVED_MAX];
 	uint32_t n_moved_next;
 	uint64_t placed_seq;

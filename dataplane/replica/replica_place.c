@@ -115,6 +115,7 @@ static void drop_asked(struct aeg_replica *rp, uint32_t src, const struct aeg_pl
 			return;
 		}
 		s->drop_pending = true;
+		rp->drops_pending++;
 		s->drop_hint = src;
 		rp_log(rp, "shard %u: replica to be dropped at node %u's request (removed at index %llu)", m->shard, src,
 		       (unsigned long long)m->index);
@@ -146,11 +147,13 @@ void rp_place_on_msg(struct aeg_replica *rp, uint32_t src, const uint8_t *body, 
 /* Drops marked replicas; on the tick, when nothing is staged for them. */
 static void drops(struct aeg_replica *rp)
 {
-	for (uint32_t i = 0; i < rp->n_shards; i++) {
+	/* Rare (a move's end): the shards are walked only when one is marked. */
+	for (uint32_t i = 0; rp->drops_pending > 0 && i < rp->n_shards; i++) {
 		struct rp_shard *s = &rp->shards[i];
 		if (s->kv == NULL || !s->drop_pending || s->staged_first != 0)
 			continue;
 		uint32_t shard = s->shard, group = s->group, hint = s->drop_hint;
+		rp->drops_pending--;
 		int rc = rp_group_drop(rp, s);
 		rp_log(rp, "shard %u: replica dropped (group %u): %s", shard, group, rc == 0 ? "ok" : strerror(-rc));
 		moved_note(rp, shard, hint);
@@ -251,6 +254,7 @@ static void move_step(struct aeg_replica *rp, struct rp_move *mv)
 		placed_note(rp, mv);  /* the new config is committed: on record now */
 		if (mv->from == rp->cfg.node) {
 			s->drop_pending = true;  /* our own replica, after stepping down */
+			rp->drops_pending++;
 			s->drop_hint = mv->to;
 			move_end(rp, mv, true, "");
 			return;
