@@ -51,6 +51,12 @@
  *   memory_bytes_max                 size      1 GiB      >= 1 MiB: the node's memory budget
  *   admin_socket                     string    ""         "" = <data_dir>/aegisd.sock; < 108 bytes
  *   static_arp                       bool      false      only static neighbour entries
+ *   join                             bool      false      this node joins a running cluster:
+ *                                                         peers = its members (any, at least
+ *                                                         the meta voters); the node holds no
+ *                                                         replica until moves bring them; it
+ *                                                         is added first on a member with
+ *                                                         `aegisctl node add ID ADDRESS`
  *   frame_bytes                      int       1472       UDP payload of a frame between
  *                                                         nodes and of a reply to a client,
  *                                                         512..65507; the same on every node;
@@ -175,6 +181,7 @@ struct aeg_config {
 	uint64_t memory_bytes_max;
 	char admin_socket[AEG_CONFIG_SOCKET_PATH_BYTES]; /* "": <data_dir>/aegisd.sock */
 	bool static_arp;
+	bool join;
 	uint32_t frame_bytes;
 	/* [limits] */
 	uint32_t key_bytes_max;

@@ -59,6 +59,7 @@ const struct cfg_key cfg_keys[CK_COUNT] = {
 	[CK_MEMORY] = SIZE("node", "memory_bytes_max", memory_bytes_max, MIB, 1ull << 50),
 	[CK_ADMIN_SOCKET] = STR("node", "admin_socket", admin_socket),
 	[CK_STATIC_ARP] = BOOL("node", "static_arp", static_arp),
+	[CK_JOIN] = BOOL("node", "join", join),
 	[CK_FRAME_BYTES] = UINT("node", "frame_bytes", frame_bytes, AEG_CONFIG_FRAME_BYTES_MIN,
 				AEG_WIRE_FRAME_BYTES_MAX),
 	[CK_KEY_BYTES] = SIZE("limits", "key_bytes_max", key_bytes_max, 1, 65535),

@@ -151,9 +151,14 @@ static int check_node(const struct aeg_config *c, char *err, size_t err_len)
 {
 	if (c->node_id != 0 && !c->address_given)
 		return FAIL(CK_ADDRESS, "required when node.id is set");
-	if (c->node_id != 0 && c->replication_factor > 1 + c->peer_count)
+	if (c->node_id != 0 && !c->join && c->replication_factor > 1 + c->peer_count)
 		return FAIL(CK_REPLICATION_FACTOR, "%u is more than the %u nodes (this one and "
 			    "node.peers)", c->replication_factor, 1 + c->peer_count);
+	if (c->join && c->replication_factor > c->peer_count)
+		return FAIL(CK_JOIN, "a joining node's peers are the cluster's members: %u "
+			    "listed, fewer than replication_factor %u", c->peer_count, c->replication_factor);
+	if (c->join && c->node_id == 0)
+		return FAIL(CK_JOIN, "needs node.id");
 	if (c->address_given && (uint32_t)c->base_port + c->workers - 1 > UINT16_MAX)
 		return FAIL(CK_ADDRESS, "port %u + node.workers - 1 exceeds 65535", c->base_port);
 	int r = check_peers(c, err, err_len);

@@ -125,8 +125,11 @@ static int build_map(const struct aeg_config *cfg, struct aeg_shard_map **out, c
 {
 	struct aeg_shard_node nodes[AEG_CONFIG_PEERS_MAX + 1];
 	uint32_t n = 0;
-	nodes[n++] = (struct aeg_shard_node){ .id = cfg->node_id, .ipv4 = cfg->ipv4,
-					      .udp_port_base = cfg->base_port, .weight = AEG_HASH_WEIGHT_ONE };
+	/* A joining node is not among the nodes the cluster formed with: its
+	 * map is theirs (the "joined" record adds it, control/node_rebalance.c). */
+	if (!cfg->join)
+		nodes[n++] = (struct aeg_shard_node){ .id = cfg->node_id, .ipv4 = cfg->ipv4,
+						      .udp_port_base = cfg->base_port, .weight = AEG_HASH_WEIGHT_ONE };
 	for (uint32_t i = 0; i < cfg->peer_count; i++)
 		nodes[n++] = (struct aeg_shard_node){
 			.id = cfg->peers[i].node, .ipv4 = cfg->peers[i].ipv4,
@@ -258,6 +261,12 @@ static int serve(struct aeg_node *n, const struct aeg_node_opts *o, char *err, s
 	n->rebalance_on = r == 0;
 	if (r != 0 && n->members_on)
 		n->log("rebalance: %s (no rebalancing)", strerror(-r));
+	if (n->rebalance_on)
+		n->rebalance.dn = n->dn;
+	if (n->cfg.join)
+		n->log("joining the cluster of the %u peers: this node holds replicas once it is on record "
+		       "(aegisctl node add %u ADDRESS on a member) and the rebalancer moves some here",
+		       n->cfg.peer_count, n->cfg.node_id);
 	n->ns = (struct aeg_node_status){ .cfg = &n->cfg, .map = n->map, .rps = n->rps, .workers = n->cfg.workers,
 					  .rt = &n->rt, .dn = n->dn, .started_ns = now_ns,
 					  .members = n->members_on ? &n->members : NULL,

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aegis/hash.h"
 #include "aegis/membership.h"
+#include "aegis/net.h"
 #include "aegis/raft.h"
 #include "ctl_ring.h"
 
@@ -19,7 +21,8 @@ int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg,
 	(void)aeg_shard_map_nodes(map, &n_nodes);
 	size_t cells = (size_t)aeg_shard_map_shard_count(map) * aeg_shard_map_replication_factor(map);
 	nr->place = calloc(cells * 2, sizeof(*nr->place));  /* the records' placement, then the planner's copy */
-	nr->nodes = calloc((size_t)n_nodes * 2, sizeof(*nr->nodes));  /* the planner's, then the leaders' */
+	/* the planner's, then the leaders'; room for the joined nodes */
+	nr->nodes = calloc(((size_t)n_nodes + AEG_REPLICA_JOINED_MAX) * 2, sizeof(*nr->nodes));
 	nr->transfer_ms = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->transfer_ms));
 	nr->groups = calloc((size_t)aeg_shard_map_shard_count(map) + 2, sizeof(*nr->groups));
 	nr->skip = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->skip));
@@ -56,6 +59,11 @@ void node_rebalance_fini(struct node_rebalance *nr)
 		copy_free(&nr->old[i]);
 }
 
+const struct aeg_shard_map *node_rebalance_cluster_map(const struct node_rebalance *nr)
+{
+	return nr->served.map != NULL ? nr->served.map : nr->map;
+}
+
 uint64_t node_rebalance_map_epoch(const struct node_rebalance *nr)
 {
 	return nr->served.map != NULL ? aeg_shard_map_epoch(nr->served.map) : aeg_shard_map_epoch(nr->map);
@@ -76,11 +84,15 @@ static void maps_reap(struct node_rebalance *nr, struct aeg_replica *const *rps,
 			copy_free(&nr->old[i]);
 }
 
-/* A newer shard record: the workers route by its placement. */
+/* A newer shard or "joined" record: the workers route by its placement
+ * and nodes. The epoch comes from the record's entry: the same on every
+ * node. */
 static void map_update(struct node_rebalance *nr, uint64_t place_index, struct aeg_replica *const *rps,
 		       uint32_t workers, node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
 {
 	maps_reap(nr, rps, workers);
+	if (nr->joined_index > place_index)
+		place_index = nr->joined_index;
 	if (place_index <= nr->served_index)
 		return;
 	struct node_map_copy *slot = NULL;
@@ -91,7 +103,7 @@ static void map_update(struct node_rebalance *nr, uint64_t place_index, struct a
 		return;  /* a worker still routes by old ones: later */
 	struct node_map_copy c = { 0 };
 	uint64_t epoch = aeg_shard_map_epoch(nr->map) + place_index;
-	int rc = aeg_shard_map_placed(&c.map, nr->map, epoch, nr->place);
+	int rc = aeg_shard_map_placed(&c.map, nr->map, epoch, nr->place, nr->joined, nr->n_joined);
 	if (rc == 0) {
 		c.len = aeg_shard_map_encoded_size(c.map);
 		c.bytes = malloc(c.len);
@@ -310,7 +322,7 @@ static void spread_preferred(struct node_rebalance *nr, const struct node_member
 			     node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
 {
 	uint32_t count = aeg_shard_map_shard_count(nr->map), rf = aeg_shard_map_replication_factor(nr->map), n_nodes;
-	(void)aeg_shard_map_nodes(nr->map, &n_nodes);
+	(void)aeg_shard_map_nodes(node_rebalance_cluster_map(nr), &n_nodes);
 	if (!nr->cfg->rebalance_leaders || now_ms - nr->last_spread_ms < 1000 || rf < 2)
 		return;
 	/* Leaders go to healthy nodes that may hold replicas; shards with a
@@ -339,8 +351,47 @@ static void spread_preferred(struct node_rebalance *nr, const struct node_member
 	}
 }
 
+/* Nodes the "joined" record names that this node does not know yet. */
+static void joins(struct node_rebalance *nr, const struct aeg_replica_meta_status *meta, struct node_members *nm,
+		  uint64_t now_ms, node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+{
+	bool pending = false;
+	for (uint32_t i = 0; i < meta->n_joined && i < AEG_REPLICA_JOINED_MAX; i++) {
+		const struct aeg_replica_joined *j = &meta->joined[i];
+		uint32_t k = 0;
+		while (k < nr->n_joined && nr->joined[k].id != j->node)
+			k++;
+		bool known = k < nr->n_joined;
+		if (known && !nr->peers_pending)
+			continue;
+		if (!known && aeg_shard_map_node(nr->map, j->node) != NULL)
+			continue;  /* a node of the config's (refused by the meta leader; a record of an older config) */
+		if (!known)
+			nr->joined[nr->n_joined++] = (struct aeg_shard_node){
+				.id = j->node, .ipv4 = j->ipv4, .udp_port_base = j->port, .weight = AEG_HASH_WEIGHT_ONE };
+		if (j->node == nr->cfg->node_id)
+			continue;  /* this node, joining: the others are its config's peers */
+		struct aeg_worker_peer p = { .node = j->node, .ipv4 = j->ipv4, .udp_base_port = j->port };
+		int rc = aeg_dp_runtime_peer_add(rt, &p);
+		pending |= rc == -ENOBUFS;
+		if (nr->dn != NULL && !known && aeg_dp_node_peer_add(nr->dn, j->ipv4) != 0)
+			log("membership: node %u joined, but the port has no room to resolve its address", j->node);
+		if (known)
+			continue;
+		char ip[16];
+		aeg_net_ipv4_format(j->ipv4, ip);
+		log("membership: node %u joined at %s:%u (on record, index %llu)%s", j->node, ip, j->port,
+		    (unsigned long long)meta->joined_index, rc == -ENOSPC ? ": NO ROOM in the dataplane's peers" : "");
+		if (nm != NULL && aeg_members_get(&nm->ms, j->node) == NULL)
+			(void)aeg_members_add(&nm->ms, j->node, false, now_ms);
+	}
+	nr->peers_pending = pending;
+	if (meta->joined_index > nr->joined_index)
+		nr->joined_index = meta->joined_index;
+}
+
 void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
-			 const struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
+			 struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
 			 struct aeg_dp_runtime *rt)
 {
 	static __thread struct aeg_replica_status st;
@@ -356,13 +407,14 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 	nr->paused = st.meta.rebalance_paused;
 	if (!nr->planning)
 		return;
+	joins(nr, &st.meta, nm, now_ms, log, rt);
 	map_update(nr, st.meta.place_index, rps, workers, log, rt);
 	leaders(nr, rps, workers, nm, now_ms, log, rt);
 	uint32_t on = inflight_update(nr, now_ms, log);
 	if (!nr->leading)
 		memset(nr->inflight, 0, sizeof(nr->inflight));  /* the new meta leader plans them */
 	uint32_t n_nodes;
-	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(nr->map, &n_nodes);
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(node_rebalance_cluster_map(nr), &n_nodes);
 	for (uint32_t i = 0; i < n_nodes; i++) {
 		const struct aeg_member *m = aeg_members_get(&nm->ms, nodes[i].id);
 		bool gone = m == NULL || m->state == AEG_NODE_LEAVING || m->state == AEG_NODE_LEFT ||

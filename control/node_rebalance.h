@@ -16,6 +16,12 @@
  * is finished when the records show it, abandoned (and planned again)
  * after NODE_REBALANCE_MOVE_TIMEOUT_MS.
  *
+ * Joins (aegisctl node add): once the "joined" record names a node, every
+ * node adds it to its dataplane peers (aeg_dp_runtime_peer_add; DPDK
+ * ports resolve its address), to its failure detector and to the map it
+ * routes by; the meta leader's worker 0 adds it to the meta group as a
+ * learner; the planner then moves replicas onto it once it is HEALTHY.
+ *
  * Every node (all hold a meta replica, learners beyond the meta voters)
  * also routes by the records: when a newer "shard/<i>" record is applied,
  * a copy of the config's map with that placement and epoch (the config's
@@ -43,6 +49,7 @@
 #include "aegis/shard.h"
 #include "aegis/shard_plan.h"
 #include "config.h"
+#include "dp_node.h"
 #include "dp_runtime.h"
 #include "node_members.h"
 #include "replica.h"
@@ -69,7 +76,14 @@ struct node_rebalance_move {
 
 struct node_rebalance {
 	const struct aeg_config *cfg;
-	const struct aeg_shard_map *map;
+	const struct aeg_shard_map *map;     /* the config's: the nodes the cluster formed with */
+	struct aeg_dp_node *dn;              /* set by the caller: DPDK ports resolve joined nodes */
+	/* Nodes that joined (the "joined" record): peers of the dataplane,
+	 * members of the failure detector, nodes of the served map. */
+	struct aeg_shard_node joined[AEG_REPLICA_JOINED_MAX];
+	uint32_t n_joined;
+	uint64_t joined_index;               /* the record they came from */
+	bool peers_pending;                  /* a worker's ring was full: add again */
 	uint64_t last_poll_ms;
 	uint64_t placed_seen[AEG_CONFIG_WORKERS_MAX];
 	uint64_t relayed;
@@ -106,8 +120,11 @@ int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg,
 void node_rebalance_fini(struct node_rebalance *nr);
 /* Cheap when called more often than NODE_REBALANCE_POLL_MS. */
 void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
-			 const struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
+			 struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
 			 struct aeg_dp_runtime *rt);
+/* The map of the cluster's nodes now: the one served (with the joined
+ * nodes), else the config's. */
+const struct aeg_shard_map *node_rebalance_cluster_map(const struct node_rebalance *nr);
 /* The epoch of the map the workers route by. */
 uint64_t node_rebalance_map_epoch(const struct node_rebalance *nr);
 /* Replicas each node holds in nr->place (the records' placement). */

@@ -50,6 +50,22 @@ static void members(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 					       (unsigned long long)(now_ms - m->since_ms));
 		aeg_admin_reply_printf(out, "}");
 	}
+	/* Nodes that joined after the cluster formed (on record). */
+	for (uint32_t i = 0; ns->rebalance != NULL && i < ns->rebalance->n_joined; i++) {
+		const struct aeg_shard_node *j = &ns->rebalance->joined[i];
+		if (j->id == cfg->node_id)
+			continue;  /* this node, listed first */
+		char ipbuf[16];
+		aeg_net_ipv4_format(j->ipv4, ipbuf);
+		aeg_admin_reply_printf(out, ",{\"id\":%u,\"address\":\"%s:%u\",\"self\":false,\"joined\":true,"
+				       "\"reachable\":%s", j->id, ipbuf, j->udp_port_base,
+				       aeg_dp_node_reachable(ns->dn, j->ipv4) ? "true" : "false");
+		const struct aeg_member *m = ns->members ? aeg_members_get(&ns->members->ms, j->id) : NULL;
+		if (m != NULL)
+			aeg_admin_reply_printf(out, ",\"state\":\"%s\",\"voter\":false,\"state_for_ms\":%llu",
+					       aeg_node_state_name(m->state), (unsigned long long)(now_ms - m->since_ms));
+		aeg_admin_reply_printf(out, "}");
+	}
 	aeg_admin_reply_printf(out, "]");
 	if (ns->members != NULL) {
 		const struct node_members *nm = ns->members;
@@ -88,7 +104,7 @@ static void rebalance(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 				       nr->planned[i].shard, nr->planned[i].from, nr->planned[i].to);
 	aeg_admin_reply_printf(out, "],\"replicas_on_record\":[");
 	uint32_t n_nodes;
-	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(ns->map, &n_nodes);
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(node_rebalance_cluster_map(nr), &n_nodes);
 	for (uint32_t i = 0; nr->epoch != 0 && i < n_nodes; i++)
 		aeg_admin_reply_printf(out, "%s{\"id\":%u,\"replicas\":%u}", i ? "," : "", nodes[i].id,
 				       node_rebalance_held(nr, nodes[i].id));
@@ -284,7 +300,8 @@ static void node_change(struct aeg_node_status *ns, const char *line, bool remov
 				       remove ? "node_remove" : "node_drain");
 		return;
 	}
-	if (aeg_shard_map_node(ns->map, (uint32_t)id) == NULL) {
+	const struct aeg_shard_map *cluster = ns->rebalance != NULL ? node_rebalance_cluster_map(ns->rebalance) : ns->map;
+	if (aeg_shard_map_node(cluster, (uint32_t)id) == NULL) {
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"node %llu is not a member\"}", (unsigned long long)id);
 		return;
 	}
@@ -325,6 +342,77 @@ static void node_change(struct aeg_node_status *ns, const char *line, bool remov
 			       remove ? "left" : "leaving");
 }
 
+/* node_add {"id":N,"address":"A.B.C.D[:PORT]"}: asks the meta group
+ * (through worker 0) to record a node that joins; PORT defaults to this
+ * node's base port. What this node can see is refused here with a reason
+ * (an id or address in use, no room); the meta leader checks again. */
+static void node_add(struct aeg_node_status *ns, const char *line, struct aeg_admin_reply *out)
+{
+	static struct aeg_admin_request r;  /* large: off the stack (one thread) */
+	const char *why = NULL;
+	uint64_t id = 0;
+	char addr[64], ip_text[32];
+	uint32_t ipv4 = 0;
+	unsigned long port = ns->cfg->base_port;
+	if (aeg_admin_request(&r, line, &why) != 0 || !aeg_admin_request_u64(&r, "id", &id) || id == 0 ||
+	    id > UINT32_MAX || aeg_admin_request_str(&r, "address", addr, sizeof(addr)) <= 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"expected {\\\"cmd\\\":\\\"node_add\\\","
+				       "\\\"id\\\":N,\\\"address\\\":\\\"A.B.C.D[:PORT]\\\"}\"}");
+		return;
+	}
+	char *colon = strchr(addr, ':');
+	size_t ip_len = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
+	char *end = NULL;
+	if (colon != NULL)
+		port = strtoul(colon + 1, &end, 10);
+	if (ip_len >= sizeof(ip_text) || (colon != NULL && (end == colon + 1 || *end != '\0')) || port == 0 ||
+	    port + ns->cfg->workers - 1 > UINT16_MAX) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"address: A.B.C.D[:PORT], PORT + workers - 1 "
+				       "<= 65535\"}");
+		return;
+	}
+	memcpy(ip_text, addr, ip_len);
+	ip_text[ip_len] = '\0';
+	if (aeg_net_ipv4_parse(ip_text, &ipv4) != 0 || ipv4 == 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"address: '%s' is not an IPv4 address\"}", ip_text);
+		return;
+	}
+	if (ns->rebalance == NULL) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"this node keeps no cluster records\"}");
+		return;
+	}
+	const struct node_rebalance *nr = ns->rebalance;
+	uint32_t n_nodes, workers = ns->cfg->workers;
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(node_rebalance_cluster_map(nr), &n_nodes);
+	for (uint32_t i = 0; i < n_nodes; i++) {
+		bool same = nodes[i].ipv4 == ipv4 && nodes[i].udp_port_base < port + workers &&
+			    port < (unsigned long)nodes[i].udp_port_base + workers;
+		if (nodes[i].id == id && same) {
+			aeg_admin_reply_printf(out, "{\"ok\":true,\"id\":%llu,\"asked\":\"joined\",\"already\":true}",
+					       (unsigned long long)id);
+			return;
+		}
+		if (nodes[i].id == id || same) {
+			aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"refused: %s node %u's\"}",
+					       nodes[i].id == id ? "the id is" : "the address (its ports) is", nodes[i].id);
+			return;
+		}
+	}
+	if (nr->n_joined >= AEG_REPLICA_JOINED_MAX) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"refused: %u nodes joined already (the most "
+				       "the meta records hold)\"}", nr->n_joined);
+		return;
+	}
+	struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_META_JOIN, .len = 24, .arg = { id, ipv4, port } };
+	int rc = aeg_dp_runtime_ctl_send(ns->rt, 0, &m);
+	if (rc != 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker 0: %s\"}", strerror(-rc));
+		return;
+	}
+	aeg_admin_reply_printf(out, "{\"ok\":true,\"id\":%llu,\"asked\":\"joined\",\"address\":\"%s:%lu\"}",
+			       (unsigned long long)id, ip_text, port);
+}
+
 int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_reply *out)
 {
 	struct aeg_node_status *ns = ctx;
@@ -349,6 +437,10 @@ int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_rep
 	}
 	if (strcmp(cmd, "leader_transfer") == 0 || strcmp(cmd, "shard_move") == 0) {
 		node_shard_command(ns, cmd, request, out);
+		return 0;
+	}
+	if (strcmp(cmd, "node_add") == 0) {
+		node_add(ns, request, out);
 		return 0;
 	}
 	if (strcmp(cmd, "node_drain") == 0 || strcmp(cmd, "node_remove") == 0) {

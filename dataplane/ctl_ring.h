@@ -28,6 +28,11 @@ _Static_assert(sizeof(struct aeg_ctl_msg) == 64, "one control message is one cac
 
 #define AEG_CTL_RING_CAPACITY_MAX (1u << 20) /* 64 MiB of slots */
 
+/* Handled by the worker itself, not passed to on_ctl: arg[0] is the new
+ * peer_count (<= peer_cap); the entries up to it were written before the
+ * push (the ring's release/acquire orders them). */
+#define AEG_CTL_WORKER_PEERS 0x57500001u
+
 struct aeg_ctl_ring;
 
 /* Returns 0, -EINVAL (capacity 0, not a power of two, or above the max)

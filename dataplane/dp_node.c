@@ -307,6 +307,11 @@ void aeg_dp_node_poll(struct aeg_dp_node *dn, uint64_t now_ns)
 		aeg_port_ethdev_slow_poll(dn->port, now_ns);
 }
 
+int aeg_dp_node_peer_add(struct aeg_dp_node *dn, uint32_t ipv4)
+{
+	return dn->eal ? aeg_port_ethdev_resolve_add(dn->port, ipv4) : 0;
+}
+
 bool aeg_dp_node_reachable(struct aeg_dp_node *dn, uint32_t ipv4)
 {
 	/* The kernel resolves neighbours for the UDP port. */

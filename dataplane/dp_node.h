@@ -32,6 +32,9 @@ const struct aeg_dp_launcher *aeg_dp_node_launcher(struct aeg_dp_node *dn);
 void aeg_dp_node_poll(struct aeg_dp_node *dn, uint64_t now_ns);
 /* Whether frames to ipv4 can leave now (its MAC is known). */
 bool aeg_dp_node_reachable(struct aeg_dp_node *dn, uint32_t ipv4);
+/* A node that joined: DPDK ports resolve its address from now on (the
+ * kernel does it for the UDP port). 0 or -ENOSPC. */
+int aeg_dp_node_peer_add(struct aeg_dp_node *dn, uint32_t ipv4);
 
 /* An EAL --lcores=... argument for args->workers workers picked with
  * hwloc (physical cores before SMT siblings), written into buf; returns 0,

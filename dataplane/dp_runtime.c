@@ -38,6 +38,9 @@ int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_dp_config
 			.udp_base_port = aeg_dp_config_peer_port(args, &args->peers[i]),
 		};
 	}
+	rt->peer_cap = rt->peer_count + AEG_DP_JOIN_ROOM;
+	if (rt->peer_cap > AEG_DP_PEERS_MAX + 1)
+		rt->peer_cap = AEG_DP_PEERS_MAX + 1;
 	uint64_t wall = aeg_dp_wall_ns();
 	for (uint16_t q = 0; q < rt->workers; q++) {
 		/* The control plane's channel to the worker (one way for now). */
@@ -49,6 +52,7 @@ int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_dp_config
 			.ctl_in = rt->ctl_in[q], .on_ctl = cb->on_ctl,
 			.port = port, .queue = q, .cluster = args->cluster, .key = &args->key,
 			.self_node = args->node, .peers = rt->peers, .peer_count = rt->peer_count,
+			.peer_cap = rt->ctl_in[q] != NULL ? rt->peer_cap : 0,
 			.workers_per_node = args->workers, .frame_bytes_max = args->frame_bytes,
 			.replay_floor = aeg_wire_replay_floor(wall, AEG_DP_REPLAY_SKEW_NS),
 			.on_msg = cb->on_msg, .on_tick = cb->on_tick, .on_raw = cb->on_raw,
@@ -61,6 +65,24 @@ int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_dp_config
 		}
 	}
 	return 0;
+}
+
+int aeg_dp_runtime_peer_add(struct aeg_dp_runtime *rt, const struct aeg_worker_peer *p)
+{
+	uint32_t i = 0;
+	while (i < rt->peer_count && rt->peers[i].node != p->node)
+		i++;
+	if (i == rt->peer_count) {
+		if (rt->peer_count >= rt->peer_cap || rt->ctl_in[0] == NULL)
+			return -ENOSPC;
+		rt->peers[rt->peer_count++] = *p;  /* beyond every worker's count: nobody reads it yet */
+	}
+	struct aeg_ctl_msg m = { .type = AEG_CTL_WORKER_PEERS, .len = 8, .arg = { rt->peer_count } };
+	int rc = 0;
+	for (uint16_t q = 0; q < rt->workers; q++)
+		if (aeg_dp_runtime_ctl_send(rt, q, &m) != 0)
+			rc = -ENOBUFS;
+	return rc;
 }
 
 static void *thread_main(void *arg)

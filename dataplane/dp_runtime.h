@@ -30,12 +30,18 @@ struct aeg_dp_runtime {
 	uint32_t self_node;
 	struct aeg_worker_peer peers[AEG_DP_PEERS_MAX + 1]; /* self first */
 	uint32_t peer_count;
+	uint32_t peer_cap;       /* the workers' room: peer_count + AEG_DP_JOIN_ROOM at start */
 	struct aeg_worker *w[AEG_DP_WORKERS_MAX];
 	const struct aeg_dp_launcher *launcher; /* NULL: pthreads */
 	pthread_t threads[AEG_DP_WORKERS_MAX];
 	bool running[AEG_DP_WORKERS_MAX];
 	struct aeg_ctl_ring *ctl_in[AEG_DP_WORKERS_MAX];  /* when the callbacks have on_ctl */
 };
+
+/* Nodes that may join (aeg_dp_runtime_peer_add) beyond the start's
+ * peers; each costs the workers a stream per worker (mostly untouched
+ * fragment buffers). */
+#define AEG_DP_JOIN_ROOM 16u
 
 /* Allowed wall-clock difference between nodes (aeg_wire_replay_floor). */
 #define AEG_DP_REPLAY_SKEW_NS 10000000000ull
@@ -72,6 +78,13 @@ void aeg_dp_runtime_fini(struct aeg_dp_runtime *rt);
 /* The slow path's message to a worker (one producer thread). 0,
  * -ENOBUFS (the ring is full: try later), -ENOTCONN (no ring). */
 int aeg_dp_runtime_ctl_send(struct aeg_dp_runtime *rt, uint16_t worker, const struct aeg_ctl_msg *m);
+
+/* A node that joined: the workers send to and take frames from it
+ * (AEG_CTL_WORKER_PEERS after the entry is written). From the control
+ * ring's producer thread only. 0 (also when it is a peer already),
+ * -ENOSPC (no room: peer_cap), -ENOBUFS (a worker's ring stayed full; the
+ * entry is kept, call again). */
+int aeg_dp_runtime_peer_add(struct aeg_dp_runtime *rt, const struct aeg_worker_peer *p);
 
 /* Sum of every worker's counters. */
 void aeg_dp_runtime_totals(const struct aeg_dp_runtime *rt, struct aeg_worker_stats *out);

@@ -277,8 +277,14 @@ int aeg_port_ethdev_open(const struct aeg_port_ethdev_config *cfg, struct aeg_po
 		socket = SOCKET_ID_ANY;
 	e->q = rte_zmalloc_socket("aeg_ethdev_q", sizeof(*e->q) * cfg->queue_count,
 				  RTE_CACHE_LINE_SIZE, socket);
-	e->known = calloc(cfg->resolve_count + 1, sizeof(*e->known));
-	int r = e->q == NULL || e->known == NULL ? -ENOMEM : configure(e, socket);
+	/* Room for the peers of nodes that join later (aeg_port_ethdev_resolve_add). */
+	e->resolve_cap = cfg->resolve_count + 64;
+	e->known = calloc(e->resolve_cap, sizeof(*e->known));
+	e->resolve = calloc(e->resolve_cap, sizeof(*e->resolve));
+	if (e->resolve != NULL && cfg->resolve_count > 0)
+		memcpy(e->resolve, cfg->resolve, cfg->resolve_count * sizeof(*e->resolve));
+	e->cfg.resolve = e->resolve;
+	int r = e->q == NULL || e->known == NULL || e->resolve == NULL ? -ENOMEM : configure(e, socket);
 	if (r == 0)
 		r = start(e);
 	if (r != 0) {
@@ -324,6 +330,7 @@ void ethdev_close(struct aeg_port *p)
 	rte_mempool_free(e->slow_pool);
 	aeg_net_neigh_fini(&e->neigh);
 	free(e->known);
+	free(e->resolve);
 	rte_free(e->q);
 	rte_free(e);
 }

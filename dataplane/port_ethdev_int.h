@@ -69,6 +69,8 @@ struct ethdev_port {
 	uint64_t last_restart_ns;
 	struct aeg_port_counters c; /* single writer: the main lcore */
 	uint32_t *known;          /* cfg.resolve[i] resolved (static or learned) */
+	uint32_t *resolve;        /* the port's copy of cfg.resolve, with room for joins */
+	uint32_t resolve_cap;
 	struct rte_flow *flows[ETHDEV_QUEUES_MAX];
 	uint16_t flow_count;
 };

@@ -202,6 +202,18 @@ void aeg_port_ethdev_slow_poll(struct aeg_port *p, uint64_t now_ns)
 		resolve_peers(e, now_ns);
 }
 
+int aeg_port_ethdev_resolve_add(struct aeg_port *p, uint32_t ipv4)
+{
+	struct ethdev_port *e = ethdev_of(p);
+	for (uint32_t i = 0; i < e->cfg.resolve_count; i++)
+		if (e->resolve[i] == ipv4)
+			return 0;
+	if (e->cfg.resolve_count >= e->resolve_cap)
+		return -ENOSPC;
+	e->resolve[e->cfg.resolve_count++] = ipv4;  /* resolved by the next slow poll */
+	return 0;
+}
+
 bool aeg_port_ethdev_reachable(struct aeg_port *p, uint32_t ipv4)
 {
 	struct ethdev_port *e = ethdev_of(p);

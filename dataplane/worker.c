@@ -116,8 +116,13 @@ static uint32_t ctl_poll(struct aeg_worker *w)
 		return 0;
 	struct aeg_ctl_msg m[CTL_BURST];
 	uint32_t n = aeg_ctl_ring_pop_burst(w->cfg.ctl_in, m, CTL_BURST);
-	for (uint32_t i = 0; i < n; i++)
-		w->cfg.on_ctl(w->cfg.arg, w, &m[i]);
+	for (uint32_t i = 0; i < n; i++) {
+		if (m[i].type != AEG_CTL_WORKER_PEERS) {
+			w->cfg.on_ctl(w->cfg.arg, w, &m[i]);
+		} else if (m[i].arg[0] > w->cfg.peer_count && m[i].arg[0] <= w->cfg.peer_cap) {
+			w->cfg.peer_count = (uint32_t)m[i].arg[0];
+		}
+	}
 	if (n > 0)
 		stat_add(&w->stats.ctl_msgs, n);
 	return n;
@@ -406,7 +411,8 @@ int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg
 	if (cfg->port == NULL || cfg->key == NULL || cfg->on_msg == NULL ||
 	    cfg->peers == NULL || cfg->peer_count == 0 || cfg->workers_per_node == 0 ||
 	    cfg->queue >= cfg->port->queue_count ||
-	    cfg->peer_count > UINT32_MAX / cfg->workers_per_node ||
+	    (cfg->peer_cap != 0 && cfg->peer_cap < cfg->peer_count) ||
+	    (cfg->peer_cap > cfg->peer_count ? cfg->peer_cap : cfg->peer_count) > UINT32_MAX / cfg->workers_per_node ||
 	    (cfg->ctl_in != NULL && cfg->on_ctl == NULL))
 		return -EINVAL;
 	struct aeg_worker *w = calloc(1, sizeof(*w));
@@ -418,7 +424,9 @@ int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg
 		w->cfg.frame_bytes_max = FRAME_BYTES_DEFAULT;
 	if (w->cfg.drain_ns == 0)
 		w->cfg.drain_ns = DRAIN_NS_DEFAULT;
-	uint32_t streams = cfg->peer_count * cfg->workers_per_node;
+	if (w->cfg.peer_cap == 0)
+		w->cfg.peer_cap = w->cfg.peer_count;
+	uint32_t streams = w->cfg.peer_cap * cfg->workers_per_node;
 	w->streams = calloc(streams, sizeof(*w->streams));
 	w->rx_pkts = calloc(cfg->port->burst_max, sizeof(*w->rx_pkts));
 	w->tx_q = calloc(cfg->port->burst_max, sizeof(*w->tx_q));
@@ -450,7 +458,7 @@ void aeg_worker_fini(struct aeg_worker *w)
 {
 	if (w == NULL)
 		return;
-	for (uint32_t i = 0; w->streams && i < w->cfg.peer_count * w->cfg.workers_per_node; i++)
+	for (uint32_t i = 0; w->streams && i < w->cfg.peer_cap * w->cfg.workers_per_node; i++)
 		if (w->streams[i].pkt != NULL)
 			aeg_port_pkt_free(w->cfg.port, w->streams[i].pkt);
 	for (uint16_t i = 0; i < w->tx_n; i++)

@@ -65,7 +65,7 @@ int aeg_wk_frag_init(struct aeg_worker *w)
 	if (body_max <= AEG_FRAG_HDR_BYTES + 64)
 		return 0; /* frames too small to carry fragments: no fragmentation */
 	struct aeg_frag_config fc = {
-		.streams = w->cfg.peer_count * w->cfg.workers_per_node,
+		.streams = w->cfg.peer_cap * w->cfg.workers_per_node,
 		.msg_bytes_max = w->cfg.msg_bytes_max,
 		.frag_bytes = (uint32_t)body_max - AEG_FRAG_HDR_BYTES,
 		.tx_slots = w->cfg.frag_slots, .rx_slots = w->cfg.frag_slots,

@@ -36,6 +36,12 @@ static void usage(FILE *f)
 		"  cluster status    the cluster's state (forming, healthy, degraded, no quorum), the\n"
 		"                    members, leaders per node and shards without a leader, the meta\n"
 		"                    group's records and what the rebalance planner would move\n"
+		"  node add ID ADDRESS[:PORT] [--wait]\n"
+		"                    record node ID (a new node) in the meta group: every member\n"
+		"                    adds its address; then start it with node.join = true and the\n"
+		"                    members as node.peers. Waits until this node sees the record,\n"
+		"                    with --wait also until the new node is healthy and holds its\n"
+		"                    share of replicas (the rebalancer's moves; default 600 s)\n"
 		"  node drain ID [--wait]\n"
 		"                    record node ID as leaving in the meta group: the meta leader's\n"
 		"                    rebalancer moves its replicas away (rebalance status shows\n"
@@ -501,8 +507,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 			 (a->id == NULL || a->to == NULL))
 			*(a->id == NULL ? &a->id : &a->to) = s;
 		else if (a->sub != NULL && a->id == NULL && strcmp(a->command, "node") == 0 &&
-			 (strcmp(a->sub, "drain") == 0 || strcmp(a->sub, "remove") == 0))
+			 (strcmp(a->sub, "drain") == 0 || strcmp(a->sub, "remove") == 0 || strcmp(a->sub, "add") == 0))
 			a->id = s;
+		else if (a->sub != NULL && a->id != NULL && a->to == NULL && strcmp(a->command, "node") == 0 &&
+			 strcmp(a->sub, "add") == 0)
+			a->to = s;  /* the address */
 		else if (a->command != NULL)
 			return die(EXIT_USAGE, "one command only, got '%s' and '%s'", a->command, s);
 		else
@@ -517,13 +526,16 @@ static int parse_args(int argc, char **argv, struct args *a)
 	bool known = (strcmp(a->command, "status") == 0 || strcmp(a->command, "shards") == 0) && a->sub == NULL;
 	known |= strcmp(a->command, "node") == 0 && a->sub != NULL && strcmp(a->sub, "list") == 0;
 	bool change = strcmp(a->command, "node") == 0 && a->sub != NULL &&
-		      (strcmp(a->sub, "drain") == 0 || strcmp(a->sub, "remove") == 0);
+		      (strcmp(a->sub, "drain") == 0 || strcmp(a->sub, "remove") == 0 || strcmp(a->sub, "add") == 0);
 	if (change && (a->id == NULL || strspn(a->id, "0123456789") != strlen(a->id) || strlen(a->id) > 10 ||
 		       strtoull(a->id, NULL, 10) == 0 || strtoull(a->id, NULL, 10) > UINT32_MAX))
 		return die(EXIT_USAGE, "node %s takes a node id (1..4294967295)", a->sub);
+	if (change && strcmp(a->sub, "add") == 0 &&
+	    (a->to == NULL || strlen(a->to) > 48 || strspn(a->to, "0123456789.:") != strlen(a->to)))
+		return die(EXIT_USAGE, "node add takes an id and an address: node add ID A.B.C.D[:PORT]");
 	known |= change;
-	if (a->wait && !(change && strcmp(a->sub, "drain") == 0))
-		return die(EXIT_USAGE, "--wait goes with node drain only");
+	if (a->wait && !(change && strcmp(a->sub, "remove") != 0))
+		return die(EXIT_USAGE, "--wait goes with node add and node drain only");
 	bool transfer = strcmp(a->command, "leader") == 0 && a->sub != NULL && strcmp(a->sub, "transfer") == 0;
 	if (transfer && (!is_number(a->id) || !is_number(a->to) || strtoull(a->to, NULL, 10) == 0))
 		return die(EXIT_USAGE, "leader transfer takes a shard and a node id: leader transfer SHARD NODE");
@@ -538,7 +550,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		 (strcmp(a->sub, "status") == 0 || strcmp(a->sub, "pause") == 0 || strcmp(a->sub, "resume") == 0);
 	known |= strcmp(a->command, "cluster") == 0 && a->sub != NULL && strcmp(a->sub, "status") == 0;
 	if (!known)
-		return die(EXIT_USAGE, "unknown command '%s%s%s': status, shards, node list|drain|remove, cluster status, "
+		return die(EXIT_USAGE, "unknown command '%s%s%s': status, shards, node list|add|drain|remove, cluster status, "
 			   "shard list|move, rebalance status|pause|resume, leader transfer (try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
 	return 0;
 }
@@ -711,6 +723,75 @@ static int node_check(const struct aeg_json_doc *d, double t, void *ctx)
 		return die(EXIT_NODE, "node %llu: asked, but not on record as %s after %.1f s (no meta "
 			   "leader?)", (unsigned long long)w->id, w->want, w->timeout_s);
 	return WATCH_MORE;
+}
+
+/* node add: the record as this node sees it (the node in its members),
+ * with --wait then the new node healthy, holding replicas on record, and
+ * the planner with nothing left to move. */
+struct add_watch {
+	uint64_t id;
+	double timeout_s;
+	bool wait;
+	bool seen;
+	double seen_s;
+};
+
+static int add_check(const struct aeg_json_doc *d, double t, void *ctx)
+{
+	struct add_watch *w = ctx;
+	char st[32];
+	member_state(d, w->id, st, sizeof(st));
+	bool listed = false;
+	int arr = aeg_json_get(d, 0, "members");
+	for (int e = arr >= 0 ? aeg_json_first(d, arr) : -1; e >= 0; e = aeg_json_after(d, arr, e)) {
+		uint64_t v;
+		listed |= aeg_json_as_u64(d, aeg_json_get(d, e, "id"), &v) && v == w->id;
+	}
+	if (!w->seen && listed) {
+		printf("node %llu: on record as a member (state %s); start it with node.join = true and the "
+		       "members as node.peers\n", (unsigned long long)w->id, st[0] ? st : "not heard yet");
+		if (!w->wait)
+			return EXIT_OK;
+		fflush(stdout);
+		w->seen = true;
+		w->seen_s = t;
+	}
+	if (w->seen) {
+		int rb = aeg_json_get(d, 0, "rebalance");
+		uint64_t planned = 1;
+		if (rb >= 0)
+			aeg_json_as_u64(d, aeg_json_get(d, rb, "planned_moves"), &planned);
+		int fl = rb >= 0 ? aeg_json_get(d, rb, "in_flight") : -1;
+		bool flying = fl >= 0 && aeg_json_first(d, fl) >= 0;
+		long long held = on_record(d, w->id);
+		if (strcmp(st, "healthy") == 0 && held > 0 && planned == 0 && !flying) {
+			printf("node %llu: healthy, %lld replicas on record, no moves left (%.1f s after the record)\n",
+			       (unsigned long long)w->id, held, t - w->seen_s);
+			return EXIT_OK;
+		}
+		if (t > w->timeout_s)
+			return die(EXIT_NODE, "node %llu: %s, %lld replicas on record, %llu moves planned after %.1f s "
+				   "(started with node.join = true? aegisctl rebalance status shows the moves)",
+				   (unsigned long long)w->id, st[0] ? st : "never heard", held < 0 ? 0 : held,
+				   (unsigned long long)planned, w->timeout_s);
+		return WATCH_MORE;
+	}
+	if (t > w->timeout_s)
+		return die(EXIT_NODE, "node %llu: asked, but not on record after %.1f s (no meta leader?)",
+			   (unsigned long long)w->id, w->timeout_s);
+	return WATCH_MORE;
+}
+
+static int node_add(const struct args *a, const char *path)
+{
+	struct add_watch w = { .id = strtoull(a->id, NULL, 10), .timeout_s = a->timeout_s, .wait = a->wait };
+	if (w.wait && !a->timeout_set)
+		w.timeout_s = 600;
+	char req[192];
+	snprintf(req, sizeof(req), "{\"cmd\":\"node_add\",\"id\":%llu,\"address\":\"%s\"}\n",
+		 (unsigned long long)w.id, a->to);
+	int code = ask_ok(path, req, a->timeout_s);
+	return code != 0 ? code : watch(path, a->timeout_s, "{\"cmd\":\"status\"}\n", 200, add_check, &w);
 }
 
 static int node_change(const struct args *a, const char *path)
@@ -927,6 +1008,8 @@ int main(int argc, char **argv)
 	char path[AEG_CONFIG_SOCKET_PATH_BYTES];
 	if ((code = socket_path(&a, path, sizeof(path))) != 0)
 		return code;
+	if (strcmp(a.command, "node") == 0 && strcmp(a.sub, "add") == 0)
+		return node_add(&a, path);
 	if (strcmp(a.command, "node") == 0 && a.id != NULL)
 		return node_change(&a, path);
 	if (strcmp(a.command, "leader") == 0)

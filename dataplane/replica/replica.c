@@ -93,6 +93,15 @@ static int io_send(void *ctx, uint32_t node, uint8_t type, uint32_t group, const
 	return aeg_worker_send(rp->w, node, rp->cfg.worker, type, group, body, len);
 }
 
+void rp_peers_from_map(struct aeg_replica *rp)
+{
+	uint32_t n_nodes;
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(rp->cfg.map, &n_nodes);
+	for (uint32_t i = 0; i < n_nodes && rp->n_peers < RP_PEERS_MAX; i++)
+		if (nodes[i].id != rp->cfg.node && peer_of(rp, nodes[i].id) == NULL)
+			rp->peers[rp->n_peers++] = (struct rp_peer){ .node = nodes[i].id };
+}
+
 int rp_send(struct aeg_replica *rp, uint32_t node, uint8_t type, uint32_t group, const uint8_t *body, uint32_t len)
 {
 	return io_send(rp, node, type, group, body, len);
@@ -167,10 +176,8 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 	aeg_raft_config_many_groups(rc);
 	/* A move adds a learner beside the voters (aegis/shard_move.h); the
 	 * meta group has every node (up to the config limit). */
-	uint32_t n_nodes;
-	(void)aeg_shard_map_nodes(c->map, &n_nodes);
 	uint32_t members = group == aeg_shard_group(aeg_shard_map_meta_shard(c->map))
-				   ? n_nodes : aeg_shard_map_replication_factor(c->map) + 1;
+				   ? AEG_RAFT_CONF_MAX : aeg_shard_map_replication_factor(c->map) + 1;
 	if (members > rc->peers_max)
 		rc->peers_max = members < AEG_RAFT_CONF_MAX ? members : AEG_RAFT_CONF_MAX;
 	rc->election_ticks_min = (c->election_ms_min + c->tick_ms - 1) / c->tick_ms;
@@ -757,6 +764,7 @@ uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns)
 	campaigns(rp);
 	liveness(rp);
 	rp_place_tick(rp);
+	rp_meta_tick(rp);
 	uint32_t did = after_work(rp);
 	/* Both walk every shard: with thousands of them, less often. */
 	uint64_t period = RP_STATUS_PERIOD_NS * (rp->n_shards > 1000 ? rp->n_shards / 1000 : 1);

@@ -136,6 +136,19 @@ struct aeg_replica_move_status {
  * stay the control plane's; it frees them once the worker's published
  * map_epoch shows the next one. */
 #define AEG_REPLICA_CTL_MAP_SET 7u
+/* META_JOIN: arg[0] node id, arg[1] its ipv4 (host order), arg[2] its UDP
+ * base port: a node joins the cluster (aegisctl node add). The meta leader
+ * records it in "joined" (forwarded to the meta voters from elsewhere);
+ * refused (logged) when the id or the address is a node's already. */
+#define AEG_REPLICA_CTL_META_JOIN 8u
+
+/* A node that joined after the cluster formed ("joined" record). */
+struct aeg_replica_joined {
+	uint32_t node;
+	uint32_t ipv4;       /* host order */
+	uint16_t port;       /* UDP base port */
+};
+#define AEG_REPLICA_JOINED_MAX 16
 
 /* A move this worker finished: the shard's voters after it (the node
  * relays them to the meta group). */
@@ -157,6 +170,9 @@ struct aeg_replica_meta_status {
 	bool rebalance_paused;   /* the "rebalance" record says paused */
 	uint64_t place_index;    /* entry of the newest "shard/<i>" record (0: none) */
 	uint32_t shards_recorded; /* shards with a "shard/<i>" record */
+	uint32_t n_joined;        /* the "joined" record */
+	uint64_t joined_index;    /* its entry (0: none) */
+	struct aeg_replica_joined joined[AEG_REPLICA_JOINED_MAX];
 	uint32_t n_nodes;
 	struct {
 		uint32_t node;

@@ -148,6 +148,12 @@ struct aeg_replica {
 	uint32_t *pub_place[2];          /* published with the status (seqlock) */
 	uint64_t pub_place_epoch[2];
 	struct rp_shard *meta;           /* the meta group's replica here, or NULL */
+	/* nodes that joined after the cluster formed (the "joined" record) */
+	struct aeg_replica_joined meta_joined[AEG_REPLICA_JOINED_MAX];
+	uint32_t meta_n_joined;
+	uint64_t meta_joined_index;      /* the "joined" record's entry */
+	uint64_t meta_join_index;        /* the last "joined" proposal's entry (leader) */
+	uint64_t meta_learner_ms;        /* the last learner added to the meta group */
 	uint64_t meta_proposed, meta_dropped, meta_forwarded;
 	struct aeg_replica_config cfg;
 	char dir[4096];
@@ -250,6 +256,11 @@ int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_c
 void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out);
 /* The placement table for slot (status_publish), rebuilt when the records changed. */
 void rp_meta_place_publish(struct aeg_replica *rp, int slot);
+/* Worker 0, every few ms: the meta leader adds each joined node to the
+ * meta group as a learner. */
+void rp_meta_tick(struct aeg_replica *rp);
+/* A new map (MAP_SET): its nodes are this worker's peers. */
+void rp_peers_from_map(struct aeg_replica *rp);
 
 /* replica_client.c */
 void rp_client_datagram(struct aeg_replica *rp, const struct aeg_pkt *pkt);

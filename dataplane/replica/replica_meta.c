@@ -73,6 +73,13 @@ int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_c
 	}
 	for (uint32_t i = 0; i < conf->n; i++)
 		member |= conf->ids[i] == rp->cfg.node;
+	/* A node that joins (not in the map it was started with): a learner
+	 * until the leader's log (or snapshot) brings the config in force. */
+	if (!member && aeg_shard_map_node(m, rp->cfg.node) == NULL && conf->n < AEG_RAFT_CONF_MAX) {
+		conf->ids[conf->n] = rp->cfg.node;
+		conf->roles[conf->n++] = AEG_RAFT_MEMBER_LEARNER;
+		member = true;
+	}
 	if (rp->cfg.worker != 0 || !member)
 		return 0;
 	uint32_t shard = aeg_shard_map_meta_shard(m);
@@ -87,10 +94,12 @@ int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_c
  *   node/<id>   -> the node's state name
  *   shard/<i>   -> its voters after a move, "a,b,c" (none: the map's)
  *   rebalance   -> "paused" or "running"
+ *   joined      -> the nodes added after the cluster formed,
+ *                  "id=A.B.C.D:PORT,..." (PORT: the UDP base port)
  * AEG_MSG_META body (little-endian): u8 kind, then NODE: u32 node, u8
  * state; SHARD: u32 shard, u8 n (1..5), n x u32 voters; REBALANCE: u8
- * paused. */
-enum meta_kind { META_NODE = 1, META_SHARD = 2, META_REBALANCE = 3 };
+ * paused; JOIN: u32 node, u32 ipv4, u16 port. */
+enum meta_kind { META_NODE = 1, META_SHARD = 2, META_REBALANCE = 3, META_JOIN = 4 };
 
 struct meta_req {
 	uint8_t kind;
@@ -98,7 +107,12 @@ struct meta_req {
 	uint8_t state;        /* NODE: enum aeg_node_state; REBALANCE: 1 paused */
 	uint8_t n;
 	uint32_t voters[5];
+	uint32_t ipv4;        /* JOIN */
+	uint16_t port;
 };
+
+#define META_VAL_BYTES (AEG_REPLICA_JOINED_MAX * 32)
+_Static_assert(AEG_REPLICA_JOINED_MAX == 16, "the refusal below says 16");
 
 static void put_u32(uint8_t *p, uint32_t v)
 {
@@ -123,6 +137,12 @@ static int meta_encode(const struct meta_req *q, uint8_t *b)
 		b[5] = q->state;
 		return 6;
 	}
+	if (q->kind == META_JOIN) {
+		put_u32(b + 5, q->ipv4);
+		b[9] = (uint8_t)q->port;
+		b[10] = (uint8_t)(q->port >> 8);
+		return 11;
+	}
 	b[5] = q->n;
 	for (uint32_t i = 0; i < q->n; i++)
 		put_u32(b + 6 + 4 * i, q->voters[i]);
@@ -142,6 +162,13 @@ static int meta_decode(struct meta_req *q, const uint8_t *b, uint32_t len)
 	q->id = get_u32(b + 1);
 	if (q->kind == META_NODE)
 		return len == 6 && b[5] <= AEG_NODE_LEFT && q->id != 0 ? (q->state = b[5], 0) : -EINVAL;
+	if (q->kind == META_JOIN) {
+		if (len != 11)
+			return -EINVAL;
+		q->ipv4 = get_u32(b + 5);
+		q->port = (uint16_t)(b[9] | b[10] << 8);
+		return q->id != 0 && q->ipv4 != 0 && q->port != 0 ? 0 : -EINVAL;
+	}
 	if (q->kind != META_SHARD || b[5] == 0 || b[5] > 5 || len != 6 + 4u * b[5])
 		return -EINVAL;
 	q->n = b[5];
@@ -153,20 +180,92 @@ static int meta_decode(struct meta_req *q, const uint8_t *b, uint32_t len)
 	return 0;
 }
 
-/* Key and value text of a request. */
+/* The "joined" record's nodes (entries that do not parse are skipped). */
+static uint32_t joined_parse(const struct aeg_kv *kv, struct aeg_replica_joined *out, uint64_t *index)
+{
+	const uint8_t *v;
+	uint32_t vl;
+	*index = 0;
+	if (aeg_kv_get(kv, "joined", 6, &v, &vl, index) != 0)
+		return 0;
+	char text[META_VAL_BYTES + 1];
+	size_t len = vl < META_VAL_BYTES ? vl : META_VAL_BYTES;
+	memcpy(text, v, len);
+	text[len] = '\0';
+	uint32_t k = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(text, ",", &save); tok != NULL && k < AEG_REPLICA_JOINED_MAX;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned id, a, b, c, d, port;
+		char tail;
+		if (sscanf(tok, "%u=%u.%u.%u.%u:%u%c", &id, &a, &b, &c, &d, &port, &tail) != 6 || id == 0 ||
+		    a > 255 || b > 255 || c > 255 || d > 255 || port == 0 || port > UINT16_MAX)
+			continue;
+		out[k++] = (struct aeg_replica_joined){ .node = id, .ipv4 = a << 24 | b << 16 | c << 8 | d,
+							.port = (uint16_t)port };
+	}
+	return k;
+}
+
+static bool ports_overlap(uint32_t ip1, uint32_t p1, uint32_t ip2, uint32_t p2, uint32_t workers)
+{
+	return ip1 == ip2 && p1 < p2 + workers && p2 < p1 + workers;
+}
+
+/* The leader's "joined" value with q's node added: 1 (the value is in
+ * val), 0 (it is there already), or a negative errno: refused (logged)
+ * or -EAGAIN (an earlier add is not applied yet: asked again later). */
+static int join_value(struct aeg_replica *rp, const struct meta_req *q, char *val, int *vl)
+{
+	struct aeg_replica_joined j[AEG_REPLICA_JOINED_MAX];
+	uint64_t index;
+	uint32_t n = joined_parse(rp->meta->kv, j, &index), workers = aeg_shard_map_workers(rp->cfg.map), n_nodes;
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(rp->cfg.map, &n_nodes);
+	if (rp->meta_join_index > aeg_kv_applied(rp->meta->kv))
+		return -EAGAIN;
+	const char *why = NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		if (j[i].node == q->id)
+			return j[i].ipv4 == q->ipv4 && j[i].port == q->port ? 0 : (why = "it joined with another address", -EEXIST);
+		if (ports_overlap(j[i].ipv4, j[i].port, q->ipv4, q->port, workers))
+			why = "its address is a joined node's";
+	}
+	for (uint32_t i = 0; i < n_nodes && why == NULL; i++) {
+		if (nodes[i].id == q->id)
+			why = "the id is a node's of the cluster already";
+		else if (ports_overlap(nodes[i].ipv4, nodes[i].udp_port_base, q->ipv4, q->port, workers))
+			why = "its address is a node's of the cluster";
+	}
+	if (why == NULL && n >= AEG_REPLICA_JOINED_MAX)
+		why = "no room: 16 nodes joined already";
+	if (why != NULL) {
+		rp_log(rp, "meta: node %u not added: %s", q->id, why);
+		return -EINVAL;
+	}
+	j[n++] = (struct aeg_replica_joined){ .node = q->id, .ipv4 = q->ipv4, .port = q->port };
+	*vl = 0;
+	for (uint32_t i = 0; i < n; i++)
+		*vl += snprintf(val + *vl, (size_t)(META_VAL_BYTES - *vl), "%s%u=%u.%u.%u.%u:%u", i ? "," : "",
+				j[i].node, j[i].ipv4 >> 24, (j[i].ipv4 >> 16) & 255, (j[i].ipv4 >> 8) & 255,
+				j[i].ipv4 & 255, j[i].port);
+	assert(*vl > 0 && *vl < META_VAL_BYTES);
+	return 1;
+}
+
+/* Key and value text of a request (not JOIN: join_value). */
 static void meta_kv(const struct meta_req *q, char *key, int *kl, char *val, int *vl)
 {
 	if (q->kind == META_NODE) {
 		*kl = meta_key(q->id, key, 24);
-		*vl = snprintf(val, 64, "%s", aeg_node_state_name(q->state));
+		*vl = snprintf(val, META_VAL_BYTES, "%s", aeg_node_state_name(q->state));
 	} else if (q->kind == META_SHARD) {
 		*kl = snprintf(key, 24, "shard/%u", q->id);
 		*vl = 0;
 		for (uint32_t i = 0; i < q->n; i++)
-			*vl += snprintf(val + *vl, (size_t)(64 - *vl), "%s%u", i ? "," : "", q->voters[i]);
+			*vl += snprintf(val + *vl, (size_t)(META_VAL_BYTES - *vl), "%s%u", i ? "," : "", q->voters[i]);
 	} else {
 		*kl = snprintf(key, 24, "rebalance");
-		*vl = snprintf(val, 64, "%s", q->state ? "paused" : "running");
+		*vl = snprintf(val, META_VAL_BYTES, "%s", q->state ? "paused" : "running");
 	}
 }
 
@@ -198,9 +297,17 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 			rp->meta_dropped++;  /* not ours to write */
 		return;
 	}
-	char key[24], val[64];
+	char key[24], val[META_VAL_BYTES];
 	int kl, vl;
-	meta_kv(q, key, &kl, val, &vl);
+	if (q->kind == META_JOIN) {
+		kl = snprintf(key, sizeof(key), "joined");
+		if (join_value(rp, q, val, &vl) != 1) {
+			rp->meta_dropped++;
+			return;
+		}
+	} else {
+		meta_kv(q, key, &kl, val, &vl);
+	}
 	const uint8_t *v;
 	uint32_t len;
 	uint64_t index;
@@ -209,7 +316,7 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 		return;
 	struct aeg_kv_cmd c = { .op = AEG_KV_PUT, .key = key, .key_len = (uint32_t)kl, .value = val,
 				.value_len = (uint32_t)vl, .time_ms = rp->wall_ms };
-	uint8_t buf[160];
+	uint8_t buf[META_VAL_BYTES + 96];
 	int n = aeg_kv_cmd_encode(&c, buf, sizeof(buf));
 	assert(n > 0);
 	struct aeg_raft_payload p = { .data = buf, .len = (uint32_t)n };
@@ -220,6 +327,8 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 		return;
 	}
 	rp->meta_proposed++;
+	if (q->kind == META_JOIN)
+		rp->meta_join_index = first;
 	rp_log(rp, "meta: recording %.*s = %.*s (index %llu)", kl, key, vl, val, (unsigned long long)first);
 }
 
@@ -267,6 +376,14 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 			q.voters[i] = (uint32_t)m->arg[2 + i];
 		meta_request(rp, &q, true);
 		return;
+	case AEG_REPLICA_CTL_META_JOIN:
+		if (m->arg[0] == 0 || m->arg[0] > UINT32_MAX || m->arg[1] == 0 || m->arg[1] > UINT32_MAX ||
+		    m->arg[2] == 0 || m->arg[2] > UINT16_MAX)
+			break;
+		q = (struct meta_req){ .kind = META_JOIN, .id = (uint32_t)m->arg[0], .ipv4 = (uint32_t)m->arg[1],
+				       .port = (uint16_t)m->arg[2] };
+		meta_request(rp, &q, true);
+		return;
 	case AEG_REPLICA_CTL_META_REBALANCE:
 		q = (struct meta_req){ .kind = META_REBALANCE, .state = m->arg[0] != 0 };
 		meta_request(rp, &q, true);
@@ -280,6 +397,7 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 		rp->cfg.map = map;
 		rp->map_bytes = (uint8_t *)(uintptr_t)m->arg[1];
 		rp->map_len = (size_t)m->arg[2];
+		rp_peers_from_map(rp);
 		return;
 	}
 	default:
@@ -336,6 +454,7 @@ static void place_rebuild(struct aeg_replica *rp)
 		if (index > rp->meta_place_index)
 			rp->meta_place_index = index;
 	}
+	rp->meta_n_joined = joined_parse(rp->meta->kv, rp->meta_joined, &rp->meta_joined_index);
 	uint64_t idx;
 	const uint8_t *v;
 	uint32_t vl;
@@ -380,6 +499,9 @@ void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out
 	out->rebalance_paused = rp->meta_paused;
 	out->shards_recorded = rp->meta_shards_recorded;
 	out->place_index = rp->meta_place_index;
+	out->n_joined = rp->meta_n_joined;
+	out->joined_index = rp->meta_joined_index;
+	memcpy(out->joined, rp->meta_joined, sizeof(out->joined));
 	uint32_t n_nodes;
 	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(rp->cfg.map, &n_nodes);
 	for (uint32_t i = 0; i < n_nodes && out->n_nodes < AEG_REPLICA_META_NODES_MAX; i++) {
@@ -389,5 +511,31 @@ void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out
 		out->nodes[out->n_nodes].state = st;
 		out->nodes[out->n_nodes].index = index;
 		out->n_nodes++;
+	}
+}
+
+void rp_meta_tick(struct aeg_replica *rp)
+{
+	if (rp->meta == NULL || rp->now_ms - rp->meta_learner_ms < 100)
+		return;
+	struct aeg_raft *r = aeg_gd_raft(rp->gd, rp->meta->group);
+	struct aeg_raft_status rs;
+	aeg_raft_status(r, &rs);
+	if (rs.role != AEG_RAFT_LEADER)
+		return;
+	struct aeg_raft_conf conf;
+	aeg_raft_conf_get(r, &conf);
+	for (uint32_t i = 0; i < rp->meta_n_joined; i++) {
+		uint32_t id = rp->meta_joined[i].node;
+		if (aeg_raft_conf_role(&conf, id) != 0 || conf.n >= AEG_RAFT_CONF_MAX)
+			continue;
+		conf.ids[conf.n] = id;
+		conf.roles[conf.n++] = AEG_RAFT_MEMBER_LEARNER;
+		int rc = aeg_raft_propose_conf(r, &conf);
+		aeg_gd_touch(rp->gd, rp->meta->group);
+		rp->meta_learner_ms = rp->now_ms;
+		if (rc == 0)
+			rp_log(rp, "meta: node %u joins the meta group as a learner", id);
+		return;  /* one change at a time */
 	}
 }

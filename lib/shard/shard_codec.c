@@ -218,6 +218,7 @@ int aeg_shard_map_decode(struct aeg_shard_map **out, const uint8_t *buf, size_t 
 		aeg_shard_map_free(m);
 		return rc;
 	}
+	shard_meta_voters_set(m);
 	*out = m;
 	return 0;
 }

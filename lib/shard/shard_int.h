@@ -16,7 +16,15 @@ struct aeg_shard_map {
 	uint32_t *replicas;           /* shard_count * rf node ids, preferred leader first */
 	uint32_t *split_off;          /* range: shard_count offsets, split i = [off[i], off[i+1]) */
 	uint8_t *split_data;          /* range: the split keys back to back */
+	/* The meta group's voters: fixed when the cluster was formed (from the
+	 * nodes the map was built from), kept by aeg_shard_map_placed when
+	 * nodes join; a decoded map computes them from its nodes. */
+	uint32_t meta[AEG_SHARD_META_VOTERS_MAX];
+	uint32_t meta_n;
 };
+
+/* The meta voters of a map's sorted node list (the rule of aegis/shard.h). */
+void shard_meta_voters_set(struct aeg_shard_map *m);
 
 /* A map with its arrays allocated (contents zero). NULL on -ENOMEM. */
 struct aeg_shard_map *shard_map_alloc(uint32_t node_count, uint32_t shard_count, uint32_t rf,

@@ -193,6 +193,7 @@ int aeg_shard_map_build(struct aeg_shard_map **out, const struct aeg_shard_map_p
 		off += p->splits[i].len;
 	}
 	m->split_off[m->shard_count - 1] = (uint32_t)off;
+	shard_meta_voters_set(m);
 	int rc = place_replicas(m);
 	if (rc != 0) {
 		aeg_shard_map_free(m);
@@ -203,27 +204,44 @@ int aeg_shard_map_build(struct aeg_shard_map **out, const struct aeg_shard_map_p
 }
 
 int aeg_shard_map_placed(struct aeg_shard_map **out, const struct aeg_shard_map *m, uint64_t epoch,
-			 const uint32_t *replicas)
+			 const uint32_t *replicas, const struct aeg_shard_node *joined, uint32_t n_joined)
 {
 	*out = NULL;
-	size_t cells = (size_t)m->shard_count * m->rf;
-	for (uint32_t s = 0; s < m->shard_count; s++)
-		for (uint32_t k = 0; k < m->rf; k++) {
-			uint32_t id = replicas[(size_t)s * m->rf + k];
-			if (shard_node_index(m, id) < 0)
-				return -EINVAL;
-			for (uint32_t j = 0; j < k; j++)
-				if (replicas[(size_t)s * m->rf + j] == id)
-					return -EINVAL;
-		}
+	if (n_joined > AEG_SHARD_NODES_MAX - m->node_count)
+		return -EINVAL;
 	size_t split_bytes = m->strategy == AEG_SHARD_RANGE && m->shard_count > 1 ? m->split_off[m->shard_count - 1] : 0;
-	struct aeg_shard_map *c = shard_map_alloc(m->node_count, m->shard_count, m->rf, split_bytes);
+	struct aeg_shard_map *c = shard_map_alloc(m->node_count + n_joined, m->shard_count, m->rf, split_bytes);
 	if (c == NULL)
 		return -ENOMEM;
+	memcpy(c->nodes, m->nodes, m->node_count * sizeof(*m->nodes));
+	for (uint32_t i = 0; i < n_joined; i++) {
+		if (!shard_node_ok(&joined[i], m->workers)) {
+			aeg_shard_map_free(c);
+			return -EINVAL;
+		}
+		c->nodes[m->node_count + i] = joined[i];
+	}
+	sort_nodes(c->nodes, c->node_count);
+	size_t cells = (size_t)m->shard_count * m->rf;
+	bool ok = true;
+	for (uint32_t i = 1; i < c->node_count; i++)
+		ok = ok && c->nodes[i].id != c->nodes[i - 1].id;
+	for (uint32_t s = 0; ok && s < m->shard_count; s++)
+		for (uint32_t k = 0; ok && k < m->rf; k++) {
+			uint32_t id = replicas[(size_t)s * m->rf + k];
+			ok = shard_node_index(c, id) >= 0;
+			for (uint32_t j = 0; ok && j < k; j++)
+				ok = replicas[(size_t)s * m->rf + j] != id;
+		}
+	if (!ok) {
+		aeg_shard_map_free(c);
+		return -EINVAL;
+	}
 	c->epoch = epoch;
 	c->workers = m->workers;
 	c->strategy = m->strategy;
-	memcpy(c->nodes, m->nodes, m->node_count * sizeof(*m->nodes));
+	memcpy(c->meta, m->meta, sizeof(c->meta));
+	c->meta_n = m->meta_n;
 	memcpy(c->replicas, replicas, cells * sizeof(*replicas));
 	memcpy(c->split_off, m->split_off, m->shard_count * sizeof(*m->split_off));
 	memcpy(c->split_data, m->split_data, split_bytes);
@@ -243,13 +261,20 @@ const struct aeg_shard_node *aeg_shard_map_nodes(const struct aeg_shard_map *m, 
 	return m->nodes;
 }
 
-uint32_t aeg_shard_map_meta_voters(const struct aeg_shard_map *m, uint32_t *ids, uint32_t max)
+void shard_meta_voters_set(struct aeg_shard_map *m)
 {
 	uint32_t n = m->node_count >= 5 ? 5 : (m->node_count < 3 ? m->node_count : 3);
 	assert(n <= AEG_SHARD_META_VOTERS_MAX);
-	for (uint32_t i = 0; i < n && i < max; i++)
-		ids[i] = m->nodes[i].id;  /* sorted by id */
-	return n;
+	for (uint32_t i = 0; i < n; i++)
+		m->meta[i] = m->nodes[i].id;  /* sorted by id */
+	m->meta_n = n;
+}
+
+uint32_t aeg_shard_map_meta_voters(const struct aeg_shard_map *m, uint32_t *ids, uint32_t max)
+{
+	for (uint32_t i = 0; i < m->meta_n && i < max; i++)
+		ids[i] = m->meta[i];
+	return m->meta_n;
 }
 
 const struct aeg_shard_node *aeg_shard_map_node(const struct aeg_shard_map *m, uint32_t id)

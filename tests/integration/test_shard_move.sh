@@ -73,19 +73,7 @@ epoch_of() {
 }
 in_csv() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
 
-# writes_ok NAME: aegis-bench's $D/bench-NAME.out has only OK write answers.
-writes_ok() {
-	python3 - "$D/bench-$1.out" <<'EOF'
-import json, sys
-for line in open(sys.argv[1]):
-    if line.startswith('{"bench"'):
-        r = json.loads(line)
-        bad = {k: v for k, v in r["status"]["write"].items() if k != "ok"}
-        print("  write answers:", r["status"]["write"], "p99 %.1f ms" % (r["latency_us"]["p99"] / 1000), file=sys.stderr)
-        sys.exit(1 if bad else 0)
-sys.exit(1)
-EOF
-}
+writes_ok() { bench_writes_ok "$D/bench-$1.out"; }
 
 # move SHARD FROM TO [NODE]: asked of the leader (or of NODE: the request
 # then goes to the shard's voters on record); then on every node: TO votes,
@@ -167,7 +155,7 @@ log "  refused: $(echo "$out" | tr '\n' ' ')"
 wait "$BENCH_PID" || fail "aegis-bench failed (exit $?)"
 grep -q '"bench":"aegis-bench"' "$D/bench-load.out" || fail "aegis-bench printed no result"
 log "  $(grep '^throughput' "$D/bench-load.out")"
-writes_ok load || fail "writes failed during the moves"
+writes_ok load >/dev/null || fail "writes failed during the moves"
 
 # Once writes stop, every replica of a moved shard holds the same keys.
 sleep 1
@@ -237,7 +225,7 @@ done
 [ $(($3 - $1)) -le 1 ] || fail "leaders per node $led 60 s after the drain (not within 1 of each other)"
 log "  every shard led by its preferred replica; leaders per node: $(for n in 1 2 3; do printf '%s=%s ' "$n" "$(shards_of "$n" | awk '$2 == "leader"' | wc -l)"; done)"
 wait "$BENCH_PID" || fail "aegis-bench (drain) failed (exit $?)"
-writes_ok drain || fail "writes failed during the drain"
+writes_ok drain >/dev/null || fail "writes failed during the drain"
 for rec in rec rec2; do
 	ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \
 		--verify "$D/$rec.txt" >"$D/v-$rec.out" 2>&1 || { cat "$D/v-$rec.out" >&2; fail "verify $rec after the drain"; }

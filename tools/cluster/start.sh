@@ -86,11 +86,16 @@ vdev() {
 	esac
 }
 
+# config I: node I's toml. The nodes the cluster formed with (AC_FOUNDERS)
+# list each other; a node added later (cmd_add) joins: node.join = true,
+# the founders as its peers (the others learn its address from the meta
+# records, not from their configs).
 config() {
-	local i=$1 j peers="" transport=udp eal=""
-	for ((j = 1; j <= AC_NODES; j++)); do
+	local i=$1 j peers="" transport=udp eal="" join=false
+	for ((j = 1; j <= AC_FOUNDERS; j++)); do
 		[ "$j" = "$i" ] || peers+="${peers:+, }\"$j=$(node_ip "$j"):$AC_PORT\""
 	done
+	[ "$i" -le "$AC_FOUNDERS" ] || join=true
 	if [ "$AC_TRANSPORT" != udp ]; then
 		transport=dpdk
 		eal="eal_args = [\"--no-huge\", \"-m\", \"$AC_MEM\", \"--no-pci\", \"--no-shconf\", \
@@ -100,7 +105,7 @@ config() {
 	cat >"$DIR/n$i.toml" <<TOML
 # node $i of the cluster in $DIR (tools/aegis-cluster)
 [replication]
-replication_factor = $((AC_NODES < 3 ? AC_NODES : 3))
+replication_factor = $((AC_FOUNDERS < 3 ? AC_FOUNDERS : 3))
 [raft]
 election_timeout_min = 500
 election_timeout_max = 1000
@@ -111,6 +116,7 @@ shard_count = $AC_SHARDS
 id = $i
 address = "$(node_ip "$i"):$AC_PORT"
 peers = [$peers]
+join = $join
 data_dir = "$DIR/n$i"
 workers = $AC_WORKERS
 transport = "$transport"
@@ -213,6 +219,55 @@ layout() {
 	done
 }
 
+# Nodes beyond the founders (added) run on the cores of a founder.
+layout_added() {
+	local i f
+	for ((i = AC_FOUNDERS + 1; i <= AC_NODES; i++)); do
+		f=$(((i - 1) % AC_FOUNDERS + 1))
+		AC_LCORES[i]=${AC_LCORES[f]}
+		AC_CPUS[i]=${AC_CPUS[f]}
+	done
+}
+
+# add [--wait] [--timeout SECS]: one more node, id N+1, joins the running
+# cluster: recorded through a running member's admin socket (aegisctl node
+# add), then started with node.join = true in a namespace of its own; the
+# rebalancer moves replicas onto it (--wait: until it holds its share).
+cmd_add() {
+	local wait=0 secs=90 i j via="" end t0
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--wait) wait=1 ;;
+		--timeout) secs=${2:?}; shift ;;
+		*) usage_error "add: unknown option $1" ;;
+		esac
+		shift
+	done
+	[[ "$secs" =~ ^[0-9]+$ ]] || usage_error "--timeout takes seconds"
+	need_state
+	require_root
+	t0=$(now_us)
+	i=$((AC_NODES + 1))
+	[ "$i" -le 64 ] || die "add: 64 nodes at most"
+	for ((j = 1; j <= AC_NODES; j++)); do node_pid "$j" >/dev/null && { via=$j; break; }; done
+	[ -n "$via" ] || die "add: no node runs to record the new one"
+	AC_NODES=$i
+	layout_added
+	state_save
+	config "$i"
+	if [ "$AC_TRANSPORT" = udp ]; then arm "n$i" "p$i" "$AC_WORKERS" "$(node_ip "$i")"; else arm "n$i" "p$i" "$AC_WORKERS"; fi
+	in_ns br ip link set "p$i" master br0 && in_ns br ip link set "p$i" up || die "bridge port p$i"
+	"$AC_BUILD/tools/aegisctl" --socket "$(admin_sock "$via")" --timeout 10 node add "$i" "$(node_ip "$i"):$AC_PORT" ||
+		die "add: node $via did not record node $i"
+	node_start "$i"
+	end=$(($(now_us) + secs * 1000000))
+	wait_ready "$end" "$i"
+	echo "$PROG: node $i joined at $(node_ip "$i"):$AC_PORT in $(tenths $(($(now_us) - t0))) s (log: $DIR/n$i.log)"
+	[ "$wait" = 1 ] || return 0
+	"$AC_BUILD/tools/aegisctl" --socket "$(admin_sock "$via")" --timeout "$secs" node add "$i" \
+		"$(node_ip "$i"):$AC_PORT" --wait || die "add: node $i does not hold its share after $secs s"
+}
+
 cmd_start() {
 	local nodes="" transport=$DEFAULT_TRANSPORT shards="" workers="" mem=256 keep=0 secs=90
 	local subnet="" port="" mtu="" sets=() i t0 end line
@@ -302,11 +357,14 @@ cmd_start() {
 	mkdir -p "$DIR"
 	[ ${#DIR} -lt 80 ] || die "--dir too long for the admin socket path (< 80 characters)"
 
+	# --keep-data keeps the nodes added since (their configs join).
+	[ "$keep" = 1 ] || AC_FOUNDERS=$nodes
 	AC_NODES=$nodes AC_TRANSPORT=$transport AC_SHARDS=$shards AC_WORKERS=$workers AC_MEM=$mem
 	AC_SUBNET=$subnet AC_PORT=$port AC_MTU=$mtu
 	AC_SETS=("${sets[@]}")
 	AC_BUILD=$(find_build)
 	layout
+	layout_added
 	# Saved before anything exists: a stop after a crash finds the names.
 	state_save
 	[ "$keep" = 1 ] || keys

@@ -71,6 +71,11 @@ void aeg_port_ethdev_slow_poll(struct aeg_port *p, uint64_t now_ns);
  * queue by then). Main lcore only. */
 bool aeg_port_ethdev_reachable(struct aeg_port *p, uint32_t ipv4);
 
+/* A peer to resolve from now on (a node that joined the cluster). Main
+ * lcore only. 0 (also when it is resolved already) or -ENOSPC (64 past the
+ * configured peers). */
+int aeg_port_ethdev_resolve_add(struct aeg_port *p, uint32_t ipv4);
+
 AEG_API_END
 
 #endif

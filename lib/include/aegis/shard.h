@@ -83,20 +83,25 @@ const struct aeg_shard_node *aeg_shard_map_node(const struct aeg_shard_map *m, u
 /* The meta group (issue [G]: the cluster's own records, node states):
  * shard index shard_count (never a client's: requests for it get
  * STALE_EPOCH), on worker 0, its voters the 3 nodes with the lowest ids (5
- * from 5 nodes on, all of them below 3). Writes up to max voter ids in id
- * order to ids; returns how many there are. */
+ * from 5 nodes on, all of them below 3) of the nodes the map was built
+ * from (nodes joined later through aeg_shard_map_placed do not change
+ * them; a decoded map computes them from all its nodes). Writes up to max
+ * voter ids in id order to ids; returns how many there are. */
 #define AEG_SHARD_META_VOTERS_MAX 5
 uint32_t aeg_shard_map_meta_voters(const struct aeg_shard_map *m, uint32_t *ids, uint32_t max);
 static inline uint32_t aeg_shard_map_meta_shard(const struct aeg_shard_map *m)
 {
 	return aeg_shard_map_shard_count(m);
 }
-/* A copy of m with another epoch and placement: replicas holds
- * shard_count x replication_factor node ids (each a node of m, distinct
- * within a shard, preferred leader first), as the meta group records them
- * after replica moves. 0, -EINVAL (an id not in m, a repeat), -ENOMEM. */
+/* A copy of m with another epoch and placement and n_joined more nodes
+ * (joined after the cluster formed; the meta voters stay m's): replicas
+ * holds shard_count x replication_factor node ids (each a node of m or a
+ * joined one, distinct within a shard, preferred leader first), as the
+ * meta group records them after replica moves. 0, -EINVAL (an id in no
+ * node, a repeat, a joined id already in m, a joined node's bad port or
+ * weight), -ENOMEM. */
 int aeg_shard_map_placed(struct aeg_shard_map **out, const struct aeg_shard_map *m, uint64_t epoch,
-			 const uint32_t *replicas);
+			 const uint32_t *replicas, const struct aeg_shard_node *joined, uint32_t n_joined);
 /* Range maps: split i (i < shard_count - 1) into *s. 0 or -EINVAL. */
 int aeg_shard_map_split(const struct aeg_shard_map *m, uint32_t i, struct aeg_shard_split *s);
 

@@ -86,6 +86,10 @@ struct aeg_worker_config {
 	uint32_t self_node;
 	const struct aeg_worker_peer *peers; /* may include self_node */
 	uint32_t peer_count;
+	/* Room in peers[] (0: peer_count): the node's control plane may raise
+	 * peer_count up to it at run time (a node that joined the cluster,
+	 * AEG_CTL_WORKER_PEERS), after writing the new entries. */
+	uint32_t peer_cap;
 	uint32_t workers_per_node;
 	uint32_t frame_bytes_max;    /* UDP payload per frame; default 1472 (1500 MTU) */
 	uint64_t drain_ns;           /* open frames leave after this; default 20 us */

@@ -8,6 +8,9 @@
 #                    transport's PMD installed and namespaces creatable;
 #                    sets $transport (the cluster's default) and uses $P
 #                    (the test's prefix) for the probe namespace
+#   bench_writes_ok FILE
+#                    aegis-bench's output FILE has only OK write answers
+#                    (they and the p99 go to stderr; the p99 in ms to stdout)
 #   cluster_traps    on exit: background jobs killed, the cluster in $D
 #                    stopped ($CLUSTER), $D removed unless the test failed
 #                    (or AEGIS_TEST_KEEP is set)
@@ -55,4 +58,19 @@ cluster_traps() {
 	trap cluster_on_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+}
+
+bench_writes_ok() {
+	python3 - "$1" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith('{"bench"'):
+        r = json.loads(line)
+        bad = {k: v for k, v in r["status"]["write"].items() if k != "ok"}
+        p99 = r["latency_us"]["p99"] / 1000
+        print("  write answers:", r["status"]["write"], "p99 %.1f ms" % p99, file=sys.stderr)
+        print("%.1f" % p99)
+        sys.exit(1 if bad else 0)
+sys.exit(1)
+EOF
 }

@@ -28,6 +28,7 @@
 static char dir[64], sock[96];
 static const char *canned; /* the reply the fake node sends */
 static char last_request[256];
+static char add_request[256];   /* the last node_add request */
 
 static const char status_reply[] =
 	"{\"ok\":true,\"node\":1,\"uptime_s\":12.3,\"transport\":\"udp\",\"epoch\":1,"
@@ -74,6 +75,8 @@ static int handler(void *ctx, const char *line, struct aeg_admin_reply *out)
 {
 	(void)ctx;
 	snprintf(last_request, sizeof(last_request), "%s", line);
+	if (strstr(line, "node_add") != NULL)
+		snprintf(add_request, sizeof(add_request), "%s", line);
 	aeg_json_raw(&out->json, canned, strlen(canned));
 	return 0;
 }
@@ -373,12 +376,60 @@ static void test_errors(void **state)
 	unlink(sock);
 }
 
+/* node add: the request, then the members until the node is there; with
+ * --wait until it is healthy, holds replicas and nothing is left to move. */
+static void test_node_add(void **state)
+{
+	(void)state;
+	struct aeg_admin *a;
+	static struct run r;
+	assert_int_equal(aeg_admin_open(&a, sock, handler, NULL), 0);
+	canned = "{\"ok\":true,\"members\":[{\"id\":1,\"state\":\"healthy\"},{\"id\":6,\"joined\":true}]}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "add", "6", "10.0.0.6:7200", NULL });
+	assert_int_equal(r.code, 0);
+	assert_string_equal(add_request, "{\"cmd\":\"node_add\",\"id\":6,\"address\":\"10.0.0.6:7200\"}");
+	assert_string_equal(r.out, "node 6: on record as a member (state not heard yet); start it with node.join = "
+				   "true and the members as node.peers\n");
+	canned = "{\"ok\":true,\"members\":[{\"id\":6,\"state\":\"healthy\"}],\"rebalance\":{\"planned_moves\":0,"
+		 "\"in_flight\":[],\"replicas_on_record\":[{\"id\":6,\"replicas\":5}]}}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "add", "6", "10.0.0.6", "--wait", NULL });
+	assert_int_equal(r.code, 0);
+	assert_contains(r.out, "node 6: on record as a member (state healthy)");
+	assert_contains(r.out, "node 6: healthy, 5 replicas on record, no moves left");
+	/* Moves still planned: --wait goes on until the timeout. */
+	canned = "{\"ok\":true,\"members\":[{\"id\":6,\"state\":\"healthy\"}],\"rebalance\":{\"planned_moves\":3,"
+		 "\"in_flight\":[],\"replicas_on_record\":[{\"id\":6,\"replicas\":1}]}}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "--timeout", "0.3", "node", "add", "6", "10.0.0.6", "--wait",
+					  NULL });
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "node 6: healthy, 1 replicas on record, 3 moves planned after 0.3 s");
+	/* Not on record (no meta leader): exit 1 after the timeout. */
+	canned = "{\"ok\":true,\"members\":[{\"id\":1,\"state\":\"healthy\"}]}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "--timeout", "0.3", "node", "add", "6", "10.0.0.6", NULL });
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "node 6: asked, but not on record");
+	/* The node's refusal. */
+	canned = "{\"ok\":false,\"error\":\"refused: the id is node 6's\"}";
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "add", "6", "10.0.0.9", NULL });
+	assert_int_equal(r.code, 1);
+	assert_contains(r.err, "refused: the id is node 6's");
+	/* Usage: an address is needed, and only digits, dots and a colon. */
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "add", "6", NULL });
+	assert_int_equal(r.code, 2);
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "add", "6", "10.0.0.6\",\"x", NULL });
+	assert_int_equal(r.code, 2);
+	run(a, &r, (const char *const[]){ "--socket", sock, "node", "add", "0", "10.0.0.6", NULL });
+	assert_int_equal(r.code, 2);
+	aeg_admin_close(a);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_node_change),
+		cmocka_unit_test(test_node_add),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

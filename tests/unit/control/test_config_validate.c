@@ -79,6 +79,7 @@ static const struct {
 	{ "[raft]\nquiesce_after_ms = 20\n", "v.toml:2: raft.quiesce_after_ms: 20 must be 0 (never) or at least" },
 	{ NODE, "replication.replication_factor: 3 is more than the 1 nodes" },
 	{ "[node]\nid = 1\n", "node.address: required when node.id is set" },
+	{ NODE "join = true\n" PEERS2, "node.join: a joining node's peers are the cluster's members: 2 listed, fewer than replication_factor 3" },
 	{ NODE "peers = [\"2=10.0.0.2\", \"2=10.0.0.3\"]\n", "v.toml:4: node.peers: entries 1 and 2: the same id 2" },
 	{ NODE "peers = [\"2=10.0.0.2\", \"1=10.0.0.3\"]\n", "v.toml:4: node.peers: entry 2: the node's own id 1" },
 	{ NODE "peers = [\"2=10.0.0.1\", \"3=10.0.0.3\"]\n", "v.toml:4: node.peers: entry 1: its ports overlap node.address's" },
@@ -112,6 +113,7 @@ static void test_invalid(void **state)
 	}
 	/* Fixed by what the case lacks: those are the only problems. */
 	assert_int_equal(check(NODE PEERS2), 0);
+	assert_int_equal(check(NODE "join = true\npeers = [\"2=10.0.0.2\", \"3=10.0.0.3\", \"4=10.0.0.4\"]\n"), 0);
 	assert_int_equal(check("[raft]\ntick_ms = 25\nelection_timeout_max = 350\n"), 0);
 	assert_int_equal(check("[sharding]\nstrategy = \"range\"\nshard_count = 3\n"
 			       "split_points = [\"m\", \"ma\"]\n"), 0);

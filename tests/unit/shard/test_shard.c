@@ -376,7 +376,7 @@ static void test_placed(void **state)
 	for (uint32_t s = 0; s < 8; s++)
 		for (uint32_t k = 0; k < 3; k++)
 			reps[s * 3 + k] = (s + k) % 4 + 1;
-	assert_int_equal(aeg_shard_map_placed(&p, m, 42, reps), 0);
+	assert_int_equal(aeg_shard_map_placed(&p, m, 42, reps, NULL, 0), 0);
 	assert_int_equal(aeg_shard_map_epoch(p), 42);
 	assert_int_equal(aeg_shard_map_shard_count(p), 8);
 	for (uint32_t s = 0; s < 8; s++) {
@@ -396,10 +396,57 @@ static void test_placed(void **state)
 	aeg_shard_map_free(d);
 	aeg_shard_map_free(p);
 	reps[4] = 9;  /* not a node */
-	assert_int_equal(aeg_shard_map_placed(&p, m, 43, reps), -EINVAL);
+	assert_int_equal(aeg_shard_map_placed(&p, m, 43, reps, NULL, 0), -EINVAL);
 	assert_null(p);
 	reps[4] = reps[3];  /* twice in one shard */
-	assert_int_equal(aeg_shard_map_placed(&p, m, 43, reps), -EINVAL);
+	assert_int_equal(aeg_shard_map_placed(&p, m, 43, reps, NULL, 0), -EINVAL);
+	aeg_shard_map_free(m);
+}
+
+/* Nodes joined after the cluster formed: in the map (replicas may name
+ * them, the codec carries them), the meta voters stay the founders'. */
+static void test_placed_joined(void **state)
+{
+	(void)state;
+	struct aeg_shard_map *m = build(1, 4, NULL, 8, 3), *p = NULL;
+	uint32_t meta[5], meta_p[5];
+	assert_int_equal(aeg_shard_map_meta_voters(m, meta, 5), 3);
+	uint32_t reps[8 * 3];
+	for (uint32_t s = 0; s < 8; s++)
+		for (uint32_t k = 0; k < 3; k++)
+			reps[s * 3 + k] = (s + k) % 6 + 1;  /* nodes 5 and 6 are the joined ones */
+	struct aeg_shard_node joined[2] = {
+		{ .id = 6, .ipv4 = 0x0a000006, .udp_port_base = 7100, .weight = 1000 },
+		{ .id = 5, .ipv4 = 0x0a000005, .udp_port_base = 7100, .weight = 1000 },
+	};
+	assert_int_equal(aeg_shard_map_placed(&p, m, 50, reps, NULL, 0), -EINVAL);  /* 5, 6 unknown */
+	assert_null(p);
+	assert_int_equal(aeg_shard_map_placed(&p, m, 50, reps, joined, 2), 0);
+	uint32_t n;
+	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(p, &n);
+	assert_int_equal(n, 6);
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(nodes[i].id, i + 1);  /* sorted */
+	assert_int_equal(aeg_shard_map_node(p, 5)->ipv4, 0x0a000005);
+	assert_int_equal(aeg_shard_map_meta_voters(p, meta_p, 5), 3);  /* 6 nodes would make 5 */
+	assert_memory_equal(meta, meta_p, 3 * sizeof(uint32_t));
+	uint32_t ip;
+	uint16_t port;
+	assert_int_equal(aeg_shard_addr(p, 4, 6, &ip, &port), 0);
+	assert_int_equal(ip, 0x0a000006);
+	uint8_t buf[4096];
+	int len = aeg_shard_map_encode(p, buf, sizeof(buf));
+	struct aeg_shard_map *d = NULL;
+	assert_true(len > 0);
+	assert_int_equal(aeg_shard_map_decode(&d, buf, (size_t)len), 0);
+	assert_memory_equal(aeg_shard_replicas(d, 4, &n), reps + 12, 3 * sizeof(uint32_t));
+	aeg_shard_map_free(d);
+	aeg_shard_map_free(p);
+	joined[1].id = 4;  /* already a node */
+	assert_int_equal(aeg_shard_map_placed(&p, m, 51, reps, joined, 2), -EINVAL);
+	joined[1].id = 5;
+	joined[1].weight = 0;
+	assert_int_equal(aeg_shard_map_placed(&p, m, 51, reps, joined, 2), -EINVAL);
 	aeg_shard_map_free(m);
 }
 
@@ -407,6 +454,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_placed),
+		cmocka_unit_test(test_placed_joined),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_hash_keys),
 		cmocka_unit_test(test_range_keys),
