@@ -13,7 +13,7 @@
 #include "config_toml.h"
 
 static const char *const sections[] = { "replication", "raft", "sharding", "node", "limits",
-					"wal", "membership" };
+					"wal", "membership", "rebalance" };
 #define SECTION_COUNT (sizeof(sections) / sizeof(sections[0]))
 
 /* Where a message comes from: a file line or a --set. */

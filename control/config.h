@@ -57,6 +57,13 @@
  *                                                         replica until moves bring them; it
  *                                                         is added first on a member with
  *                                                         `aegisctl node add ID ADDRESS`
+ *   zone                             string    ""         this node's zone (rack, room): 1-31
+ *                                                         of [A-Za-z0-9._-]; the rebalancer puts
+ *                                                         no two replicas of a shard in one zone
+ *                                                         when the nodes have zones enough
+ *   weight                           int       100        1..10000: this node's capacity; its
+ *                                                         share of replicas is weight / the sum
+ *                                                         (both on record in the meta group)
  *   frame_bytes                      int       1472       UDP payload of a frame between
  *                                                         nodes and of a reply to a client,
  *                                                         512..65507; the same on every node;
@@ -86,12 +93,15 @@
  *                                                         node); 0: none
  *   tolerance_pct                    int       10         each node's share of replicas within
  *                                                         this % of its target
- *   leaders                          bool      false      a shard's leader hands leadership to
+ *   leaders                          bool      true       a shard's leader hands leadership to
  *                                                         its preferred replica (the first on
- *                                                         record) when that one is healthy; off
- *                                                         by default: it undoes an operator's
- *                                                         aegisctl leader transfer (not yet on
- *                                                         record)
+ *                                                         record) when that one is healthy,
+ *                                                         after leading it 5 s; aegisctl
+ *                                                         leader transfer records its target
+ *                                                         as the preferred replica
+ *   bytes_per_s                      size      32 MiB     0 (unpaced) or the rate a node sends
+ *                                                         snapshots at (replica moves, followers
+ *                                                         past the log), shared by its workers
  *
  * Parsing, overrides and validation do no I/O (the fuzz target runs them);
  * aeg_config_load and aeg_config_load_key read files. Nothing allocates
@@ -122,6 +132,7 @@
 #define AEG_CONFIG_FRAME_BYTES_DPDK 1472u
 #define AEG_CONFIG_FRAME_BYTES_MIN 512u
 #define AEG_CONFIG_KEY_BYTES 16           /* a cluster or client key */
+#define AEG_CONFIG_ZONE_BYTES 32          /* a zone label, including the NUL */
 
 enum aeg_config_consistency {
 	AEG_CONFIG_CONSISTENCY_ONE,
@@ -182,6 +193,8 @@ struct aeg_config {
 	char admin_socket[AEG_CONFIG_SOCKET_PATH_BYTES]; /* "": <data_dir>/aegisd.sock */
 	bool static_arp;
 	bool join;
+	char zone[AEG_CONFIG_ZONE_BYTES];  /* "": no zone label */
+	uint32_t weight;
 	uint32_t frame_bytes;
 	/* [limits] */
 	uint32_t key_bytes_max;
@@ -197,6 +210,7 @@ struct aeg_config {
 	uint32_t rereplicate_ms;
 	uint32_t rebalance_moves_max;
 	uint32_t rebalance_tolerance_pct;
+	uint64_t rebalance_bytes_per_s;
 	bool rebalance_leaders;
 
 	/* Where each key's value came from, so that validation errors can

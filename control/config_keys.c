@@ -60,6 +60,8 @@ const struct cfg_key cfg_keys[CK_COUNT] = {
 	[CK_ADMIN_SOCKET] = STR("node", "admin_socket", admin_socket),
 	[CK_STATIC_ARP] = BOOL("node", "static_arp", static_arp),
 	[CK_JOIN] = BOOL("node", "join", join),
+	[CK_ZONE] = STR("node", "zone", zone),
+	[CK_WEIGHT] = UINT("node", "weight", weight, 1, 10000),
 	[CK_FRAME_BYTES] = UINT("node", "frame_bytes", frame_bytes, AEG_CONFIG_FRAME_BYTES_MIN,
 				AEG_WIRE_FRAME_BYTES_MAX),
 	[CK_KEY_BYTES] = SIZE("limits", "key_bytes_max", key_bytes_max, 1, 65535),
@@ -74,6 +76,7 @@ const struct cfg_key cfg_keys[CK_COUNT] = {
 	[CK_REBALANCE_MOVES] = UINT("rebalance", "moves_max", rebalance_moves_max, 0, 64),
 	[CK_REBALANCE_TOLERANCE] = UINT("rebalance", "tolerance_pct", rebalance_tolerance_pct, 0, 100),
 	[CK_REBALANCE_LEADERS] = BOOL("rebalance", "leaders", rebalance_leaders),
+	[CK_REBALANCE_BYTES] = SIZE("rebalance", "bytes_per_s", rebalance_bytes_per_s, 0, 1ull << 40),
 };
 
 _Static_assert(CK_COUNT <= AEG_CONFIG_KEYS_MAX, "origin_line too short");
@@ -112,7 +115,9 @@ int aeg_config_defaults(struct aeg_config *c)
 		.rereplicate_ms = 60000,
 		.rebalance_moves_max = 2,
 		.rebalance_tolerance_pct = 10,
-		.rebalance_leaders = false,
+		.rebalance_leaders = true,
+		.weight = 100,
+		.rebalance_bytes_per_s = 32 * MIB,
 	};
 	return 0;
 }

@@ -164,6 +164,9 @@ static int check_node(const struct aeg_config *c, char *err, size_t err_len)
 	int r = check_peers(c, err, err_len);
 	if (r != 0)
 		return r;
+	if (c->zone[0] != '\0' && strspn(c->zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+				      strlen(c->zone))
+		return FAIL(CK_ZONE, "\"%s\": only letters, digits, '.', '_' and '-'", c->zone);
 	if (c->data_dir[0] == '\0')
 		return FAIL(CK_DATA_DIR, "must not be empty");
 	char path[AEG_CONFIG_SOCKET_PATH_BYTES];
@@ -184,6 +187,9 @@ static int check_membership(const struct aeg_config *c, char *err, size_t err_le
 {
 	if (c->down_ms <= c->suspect_ms)
 		return FAIL(CK_DOWN, "%u must be above membership.suspect_ms (%u)", c->down_ms, c->suspect_ms);
+	if (c->rebalance_bytes_per_s != 0 && c->rebalance_bytes_per_s < 64 * KIB * c->workers)
+		return FAIL(CK_REBALANCE_BYTES, "%llu: 0 (unpaced) or at least 64 KiB (a snapshot chunk) per "
+			    "worker (%u)", (unsigned long long)c->rebalance_bytes_per_s, c->workers);
 	return 0;
 }
 

@@ -204,6 +204,7 @@ static int replicas_open(struct aeg_node *n)
 			.check_quorum = cfg->check_quorum, .lease_read = cfg->lease_read,
 			.quiesce_ms = cfg->quiesce_after_ms, .log_entries_max = cfg->log_entries_max,
 			.snapshot_every = cfg->snapshot_every_entries, .dgram_bytes_max = cfg->frame_bytes,
+			.snap_bytes_per_s = cfg->rebalance_bytes_per_s / cfg->workers,
 			.consistency_default = level_of(cfg->consistency_level),
 			.kv = { .key_bytes_max = cfg->key_bytes_max, .value_bytes_max = cfg->value_bytes_max,
 				.mem_bytes_max = cfg->memory_bytes_max / (cfg->shard_count ? cfg->shard_count : 1),

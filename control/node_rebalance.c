@@ -24,10 +24,12 @@ int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg,
 	/* the planner's, then the leaders'; room for the joined nodes */
 	nr->nodes = calloc(((size_t)n_nodes + AEG_REPLICA_JOINED_MAX) * 2, sizeof(*nr->nodes));
 	nr->transfer_ms = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->transfer_ms));
+	nr->lead_term = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->lead_term));
+	nr->lead_since_ms = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->lead_since_ms));
 	nr->groups = calloc((size_t)aeg_shard_map_shard_count(map) + 2, sizeof(*nr->groups));
 	nr->skip = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->skip));
 	if (nr->place == NULL || nr->nodes == NULL || nr->transfer_ms == NULL || nr->groups == NULL ||
-	    nr->skip == NULL) {
+	    nr->skip == NULL || nr->lead_term == NULL || nr->lead_since_ms == NULL) {
 		node_rebalance_fini(nr);
 		return -ENOMEM;
 	}
@@ -47,11 +49,15 @@ void node_rebalance_fini(struct node_rebalance *nr)
 	free(nr->place);
 	free(nr->nodes);
 	free(nr->transfer_ms);
+	free(nr->lead_term);
+	free(nr->lead_since_ms);
 	free(nr->groups);
 	free(nr->skip);
 	nr->place = NULL;
 	nr->nodes = NULL;
 	nr->transfer_ms = NULL;
+	nr->lead_term = NULL;
+	nr->lead_since_ms = NULL;
 	nr->groups = NULL;
 	nr->skip = NULL;
 	copy_free(&nr->served);
@@ -294,6 +300,12 @@ static void leaders(struct node_rebalance *nr, struct aeg_replica *const *rps, u
 			const struct aeg_replica_group_status *g = &nr->groups[i];
 			if (g->shard >= count || g->role != AEG_RAFT_LEADER || g->lead != nr->cfg->node_id)
 				continue;
+			if (nr->lead_term[g->shard] != g->term) {
+				nr->lead_term[g->shard] = g->term;
+				nr->lead_since_ms[g->shard] = now_ms;
+			}
+			if (now_ms - nr->lead_since_ms[g->shard] < NODE_REBALANCE_LEAD_GRACE_MS)
+				continue;
 			uint32_t pref = nr->place[(size_t)g->shard * rf];
 			const struct aeg_member *m = aeg_members_get(&nm->ms, pref);
 			bool voter = false;
@@ -390,6 +402,56 @@ static void joins(struct node_rebalance *nr, const struct aeg_replica_meta_statu
 		nr->joined_index = meta->joined_index;
 }
 
+/* This node's zone and weight on record as its config says. */
+static void labels_sync(struct node_rebalance *nr, const struct aeg_replica_meta_status *meta, uint64_t now_ms,
+			struct aeg_dp_runtime *rt)
+{
+	for (uint32_t k = 0; k < meta->n_nodes; k++) {
+		if (meta->nodes[k].node != nr->cfg->node_id)
+			continue;
+		if ((meta->nodes[k].weight == nr->cfg->weight && strcmp(meta->nodes[k].zone, nr->cfg->zone) == 0) ||
+		    now_ms - nr->labels_sent_ms < 1000)
+			return;
+		struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_META_LABELS, .len = 48,
+					 .arg = { nr->cfg->node_id, nr->cfg->weight } };
+		_Static_assert(AEG_REPLICA_ZONE_BYTES <= 4 * sizeof(uint64_t), "the zone fits arg[2..5]");
+		_Static_assert(AEG_CONFIG_ZONE_BYTES <= AEG_REPLICA_ZONE_BYTES, "a config zone fits the record");
+		memcpy(&m.arg[2], nr->cfg->zone, AEG_CONFIG_ZONE_BYTES);
+		if (aeg_dp_runtime_ctl_send(rt, 0, &m) == 0)
+			nr->labels_sent_ms = now_ms;
+		return;
+	}
+}
+
+/* The planner's view of node id: its recorded weight (100 until then) and
+ * zone number (distinct zone strings of the meta records in sorted order,
+ * from 1; 0: none). */
+static void labels_of(const struct aeg_replica_meta_status *meta, uint32_t id, uint32_t *weight, uint32_t *zone)
+{
+	*weight = 100;
+	*zone = 0;
+	const char *mine = NULL;
+	for (uint32_t k = 0; k < meta->n_nodes; k++)
+		if (meta->nodes[k].node == id && meta->nodes[k].weight != 0) {
+			*weight = meta->nodes[k].weight;
+			mine = meta->nodes[k].zone;
+		}
+	if (mine == NULL || mine[0] == '\0')
+		return;
+	/* Its number: 1 + the distinct zones that sort before it. */
+	uint32_t below = 0;
+	for (uint32_t k = 0; k < meta->n_nodes; k++) {
+		const char *z = meta->nodes[k].zone;
+		if (meta->nodes[k].weight == 0 || z[0] == '\0' || strcmp(z, mine) >= 0)
+			continue;
+		bool first = true;
+		for (uint32_t j = 0; j < k && first; j++)
+			first = meta->nodes[j].weight == 0 || strcmp(meta->nodes[j].zone, z) != 0;
+		below += first;
+	}
+	*zone = below + 1;
+}
+
 void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
 			 struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
 			 struct aeg_dp_runtime *rt)
@@ -408,6 +470,7 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 	if (!nr->planning)
 		return;
 	joins(nr, &st.meta, nm, now_ms, log, rt);
+	labels_sync(nr, &st.meta, now_ms, rt);
 	map_update(nr, st.meta.place_index, rps, workers, log, rt);
 	leaders(nr, rps, workers, nm, now_ms, log, rt);
 	uint32_t on = inflight_update(nr, now_ms, log);
@@ -419,7 +482,9 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 		const struct aeg_member *m = aeg_members_get(&nm->ms, nodes[i].id);
 		bool gone = m == NULL || m->state == AEG_NODE_LEAVING || m->state == AEG_NODE_LEFT ||
 			    aeg_members_needs_copy(&nm->ms, nodes[i].id, now_ms);
-		nr->nodes[i] = (struct aeg_plan_node){ .id = nodes[i].id, .weight = nodes[i].weight, .eligible = !gone };
+		uint32_t weight, zone;
+		labels_of(&st.meta, nodes[i].id, &weight, &zone);
+		nr->nodes[i] = (struct aeg_plan_node){ .id = nodes[i].id, .weight = weight, .zone = zone, .eligible = !gone };
 	}
 	uint32_t *copy = nr->place + cells(nr);
 	memcpy(copy, nr->place, cells(nr) * sizeof(*copy));

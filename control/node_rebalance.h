@@ -22,6 +22,12 @@
  * routes by; the meta leader's worker 0 adds it to the meta group as a
  * learner; the planner then moves replicas onto it once it is HEALTHY.
  *
+ * Labels: every node asks the meta group to record its config's zone and
+ * weight ("labels/<id>") whenever the record differs; the planner weighs
+ * each node's share by its recorded weight (100 until recorded) and keeps
+ * a shard's replicas in distinct zones (zone strings numbered in sorted
+ * order, the same on every node).
+ *
  * Every node (all hold a meta replica, learners beyond the meta voters)
  * also routes by the records: when a newer "shard/<i>" record is applied,
  * a copy of the config's map with that placement and epoch (the config's
@@ -35,7 +41,9 @@
  * leads to the shard's preferred replica (the first voter on record: the
  * map's spread of preferred leaders, kept by moves, whose newcomer takes
  * the slot of the replica it replaces) when that node is HEALTHY and a
- * voter; one transfer a second per node, a shard tried again after 30 s.
+ * voter and this node has led the shard for NODE_REBALANCE_LEAD_GRACE_MS
+ * (aegisctl leader transfer records its target as the preferred replica);
+ * one transfer a second per node, a shard tried again after 30 s.
  * The meta leader, once no replica move is planned, spreads the preferred
  * replicas over the healthy nodes that may hold replicas: a shard whose
  * preferred node prefers at least two more shards than another of its
@@ -60,6 +68,10 @@
 #define NODE_REBALANCE_INFLIGHT_MAX 64
 #define NODE_REBALANCE_PLAN_MAX 256
 #define NODE_REBALANCE_OLD_MAPS 8
+/* A node hands a shard to its preferred replica only after leading it this
+ * long: an operator's transfer (which records the new preferred replica)
+ * or an election is not undone while the record catches up. */
+#define NODE_REBALANCE_LEAD_GRACE_MS 5000
 
 struct node_map_copy {
 	struct aeg_shard_map *map;
@@ -84,6 +96,7 @@ struct node_rebalance {
 	uint32_t n_joined;
 	uint64_t joined_index;               /* the record they came from */
 	bool peers_pending;                  /* a worker's ring was full: add again */
+	uint64_t labels_sent_ms;             /* this node's zone and weight asked to be recorded */
 	uint64_t last_poll_ms;
 	uint64_t placed_seen[AEG_CONFIG_WORKERS_MAX];
 	uint64_t relayed;
@@ -107,6 +120,8 @@ struct node_rebalance {
 	/* leadership handed to preferred replicas */
 	uint64_t last_transfer_ms;
 	uint64_t *transfer_ms;   /* by shard: last attempt */
+	uint64_t *lead_term;     /* by shard: the term this node was seen leading it in */
+	uint64_t *lead_since_ms; /* and since when (a shard is handed over only after a grace) */
 	struct aeg_replica_group_status *groups;  /* scratch: one worker's groups */
 	uint64_t transfers;
 	uint64_t last_spread_ms;

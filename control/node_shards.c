@@ -47,6 +47,30 @@ static uint8_t member_role(const struct aeg_replica_group_status *g, uint64_t id
 	return 0;
 }
 
+/* An operator's leadership transfer also makes the new leader the shard's
+ * preferred replica on record (its first voter): the rebalancer's
+ * leadership balance (rebalance.leaders) then keeps it there instead of
+ * handing the shard back. False when there is no record to change. */
+static bool prefer(struct aeg_node_status *ns, uint32_t shard, uint32_t to)
+{
+	const struct node_rebalance *nr = ns->rebalance;
+	if (nr == NULL || nr->epoch == 0)
+		return false;
+	uint32_t rf = aeg_shard_map_replication_factor(ns->map);
+	const uint32_t *v = nr->place + (size_t)shard * rf;
+	uint32_t slot = 0;
+	while (slot < rf && v[slot] != to)
+		slot++;
+	if (slot == rf || rf > 5)
+		return false;
+	struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_SHARD, .len = 56, .arg = { shard, rf } };
+	for (uint32_t k = 0; k < rf; k++)
+		c.arg[2 + k] = v[k];
+	c.arg[2] = v[slot];
+	c.arg[2 + slot] = v[0];
+	return slot == 0 || aeg_dp_runtime_ctl_send(ns->rt, 0, &c) == 0;
+}
+
 void node_shard_command(struct aeg_node_status *ns, const char *cmd, const char *line, struct aeg_admin_reply *out)
 {
 	static struct aeg_admin_request r;
@@ -66,10 +90,11 @@ void node_shard_command(struct aeg_node_status *ns, const char *cmd, const char 
 				       (unsigned long long)shard, aeg_shard_map_shard_count(ns->map));
 		return;
 	}
-	if (to == 0 || to > UINT32_MAX || aeg_shard_map_node(ns->map, (uint32_t)to) == NULL ||
-	    (move && (from == 0 || from > UINT32_MAX || aeg_shard_map_node(ns->map, (uint32_t)from) == NULL))) {
+	const struct aeg_shard_map *cluster = node_status_cluster_map(ns);
+	if (to == 0 || to > UINT32_MAX || aeg_shard_map_node(cluster, (uint32_t)to) == NULL ||
+	    (move && (from == 0 || from > UINT32_MAX || aeg_shard_map_node(cluster, (uint32_t)from) == NULL))) {
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"node %llu is not a member\"}",
-				       (unsigned long long)(to == 0 || aeg_shard_map_node(ns->map, (uint32_t)to) == NULL ? to : from));
+				       (unsigned long long)(to == 0 || aeg_shard_map_node(cluster, (uint32_t)to) == NULL ? to : from));
 		return;
 	}
 	struct aeg_replica_group_status g = { 0 };
@@ -129,6 +154,7 @@ void node_shard_command(struct aeg_node_status *ns, const char *cmd, const char 
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker %u: %s\"}", w, strerror(-rc));
 		return;
 	}
-	aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":true}",
-			       (unsigned long long)shard, lead);
+	bool recorded = !move && prefer(ns, (uint32_t)shard, (uint32_t)to);
+	aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":true%s}",
+			       (unsigned long long)shard, lead, recorded ? ",\"preferred\":true" : "");
 }

@@ -27,7 +27,17 @@ static const char *role_name(uint8_t role)
 	}
 }
 
-static void members(struct aeg_node_status *ns, struct aeg_admin_reply *out)
+/* A member's labels as the meta records have them (nothing before). */
+static void labels(const struct aeg_replica_meta_status *meta, uint32_t id, struct aeg_admin_reply *out)
+{
+	for (uint32_t k = 0; meta->here && k < meta->n_nodes; k++)
+		if (meta->nodes[k].node == id && meta->nodes[k].weight != 0)
+			aeg_admin_reply_printf(out, ",\"zone\":\"%s\",\"weight\":%u", meta->nodes[k].zone,
+					       meta->nodes[k].weight);
+}
+
+static void members(struct aeg_node_status *ns, const struct aeg_replica_meta_status *meta,
+		    struct aeg_admin_reply *out)
 {
 	const struct aeg_config *cfg = ns->cfg;
 	uint64_t now_ms = aeg_dp_now_ns() / 1000000u;
@@ -48,6 +58,7 @@ static void members(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			aeg_admin_reply_printf(out, ",\"state\":\"%s\",\"voter\":%s,\"state_for_ms\":%llu",
 					       aeg_node_state_name(m->state), m->voter ? "true" : "false",
 					       (unsigned long long)(now_ms - m->since_ms));
+		labels(meta, id, out);
 		aeg_admin_reply_printf(out, "}");
 	}
 	/* Nodes that joined after the cluster formed (on record). */
@@ -64,6 +75,7 @@ static void members(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 		if (m != NULL)
 			aeg_admin_reply_printf(out, ",\"state\":\"%s\",\"voter\":false,\"state_for_ms\":%llu",
 					       aeg_node_state_name(m->state), (unsigned long long)(now_ms - m->since_ms));
+		labels(meta, j->id, out);
 		aeg_admin_reply_printf(out, "}");
 	}
 	aeg_admin_reply_printf(out, "]");
@@ -208,7 +220,8 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			"\"clients\":{\"datagrams\":%llu,\"drops\":%llu,\"requests\":%llu,\"replies\":%llu,"
 			"\"writes_ok\":%llu,\"reads_ok\":%llu,\"redirects\":%llu,\"busy\":%llu,\"log_full\":%llu},"
 			"\"raft\":{\"msgs_in\":%llu,\"msgs_out\":%llu,\"bad\":%llu,\"snapshots_taken\":%llu,"
-			"\"snapshots_installed\":%llu},"
+			"\"snapshots_installed\":%llu,\"snapshot_bytes_sent\":%llu,\"snapshot_chunks_paced\":%llu,"
+			"\"snapshot_chunks_dropped\":%llu},"
 			"\"loop\":{\"rx_batches\":%llu,\"tx_batches\":%llu,\"rx_raw\":%llu,\"tx_raw\":%llu,"
 			"\"rx_msgs\":%llu,\"tx_msgs\":%llu,\"idle_sleeps\":%llu,\"wal_batches\":%llu,"
 			"\"readies\":%llu,\"msgs_held\":%llu,\"entries_logged\":%llu,\"entries_applied\":%llu,"
@@ -223,7 +236,9 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			(unsigned long long)st[w].log_full,
 			(unsigned long long)st[w].raft_msgs_in, (unsigned long long)st[w].raft_msgs_out,
 			(unsigned long long)st[w].raft_bad, (unsigned long long)st[w].snapshots_taken,
-			(unsigned long long)st[w].snapshots_installed, (unsigned long long)ws.rx_batches,
+			(unsigned long long)st[w].snapshots_installed, (unsigned long long)st[w].gd.snap_bytes_sent,
+			(unsigned long long)st[w].gd.snap_paced, (unsigned long long)st[w].gd.snap_pace_dropped,
+			(unsigned long long)ws.rx_batches,
 			(unsigned long long)ws.tx_batches, (unsigned long long)ws.rx_raw, (unsigned long long)ws.tx_raw,
 			(unsigned long long)ws.rx_msgs, (unsigned long long)ws.tx_msgs,
 			(unsigned long long)ws.idle_sleeps, (unsigned long long)st[w].wal_batches,
@@ -236,7 +251,7 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 		per_group = st[w].raft_bytes_per_group;
 	}
 	aeg_admin_reply_printf(out, "],");
-	members(ns, out);
+	members(ns, &st[0].meta, out);
 	rebalance(ns, out);
 	meta(ns, &st[0].meta, out);
 	moves(ns, st, out);
@@ -300,8 +315,7 @@ static void node_change(struct aeg_node_status *ns, const char *line, bool remov
 				       remove ? "node_remove" : "node_drain");
 		return;
 	}
-	const struct aeg_shard_map *cluster = ns->rebalance != NULL ? node_rebalance_cluster_map(ns->rebalance) : ns->map;
-	if (aeg_shard_map_node(cluster, (uint32_t)id) == NULL) {
+	if (aeg_shard_map_node(node_status_cluster_map(ns), (uint32_t)id) == NULL) {
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"node %llu is not a member\"}", (unsigned long long)id);
 		return;
 	}

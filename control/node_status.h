@@ -29,6 +29,12 @@ struct aeg_node_status {
 	const struct node_rebalance *rebalance;  /* NULL: no rebalancing */
 };
 
+/* The map of the cluster's nodes now (with those that joined). */
+static inline const struct aeg_shard_map *node_status_cluster_map(const struct aeg_node_status *ns)
+{
+	return ns->rebalance != NULL ? node_rebalance_cluster_map(ns->rebalance) : ns->map;
+}
+
 /* The admin handler (ctx = struct aeg_node_status). */
 int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_reply *out);
 /* node_shards.c: leader_transfer and shard_move, asked of the shard's

@@ -296,6 +296,7 @@ static const struct column member_cols[] = {
 	{ "member", NULL, "id", false }, { "address", NULL, "address", true },
 	{ "reachable", NULL, "reachable", true }, { "state", NULL, "state", true },
 	{ "voter", NULL, "voter", true }, { "state_for_ms", NULL, "state_for_ms", false },
+	{ "zone", NULL, "zone", true }, { "weight", NULL, "weight", false },
 };
 
 static void print_members(const struct aeg_json_doc *d)

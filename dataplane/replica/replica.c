@@ -526,6 +526,7 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 		struct aeg_gd_config gc;
 		aeg_gd_config_default(&gc, cfg->node);
 		gc.groups_max = rp->groups_max;
+		gc.snap_bytes_per_s = cfg->snap_bytes_per_s;
 		struct aeg_gd_io io = {
 			.log_entries = io_log_entries, .log_hard_state = io_log_hard_state,
 			.install_snapshot = rp_install_snapshot, .send = io_send, .apply = io_apply, .prefetch = io_prefetch,

@@ -52,6 +52,7 @@ struct aeg_replica_config {
 	bool wal_no_sync;  /* NOT DURABLE (wal.sync = false) */
 	const struct aeg_wire_key *client_key;
 	uint32_t dgram_bytes_max;          /* frames: client replies, Raft appends; 0: 1472 */
+	uint64_t snap_bytes_per_s;         /* this worker's snapshot chunks at most this fast; 0: unpaced */
 	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 };
 
@@ -141,6 +142,12 @@ struct aeg_replica_move_status {
  * records it in "joined" (forwarded to the meta voters from elsewhere);
  * refused (logged) when the id or the address is a node's already. */
 #define AEG_REPLICA_CTL_META_JOIN 8u
+/* META_LABELS: arg[0] node id, arg[1] its weight (1..10000), arg[2..5]
+ * its zone (up to 31 bytes, NUL-padded): what the node's config says, for
+ * the "labels/<id>" record (forwarded to the meta voters from elsewhere);
+ * the rebalancer plans with it. */
+#define AEG_REPLICA_CTL_META_LABELS 9u
+#define AEG_REPLICA_ZONE_BYTES 32
 
 /* A node that joined after the cluster formed ("joined" record). */
 struct aeg_replica_joined {
@@ -178,6 +185,8 @@ struct aeg_replica_meta_status {
 		uint32_t node;
 		uint8_t state;   /* enum aeg_node_state; 0xff: none recorded */
 		uint64_t index;  /* the entry that recorded it */
+		uint32_t weight; /* its "labels/<id>" record: 0 none */
+		char zone[AEG_REPLICA_ZONE_BYTES];
 	} nodes[AEG_REPLICA_META_NODES_MAX];
 };
 

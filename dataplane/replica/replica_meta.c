@@ -50,6 +50,29 @@ static uint8_t meta_record(const struct aeg_replica *rp, uint32_t node, uint64_t
 	return META_STATE_NONE;  /* a record of a later version: shown as none */
 }
 
+/* The "labels/<id>" record: *weight 0 (and zone "") if none parses. */
+static void labels_record(const struct aeg_replica *rp, uint32_t node, uint32_t *weight, char *zone)
+{
+	char key[24];
+	int kl = snprintf(key, sizeof(key), "labels/%u", node);
+	const uint8_t *v;
+	uint32_t vl;
+	uint64_t index;
+	*weight = 0;
+	zone[0] = '\0';
+	if (aeg_kv_get(rp->meta->kv, key, (uint32_t)kl, &v, &vl, &index) != 0 || vl >= 64)
+		return;
+	char text[64], z[AEG_REPLICA_ZONE_BYTES] = "";
+	unsigned w;
+	memcpy(text, v, vl);
+	text[vl] = '\0';
+	int n = sscanf(text, "weight=%u zone=%31s", &w, z);
+	if (n < 1 || w < 1 || w > 10000)
+		return;
+	*weight = w;
+	snprintf(zone, AEG_REPLICA_ZONE_BYTES, "%s", n == 2 ? z : "");
+}
+
 int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_conf *conf)
 {
 	const struct aeg_shard_map *m = rp->cfg.map;
@@ -96,10 +119,14 @@ int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_c
  *   rebalance   -> "paused" or "running"
  *   joined      -> the nodes added after the cluster formed,
  *                  "id=A.B.C.D:PORT,..." (PORT: the UDP base port)
+ *   labels/<id> -> "weight=N zone=Z" (Z may be empty), from the node's config
  * AEG_MSG_META body (little-endian): u8 kind, then NODE: u32 node, u8
  * state; SHARD: u32 shard, u8 n (1..5), n x u32 voters; REBALANCE: u8
- * paused; JOIN: u32 node, u32 ipv4, u16 port. */
-enum meta_kind { META_NODE = 1, META_SHARD = 2, META_REBALANCE = 3, META_JOIN = 4 };
+ * paused; JOIN: u32 node, u32 ipv4, u16 port; LABELS: u32 node, u32
+ * weight, u8 zone length (0..31), the zone. */
+enum meta_kind { META_NODE = 1, META_SHARD = 2, META_REBALANCE = 3, META_JOIN = 4, META_LABELS = 5 };
+
+#define ZONE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
 struct meta_req {
 	uint8_t kind;
@@ -109,6 +136,8 @@ struct meta_req {
 	uint32_t voters[5];
 	uint32_t ipv4;        /* JOIN */
 	uint16_t port;
+	uint32_t weight;      /* LABELS */
+	char zone[AEG_REPLICA_ZONE_BYTES];
 };
 
 #define META_VAL_BYTES (AEG_REPLICA_JOINED_MAX * 32)
@@ -137,6 +166,13 @@ static int meta_encode(const struct meta_req *q, uint8_t *b)
 		b[5] = q->state;
 		return 6;
 	}
+	if (q->kind == META_LABELS) {
+		size_t zl = strlen(q->zone);
+		put_u32(b + 5, q->weight);
+		b[9] = (uint8_t)zl;
+		memcpy(b + 10, q->zone, zl);
+		return 10 + (int)zl;
+	}
 	if (q->kind == META_JOIN) {
 		put_u32(b + 5, q->ipv4);
 		b[9] = (uint8_t)q->port;
@@ -162,6 +198,14 @@ static int meta_decode(struct meta_req *q, const uint8_t *b, uint32_t len)
 	q->id = get_u32(b + 1);
 	if (q->kind == META_NODE)
 		return len == 6 && b[5] <= AEG_NODE_LEFT && q->id != 0 ? (q->state = b[5], 0) : -EINVAL;
+	if (q->kind == META_LABELS) {
+		if (len < 10 || b[9] >= AEG_REPLICA_ZONE_BYTES || len != 10u + b[9])
+			return -EINVAL;
+		q->weight = get_u32(b + 5);
+		memcpy(q->zone, b + 10, b[9]);
+		return q->id != 0 && q->weight >= 1 && q->weight <= 10000 && strspn(q->zone, ZONE_CHARS) == b[9]
+			       ? 0 : -EINVAL;
+	}
 	if (q->kind == META_JOIN) {
 		if (len != 11)
 			return -EINVAL;
@@ -258,6 +302,9 @@ static void meta_kv(const struct meta_req *q, char *key, int *kl, char *val, int
 	if (q->kind == META_NODE) {
 		*kl = meta_key(q->id, key, 24);
 		*vl = snprintf(val, META_VAL_BYTES, "%s", aeg_node_state_name(q->state));
+	} else if (q->kind == META_LABELS) {
+		*kl = snprintf(key, 24, "labels/%u", q->id);
+		*vl = snprintf(val, META_VAL_BYTES, "weight=%u zone=%s", q->weight, q->zone);
 	} else if (q->kind == META_SHARD) {
 		*kl = snprintf(key, 24, "shard/%u", q->id);
 		*vl = 0;
@@ -277,7 +324,7 @@ static void meta_forward(struct aeg_replica *rp, const struct meta_req *q)
 {
 	uint32_t voters[AEG_SHARD_META_VOTERS_MAX];
 	uint32_t n = aeg_shard_map_meta_voters(rp->cfg.map, voters, AEG_SHARD_META_VOTERS_MAX);
-	uint8_t body[32];
+	uint8_t body[64];  /* the largest: LABELS, 10 + 31 */
 	int len = meta_encode(q, body);
 	for (uint32_t i = 0; i < n; i++)
 		if (voters[i] != rp->cfg.node && rp_send(rp, voters[i], AEG_MSG_META, 0, body, (uint32_t)len) == 0)
@@ -384,6 +431,18 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 				       .port = (uint16_t)m->arg[2] };
 		meta_request(rp, &q, true);
 		return;
+	case AEG_REPLICA_CTL_META_LABELS: {
+		char zone[AEG_REPLICA_ZONE_BYTES];
+		memcpy(zone, &m->arg[2], sizeof(zone));
+		zone[sizeof(zone) - 1] = '\0';
+		if (m->arg[0] == 0 || m->arg[0] > UINT32_MAX || m->arg[1] < 1 || m->arg[1] > 10000 ||
+		    strspn(zone, ZONE_CHARS) != strlen(zone))
+			break;
+		q = (struct meta_req){ .kind = META_LABELS, .id = (uint32_t)m->arg[0], .weight = (uint32_t)m->arg[1] };
+		memcpy(q.zone, zone, sizeof(zone));
+		meta_request(rp, &q, true);
+		return;
+	}
 	case AEG_REPLICA_CTL_META_REBALANCE:
 		q = (struct meta_req){ .kind = META_REBALANCE, .state = m->arg[0] != 0 };
 		meta_request(rp, &q, true);
@@ -410,7 +469,8 @@ void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *bo
 {
 	(void)src_node;  /* a cluster frame: authenticated by the cluster key */
 	struct meta_req q;
-	if (meta_decode(&q, body, len) != 0 || (q.kind == META_NODE && aeg_shard_map_node(rp->cfg.map, q.id) == NULL) ||
+	if (meta_decode(&q, body, len) != 0 ||
+	    ((q.kind == META_NODE || q.kind == META_LABELS) && aeg_shard_map_node(rp->cfg.map, q.id) == NULL) ||
 	    (q.kind == META_SHARD && q.id >= aeg_shard_map_shard_count(rp->cfg.map))) {
 		rp->st.raft_bad++;
 		return;
@@ -510,6 +570,7 @@ void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out
 		out->nodes[out->n_nodes].node = nodes[i].id;
 		out->nodes[out->n_nodes].state = st;
 		out->nodes[out->n_nodes].index = index;
+		labels_record(rp, nodes[i].id, &out->nodes[out->n_nodes].weight, out->nodes[out->n_nodes].zone);
 		out->n_nodes++;
 	}
 }

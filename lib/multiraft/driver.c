@@ -60,9 +60,11 @@ int aeg_gd_new(struct aeg_gd **out, const struct aeg_gd_config *cfg, const struc
 	gd->hbs = calloc((size_t)cfg->peers_max * cfg->hb_per_msg, sizeof(*gd->hbs));
 	gd->hb_buf_bytes = 16 + (size_t)cfg->hb_per_msg * 64;
 	gd->hb_buf = malloc(gd->hb_buf_bytes);
+	int pace_rc = gd_pace_init(&gd->pace, cfg->snap_bytes_per_s, cfg->snap_pace_slots ? cfg->snap_pace_slots : 8,
+				   cfg->snap_pace_slot_bytes ? cfg->snap_pace_slot_bytes : (128u << 10));
 	if (gd->groups == NULL || gd->dirty == NULL || gd->dirty_spare == NULL || gd->active == NULL ||
 	    gd->held.buf == NULL || gd->pend.recs == NULL || gd->enc == NULL || gd->ents == NULL ||
-	    gd->peers == NULL || gd->hbs == NULL || gd->hb_buf == NULL) {
+	    gd->peers == NULL || gd->hbs == NULL || gd->hb_buf == NULL || pace_rc != 0) {
 		aeg_gd_free(gd);
 		return -ENOMEM;
 	}
@@ -88,6 +90,7 @@ void aeg_gd_free(struct aeg_gd *gd)
 	free(gd->active);
 	free(gd->held.buf);
 	free(gd->pend.recs);
+	gd_pace_fini(&gd->pace);
 	free(gd->enc);
 	free(gd->ents);
 	free(gd->peers);
@@ -246,6 +249,8 @@ int aeg_gd_read_index(struct aeg_gd *gd, uint32_t group, uint64_t read_ctx)
 void aeg_gd_tick(struct aeg_gd *gd, uint64_t now_ms, uint32_t tick_ms)
 {
 	assert(tick_ms > 0);
+	gd_pace_refill(&gd->pace, now_ms);
+	gd_pace_drain(gd);
 	if (gd->tick_ms_last == 0 || now_ms < gd->tick_ms_last) {
 		gd->tick_ms_last = now_ms;
 		return;

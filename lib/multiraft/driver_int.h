@@ -10,6 +10,7 @@
 #include "aegis/group_driver.h"
 #include "aegis/raft.h"
 #include "held.h"
+#include "pace.h"
 
 struct gd_group {
 	uint32_t id;
@@ -53,8 +54,12 @@ struct aeg_gd {
 	struct aeg_raft_hb *hbs;    /* peers_max x hb_per_msg */
 	uint8_t *hb_buf;
 	size_t hb_buf_bytes;
+	struct gd_pace pace;        /* snapshot chunks (cfg.snap_bytes_per_s) */
 	struct aeg_gd_stats st;
 };
+
+/* Snapshot chunks the pace now allows. */
+void gd_pace_drain(struct aeg_gd *gd);
 
 struct gd_group *gd_group(const struct aeg_gd *gd, uint32_t group);
 /* Puts g on the dirty list (and on the tick list unless it is quiet). */

@@ -58,11 +58,37 @@ void gd_send(struct aeg_gd *gd, uint32_t group, const struct aeg_raft_msg *m)
 		gd->st.send_errors++;
 		return;
 	}
+	if (m->type == AEG_RAFT_MSG_SNAPSHOT) {
+		int admit = gd_pace_admit(&gd->pace, m->to, group, gd->enc, (uint32_t)len);
+		gd->st.snap_paced += admit == GD_PACE_QUEUED;
+		gd->st.snap_pace_dropped += admit == GD_PACE_DROPPED;
+		if (admit != GD_PACE_SEND)
+			return;
+		gd->st.snap_bytes_sent += (uint64_t)len;
+	}
 	int rc = gd->io.send(gd->io.ctx, m->to, AEG_MSG_RAFT, group, gd->enc, (uint32_t)len);
 	if (rc != 0)
 		gd->st.send_errors++;
 	else
 		gd->st.msgs_sent++;
+}
+
+void gd_pace_drain(struct aeg_gd *gd)
+{
+	struct gd_pace_slot *s;
+	while ((s = gd_pace_next(&gd->pace)) != NULL) {
+		/* A group dropped meanwhile (a move's end) sends nothing. */
+		if (gd_group(gd, s->group) != NULL) {
+			int rc = gd->io.send(gd->io.ctx, s->to, AEG_MSG_RAFT, s->group, s->buf, s->len);
+			if (rc != 0) {
+				gd->st.send_errors++;
+			} else {
+				gd->st.msgs_sent++;
+				gd->st.snap_bytes_sent += s->len;
+			}
+		}
+		gd_pace_done(&gd->pace, s);
+	}
 }
 
 void gd_hold(struct aeg_gd *gd, uint32_t group, const struct aeg_raft_msg *m, uint64_t ticket)
@@ -81,6 +107,7 @@ void gd_hold(struct aeg_gd *gd, uint32_t group, const struct aeg_raft_msg *m, ui
 
 uint32_t aeg_gd_flush(struct aeg_gd *gd)
 {
+	gd_pace_drain(gd);
 	uint32_t sent = 0;
 	for (uint32_t i = 0; i < gd->cfg.peers_max; i++) {
 		if (gd->peers[i].n_hb > 0) {

@@ -257,6 +257,16 @@ to0=$((lead0 % 3 + 1))
 "$BUILD/tools/aegisctl" --socket "$D/n$lead0/aegisd.sock" --timeout 10 leader transfer 0 "$to0" >&2 ||
 	fail "leader transfer of shard 0 from node $lead0 to node $to0"
 ac cli put after-transfer yes || fail "a write after the leadership transfer"
+# The transfer also made node $to0 shard 0's preferred replica on record:
+# the leadership balance (rebalance.leaders, on by default) keeps it there
+# past its 5 s grace instead of handing it back.
+sleep 6
+pref0=$("$BUILD/tools/aegisctl" --socket "$D/n$to0/aegisd.sock" status --json |
+	python3 -c 'import json, sys; print([s.get("preferred") for s in json.load(sys.stdin)["shards"] if s["shard"] == 0][0])')
+now0=$("$BUILD/tools/aegisctl" --socket "$D/n1/aegisd.sock" shards | awk '$1 == 0 {print $5}')
+[ "$now0" = "$to0" ] && [ "$pref0" = "$to0" ] ||
+	fail "shard 0 6 s after the transfer to node $to0: leader $now0, preferred on record $pref0"
+log "shard 0 led by node $to0 after the transfer, its preferred replica on record"
 
 log "drain node 3 by asking node 2 (the meta leader, wherever it is, records it); remove refused"
 CTL="$BUILD/tools/aegisctl"

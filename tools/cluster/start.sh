@@ -96,6 +96,8 @@ config() {
 		[ "$j" = "$i" ] || peers+="${peers:+, }\"$j=$(node_ip "$j"):$AC_PORT\""
 	done
 	[ "$i" -le "$AC_FOUNDERS" ] || join=true
+	local zone=""
+	[ "${AC_ZONES:-0}" -gt 0 ] && zone="zone = \"z$(((i - 1) % AC_ZONES + 1))\""
 	if [ "$AC_TRANSPORT" != udp ]; then
 		transport=dpdk
 		eal="eal_args = [\"--no-huge\", \"-m\", \"$AC_MEM\", \"--no-pci\", \"--no-shconf\", \
@@ -117,6 +119,7 @@ id = $i
 address = "$(node_ip "$i"):$AC_PORT"
 peers = [$peers]
 join = $join
+$zone
 data_dir = "$DIR/n$i"
 workers = $AC_WORKERS
 transport = "$transport"
@@ -270,7 +273,7 @@ cmd_add() {
 
 cmd_start() {
 	local nodes="" transport=$DEFAULT_TRANSPORT shards="" workers="" mem=256 keep=0 secs=90
-	local subnet="" port="" mtu="" sets=() i t0 end line
+	local subnet="" port="" mtu="" sets=() i t0 end line zones=
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--nodes) nodes=${2:?}; shift ;;
@@ -284,6 +287,7 @@ cmd_start() {
 		--subnet) subnet=${2:?}; shift ;;
 		--port) port=${2:?}; shift ;;
 		--mtu) mtu=${2:?}; shift ;;
+		--zones) zones=${2:?}; shift ;;
 		--client-cpus) CLIENT_CPUS_OPT=${2:?}; shift ;;
 		--mem) mem=${2:?}; shift ;;
 		--keep-data) keep=1 ;;
@@ -297,12 +301,14 @@ cmd_start() {
 	if [ "$keep" = 1 ]; then
 		state_load || die "--keep-data: no cluster in $DIR"
 		nodes=${nodes:-$AC_NODES} shards=${shards:-$AC_SHARDS} workers=${workers:-$AC_WORKERS}
-		subnet=${subnet:-$AC_SUBNET} port=${port:-$AC_PORT} mtu=${mtu:-${AC_MTU:-}} PREFIX_OPT=${PREFIX_OPT:-$AC_PREFIX}
+		subnet=${subnet:-$AC_SUBNET} port=${port:-$AC_PORT} zones=${zones:-$AC_ZONES} mtu=${mtu:-${AC_MTU:-}} PREFIX_OPT=${PREFIX_OPT:-$AC_PREFIX}
 		[ ${#sets[@]} -gt 0 ] || sets=("${AC_SETS[@]}")
 		[ "$nodes/$shards/$workers" = "$AC_NODES/$AC_SHARDS/$AC_WORKERS" ] ||
 			die "--keep-data: the data in $DIR is of $AC_NODES nodes, $AC_SHARDS shards, $AC_WORKERS worker(s) per node"
 	fi
 	nodes=${nodes:-3} shards=${shards:-16} workers=${workers:-1} subnet=${subnet:-10.88.0} port=${port:-7100}
+	zones=${zones:-0}
+	[[ "$zones" =~ ^[0-9]+$ ]] && [ "$zones" -le 64 ] || usage_error "--zones 0..64"
 	[[ "$nodes" =~ ^[0-9]+$ ]] && [ "$nodes" -ge 1 ] && [ "$nodes" -le 64 ] || usage_error "--nodes 1..64"
 	[[ "$workers" =~ ^[0-9]+$ ]] && [ "$workers" -ge 1 ] && [ "$workers" -le 16 ] || usage_error "--workers 1..16"
 	[[ "$shards" =~ ^[0-9]+$ ]] && [ "$shards" -ge 1 ] || usage_error "--shards N"
@@ -360,7 +366,7 @@ cmd_start() {
 	# --keep-data keeps the nodes added since (their configs join).
 	[ "$keep" = 1 ] || AC_FOUNDERS=$nodes
 	AC_NODES=$nodes AC_TRANSPORT=$transport AC_SHARDS=$shards AC_WORKERS=$workers AC_MEM=$mem
-	AC_SUBNET=$subnet AC_PORT=$port AC_MTU=$mtu
+	AC_SUBNET=$subnet AC_PORT=$port AC_MTU=$mtu AC_ZONES=$zones
 	AC_SETS=("${sets[@]}")
 	AC_BUILD=$(find_build)
 	layout

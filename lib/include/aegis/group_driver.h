@@ -90,6 +90,14 @@ struct aeg_gd_config {
 	uint32_t msg_bytes_max;   /* largest encoded Raft message */
 	uint32_t recv_entries_max;/* entries per received append */
 	uint32_t hb_per_msg;      /* heartbeats per coalesced message */
+	/* Snapshot chunks (a replica move, a follower past the log) leave at
+	 * most this fast, all groups together (0: unpaced); chunks waiting for
+	 * the pace take up to snap_pace_slots (0: 8) buffers of
+	 * snap_pace_slot_bytes (0: 128 KiB), one per stream. Time comes from
+	 * aeg_gd_tick; aeg_gd_flush sends what the pace allows. */
+	uint64_t snap_bytes_per_s;
+	uint32_t snap_pace_slots;
+	uint32_t snap_pace_slot_bytes;
 };
 
 void aeg_gd_config_default(struct aeg_gd_config *c, uint32_t self);
@@ -107,6 +115,9 @@ struct aeg_gd_stats {
 	uint64_t log_retries;     /* the log could not take a group's write now */
 	uint64_t entries_logged, entries_applied;
 	uint64_t group_errors;
+	uint64_t snap_bytes_sent;       /* snapshot chunks' encoded bytes that left */
+	uint64_t snap_paced;            /* chunks that waited for the pace */
+	uint64_t snap_pace_dropped;     /* chunks dropped: every pace slot taken (resent by Raft) */
 };
 
 int aeg_gd_new(struct aeg_gd **out, const struct aeg_gd_config *cfg, const struct aeg_gd_io *io);

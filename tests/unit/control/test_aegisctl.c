@@ -37,7 +37,7 @@ static const char status_reply[] =
 	"{\"worker\":1,\"groups\":5,\"wal\":{\"syncs\":7,\"bytes\":4096,\"records\":9},"
 	"\"dp\":{\"rx_pkts\":10,\"tx_pkts\":11,\"drops\":0}}],"
 	"\"members\":[{\"id\":2,\"address\":\"10.0.0.2:7100\",\"reachable\":true,\"state\":\"healthy\","
-	"\"voter\":true,\"state_for_ms\":5000},"
+	"\"voter\":true,\"state_for_ms\":5000,\"zone\":\"r1\",\"weight\":100},"
 	"{\"id\":3,\"address\":\"10.0.0.3:7100\",\"reachable\":false}],\"cluster_state\":\"degraded\","
 	"\"rebalance\":{\"planned_moves\":1,\"more\":false,\"plan\":\"ok\",\"carried_out\":true,"
 	"\"leading\":true,\"paused\":false,\"asked\":3,\"finished\":2,\"timed_out\":0,"
@@ -66,9 +66,9 @@ static const char status_text[] =
 	"     0       6        120          300      65536     1000      990      2\n"
 	"     1       5          7            9       4096       10       11      0\n"
 	"\n"
-	"member  address        reachable  state    voter  state_for_ms\n"
-	"     2  10.0.0.2:7100  yes        healthy  yes            5000\n"
-	"     3  10.0.0.3:7100  no         -        -                 -\n"
+	"member  address        reachable  state    voter  state_for_ms  zone  weight\n"
+	"     2  10.0.0.2:7100  yes        healthy  yes            5000  r1       100\n"
+	"     3  10.0.0.3:7100  no         -        -                 -  -          -\n"
 	"\n";
 
 static int handler(void *ctx, const char *line, struct aeg_admin_reply *out)
@@ -203,9 +203,9 @@ static void test_status(void **state)
 	canned = status_reply;
 	run(a, &r, (const char *const[]){ "--socket", sock, "node", "list", NULL });
 	assert_int_equal(r.code, 0);
-	assert_string_equal(r.out, "member  address        reachable  state    voter  state_for_ms\n"
-				   "     2  10.0.0.2:7100  yes        healthy  yes            5000\n"
-				   "     3  10.0.0.3:7100  no         -        -                 -\n");
+	assert_string_equal(r.out, "member  address        reachable  state    voter  state_for_ms  zone  weight\n"
+				   "     2  10.0.0.2:7100  yes        healthy  yes            5000  r1       100\n"
+				   "     3  10.0.0.3:7100  no         -        -                 -  -          -\n");
 	run(a, &r, (const char *const[]){ "--socket", sock, "cluster", "status", NULL });
 	assert_int_equal(r.code, 0);
 	assert_contains(r.out, "cluster: degraded (as node 1 sees it), map epoch 1\n"

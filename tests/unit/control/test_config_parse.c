@@ -29,7 +29,15 @@ static const char sample[] =
 	"[sharding]\n"
 	"strategy = \"hash\"               # hash, range\n"
 	"shard_count = 16\n"
-	"auto_rebalance = true\n";
+	"auto_rebalance = true\n"
+	"\n"
+	"[membership]\n"
+	"down_ms = 4000\n"
+	"\n"
+	"[rebalance]\n"
+	"moves_max = 4\n"
+	"leaders = false\n"
+	"bytes_per_s = \"8 MiB\"\n";
 
 static struct aeg_config cfg;
 static char err[512];
@@ -59,6 +67,11 @@ static void test_sample(void **state)
 	assert_int_equal(cfg.strategy, AEG_CONFIG_STRATEGY_HASH);
 	assert_int_equal(cfg.shard_count, 16);
 	assert_true(cfg.auto_rebalance);
+	/* [membership] and [rebalance] as sections of a file, not only --set */
+	assert_int_equal(cfg.down_ms, 4000);
+	assert_int_equal(cfg.rebalance_moves_max, 4);
+	assert_false(cfg.rebalance_leaders);
+	assert_int_equal(cfg.rebalance_bytes_per_s, 8u << 20);
 	assert_int_equal(aeg_config_validate(&cfg, err, sizeof(err)), 0);
 	/* The copy has no blank lines; CRLF line ends are read too. */
 	assert_int_equal(parse("[replication]\r\nreplication_factor = 1\r\n"), 0);

@@ -94,6 +94,8 @@ static const struct {
 	{ "[sharding]\nsplit_points = [\"m\"]\n", "v.toml:2: sharding.split_points: only for strategy = \"range\"" },
 	{ "[node]\ncluster_key_file = \"/k\"\nclient_key_file = \"/k\"\n", "v.toml:3: node.client_key_file: must not be node.cluster_key_file" },
 	{ "[node]\ndata_dir = \"\"\n", "v.toml:2: node.data_dir: must not be empty" },
+	{ "[node]\nzone = \"rack 1\"\n", "v.toml:2: node.zone: \"rack 1\": only letters, digits" },
+	{ "[rebalance]\nbytes_per_s = \"1 KiB\"\n", "v.toml:2: rebalance.bytes_per_s: 1024: 0 (unpaced) or at least 64 KiB" },
 	{ "[membership]\nsuspect_ms = 5000\n", "membership.down_ms: 5000 must be above membership.suspect_ms (5000)" },
 	{ "[node]\ntransport = \"dpdk\"\nframe_bytes = 8972\n", "v.toml:3: node.frame_bytes: 8972 needs transport = \"udp\"" },
 	{ "[node]\ndata_dir = \"/a/very/long/directory/name/that/goes/on/and/on/and/on/until/the/unix/socket/path/is/much/too/long\"\n", "v.toml:2: node.data_dir: the admin socket path must be shorter than 108 bytes" },
