@@ -21,7 +21,10 @@
 #   {"bench":"rebalance","case":"drain",...,"mb_per_s":..,"disk_mb_per_s":..,
 #    "ratio":<moved MB/s over the disk's>,"peer":"disk sequential write"}
 # Usage: bench/rebalance/run.sh [--build DIR] [--keys N] [--value-bytes N]
-#        [--rate OPS] [--secs S] [--out FILE]
+#        [--rate OPS] [--secs S] [--out FILE] [--set SEC.KEY=VALUE]...
+#   --set goes to every aegisd (aegis-cluster start --set), e.g.
+#   --set rebalance.bytes_per_s=4194304 (the snapshot pace; its value is in
+#   the JSON lines).
 # Root (network namespaces), python3. Takes ~3 minutes with the defaults.
 set -u
 export PATH="/usr/bin:/bin:/usr/sbin:/sbin:$PATH"
@@ -34,6 +37,7 @@ RATE=2000
 SECS=15
 REREPLICATE_MS=2000
 OUT=""
+SETS=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) BUILD=$2; shift 2 ;;
@@ -42,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--rate) RATE=$2; shift 2 ;;
 	--secs) SECS=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
+	--set) SETS+=(--set "$2"); shift 2 ;;
 	-h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
 	esac
@@ -89,9 +94,11 @@ log "  $DISK MB/s ($DISK_TOOL)"
 
 log "start 5 nodes, 16 shards, rf 3, kernel UDP"
 ac start --build "$BUILD" --prefix "$P" --nodes 5 --shards 16 --transport udp \
-	--set membership.rereplicate_ms=$REREPLICATE_MS >"$D.start" 2>&1 || { cat "$D.start" >&2; die "start"; }
+	--set membership.rereplicate_ms=$REREPLICATE_MS "${SETS[@]}" >"$D.start" 2>&1 || { cat "$D.start" >&2; die "start"; }
 eval "$(ac env)"
 CORES=$(nproc)
+PACE=$(grep -o 'bytes_per_s=[0-9]*' <<<"${SETS[*]}" | tail -1 | cut -d= -f2)
+PACE=${PACE:-33554432}  # the default, 32 MiB/s per node
 "$CTL" --socket "$D/n1/aegisd.sock" rebalance pause >/dev/null || die "rebalance pause"
 run() { ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --dgram-bytes "$AEGIS_DGRAM_BYTES" --quiet "$@"; }
 
@@ -149,8 +156,8 @@ wait "$BPID" || die "aegis-bench during the re-replication: $(tail -3 "$D/rerep.
 log "  $HELD4 replicas re-made elsewhere $(printf %.1f "$REREP_S") s after the kill (down after membership.down_ms 5 s, copied after rereplicate_ms $REREPLICATE_MS ms)"
 
 {
-	printf '{"bench":"rebalance","case":"drain","nodes":5,"shards":16,"rf":3,"cores":%s,"transport":"udp","keys":%s,"value_bytes":%s,"rate":%s,"replicas_moved":%s,"mb_moved":%.1f,"seconds":%.2f,"mb_per_s":%.2f,"disk_mb_per_s":%s,"disk_tool":"%s","peer":"disk sequential write","ratio":%.4f,"p99_ms_during":%s,"p99_ms_baseline":%s}\n' \
-		"$CORES" "$KEYS" "$VALUE" "$RATE" "$HELD" "$MB" "$DRAIN_S" "$MBPS" "$DISK" "$DISK_TOOL" "$RATIO" "$DRAIN_P99" "$BASE_P99"
+	printf '{"bench":"rebalance","case":"drain","nodes":5,"shards":16,"rf":3,"cores":%s,"transport":"udp","keys":%s,"value_bytes":%s,"rate":%s,"replicas_moved":%s,"mb_moved":%.1f,"seconds":%.2f,"mb_per_s":%.2f,"disk_mb_per_s":%s,"disk_tool":"%s","peer":"disk sequential write","ratio":%.4f,"p99_ms_during":%s,"p99_ms_baseline":%s,"snapshot_bytes_per_s":%s}\n' \
+		"$CORES" "$KEYS" "$VALUE" "$RATE" "$HELD" "$MB" "$DRAIN_S" "$MBPS" "$DISK" "$DISK_TOOL" "$RATIO" "$DRAIN_P99" "$BASE_P99" "$PACE"
 	printf '{"bench":"rebalance","case":"rereplicate","nodes":5,"shards":16,"rf":3,"cores":%s,"transport":"udp","replicas":%s,"seconds_to_full_replication":%.2f,"down_ms":5000,"rereplicate_ms":%s}\n' \
 		"$CORES" "$HELD4" "$REREP_S" "$REREPLICATE_MS"
 } | tee -a "$OUT"
