@@ -28,8 +28,9 @@ int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg,
 	nr->lead_since_ms = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->lead_since_ms));
 	nr->groups = calloc((size_t)aeg_shard_map_shard_count(map) + 2, sizeof(*nr->groups));
 	nr->skip = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->skip));
+	nr->states = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->states));
 	if (nr->place == NULL || nr->nodes == NULL || nr->transfer_ms == NULL || nr->groups == NULL ||
-	    nr->skip == NULL || nr->lead_term == NULL || nr->lead_since_ms == NULL) {
+	    nr->skip == NULL || nr->lead_term == NULL || nr->lead_since_ms == NULL || nr->states == NULL) {
 		node_rebalance_fini(nr);
 		return -ENOMEM;
 	}
@@ -53,6 +54,8 @@ void node_rebalance_fini(struct node_rebalance *nr)
 	free(nr->lead_since_ms);
 	free(nr->groups);
 	free(nr->skip);
+	free(nr->states);
+	nr->states = NULL;
 	nr->place = NULL;
 	nr->nodes = NULL;
 	nr->transfer_ms = NULL;
@@ -190,6 +193,16 @@ static void relay_placed(struct node_rebalance *nr, struct aeg_replica *const *r
 			nr->placed_seen[w] = st.placed_seq - AEG_REPLICA_PLACED_RING;  /* older ones are gone */
 		while (nr->placed_seen[w] < st.placed_seq) {
 			const struct aeg_replica_placed *p = &st.placed[nr->placed_seen[w] % AEG_REPLICA_PLACED_RING];
+			if (p->kind != AEG_REPLICA_PLACED_VOTERS) {
+				/* A move began or is over: the shard's state on record. */
+				struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_SHARD_STATE, .len = 16,
+							 .arg = { p->shard, p->kind == AEG_REPLICA_PLACED_STARTED
+										? AEG_SHARD_MIGRATING : AEG_SHARD_ACTIVE } };
+				if (aeg_dp_runtime_ctl_send(rt, 0, &c) != 0)
+					break;
+				nr->placed_seen[w]++;
+				continue;
+			}
 			struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_META_SHARD, .len = 56,
 						 .arg = { p->shard, p->n } };
 			uint32_t ordered[5];
@@ -463,6 +476,8 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 	relay_placed(nr, rps, workers, rt);
 	(void)aeg_replica_status_read(rps[0], &st, NULL, 0);
 	uint64_t epoch = st.meta.here ? aeg_replica_meta_placement(rps[0], nr->place, cells(nr)) : 0;
+	if (epoch != 0)
+		(void)aeg_replica_meta_states(rps[0], nr->states, aeg_shard_map_shard_count(nr->map));
 	nr->epoch = epoch;
 	nr->planning = epoch != 0 && nm != NULL;
 	nr->leading = nr->planning && st.meta.role == AEG_RAFT_LEADER;

@@ -1,7 +1,8 @@
 /* auto_rebalance on the slow path (issue [G]).
  *
- * On every node: moves its workers finished are relayed to worker 0, which
- * asks the meta leader to record the shard's voters ("shard/<i>").
+ * On every node: moves its workers start and finish are relayed to worker
+ * 0, which asks the meta leader to record the shard's state ("state/<i>":
+ * migrating, then active again) and its voters after the move ("shard/<i>").
  *
  * Where worker 0 holds a meta replica: the placement the records give
  * (aeg_replica_meta_placement) and the node states (node_members, meta
@@ -126,6 +127,7 @@ struct node_rebalance {
 	uint64_t transfers;
 	uint64_t last_spread_ms;
 	bool *skip;              /* scratch: shards with a move under way */
+	uint8_t *states;         /* by shard: its state on record (enum aeg_shard_state) */
 };
 
 typedef void (*node_rebalance_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

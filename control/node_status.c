@@ -145,9 +145,11 @@ static void meta(struct aeg_node_status *ns, const struct aeg_replica_meta_statu
 	aeg_admin_reply_printf(out, "],\"here\":%s,\"proposed\":%llu,\"dropped\":%llu", m->here ? "true" : "false",
 			       (unsigned long long)m->proposed, (unsigned long long)m->dropped);
 	if (m->here) {
-		aeg_admin_reply_printf(out, ",\"role\":\"%s\",\"leader\":%u,\"term\":%llu,\"epoch\":%llu,\"nodes\":[",
+		aeg_admin_reply_printf(out, ",\"role\":\"%s\",\"leader\":%u,\"term\":%llu,\"epoch\":%llu,"
+				       "\"shards_migrating\":%u,\"shard_state_changes\":%llu,\"nodes\":[",
 				       role_name(m->role), m->lead, (unsigned long long)m->term,
-				       (unsigned long long)m->epoch);
+				       (unsigned long long)m->epoch, m->shards_migrating,
+				       (unsigned long long)m->shard_state_changes);
 		bool first = true;
 		for (uint32_t i = 0; i < m->n_nodes; i++) {
 			if (m->nodes[i].state > AEG_NODE_LEFT)
@@ -275,9 +277,10 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 				(unsigned long long)g->keys, (unsigned long long)g->kv_bytes,
 				(unsigned long long)g->mem_bytes, g->error);
 			if (ns->rebalance != NULL && ns->rebalance->epoch != 0)
-				aeg_admin_reply_printf(out, ",\"preferred\":%u",
+				aeg_admin_reply_printf(out, ",\"preferred\":%u,\"state\":\"%s\"",
 						       ns->rebalance->place[(size_t)g->shard *
-									    aeg_shard_map_replication_factor(ns->map)]);
+									    aeg_shard_map_replication_factor(ns->map)],
+						       aeg_shard_state_name(ns->rebalance->states[g->shard]));
 			for (int learners = 0; learners < 2; learners++) {
 				aeg_admin_reply_printf(out, learners ? ",\"learners\":[" : ",\"voters\":[");
 				bool f = true;

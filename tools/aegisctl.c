@@ -287,7 +287,7 @@ static void print_shards(const struct aeg_json_doc *d)
 		{ "leader", NULL, "leader", false }, { "term", NULL, "term", false },
 		{ "commit", NULL, "commit", false }, { "applied", NULL, "applied", false },
 		{ "mem_bytes", NULL, "mem_bytes", false }, { "voters", NULL, "voters", true },
-		{ "learners", NULL, "learners", true },
+		{ "learners", NULL, "learners", true }, { "state", NULL, "state", true },
 	};
 	print_array(d, "shards", cols, sizeof(cols) / sizeof(cols[0]));
 }
@@ -415,6 +415,11 @@ static void print_cluster(const struct aeg_json_doc *d)
 					aeg_json_as_str(d, aeg_json_get(d, e, "state"), st, sizeof(st));
 					printf(" %llu=%s", (unsigned long long)id, st);
 				}
+			uint64_t migrating = 0, changes = 0;
+			if (aeg_json_as_u64(d, aeg_json_get(d, meta, "shards_migrating"), &migrating) &&
+			    aeg_json_as_u64(d, aeg_json_get(d, meta, "shard_state_changes"), &changes))
+				printf("; shards migrating: %llu (shard state changes seen: %llu)", (unsigned long long)migrating,
+				       (unsigned long long)changes);
 			printf("\n");
 		}
 	}

@@ -130,6 +130,8 @@ static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
 		rp_log(rp, "group %u: index %llu is not a command (skipped on every replica)", group,
 		       (unsigned long long)e->index);
 	rp_client_applied(rp, s, e, e->type == AEG_RAFT_ENTRY_NORMAL && rc == 0 ? &res : NULL);
+	if (s == rp->meta && e->type == AEG_RAFT_ENTRY_NORMAL && rc == 0)
+		rp_meta_applied(rp, e->data, e->len);
 	if (rp->cfg.snapshot_every > 0 && e->index >= rp_snapshot_due(rp, s))
 		s->want_snapshot = true;
 	uint32_t window = rp->cfg.log_entries_max ? rp->cfg.log_entries_max : 1024;
@@ -901,6 +903,27 @@ uint64_t aeg_replica_meta_placement(struct aeg_replica *rp, uint32_t *out, size_
 			return 0;
 		uint64_t epoch = rp->pub_place_epoch[slot];
 		memcpy(out, rp->pub_place[slot], want * sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&rp->pub_seq, __ATOMIC_RELAXED) <= seq + 1)
+			return epoch;
+	}
+	return 0;
+}
+
+uint64_t aeg_replica_meta_states(struct aeg_replica *rp, uint8_t *out, size_t n)
+{
+	const struct aeg_shard_map *m = rp->cfg.map;
+	size_t count = aeg_shard_map_shard_count(m), cells = count * aeg_shard_map_replication_factor(m);
+	if (n < count)
+		return 0;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		uint64_t seq = __atomic_load_n(&rp->pub_seq, __ATOMIC_ACQUIRE);
+		int slot = (int)(seq & 1);
+		if (seq == 0 || rp->pub_place[slot] == NULL)
+			return 0;
+		uint64_t epoch = rp->pub_place_epoch[slot];
+		for (size_t i = 0; i < count; i++)
+			out[i] = (uint8_t)rp->pub_place[slot][cells + i];
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&rp->pub_seq, __ATOMIC_RELAXED) <= seq + 1)
 			return epoch;

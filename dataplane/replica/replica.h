@@ -147,6 +147,9 @@ struct aeg_replica_move_status {
  * the "labels/<id>" record (forwarded to the meta voters from elsewhere);
  * the rebalancer plans with it. */
 #define AEG_REPLICA_CTL_META_LABELS 9u
+/* META_SHARD_STATE: arg[0] shard, arg[1] its state (enum aeg_shard_state):
+ * the "state/<i>" record (forwarded to the meta voters from elsewhere). */
+#define AEG_REPLICA_CTL_META_SHARD_STATE 10u
 #define AEG_REPLICA_ZONE_BYTES 32
 
 /* A node that joined after the cluster formed ("joined" record). */
@@ -157,14 +160,16 @@ struct aeg_replica_joined {
 };
 #define AEG_REPLICA_JOINED_MAX 16
 
-/* A move this worker finished: the shard's voters after it (the node
- * relays them to the meta group). */
+/* A move this worker started or ended, and the shard's voters once it is
+ * done (the node relays them to the meta group: "state/<i>", "shard/<i>"). */
+enum { AEG_REPLICA_PLACED_VOTERS = 0, AEG_REPLICA_PLACED_STARTED = 1, AEG_REPLICA_PLACED_ENDED = 2 };
 struct aeg_replica_placed {
+	uint8_t kind;        /* VOTERS: the voters below; STARTED / ENDED: a move of the shard began / is over */
 	uint32_t shard;
 	uint8_t n;
 	uint32_t voters[5];
 };
-#define AEG_REPLICA_PLACED_RING 8
+#define AEG_REPLICA_PLACED_RING 32
 
 /* The meta group's records as this worker's replica has applied them. */
 struct aeg_replica_meta_status {
@@ -177,6 +182,8 @@ struct aeg_replica_meta_status {
 	bool rebalance_paused;   /* the "rebalance" record says paused */
 	uint64_t place_index;    /* entry of the newest "shard/<i>" record (0: none) */
 	uint32_t shards_recorded; /* shards with a "shard/<i>" record */
+	uint32_t shards_migrating;   /* "state/<i>" says migrating */
+	uint64_t shard_state_changes; /* changes of "state/<i>" records seen here */
 	uint32_t n_joined;        /* the "joined" record */
 	uint64_t joined_index;    /* its entry (0: none) */
 	struct aeg_replica_joined joined[AEG_REPLICA_JOINED_MAX];
@@ -230,6 +237,9 @@ void aeg_replica_set_local(struct aeg_replica *rp, struct aeg_local_chans *lc);
  * records), shard_count x replication_factor ids, shard by shard, as of
  * the last status. Returns the meta epoch of the copy, 0 if none. */
 uint64_t aeg_replica_meta_placement(struct aeg_replica *rp, uint32_t *out, size_t n);
+/* Likewise each shard's recorded state (enum aeg_shard_state), shard_count
+ * of them. Returns the meta epoch of the copy, 0 if none. */
+uint64_t aeg_replica_meta_states(struct aeg_replica *rp, uint8_t *out, size_t n);
 
 /* From any thread: the last published status. Fills up to max groups and
  * returns how many the worker has. */

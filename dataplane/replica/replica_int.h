@@ -141,10 +141,12 @@ struct aeg_replica {
 	uint64_t placed_seq;
 	struct aeg_replica_placed placed[AEG_REPLICA_PLACED_RING];
 	/* meta replica here: the placement its records give (replica_meta.c) */
-	uint32_t *meta_place;            /* shard_count x rf */
+	uint32_t *meta_place;            /* shard_count x rf, then each shard's state */
 	uint64_t meta_place_epoch;       /* applied index it was built at */
 	bool meta_paused;
 	uint32_t meta_shards_recorded;
+	uint32_t meta_shards_migrating;
+	uint64_t meta_state_changes;     /* "state/<i>" records applied here */
 	uint32_t *pub_place[2];          /* published with the status (seqlock) */
 	uint64_t pub_place_epoch[2];
 	struct rp_shard *meta;           /* the meta group's replica here, or NULL */
@@ -259,6 +261,8 @@ void rp_meta_place_publish(struct aeg_replica *rp, int slot);
 /* Worker 0, every few ms: the meta leader adds each joined node to the
  * meta group as a learner. */
 void rp_meta_tick(struct aeg_replica *rp);
+/* A record the meta group applied (its kv command): counts state changes. */
+void rp_meta_applied(struct aeg_replica *rp, const uint8_t *cmd, uint32_t len);
 /* A new map (MAP_SET): its nodes are this worker's peers. */
 void rp_peers_from_map(struct aeg_replica *rp);
 

@@ -120,11 +120,13 @@ int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_c
  *   joined      -> the nodes added after the cluster formed,
  *                  "id=A.B.C.D:PORT,..." (PORT: the UDP base port)
  *   labels/<id> -> "weight=N zone=Z" (Z may be empty), from the node's config
+ *   state/<i>   -> the shard's state name (aeg_shard_state_name; none: active)
  * AEG_MSG_META body (little-endian): u8 kind, then NODE: u32 node, u8
  * state; SHARD: u32 shard, u8 n (1..5), n x u32 voters; REBALANCE: u8
  * paused; JOIN: u32 node, u32 ipv4, u16 port; LABELS: u32 node, u32
- * weight, u8 zone length (0..31), the zone. */
-enum meta_kind { META_NODE = 1, META_SHARD = 2, META_REBALANCE = 3, META_JOIN = 4, META_LABELS = 5 };
+ * weight, u8 zone length (0..31), the zone; SHARD_STATE: u32 shard, u8 state. */
+enum meta_kind { META_NODE = 1, META_SHARD = 2, META_REBALANCE = 3, META_JOIN = 4, META_LABELS = 5,
+		 META_SHARD_STATE = 6 };
 
 #define ZONE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
@@ -162,7 +164,7 @@ static int meta_encode(const struct meta_req *q, uint8_t *b)
 		return 2;
 	}
 	put_u32(b + 1, q->id);
-	if (q->kind == META_NODE) {
+	if (q->kind == META_NODE || q->kind == META_SHARD_STATE) {
 		b[5] = q->state;
 		return 6;
 	}
@@ -198,6 +200,8 @@ static int meta_decode(struct meta_req *q, const uint8_t *b, uint32_t len)
 	q->id = get_u32(b + 1);
 	if (q->kind == META_NODE)
 		return len == 6 && b[5] <= AEG_NODE_LEFT && q->id != 0 ? (q->state = b[5], 0) : -EINVAL;
+	if (q->kind == META_SHARD_STATE)
+		return len == 6 && b[5] <= AEG_SHARD_STATE_MAX ? (q->state = b[5], 0) : -EINVAL;
 	if (q->kind == META_LABELS) {
 		if (len < 10 || b[9] >= AEG_REPLICA_ZONE_BYTES || len != 10u + b[9])
 			return -EINVAL;
@@ -302,6 +306,9 @@ static void meta_kv(const struct meta_req *q, char *key, int *kl, char *val, int
 	if (q->kind == META_NODE) {
 		*kl = meta_key(q->id, key, 24);
 		*vl = snprintf(val, META_VAL_BYTES, "%s", aeg_node_state_name(q->state));
+	} else if (q->kind == META_SHARD_STATE) {
+		*kl = snprintf(key, 24, "state/%u", q->id);
+		*vl = snprintf(val, META_VAL_BYTES, "%s", aeg_shard_state_name(q->state));
 	} else if (q->kind == META_LABELS) {
 		*kl = snprintf(key, 24, "labels/%u", q->id);
 		*vl = snprintf(val, META_VAL_BYTES, "weight=%u zone=%s", q->weight, q->zone);
@@ -443,6 +450,12 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 		meta_request(rp, &q, true);
 		return;
 	}
+	case AEG_REPLICA_CTL_META_SHARD_STATE:
+		if (m->arg[0] >= aeg_shard_map_shard_count(rp->cfg.map) || m->arg[1] > AEG_SHARD_STATE_MAX)
+			break;
+		q = (struct meta_req){ .kind = META_SHARD_STATE, .id = (uint32_t)m->arg[0], .state = (uint8_t)m->arg[1] };
+		meta_request(rp, &q, true);
+		return;
 	case AEG_REPLICA_CTL_META_REBALANCE:
 		q = (struct meta_req){ .kind = META_REBALANCE, .state = m->arg[0] != 0 };
 		meta_request(rp, &q, true);
@@ -471,11 +484,29 @@ void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *bo
 	struct meta_req q;
 	if (meta_decode(&q, body, len) != 0 ||
 	    ((q.kind == META_NODE || q.kind == META_LABELS) && aeg_shard_map_node(rp->cfg.map, q.id) == NULL) ||
-	    (q.kind == META_SHARD && q.id >= aeg_shard_map_shard_count(rp->cfg.map))) {
+	    ((q.kind == META_SHARD || q.kind == META_SHARD_STATE) && q.id >= aeg_shard_map_shard_count(rp->cfg.map))) {
 		rp->st.raft_bad++;
 		return;
 	}
 	meta_request(rp, &q, false);
+}
+
+/* The "state/<i>" record of shard sh (ACTIVE without one). */
+static uint32_t shard_state_record(const struct aeg_replica *rp, uint32_t sh)
+{
+	char key[24];
+	int kl = snprintf(key, sizeof(key), "state/%u", sh);
+	const uint8_t *v;
+	uint32_t vl;
+	uint64_t index;
+	if (aeg_kv_get(rp->meta->kv, key, (uint32_t)kl, &v, &vl, &index) != 0)
+		return AEG_SHARD_ACTIVE;
+	for (uint8_t st = 0; st <= AEG_SHARD_STATE_MAX; st++) {
+		const char *name = aeg_shard_state_name(st);
+		if (strlen(name) == vl && memcmp(name, v, vl) == 0)
+			return st;
+	}
+	return AEG_SHARD_ACTIVE;  /* a state of a later version */
 }
 
 /* The placement the records give: the map's replicas, then each
@@ -485,7 +516,14 @@ static void place_rebuild(struct aeg_replica *rp)
 	const struct aeg_shard_map *m = rp->cfg.map;
 	uint32_t count = aeg_shard_map_shard_count(m), rf = aeg_shard_map_replication_factor(m);
 	rp->meta_shards_recorded = 0;
+	rp->meta_shards_migrating = 0;
 	rp->meta_place_index = 0;
+	uint32_t *states = rp->meta_place + (size_t)count * rf;
+	for (uint32_t sh = 0; sh < count; sh++) {
+		uint32_t st = shard_state_record(rp, sh);
+		states[sh] = st;
+		rp->meta_shards_migrating += st == AEG_SHARD_MIGRATING;
+	}
 	for (uint32_t sh = 0; sh < count; sh++) {
 		uint32_t n;
 		const uint32_t *reps = aeg_shard_replicas(m, sh, &n);
@@ -527,7 +565,8 @@ void rp_meta_place_publish(struct aeg_replica *rp, int slot)
 	if (rp->meta == NULL)
 		return;
 	const struct aeg_shard_map *m = rp->cfg.map;
-	size_t n = (size_t)aeg_shard_map_shard_count(m) * aeg_shard_map_replication_factor(m);
+	/* the placement, then each shard's state */
+	size_t n = (size_t)aeg_shard_map_shard_count(m) * (aeg_shard_map_replication_factor(m) + 1);
 	if (rp->meta_place == NULL && (rp->meta_place = calloc(n, sizeof(uint32_t))) == NULL)
 		return;
 	if (rp->pub_place[slot] == NULL && (rp->pub_place[slot] = calloc(n, sizeof(uint32_t))) == NULL)
@@ -558,6 +597,8 @@ void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out
 	out->epoch = rs.applied;
 	out->rebalance_paused = rp->meta_paused;
 	out->shards_recorded = rp->meta_shards_recorded;
+	out->shards_migrating = rp->meta_shards_migrating;
+	out->shard_state_changes = rp->meta_state_changes;
 	out->place_index = rp->meta_place_index;
 	out->n_joined = rp->meta_n_joined;
 	out->joined_index = rp->meta_joined_index;
@@ -599,4 +640,12 @@ void rp_meta_tick(struct aeg_replica *rp)
 			rp_log(rp, "meta: node %u joins the meta group as a learner", id);
 		return;  /* one change at a time */
 	}
+}
+
+void rp_meta_applied(struct aeg_replica *rp, const uint8_t *cmd, uint32_t len)
+{
+	struct aeg_kv_cmd c;
+	if (aeg_kv_cmd_decode(&c, cmd, len) == 0 && c.op == AEG_KV_PUT && c.key_len > 6 &&
+	    memcmp(c.key, "state/", 6) == 0)
+		rp->meta_state_changes++;  /* the leader writes a state only when it differs */
 }

@@ -165,6 +165,16 @@ static void drops(struct aeg_replica *rp)
 
 /* The shard's voters once the config without the source is committed,
  * for the meta records (the node relays them): once per move. */
+/* A move of the shard began or is over (the node records the shard's state). */
+static void placed_event(struct aeg_replica *rp, uint32_t shard, uint8_t kind)
+{
+	struct aeg_replica_placed *pl = &rp->placed[rp->placed_seq % AEG_REPLICA_PLACED_RING];
+	memset(pl, 0, sizeof(*pl));
+	pl->kind = kind;
+	pl->shard = shard;
+	rp->placed_seq++;
+}
+
 static void placed_note(struct aeg_replica *rp, struct rp_move *mv)
 {
 	struct rp_shard *s = rp_shard_of(rp, aeg_shard_group(mv->shard));
@@ -195,6 +205,7 @@ static void move_end(struct aeg_replica *rp, struct rp_move *mv, bool ok, const 
 	} else {
 		rp->moves_failed++;
 	}
+	placed_event(rp, mv->shard, AEG_REPLICA_PLACED_ENDED);
 	mv->active = false;
 	mv->last_action = ok ? AEG_MOVE_DONE : AEG_MOVE_FAILED;
 }
@@ -330,6 +341,7 @@ void rp_place_move(struct aeg_replica *rp, uint64_t shard, uint64_t from, uint64
 	*slot = (struct rp_move){ .active = true, .shard = (uint32_t)shard, .from = (uint32_t)from, .to = (uint32_t)to,
 				  .started_ms = rp->now_ms, .last_action = 0xff };
 	rp->moves_started++;
+	placed_event(rp, (uint32_t)shard, AEG_REPLICA_PLACED_STARTED);
 	rp_log(rp, "shard %llu: moving the replica on node %llu to node %llu", (unsigned long long)shard,
 	       (unsigned long long)from, (unsigned long long)to);
 	move_step(rp, slot);

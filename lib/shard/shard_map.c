@@ -249,6 +249,13 @@ int aeg_shard_map_placed(struct aeg_shard_map **out, const struct aeg_shard_map 
 	return 0;
 }
 
+const char *aeg_shard_state_name(uint8_t state)
+{
+	static const char *const names[] = { "creating", "active", "migrating", "splitting", "merging", "inactive" };
+	_Static_assert(sizeof(names) / sizeof(names[0]) == AEG_SHARD_STATE_MAX + 1, "a name per state");
+	return state <= AEG_SHARD_STATE_MAX ? names[state] : "?";
+}
+
 uint64_t aeg_shard_map_epoch(const struct aeg_shard_map *m) { return m->epoch; }
 uint32_t aeg_shard_map_shard_count(const struct aeg_shard_map *m) { return m->shard_count; }
 uint32_t aeg_shard_map_replication_factor(const struct aeg_shard_map *m) { return m->rf; }

@@ -173,6 +173,24 @@ log "every acknowledged write is there"
 ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \
 	--verify "$D/rec.txt" >"$D/v1.out" 2>&1 || { cat "$D/v1.out" >&2; fail "verify after the moves"; }
 
+# Each move's shard was migrating on record while it ran and is active
+# again: every node saw at least 2 state changes per move (3 moves).
+for n in 1 2 3 4; do
+	for i in $(seq 1 30); do
+		st=$("$CTL" --socket "$D/n$n/aegisd.sock" --timeout 2 status --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+states = sorted(set(s.get("state") for s in d["shards"]))
+print(d["meta"].get("shard_state_changes", 0), d["meta"].get("shards_migrating", -1), ",".join(map(str, states)))')
+		set -- $st
+		[ "${1:-0}" -ge 6 ] && [ "${2:-1}" = 0 ] && [ "${3:-}" = active ] && break
+		sleep 0.2
+	done
+	[ "${1:-0}" -ge 6 ] && [ "${2:-1}" = 0 ] && [ "${3:-}" = active ] ||
+		fail "node $n: shard state changes seen ${1:-?}, migrating ${2:-?}, states ${3:-?} (want >= 6, 0, active)"
+done
+log "  shard states on record: migrating during each move, active after (every node saw >= 6 changes)"
+
 # Every node routes by the meta records' map: one epoch everywhere, past
 # the config's, and the client fetched it again during the moves.
 for i in $(seq 1 30); do

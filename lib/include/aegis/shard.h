@@ -33,6 +33,22 @@ AEG_API_BEGIN
 
 enum aeg_shard_strategy { AEG_SHARD_HASH = 0, AEG_SHARD_RANGE = 1 };
 
+/* A shard's state as the meta group records it (issue [G]; "state/<i>",
+ * none = ACTIVE): MIGRATING while one of its replicas moves. CREATING,
+ * SPLITTING, MERGING and INACTIVE are for range splits and merges, which
+ * Aegis does not carry out yet. */
+enum aeg_shard_state {
+	AEG_SHARD_CREATING = 0,
+	AEG_SHARD_ACTIVE = 1,
+	AEG_SHARD_MIGRATING = 2,
+	AEG_SHARD_SPLITTING = 3,
+	AEG_SHARD_MERGING = 4,
+	AEG_SHARD_INACTIVE = 5,
+};
+#define AEG_SHARD_STATE_MAX AEG_SHARD_INACTIVE
+/* "creating", "active", ...; "?" past AEG_SHARD_STATE_MAX. */
+const char *aeg_shard_state_name(uint8_t state);
+
 #define AEG_SHARD_NODES_MAX 4096u
 #define AEG_SHARD_COUNT_MAX (1u << 20)
 #define AEG_SHARD_RF_MAX 16u             /* AEG_HRW_N_MAX */

@@ -44,19 +44,19 @@ static const char status_reply[] =
 	"\"in_flight\":[{\"shard\":4,\"from\":3,\"to\":2,\"ms\":1500}],"
 	"\"first\":[{\"shard\":4,\"from\":3,\"to\":2}]},"
 	"\"meta\":{\"voters\":[1,2,3],\"here\":true,\"proposed\":0,\"dropped\":0,\"role\":\"follower\","
-	"\"leader\":2,\"term\":4,\"epoch\":17,\"nodes\":[{\"id\":1,\"state\":\"healthy\",\"index\":2},"
+	"\"leader\":2,\"term\":4,\"epoch\":17,\"shards_migrating\":1,\"shard_state_changes\":4,\"nodes\":[{\"id\":1,\"state\":\"healthy\",\"index\":2},"
 	"{\"id\":3,\"state\":\"down\",\"index\":17}]},"
 	"\"shards\":[{\"shard\":0,\"group\":1,\"worker\":0,\"role\":\"leader\",\"leader\":1,"
 	"\"term\":3,\"commit\":10,\"applied\":10,\"mem_bytes\":4096,\"voters\":[1,2,3],\"learners\":[]},"
 	"{\"shard\":1,\"group\":2,\"worker\":1,\"role\":\"follower\",\"leader\":2,"
 	"\"term\":12,\"commit\":123456,\"applied\":123455,\"mem_bytes\":40000,\"voters\":[2,3,4],"
-	"\"learners\":[5]}],"
+	"\"learners\":[5],\"state\":\"migrating\"}],"
 	"\"memory\":{\"groups\":6,\"bytes_per_group\":40000,\"total_bytes\":1234567}}";
 
 static const char shards_table[] =
-	"shard  group  worker  role      leader  term  commit  applied  mem_bytes  voters  learners\n"
-	"    0      1       0  leader         1     3      10       10       4096  1,2,3   -\n"
-	"    1      2       1  follower       2    12  123456   123455      40000  2,3,4   5\n";
+	"shard  group  worker  role      leader  term  commit  applied  mem_bytes  voters  learners  state\n"
+	"    0      1       0  leader         1     3      10       10       4096  1,2,3   -         -\n"
+	"    1      2       1  follower       2    12  123456   123455      40000  2,3,4   5         migrating\n";
 
 static const char status_text[] =
 	"node  uptime_s  transport  epoch  cluster   groups  bytes_per_group  memory_bytes\n"
@@ -213,7 +213,8 @@ static void test_status(void **state)
 			       "rebalance: 1 replica moves planned (this node, the meta leader, carries them out): "
 			       "shard 4: 3 -> 2\n"
 			       "rebalance moves asked here: 3, finished 2, timed out 0; in flight: shard 4: 3 -> 2 (1.5 s)\n"
-			       "meta group: leader 2 (term 4), records epoch 17; recorded: 1=healthy 3=down\n"
+			       "meta group: leader 2 (term 4), records epoch 17; recorded: 1=healthy 3=down; shards migrating: 1 "
+			       "(shard state changes seen: 4)\n"
 			       "\nmember  address");
 	run(a, &r, (const char *const[]){ "--socket", sock, "node", "frob", NULL });
 	assert_int_equal(r.code, 2);
@@ -224,8 +225,8 @@ static void test_status(void **state)
 	canned = "{\"ok\":true,\"shards\":[{\"shard\":5,\"role\":\"candidate\"}]}";
 	run(a, &r, (const char *const[]){ "--socket", sock, "shards", NULL });
 	assert_int_equal(r.code, 0);
-	assert_string_equal(r.out, "shard  group  worker  role       leader  term  commit  applied  mem_bytes  voters  learners\n"
-				   "    5      -       -  candidate       -     -       -        -          -  -       -\n");
+	assert_string_equal(r.out, "shard  group  worker  role       leader  term  commit  applied  mem_bytes  voters  learners  state\n"
+				   "    5      -       -  candidate       -     -       -        -          -  -       -         -\n");
 	aeg_admin_close(a);
 }
 
