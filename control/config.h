@@ -102,6 +102,10 @@
  *   bytes_per_s                      size      32 MiB     0 (unpaced) or the rate a node sends
  *                                                         snapshots at (replica moves, followers
  *                                                         past the log), shared by its workers
+ *   orphan_ms                        int ms    60000      a replica here that the records do not
+ *                                                         list, of a shard not migrating, with no
+ *                                                         leader for this long is dropped (a node
+ *                                                         that was down while it moved away)
  *
  * Parsing, overrides and validation do no I/O (the fuzz target runs them);
  * aeg_config_load and aeg_config_load_key read files. Nothing allocates
@@ -211,6 +215,7 @@ struct aeg_config {
 	uint32_t rebalance_moves_max;
 	uint32_t rebalance_tolerance_pct;
 	uint64_t rebalance_bytes_per_s;
+	uint32_t rebalance_orphan_ms;
 	bool rebalance_leaders;
 
 	/* Where each key's value came from, so that validation errors can

@@ -77,6 +77,7 @@ const struct cfg_key cfg_keys[CK_COUNT] = {
 	[CK_REBALANCE_TOLERANCE] = UINT("rebalance", "tolerance_pct", rebalance_tolerance_pct, 0, 100),
 	[CK_REBALANCE_LEADERS] = BOOL("rebalance", "leaders", rebalance_leaders),
 	[CK_REBALANCE_BYTES] = SIZE("rebalance", "bytes_per_s", rebalance_bytes_per_s, 0, 1ull << 40),
+	[CK_REBALANCE_ORPHAN] = UINT("rebalance", "orphan_ms", rebalance_orphan_ms, 1000, 86400000),
 };
 
 _Static_assert(CK_COUNT <= AEG_CONFIG_KEYS_MAX, "origin_line too short");
@@ -118,6 +119,7 @@ int aeg_config_defaults(struct aeg_config *c)
 		.rebalance_leaders = true,
 		.weight = 100,
 		.rebalance_bytes_per_s = 32 * MIB,
+		.rebalance_orphan_ms = 60000,
 	};
 	return 0;
 }

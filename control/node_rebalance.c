@@ -29,8 +29,10 @@ int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg,
 	nr->groups = calloc((size_t)aeg_shard_map_shard_count(map) + 2, sizeof(*nr->groups));
 	nr->skip = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->skip));
 	nr->states = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->states));
+	nr->orphan_since_ms = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->orphan_since_ms));
 	if (nr->place == NULL || nr->nodes == NULL || nr->transfer_ms == NULL || nr->groups == NULL ||
-	    nr->skip == NULL || nr->lead_term == NULL || nr->lead_since_ms == NULL || nr->states == NULL) {
+	    nr->skip == NULL || nr->lead_term == NULL || nr->lead_since_ms == NULL || nr->states == NULL ||
+	    nr->orphan_since_ms == NULL) {
 		node_rebalance_fini(nr);
 		return -ENOMEM;
 	}
@@ -56,6 +58,8 @@ void node_rebalance_fini(struct node_rebalance *nr)
 	free(nr->skip);
 	free(nr->states);
 	nr->states = NULL;
+	free(nr->orphan_since_ms);
+	nr->orphan_since_ms = NULL;
 	nr->place = NULL;
 	nr->nodes = NULL;
 	nr->transfer_ms = NULL;
@@ -415,6 +419,39 @@ static void joins(struct node_rebalance *nr, const struct aeg_replica_meta_statu
 		nr->joined_index = meta->joined_index;
 }
 
+/* Replicas here the records do not list (node_rebalance.h, "Orphans"). */
+static void orphans(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers, uint64_t now_ms,
+		    node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+{
+	static __thread struct aeg_replica_status st;
+	uint32_t count = aeg_shard_map_shard_count(nr->map);
+	for (uint32_t w = 0; w < workers; w++) {
+		uint32_t n = aeg_replica_status_read(rps[w], &st, nr->groups, count + 2);
+		for (uint32_t i = 0; i < n && i < count + 2; i++) {
+			const struct aeg_replica_group_status *g = &nr->groups[i];
+			if (g->shard >= count)
+				continue;
+			bool orphan = !holds(nr, g->shard, nr->cfg->node_id) && nr->states[g->shard] == AEG_SHARD_ACTIVE &&
+				      g->lead == 0 && g->role != AEG_RAFT_LEADER;
+			if (!orphan) {
+				nr->orphan_since_ms[g->shard] = 0;
+				continue;
+			}
+			if (nr->orphan_since_ms[g->shard] == 0)
+				nr->orphan_since_ms[g->shard] = now_ms;
+			if (now_ms - nr->orphan_since_ms[g->shard] < nr->cfg->rebalance_orphan_ms)
+				continue;
+			struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_DROP_ORPHAN, .len = 8, .arg = { g->shard } };
+			if (aeg_dp_runtime_ctl_send(rt, (uint16_t)w, &c) != 0)
+				continue;
+			log("rebalance: shard %u: the replica here is not on record and has had no leader for %llu ms: "
+			    "dropping it (an orphan)", g->shard, (unsigned long long)(now_ms - nr->orphan_since_ms[g->shard]));
+			nr->orphan_since_ms[g->shard] = now_ms;  /* asked again after another period if still here */
+			nr->orphans_dropped++;
+		}
+	}
+}
+
 /* This node's zone and weight on record as its config says. */
 static void labels_sync(struct node_rebalance *nr, const struct aeg_replica_meta_status *meta, uint64_t now_ms,
 			struct aeg_dp_runtime *rt)
@@ -486,6 +523,7 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 		return;
 	joins(nr, &st.meta, nm, now_ms, log, rt);
 	labels_sync(nr, &st.meta, now_ms, rt);
+	orphans(nr, rps, workers, now_ms, log, rt);
 	map_update(nr, st.meta.place_index, rps, workers, log, rt);
 	leaders(nr, rps, workers, nm, now_ms, log, rt);
 	uint32_t on = inflight_update(nr, now_ms, log);

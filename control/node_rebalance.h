@@ -23,6 +23,11 @@
  * routes by; the meta leader's worker 0 adds it to the meta group as a
  * learner; the planner then moves replicas onto it once it is HEALTHY.
  *
+ * Orphans: a replica here that the records do not list, of a shard whose
+ * state on record is active, whose group has known no leader for
+ * rebalance.orphan_ms (its node was down while it moved away, the DROP was
+ * lost) is dropped (AEG_REPLICA_CTL_DROP_ORPHAN; the worker checks again).
+ *
  * Labels: every node asks the meta group to record its config's zone and
  * weight ("labels/<id>") whenever the record differs; the planner weighs
  * each node's share by its recorded weight (100 until recorded) and keeps
@@ -128,6 +133,8 @@ struct node_rebalance {
 	uint64_t last_spread_ms;
 	bool *skip;              /* scratch: shards with a move under way */
 	uint8_t *states;         /* by shard: its state on record (enum aeg_shard_state) */
+	uint64_t *orphan_since_ms; /* by shard: a replica here off the records, leaderless, since */
+	uint64_t orphans_dropped;
 };
 
 typedef void (*node_rebalance_log_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

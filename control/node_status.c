@@ -102,7 +102,8 @@ static void rebalance(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 	int rc = nr->plan_rc;
 	aeg_admin_reply_printf(out, ",\"rebalance\":{\"planned_moves\":%u,\"more\":%s,\"plan\":\"%s\","
 			       "\"carried_out\":%s,\"leading\":%s,\"paused\":%s,\"moves_max\":%u,\"asked\":%llu,"
-			       "\"finished\":%llu,\"timed_out\":%llu,\"relayed\":%llu,\"leader_transfers\":%llu,\"first\":[",
+			       "\"finished\":%llu,\"timed_out\":%llu,\"relayed\":%llu,\"leader_transfers\":%llu,"
+			       "\"orphans_dropped\":%llu,\"first\":[",
 			       nr->planning ? nr->n_planned : 0, rc == -EAGAIN ? "true" : "false",
 			       !nr->planning ? "no meta replica here: ask a meta voter" :
 			       rc == 0 || rc == -EAGAIN ? "ok" :
@@ -110,7 +111,8 @@ static void rebalance(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			       strerror(-rc), nr->leading && !nr->paused ? "true" : "false", nr->leading ? "true" : "false",
 			       nr->paused ? "true" : "false", ns->cfg->rebalance_moves_max, (unsigned long long)nr->asked,
 			       (unsigned long long)nr->finished, (unsigned long long)nr->timed_out,
-			       (unsigned long long)nr->relayed, (unsigned long long)nr->transfers);
+			       (unsigned long long)nr->relayed, (unsigned long long)nr->transfers,
+			       (unsigned long long)nr->orphans_dropped);
 	for (uint32_t i = 0; nr->planning && i < nr->n_planned && i < 8; i++)
 		aeg_admin_reply_printf(out, "%s{\"shard\":%u,\"from\":%u,\"to\":%u}", i ? "," : "",
 				       nr->planned[i].shard, nr->planned[i].from, nr->planned[i].to);

@@ -150,6 +150,10 @@ struct aeg_replica_move_status {
 /* META_SHARD_STATE: arg[0] shard, arg[1] its state (enum aeg_shard_state):
  * the "state/<i>" record (forwarded to the meta voters from elsewhere). */
 #define AEG_REPLICA_CTL_META_SHARD_STATE 10u
+/* DROP_ORPHAN: arg[0] shard: the replica here is not on record (the slow
+ * path found it so for rebalance.orphan_ms): dropped if its group still
+ * knows no leader and this node does not lead it (logged). */
+#define AEG_REPLICA_CTL_DROP_ORPHAN 11u
 #define AEG_REPLICA_ZONE_BYTES 32
 
 /* A node that joined after the cluster formed ("joined" record). */

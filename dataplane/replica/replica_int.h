@@ -246,6 +246,8 @@ void rp_place_tick(struct aeg_replica *rp);
 void rp_place_move(struct aeg_replica *rp, uint64_t shard, uint64_t from, uint64_t to, bool quiet);
 /* SHARD_MOVE_ASK: the MOVE to each voter (and to ourselves). */
 void rp_place_move_ask(struct aeg_replica *rp, const uint64_t *arg);
+/* AEG_REPLICA_CTL_DROP_ORPHAN. */
+void rp_place_drop_orphan(struct aeg_replica *rp, uint64_t shard);
 void rp_place_publish(const struct aeg_replica *rp, struct aeg_replica_status *st);
 /* The node that led a shard whose replica left here (0: none known). */
 uint32_t rp_moved_hint(const struct aeg_replica *rp, uint32_t shard);

@@ -416,6 +416,9 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 	case AEG_REPLICA_CTL_SHARD_MOVE_ASK:
 		rp_place_move_ask(rp, m->arg);
 		return;
+	case AEG_REPLICA_CTL_DROP_ORPHAN:
+		rp_place_drop_orphan(rp, m->arg[0]);
+		return;
 	case AEG_REPLICA_CTL_META_STATE:
 		if (m->arg[1] > AEG_NODE_LEFT || m->arg[0] == 0 || m->arg[0] > UINT32_MAX)
 			break;

@@ -364,6 +364,28 @@ void rp_place_move_ask(struct aeg_replica *rp, const uint64_t *arg)
 	}
 }
 
+void rp_place_drop_orphan(struct aeg_replica *rp, uint64_t shard)
+{
+	struct rp_shard *s = shard < aeg_shard_map_shard_count(rp->cfg.map)
+				     ? rp_shard_of(rp, aeg_shard_group((uint32_t)shard)) : NULL;
+	if (s == NULL || s->drop_pending)
+		return;
+	struct aeg_raft_status st;
+	aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &st);
+	for (uint32_t i = 0; i < RP_MOVES_MAX; i++)
+		if (rp->moves[i].active && rp->moves[i].shard == s->shard)
+			return;
+	if (st.role == AEG_RAFT_LEADER || st.lead != 0) {
+		rp_log(rp, "shard %u: orphan drop refused: the group has a leader (%u)", s->shard, st.lead);
+		return;
+	}
+	s->drop_pending = true;
+	rp->drops_pending++;
+	s->drop_hint = 0;
+	rp_log(rp, "shard %u: replica to be dropped: not on record and no leader (an orphan, last index %llu)",
+	       s->shard, (unsigned long long)st.last_index);
+}
+
 void rp_place_publish(const struct aeg_replica *rp, struct aeg_replica_status *st)
 {
 	st->placed_seq = rp->placed_seq;
