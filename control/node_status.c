@@ -135,12 +135,23 @@ static void rebalance(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 	aeg_admin_reply_printf(out, "]}");
 }
 
+/* The meta group's voters: its config where a meta replica is here (voters
+ * of drained nodes hand their vote over), else the map's founders. */
+static uint32_t meta_voters(const struct aeg_node_status *ns, const struct aeg_replica_meta_status *m, uint32_t *out)
+{
+	if (m->here && m->n_voters > 0) {
+		memcpy(out, m->voters, m->n_voters * sizeof(*out));
+		return m->n_voters;
+	}
+	return aeg_shard_map_meta_voters(ns->map, out, AEG_SHARD_META_VOTERS_MAX);
+}
+
 /* The meta group's records as worker 0's replica applied them. */
 static void meta(struct aeg_node_status *ns, const struct aeg_replica_meta_status *m,
 		 struct aeg_admin_reply *out)
 {
-	uint32_t voters[AEG_SHARD_META_VOTERS_MAX];
-	uint32_t n = aeg_shard_map_meta_voters(ns->map, voters, AEG_SHARD_META_VOTERS_MAX);
+	uint32_t voters[AEG_REPLICA_META_VOTERS_MAX];
+	uint32_t n = meta_voters(ns, m, voters);
 	aeg_admin_reply_printf(out, ",\"meta\":{\"voters\":[");
 	for (uint32_t i = 0; i < n; i++)
 		aeg_admin_reply_printf(out, "%s%u", i ? "," : "", voters[i]);
@@ -335,8 +346,10 @@ static void node_change(struct aeg_node_status *ns, const char *line, bool remov
 		else
 			for (uint32_t s = 0; s < count; s++)
 				held += aeg_shard_has_replica(ns->map, s, (uint32_t)id);
-		uint32_t voters[AEG_SHARD_META_VOTERS_MAX];
-		uint32_t nv = aeg_shard_map_meta_voters(ns->map, voters, AEG_SHARD_META_VOTERS_MAX);
+		static struct aeg_replica_status st;  /* large: off the stack (one thread) */
+		(void)aeg_replica_status_read(ns->rps[0], &st, NULL, 0);
+		uint32_t voters[AEG_REPLICA_META_VOTERS_MAX];
+		uint32_t nv = meta_voters(ns, &st.meta, voters);
 		bool voter = false;
 		for (uint32_t i = 0; i < nv; i++)
 			voter |= voters[i] == id;
@@ -346,7 +359,8 @@ static void node_change(struct aeg_node_status *ns, const char *line, bool remov
 					       "first: its replicas move away, cluster status shows the moves)\"}",
 					       (unsigned long long)id, voter ? "is a meta voter and holds " : "holds ", held,
 					       ns->rebalance != NULL && ns->rebalance->epoch != 0 ? " on record" : " in the map",
-					       voter ? " and the meta group without a voter (meta voters cannot leave yet)" : "");
+					       voter ? " and the meta group without a voter (a drained meta voter hands its "
+						       "vote to a healthy learner: drain it first)" : "");
 			return;
 		}
 	}

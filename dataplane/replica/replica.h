@@ -104,6 +104,7 @@ struct aeg_replica_move_status {
 
 #define AEG_REPLICA_PEERS_MAX 64
 #define AEG_REPLICA_META_NODES_MAX 64
+#define AEG_REPLICA_META_VOTERS_MAX 16
 
 /* Control messages to a worker (aeg_replica_on_ctl, struct aeg_ctl_msg):
  * META_STATE: arg[0] node id, arg[1] its state (enum aeg_node_state),
@@ -188,6 +189,8 @@ struct aeg_replica_meta_status {
 	uint32_t shards_recorded; /* shards with a "shard/<i>" record */
 	uint32_t shards_migrating;   /* "state/<i>" says migrating */
 	uint64_t shard_state_changes; /* changes of "state/<i>" records seen here */
+	uint32_t n_voters;        /* the meta group's voters now (its config) */
+	uint32_t voters[AEG_REPLICA_META_VOTERS_MAX];
 	uint32_t n_joined;        /* the "joined" record */
 	uint64_t joined_index;    /* its entry (0: none) */
 	struct aeg_replica_joined joined[AEG_REPLICA_JOINED_MAX];

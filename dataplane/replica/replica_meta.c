@@ -329,12 +329,26 @@ static void meta_kv(const struct meta_req *q, char *key, int *kl, char *val, int
  * others drop it). */
 static void meta_forward(struct aeg_replica *rp, const struct meta_req *q)
 {
-	uint32_t voters[AEG_SHARD_META_VOTERS_MAX];
-	uint32_t n = aeg_shard_map_meta_voters(rp->cfg.map, voters, AEG_SHARD_META_VOTERS_MAX);
+	/* The voters the cluster formed with and those of the meta group's
+	 * config as this replica has it (voters replaced since, rp_meta_tick):
+	 * a lagging config still reaches the founders. */
+	uint32_t to[AEG_SHARD_META_VOTERS_MAX + AEG_RAFT_CONF_MAX];
+	uint32_t n = aeg_shard_map_meta_voters(rp->cfg.map, to, AEG_SHARD_META_VOTERS_MAX);
+	if (rp->meta != NULL) {
+		struct aeg_raft_conf conf;
+		aeg_raft_conf_get(aeg_gd_raft(rp->gd, rp->meta->group), &conf);
+		for (uint32_t i = 0; i < conf.n; i++) {
+			bool seen = !(conf.roles[i] & (AEG_RAFT_MEMBER_VOTER | AEG_RAFT_MEMBER_VOTER_OUT));
+			for (uint32_t k = 0; k < n && !seen; k++)
+				seen = to[k] == conf.ids[i];
+			if (!seen)
+				to[n++] = conf.ids[i];
+		}
+	}
 	uint8_t body[64];  /* the largest: LABELS, 10 + 31 */
 	int len = meta_encode(q, body);
 	for (uint32_t i = 0; i < n; i++)
-		if (voters[i] != rp->cfg.node && rp_send(rp, voters[i], AEG_MSG_META, 0, body, (uint32_t)len) == 0)
+		if (to[i] != rp->cfg.node && rp_send(rp, to[i], AEG_MSG_META, 0, body, (uint32_t)len) == 0)
 			rp->meta_forwarded++;
 }
 
@@ -603,6 +617,11 @@ void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out
 	out->shards_migrating = rp->meta_shards_migrating;
 	out->shard_state_changes = rp->meta_state_changes;
 	out->place_index = rp->meta_place_index;
+	struct aeg_raft_conf conf;
+	aeg_raft_conf_get(aeg_gd_raft(rp->gd, rp->meta->group), &conf);
+	for (uint32_t i = 0; i < conf.n && out->n_voters < AEG_REPLICA_META_VOTERS_MAX; i++)
+		if (conf.roles[i] & (AEG_RAFT_MEMBER_VOTER | AEG_RAFT_MEMBER_VOTER_OUT))
+			out->voters[out->n_voters++] = conf.ids[i];
 	out->n_joined = rp->meta_n_joined;
 	out->joined_index = rp->meta_joined_index;
 	memcpy(out->joined, rp->meta_joined, sizeof(out->joined));
@@ -619,6 +638,39 @@ void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out
 	}
 }
 
+/* A meta voter on a node recorded LEAVING or LEFT hands its vote to a
+ * learner on a HEALTHY node that has the whole log (the lowest id): one
+ * config change (joint consensus: both majorities until it is in), the old
+ * voter stays a learner (its node keeps the records). 1 if proposed. */
+static int voter_replace(struct aeg_replica *rp, struct aeg_raft *r, const struct aeg_raft_status *rs,
+			 struct aeg_raft_conf *conf)
+{
+	uint64_t idx;
+	int out = -1, in = -1;
+	for (uint32_t i = 0; i < conf->n; i++) {
+		if (conf->roles[i] & AEG_RAFT_MEMBER_VOTER_OUT)
+			return 0;  /* joint: the change under way first */
+		uint8_t st = meta_record(rp, conf->ids[i], &idx);
+		if (conf->roles[i] == AEG_RAFT_MEMBER_VOTER && out < 0 && (st == AEG_NODE_LEAVING || st == AEG_NODE_LEFT))
+			out = (int)i;
+		const struct aeg_raft_progress *pr = aeg_raft_progress_of(r, conf->ids[i]);
+		if (conf->roles[i] == AEG_RAFT_MEMBER_LEARNER && st == AEG_NODE_HEALTHY && pr != NULL &&
+		    pr->match >= rs->commit && (in < 0 || conf->ids[i] < conf->ids[in]))
+			in = (int)i;
+	}
+	if (out < 0 || in < 0)
+		return 0;
+	uint32_t gone = conf->ids[out], comes = conf->ids[in];
+	conf->roles[out] = AEG_RAFT_MEMBER_LEARNER;
+	conf->roles[in] = AEG_RAFT_MEMBER_VOTER;
+	int rc = aeg_raft_propose_conf(r, conf);
+	aeg_gd_touch(rp->gd, rp->meta->group);
+	if (rc == 0)
+		rp_log(rp, "meta: node %u's vote in the meta group goes to node %u (node %u is %s)", gone, comes, gone,
+		       aeg_node_state_name(meta_record(rp, gone, &idx)));
+	return rc == 0;
+}
+
 void rp_meta_tick(struct aeg_replica *rp)
 {
 	if (rp->meta == NULL || rp->now_ms - rp->meta_learner_ms < 100)
@@ -629,6 +681,11 @@ void rp_meta_tick(struct aeg_replica *rp)
 	if (rs.role != AEG_RAFT_LEADER)
 		return;
 	struct aeg_raft_conf conf;
+	aeg_raft_conf_get(r, &conf);
+	if (voter_replace(rp, r, &rs, &conf) == 1) {
+		rp->meta_learner_ms = rp->now_ms;
+		return;
+	}
 	aeg_raft_conf_get(r, &conf);
 	for (uint32_t i = 0; i < rp->meta_n_joined; i++) {
 		uint32_t id = rp->meta_joined[i].node;

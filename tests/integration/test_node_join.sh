@@ -8,7 +8,8 @@
 #   add 2 nodes (aegis-cluster add: aegisctl node add on a member, the new
 #     node started with node.join = true): the rebalancer moves replicas
 #     onto each until it holds its share;
-#   drain node 5 (aegisctl node drain 5 --wait): it ends with no replica;
+#   drain node 5 (aegisctl node drain 5 --wait): it ends with no replica,
+#     its meta vote goes to a healthy learner, node remove 5 is accepted;
 #   kill -9 node 4 and keep it down: once DOWN for
 #     membership.rereplicate_ms its replicas are copied elsewhere.
 # Then node 4 (drained while down) restarts: the replicas it still holds
@@ -101,6 +102,26 @@ done
 log "  replicas on record: $(rec_of 1 | cut -d' ' -f3-)"
 out=$("$CTL" --socket "$D/n1/aegisd.sock" --timeout 120 node drain 5 --wait 2>&1) || fail "node drain 5 --wait: $out"
 log "  $(echo "$out" | tail -1)"
+# Node 5 is a meta voter (5 nodes formed the cluster): its vote goes to a
+# healthy learner (node 6, the lowest id), then it may be removed.
+meta_voters() {
+	"$CTL" --socket "$D/n$1/aegisd.sock" --timeout 2 status --json 2>/dev/null |
+		python3 -c 'import json, sys; print(",".join(map(str, json.load(sys.stdin)["meta"]["voters"])))'
+}
+wait_not_voter() {
+	local t0=$SECONDS v
+	while :; do
+		v=$(meta_voters 1) || v=""
+		[ -n "$v" ] && ! in_csv "$v" "$1" && [ "$(echo "$v" | tr , '\n' | grep -c .)" = 5 ] && break
+		[ $((SECONDS - t0)) -lt 30 ] || fail "node $1 still a meta voter 30 s after its drain: $v"
+		sleep 0.3
+	done
+	log "  meta voters now $v (node $1's vote handed over)"
+}
+in_csv() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
+wait_not_voter 5
+out=$("$CTL" --socket "$D/n1/aegisd.sock" --timeout 30 node remove 5 2>&1) || fail "node remove 5 after its drain: $out"
+log "  $(echo "$out" | tail -1)"
 ac kill 4 >/dev/null 2>&1 || fail "kill 4"
 t_kill=$SECONDS
 log "  node 4 killed; waiting for its replicas to be copied elsewhere"
@@ -158,6 +179,7 @@ done
 # so nothing moves back): the copies it still holds are not on record and
 # their groups have no leader: dropped as orphans after rebalance.orphan_ms.
 out=$("$CTL" --socket "$D/n1/aegisd.sock" --timeout 30 node drain 4 2>&1) || fail "node drain 4 (down): $out"
+wait_not_voter 4
 ac restart 4 >/dev/null 2>&1 || fail "restart 4"
 t0=$SECONDS
 while :; do
