@@ -30,9 +30,11 @@ int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg,
 	nr->skip = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->skip));
 	nr->states = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->states));
 	nr->orphan_since_ms = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->orphan_since_ms));
+	nr->pref_seen = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->pref_seen));
+	nr->pref_pinned_ms = calloc(aeg_shard_map_shard_count(map), sizeof(*nr->pref_pinned_ms));
 	if (nr->place == NULL || nr->nodes == NULL || nr->transfer_ms == NULL || nr->groups == NULL ||
 	    nr->skip == NULL || nr->lead_term == NULL || nr->lead_since_ms == NULL || nr->states == NULL ||
-	    nr->orphan_since_ms == NULL) {
+	    nr->orphan_since_ms == NULL || nr->pref_seen == NULL || nr->pref_pinned_ms == NULL) {
 		node_rebalance_fini(nr);
 		return -ENOMEM;
 	}
@@ -60,6 +62,10 @@ void node_rebalance_fini(struct node_rebalance *nr)
 	nr->states = NULL;
 	free(nr->orphan_since_ms);
 	nr->orphan_since_ms = NULL;
+	free(nr->pref_seen);
+	free(nr->pref_pinned_ms);
+	nr->pref_seen = NULL;
+	nr->pref_pinned_ms = NULL;
 	nr->place = NULL;
 	nr->nodes = NULL;
 	nr->transfer_ms = NULL;
@@ -363,7 +369,8 @@ static void spread_preferred(struct node_rebalance *nr, const struct node_member
 		lead_nodes[i].eligible = nr->nodes[i].eligible && m != NULL && m->state == AEG_NODE_HEALTHY;
 	}
 	for (uint32_t s = 0; s < count; s++)
-		nr->skip[s] = busy(nr, &(struct aeg_plan_move){ .shard = s, .to = UINT32_MAX });
+		nr->skip[s] = busy(nr, &(struct aeg_plan_move){ .shard = s, .to = UINT32_MAX }) ||
+			      (nr->pref_pinned_ms[s] != 0 && now_ms - nr->pref_pinned_ms[s] < NODE_REBALANCE_PIN_MS);
 	struct aeg_plan_input in = { .nodes = lead_nodes, .n_nodes = n_nodes, .shard_count = count, .rf = rf };
 	uint32_t shard, slot;
 	if (aeg_plan_preferred(&in, nr->place, nr->skip, &shard, &slot) != 1)
@@ -376,6 +383,8 @@ static void spread_preferred(struct node_rebalance *nr, const struct node_member
 	c.arg[2 + slot] = v[0];
 	if (aeg_dp_runtime_ctl_send(rt, 0, &c) == 0) {
 		nr->last_spread_ms = now_ms;
+		nr->spread_shard = shard;
+		nr->spread_to = v[slot];
 		log("rebalance: shard %u's preferred replica node %u -> node %u", shard, v[0], v[slot]);
 	}
 }
@@ -417,6 +426,26 @@ static void joins(struct node_rebalance *nr, const struct aeg_replica_meta_statu
 	nr->peers_pending = pending;
 	if (meta->joined_index > nr->joined_index)
 		nr->joined_index = meta->joined_index;
+}
+
+/* A preferred replica swapped on record with another voter other than by
+ * our own spread (an operator's leader transfer) is pinned: the spread
+ * leaves that shard alone for NODE_REBALANCE_PIN_MS. (A move of the
+ * preferred replica is not a swap: its newcomer takes slot 0.) */
+static void prefs_watch(struct node_rebalance *nr, uint64_t now_ms)
+{
+	uint32_t count = aeg_shard_map_shard_count(nr->map), rf = aeg_shard_map_replication_factor(nr->map);
+	for (uint32_t s = 0; s < count; s++) {
+		const uint32_t *v = nr->place + (size_t)s * rf;
+		uint32_t pref = v[0];
+		bool reordered = false;  /* the old one still votes: a swap, not a move */
+		for (uint32_t k = 1; k < rf; k++)
+			reordered |= v[k] == nr->pref_seen[s];
+		if (nr->pref_seen[s] != 0 && pref != nr->pref_seen[s] && reordered &&
+		    !(s == nr->spread_shard && pref == nr->spread_to))
+			nr->pref_pinned_ms[s] = now_ms;
+		nr->pref_seen[s] = pref;
+	}
 }
 
 /* Replicas here the records do not list (node_rebalance.h, "Orphans"). */
@@ -513,8 +542,10 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 	relay_placed(nr, rps, workers, rt);
 	(void)aeg_replica_status_read(rps[0], &st, NULL, 0);
 	uint64_t epoch = st.meta.here ? aeg_replica_meta_placement(rps[0], nr->place, cells(nr)) : 0;
-	if (epoch != 0)
+	if (epoch != 0) {
 		(void)aeg_replica_meta_states(rps[0], nr->states, aeg_shard_map_shard_count(nr->map));
+		prefs_watch(nr, now_ms);
+	}
 	nr->epoch = epoch;
 	nr->planning = epoch != 0 && nm != NULL;
 	nr->leading = nr->planning && st.meta.role == AEG_RAFT_LEADER;

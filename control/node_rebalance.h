@@ -78,6 +78,9 @@
  * long: an operator's transfer (which records the new preferred replica)
  * or an election is not undone while the record catches up. */
 #define NODE_REBALANCE_LEAD_GRACE_MS 5000
+/* A preferred replica chosen by an operator (aegisctl leader transfer) is
+ * left alone by the spread of preferred replicas this long. */
+#define NODE_REBALANCE_PIN_MS 300000
 
 struct node_map_copy {
 	struct aeg_shard_map *map;
@@ -131,6 +134,9 @@ struct node_rebalance {
 	struct aeg_replica_group_status *groups;  /* scratch: one worker's groups */
 	uint64_t transfers;
 	uint64_t last_spread_ms;
+	uint32_t spread_shard, spread_to;   /* the last swap asked by spread_preferred */
+	uint32_t *pref_seen;     /* by shard: the preferred replica last seen on record */
+	uint64_t *pref_pinned_ms; /* by shard: when another hand (aegisctl leader transfer) changed it */
 	bool *skip;              /* scratch: shards with a move under way */
 	uint8_t *states;         /* by shard: its state on record (enum aeg_shard_state) */
 	uint64_t *orphan_since_ms; /* by shard: a replica here off the records, leaderless, since */
