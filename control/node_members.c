@@ -5,6 +5,7 @@
 #include "ctl_ring.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,5 +135,15 @@ void node_members_poll(struct node_members *nm, struct aeg_replica *const *rps, 
 		(void)aeg_replica_status_read(rps[0], &st, NULL, 0);
 		meta_adopt(nm, &st.meta, now_ms, log);
 		meta_sync(nm, &st.meta, now_ms, rt);
+		/* The meta group's voters now (a drained voter hands its vote
+		 * over): the cluster's state is about their quorum. */
+		if (st.meta.here && st.meta.n_voters > 0 &&
+		    aeg_members_set_voters(&nm->ms, st.meta.voters, st.meta.n_voters) > 0) {
+			char ids[AEG_REPLICA_META_VOTERS_MAX * 11 + 1];
+			int len = 0;
+			for (uint32_t i = 0; i < st.meta.n_voters && i < AEG_REPLICA_META_VOTERS_MAX; i++)
+				len += snprintf(ids + len, sizeof(ids) - (size_t)len, "%s%u", i ? "," : "", st.meta.voters[i]);
+			log("membership: the meta voters are now %s (the group's config)", ids);
+		}
 	}
 }

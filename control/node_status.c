@@ -73,8 +73,9 @@ static void members(struct aeg_node_status *ns, const struct aeg_replica_meta_st
 				       aeg_dp_node_reachable(ns->dn, j->ipv4) ? "true" : "false");
 		const struct aeg_member *m = ns->members ? aeg_members_get(&ns->members->ms, j->id) : NULL;
 		if (m != NULL)
-			aeg_admin_reply_printf(out, ",\"state\":\"%s\",\"voter\":false,\"state_for_ms\":%llu",
-					       aeg_node_state_name(m->state), (unsigned long long)(now_ms - m->since_ms));
+			aeg_admin_reply_printf(out, ",\"state\":\"%s\",\"voter\":%s,\"state_for_ms\":%llu",
+					       aeg_node_state_name(m->state), m->voter ? "true" : "false",
+					       (unsigned long long)(now_ms - m->since_ms));
 		labels(meta, j->id, out);
 		aeg_admin_reply_printf(out, "}");
 	}

@@ -13,6 +13,19 @@ static struct aeg_member *find(struct aeg_members *ms, uint32_t id)
 	return NULL;
 }
 
+uint32_t aeg_members_set_voters(struct aeg_members *ms, const uint32_t *ids, uint32_t n)
+{
+	uint32_t changed = 0;
+	for (uint32_t i = 0; i < ms->n; i++) {
+		bool voter = false;
+		for (uint32_t k = 0; k < n && !voter; k++)
+			voter = ids[k] == ms->m[i].id;
+		changed += ms->m[i].voter != voter;
+		ms->m[i].voter = voter;
+	}
+	return changed;
+}
+
 const struct aeg_member *aeg_members_get(const struct aeg_members *ms, uint32_t id)
 {
 	return find((struct aeg_members *)ms, id);

@@ -189,6 +189,17 @@ while :; do
 	[ $((SECONDS - t0)) -lt 60 ] || fail "node 4 still holds $held replicas 60 s after its restart"
 	sleep 0.5
 done
+# The cluster's state is about the meta voters now (1,2,3,6,7): healthy,
+# and node list marks them voters.
+for i in $(seq 1 30); do
+	cs=$("$CTL" --socket "$D/n1/aegisd.sock" --timeout 2 status --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["cluster_state"], ",".join(str(m["id"]) for m in d["members"] if m.get("voter")))') || cs=""
+	[ "$cs" = "healthy 1,2,3,6,7" ] && break
+	sleep 0.3
+done
+[ "$cs" = "healthy 1,2,3,6,7" ] || fail "cluster state and voters as node 1 sees them: $cs (want healthy 1,2,3,6,7)"
 log "  node 4 restarted: its $(grep -c 'dropping it (an orphan)' "$D/n4.log") stale replicas dropped as orphans within $((SECONDS - t0)) s"
 for rec in rec0 rec1; do
 	ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeout-ms 500 --retries 20 \

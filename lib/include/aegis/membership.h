@@ -94,6 +94,10 @@ uint32_t aeg_members_tick(struct aeg_members *ms, uint64_t now_ms, struct aeg_me
  * 0 if already there, -ENOENT, -EINVAL (self cannot be LEFT here). */
 int aeg_members_leave(struct aeg_members *ms, uint32_t id, uint64_t now_ms, struct aeg_member_event *ev);
 int aeg_members_left(struct aeg_members *ms, uint32_t id, uint64_t now_ms, struct aeg_member_event *ev);
+/* The meta group's voters changed (a drained voter handed its vote over):
+ * exactly the members in ids[0..n) are voters from now on (ids not
+ * members are ignored). Returns how many members changed. */
+uint32_t aeg_members_set_voters(struct aeg_members *ms, const uint32_t *ids, uint32_t n);
 /* The member, or NULL. */
 const struct aeg_member *aeg_members_get(const struct aeg_members *ms, uint32_t id);
 /* DOWN for at least rereplicate_ms: its replicas must be copied (a

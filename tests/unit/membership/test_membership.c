@@ -106,6 +106,26 @@ static void test_no_quorum(void **state)
 	assert_int_equal(state_of(1), AEG_NODE_HEALTHY);
 }
 
+/* The meta voters move (a drained voter hands its vote to a joined node):
+ * the cluster's state follows the new voters. */
+static void test_voters_move(void **state)
+{
+	(void)state;
+	start3_healthy();
+	assert_int_equal(aeg_members_add(&ms, 4, false, 300), 0);
+	for (uint64_t t = 400; t <= 3900; t += 100)
+		beat(4, t);
+	struct aeg_member_event ev[4];
+	assert_int_equal(aeg_members_tick(&ms, 4000, ev, 4), 2);  /* 2 and 3 down */
+	assert_int_equal(aeg_members_cluster_state(&ms), AEG_CLUSTER_NO_QUORUM);
+	const uint32_t now_voters[] = { 1, 2, 4, 9 };  /* 9: not a member, ignored */
+	assert_int_equal(aeg_members_set_voters(&ms, now_voters, 4), 2);  /* 3 out, 4 in */
+	assert_false(aeg_members_get(&ms, 3)->voter);
+	assert_true(aeg_members_get(&ms, 4)->voter);
+	assert_int_equal(aeg_members_cluster_state(&ms), AEG_CLUSTER_DEGRADED);  /* 2 of 3 voters */
+	assert_int_equal(aeg_members_set_voters(&ms, now_voters, 4), 0);
+}
+
 /* LEAVING and LEFT come from the meta log; heartbeats and timeouts leave
  * them alone, and a LEFT node no longer counts. */
 static void test_leave_and_left(void **state)
@@ -155,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_suspect_down_and_back),
 		cmocka_unit_test(test_no_quorum),
 		cmocka_unit_test(test_leave_and_left),
+		cmocka_unit_test(test_voters_move),
 		cmocka_unit_test(test_join_and_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
