@@ -156,6 +156,7 @@ struct aeg_replica {
 	uint64_t meta_joined_index;      /* the "joined" record's entry */
 	uint64_t meta_join_index;        /* the last "joined" proposal's entry (leader) */
 	uint64_t meta_learner_ms;        /* the last learner added to the meta group */
+	uint64_t meta_tick_ms;           /* the last rp_meta_tick that looked */
 	uint64_t meta_proposed, meta_dropped, meta_forwarded;
 	struct aeg_replica_config cfg;
 	char dir[4096];

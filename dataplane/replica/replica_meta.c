@@ -673,8 +673,10 @@ static int voter_replace(struct aeg_replica *rp, struct aeg_raft *r, const struc
 
 void rp_meta_tick(struct aeg_replica *rp)
 {
-	if (rp->meta == NULL || rp->now_ms - rp->meta_learner_ms < 100)
+	/* Every 100 ms, not every loop iteration (it looks records up). */
+	if (rp->meta == NULL || rp->now_ms - rp->meta_tick_ms < 100 || rp->now_ms - rp->meta_learner_ms < 100)
 		return;
+	rp->meta_tick_ms = rp->now_ms;
 	struct aeg_raft *r = aeg_gd_raft(rp->gd, rp->meta->group);
 	struct aeg_raft_status rs;
 	aeg_raft_status(r, &rs);
