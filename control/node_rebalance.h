@@ -138,7 +138,7 @@ struct node_rebalance {
 	uint32_t *pref_seen;     /* by shard: the preferred replica last seen on record */
 	uint64_t *pref_pinned_ms; /* by shard: when another hand (aegisctl leader transfer) changed it */
 	bool *skip;              /* scratch: shards with a move under way */
-	uint8_t *states;         /* by shard: its state on record (enum aeg_shard_state) */
+	uint32_t *states;        /* by shard: its state on record (enum aeg_shard_state) */
 	uint64_t *orphan_since_ms; /* by shard: a replica here off the records, leaderless, since */
 	uint64_t orphans_dropped;
 };

@@ -890,19 +890,17 @@ static void status_publish(struct aeg_replica *rp)
 	__atomic_store_n(&rp->pub_seq, seq + 1, __ATOMIC_RELEASE);
 }
 
-uint64_t aeg_replica_meta_placement(struct aeg_replica *rp, uint32_t *out, size_t n)
+/* Words [off, off + n) of the published placement (seqlock copy): the
+ * meta epoch of the copy, 0 if none. */
+static uint64_t pub_place_read(struct aeg_replica *rp, uint32_t *out, size_t off, size_t n)
 {
-	const struct aeg_shard_map *m = rp->cfg.map;
-	size_t want = (size_t)aeg_shard_map_shard_count(m) * aeg_shard_map_replication_factor(m);
-	if (n < want)
-		return 0;
 	for (int attempt = 0; attempt < 100; attempt++) {
 		uint64_t seq = __atomic_load_n(&rp->pub_seq, __ATOMIC_ACQUIRE);
 		int slot = (int)(seq & 1);
 		if (seq == 0 || rp->pub_place[slot] == NULL)
 			return 0;
 		uint64_t epoch = rp->pub_place_epoch[slot];
-		memcpy(out, rp->pub_place[slot], want * sizeof(*out));
+		memcpy(out, rp->pub_place[slot] + off, n * sizeof(*out));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&rp->pub_seq, __ATOMIC_RELAXED) <= seq + 1)
 			return epoch;
@@ -910,25 +908,18 @@ uint64_t aeg_replica_meta_placement(struct aeg_replica *rp, uint32_t *out, size_
 	return 0;
 }
 
-uint64_t aeg_replica_meta_states(struct aeg_replica *rp, uint8_t *out, size_t n)
+uint64_t aeg_replica_meta_placement(struct aeg_replica *rp, uint32_t *out, size_t n)
+{
+	const struct aeg_shard_map *m = rp->cfg.map;
+	size_t want = (size_t)aeg_shard_map_shard_count(m) * aeg_shard_map_replication_factor(m);
+	return n < want ? 0 : pub_place_read(rp, out, 0, want);
+}
+
+uint64_t aeg_replica_meta_states(struct aeg_replica *rp, uint32_t *out, size_t n)
 {
 	const struct aeg_shard_map *m = rp->cfg.map;
 	size_t count = aeg_shard_map_shard_count(m), cells = count * aeg_shard_map_replication_factor(m);
-	if (n < count)
-		return 0;
-	for (int attempt = 0; attempt < 100; attempt++) {
-		uint64_t seq = __atomic_load_n(&rp->pub_seq, __ATOMIC_ACQUIRE);
-		int slot = (int)(seq & 1);
-		if (seq == 0 || rp->pub_place[slot] == NULL)
-			return 0;
-		uint64_t epoch = rp->pub_place_epoch[slot];
-		for (size_t i = 0; i < count; i++)
-			out[i] = (uint8_t)rp->pub_place[slot][cells + i];
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&rp->pub_seq, __ATOMIC_RELAXED) <= seq + 1)
-			return epoch;
-	}
-	return 0;
+	return n < count ? 0 : pub_place_read(rp, out, cells, count);
 }
 
 uint32_t aeg_replica_status_read(struct aeg_replica *rp, struct aeg_replica_status *st,

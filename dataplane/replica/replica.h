@@ -246,7 +246,7 @@ void aeg_replica_set_local(struct aeg_replica *rp, struct aeg_local_chans *lc);
 uint64_t aeg_replica_meta_placement(struct aeg_replica *rp, uint32_t *out, size_t n);
 /* Likewise each shard's recorded state (enum aeg_shard_state), shard_count
  * of them. Returns the meta epoch of the copy, 0 if none. */
-uint64_t aeg_replica_meta_states(struct aeg_replica *rp, uint8_t *out, size_t n);
+uint64_t aeg_replica_meta_states(struct aeg_replica *rp, uint32_t *out, size_t n);
 
 /* From any thread: the last published status. Fills up to max groups and
  * returns how many the worker has. */
