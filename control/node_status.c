@@ -234,7 +234,8 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			"\"wal\":{\"syncs\":%llu,\"bytes\":%llu,\"records\":%llu,\"failed\":%d},"
 			"\"dp\":{\"rx_pkts\":%llu,\"tx_pkts\":%llu,\"drops\":%llu},"
 			"\"clients\":{\"datagrams\":%llu,\"drops\":%llu,\"requests\":%llu,\"replies\":%llu,"
-			"\"writes_ok\":%llu,\"reads_ok\":%llu,\"redirects\":%llu,\"busy\":%llu,\"log_full\":%llu},"
+			"\"writes_ok\":%llu,\"reads_ok\":%llu,\"scans\":%llu,\"scan_keys\":%llu,\"redirects\":%llu,\"busy\":%llu,"
+			"\"log_full\":%llu},"
 			"\"raft\":{\"msgs_in\":%llu,\"msgs_out\":%llu,\"bad\":%llu,\"snapshots_taken\":%llu,"
 			"\"snapshots_installed\":%llu,\"snapshot_bytes_sent\":%llu,\"snapshot_chunks_paced\":%llu,"
 			"\"snapshot_chunks_dropped\":%llu},"
@@ -248,6 +249,7 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			(unsigned long long)st[w].client_dgrams, (unsigned long long)st[w].client_drops,
 			(unsigned long long)st[w].client_reqs, (unsigned long long)st[w].client_replies,
 			(unsigned long long)st[w].writes_ok, (unsigned long long)st[w].reads_ok,
+			(unsigned long long)st[w].scans, (unsigned long long)st[w].scan_keys,
 			(unsigned long long)st[w].redirects, (unsigned long long)st[w].busy,
 			(unsigned long long)st[w].log_full,
 			(unsigned long long)st[w].raft_msgs_in, (unsigned long long)st[w].raft_msgs_out,

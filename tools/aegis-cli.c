@@ -33,6 +33,8 @@ struct opts {
 	const char *prefix;
 	uint32_t keys, value_bytes, window;
 	const char *acked_file;
+	uint64_t limit;        /* scan: keys at most (0: all) */
+	bool keys_only;
 };
 
 static void usage(FILE *f)
@@ -51,12 +53,16 @@ static void usage(FILE *f)
 		"  verify --prefix P --keys N --value-bytes B\n"
 		"                            read them all back and compare\n"
 		"  verify-acked --acked-file F  read back every write listed in F\n"
+		"  scan [START [END]] [--prefix P] [--limit N] [--keys-only]\n"
+		"                            print KEY<TAB>VALUE lines of the keys START <= key\n"
+		"                            < END (or starting with P) in byte order, read\n"
+		"                            from every shard and merged, page by page\n"
 		"\n"
 		"options:\n"
 		"  --consistency one|quorum|all   (default: the node's configured level)\n"
 		"  --timeout-ms N                 per attempt (default 500; 10 retries)\n"
 		"  --window N                     operations in flight for load/verify (default 256)\n"
-		"  --print-version                get prints \"VERSION VALUE\"\n"
+		"  --print-version                get prints \"VERSION VALUE\", scan KEY<TAB>VERSION<TAB>VALUE\n"
 		"exit codes: 0 ok, 1 answered but not as hoped, 2 usage, 3 no answer\n");
 }
 
@@ -297,6 +303,68 @@ static int single(struct aeg_client *c, struct opts *o, int argc, char **argv)
 	return 2;
 }
 
+/* ---- scatter read ----------------------------------------------------------- */
+
+/* scan [START [END]]: pages of up to 1000 keys until the range or --limit
+ * is done. --prefix P: START = P, END = P's successor (P with its last byte
+ * that is not 0xff raised by one, the rest cut; none: to the end). */
+static int scan(struct aeg_client *c, struct opts *o, int argc, char **argv)
+{
+	if (argc > 3 || (o->prefix != NULL && argc > 1)) {
+		fprintf(stderr, "aegis-cli: scan takes START [END] or --prefix P (see --help)\n");
+		return 2;
+	}
+	char *end_buf = NULL;
+	struct aeg_client_scan s = { .consistency = o->consistency };
+	if (o->prefix != NULL) {
+		size_t n = strlen(o->prefix);
+		end_buf = strdup(o->prefix);
+		while (n > 0 && (uint8_t)end_buf[n - 1] == 0xff)
+			n--;
+		if (n > 0)
+			end_buf[n - 1]++;
+		s.start = o->prefix, s.start_len = (uint32_t)strlen(o->prefix);
+		s.end = end_buf, s.end_len = (uint32_t)n;
+	} else {
+		if (argc >= 2)
+			s.start = argv[1], s.start_len = (uint32_t)strlen(argv[1]);
+		if (argc == 3)
+			s.end = argv[2], s.end_len = (uint32_t)strlen(argv[2]);
+	}
+	uint64_t printed = 0, pages = 0;
+	int st = AEG_CLIENT_OK;
+	uint32_t shards = 0;
+	for (;;) {
+		uint64_t left = o->limit ? o->limit - printed : UINT64_MAX;
+		s.limit = left < 1000 ? (uint32_t)left : 1000;
+		st = aeg_client_scan(c, &s);
+		if (st != AEG_CLIENT_OK)
+			break;
+		pages++;
+		shards = s.shards;
+		for (uint32_t i = 0; i < s.n; i++) {
+			const struct aeg_client_kv *kv = &s.items[i];
+			fwrite(kv->key, 1, kv->key_len, stdout);
+			if (o->print_version)
+				printf("\t%" PRIu64, kv->version);
+			if (!o->keys_only) {
+				putchar('\t');
+				fwrite(kv->value, 1, kv->value_len, stdout);
+			}
+			putchar('\n');
+		}
+		printed += s.n;
+		if (!s.more || (o->limit && printed >= o->limit))
+			break;
+		s.start = s.next, s.start_len = s.next_len;
+	}
+	fprintf(stderr, "aegis-cli: scan: %" PRIu64 " keys, %" PRIu64 " pages, %u shards each\n", printed, pages,
+		shards);
+	aeg_client_scan_free(&s);
+	free(end_buf);
+	return status_exit("scan", st);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -307,6 +375,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "print-version", no_argument, NULL, 'v' }, { "prefix", required_argument, NULL, 'p' },
 		{ "keys", required_argument, NULL, 'K' }, { "value-bytes", required_argument, NULL, 'b' },
 		{ "window", required_argument, NULL, 'w' }, { "acked-file", required_argument, NULL, 'a' },
+		{ "limit", required_argument, NULL, 'l' }, { "keys-only", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -334,6 +403,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'b': o->value_bytes = (uint32_t)atoi(optarg); break;
 		case 'w': o->window = (uint32_t)atoi(optarg); break;
 		case 'a': o->acked_file = optarg; break;
+		case 'l': o->limit = strtoull(optarg, NULL, 10); break;
+		case 'o': o->keys_only = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -390,6 +461,8 @@ int main(int argc, char **argv)
 					fclose(acked);
 			}
 		}
+	} else if (strcmp(cmd, "scan") == 0) {
+		code = scan(c, &o, argc - first, argv + first);
 	} else if (strcmp(cmd, "verify-acked") == 0 && o.acked_file != NULL) {
 		code = verify_acked(c, &o);
 	} else {

@@ -102,7 +102,7 @@ bool op_is_write(const struct aeg_client_op *op)
 
 bool op_is_large(const struct aeg_client *c, const struct aeg_client_op *op)
 {
-	if (op->op == AEG_CLIENT_GET)
+	if (op->op == AEG_CLIENT_GET || op->op == AEG_CLIENT_SCAN)
 		return op->buf_cap > c->cfg.dgram_bytes;
 	return (op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_CAS) &&
 	       op->value_len > c->cfg.dgram_bytes;
@@ -224,7 +224,9 @@ bool client_route(struct aeg_client *c, struct aeg_client_op *op)
 	}
 	if (c->map == NULL || c->map_wanted)
 		return false;
-	uint32_t shard = aeg_shard_for_key(c->map, op->key, op->key_len);
+	uint32_t shard = op->op == AEG_CLIENT_SCAN ? op->shard : aeg_shard_for_key(c->map, op->key, op->key_len);
+	if (shard >= c->shard_count)
+		shard = 0; /* a SCAN of a shard the new map lacks: the node says STALE_EPOCH, never data */
 	uint32_t leader = route_leader(c, shard);
 	int rc = aeg_shard_addr(c->map, shard, leader, &op->priv.ipv4, &op->priv.port);
 	assert(rc == 0);

@@ -142,7 +142,7 @@ static int add_item(struct aeg_client *c, const struct aeg_client_op *op,
  * says where to go on). */
 static int pack(struct aeg_client *c, struct aeg_client_op *op, uint64_t seq_floor)
 {
-	bool writes_value = op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_CAS;
+	bool writes_value = op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_CAS || op->op == AEG_CLIENT_SCAN;
 	struct aeg_client_req req = {
 		.seq = op->priv.seq, .op = op->op,
 		.consistency = op->consistency != AEG_CLIENT_DEFAULT ? op->consistency
@@ -328,7 +328,8 @@ static void final(struct aeg_client *c, struct aeg_client_op *op,
 {
 	int status = s->status;
 	op->version = s->version;
-	if ((op->op == AEG_CLIENT_GET || op->op == AEG_CLIENT_MAP) && status == AEG_CLIENT_OK) {
+	if ((op->op == AEG_CLIENT_GET || op->op == AEG_CLIENT_MAP || op->op == AEG_CLIENT_SCAN) &&
+	    status == AEG_CLIENT_OK) {
 		op->value_len = s->value_len;
 		if (s->value_len > op->buf_cap)
 			status = -ENOBUFS;

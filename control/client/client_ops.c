@@ -8,15 +8,23 @@
 
 int aeg_client_submit(struct aeg_client *c, struct aeg_client_op *op)
 {
-	bool writes_value = op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_CAS;
-	if (op->op < AEG_CLIENT_GET || op->op > AEG_CLIENT_CAS ||
-	    op->consistency > AEG_CLIENT_CONSISTENCY_MAX || op->key_len == 0 || op->key == NULL ||
+	bool scan = op->op == AEG_CLIENT_SCAN;
+	bool writes_value = op->op == AEG_CLIENT_PUT || op->op == AEG_CLIENT_CAS || scan;
+	if ((op->op < AEG_CLIENT_GET || op->op > AEG_CLIENT_CAS) && !scan)
+		return -EINVAL;
+	if (op->consistency > AEG_CLIENT_CONSISTENCY_MAX || (!scan && (op->key_len == 0 || op->key == NULL)) ||
+	    (scan && (op->value_len == 0 || (op->key_len != 0 && op->key == NULL))) ||
 	    (writes_value && op->value == NULL && op->value_len != 0) ||
 	    (op->op != AEG_CLIENT_CAS && op->expect_version != 0) ||
-	    (op->op == AEG_CLIENT_GET && op->buf == NULL && op->buf_cap != 0))
+	    ((op->op == AEG_CLIENT_GET || scan) && op->buf == NULL && op->buf_cap != 0))
 		return -EINVAL;
 	if (aeg_client_req_part_max(c->cfg.dgram_bytes, op->key_len) == 0 ||
 	    (writes_value && op->value_len > c->cfg.value_bytes_max))
+		return -EMSGSIZE;
+	if (scan && op->shard >= c->shard_count)
+		return -EINVAL;
+	/* A SCAN's args go whole: no parts. */
+	if (scan && op->value_len > aeg_client_req_part_max(c->cfg.dgram_bytes, op->key_len))
 		return -EMSGSIZE;
 	if (c->outstanding >= c->cfg.outstanding_max)
 		return -EAGAIN;

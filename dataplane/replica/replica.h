@@ -217,6 +217,7 @@ struct aeg_replica_status {
 	int wal_failed;
 	uint64_t client_dgrams, client_drops, client_reqs, client_replies;
 	uint64_t writes_ok, reads_ok, redirects, busy;
+	uint64_t scans, scan_keys;  /* SCAN reads answered, keys they returned */
 	uint64_t log_full;  /* proposals that found the Raft log window full */
 	uint64_t write_ns;             /* sum over writes_ok: arrival -> answer */
 	uint64_t raft_msgs_in, raft_msgs_out, raft_bad;

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "local_chan.h"
+#include "aegis/client_scan.h"
 
 static uint32_t pidx(const struct aeg_replica *rp, const struct rp_pending *p)
 {
@@ -56,6 +57,17 @@ int rp_client_init(struct aeg_replica *rp)
 	for (uint32_t i = 0; i < RP_READS_MAX; i++)
 		rp->read_free[i] = RP_READS_MAX - 1 - i;
 	rp->n_read_free = RP_READS_MAX;
+	uint32_t vmax_scan = rp->cfg.kv.value_bytes_max ? rp->cfg.kv.value_bytes_max : AEG_KV_VALUE_BYTES_MAX_DEFAULT;
+	/* One key of the largest size always fits a SCAN reply. */
+	rp->scan_reply_cap = AEG_CLIENT_SCAN_HDR_BYTES + 3 * 10 + kmax + vmax_scan;
+	rp->scan_ends = malloc((size_t)RP_SCANS_MAX * kmax);
+	rp->scan_items = calloc(AEG_CLIENT_SCAN_LIMIT_MAX, sizeof(*rp->scan_items));
+	rp->scan_reply = malloc(rp->scan_reply_cap);
+	if (rp->scan_ends == NULL || rp->scan_items == NULL || rp->scan_reply == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < RP_SCANS_MAX; i++)
+		rp->scan_free[i] = RP_SCANS_MAX - 1 - i;
+	rp->n_scan_free = RP_SCANS_MAX;
 	for (uint32_t i = 0; i < RP_REPLY_SLOTS; i++) {
 		rp->replies[i].buf = malloc(rp->dgram_cap);
 		if (rp->replies[i].buf == NULL)
@@ -87,6 +99,9 @@ void rp_client_fini(struct aeg_replica *rp)
 	free(rp->pend);
 	free(rp->read_keys);
 	free(rp->read_free);
+	free(rp->scan_ends);
+	free(rp->scan_items);
+	free(rp->scan_reply);
 	free(rp->stage);
 	free(rp->staged);
 	free(rp->stage_groups);
@@ -112,6 +127,8 @@ static void pend_release(struct aeg_replica *rp, struct rp_pending *p)
 {
 	if (p->kind == RP_READ)
 		rp->read_free[rp->n_read_free++] = p->read_slot;
+	if (p->scan_slot != 0)
+		rp->scan_free[rp->n_scan_free++] = p->scan_slot - 1;
 	p->kind = RP_FREE;
 	p->next = rp->pend_free;
 	rp->pend_free = pidx(rp, p);
@@ -252,6 +269,51 @@ static void serve_get(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv4,
 	answer(rp, ipv4, port, client_id, &resp);
 }
 
+/* A range read of the shard as this replica has applied it: the smallest
+ * keys of [start, end), up to limit of them and (past the first) bytes_max
+ * bytes of reply. Walks the whole shard (lib/kv is a hash table). */
+static void serve_scan(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv4, uint16_t port,
+		       uint64_t client_id, uint64_t seq, const uint8_t *start, uint32_t start_len,
+		       const uint8_t *end, const struct rp_scan_args *a)
+{
+	struct aeg_kv_range r = { .start = start, .start_len = start_len, .end = end, .end_len = a->end_len };
+	bool more = false;
+	int n = aeg_kv_scan(s->kv, &r, rp->scan_items, a->limit, &more);
+	assert(n >= 0);
+	struct aeg_client_scan_writer w;
+	int rc = aeg_client_scan_reply_begin(&w, rp->scan_reply, rp->scan_reply_cap);
+	assert(rc == 0);
+	(void)rc;
+	for (int i = 0; i < n; i++) {
+		const struct aeg_kv_item *k = &rp->scan_items[i];
+		struct aeg_client_scan_item it = { .key = k->key, .key_len = k->key_len, .value = k->value,
+						   .value_len = k->value_len, .version = k->version };
+		if ((w.count > 0 && w.len + aeg_client_scan_item_size(&it) > a->bytes_max) ||
+		    aeg_client_scan_reply_add(&w, &it) != 0) {
+			more = true;
+			break;
+		}
+	}
+	struct aeg_client_resp resp = { .seq = seq, .version = aeg_kv_applied(s->kv), .value = rp->scan_reply };
+	resp.value_len = (uint32_t)aeg_client_scan_reply_finish(&w, more);
+	rp->st.scans++;
+	rp->st.scan_keys += w.count;
+	answer(rp, ipv4, port, client_id, &resp);
+}
+
+static void serve_read(struct aeg_replica *rp, struct rp_shard *s, const struct rp_pending *p)
+{
+	uint32_t kmax = rp->cfg.kv.key_bytes_max ? rp->cfg.kv.key_bytes_max : AEG_KV_KEY_BYTES_MAX_DEFAULT;
+	const uint8_t *key = rp->read_keys + (size_t)p->read_slot * kmax;
+	if (p->op == AEG_CLIENT_SCAN) {
+		uint32_t slot = p->scan_slot - 1;
+		serve_scan(rp, s, p->ipv4, p->port, p->client_id, p->seq, key, p->key_len,
+			   rp->scan_ends + (size_t)slot * kmax, &rp->scans[slot]);
+		return;
+	}
+	serve_get(rp, s, p->ipv4, p->port, p->client_id, p->seq, key, p->key_len);
+}
+
 /* ---- requests ------------------------------------------------------------- */
 
 /* For a shard without a replica here: the leader when ours left, else the
@@ -307,19 +369,30 @@ static void stage_write(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv
 }
 
 static void start_read(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv4, uint16_t port,
-		       uint64_t client_id, const struct aeg_client_req *req, uint8_t level)
+		       uint64_t client_id, const struct aeg_client_req *req, uint8_t level,
+		       const struct aeg_client_scan_args *scan)
 {
 	uint32_t kmax = rp->cfg.kv.key_bytes_max ? rp->cfg.kv.key_bytes_max : AEG_KV_KEY_BYTES_MAX_DEFAULT;
-	struct rp_pending *p = rp->n_read_free > 0 ? pend_alloc(rp) : NULL;
+	bool room = rp->n_read_free > 0 && (scan == NULL || rp->n_scan_free > 0);
+	struct rp_pending *p = room ? pend_alloc(rp) : NULL;
 	if (p == NULL) {
 		answer_status(rp, ipv4, port, client_id, req->seq, AEG_CLIENT_BUSY, 0);
 		return;
 	}
 	uint32_t slot = rp->read_free[--rp->n_read_free];
-	*p = (struct rp_pending){ .kind = RP_READ, .op = AEG_CLIENT_GET, .level = level, .group = s->group,
+	*p = (struct rp_pending){ .kind = RP_READ, .op = req->op, .level = level, .group = s->group,
 				  .ipv4 = ipv4, .port = port, .client_id = client_id, .seq = req->seq,
 				  .born_ms = rp->now_ms, .read_slot = slot, .key_len = req->key_len };
-	memcpy(rp->read_keys + (size_t)slot * kmax, req->key, req->key_len);
+	if (req->key_len != 0)
+		memcpy(rp->read_keys + (size_t)slot * kmax, req->key, req->key_len);
+	if (scan != NULL) {
+		uint32_t ss = rp->scan_free[--rp->n_scan_free];
+		p->scan_slot = ss + 1;
+		rp->scans[ss] = (struct rp_scan_args){ .end_len = scan->end_len, .limit = scan->limit,
+						       .bytes_max = scan->bytes_max };
+		if (scan->end_len != 0)
+			memcpy(rp->scan_ends + (size_t)ss * kmax, scan->end, scan->end_len);
+	}
 	p->read_ctx = (++rp->read_gen << 24) | pidx(rp, p);
 	int rc = aeg_gd_read_index(rp->gd, s->group, p->read_ctx);
 	if (rc != 0) {
@@ -382,6 +455,25 @@ static void handle_request(struct aeg_replica *rp, uint32_t ipv4, uint16_t port,
 		return;
 	}
 	uint8_t level = req->consistency != AEG_CLIENT_DEFAULT ? req->consistency : rp->cfg.consistency_default;
+	uint32_t kmax = rp->cfg.kv.key_bytes_max ? rp->cfg.kv.key_bytes_max : AEG_KV_KEY_BYTES_MAX_DEFAULT;
+	struct aeg_client_scan_args scan;
+	if (req->op == AEG_CLIENT_SCAN) {
+		if (aeg_client_scan_args_decode(&scan, req->value, req->value_len) != 0) {
+			answer_status(rp, ipv4, port, client_id, req->seq, AEG_CLIENT_BAD_REQUEST, 0);
+			return;
+		}
+		if (req->key_len > kmax || scan.end_len > kmax) {
+			answer_status(rp, ipv4, port, client_id, req->seq, AEG_CLIENT_TOO_LARGE, 0);
+			return;
+		}
+		if (level == AEG_CLIENT_ONE) {
+			/* Any replica answers a ONE scan from what it has applied. */
+			struct rp_scan_args a = { .end_len = scan.end_len, .limit = scan.limit,
+						  .bytes_max = scan.bytes_max };
+			serve_scan(rp, s, ipv4, port, client_id, req->seq, req->key, req->key_len, scan.end, &a);
+			return;
+		}
+	}
 	if (req->op == AEG_CLIENT_GET && level == AEG_CLIENT_ONE) {
 		serve_get(rp, s, ipv4, port, client_id, req->seq, req->key, req->key_len);
 		return;
@@ -396,14 +488,13 @@ static void handle_request(struct aeg_replica *rp, uint32_t ipv4, uint16_t port,
 			      rs.lead != 0 ? AEG_CLIENT_NOT_LEADER : AEG_CLIENT_UNAVAILABLE, rs.lead);
 		return;
 	}
-	uint32_t kmax = rp->cfg.kv.key_bytes_max ? rp->cfg.kv.key_bytes_max : AEG_KV_KEY_BYTES_MAX_DEFAULT;
 	uint32_t vmax = rp->cfg.kv.value_bytes_max ? rp->cfg.kv.value_bytes_max : AEG_KV_VALUE_BYTES_MAX_DEFAULT;
 	if (req->key_len > kmax || req->value_len > vmax) {
 		answer_status(rp, ipv4, port, client_id, req->seq, AEG_CLIENT_TOO_LARGE, 0);
 		return;
 	}
-	if (req->op == AEG_CLIENT_GET)
-		start_read(rp, s, ipv4, port, client_id, req, level);
+	if (req->op == AEG_CLIENT_GET || req->op == AEG_CLIENT_SCAN)
+		start_read(rp, s, ipv4, port, client_id, req, level, req->op == AEG_CLIENT_SCAN ? &scan : NULL);
 	else
 		stage_write(rp, s, ipv4, port, client_id, seq_floor, req, level);
 }
@@ -589,7 +680,6 @@ static void check_lists(struct aeg_replica *rp)
 		answer_write(rp, p, timed_out ? AEG_CLIENT_TIMEOUT : status_of_kv(p->res.status), p->res.version);
 		pend_release(rp, p);
 	}
-	uint32_t kmax = rp->cfg.kv.key_bytes_max ? rp->cfg.kv.key_bytes_max : AEG_KV_KEY_BYTES_MAX_DEFAULT;
 	link = &rp->ready_reads;
 	while (*link != 0) {
 		struct rp_pending *p = pat(rp, *link);
@@ -601,8 +691,7 @@ static void check_lists(struct aeg_replica *rp)
 			continue;
 		}
 		*link = p->next;
-		serve_get(rp, s, p->ipv4, p->port, p->client_id, p->seq, rp->read_keys + (size_t)p->read_slot * kmax,
-			  p->key_len);
+		serve_read(rp, s, p);
 		pend_release(rp, p);
 	}
 }

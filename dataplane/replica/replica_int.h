@@ -32,6 +32,7 @@
 #define RP_POOL_CACHE_BYTES (256ull << 20)
 #define RP_SNAP_SLOT_BYTES (256u << 20)    /* largest snapshot received */
 #define RP_REASM_SLOTS 8           /* large client values arriving at once */
+#define RP_SCANS_MAX 16            /* SCAN reads in flight per worker (each walks a shard) */
 
 enum rp_kind { RP_FREE = 0, RP_WRITE, RP_READ };
 
@@ -57,6 +58,13 @@ struct rp_pending {
 	uint64_t read_ctx;       /* reads: the ReadIndex context */
 	uint32_t read_slot;      /* reads: key storage */
 	uint32_t key_len;
+	uint32_t scan_slot;      /* SCAN reads: their args, + 1 (0: none) */
+};
+
+/* A SCAN waiting for its read index: the range's end and its limits (the
+ * start is the read's key). */
+struct rp_scan_args {
+	uint32_t end_len, limit, bytes_max;
 };
 
 struct rp_shard {
@@ -189,6 +197,13 @@ struct aeg_replica {
 	uint32_t n_read_free;
 	uint64_t read_gen;
 	uint32_t ready_reads;            /* reads confirmed, waiting to be applied: list */
+	struct rp_scan_args scans[RP_SCANS_MAX];
+	uint8_t *scan_ends;              /* RP_SCANS_MAX x key_bytes_max */
+	uint32_t scan_free[RP_SCANS_MAX];
+	uint32_t n_scan_free;
+	struct aeg_kv_item *scan_items;  /* AEG_CLIENT_SCAN_LIMIT_MAX */
+	uint8_t *scan_reply;             /* scan_reply_cap */
+	uint32_t scan_reply_cap;
 	uint32_t wait_all;               /* ALL writes applied, waiting on voters: list */
 	uint64_t last_sweep_ms;
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "common/key_order.h"
 
 /* One key: a single block of header, key bytes, value bytes. */
 struct kv_ent {

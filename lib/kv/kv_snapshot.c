@@ -48,19 +48,10 @@ size_t aeg_kv_snapshot_size(const struct aeg_kv *kv)
 	return n;
 }
 
-/* memcmp order, a prefix before its extensions. */
-static int key_cmp(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen;
-}
-
 /* A key to sort: its first 16 bytes, zero-padded, as two big-endian
- * numbers. Comparing those is key_cmp's order whenever they differ (a byte
+ * numbers. Comparing those is aeg_key_cmp's order whenever they differ (a byte
  * past a short key's end reads as 0, which is never above the longer key's
- * byte); equal prefixes fall back to key_cmp. The sort then reads the
+ * byte); equal prefixes fall back to aeg_key_cmp. The sort then reads the
  * entries only for ties, not at every comparison (a cache miss each). */
 struct sort_key {
 	uint64_t hi, lo;
@@ -88,7 +79,7 @@ static bool key_less(const struct sort_key *a, const struct sort_key *b)
 		return a->hi < b->hi;
 	if (a->lo != b->lo)
 		return a->lo < b->lo;
-	return key_cmp(a->e->data, a->e->key_len, b->e->data, b->e->key_len) < 0;
+	return aeg_key_cmp(a->e->data, a->e->key_len, b->e->data, b->e->key_len) < 0;
 }
 
 /* Heapsort: in place, O(n log n), no allocation (qsort may malloc). */
@@ -348,7 +339,7 @@ static int snap_check(const uint8_t *buf, size_t len, struct snap_hdr *h)
 		struct snap_ent e;
 		if (!read_ent(&r, &e) || e.key_len == 0 || e.version == 0 || e.version > h->applied)
 			return -EINVAL;
-		if (i != 0 && key_cmp(prev.data, prev.key_len, e.data, e.key_len) >= 0)
+		if (i != 0 && aeg_key_cmp(prev.data, prev.key_len, e.data, e.key_len) >= 0)
 			return -EINVAL;
 		prev = e;
 	}

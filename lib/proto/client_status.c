@@ -34,7 +34,7 @@ static const char *const drop_names[AEG_CLIENT_DROP_NR] = {
 
 static const char *const op_names[AEG_CLIENT_OP_MAX + 1] = {
 	[AEG_CLIENT_GET] = "get", [AEG_CLIENT_PUT] = "put", [AEG_CLIENT_DEL] = "del",
-	[AEG_CLIENT_CAS] = "cas", [AEG_CLIENT_MAP] = "map", [AEG_CLIENT_PING] = "ping",
+	[AEG_CLIENT_CAS] = "cas", [AEG_CLIENT_MAP] = "map", [AEG_CLIENT_PING] = "ping", [AEG_CLIENT_SCAN] = "scan",
 };
 
 static const char *const consistency_names[AEG_CLIENT_CONSISTENCY_MAX + 1] = {
@@ -77,6 +77,11 @@ enum aeg_client_status aeg_client_req_check(const struct aeg_client_req *r)
 	if (r->op < AEG_CLIENT_GET || r->op > AEG_CLIENT_OP_MAX ||
 	    r->consistency > AEG_CLIENT_CONSISTENCY_MAX)
 		return AEG_CLIENT_BAD_REQUEST;
+	if (r->op == AEG_CLIENT_SCAN) {
+		if (r->value_len == 0 || r->part.count > 1 || r->expect_version != 0)
+			return AEG_CLIENT_BAD_REQUEST;
+		return AEG_CLIENT_OK;
+	}
 	if (keyed != (r->key_len != 0))
 		return AEG_CLIENT_BAD_REQUEST;
 	if (!writes_value && (r->value_len != 0 || r->part.count > 1))

@@ -125,7 +125,7 @@ static int decode_splits(struct aeg_shard_map *m, struct aeg_reader *r)
 		if (len > aeg_reader_left(r))
 			return -EMSGSIZE;
 		const uint8_t *key = aeg_get_bytes(r, len);
-		if (i > 0 && shard_key_cmp(m->split_data + m->split_off[i - 1],
+		if (i > 0 && aeg_key_cmp(m->split_data + m->split_off[i - 1],
 					   off - m->split_off[i - 1], key, len) >= 0)
 			return -EINVAL;
 		m->split_off[i] = off;

@@ -4,6 +4,7 @@
 #define AEGIS_SHARD_INT_H
 
 #include "aegis/shard.h"
+#include "common/key_order.h"
 
 struct aeg_shard_map {
 	uint64_t epoch;
@@ -34,8 +35,6 @@ struct aeg_shard_map *shard_map_alloc(uint32_t node_count, uint32_t shard_count,
 bool shard_params_ok(uint32_t node_count, uint32_t shard_count, uint32_t rf, uint32_t workers,
 		     uint32_t strategy);
 bool shard_node_ok(const struct aeg_shard_node *n, uint32_t workers);
-/* Byte order of keys: memcmp, a prefix first. */
-int shard_key_cmp(const void *a, size_t alen, const void *b, size_t blen);
 /* Index of the node with this id in m->nodes, or -1. */
 int shard_node_index(const struct aeg_shard_map *m, uint32_t id);
 

@@ -57,14 +57,6 @@ bool shard_node_ok(const struct aeg_shard_node *n, uint32_t workers)
 	       (uint32_t)n->udp_port_base + workers - 1 <= UINT16_MAX;
 }
 
-int shard_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
-{
-	int c = memcmp(a, b, alen < blen ? alen : blen);
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen;
-}
-
 int shard_node_index(const struct aeg_shard_map *m, uint32_t id)
 {
 	uint32_t lo = 0, hi = m->node_count;
@@ -101,7 +93,7 @@ static bool splits_ok(const struct aeg_shard_map_params *p, size_t *bytes)
 		const struct aeg_shard_split *s = &p->splits[i];
 		if (s->len == 0 || s->len > AEG_SHARD_SPLIT_BYTES_MAX || s->key == NULL)
 			return false;
-		if (i > 0 && shard_key_cmp(s[-1].key, s[-1].len, s->key, s->len) >= 0)
+		if (i > 0 && aeg_key_cmp(s[-1].key, s[-1].len, s->key, s->len) >= 0)
 			return false;
 		*bytes += s->len;
 	}
@@ -311,7 +303,7 @@ uint32_t aeg_shard_for_key(const struct aeg_shard_map *m, const void *key, size_
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		uint32_t off = m->split_off[mid], slen = m->split_off[mid + 1] - off;
-		if (shard_key_cmp(m->split_data + off, slen, key, len) <= 0)
+		if (aeg_key_cmp(m->split_data + off, slen, key, len) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;

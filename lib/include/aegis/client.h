@@ -145,15 +145,16 @@ struct aeg_client_op_priv {
 
 struct aeg_client_op {
 	/* in: set before submit; key and value stay valid until done */
-	uint8_t op;          /* AEG_CLIENT_GET, PUT, DEL, CAS */
+	uint8_t op;          /* AEG_CLIENT_GET, PUT, DEL, CAS, SCAN */
 	uint8_t consistency; /* enum aeg_client_consistency */
-	const void *key;
+	const void *key;     /* SCAN: the first key, may be empty */
 	uint32_t key_len;
-	const void *value;   /* PUT, CAS */
-	uint32_t value_len;  /* PUT, CAS; GET: out, the value's length */
+	const void *value;   /* PUT, CAS; SCAN: its args (aegis/client_scan.h) */
+	uint32_t value_len;  /* PUT, CAS, SCAN; GET, SCAN: out, the reply's length */
 	uint64_t expect_version; /* CAS: 0 = must not exist */
-	void *buf;           /* GET: where the value goes */
+	void *buf;           /* GET: where the value goes; SCAN: the reply */
 	uint32_t buf_cap;
+	uint32_t shard;      /* SCAN: the shard it reads (< the map's shard count) */
 	aeg_client_done_fn done; /* called once, from aeg_client_poll/submit */
 	void *user;
 	/* out */
@@ -189,6 +190,52 @@ int aeg_client_del(struct aeg_client *c, const void *key, uint32_t key_len,
 int aeg_client_cas(struct aeg_client *c, const void *key, uint32_t key_len, const void *value,
 		   uint32_t value_len, uint64_t expect_version, uint8_t consistency,
 		   uint64_t *version);
+
+/* ---- scatter reads ----------------------------------------------------- */
+
+/* One key of a scan's result (views into the scan's own buffers). */
+struct aeg_client_kv {
+	const uint8_t *key;
+	const uint8_t *value;
+	uint32_t key_len, value_len;
+	uint64_t version;
+};
+
+/* A range read over every shard the range touches (all of them with hash
+ * sharding; those whose ranges meet it with range sharding): one SCAN per
+ * shard, sent at once, the replies merged in key order (memcmp, a prefix
+ * before its extensions). A page holds up to limit keys; when more is set,
+ * scan again with start = next for the following page. Each shard's leader
+ * answers at QUORUM (a read index, like GET); at ONE any replica the
+ * client reaches answers from what it has applied. A page is each shard's
+ * state at its own moment, not one snapshot of the cluster. start and end
+ * together must fit one datagram with the args (-EMSGSIZE otherwise); a
+ * key whose value is near value_bytes_max may not come back (-ENOBUFS). */
+struct aeg_client_scan {
+	/* in */
+	const void *start;     /* first key (inclusive); start_len 0: from the first key */
+	uint32_t start_len;
+	const void *end;       /* end (exclusive); end_len 0: to the last key */
+	uint32_t end_len;
+	uint32_t limit;        /* keys per page, 1 .. AEG_CLIENT_SCAN_LIMIT_MAX; 0: 1000 */
+	uint32_t shard_bytes;  /* reply bytes asked of each shard; 0: 256 KiB */
+	uint8_t consistency;
+	/* out: valid until the next aeg_client_scan with this struct or its free */
+	const struct aeg_client_kv *items;
+	uint32_t n;
+	bool more;             /* keys past the last item may exist */
+	const uint8_t *next;   /* then: the next page's start (the last key + a 0 byte) */
+	uint32_t next_len;
+	uint32_t shards;       /* shards asked for this page */
+	void *priv;            /* buffers kept between pages; NULL at first */
+};
+
+/* AEG_CLIENT_OK, or the first failing shard's status (an enum
+ * aeg_client_status, or a negative errno: -EINVAL bad arguments, -EMSGSIZE,
+ * -ENOBUFS, -EBADMSG a malformed reply, -ENOMEM). */
+int aeg_client_scan(struct aeg_client *c, struct aeg_client_scan *s);
+/* Frees what aeg_client_scan kept in s->priv. */
+void aeg_client_scan_free(struct aeg_client_scan *s);
 
 /* ---- counters ---------------------------------------------------------- */
 

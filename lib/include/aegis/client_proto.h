@@ -99,7 +99,8 @@ enum aeg_client_opcode {
 	AEG_CLIENT_CAS = 4,  /* put if the key's version == expect_version (0: absent) */
 	AEG_CLIENT_MAP = 5,  /* fetch the shard map: the reply's value */
 	AEG_CLIENT_PING = 6,
-	AEG_CLIENT_OP_MAX = AEG_CLIENT_PING
+	AEG_CLIENT_SCAN = 7, /* a range read of one shard: aegis/client_scan.h */
+	AEG_CLIENT_OP_MAX = AEG_CLIENT_SCAN
 };
 
 enum aeg_client_consistency {
@@ -198,8 +199,9 @@ size_t aeg_client_resp_part_max(size_t dgram_cap);
 
 /* Meaning checks a node makes per request after the datagram parsed:
  * AEG_CLIENT_OK, or AEG_CLIENT_BAD_REQUEST (a key where none belongs or none
- * where one must be, a value on GET/DEL/MAP/PING, expect_version off CAS,
- * parts on anything but PUT/CAS). Answer BAD_REQUEST rather than drop. */
+ * where one must be, a value on GET/DEL/MAP/PING, no value on SCAN (its args;
+ * its key may be empty), expect_version off CAS, parts on anything but
+ * PUT/CAS). Answer BAD_REQUEST rather than drop. */
 enum aeg_client_status aeg_client_req_check(const struct aeg_client_req *r);
 
 /* ---- builder ----------------------------------------------------------- */

@@ -204,6 +204,30 @@ int aeg_kv_apply_noop(struct aeg_kv *kv, uint64_t index);
 int aeg_kv_get(const struct aeg_kv *kv, const void *key, uint32_t key_len,
 	       const uint8_t **value, uint32_t *value_len, uint64_t *version);
 
+/* A range of keys: start <= key < end in memcmp order, a prefix before its
+ * extensions (start_len 0: from the first key; end_len 0: to the last). */
+struct aeg_kv_range {
+	const void *start;
+	uint32_t start_len;
+	const void *end;
+	uint32_t end_len;
+};
+
+/* One key as a scan sees it (pointers valid until the next apply,
+ * snapshot load or free). */
+struct aeg_kv_item {
+	const uint8_t *key;
+	const uint8_t *value;
+	uint32_t key_len, value_len;
+	uint64_t version;
+};
+
+/* The up to max smallest keys in r, ascending, into items; returns how
+ * many, and *more = true when r holds more keys than that. -EINVAL (max 0,
+ * NULL with a length). Walks every key of the kv (a hash table): O(keys). */
+int aeg_kv_scan(const struct aeg_kv *kv, const struct aeg_kv_range *r, struct aeg_kv_item *items,
+		uint32_t max, bool *more);
+
 /* Index of the last entry applied (or of the loaded snapshot); 0 at start. */
 uint64_t aeg_kv_applied(const struct aeg_kv *kv);
 

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "fake_cluster.h"
 
+#include "aegis/client_scan.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -55,9 +57,16 @@ static void build_map(struct fake *f)
 	for (uint32_t i = 0; i < FAKE_NODES; i++)
 		nodes[i] = (struct aeg_shard_node){.id = i + 1, .ipv4 = INADDR_LOOPBACK,
 			.udp_port_base = f->base[i + 1], .weight = 1000};
+	static char split_keys[FAKE_SHARDS - 1][16];
+	struct aeg_shard_split splits[FAKE_SHARDS - 1];
+	for (uint32_t i = 0; i + 1 < FAKE_SHARDS; i++) {
+		int n = snprintf(split_keys[i], sizeof(split_keys[i]), "rscan/%04u", (i + 1) * 50);
+		splits[i] = (struct aeg_shard_split){.key = split_keys[i], .len = (uint32_t)n};
+	}
 	struct aeg_shard_map_params p = {.epoch = f->epoch, .nodes = nodes,
 		.node_count = FAKE_NODES, .shard_count = FAKE_SHARDS, .replication_factor = 3,
-		.workers = FAKE_WORKERS, .strategy = AEG_SHARD_HASH};
+		.workers = FAKE_WORKERS, .strategy = f->range ? AEG_SHARD_RANGE : AEG_SHARD_HASH,
+		.splits = f->range ? splits : NULL};
 	aeg_shard_map_free(f->map);
 	if (aeg_shard_map_build(&f->map, &p) != 0)
 		DIE("map build");
@@ -96,7 +105,8 @@ static void handle(struct fake *f, uint32_t node, uint32_t worker, uint64_t clie
 		s->status = AEG_CLIENT_STALE_EPOCH;
 		return;
 	}
-	if (q->shard >= FAKE_SHARDS || q->shard != aeg_shard_for_key(f->map, q->key, q->key_len)) {
+	if (q->shard >= FAKE_SHARDS ||
+	    (q->op != AEG_CLIENT_SCAN && q->shard != aeg_shard_for_key(f->map, q->key, q->key_len))) {
 		f->wrong_shard++;
 		s->status = AEG_CLIENT_BAD_REQUEST;
 		return;
@@ -110,6 +120,35 @@ static void handle(struct fake *f, uint32_t node, uint32_t worker, uint64_t clie
 		return;
 	}
 	struct aeg_kv *kv = f->kv[q->shard];
+	if (q->op == AEG_CLIENT_SCAN) {
+		static struct aeg_kv_item items[AEG_CLIENT_SCAN_LIMIT_MAX];
+		static uint8_t buf[1u << 20];
+		struct aeg_client_scan_args a;
+		if (aeg_client_scan_args_decode(&a, q->value, q->value_len) != 0) {
+			s->status = AEG_CLIENT_BAD_REQUEST;
+			return;
+		}
+		uint32_t max = f->scan_limit && f->scan_limit < a.limit ? f->scan_limit : a.limit;
+		struct aeg_kv_range r = {.start = q->key, .start_len = q->key_len, .end = a.end, .end_len = a.end_len};
+		bool more;
+		int n = aeg_kv_scan(kv, &r, items, max, &more);
+		struct aeg_client_scan_writer w;
+		if (n < 0 || aeg_client_scan_reply_begin(&w, buf, sizeof(buf)) != 0)
+			DIE("scan");
+		for (int i = 0; i < n; i++) {
+			struct aeg_client_scan_item it = {.key = items[i].key, .key_len = items[i].key_len,
+				.value = items[i].value, .value_len = items[i].value_len, .version = items[i].version};
+			if ((w.count > 0 && w.len + aeg_client_scan_item_size(&it) > a.bytes_max) ||
+			    aeg_client_scan_reply_add(&w, &it) != 0) {
+				more = true;
+				break;
+			}
+		}
+		s->value = buf;
+		s->value_len = (uint32_t)aeg_client_scan_reply_finish(&w, more);
+		f->scans++;
+		return;
+	}
 	if (q->op == AEG_CLIENT_GET) {
 		const uint8_t *v;
 		if (aeg_kv_get(kv, q->key, q->key_len, &v, &s->value_len, &s->version) != 0)
@@ -320,6 +359,23 @@ void fake_stop(struct fake *f)
 void fake_addr(const struct fake *f, uint32_t id, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%u=127.0.0.1:%u", id, f->base[id]);
+}
+
+void fake_set_range(struct fake *f, bool range)
+{
+	fake_lock(f);
+	f->range = range;
+	f->epoch++;
+	build_map(f);
+	/* Keys of the old strategy sit in the wrong shards now: start empty. */
+	for (uint32_t s = 0; s < FAKE_SHARDS; s++) {
+		aeg_kv_free(f->kv[s]);
+		struct aeg_kv_limits lim = {.session_results_max = AEG_CLIENT_SESSION_WINDOW};
+		if (aeg_kv_new(&f->kv[s], &lim, NULL) != 0)
+			DIE("kv");
+		f->index[s] = 0;
+	}
+	fake_unlock(f);
 }
 
 void fake_bump_epoch(struct fake *f)

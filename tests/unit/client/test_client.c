@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "aegis/client.h"
+#include "aegis/client_scan.h"
 #include "fake_cluster.h"
 #include "test_prng.h"
 
@@ -540,6 +541,97 @@ static void test_submit_checks(void **state)
 	assert_int_equal(many[0].status, -ECANCELED);
 }
 
+/* Scans every page of [start, end) and checks it holds exactly keys
+ * rscan/<from> .. rscan/<to - 1> (value = key), in order; the first page
+ * asked `shards` shards (0: not checked). */
+static void scan_expect(struct aeg_client *c, const char *start, const char *end, uint32_t limit,
+			int from, int to, uint32_t shards)
+{
+	struct aeg_client_scan s = {.start = start, .start_len = start ? (uint32_t)strlen(start) : 0,
+				    .end = end, .end_len = end ? (uint32_t)strlen(end) : 0, .limit = limit};
+	int want = from, pages = 0;
+	for (;;) {
+		assert_int_equal(aeg_client_scan(c, &s), AEG_CLIENT_OK);
+		if (shards != 0 && pages == 0) /* later pages start further: fewer shards with ranges */
+			if (s.shards != shards) fail_msg("scan [%s, %s): %u shards asked, want %u", start ? start : "", end ? end : "", s.shards, shards);
+		pages++;
+		assert_true(s.n <= limit);
+		for (uint32_t i = 0; i < s.n; i++, want++) {
+			char key[16];
+			int n = snprintf(key, sizeof(key), "rscan/%04d", want);
+			if (want >= to) fail_msg("scan [%s, %s) limit %u: extra key %.*s", start ? start : "", end ? end : "", limit, (int)s.items[i].key_len, s.items[i].key);
+			assert_int_equal(s.items[i].key_len, n);
+			assert_memory_equal(s.items[i].key, key, (size_t)n);
+			assert_int_equal(s.items[i].value_len, n);
+			assert_memory_equal(s.items[i].value, key, (size_t)n);
+			assert_true(s.items[i].version > 0);
+		}
+		if (!s.more)
+			break;
+		assert_true(pages < 1000);
+		s.start = s.next, s.start_len = s.next_len;
+	}
+	assert_int_equal(want, to);
+	aeg_client_scan_free(&s);
+}
+
+static void put_rscan_keys(struct aeg_client *c, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char key[16];
+		int len = snprintf(key, sizeof(key), "rscan/%04d", i);
+		assert_int_equal(aeg_client_put(c, key, (uint32_t)len, key, (uint32_t)len, 0, NULL), 0);
+	}
+}
+
+/* Scatter reads: pages merged from every shard (each shard cut short by
+ * the fake, so a page holds only what every shard vouches for), ranges,
+ * limits, a redirect and a new map mid-scan; with range sharding only the
+ * shards the range touches are asked. */
+static void test_scan(void **state)
+{
+	(void)state;
+	struct aeg_client *c = open_client(100, 5);
+	put_rscan_keys(c, 400);
+	scan_expect(c, "rscan/", "rscan0", 1000, 0, 400, FAKE_SHARDS);
+	scan_expect(c, "rscan/0100", "rscan/0200", 7, 100, 200, FAKE_SHARDS);
+	fake_lock(&fk);
+	fk.scan_limit = 3;
+	fk.leader[0] = fk.leader[0] % FAKE_NODES + 1; /* a redirect on the way */
+	uint64_t scans0 = fk.scans;
+	fake_unlock(&fk);
+	scan_expect(c, "rscan/", "rscan0", 50, 0, 400, FAKE_SHARDS);
+	fake_bump_epoch(&fk);
+	scan_expect(c, "rscan/0390", "rscan0", 4, 390, 400, FAKE_SHARDS);
+	fake_lock(&fk);
+	assert_true(fk.scans - scans0 > 400 / 3);
+	fk.scan_limit = 0;
+	fake_unlock(&fk);
+	/* Bad arguments. */
+	struct aeg_client_scan bad = {.limit = AEG_CLIENT_SCAN_LIMIT_MAX + 1};
+	assert_int_equal(aeg_client_scan(c, &bad), -EINVAL);
+	bad = (struct aeg_client_scan){.start_len = 3};
+	assert_int_equal(aeg_client_scan(c, &bad), -EINVAL);
+	static char huge[4000];
+	memset(huge, 'z', sizeof(huge));
+	bad = (struct aeg_client_scan){.end = huge, .end_len = sizeof(huge)};
+	assert_int_equal(aeg_client_scan(c, &bad), -EMSGSIZE);
+	aeg_client_scan_free(&bad);
+	aeg_client_close(c);
+
+	/* Range sharding: shard i holds [rscan/<50 i>, rscan/<50 (i + 1)>). */
+	fake_set_range(&fk, true);
+	c = open_client(100, 5);
+	put_rscan_keys(c, 400);
+	scan_expect(c, "rscan/0100", "rscan/0200", 1000, 100, 200, 2);
+	scan_expect(c, "rscan/0100", "rscan/0201", 1000, 100, 201, 3);
+	scan_expect(c, "rscan/0120", "rscan/0130", 1000, 120, 130, 1);
+	scan_expect(c, "rscan/", NULL, 9, 0, 400, FAKE_SHARDS);
+	scan_expect(c, "rscan/0349", NULL, 9, 349, 400, 2);
+	aeg_client_close(c);
+	fake_set_range(&fk, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_large_values),
 		cmocka_unit_test(test_large_inflight),
 		cmocka_unit_test(test_submit_checks),
+		cmocka_unit_test(test_scan),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
