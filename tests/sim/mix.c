@@ -63,6 +63,10 @@ const struct sim_mix sim_extra_mixes[] = {
 	 * voters of 5 nodes: learner, catch-up, joint change, drop */
 	{ MIX("moves",     2,  2, 100, 20000, 400, 400, 600, 10, 100, 20000, true, false),
 	  .moves_every_ms = 100, .initial_voters = 3, .snap_every = 16, .groups = 2 },
+	/* membership churn (churn.c): joins, drains and failures of 5 nodes,
+	 * the planner's moves amid partitions, crashes and transfers */
+	{ MIX("churn",     2,  2, 100, 20000, 400, 500, 600, 10, 100, 20000, true, false),
+	  .churn_every_ms = 100, .initial_voters = 3, .snap_every = 16, .groups = 4 },
 };
 const uint32_t sim_extra_mixes_n = sizeof(sim_extra_mixes) / sizeof(sim_extra_mixes[0]);
 

@@ -48,8 +48,13 @@ void moves_start(struct sim *s)
 	}
 	if (nf == 0 || nt == 0 || voters(&c) != c.n)
 		return;  /* a change under way, or nowhere to go */
-	*mv = (struct sim_move){ .active = true, .from = from_c[rng_below(&s->rng, nf)],
-				 .to = to_c[rng_below(&s->rng, nt)], .started_t = s->now };
+	moves_begin(s, g, from_c[rng_below(&s->rng, nf)], to_c[rng_below(&s->rng, nt)]);
+}
+
+void moves_begin(struct sim *s, uint32_t g, uint32_t from, uint32_t to)
+{
+	struct sim_move *mv = &s->moves[g];
+	*mv = (struct sim_move){ .active = true, .from = from, .to = to, .started_t = s->now };
 	s->moves_started++;
 	sim_trace(s, "move: g%u n%u -> n%u", g, mv->from, mv->to);
 	bool pending = false;

@@ -275,10 +275,10 @@ static void fault_conf(struct sim *s)
 void net_fault(struct sim *s)
 {
 	const struct sim_mix *mix = s->mix;
-	uint32_t every[5] = { mix->partition_every_ms, mix->crash_every_ms, mix->transfer_every_ms,
-			      mix->conf_every_ms, mix->moves_every_ms };
-	uint32_t kinds[5], n = 0;
-	for (uint32_t k = 0; k < 5; k++)
+	uint32_t every[6] = { mix->partition_every_ms, mix->crash_every_ms, mix->transfer_every_ms,
+			      mix->conf_every_ms, mix->moves_every_ms, mix->churn_every_ms };
+	uint32_t kinds[6], n = 0;
+	for (uint32_t k = 0; k < 6; k++)
 		if (every[k] != 0)
 			kinds[n++] = k;
 	if (n == 0 || healed(s))
@@ -292,8 +292,10 @@ void net_fault(struct sim *s)
 		fault_transfer(s);
 	else if (k == 3)
 		fault_conf(s);
-	else
+	else if (k == 4)
 		moves_start(s);
+	else
+		churn_event(s);
 	/* next fault: around the mean interval of the chosen kind */
 	uint64_t mean_us = (uint64_t)every[k] * 1000;
 	sim_push(s, s->now + mean_us / 2 + rng_below(&s->rng, mean_us), EV_FAULT, 0, 0, NULL);

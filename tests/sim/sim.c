@@ -193,6 +193,9 @@ static void handle(struct sim *s, const struct sim_ev *ev)
 	case EV_MOVE:
 		moves_step(s);
 		break;
+	case EV_PLAN:
+		churn_plan(s);
+		break;
 	case EV_HEAL:
 		if (ev->arg == 1)
 			heal_all(s);
@@ -306,8 +309,10 @@ int sim_run(struct sim *s, uint64_t seed, const struct sim_mix *mix, uint32_t no
 			break;
 	client_start(s);
 	s->moves_voters = mix->initial_voters ? mix->initial_voters : nodes;
+	if (mix->churn_every_ms)
+		churn_init(s);
 	if (mix->partition_every_ms || mix->crash_every_ms || mix->transfer_every_ms ||
-	    mix->conf_every_ms || mix->moves_every_ms)
+	    mix->conf_every_ms || mix->moves_every_ms || mix->churn_every_ms)
 		sim_push(s, 100000 + rng_below(&s->rng, 200000), EV_FAULT, 0, 0, NULL);
 	sim_push(s, s->fault_end_t, EV_HEAL, 0, 1, NULL);
 	while (s->heap_n > 0 && s->failure[0] == '\0') {
@@ -321,12 +326,13 @@ int sim_run(struct sim *s, uint64_t seed, const struct sim_mix *mix, uint32_t no
 		handle(s, &ev);
 		s->events++;
 		check_all(s, ev.node);
-		if (converged(s) && moves_idle(s))
+		if (converged(s) && moves_idle(s) && churn_settled(s))
 			break;
 	}
 	check_end(s);
 	if (s->failure[0] == '\0')
 		moves_check_end(s);
+	churn_check_end(s);
 	uint32_t n_ops = 0;
 	for (uint32_t g = 0; g < s->groups; g++)
 		n_ops += s->grp[g].n_ops;
@@ -365,6 +371,7 @@ int main(int argc, char **argv)
 	uint32_t nodes = 0;
 	bool trace = false, expect_bug = false, quiet = false;
 	uint64_t min_moves = 0, moves_done = 0, moves_started = 0, moves_failed = 0;
+	struct sim_churn churn = { 0 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -428,6 +435,11 @@ int main(int argc, char **argv)
 		moves_started += s.moves_started;
 		moves_done += s.moves_done;
 		moves_failed += s.moves_failed;
+		churn.joins += s.churn.joins;
+		churn.drains += s.churn.drains;
+		churn.failures += s.churn.failures;
+		churn.plans += s.churn.plans;
+		churn.planned_moves += s.churn.planned_moves;
 		wakes += s.wakes;
 		big += s.big_msgs;
 		log_full += s.log_full;
@@ -460,6 +472,11 @@ int main(int argc, char **argv)
 	if (moves_started > 0 && (!quiet || rc != 0 || moves_done < min_moves))
 		printf("sim: replica moves: %llu started, %llu done, %llu failed\n", (unsigned long long)moves_started,
 		       (unsigned long long)moves_done, (unsigned long long)moves_failed);
+	if (churn.plans > 0 && (!quiet || rc != 0))
+		printf("sim: churn: %llu joins, %llu drains, %llu failures, %llu plans, %llu moves planned\n",
+		       (unsigned long long)churn.joins, (unsigned long long)churn.drains,
+		       (unsigned long long)churn.failures, (unsigned long long)churn.plans,
+		       (unsigned long long)churn.planned_moves);
 	if (rc == 0 && !expect_bug && moves_done < min_moves) {
 		printf("FAIL: %llu replica moves done, fewer than --min-moves %llu\n", (unsigned long long)moves_done,
 		       (unsigned long long)min_moves);

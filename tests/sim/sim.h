@@ -59,6 +59,7 @@ struct sim_mix {
 	uint32_t snap_every;           /* take a snapshot every N applied entries (0: never) */
 	uint32_t conf_every_ms;        /* membership changes (0: never) */
 	uint32_t moves_every_ms;       /* replica moves, moves.c (0: never) */
+	uint32_t churn_every_ms;       /* joins, drains, failures + the planner, churn.c (0: never) */
 	uint32_t initial_voters;       /* nodes 1..k start as voters (0: all) */
 	uint32_t quiesce_ticks;        /* raft quiescence (0: off) */
 	uint32_t think_ms_max;         /* client pause between ops (0: 40 ms) */
@@ -84,7 +85,7 @@ extern const uint32_t sim_extra_mixes_n;
 
 /* ---- events ---- */
 enum sim_ev_type {
-	EV_TICK, EV_DELIVER, EV_DISK_DONE, EV_CLIENT, EV_FAULT, EV_HEAL, EV_RESTART, EV_CRASH, EV_MOVE,
+	EV_TICK, EV_DELIVER, EV_DISK_DONE, EV_CLIENT, EV_FAULT, EV_HEAL, EV_RESTART, EV_CRASH, EV_MOVE, EV_PLAN,
 };
 
 struct sim_ev {
@@ -265,6 +266,13 @@ struct sim_msg {
 	uint8_t body[];
 };
 
+/* Membership churn (churn.c): what the control plane knows of each node. */
+enum sim_member { SIM_MEMBER_OUT = 0, SIM_MEMBER_IN, SIM_MEMBER_LEAVING };
+struct sim_churn {
+	uint8_t member[SIM_NODES_MAX + 1];    /* enum sim_member */
+	uint64_t down_since[SIM_NODES_MAX + 1]; /* first plan that saw it down (0: up) */
+	uint64_t joins, drains, failures, plans, planned_moves;
+};
 /* A replica move in one group (moves.c). */
 struct sim_move {
 	bool active, dropped;
@@ -300,14 +308,24 @@ struct sim {
 	struct sim_move moves[SIM_GROUPS_MAX];
 	uint32_t moves_voters;                       /* voters each group starts with */
 	uint64_t moves_started, moves_done, moves_failed;
+	struct sim_churn churn;
 };
 
 /* moves.c */
 void moves_start(struct sim *s);
+/* Starts a move of group g's replica on from to to (no move of g active). */
+void moves_begin(struct sim *s, uint32_t g, uint32_t from, uint32_t to);
 void moves_step(struct sim *s);
 bool moves_idle(const struct sim *s);
 void moves_check_end(struct sim *s);
 
+/* churn.c */
+void churn_init(struct sim *s);
+void churn_event(struct sim *s);
+void churn_plan(struct sim *s);
+/* The planner has nothing left to move (true without churn). */
+bool churn_settled(struct sim *s);
+void churn_check_end(struct sim *s);
 /* sim.c */
 void sim_fail(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sim_trace(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
