@@ -99,6 +99,9 @@ static int apply_special(struct aeg_config *c, const struct pctx *x, const struc
 		return apply_pool(x, k, v, c->split_point_pool, sizeof(c->split_point_pool),
 				  c->split_point_off, sizeof(c->split_point_off[0]),
 				  AEG_CONFIG_SPLITS_MAX, &c->split_point_count);
+	if (k->type == CT_ASSIGN)
+		return apply_pool(x, k, v, c->assign_pool, sizeof(c->assign_pool), c->assign_off,
+				  sizeof(c->assign_off[0]), AEG_CONFIG_ASSIGN_MAX, &c->assign_count);
 	assert(k->type == CT_PEERS);
 	if (v->n > AEG_CONFIG_PEERS_MAX)
 		return key_fail(x, k, "at most %u peers, got %u", AEG_CONFIG_PEERS_MAX, v->n);

@@ -29,11 +29,17 @@
  *   log_entries_max                  int       1024       power of two, 16..2^20
  *   snapshot_every_entries           int       20000      1..1048575 (bounds the log on disk)
  *   [sharding]
- *   strategy                         string    "hash"     hash | range
+ *   strategy                         string    "hash"     hash | range | list | round_robin | time
+ *                                                         (key -> shard: aegis/shard.h)
  *   shard_count                      int       16         1..65536 (range: 1..AEG_CONFIG_SPLITS_MAX+1)
  *   auto_rebalance                   bool      false      (acts in issue [G])
  *   split_points                     [string]  []         range: shard_count-1 keys, ascending
  *                                                         (bytewise), non-empty, <= key_bytes_max
+ *   assign                           [string]  []         list: "KEY=SHARD" (that key) or
+ *                                                         "PREFIX*=SHARD" (keys starting with it),
+ *                                                         SHARD < shard_count, no key twice,
+ *                                                         <= AEG_CONFIG_ASSIGN_MAX; others by hash
+ *   time_bucket                      int       3600       time: 1..2^32-1, in the keys' time unit
  *   [node]
  *   id                               int       0 (unset)  1..2^32-1; set: address required
  *   address                          string    unset      "A.B.C.D[:PORT]", PORT = UDP base
@@ -129,7 +135,9 @@
 #define AEG_CONFIG_EAL_POOL_BYTES 4096    /* all EAL arguments with their NULs */
 #define AEG_CONFIG_SPLITS_MAX 1023        /* range strategy: at most 1024 shards */
 #define AEG_CONFIG_SPLIT_POOL_BYTES 65536 /* all split points with their NULs */
-#define AEG_CONFIG_KEYS_MAX 48            /* keys of the table in config.c */
+#define AEG_CONFIG_KEYS_MAX 64            /* keys of the table in config.c */
+#define AEG_CONFIG_ASSIGN_MAX 1024        /* list strategy: assignments */
+#define AEG_CONFIG_ASSIGN_POOL_BYTES 65536 /* all assignments with their NULs */
 #define AEG_CONFIG_BASE_PORT_DEFAULT 7100
 /* Frames between nodes: the 1500-byte MTU payload (what DPDK ports carry), and
  * the smallest frame that still holds a large message's fragment well. */
@@ -143,7 +151,14 @@ enum aeg_config_consistency {
 	AEG_CONFIG_CONSISTENCY_QUORUM,
 	AEG_CONFIG_CONSISTENCY_ALL,
 };
-enum aeg_config_strategy { AEG_CONFIG_STRATEGY_HASH, AEG_CONFIG_STRATEGY_RANGE };
+/* The order of aeg_shard_strategy (aegis/shard.h). */
+enum aeg_config_strategy {
+	AEG_CONFIG_STRATEGY_HASH,
+	AEG_CONFIG_STRATEGY_RANGE,
+	AEG_CONFIG_STRATEGY_LIST,
+	AEG_CONFIG_STRATEGY_ROUND_ROBIN,
+	AEG_CONFIG_STRATEGY_TIME,
+};
 enum aeg_config_transport { AEG_CONFIG_TRANSPORT_UDP, AEG_CONFIG_TRANSPORT_DPDK };
 
 /* "ID=A.B.C.D[:PORT][@MAC]", the fields of the dataplane's aeg_dp_peer. */
@@ -177,6 +192,10 @@ struct aeg_config {
 	uint32_t split_point_count;          /* read with aeg_config_split_point() */
 	uint32_t split_point_off[AEG_CONFIG_SPLITS_MAX];
 	char split_point_pool[AEG_CONFIG_SPLIT_POOL_BYTES];
+	uint32_t assign_count;               /* read with aeg_config_assign() */
+	uint32_t assign_off[AEG_CONFIG_ASSIGN_MAX];
+	char assign_pool[AEG_CONFIG_ASSIGN_POOL_BYTES];
+	uint32_t time_bucket;
 	/* [node] */
 	uint32_t node_id;                    /* 0: not set */
 	bool address_given;
@@ -248,6 +267,11 @@ int aeg_config_validate(const struct aeg_config *c, char *err, size_t err_len);
 /* Split point i (< split_point_count) and EAL argument i (< eal_argc),
  * NUL-terminated. */
 const char *aeg_config_split_point(const struct aeg_config *c, uint32_t i);
+/* Assignment i (< assign_count) of the list strategy: its key (into the
+ * config), length, shard and whether it is a prefix. false if the entry is
+ * not "KEY=SHARD" / "PREFIX*=SHARD" with a key and a decimal shard. */
+bool aeg_config_assign(const struct aeg_config *c, uint32_t i, const char **key, uint32_t *len,
+		       uint32_t *shard, bool *prefix);
 const char *aeg_config_eal_arg(const struct aeg_config *c, uint32_t i);
 
 /* The admin socket path: admin_socket, or data_dir + "/aegisd.sock".

@@ -15,7 +15,7 @@
 #define GIB (1024ull * MIB)
 
 static const char *const consistency_names[] = { "one", "quorum", "all", NULL };
-static const char *const strategy_names[] = { "hash", "range", NULL };
+static const char *const strategy_names[] = { "hash", "range", "list", "round_robin", "time", NULL };
 static const char *const transport_names[] = { "udp", "dpdk", NULL };
 
 #define FIELD(f) offsetof(struct aeg_config, f), sizeof(((struct aeg_config *)0)->f)
@@ -46,6 +46,8 @@ const struct cfg_key cfg_keys[CK_COUNT] = {
 	[CK_SHARD_COUNT] = UINT("sharding", "shard_count", shard_count, 1, 65536),
 	[CK_AUTO_REBALANCE] = BOOL("sharding", "auto_rebalance", auto_rebalance),
 	[CK_SPLIT_POINTS] = SPECIAL("sharding", "split_points", CT_SPLITS),
+	[CK_ASSIGN] = SPECIAL("sharding", "assign", CT_ASSIGN),
+	[CK_TIME_BUCKET] = UINT("sharding", "time_bucket", time_bucket, 1, UINT32_MAX),
 	[CK_NODE_ID] = UINT("node", "id", node_id, 1, UINT32_MAX),
 	[CK_ADDRESS] = SPECIAL("node", "address", CT_ADDR),
 	[CK_PEERS] = SPECIAL("node", "peers", CT_PEERS),
@@ -99,6 +101,7 @@ int aeg_config_defaults(struct aeg_config *c)
 		.snapshot_every_entries = 20000,
 		.strategy = AEG_CONFIG_STRATEGY_HASH,
 		.shard_count = 16,
+		.time_bucket = 3600,
 		.base_port = AEG_CONFIG_BASE_PORT_DEFAULT,
 		.data_dir = "/var/lib/aegis",
 		.workers = 1,
@@ -248,6 +251,35 @@ const char *aeg_config_split_point(const struct aeg_config *c, uint32_t i)
 	assert(i < c->split_point_count);
 	assert(c->split_point_off[i] < sizeof(c->split_point_pool));
 	return c->split_point_pool + c->split_point_off[i];
+}
+
+bool aeg_config_assign(const struct aeg_config *c, uint32_t i, const char **key, uint32_t *len,
+		       uint32_t *shard, bool *prefix)
+{
+	assert(i < c->assign_count);
+	assert(c->assign_off[i] < sizeof(c->assign_pool));
+	const char *s = c->assign_pool + c->assign_off[i];
+	const char *eq = strrchr(s, '=');
+	if (eq == NULL || eq == s || eq[1] == '\0')
+		return false;
+	uint64_t v = 0;
+	for (const char *d = eq + 1; *d != '\0'; d++) {
+		if (*d < '0' || *d > '9' || v > UINT32_MAX / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*d - '0');
+	}
+	if (v > UINT32_MAX)
+		return false;
+	size_t n = (size_t)(eq - s);
+	*prefix = s[n - 1] == '*';
+	if (*prefix)
+		n--;
+	if (n == 0)
+		return false;
+	*key = s;
+	*len = (uint32_t)n;
+	*shard = (uint32_t)v;
+	return true;
 }
 
 const char *aeg_config_eal_arg(const struct aeg_config *c, uint32_t i)

@@ -85,9 +85,43 @@ static int check_raft(const struct aeg_config *c, char *err, size_t err_len)
 	return 0;
 }
 
+/* The list strategy's assignments: well-formed, shards that exist, no
+ * (key, prefix) twice (quadratic: at most AEG_CONFIG_ASSIGN_MAX, at start). */
+static int check_assign(const struct aeg_config *c, char *err, size_t err_len)
+{
+	for (uint32_t i = 0; i < c->assign_count; i++) {
+		const char *key;
+		uint32_t len, shard;
+		bool prefix;
+		if (!aeg_config_assign(c, i, &key, &len, &shard, &prefix))
+			return FAIL(CK_ASSIGN, "entry %u: expected \"KEY=SHARD\" or \"PREFIX*=SHARD\"", i + 1);
+		if (len > c->key_bytes_max)
+			return FAIL(CK_ASSIGN, "entry %u: keys have 1..%u bytes (limits.key_bytes_max)", i + 1,
+				    c->key_bytes_max);
+		if (shard >= c->shard_count)
+			return FAIL(CK_ASSIGN, "entry %u: shard %u, but shard_count is %u", i + 1, shard,
+				    c->shard_count);
+		for (uint32_t j = 0; j < i; j++) {
+			const char *k2;
+			uint32_t l2, s2;
+			bool p2;
+			if (aeg_config_assign(c, j, &k2, &l2, &s2, &p2) && p2 == prefix && l2 == len &&
+			    memcmp(k2, key, len) == 0)
+				return FAIL(CK_ASSIGN, "entry %u: the same %s as entry %u", i + 1,
+					    prefix ? "prefix" : "key", j + 1);
+		}
+	}
+	return 0;
+}
+
 static int check_sharding(const struct aeg_config *c, char *err, size_t err_len)
 {
-	if (c->strategy == AEG_CONFIG_STRATEGY_HASH) {
+	if (c->strategy != AEG_CONFIG_STRATEGY_LIST && c->assign_count != 0)
+		return FAIL(CK_ASSIGN, "only for strategy = \"list\"");
+	if (c->strategy == AEG_CONFIG_STRATEGY_LIST)
+		return c->split_point_count != 0 ? FAIL(CK_SPLIT_POINTS, "only for strategy = \"range\"")
+						 : check_assign(c, err, err_len);
+	if (c->strategy != AEG_CONFIG_STRATEGY_RANGE) {
 		if (c->split_point_count != 0)
 			return FAIL(CK_SPLIT_POINTS, "only for strategy = \"range\"");
 		return 0;

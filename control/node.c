@@ -145,14 +145,30 @@ static int build_map(const struct aeg_config *cfg, struct aeg_shard_map **out, c
 		splits[i].key = aeg_config_split_point(cfg, i);
 		splits[i].len = (uint32_t)strlen(splits[i].key);
 	}
+	struct aeg_shard_assign *assign = NULL;
+	if (cfg->assign_count > 0 && (assign = calloc(cfg->assign_count, sizeof(*assign))) == NULL) {
+		free(splits);
+		snprintf(err, err_len, "shard map: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < cfg->assign_count; i++) {
+		const char *key;
+		bool ok = aeg_config_assign(cfg, i, &key, &assign[i].len, &assign[i].shard, &assign[i].prefix);
+		assert(ok); /* validated */
+		(void)ok;
+		assign[i].key = key;
+	}
+	_Static_assert((int)AEG_CONFIG_STRATEGY_TIME == (int)AEG_SHARD_TIME, "strategies in the same order");
 	struct aeg_shard_map_params p = {
-		.epoch = 1, .workers = cfg->workers,
-		.strategy = cfg->strategy == AEG_CONFIG_STRATEGY_RANGE ? AEG_SHARD_RANGE : AEG_SHARD_HASH,
+		.epoch = 1, .workers = cfg->workers, .strategy = (enum aeg_shard_strategy)cfg->strategy,
 		.shard_count = cfg->shard_count, .replication_factor = cfg->replication_factor,
-		.nodes = nodes, .node_count = n, .splits = splits,
+		.nodes = nodes, .node_count = n, .splits = splits, .assign = assign,
+		.assign_count = cfg->assign_count,
+		.time_bucket = cfg->strategy == AEG_CONFIG_STRATEGY_TIME ? cfg->time_bucket : 0,
 	};
 	int rc = aeg_shard_map_build(out, &p);
 	free(splits);
+	free(assign);
 	if (rc != 0)
 		snprintf(err, err_len, "shard map: %s", strerror(-rc));
 	return rc;

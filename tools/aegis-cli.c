@@ -47,6 +47,8 @@ static void usage(FILE *f)
 		"  get KEY                   print the value (exit 1 if the key does not exist)\n"
 		"  del KEY                   delete\n"
 		"  cas KEY VERSION VALUE     write if the key's version is VERSION (0: absent)\n"
+		"  append VALUE...           round_robin clusters: each VALUE under a new key on\n"
+		"                            the next shard in turn; prints the keys\n"
 		"  load --prefix P --keys N --value-bytes B [--acked-file F]\n"
 		"                            write keys P0..P<N-1> with generated values,\n"
 		"                            pipelined; F gets a line per acknowledged write\n"
@@ -283,6 +285,22 @@ static int single(struct aeg_client *c, struct opts *o, int argc, char **argv)
 		if (st == AEG_CLIENT_VERSION_MISMATCH)
 			fprintf(stderr, "aegis-cli: cas: the key's version is %" PRIu64 "\n", version);
 		return status_exit("cas", st);
+	}
+	if (strcmp(cmd, "append") == 0 && argc >= 2) {
+		char key[AEG_CLIENT_APPEND_KEY_BYTES];
+		uint32_t klen;
+		for (int i = 1; i < argc; i++) {
+			int st = aeg_client_append(c, argv[i], (uint32_t)strlen(argv[i]), o->consistency, key,
+						   sizeof(key), &klen);
+			if (st == -EINVAL) {
+				fprintf(stderr, "aegis-cli: append: the cluster's strategy is not round_robin\n");
+				return 1;
+			}
+			if (st != AEG_CLIENT_OK)
+				return status_exit("append", st);
+			printf("%s\n", key);
+		}
+		return 0;
 	}
 	if (strcmp(cmd, "get") == 0 && argc == 2) {
 		uint8_t *buf = malloc(VALUE_MAX);

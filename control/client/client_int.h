@@ -49,6 +49,7 @@ struct aeg_client {
 	struct aeg_client_addr *boot;
 	uint32_t boot_count, boot_next;
 	uint64_t next_seq;
+	uint64_t appends;       /* aeg_client_append_key: keys made so far */
 	uint64_t seq_floor;     /* lowest outstanding seq, or next_seq (client_io.c) */
 
 	struct aeg_shard_map *map;

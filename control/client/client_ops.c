@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 int aeg_client_submit(struct aeg_client *c, struct aeg_client_op *op)
@@ -110,4 +111,33 @@ int aeg_client_cas(struct aeg_client *c, const void *key, uint32_t key_len, cons
 	if (version != NULL)
 		*version = op.version;
 	return rc;
+}
+
+int aeg_client_append_key(struct aeg_client *c, char *key, uint32_t cap)
+{
+	if (c->map == NULL || aeg_shard_map_strategy(c->map) != AEG_SHARD_ROUND_ROBIN)
+		return -EINVAL;
+	uint32_t shards = aeg_shard_map_shard_count(c->map);
+	uint64_t n = c->appends++;
+	uint32_t shard = (uint32_t)((c->cfg.client_id + n) % shards);
+	int len = snprintf(key, cap, "%u/%016llx-%llu", shard, (unsigned long long)c->cfg.client_id,
+			   (unsigned long long)n);
+	if (len < 0 || (uint32_t)len >= cap)
+		return -ENOSPC;
+	assert(aeg_shard_for_key(c->map, key, (size_t)len) == shard);
+	return len;
+}
+
+int aeg_client_append(struct aeg_client *c, const void *value, uint32_t value_len, uint8_t consistency,
+		      char *key, uint32_t cap, uint32_t *key_len)
+{
+	int st = AEG_CLIENT_VERSION_MISMATCH;
+	for (int tries = 0; tries < 8 && st == AEG_CLIENT_VERSION_MISMATCH; tries++) {
+		int len = aeg_client_append_key(c, key, cap);
+		if (len < 0)
+			return len;
+		*key_len = (uint32_t)len;
+		st = aeg_client_cas(c, key, (uint32_t)len, value, value_len, 0, consistency, NULL);
+	}
+	return st;
 }

@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/codec.h"
@@ -32,6 +33,13 @@ size_t aeg_shard_map_encoded_size(const struct aeg_shard_map *m)
 			n += aeg_varint_size(m->split_off[i + 1] - m->split_off[i]);
 		n += split_bytes(m);
 	}
+	if (m->strategy == AEG_SHARD_LIST) {
+		n += aeg_varint_size(m->assign_count) + m->assign_bytes;
+		for (uint32_t i = 0; i < m->assign_count; i++)
+			n += aeg_varint_size(m->assign[i].len) + 1 + aeg_varint_size(m->assign[i].shard);
+	}
+	if (m->strategy == AEG_SHARD_TIME)
+		n += aeg_varint_size(m->time_bucket);
 	for (size_t i = 0; i < (size_t)m->shard_count * m->rf; i++) {
 		int idx = shard_node_index(m, m->replicas[i]);
 		assert(idx >= 0);
@@ -66,6 +74,18 @@ int aeg_shard_map_encode(const struct aeg_shard_map *m, uint8_t *buf, size_t cap
 		aeg_put_varint(&w, len);
 		aeg_put_bytes(&w, m->split_data + off, len);
 	}
+	if (m->strategy == AEG_SHARD_LIST) {
+		aeg_put_varint(&w, m->assign_count);
+		for (uint32_t i = 0; i < m->assign_count; i++) {
+			const struct shard_assign *a = &m->assign[i];
+			aeg_put_varint(&w, a->len);
+			aeg_put_bytes(&w, m->assign_data + a->off, a->len);
+			aeg_put_u8(&w, a->prefix);
+			aeg_put_varint(&w, a->shard);
+		}
+	}
+	if (m->strategy == AEG_SHARD_TIME)
+		aeg_put_varint(&w, m->time_bucket);
 	for (size_t i = 0; i < (size_t)m->shard_count * m->rf; i++)
 		aeg_put_varint(&w, (uint64_t)shard_node_index(m, m->replicas[i]));
 	aeg_put_u32(&w, aeg_crc32c(0, buf, w.len));
@@ -136,6 +156,58 @@ static int decode_splits(struct aeg_shard_map *m, struct aeg_reader *r)
 	return 0;
 }
 
+/* The list's assignments: each at least 4 bytes, checked against what is
+ * left before anything is allocated; in map order (a canonical encoding),
+ * every rule of build checked again by shard_assign_set. */
+static int decode_assign(struct aeg_shard_map *m, struct aeg_reader *r)
+{
+	uint32_t n;
+	int rc = get_varint32(r, &n);
+	if (rc != 0)
+		return rc;
+	if (n > AEG_SHARD_ASSIGN_MAX)
+		return -EINVAL;
+	if ((size_t)n * 4 > aeg_reader_left(r))
+		return -EMSGSIZE;
+	struct aeg_shard_assign *v = calloc(n ? n : 1, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		rc = get_varint32(r, &v[i].len);
+		if (rc == 0 && (v[i].len == 0 || v[i].len > AEG_SHARD_SPLIT_BYTES_MAX))
+			rc = -EINVAL;
+		if (rc == 0 && (size_t)v[i].len + 2 > aeg_reader_left(r))
+			rc = -EMSGSIZE;
+		if (rc != 0)
+			break;
+		v[i].key = aeg_get_bytes(r, v[i].len);
+		uint8_t prefix = aeg_get_u8(r);
+		rc = get_varint32(r, &v[i].shard);
+		if (rc == 0 && prefix > 1)
+			rc = -EINVAL;
+		v[i].prefix = prefix == 1;
+	}
+	if (rc == 0)
+		rc = shard_assign_set(m, v, n);
+	/* In map order, or it would not re-encode to the same bytes. */
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		struct aeg_shard_assign a;
+		(void)aeg_shard_map_assign(m, i, &a);
+		if (a.len != v[i].len || memcmp(a.key, v[i].key, a.len) != 0 || a.prefix != v[i].prefix)
+			rc = -EINVAL;
+	}
+	free(v);
+	return rc;
+}
+
+static int decode_time(struct aeg_shard_map *m, struct aeg_reader *r)
+{
+	m->time_bucket = aeg_get_varint(r);
+	if (r->error)
+		return r->pos >= r->len ? -EMSGSIZE : -EINVAL;
+	return m->time_bucket == 0 ? -EINVAL : 0;
+}
+
 static int decode_replicas(struct aeg_shard_map *m, struct aeg_reader *r)
 {
 	for (uint32_t s = 0; s < m->shard_count; s++) {
@@ -163,6 +235,10 @@ static int decode_body(struct aeg_shard_map *m, struct aeg_reader *r)
 	int rc = decode_nodes(m, r);
 	if (rc == 0 && m->strategy == AEG_SHARD_RANGE)
 		rc = decode_splits(m, r);
+	if (rc == 0 && m->strategy == AEG_SHARD_LIST)
+		rc = decode_assign(m, r);
+	if (rc == 0 && m->strategy == AEG_SHARD_TIME)
+		rc = decode_time(m, r);
 	if (rc == 0)
 		rc = decode_replicas(m, r);
 	if (rc == 0 && r->pos != r->len)

@@ -22,7 +22,27 @@ struct aeg_shard_map {
 	 * nodes join; a decoded map computes them from its nodes. */
 	uint32_t meta[AEG_SHARD_META_VOTERS_MAX];
 	uint32_t meta_n;
+	/* list: assignments sorted by (key, exact before prefix), their keys
+	 * back to back, the distinct prefix lengths longest first */
+	struct shard_assign *assign;
+	uint8_t *assign_data;
+	uint32_t assign_count, assign_bytes;
+	uint32_t *plens;
+	uint32_t n_plens;
+	uint64_t time_bucket;         /* time: keys' time units per bucket */
 };
+
+struct shard_assign {
+	uint32_t off, len, shard;
+	uint8_t prefix;
+};
+
+/* The list's assignments (sorted, checked: lengths, shards < shard_count,
+ * no key twice): 0, -EINVAL, -ENOMEM. Free with shard_assign_free. */
+int shard_assign_set(struct aeg_shard_map *m, const struct aeg_shard_assign *a, uint32_t n);
+/* to gets from's assignments and time bucket. 0 or -ENOMEM. */
+int shard_assign_copy(struct aeg_shard_map *to, const struct aeg_shard_map *from);
+void shard_assign_free(struct aeg_shard_map *m);
 
 /* The meta voters of a map's sorted node list (the rule of aegis/shard.h). */
 void shard_meta_voters_set(struct aeg_shard_map *m);

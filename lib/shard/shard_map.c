@@ -39,6 +39,7 @@ void aeg_shard_map_free(struct aeg_shard_map *m)
 	free(m->replicas);
 	free(m->split_off);
 	free(m->split_data);
+	shard_assign_free(m);
 	free(m);
 }
 
@@ -48,7 +49,7 @@ bool shard_params_ok(uint32_t node_count, uint32_t shard_count, uint32_t rf, uin
 	return node_count >= 1 && node_count <= AEG_SHARD_NODES_MAX && shard_count >= 1 &&
 	       shard_count <= AEG_SHARD_COUNT_MAX && rf >= 1 && rf <= AEG_SHARD_RF_MAX &&
 	       rf <= node_count && workers >= 1 && workers <= AEG_SHARD_WORKERS_MAX &&
-	       (strategy == AEG_SHARD_HASH || strategy == AEG_SHARD_RANGE);
+	       strategy <= AEG_SHARD_STRATEGY_MAX;
 }
 
 bool shard_node_ok(const struct aeg_shard_node *n, uint32_t workers)
@@ -157,7 +158,9 @@ int aeg_shard_map_build(struct aeg_shard_map **out, const struct aeg_shard_map_p
 	size_t split_bytes;
 	if (!shard_params_ok(p->node_count, p->shard_count, p->replication_factor, p->workers,
 			     (uint32_t)p->strategy) ||
-	    p->nodes == NULL || !splits_ok(p, &split_bytes))
+	    p->nodes == NULL || !splits_ok(p, &split_bytes) ||
+	    (p->strategy == AEG_SHARD_TIME) != (p->time_bucket != 0) ||
+	    (p->strategy != AEG_SHARD_LIST && p->assign_count != 0))
 		return -EINVAL;
 	for (uint32_t i = 0; i < p->node_count; i++) {
 		if (!shard_node_ok(&p->nodes[i], p->workers))
@@ -185,8 +188,14 @@ int aeg_shard_map_build(struct aeg_shard_map **out, const struct aeg_shard_map_p
 		off += p->splits[i].len;
 	}
 	m->split_off[m->shard_count - 1] = (uint32_t)off;
+	m->time_bucket = p->time_bucket;
+	int rc = p->strategy == AEG_SHARD_LIST ? shard_assign_set(m, p->assign, p->assign_count) : 0;
+	if (rc != 0) {
+		aeg_shard_map_free(m);
+		return rc;
+	}
 	shard_meta_voters_set(m);
-	int rc = place_replicas(m);
+	rc = place_replicas(m);
 	if (rc != 0) {
 		aeg_shard_map_free(m);
 		return rc == -ENOMEM ? -ENOMEM : -EINVAL;
@@ -237,6 +246,10 @@ int aeg_shard_map_placed(struct aeg_shard_map **out, const struct aeg_shard_map 
 	memcpy(c->replicas, replicas, cells * sizeof(*replicas));
 	memcpy(c->split_off, m->split_off, m->shard_count * sizeof(*m->split_off));
 	memcpy(c->split_data, m->split_data, split_bytes);
+	if (shard_assign_copy(c, m) != 0) {
+		aeg_shard_map_free(c);
+		return -ENOMEM;
+	}
 	*out = c;
 	return 0;
 }
@@ -289,27 +302,6 @@ int aeg_shard_map_split(const struct aeg_shard_map *m, uint32_t i, struct aeg_sh
 	s->key = m->split_data + m->split_off[i];
 	s->len = m->split_off[i + 1] - m->split_off[i];
 	return 0;
-}
-
-uint32_t aeg_shard_for_key(const struct aeg_shard_map *m, const void *key, size_t len)
-{
-	if (m->strategy == AEG_SHARD_HASH) {
-		int32_t b = aeg_jump_hash(aeg_hash_key(key, len, 0), (int32_t)m->shard_count);
-		assert(b >= 0 && (uint32_t)b < m->shard_count);
-		return (uint32_t)b;
-	}
-	/* The number of splits <= key. */
-	uint32_t lo = 0, hi = m->shard_count - 1;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		uint32_t off = m->split_off[mid], slen = m->split_off[mid + 1] - off;
-		if (aeg_key_cmp(m->split_data + off, slen, key, len) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	assert(lo < m->shard_count);
-	return lo;
 }
 
 const uint32_t *aeg_shard_replicas(const struct aeg_shard_map *m, uint32_t shard, uint32_t *n)

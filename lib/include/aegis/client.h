@@ -191,6 +191,23 @@ int aeg_client_cas(struct aeg_client *c, const void *key, uint32_t key_len, cons
 		   uint32_t value_len, uint64_t expect_version, uint8_t consistency,
 		   uint64_t *version);
 
+/* ---- appends (round-robin maps) ---------------------------------------- */
+
+/* With a round-robin map (AEG_SHARD_ROUND_ROBIN, aegis/shard.h): a new key
+ * on the next shard in turn, "<shard>/<client id, hex>-<n>" (n counts this
+ * client's keys; the first shard follows from the client id, so clients do
+ * not all start at shard 0), written to key with a NUL. Returns its length
+ * (at most AEG_CLIENT_APPEND_KEY_BYTES - 1), -ENOSPC (cap too small) or
+ * -EINVAL (another strategy). */
+#define AEG_CLIENT_APPEND_KEY_BYTES 48
+int aeg_client_append_key(struct aeg_client *c, char *key, uint32_t cap);
+/* Writes value under a new key (aeg_client_append_key), one that did not
+ * exist (CAS with expect_version 0; a taken key, as after a restart with a
+ * fixed client id, moves on to the next): the write's status, the key in
+ * key / *key_len. */
+int aeg_client_append(struct aeg_client *c, const void *value, uint32_t value_len, uint8_t consistency,
+		      char *key, uint32_t cap, uint32_t *key_len);
+
 /* ---- scatter reads ----------------------------------------------------- */
 
 /* One key of a scan's result (views into the scan's own buffers). */

@@ -7,6 +7,17 @@
  *   range: shard i holds the keys k with split[i-1] <= k < split[i]
  *          (split[-1] = -inf, split[shard_count-1] = +inf), keys compared
  *          as bytes (memcmp, a prefix first).
+ *   list:  explicit assignments: the one whose key equals the key, else
+ *          the longest prefix assignment the key starts with, else hash
+ *          (pins tenants or hot keys to a shard, keeps keys together).
+ *   round_robin: a key "<shard>/..." (decimal, no leading zero, below
+ *          shard_count) lives on that shard, any other by hash. Writers of
+ *          an append-only keyspace take the shards in turn and name their
+ *          keys so (aeg_client_append): an even spread, whatever the keys.
+ *   time:  a key that starts with a decimal time t (1-19 digits, not
+ *          followed by another digit, no leading zero) lives on shard
+ *          (t / time_bucket) % shard_count, any other by hash: one bucket's
+ *          keys share a shard, consecutive buckets take the shards in turn.
  * shard -> replicas: weighted rendezvous (aeg_hrw_*) of
  *   XXH3-64(le32(shard), AEG_SHARD_PLACE_SEED) over the nodes: the top
  *   replication_factor distinct nodes. Then, shard by shard in order, the
@@ -31,7 +42,14 @@
 
 AEG_API_BEGIN
 
-enum aeg_shard_strategy { AEG_SHARD_HASH = 0, AEG_SHARD_RANGE = 1 };
+enum aeg_shard_strategy {
+	AEG_SHARD_HASH = 0,
+	AEG_SHARD_RANGE = 1,
+	AEG_SHARD_LIST = 2,
+	AEG_SHARD_ROUND_ROBIN = 3,
+	AEG_SHARD_TIME = 4,
+};
+#define AEG_SHARD_STRATEGY_MAX AEG_SHARD_TIME
 
 /* A shard's state as the meta group records it (issue [G]; "state/<i>",
  * none = ACTIVE): MIGRATING while one of its replicas moves. CREATING,
@@ -54,6 +72,7 @@ const char *aeg_shard_state_name(uint8_t state);
 #define AEG_SHARD_RF_MAX 16u             /* AEG_HRW_N_MAX */
 #define AEG_SHARD_WORKERS_MAX 1024u
 #define AEG_SHARD_SPLIT_BYTES_MAX 1024u  /* = the kv's default key limit */
+#define AEG_SHARD_ASSIGN_MAX 4096u       /* list: assignments */
 #define AEG_SHARD_PLACE_SEED 0x6165676973706c63ull /* "aegisplc" */
 
 struct aeg_shard_node {
@@ -68,6 +87,14 @@ struct aeg_shard_split {
 	uint32_t len;           /* 1 .. AEG_SHARD_SPLIT_BYTES_MAX */
 };
 
+/* list: keys (prefix false) or key prefixes (prefix true) -> shard. */
+struct aeg_shard_assign {
+	const void *key;
+	uint32_t len;           /* 1 .. AEG_SHARD_SPLIT_BYTES_MAX */
+	uint32_t shard;         /* < shard_count */
+	bool prefix;
+};
+
 struct aeg_shard_map_params {
 	uint64_t epoch;
 	const struct aeg_shard_node *nodes;
@@ -78,6 +105,10 @@ struct aeg_shard_map_params {
 	enum aeg_shard_strategy strategy;
 	/* range: shard_count - 1 split points, strictly ascending; hash: unused */
 	const struct aeg_shard_split *splits;
+	/* list: assignments in any order, no (key, prefix) twice; others: none */
+	const struct aeg_shard_assign *assign;
+	uint32_t assign_count;       /* 0 .. AEG_SHARD_ASSIGN_MAX */
+	uint64_t time_bucket;        /* time: >= 1; others: 0 */
 };
 
 struct aeg_shard_map;
@@ -120,6 +151,12 @@ int aeg_shard_map_placed(struct aeg_shard_map **out, const struct aeg_shard_map 
 			 const uint32_t *replicas, const struct aeg_shard_node *joined, uint32_t n_joined);
 /* Range maps: split i (i < shard_count - 1) into *s. 0 or -EINVAL. */
 int aeg_shard_map_split(const struct aeg_shard_map *m, uint32_t i, struct aeg_shard_split *s);
+/* List maps: how many assignments, and assignment i (sorted by key, exact
+ * before prefix) into *a: 0 or -EINVAL. Other maps: 0 of them. */
+uint32_t aeg_shard_map_assign_count(const struct aeg_shard_map *m);
+int aeg_shard_map_assign(const struct aeg_shard_map *m, uint32_t i, struct aeg_shard_assign *a);
+/* Time maps: the bucket width; others 0. */
+uint64_t aeg_shard_map_time_bucket(const struct aeg_shard_map *m);
 
 /* The shard of a key (< shard_count). */
 uint32_t aeg_shard_for_key(const struct aeg_shard_map *m, const void *key, size_t len);
@@ -147,6 +184,9 @@ static inline uint32_t aeg_shard_worker(uint32_t shard, uint32_t workers)
  *   varint node_count, shard_count, replication_factor, workers,
  *   nodes by ascending id: varint id, u32 ipv4, varint udp_port_base, varint weight,
  *   range only: shard_count - 1 splits: varint len, bytes,
+ *   list only: varint count, then each assignment in map order: varint
+ *     len, bytes, u8 prefix (0 or 1), varint shard,
+ *   time only: varint time_bucket,
  *   per shard: replication_factor varint node indexes (into the node list),
  *   u32 crc32c of all bytes before it.
  * Size: about 22 + 10 per node + shards * rf (1 byte an index up to 127

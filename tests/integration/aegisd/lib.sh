@@ -105,8 +105,9 @@ election_timeout_max = $AG_ELECTION_MAX
 heartbeat_interval = $AG_HEARTBEAT
 $AG_RAFT_EXTRA
 [sharding]
-strategy = "hash"
+strategy = "${AG_STRATEGY:-hash}"
 shard_count = $AG_SHARDS
+${AG_SHARDING_EXTRA:-}
 auto_rebalance = false
 [node]
 id = $i

@@ -65,8 +65,13 @@ static void build_map(struct fake *f)
 	}
 	struct aeg_shard_map_params p = {.epoch = f->epoch, .nodes = nodes,
 		.node_count = FAKE_NODES, .shard_count = FAKE_SHARDS, .replication_factor = 3,
-		.workers = FAKE_WORKERS, .strategy = f->range ? AEG_SHARD_RANGE : AEG_SHARD_HASH,
-		.splits = f->range ? splits : NULL};
+		.workers = FAKE_WORKERS, .strategy = f->strategy,
+		.splits = f->strategy == AEG_SHARD_RANGE ? splits : NULL};
+	struct aeg_shard_assign assign[] = {{"pin:", 4, 5, true}, {"pin:x", 5, 2, false}};
+	if (f->strategy == AEG_SHARD_LIST)
+		p.assign = assign, p.assign_count = 2;
+	if (f->strategy == AEG_SHARD_TIME)
+		p.time_bucket = 100;
 	aeg_shard_map_free(f->map);
 	if (aeg_shard_map_build(&f->map, &p) != 0)
 		DIE("map build");
@@ -361,10 +366,10 @@ void fake_addr(const struct fake *f, uint32_t id, char *buf, size_t cap)
 	snprintf(buf, cap, "%u=127.0.0.1:%u", id, f->base[id]);
 }
 
-void fake_set_range(struct fake *f, bool range)
+void fake_set_strategy(struct fake *f, enum aeg_shard_strategy st)
 {
 	fake_lock(f);
-	f->range = range;
+	f->strategy = st;
 	f->epoch++;
 	build_map(f);
 	/* Keys of the old strategy sit in the wrong shards now: start empty. */

@@ -45,7 +45,9 @@ struct fake {
 	int drop_resp_part;  /* drop the reply part with this index once (-1: none) */
 	bool dead[FAKE_NODES + 1]; /* the node ignores every datagram (counted in to_dead) */
 	uint32_t scan_limit; /* SCAN replies carry at most this many keys (0: as asked) */
-	bool range;          /* the map: range sharding, splits "rscan/0050", "rscan/0100", ... */
+	/* The map's strategy: range splits "rscan/0050", "rscan/0100", ...; list
+	 * "pin:*" -> 5, "pin:x" -> 2; time buckets of 100. */
+	enum aeg_shard_strategy strategy;
 
 	uint64_t scans;      /* SCAN requests answered OK */
 
@@ -67,8 +69,8 @@ void fake_addr(const struct fake *f, uint32_t id, char *buf, size_t cap);
 /* Rebuilds the map with epoch + 1 (same placement); the nodes answer
  * STALE_EPOCH to requests routed with the old one. */
 void fake_bump_epoch(struct fake *f);
-/* The same with range sharding on or off, and every shard emptied. */
-void fake_set_range(struct fake *f, bool range);
+/* The same with another strategy, and every shard emptied. */
+void fake_set_strategy(struct fake *f, enum aeg_shard_strategy st);
 void fake_lock(struct fake *f);
 void fake_unlock(struct fake *f);
 

@@ -620,7 +620,7 @@ static void test_scan(void **state)
 	aeg_client_close(c);
 
 	/* Range sharding: shard i holds [rscan/<50 i>, rscan/<50 (i + 1)>). */
-	fake_set_range(&fk, true);
+	fake_set_strategy(&fk, AEG_SHARD_RANGE);
 	c = open_client(100, 5);
 	put_rscan_keys(c, 400);
 	scan_expect(c, "rscan/0100", "rscan/0200", 1000, 100, 200, 2);
@@ -629,7 +629,67 @@ static void test_scan(void **state)
 	scan_expect(c, "rscan/", NULL, 9, 0, 400, FAKE_SHARDS);
 	scan_expect(c, "rscan/0349", NULL, 9, 349, 400, 2);
 	aeg_client_close(c);
-	fake_set_range(&fk, false);
+	fake_set_strategy(&fk, AEG_SHARD_HASH);
+}
+
+/* The other strategies from the client's side: it routes as the nodes do
+ * (the fake refuses a request for another shard than the map says), and
+ * appends on a round-robin map take the shards in turn. */
+static void test_strategies(void **state)
+{
+	(void)state;
+	fake_set_strategy(&fk, AEG_SHARD_LIST);
+	struct aeg_client *c = open_client(100, 5);
+	char key[AEG_CLIENT_APPEND_KEY_BYTES];
+	uint32_t klen;
+	assert_int_equal(aeg_client_append(c, "v", 1, 0, key, sizeof(key), &klen), -EINVAL);
+	const char *keys[] = {"pin:a", "pin:x", "pin:xy", "free", "1700000000"};
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(aeg_client_put(c, keys[i], (uint32_t)strlen(keys[i]), "v", 1, 0, NULL), 0);
+	fake_lock(&fk);
+	assert_int_equal(aeg_kv_get(fk.kv[5], "pin:a", 5, NULL, NULL, NULL), 0);
+	assert_int_equal(aeg_kv_get(fk.kv[5], "pin:xy", 6, NULL, NULL, NULL), 0);
+	assert_int_equal(aeg_kv_get(fk.kv[2], "pin:x", 5, NULL, NULL, NULL), 0);
+	assert_int_equal(fk.wrong_shard, 0);
+	fake_unlock(&fk);
+	aeg_client_close(c);
+
+	fake_set_strategy(&fk, AEG_SHARD_TIME);
+	c = open_client(100, 5);
+	for (int t = 0; t < 1600; t += 50) {
+		int n = snprintf(key, sizeof(key), "%d/event", t);
+		assert_int_equal(aeg_client_put(c, key, (uint32_t)n, "v", 1, 0, NULL), 0);
+		fake_lock(&fk);
+		assert_int_equal(aeg_kv_get(fk.kv[(t / 100) % FAKE_SHARDS], key, (uint32_t)n, NULL, NULL, NULL), 0);
+		fake_unlock(&fk);
+	}
+	aeg_client_close(c);
+
+	fake_set_strategy(&fk, AEG_SHARD_ROUND_ROBIN);
+	c = open_client(100, 5);
+	uint32_t per_shard[FAKE_SHARDS] = {0};
+	for (int i = 0; i < 10 * FAKE_SHARDS; i++) {
+		char value[16];
+		int vn = snprintf(value, sizeof(value), "e%d", i);
+		assert_int_equal(aeg_client_append(c, value, (uint32_t)vn, 0, key, sizeof(key), &klen), 0);
+		assert_int_equal(klen, strlen(key));
+		uint32_t shard = (uint32_t)atoi(key);
+		assert_true(shard < FAKE_SHARDS);
+		per_shard[shard]++;
+		char back[16];
+		uint32_t blen = sizeof(back);
+		assert_int_equal(aeg_client_get(c, key, klen, back, &blen, 0, NULL), 0);
+		assert_int_equal(blen, vn);
+		assert_memory_equal(back, value, (size_t)vn);
+	}
+	for (uint32_t s = 0; s < FAKE_SHARDS; s++)
+		assert_int_equal(per_shard[s], 10); /* in turn: exactly even */
+	assert_int_equal(aeg_client_append(c, "v", 1, 0, key, 4, &klen), -ENOSPC);
+	fake_lock(&fk);
+	assert_int_equal(fk.wrong_shard, 0);
+	fake_unlock(&fk);
+	aeg_client_close(c);
+	fake_set_strategy(&fk, AEG_SHARD_HASH);
 }
 
 int main(void)
@@ -649,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_large_inflight),
 		cmocka_unit_test(test_submit_checks),
 		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_strategies),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -144,6 +144,9 @@ static const struct {
 	const char *text, *want;
 } bad[] = {
 	{ "[raft]\nfoo = 1\n", "t.toml:2: raft.foo: unknown key" },
+	{ "[sharding]\ntime_bucket = 0\n", "t.toml:2: sharding.time_bucket: must be in 1..4294967295, got 0" },
+	{ "[sharding]\nstrategy = \"sideways\"\n", "t.toml:2: sharding.strategy:" },
+	{ "[sharding]\nassign = [3]\n", "t.toml:2: sharding.assign: expected an array of strings" },
 	{ "\n[bogus]\n", "t.toml:2: [bogus]: unknown section" },
 	{ "[raft]\ntick_ms = 5\n\ntick_ms = 5\n", "t.toml:4: raft.tick_ms: key given twice" },
 	{ "[raft]\n[wal]\n[raft]\n", "t.toml:3: [raft]: section given twice" },

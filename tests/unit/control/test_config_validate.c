@@ -92,6 +92,15 @@ static const struct {
 	{ "[sharding]\nstrategy = \"range\"\nshard_count = 2\nsplit_points = [\"\"]\n", "v.toml:4: sharding.split_points: entry 1: must have 1..1024 bytes" },
 	{ "[sharding]\nstrategy = \"range\"\nshard_count = 2000\n", "v.toml:3: sharding.shard_count: at most 1024 shards" },
 	{ "[sharding]\nsplit_points = [\"m\"]\n", "v.toml:2: sharding.split_points: only for strategy = \"range\"" },
+	{ "[sharding]\nassign = [\"a=1\"]\n", "v.toml:2: sharding.assign: only for strategy = \"list\"" },
+	{ "[sharding]\nstrategy = \"list\"\nassign = [\"a=1\", \"b\"]\n", "v.toml:3: sharding.assign: entry 2: expected \"KEY=SHARD\" or \"PREFIX*=SHARD\"" },
+	{ "[sharding]\nstrategy = \"list\"\nassign = [\"=1\"]\n", "entry 1: expected" },
+	{ "[sharding]\nstrategy = \"list\"\nassign = [\"*=1\"]\n", "entry 1: expected" },
+	{ "[sharding]\nstrategy = \"list\"\nassign = [\"a=x1\"]\n", "entry 1: expected" },
+	{ "[sharding]\nstrategy = \"list\"\nassign = [\"a=99999999999\"]\n", "entry 1: expected" },
+	{ "[sharding]\nstrategy = \"list\"\nshard_count = 4\nassign = [\"a=4\"]\n", "v.toml:4: sharding.assign: entry 1: shard 4, but shard_count is 4" },
+	{ "[sharding]\nstrategy = \"list\"\nassign = [\"a*=1\", \"b=2\", \"a*=3\"]\n", "entry 3: the same prefix as entry 1" },
+	{ "[sharding]\nstrategy = \"list\"\nsplit_points = [\"m\"]\n", "sharding.split_points: only for strategy = \"range\"" },
 	{ "[node]\ncluster_key_file = \"/k\"\nclient_key_file = \"/k\"\n", "v.toml:3: node.client_key_file: must not be node.cluster_key_file" },
 	{ "[node]\ndata_dir = \"\"\n", "v.toml:2: node.data_dir: must not be empty" },
 	{ "[node]\nzone = \"rack 1\"\n", "v.toml:2: node.zone: \"rack 1\": only letters, digits" },
@@ -120,6 +129,21 @@ static void test_invalid(void **state)
 	assert_int_equal(check("[sharding]\nstrategy = \"range\"\nshard_count = 3\n"
 			       "split_points = [\"m\", \"ma\"]\n"), 0);
 	assert_int_equal(check("[sharding]\nstrategy = \"range\"\nshard_count = 1\n"), 0);
+	assert_int_equal(check("[sharding]\nstrategy = \"list\"\nshard_count = 4\n"
+			       "assign = [\"a*=1\", \"a=2\", \"x=y=3\", \"*b*=0\"]\n"), 0);
+	const char *key;
+	uint32_t len, shard;
+	bool prefix;
+	assert_true(aeg_config_assign(&cfg, 2, &key, &len, &shard, &prefix));
+	assert_int_equal(len, 3); /* "x=y": the last '=' separates */
+	assert_int_equal(shard, 3);
+	assert_false(prefix);
+	assert_true(aeg_config_assign(&cfg, 3, &key, &len, &shard, &prefix));
+	assert_int_equal(len, 2); /* "*b" */
+	assert_true(prefix);
+	assert_int_equal(check("[sharding]\nstrategy = \"round_robin\"\n"), 0);
+	assert_int_equal(check("[sharding]\nstrategy = \"time\"\ntime_bucket = 86400\n"), 0);
+	assert_int_equal(cfg.time_bucket, 86400);
 	assert_int_equal(check(NODE "workers = 2\npeers = [\"2=10.0.0.1:7102\", "
 			       "\"3=10.0.0.3:7101\"]\n"), 0);
 	assert_int_equal(check("[limits]\nvalue_bytes_max = \"4 MiB\"\n[wal]\n"

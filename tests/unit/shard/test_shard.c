@@ -75,7 +75,8 @@ static void test_params(void **state)
 	BAD(replication_factor, 4);
 	BAD(workers, 0);
 	BAD(workers, AEG_SHARD_WORKERS_MAX + 1);
-	BAD(strategy, 2);
+	BAD(strategy, AEG_SHARD_STRATEGY_MAX + 1);
+	BAD(strategy, AEG_SHARD_TIME); /* no bucket */
 	BAD(strategy, AEG_SHARD_RANGE); /* no splits */
 	BAD(nodes, NULL);
 #undef BAD
@@ -317,6 +318,27 @@ static void round_trip(const struct aeg_shard_map *m, const uint8_t *buf, size_t
 	aeg_shard_map_free(d);
 }
 
+/* Round trip, every truncation (-EMSGSIZE), a trailing byte and every bit
+ * flip (-EINVAL or -EMSGSIZE). */
+static void check_codec(const struct aeg_shard_map *m)
+{
+	size_t len;
+	uint8_t *buf = encode(m, &len);
+	round_trip(m, buf, len);
+	struct aeg_shard_map *d;
+	for (size_t n = 0; n < len; n++)
+		assert_int_equal(aeg_shard_map_decode(&d, buf, n), -EMSGSIZE);
+	buf[len] = 0;
+	assert_int_equal(aeg_shard_map_decode(&d, buf, len + 1), -EINVAL);
+	for (size_t bit = 0; bit < len * 8; bit++) {
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		int rc = aeg_shard_map_decode(&d, buf, len);
+		assert_true(rc == -EINVAL || rc == -EMSGSIZE);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	free(buf);
+}
+
 static void test_codec(void **state)
 {
 	(void)state;
@@ -330,21 +352,7 @@ static void test_codec(void **state)
 	assert_int_equal(aeg_shard_map_build(&maps[0], &p), 0);
 	maps[1] = build(1, 4, NULL, 9, 2);
 	for (int k = 0; k < 2; k++) {
-		size_t len;
-		uint8_t *buf = encode(maps[k], &len);
-		round_trip(maps[k], buf, len);
-		struct aeg_shard_map *d;
-		for (size_t n = 0; n < len; n++)
-			assert_int_equal(aeg_shard_map_decode(&d, buf, n), -EMSGSIZE);
-		buf[len] = 0;
-		assert_int_equal(aeg_shard_map_decode(&d, buf, len + 1), -EINVAL);
-		for (size_t bit = 0; bit < len * 8; bit++) {
-			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-			int rc = aeg_shard_map_decode(&d, buf, len);
-			assert_true(rc == -EINVAL || rc == -EMSGSIZE);
-			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		}
-		free(buf);
+		check_codec(maps[k]);
 		aeg_shard_map_free(maps[k]);
 	}
 }
@@ -450,6 +458,125 @@ static void test_placed_joined(void **state)
 	aeg_shard_map_free(m);
 }
 
+static struct aeg_shard_map *build_strategy(enum aeg_shard_strategy st, const struct aeg_shard_assign *a,
+					     uint32_t n, uint64_t bucket)
+{
+	struct aeg_shard_map_params p = {
+		.epoch = 3, .nodes = make_nodes(1, 4, NULL), .node_count = 4, .shard_count = 8,
+		.replication_factor = 3, .workers = 2, .strategy = st, .assign = a, .assign_count = n,
+		.time_bucket = bucket,
+	};
+	struct aeg_shard_map *m = NULL;
+	assert_int_equal(aeg_shard_map_build(&m, &p), 0);
+	return m;
+}
+
+static uint32_t key_shard(const struct aeg_shard_map *m, const char *key)
+{
+	return aeg_shard_for_key(m, key, strlen(key));
+}
+
+/* list: exact assignments first, then the longest prefix, else hash;
+ * round_robin: "<shard>/..." keys; time: leading decimal times by bucket.
+ * Each survives the codec and aeg_shard_map_placed, and bad parameters are
+ * refused. */
+static void test_strategies(void **state)
+{
+	(void)state;
+	struct aeg_shard_map *h = build_strategy(AEG_SHARD_HASH, NULL, 0, 0);
+	struct aeg_shard_assign a[] = {
+		{ "tenant:acme:", 12, 5, true }, { "tenant:", 7, 2, true }, { "tenant:acme:boss", 16, 7, false },
+		{ "hot", 3, 1, false }, { "tenant:acme:", 12, 6, false }, { "t", 1, 4, true },
+	};
+	struct aeg_shard_map *l = build_strategy(AEG_SHARD_LIST, a, 6, 0);
+	assert_int_equal(aeg_shard_map_assign_count(l), 6);
+	assert_int_equal(key_shard(l, "tenant:acme:boss"), 7);   /* exact beats prefixes */
+	assert_int_equal(key_shard(l, "tenant:acme:bossy"), 5);  /* the longest prefix */
+	assert_int_equal(key_shard(l, "tenant:acme:"), 6);       /* exact, though also a prefix */
+	assert_int_equal(key_shard(l, "tenant:other"), 2);
+	assert_int_equal(key_shard(l, "tenan"), 4);              /* "t" */
+	assert_int_equal(key_shard(l, "hot"), 1);
+	assert_int_equal(key_shard(l, "hotter"), key_shard(h, "hotter")); /* exact only: the rest by hash */
+	assert_int_equal(key_shard(l, "zebra"), key_shard(h, "zebra"));
+	struct aeg_shard_assign first;
+	assert_int_equal(aeg_shard_map_assign(l, 0, &first), 0);
+	assert_int_equal(first.len, 3);  /* "hot" sorts first */
+	assert_int_equal(aeg_shard_map_assign(l, 6, &first), -EINVAL);
+
+	struct aeg_shard_map *r = build_strategy(AEG_SHARD_ROUND_ROBIN, NULL, 0, 0);
+	assert_int_equal(key_shard(r, "3/a"), 3);
+	assert_int_equal(key_shard(r, "0/"), 0);
+	assert_int_equal(key_shard(r, "7/x/y"), 7);
+	const char *by_hash[] = { "8/a", "03/a", "3", "3a/b", "/3", "", "99999999999999999999/a" };
+	for (uint32_t i = 0; i < sizeof(by_hash) / sizeof(by_hash[0]); i++)
+		assert_int_equal(key_shard(r, by_hash[i]), key_shard(h, by_hash[i]));
+
+	struct aeg_shard_map *t = build_strategy(AEG_SHARD_TIME, NULL, 0, 3600);
+	assert_int_equal(aeg_shard_map_time_bucket(t), 3600);
+	assert_int_equal(key_shard(t, "0"), 0);
+	assert_int_equal(key_shard(t, "3599/x"), 0);
+	assert_int_equal(key_shard(t, "3600"), 1);
+	assert_int_equal(key_shard(t, "1700000000.5"), (1700000000 / 3600) % 8);
+	assert_int_equal(key_shard(t, "1700003600-ev"), (1700003600 / 3600 % 8));
+	const char *t_hash[] = { "x1700000000", "01700000000", "12345678901234567890", "" };
+	for (uint32_t i = 0; i < sizeof(t_hash) / sizeof(t_hash[0]); i++)
+		assert_int_equal(key_shard(t, t_hash[i]), key_shard(h, t_hash[i]));
+
+	/* The codec and placed copies keep what routes. */
+	struct aeg_shard_map *maps[] = { l, r, t };
+	for (uint32_t k = 0; k < 3; k++) {
+		check_codec(maps[k]);
+		size_t len;
+		uint8_t *buf = encode(maps[k], &len);
+		struct aeg_shard_map *d;
+		assert_int_equal(aeg_shard_map_decode(&d, buf, len), 0);
+		assert_int_equal(aeg_shard_map_strategy(d), aeg_shard_map_strategy(maps[k]));
+		assert_int_equal(key_shard(d, "tenant:acme:bossy"), key_shard(maps[k], "tenant:acme:bossy"));
+		assert_int_equal(key_shard(d, "1700003600-ev"), key_shard(maps[k], "1700003600-ev"));
+		assert_int_equal(key_shard(d, "5/ev"), key_shard(maps[k], "5/ev"));
+		aeg_shard_map_free(d);
+		free(buf);
+		uint32_t reps[8 * 3];
+		for (uint32_t s = 0; s < 8; s++)
+			for (uint32_t j = 0; j < 3; j++)
+				reps[s * 3 + j] = (s + j) % 4 + 1;
+		struct aeg_shard_map *p = NULL;
+		assert_int_equal(aeg_shard_map_placed(&p, maps[k], 9, reps, NULL, 0), 0);
+		assert_int_equal(key_shard(p, "tenant:acme:boss"), key_shard(maps[k], "tenant:acme:boss"));
+		assert_int_equal(key_shard(p, "1700003600-ev"), key_shard(maps[k], "1700003600-ev"));
+		assert_int_equal(key_shard(p, "6/ev"), key_shard(maps[k], "6/ev"));
+		assert_int_equal(aeg_shard_map_time_bucket(p), aeg_shard_map_time_bucket(maps[k]));
+		assert_int_equal(aeg_shard_map_assign_count(p), aeg_shard_map_assign_count(maps[k]));
+		aeg_shard_map_free(p);
+	}
+
+	/* Refused: a key twice, a shard past the count, an empty key, a time
+	 * map without a bucket, a bucket or assignments on other strategies. */
+	struct aeg_shard_map_params p = {
+		.epoch = 3, .nodes = make_nodes(1, 4, NULL), .node_count = 4, .shard_count = 8,
+		.replication_factor = 3, .workers = 2, .strategy = AEG_SHARD_LIST, .assign = a, .assign_count = 6,
+	};
+	struct aeg_shard_map *bad = NULL;
+	struct aeg_shard_assign twice[] = { { "k", 1, 1, false }, { "k", 1, 2, false } };
+	p.assign = twice, p.assign_count = 2;
+	assert_int_equal(aeg_shard_map_build(&bad, &p), -EINVAL);
+	struct aeg_shard_assign past[] = { { "k", 1, 8, false } }, empty[] = { { "", 0, 1, false } };
+	p.assign = past, p.assign_count = 1;
+	assert_int_equal(aeg_shard_map_build(&bad, &p), -EINVAL);
+	p.assign = empty;
+	assert_int_equal(aeg_shard_map_build(&bad, &p), -EINVAL);
+	p.assign = a, p.assign_count = 6, p.strategy = AEG_SHARD_HASH;
+	assert_int_equal(aeg_shard_map_build(&bad, &p), -EINVAL);
+	p.assign_count = 0, p.strategy = AEG_SHARD_TIME;
+	assert_int_equal(aeg_shard_map_build(&bad, &p), -EINVAL);
+	p.strategy = AEG_SHARD_HASH, p.time_bucket = 60;
+	assert_int_equal(aeg_shard_map_build(&bad, &p), -EINVAL);
+	p.strategy = AEG_SHARD_STRATEGY_MAX + 1;
+	assert_int_equal(aeg_shard_map_build(&bad, &p), -EINVAL);
+	assert_null(bad);
+	aeg_shard_map_free(h), aeg_shard_map_free(l), aeg_shard_map_free(r), aeg_shard_map_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_strategies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
