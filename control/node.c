@@ -229,6 +229,8 @@ static int replicas_open(struct aeg_node *n)
 				.session_results_max = AEG_CLIENT_SESSION_WINDOW },
 			.segment_bytes = cfg->wal_segment_bytes, .wal_batch_bytes_max = cfg->wal_batch_bytes_max,
 			.wal_dsync = cfg->wal_dsync, .wal_no_sync = !cfg->wal_sync, .client_key = &n->client_key, .log = n->log,
+			.cluster_key = &n->dp.key, .cluster = cfg->cluster_id, .ipv4 = cfg->ipv4,
+			.base_port = cfg->base_port,
 		};
 		int r = aeg_replica_new(&n->rps[w], &rc);
 		if (r != 0) {
@@ -281,9 +283,9 @@ static int serve(struct aeg_node *n, const struct aeg_node_opts *o, char *err, s
 	if (n->rebalance_on)
 		n->rebalance.dn = n->dn;
 	if (n->cfg.join)
-		n->log("joining the cluster of the %u peers: this node holds replicas once it is on record "
-		       "(aegisctl node add %u ADDRESS on a member) and the rebalancer moves some here",
-		       n->cfg.peer_count, n->cfg.node_id);
+		n->log("joining the cluster of the %u peers: this node asks them to record it (or an operator "
+		       "runs aegisctl node add %u ADDRESS on a member); it holds replicas once the rebalancer "
+		       "moves some here", n->cfg.peer_count, n->cfg.node_id);
 	n->ns = (struct aeg_node_status){ .cfg = &n->cfg, .map = n->map, .rps = n->rps, .workers = n->cfg.workers,
 					  .rt = &n->rt, .dn = n->dn, .started_ns = now_ns,
 					  .members = n->members_on ? &n->members : NULL,
@@ -364,6 +366,8 @@ void aeg_node_poll(struct aeg_node *n)
 	if (n->rebalance_on && n->running)
 		node_rebalance_poll(&n->rebalance, n->rps, n->cfg.workers, &n->members, now_ns / 1000000u, n->log,
 				    &n->rt);
+	if (n->rebalance_on && n->running)
+		node_join_poll(&n->join, &n->rebalance, n->rps[0], &n->cfg, now_ns / 1000000u, n->log, &n->rt);
 	if (n->admin != NULL)
 		aeg_admin_poll(n->admin);
 }

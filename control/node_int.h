@@ -15,6 +15,7 @@
 #include "dp_runtime.h"
 #include "local_chan.h"
 #include "node_members.h"
+#include "node_join.h"
 #include "node_rebalance.h"
 #include "node_status.h"
 #include "replica.h"
@@ -47,6 +48,7 @@ struct aeg_node {
 	bool members_on;
 	struct node_rebalance rebalance; /* valid if rebalance_on */
 	bool rebalance_on;
+	struct node_join join;         /* with rebalance_on */
 	pthread_t thread;              /* the slow path unless caller_polls */
 	bool thread_started;
 	bool thread_stop;              /* atomic */

@@ -560,12 +560,15 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 	uint32_t on = inflight_update(nr, now_ms, log);
 	if (!nr->leading)
 		memset(nr->inflight, 0, sizeof(nr->inflight));  /* the new meta leader plans them */
-	uint32_t n_nodes;
+	uint32_t n_nodes, n_dead = 0;
+	struct aeg_ctl_msg dead_msg = { .type = AEG_REPLICA_CTL_META_DEAD, .len = 56 };
 	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(node_rebalance_cluster_map(nr), &n_nodes);
 	for (uint32_t i = 0; i < n_nodes; i++) {
 		const struct aeg_member *m = aeg_members_get(&nm->ms, nodes[i].id);
-		bool gone = m == NULL || m->state == AEG_NODE_LEAVING || m->state == AEG_NODE_LEFT ||
-			    aeg_members_needs_copy(&nm->ms, nodes[i].id, now_ms);
+		bool down_long = aeg_members_needs_copy(&nm->ms, nodes[i].id, now_ms);
+		bool gone = m == NULL || m->state == AEG_NODE_LEAVING || m->state == AEG_NODE_LEFT || down_long;
+		if (down_long && n_dead < 7)
+			dead_msg.arg[n_dead++] = nodes[i].id;
 		uint32_t weight, zone;
 		labels_of(&st.meta, nodes[i].id, &weight, &zone);
 		nr->nodes[i] = (struct aeg_plan_node){ .id = nodes[i].id, .weight = weight, .zone = zone, .eligible = !gone };
@@ -577,6 +580,9 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 				     .rf = aeg_shard_map_replication_factor(nr->map),
 				     .tolerance_pct = nr->cfg->rebalance_tolerance_pct };
 	nr->plan_rc = aeg_plan_moves(&in, copy, nr->planned, NODE_REBALANCE_PLAN_MAX, &nr->n_planned);
+	/* A dead meta voter's vote goes to a learner (worker 0 decides). */
+	if (nr->leading && n_dead > 0)
+		(void)aeg_dp_runtime_ctl_send(rt, 0, &dead_msg);
 	if (!nr->leading || nr->paused)
 		return;
 	reask(nr, workers, now_ms, rt);

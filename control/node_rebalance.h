@@ -17,7 +17,8 @@
  * is finished when the records show it, abandoned (and planned again)
  * after NODE_REBALANCE_MOVE_TIMEOUT_MS.
  *
- * Joins (aegisctl node add): once the "joined" record names a node, every
+ * Joins (aegisctl node add, or the node's own request: node_join.h): once
+ * the "joined" record names a node, every
  * node adds it to its dataplane peers (aeg_dp_runtime_peer_add; DPDK
  * ports resolve its address), to its failure detector and to the map it
  * routes by; the meta leader's worker 0 adds it to the meta group as a

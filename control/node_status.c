@@ -13,6 +13,7 @@
 #include "aegis/shard.h"
 #include "aegis/shard_plan.h"
 #include "ctl_ring.h"
+#include "node_join.h"
 #include "dp_clock.h"
 
 #define GROUPS_MAX_REPORTED 65536
@@ -417,30 +418,19 @@ static void node_add(struct aeg_node_status *ns, const char *line, struct aeg_ad
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"this node keeps no cluster records\"}");
 		return;
 	}
-	const struct node_rebalance *nr = ns->rebalance;
-	uint32_t n_nodes, workers = ns->cfg->workers;
-	const struct aeg_shard_node *nodes = aeg_shard_map_nodes(node_rebalance_cluster_map(nr), &n_nodes);
-	for (uint32_t i = 0; i < n_nodes; i++) {
-		bool same = nodes[i].ipv4 == ipv4 && nodes[i].udp_port_base < port + workers &&
-			    port < (unsigned long)nodes[i].udp_port_base + workers;
-		if (nodes[i].id == id && same) {
-			aeg_admin_reply_printf(out, "{\"ok\":true,\"id\":%llu,\"asked\":\"joined\",\"already\":true}",
-					       (unsigned long long)id);
-			return;
-		}
-		if (nodes[i].id == id || same) {
-			aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"refused: %s node %u's\"}",
-					       nodes[i].id == id ? "the id is" : "the address (its ports) is", nodes[i].id);
-			return;
-		}
-	}
-	if (nr->n_joined >= AEG_REPLICA_JOINED_MAX) {
-		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"refused: %u nodes joined already (the most "
-				       "the meta records hold)\"}", nr->n_joined);
+	char refusal[128];
+	int rc = node_join_check(ns->rebalance, ns->cfg->workers, (uint32_t)id, ipv4, (uint32_t)port, refusal,
+				 sizeof(refusal));
+	if (rc == 1) {
+		aeg_admin_reply_printf(out, "{\"ok\":true,\"id\":%llu,\"asked\":\"joined\",\"already\":true}",
+				       (unsigned long long)id);
 		return;
 	}
-	struct aeg_ctl_msg m = { .type = AEG_REPLICA_CTL_META_JOIN, .len = 24, .arg = { id, ipv4, port } };
-	int rc = aeg_dp_runtime_ctl_send(ns->rt, 0, &m);
+	if (rc < 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"refused: %s\"}", refusal);
+		return;
+	}
+	rc = node_join_ask_meta(ns->rt, (uint32_t)id, ipv4, (uint32_t)port);
 	if (rc != 0) {
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker 0: %s\"}", strerror(-rc));
 		return;

@@ -204,6 +204,31 @@ static uint32_t route_leader(struct aeg_client *c, uint32_t shard)
 	return cur;
 }
 
+/* Reads at ONE: any replica answers from what it applied, so they spread
+ * over the shard's replicas (by seq, the next one on each resend), not
+ * suspected ones first; a replica that lost the shard redirects. */
+static bool read_any_replica(const struct aeg_client *c, const struct aeg_client_op *op)
+{
+	uint8_t level = op->consistency != AEG_CLIENT_DEFAULT ? op->consistency : c->cfg.consistency;
+	return level == AEG_CLIENT_ONE && (op->op == AEG_CLIENT_GET || op->op == AEG_CLIENT_SCAN);
+}
+
+static uint32_t route_replica(struct aeg_client *c, const struct aeg_client_op *op, uint32_t shard)
+{
+	uint32_t n;
+	const uint32_t *r = aeg_shard_replicas(c->map, shard, &n);
+	uint64_t at = op->priv.seq + op->priv.attempts;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t cand = r[(at + k) % n];
+		if (!node_suspect(c, cand)) {
+			if (cand != c->leader[shard])
+				c->stats.replica_reads++;
+			return cand;
+		}
+	}
+	return route_leader(c, shard);
+}
+
 bool client_route(struct aeg_client *c, struct aeg_client_op *op)
 {
 	if ((op->priv.flags & OPF_INTERNAL)) {
@@ -227,7 +252,7 @@ bool client_route(struct aeg_client *c, struct aeg_client_op *op)
 	uint32_t shard = op->op == AEG_CLIENT_SCAN ? op->shard : aeg_shard_for_key(c->map, op->key, op->key_len);
 	if (shard >= c->shard_count)
 		shard = 0; /* a SCAN of a shard the new map lacks: the node says STALE_EPOCH, never data */
-	uint32_t leader = route_leader(c, shard);
+	uint32_t leader = read_any_replica(c, op) ? route_replica(c, op, shard) : route_leader(c, shard);
 	int rc = aeg_shard_addr(c->map, shard, leader, &op->priv.ipv4, &op->priv.port);
 	assert(rc == 0);
 	(void)rc;

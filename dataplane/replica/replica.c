@@ -638,6 +638,10 @@ void aeg_replica_on_raw(void *arg, struct aeg_worker *w, const struct aeg_pkt *p
 		rp->st.client_drops++;  /* the local channels' address: never from the wire */
 		return;
 	}
+	if (pkt->len >= 4 && pkt->data[0] == 'A' && pkt->data[1] == 'E' && pkt->data[2] == 'G' && pkt->data[3] == 'J') {
+		rp_join_heard(rp, pkt);
+		return;
+	}
 	rp_client_datagram(rp, pkt);
 }
 

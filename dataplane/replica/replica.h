@@ -51,6 +51,10 @@ struct aeg_replica_config {
 	bool wal_dsync;
 	bool wal_no_sync;  /* NOT DURABLE (wal.sync = false) */
 	const struct aeg_wire_key *client_key;
+	const struct aeg_wire_key *cluster_key; /* join requests (aegis/join_req.h) */
+	uint32_t cluster;                  /* node.cluster_id */
+	uint32_t ipv4;                     /* this node's address and base port: its */
+	uint16_t base_port;                /* own join requests */
 	uint32_t dgram_bytes_max;          /* frames: client replies, Raft appends; 0: 1472 */
 	uint64_t snap_bytes_per_s;         /* this worker's snapshot chunks at most this fast; 0: unpaced */
 	void (*log)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -155,6 +159,16 @@ struct aeg_replica_move_status {
  * path found it so for rebalance.orphan_ms): dropped if its group still
  * knows no leader and this node does not lead it (logged). */
 #define AEG_REPLICA_CTL_DROP_ORPHAN 11u
+/* JOIN_ASK (worker 0 of a node started with node.join): sends this node's
+ * join request (aegis/join_req.h) to worker 0 of every node of its map
+ * (the members it was given). */
+#define AEG_REPLICA_CTL_JOIN_ASK 12u
+/* META_DEAD (worker 0 of the node whose detector the meta leader's node
+ * is): arg[0..6] the nodes DOWN for membership.rereplicate_ms (0: none),
+ * sent every poll while there are some: a meta voter among them gives its
+ * vote to a healthy caught-up learner as a drained one does. Forgotten
+ * RP_META_DEAD_MS after the last. */
+#define AEG_REPLICA_CTL_META_DEAD 13u
 #define AEG_REPLICA_ZONE_BYTES 32
 
 /* A node that joined after the cluster formed ("joined" record). */
@@ -231,6 +245,12 @@ struct aeg_replica_status {
 	uint64_t moves_started, moves_done, moves_failed, replicas_created, replicas_dropped;
 	uint32_t n_moves;
 	struct aeg_replica_move_status moves[8];
+	/* Worker 0: the last join request heard (aegis/join_req.h), join_seq
+	 * counting them; the control plane relays new ones to the meta group. */
+	uint64_t join_seq;
+	uint32_t join_id, join_ipv4;
+	uint16_t join_port;
+	uint64_t join_refused;  /* datagrams that looked like one but did not verify */
 	uint64_t placed_seq;  /* moves finished here; the last ones in placed[seq % RING] */
 	struct aeg_replica_placed placed[AEG_REPLICA_PLACED_RING];
 };

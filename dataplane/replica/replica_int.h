@@ -33,6 +33,7 @@
 #define RP_SNAP_SLOT_BYTES (256u << 20)    /* largest snapshot received */
 #define RP_REASM_SLOTS 8           /* large client values arriving at once */
 #define RP_SCANS_MAX 16            /* SCAN reads in flight per worker (each walks a shard) */
+#define RP_META_DEAD_MS 1000       /* a META_DEAD list holds this long unless sent again */
 
 enum rp_kind { RP_FREE = 0, RP_WRITE, RP_READ };
 
@@ -161,6 +162,8 @@ struct aeg_replica {
 	/* nodes that joined after the cluster formed (the "joined" record) */
 	struct aeg_replica_joined meta_joined[AEG_REPLICA_JOINED_MAX];
 	uint32_t meta_n_joined;
+	uint32_t meta_dead[7];           /* META_DEAD: nodes DOWN long enough to lose a meta vote */
+	uint64_t meta_dead_ms;           /* when they were last sent */
 	uint64_t meta_joined_index;      /* the "joined" record's entry */
 	uint64_t meta_join_index;        /* the last "joined" proposal's entry (leader) */
 	uint64_t meta_learner_ms;        /* the last learner added to the meta group */
@@ -286,6 +289,10 @@ void rp_peers_from_map(struct aeg_replica *rp);
 
 /* replica_client.c */
 void rp_client_datagram(struct aeg_replica *rp, const struct aeg_pkt *pkt);
+/* replica_join.c: a join request heard (worker 0 publishes it), and ours
+ * sent to every member (JOIN_ASK). */
+void rp_join_heard(struct aeg_replica *rp, const struct aeg_pkt *pkt);
+void rp_join_ask(struct aeg_replica *rp);
 void rp_propose_staged(struct aeg_replica *rp);
 /* An entry of group was applied with result res (NULL: not a client write). */
 void rp_client_applied(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_raft_entry *e,

@@ -433,6 +433,14 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 	case AEG_REPLICA_CTL_DROP_ORPHAN:
 		rp_place_drop_orphan(rp, m->arg[0]);
 		return;
+	case AEG_REPLICA_CTL_JOIN_ASK:
+		rp_join_ask(rp);
+		return;
+	case AEG_REPLICA_CTL_META_DEAD:
+		for (uint32_t i = 0; i < 7; i++)
+			rp->meta_dead[i] = m->arg[i] <= UINT32_MAX ? (uint32_t)m->arg[i] : 0;
+		rp->meta_dead_ms = rp->now_ms;
+		return;
 	case AEG_REPLICA_CTL_META_STATE:
 		if (m->arg[1] > AEG_NODE_LEFT || m->arg[0] == 0 || m->arg[0] > UINT32_MAX)
 			break;
@@ -642,6 +650,17 @@ void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out
  * learner on a HEALTHY node that has the whole log (the lowest id): one
  * config change (joint consensus: both majorities until it is in), the old
  * voter stays a learner (its node keeps the records). 1 if proposed. */
+/* DOWN for rereplicate_ms as the meta leader's node sees it (META_DEAD). */
+static bool dead(const struct aeg_replica *rp, uint32_t id)
+{
+	if (rp->meta_dead_ms == 0 || rp->now_ms - rp->meta_dead_ms > RP_META_DEAD_MS)
+		return false;
+	for (uint32_t i = 0; i < 7; i++)
+		if (rp->meta_dead[i] == id)
+			return true;
+	return false;
+}
+
 static int voter_replace(struct aeg_replica *rp, struct aeg_raft *r, const struct aeg_raft_status *rs,
 			 struct aeg_raft_conf *conf)
 {
@@ -651,7 +670,8 @@ static int voter_replace(struct aeg_replica *rp, struct aeg_raft *r, const struc
 		if (conf->roles[i] & AEG_RAFT_MEMBER_VOTER_OUT)
 			return 0;  /* joint: the change under way first */
 		uint8_t st = meta_record(rp, conf->ids[i], &idx);
-		if (conf->roles[i] == AEG_RAFT_MEMBER_VOTER && out < 0 && (st == AEG_NODE_LEAVING || st == AEG_NODE_LEFT))
+		if (conf->roles[i] == AEG_RAFT_MEMBER_VOTER && out < 0 &&
+		    (st == AEG_NODE_LEAVING || st == AEG_NODE_LEFT || dead(rp, conf->ids[i])))
 			out = (int)i;
 		const struct aeg_raft_progress *pr = aeg_raft_progress_of(r, conf->ids[i]);
 		if (conf->roles[i] == AEG_RAFT_MEMBER_LEARNER && st == AEG_NODE_HEALTHY && pr != NULL &&
@@ -667,7 +687,7 @@ static int voter_replace(struct aeg_replica *rp, struct aeg_raft *r, const struc
 	aeg_gd_touch(rp->gd, rp->meta->group);
 	if (rc == 0)
 		rp_log(rp, "meta: node %u's vote in the meta group goes to node %u (node %u is %s)", gone, comes, gone,
-		       aeg_node_state_name(meta_record(rp, gone, &idx)));
+		       dead(rp, gone) ? "down for membership.rereplicate_ms" : aeg_node_state_name(meta_record(rp, gone, &idx)));
 	return rc == 0;
 }
 

@@ -5,13 +5,15 @@
 # aegis-bench writes for the whole churn and records every acknowledged
 # write (--record); a first load without moves gives the p99 to compare.
 # Then:
-#   add 2 nodes (aegis-cluster add: aegisctl node add on a member, the new
-#     node started with node.join = true): the rebalancer moves replicas
-#     onto each until it holds its share;
+#   add 2 nodes (aegis-cluster add: node 6 recorded by aegisctl node add on
+#     a member, node 7 by its own join requests; each started with
+#     node.join = true): the rebalancer moves replicas onto each until it
+#     holds its share;
 #   drain node 5 (aegisctl node drain 5 --wait): it ends with no replica,
 #     its meta vote goes to a healthy learner, node remove 5 is accepted;
 #   kill -9 node 4 and keep it down: once DOWN for
-#     membership.rereplicate_ms its replicas are copied elsewhere.
+#     membership.rereplicate_ms its replicas are copied elsewhere and its
+#     meta vote goes to a healthy learner (node 7).
 # Then node 4 (drained while down) restarts: the replicas it still holds
 # are orphans (off the records, no leader) and go after
 # rebalance.orphan_ms; both records verify again.
@@ -95,10 +97,14 @@ log "under load: add 2 nodes, drain node 5, kill -9 node 4"
 load churn 50 rec1
 sleep 2
 for n in 6 7; do
-	out=$(ac add --wait --timeout 120 2>&1) || fail "add node $n: $out"
+	# Node 7 asks the members itself (no aegisctl node add).
+	self=; [ "$n" = 7 ] && self=--self
+	out=$(ac add --wait --timeout 120 $self 2>&1) || fail "add node $n: $out"
 	log "  $(echo "$out" | tail -1)"
 	[ -S "$D/n$n/aegisd.sock" ] || fail "node $n has no admin socket after add"
 done
+grep -q "join: node 7 at .* asked the meta group to record it" "$D"/n[1-5].log ||
+	fail "no member logged relaying node 7's join request"
 log "  replicas on record: $(rec_of 1 | cut -d' ' -f3-)"
 out=$("$CTL" --socket "$D/n1/aegisd.sock" --timeout 120 node drain 5 --wait 2>&1) || fail "node drain 5 --wait: $out"
 log "  $(echo "$out" | tail -1)"
@@ -136,6 +142,9 @@ while :; do
 	[ -n "$lead" ] && [ "$lead" != 4 ] || lead=1
 done
 log "  node 4's replicas re-replicated $((SECONDS - t_kill)) s after kill -9"
+# Node 4 was a meta voter: DOWN for rereplicate_ms, its vote goes to a
+# healthy learner (node 7) without a drain.
+wait_not_voter 4
 settled "$lead" 90
 wait "$BENCH_PID" || fail "aegis-bench (churn) failed (exit $?)"
 p99_churn=$(writes_ok churn) || fail "writes failed during the churn"

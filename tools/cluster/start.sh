@@ -237,10 +237,11 @@ layout_added() {
 # add), then started with node.join = true in a namespace of its own; the
 # rebalancer moves replicas onto it (--wait: until it holds its share).
 cmd_add() {
-	local wait=0 secs=90 i j via="" end t0
+	local wait=0 secs=90 i j via="" end t0 self=0
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--wait) wait=1 ;;
+		--self) self=1 ;;
 		--timeout) secs=${2:?}; shift ;;
 		*) usage_error "add: unknown option $1" ;;
 		esac
@@ -260,11 +261,20 @@ cmd_add() {
 	config "$i"
 	if [ "$AC_TRANSPORT" = udp ]; then arm "n$i" "p$i" "$AC_WORKERS" "$(node_ip "$i")"; else arm "n$i" "p$i" "$AC_WORKERS"; fi
 	in_ns br ip link set "p$i" master br0 && in_ns br ip link set "p$i" up || die "bridge port p$i"
-	"$AC_BUILD/tools/aegisctl" --socket "$(admin_sock "$via")" --timeout 10 node add "$i" "$(node_ip "$i"):$AC_PORT" ||
+	# --self: no operator step; the node asks the members itself.
+	[ "$self" = 1 ] ||
+		"$AC_BUILD/tools/aegisctl" --socket "$(admin_sock "$via")" --timeout 10 node add "$i" "$(node_ip "$i"):$AC_PORT" ||
 		die "add: node $via did not record node $i"
 	node_start "$i"
 	end=$(($(now_us) + secs * 1000000))
 	wait_ready "$end" "$i"
+	if [ "$self" = 1 ]; then
+		# Its own view of the records: the members relayed its request.
+		until grep -q "join: on record as node $i" "$DIR/n$i.log"; do
+			[ "$(now_us)" -lt "$end" ] || die "add: node $i is not on record after $secs s (see $DIR/n$i.log)"
+			sleep 0.2
+		done
+	fi
 	echo "$PROG: node $i joined at $(node_ip "$i"):$AC_PORT in $(tenths $(($(now_us) - t0))) s (log: $DIR/n$i.log)"
 	[ "$wait" = 1 ] || return 0
 	"$AC_BUILD/tools/aegisctl" --socket "$(admin_sock "$via")" --timeout "$secs" node add "$i" \

@@ -6,8 +6,10 @@
  * the nodes do (aegis/shard.h: key -> shard -> its leader, to the port of
  * worker shard % workers) and speaks aegis/client_proto.h.
  *
- * Routing: the leader of each shard is cached, starting with the map's
- * preferred leader; NOT_LEADER moves the cache to the hint (or the next
+ * Routing: reads at consistency ONE go to any replica of the shard (spread
+ * by sequence number over the replicas; any replica answers from what it
+ * applied); everything else to the shard's leader. The leader of each
+ * shard is cached, starting with the map's preferred leader; NOT_LEADER moves the cache to the hint (or the next
  * replica when there is none); STALE_EPOCH refetches the map and routes
  * again; a timeout resends the request with the SAME seq (the first retry to
  * the same node, later ones to the next replica), so a write applies once
@@ -263,6 +265,7 @@ struct aeg_client_stats {
 	uint64_t send_errors;    /* datagrams the kernel refused (no route ...): lost */
 	uint64_t retransmits;    /* timeouts that resent */
 	uint64_t redirects;      /* NOT_LEADER */
+	uint64_t replica_reads;  /* reads at ONE sent to a replica that is not the cached leader */
 	uint64_t stale_epochs;   /* STALE_EPOCH answers */
 	uint64_t map_fetches;
 	uint64_t timeouts;       /* ops given up */

@@ -118,7 +118,10 @@ static void handle(struct fake *f, uint32_t node, uint32_t worker, uint64_t clie
 	}
 	if (worker != aeg_shard_worker(q->shard, FAKE_WORKERS))
 		f->wrong_worker++;
-	if (f->leader[q->shard] != node) {
+	bool any = q->consistency == AEG_CLIENT_ONE && (q->op == AEG_CLIENT_GET || q->op == AEG_CLIENT_SCAN);
+	if (any)
+		f->replica_reads[node]++;
+	if (f->leader[q->shard] != node && !any) {
 		f->not_leader++;
 		s->status = AEG_CLIENT_NOT_LEADER;
 		s->leader_hint = f->hint ? f->leader[q->shard] : 0;

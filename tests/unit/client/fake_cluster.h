@@ -55,6 +55,7 @@ struct fake {
 	uint64_t dgrams, items, applied, duplicates, not_leader, stale, maps;
 	uint64_t wrong_shard, wrong_worker, parse_drops;
 	uint64_t by_node[FAKE_NODES + 1];
+	uint64_t replica_reads[FAKE_NODES + 1]; /* ONE reads each node answered */
 	uint64_t to_dead[FAKE_NODES + 1];
 
 	struct aeg_client_reasm reasm;

@@ -692,6 +692,35 @@ static void test_strategies(void **state)
 	fake_set_strategy(&fk, AEG_SHARD_HASH);
 }
 
+/* Reads at ONE spread over every replica (any replica answers them);
+ * QUORUM reads and writes stay with the leader. */
+static void test_read_any_replica(void **state)
+{
+	(void)state;
+	struct aeg_client *c = open_client(100, 5);
+	assert_int_equal(aeg_client_put(c, "spread", 6, "v", 1, 0, NULL), 0);
+	fake_lock(&fk);
+	uint64_t before[FAKE_NODES + 1], nl0 = fk.not_leader;
+	memcpy(before, fk.replica_reads, sizeof(before));
+	fake_unlock(&fk);
+	for (int i = 0; i < 300; i++) {
+		char buf[8];
+		uint32_t len = sizeof(buf);
+		assert_int_equal(aeg_client_get(c, "spread", 6, buf, &len, AEG_CLIENT_ONE, NULL), 0);
+		len = sizeof(buf);
+		assert_int_equal(aeg_client_get(c, "spread", 6, buf, &len, AEG_CLIENT_QUORUM, NULL), 0);
+	}
+	struct aeg_client_stats st;
+	aeg_client_get_stats(c, &st);
+	fake_lock(&fk);
+	for (uint32_t n = 1; n <= FAKE_NODES; n++)
+		assert_true(fk.replica_reads[n] - before[n] >= 60); /* about 100 each */
+	assert_int_equal(fk.not_leader, nl0); /* the quorum reads went to the leader */
+	fake_unlock(&fk);
+	assert_true(st.replica_reads >= 120);
+	aeg_client_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -710,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_submit_checks),
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_strategies),
+		cmocka_unit_test(test_read_any_replica),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
