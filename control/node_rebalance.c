@@ -310,49 +310,44 @@ static void reask(struct node_rebalance *nr, uint32_t workers, uint64_t now_ms, 
 }
 
 /* Leadership to each shard's preferred replica (rebalance.leaders). */
-static void leaders(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
-		    const struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+/* A shard this node has led for NODE_REBALANCE_LEAD_GRACE_MS goes to its
+ * preferred replica when that one is a HEALTHY voter (one transfer a
+ * second per node, a shard again after 30 s). true: a transfer was asked. */
+static bool leader_step(struct node_rebalance *nr, uint32_t w, const struct aeg_replica_group_status *g,
+			const struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
+			struct aeg_dp_runtime *rt)
 {
-	static __thread struct aeg_replica_status st;
-	uint32_t count = aeg_shard_map_shard_count(nr->map), rf = aeg_shard_map_replication_factor(nr->map);
-	if (!nr->cfg->rebalance_leaders || nr->epoch == 0 || now_ms - nr->last_transfer_ms < 1000)
-		return;
-	for (uint32_t w = 0; w < workers; w++) {
-		uint32_t n = aeg_replica_status_read(rps[w], &st, nr->groups, count + 2);
-		for (uint32_t i = 0; i < n && i < count + 2; i++) {
-			const struct aeg_replica_group_status *g = &nr->groups[i];
-			if (g->shard >= count || g->role != AEG_RAFT_LEADER || g->lead != nr->cfg->node_id)
-				continue;
-			if (nr->lead_term[g->shard] != g->term) {
-				nr->lead_term[g->shard] = g->term;
-				nr->lead_since_ms[g->shard] = now_ms;
-			}
-			if (now_ms - nr->lead_since_ms[g->shard] < NODE_REBALANCE_LEAD_GRACE_MS)
-				continue;
-			uint32_t pref = nr->place[(size_t)g->shard * rf];
-			const struct aeg_member *m = aeg_members_get(&nm->ms, pref);
-			bool voter = false;
-			for (uint32_t k = 0; k < g->n_members; k++)
-				voter |= g->members[k] == pref && g->member_roles[k] == AEG_RAFT_MEMBER_VOTER;
-			if (pref == nr->cfg->node_id || !voter || m == NULL || m->state != AEG_NODE_HEALTHY ||
-			    (nr->transfer_ms[g->shard] != 0 && now_ms - nr->transfer_ms[g->shard] < 30000))
-				continue;
-			struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_LEADER_TRANSFER, .len = 16, .arg = { g->shard, pref } };
-			if (aeg_dp_runtime_ctl_send(rt, (uint16_t)w, &c) != 0)
-				return;
-			nr->transfer_ms[g->shard] = now_ms;
-			nr->last_transfer_ms = now_ms;
-			nr->transfers++;
-			log("rebalance: shard %u's leadership to its preferred replica, node %u", g->shard, pref);
-			return;
-		}
+	uint32_t rf = aeg_shard_map_replication_factor(nr->map);
+	if (g->role != AEG_RAFT_LEADER || g->lead != nr->cfg->node_id)
+		return false;
+	if (nr->lead_term[g->shard] != g->term) {
+		nr->lead_term[g->shard] = g->term;
+		nr->lead_since_ms[g->shard] = now_ms;
 	}
+	if (now_ms - nr->lead_since_ms[g->shard] < NODE_REBALANCE_LEAD_GRACE_MS)
+		return false;
+	uint32_t pref = nr->place[(size_t)g->shard * rf];
+	const struct aeg_member *m = aeg_members_get(&nm->ms, pref);
+	bool voter = false;
+	for (uint32_t k = 0; k < g->n_members; k++)
+		voter |= g->members[k] == pref && g->member_roles[k] == AEG_RAFT_MEMBER_VOTER;
+	if (pref == nr->cfg->node_id || !voter || m == NULL || m->state != AEG_NODE_HEALTHY ||
+	    (nr->transfer_ms[g->shard] != 0 && now_ms - nr->transfer_ms[g->shard] < 30000))
+		return false;
+	struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_LEADER_TRANSFER, .len = 16, .arg = { g->shard, pref } };
+	if (aeg_dp_runtime_ctl_send(rt, (uint16_t)w, &c) != 0)
+		return true;  /* the ring is full: next poll */
+	nr->transfer_ms[g->shard] = now_ms;
+	nr->last_transfer_ms = now_ms;
+	nr->transfers++;
+	log("rebalance: shard %u's leadership to its preferred replica, node %u", g->shard, pref);
+	return true;
 }
 
 /* The meta leader spreads preferred leaders (slot 0 on record) over the
  * healthy nodes that may hold replicas: a shard whose preferred node has at
  * least two more than another of its voters gets that one first (a record;
- * leaders() then moves the leadership). One a second. */
+ * leader_step then moves the leadership). One a second. */
 static void spread_preferred(struct node_rebalance *nr, const struct node_members *nm, uint64_t now_ms,
 			     node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
 {
@@ -449,34 +444,48 @@ static void prefs_watch(struct node_rebalance *nr, uint64_t now_ms)
 }
 
 /* Replicas here the records do not list (node_rebalance.h, "Orphans"). */
-static void orphans(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers, uint64_t now_ms,
-		    node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+/* A replica here off the records, of an active shard, leaderless for
+ * rebalance.orphan_ms: dropped (the worker checks again). */
+static void orphan_step(struct node_rebalance *nr, uint32_t w, const struct aeg_replica_group_status *g,
+			uint64_t now_ms, node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+{
+	bool orphan = !holds(nr, g->shard, nr->cfg->node_id) && nr->states[g->shard] == AEG_SHARD_ACTIVE &&
+		      g->lead == 0 && g->role != AEG_RAFT_LEADER;
+	if (!orphan) {
+		nr->orphan_since_ms[g->shard] = 0;
+		return;
+	}
+	if (nr->orphan_since_ms[g->shard] == 0)
+		nr->orphan_since_ms[g->shard] = now_ms;
+	if (now_ms - nr->orphan_since_ms[g->shard] < nr->cfg->rebalance_orphan_ms)
+		return;
+	struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_DROP_ORPHAN, .len = 8, .arg = { g->shard } };
+	if (aeg_dp_runtime_ctl_send(rt, (uint16_t)w, &c) != 0)
+		return;
+	log("rebalance: shard %u: the replica here is not on record and has had no leader for %llu ms: "
+	    "dropping it (an orphan)", g->shard, (unsigned long long)(now_ms - nr->orphan_since_ms[g->shard]));
+	nr->orphan_since_ms[g->shard] = now_ms;  /* asked again after another period if still here */
+	nr->orphans_dropped++;
+}
+
+/* One pass over every worker's groups (one status read each): orphans,
+ * and leaderships handed to preferred replicas (one per poll at most). */
+static void groups_pass(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
+			const struct node_members *nm, uint64_t now_ms, node_rebalance_log_fn log,
+			struct aeg_dp_runtime *rt)
 {
 	static __thread struct aeg_replica_status st;
 	uint32_t count = aeg_shard_map_shard_count(nr->map);
+	bool leaders = nr->cfg->rebalance_leaders && nr->epoch != 0 && now_ms - nr->last_transfer_ms >= 1000;
 	for (uint32_t w = 0; w < workers; w++) {
 		uint32_t n = aeg_replica_status_read(rps[w], &st, nr->groups, count + 2);
 		for (uint32_t i = 0; i < n && i < count + 2; i++) {
 			const struct aeg_replica_group_status *g = &nr->groups[i];
 			if (g->shard >= count)
 				continue;
-			bool orphan = !holds(nr, g->shard, nr->cfg->node_id) && nr->states[g->shard] == AEG_SHARD_ACTIVE &&
-				      g->lead == 0 && g->role != AEG_RAFT_LEADER;
-			if (!orphan) {
-				nr->orphan_since_ms[g->shard] = 0;
-				continue;
-			}
-			if (nr->orphan_since_ms[g->shard] == 0)
-				nr->orphan_since_ms[g->shard] = now_ms;
-			if (now_ms - nr->orphan_since_ms[g->shard] < nr->cfg->rebalance_orphan_ms)
-				continue;
-			struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_DROP_ORPHAN, .len = 8, .arg = { g->shard } };
-			if (aeg_dp_runtime_ctl_send(rt, (uint16_t)w, &c) != 0)
-				continue;
-			log("rebalance: shard %u: the replica here is not on record and has had no leader for %llu ms: "
-			    "dropping it (an orphan)", g->shard, (unsigned long long)(now_ms - nr->orphan_since_ms[g->shard]));
-			nr->orphan_since_ms[g->shard] = now_ms;  /* asked again after another period if still here */
-			nr->orphans_dropped++;
+			orphan_step(nr, w, g, now_ms, log, rt);
+			if (leaders && leader_step(nr, w, g, nm, now_ms, log, rt))
+				leaders = false;
 		}
 	}
 }
@@ -554,9 +563,8 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 		return;
 	joins(nr, &st.meta, nm, now_ms, log, rt);
 	labels_sync(nr, &st.meta, now_ms, rt);
-	orphans(nr, rps, workers, now_ms, log, rt);
 	map_update(nr, st.meta.place_index, rps, workers, log, rt);
-	leaders(nr, rps, workers, nm, now_ms, log, rt);
+	groups_pass(nr, rps, workers, nm, now_ms, log, rt);
 	uint32_t on = inflight_update(nr, now_ms, log);
 	if (!nr->leading)
 		memset(nr->inflight, 0, sizeof(nr->inflight));  /* the new meta leader plans them */

@@ -32,35 +32,49 @@ static int meta_key(uint32_t node, char *key, size_t cap)
 	return n;
 }
 
+/* The meta store's record "<prefix><id>": 0 with its value (and the entry
+ * that wrote it), or -ENOENT. */
+static int record_of(const struct aeg_replica *rp, const char *prefix, uint32_t id, const uint8_t **v,
+		     uint32_t *vl, uint64_t *index)
+{
+	char key[24];
+	int kl = snprintf(key, sizeof(key), "%s%u", prefix, id);
+	assert(kl > 0 && (size_t)kl < sizeof(key));
+	*index = 0;
+	return aeg_kv_get(rp->meta->kv, key, (uint32_t)kl, v, vl, index) == 0 ? 0 : -ENOENT;
+}
+
+/* The value in lo..max whose name is v, or -1 (a name of a later version). */
+static int named(const uint8_t *v, uint32_t vl, const char *(*name)(uint8_t), uint8_t lo, uint8_t max)
+{
+	for (uint8_t i = lo; i <= max; i++) {
+		const char *n = name(i);
+		if (strlen(n) == vl && memcmp(n, v, vl) == 0)
+			return i;
+	}
+	return -1;
+}
+
 /* The recorded state of node, META_STATE_NONE if none; *index the entry. */
 static uint8_t meta_record(const struct aeg_replica *rp, uint32_t node, uint64_t *index)
 {
-	char key[24];
-	int kl = meta_key(node, key, sizeof(key));
 	const uint8_t *v;
 	uint32_t vl;
-	*index = 0;
-	if (aeg_kv_get(rp->meta->kv, key, (uint32_t)kl, &v, &vl, index) != 0)
+	if (record_of(rp, "node/", node, &v, &vl, index) != 0)
 		return META_STATE_NONE;
-	for (uint8_t st = AEG_NODE_STARTING; st <= AEG_NODE_LEFT; st++) {
-		const char *name = aeg_node_state_name(st);
-		if (strlen(name) == vl && memcmp(name, v, vl) == 0)
-			return st;
-	}
-	return META_STATE_NONE;  /* a record of a later version: shown as none */
+	int st = named(v, vl, aeg_node_state_name, AEG_NODE_STARTING, AEG_NODE_LEFT);
+	return st < 0 ? META_STATE_NONE : (uint8_t)st;
 }
 
 /* The "labels/<id>" record: *weight 0 (and zone "") if none parses. */
 static void labels_record(const struct aeg_replica *rp, uint32_t node, uint32_t *weight, char *zone)
 {
-	char key[24];
-	int kl = snprintf(key, sizeof(key), "labels/%u", node);
 	const uint8_t *v;
 	uint32_t vl;
 	uint64_t index;
 	*weight = 0;
 	zone[0] = '\0';
-	if (aeg_kv_get(rp->meta->kv, key, (uint32_t)kl, &v, &vl, &index) != 0 || vl >= 64)
+	if (record_of(rp, "labels/", node, &v, &vl, &index) != 0 || vl >= 64)
 		return;
 	char text[64], z[AEG_REPLICA_ZONE_BYTES] = "";
 	unsigned w;
@@ -519,19 +533,13 @@ void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *bo
 /* The "state/<i>" record of shard sh (ACTIVE without one). */
 static uint32_t shard_state_record(const struct aeg_replica *rp, uint32_t sh)
 {
-	char key[24];
-	int kl = snprintf(key, sizeof(key), "state/%u", sh);
 	const uint8_t *v;
 	uint32_t vl;
 	uint64_t index;
-	if (aeg_kv_get(rp->meta->kv, key, (uint32_t)kl, &v, &vl, &index) != 0)
+	if (record_of(rp, "state/", sh, &v, &vl, &index) != 0)
 		return AEG_SHARD_ACTIVE;
-	for (uint8_t st = 0; st <= AEG_SHARD_STATE_MAX; st++) {
-		const char *name = aeg_shard_state_name(st);
-		if (strlen(name) == vl && memcmp(name, v, vl) == 0)
-			return st;
-	}
-	return AEG_SHARD_ACTIVE;  /* a state of a later version */
+	int st = named(v, vl, aeg_shard_state_name, 0, AEG_SHARD_STATE_MAX);
+	return st < 0 ? AEG_SHARD_ACTIVE : (uint32_t)st;  /* a state of a later version: active */
 }
 
 /* The placement the records give: the map's replicas, then each
