@@ -238,6 +238,7 @@ static uint8_t status_of_kv(enum aeg_kv_status s)
 	case AEG_KV_TOO_LARGE: return AEG_CLIENT_TOO_LARGE;
 	case AEG_KV_NO_SPACE: return AEG_CLIENT_NO_SPACE;
 	case AEG_KV_SESSION_EXPIRED: return AEG_CLIENT_SESSION_EXPIRED;
+	case AEG_KV_MOVED: return AEG_CLIENT_BUSY;  /* a split moves the key: retry, then the new map */
 	}
 	return AEG_CLIENT_UNAVAILABLE;
 }

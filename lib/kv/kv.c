@@ -49,6 +49,7 @@ const char *aeg_kv_status_name(enum aeg_kv_status s)
 	case AEG_KV_TOO_LARGE: return "too_large";
 	case AEG_KV_NO_SPACE: return "no_space";
 	case AEG_KV_SESSION_EXPIRED: return "session_expired";
+	case AEG_KV_MOVED: return "moved";
 	}
 	return "unknown";
 }
@@ -110,6 +111,8 @@ void kv_state_clear(struct aeg_kv *kv, struct kv_state *st)
 		kv_sess_free(kv, s);
 	}
 	kv_table_free(kv, &st->sess);
+	if (st->fence != NULL)
+		kv_dealloc(kv, st->fence, st->fence_len);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -182,6 +185,13 @@ int aeg_kv_get(const struct aeg_kv *kv, const void *key, uint32_t key_len,
 	if (version != NULL)
 		*version = e->version;
 	return 0;
+}
+
+bool aeg_kv_fence(const struct aeg_kv *kv, const uint8_t **key, uint32_t *key_len)
+{
+	*key = kv->st.fence;
+	*key_len = kv->st.fence_len;
+	return kv->st.fenced;
 }
 
 uint64_t aeg_kv_applied(const struct aeg_kv *kv)
@@ -284,15 +294,87 @@ static void plan_commit(struct aeg_kv *kv, const struct aeg_kv_cmd *c, struct kv
 		st->logical_bytes += kv_logical(p->ent->key_len, p->ent->value_len);
 }
 
+/* FENCE: the new fence's bytes are taken before the old go. */
+static int apply_fence(struct aeg_kv *kv, const struct aeg_kv_cmd *c)
+{
+	struct kv_state *st = &kv->st;
+	uint8_t *f = NULL;
+	if (c->op == AEG_KV_FENCE && c->key_len != 0) {
+		if ((f = kv_alloc(kv, c->key_len)) == NULL)
+			return -ENOMEM;
+		memcpy(f, c->key, c->key_len);
+	}
+	if (st->fence != NULL)
+		kv_dealloc(kv, st->fence, st->fence_len);
+	st->fence = f;
+	st->fence_len = f != NULL ? c->key_len : 0;
+	st->fenced = c->op == AEG_KV_FENCE;
+	return 0;
+}
+
+/* DROP_FROM: the keys >= K are listed first (the only allocation), then
+ * removed one by one (a removal shifts the table, so not while walking it). */
+static int apply_drop_from(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t *dropped)
+{
+	struct kv_state *st = &kv->st;
+	size_t n = 0;
+	for (size_t i = 0; i < st->keys.cap; i++) {
+		const struct kv_ent *e = st->keys.slots[i].p;
+		n += e != NULL && aeg_key_cmp(e->data, e->key_len, c->key, c->key_len) >= 0;
+	}
+	*dropped = n;
+	if (n == 0)
+		return 0;
+	struct kv_ent **v = kv_alloc(kv, n * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < st->keys.cap; i++) {
+		struct kv_ent *e = st->keys.slots[i].p;
+		if (e != NULL && aeg_key_cmp(e->data, e->key_len, c->key, c->key_len) >= 0)
+			v[k++] = e;
+	}
+	assert(k == n);
+	for (size_t j = 0; j < n; j++) {
+		struct kv_ent *e = v[j];
+		size_t slot = key_find(kv, kv_key_hash(kv, e->data, e->key_len), e->data, e->key_len);
+		assert(slot != SIZE_MAX && st->keys.slots[slot].p == e);
+		uint64_t bytes = kv_logical(e->key_len, e->value_len);
+		assert(st->logical_bytes >= bytes);
+		st->logical_bytes -= bytes;
+		kv_table_remove_at(&st->keys, slot);
+		kv_dealloc(kv, e, kv_ent_bytes(e->key_len, e->value_len));
+	}
+	kv_dealloc(kv, v, n * sizeof(*v));
+	return 0;
+}
+
 static int apply_cmd(struct aeg_kv *kv, uint64_t index, const struct aeg_kv_cmd *c,
 		     struct aeg_kv_result *res)
 {
 	struct kv_state *st = &kv->st;
 	uint64_t now_ms = c->time_ms > st->now_ms ? c->time_ms : st->now_ms;
+	if (c->op == AEG_KV_FENCE || c->op == AEG_KV_UNFENCE || c->op == AEG_KV_DROP_FROM) {
+		uint64_t dropped = 0;
+		int rc = c->op == AEG_KV_DROP_FROM ? apply_drop_from(kv, c, &dropped) : apply_fence(kv, c);
+		if (rc != 0)
+			return rc;
+		st->now_ms = now_ms;
+		*res = (struct aeg_kv_result){ .status = AEG_KV_OK, .version = index };
+		return 0;
+	}
 	struct kv_sess_plan sp = { 0 };
 	if (c->seq != 0 && kv_sess_begin(kv, c, now_ms, &sp, res) != 0)
 		return -ENOMEM;
 	bool answered = c->seq != 0 && sp.answered;
+	if (!answered && kv_fenced(st, c->key, c->key_len)) {
+		/* Not applied and not remembered: the write goes to the shard
+		 * that holds the key now, where it applies once. */
+		if (c->seq != 0)
+			kv_sess_abort(kv, &sp);
+		*res = (struct aeg_kv_result){ .status = AEG_KV_MOVED };
+		return 0;
+	}
 	struct kv_plan p = { .slot = SIZE_MAX };
 	if (!answered) {
 		p.hash = kv_key_hash(kv, c->key, c->key_len);

@@ -12,6 +12,10 @@
 
 static bool cmd_valid(const struct aeg_kv_cmd *c)
 {
+	if (c->op == AEG_KV_FENCE || c->op == AEG_KV_UNFENCE || c->op == AEG_KV_DROP_FROM)
+		return c->client_id == 0 && c->seq == 0 && c->seq_floor == 0 && c->expect_version == 0 &&
+		       c->value_len == 0 && (c->key_len == 0 || c->key != NULL) &&
+		       (c->op != AEG_KV_UNFENCE || c->key_len == 0);
 	if (c->op != AEG_KV_PUT && c->op != AEG_KV_DEL && c->op != AEG_KV_CAS)
 		return false;
 	if (c->key_len == 0 || c->key == NULL)
@@ -52,9 +56,11 @@ int aeg_kv_cmd_encode(const struct aeg_kv_cmd *c, uint8_t *buf, size_t cap)
 	aeg_put_varint(&w, c->expect_version);
 	aeg_put_varint(&w, c->time_ms);
 	aeg_put_varint(&w, c->key_len);
-	aeg_put_bytes(&w, c->key, c->key_len);
+	if (c->key_len != 0)
+		aeg_put_bytes(&w, c->key, c->key_len);
 	aeg_put_varint(&w, c->value_len);
-	aeg_put_bytes(&w, c->value, c->value_len);
+	if (c->value_len != 0)
+		aeg_put_bytes(&w, c->value, c->value_len);
 	assert(!w.error && w.len == size);
 	return (int)w.len;
 }

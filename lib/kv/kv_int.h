@@ -78,7 +78,16 @@ struct kv_state {
 	uint64_t now_ms;       /* largest cmd.time_ms applied */
 	uint64_t logical_bytes; /* keys and sessions */
 	uint64_t results;       /* remembered, over all sessions */
+	bool fenced;            /* FENCE: writes of keys >= fence are MOVED */
+	uint8_t *fence;         /* fence_len bytes from the allocator (NULL if 0) */
+	uint32_t fence_len;
 };
+
+/* A write of this key is refused by the fence. */
+static inline bool kv_fenced(const struct kv_state *st, const void *key, uint32_t len)
+{
+	return st->fenced && aeg_key_cmp(key, len, st->fence, st->fence_len) >= 0;
+}
 
 struct aeg_kv {
 	struct aeg_kv_limits lim;

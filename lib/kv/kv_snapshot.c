@@ -45,6 +45,8 @@ size_t aeg_kv_snapshot_size(const struct aeg_kv *kv)
 	}
 	for (const struct kv_sess *s = kv->st.oldest; s != NULL; s = s->newer)
 		n += sess_snap_bytes(s);
+	if (kv->st.fenced)
+		n += aeg_varint_size(kv->st.fence_len) + kv->st.fence_len;
 	return n;
 }
 
@@ -185,7 +187,7 @@ static void put_header(uint8_t *buf, const struct kv_state *st, uint32_t crc)
 	aeg_put_u64(&w, st->keys.len);
 	aeg_put_u64(&w, st->sess.len);
 	aeg_put_u32(&w, crc);
-	aeg_put_u32(&w, 0);
+	aeg_put_u32(&w, st->fenced ? AEG_KV_SNAP_FENCE : 0);
 	assert(!w.error && w.len == AEG_KV_SNAP_HDR_BYTES);
 }
 
@@ -246,6 +248,11 @@ int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap)
 			aeg_put_u8(&w, s->res[i].status);
 		}
 	}
+	if (st->fenced) {
+		aeg_put_varint(&w, st->fence_len);
+		if (st->fence_len != 0)
+			aeg_put_bytes(&w, st->fence, st->fence_len);
+	}
 	assert(!w.error && w.len == size);
 	put_header(buf, st, 0);
 	put_header(buf, st, snap_crc(buf, size));
@@ -254,6 +261,7 @@ int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap)
 
 struct snap_hdr {
 	uint64_t applied, now_ms, keys, sessions;
+	bool fenced;
 };
 
 /* One key or session record as read from the body. */
@@ -307,7 +315,7 @@ static bool check_results(struct aeg_reader *r, const struct snap_sess *s, uint6
 	for (uint64_t i = 0; i < s->count; i++) {
 		struct kv_res x;
 		if (!read_res(r, &x) || x.seq <= prev || x.version > applied ||
-		    x.status > AEG_KV_STATUS_MAX || x.status == AEG_KV_SESSION_EXPIRED)
+		    x.status > AEG_KV_STATUS_MAX || x.status == AEG_KV_SESSION_EXPIRED || x.status == AEG_KV_MOVED)
 			return false;
 		prev = x.seq;
 	}
@@ -326,9 +334,11 @@ static int snap_check(const uint8_t *buf, size_t len, struct snap_hdr *h)
 	h->now_ms = aeg_get_u64(&r);
 	h->keys = aeg_get_u64(&r);
 	h->sessions = aeg_get_u64(&r);
-	uint32_t crc = aeg_get_u32(&r), pad = aeg_get_u32(&r);
-	if (magic != AEG_KV_SNAP_MAGIC || format != AEG_KV_SNAP_FORMAT || pad != 0)
+	uint32_t crc = aeg_get_u32(&r), flags = aeg_get_u32(&r);
+	if (magic != AEG_KV_SNAP_MAGIC || (format != AEG_KV_SNAP_FORMAT && format != AEG_KV_SNAP_FORMAT_V2) ||
+	    (flags & ~AEG_KV_SNAP_FENCE) != 0 || (format == AEG_KV_SNAP_FORMAT_V2 && flags != 0))
 		return -EINVAL;
+	h->fenced = (flags & AEG_KV_SNAP_FENCE) != 0;
 	if (crc != snap_crc(buf, len))
 		return -EINVAL;
 	/* A key takes at least 4 bytes, a session 4: bounds both loops. */
@@ -350,6 +360,12 @@ static int snap_check(const uint8_t *buf, size_t len, struct snap_hdr *h)
 		    !check_results(&r, &s, h->applied))
 			return -EINVAL;
 		last_ms = s.last_ms;
+	}
+	if (h->fenced) {
+		uint32_t fl = aeg_get_varint32(&r);
+		if (r.error || fl > aeg_reader_left(&r))
+			return -EINVAL;
+		(void)aeg_get_bytes(&r, fl);
 	}
 	if (r.error || r.pos != len)
 		return -EINVAL;
@@ -439,6 +455,18 @@ static int snap_build(struct aeg_kv *kv, struct kv_state *st, const uint8_t *buf
 		int rc = build_sess(kv, st, &r, &rs);
 		if (rc != 0)
 			return rc;
+	}
+	if (h->fenced) {
+		uint32_t fl = aeg_get_varint32(&r);
+		const uint8_t *f = aeg_get_bytes(&r, fl);
+		assert(!r.error);
+		st->fenced = true;
+		st->fence_len = fl;
+		if (fl != 0) {
+			if ((st->fence = kv_alloc(kv, fl)) == NULL)
+				return -ENOMEM;
+			memcpy(st->fence, f, fl);
+		}
 	}
 	assert(r.pos == len);
 	return 0;

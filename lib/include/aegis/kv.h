@@ -62,7 +62,19 @@
 
 AEG_API_BEGIN
 
-enum aeg_kv_op { AEG_KV_PUT = 1, AEG_KV_DEL = 2, AEG_KV_CAS = 3 };
+/* FENCE, UNFENCE and DROP_FROM move a key range out of a shard (a range
+ * split, issue [G]): FENCE key K: from then on a write of a key >= K is
+ * answered MOVED and changes nothing (K empty: every key); UNFENCE: no
+ * fence; DROP_FROM key K: every key >= K is deleted (the fence stays).
+ * They carry no session (client_id, seq, seq_floor 0), no value. */
+enum aeg_kv_op {
+	AEG_KV_PUT = 1,
+	AEG_KV_DEL = 2,
+	AEG_KV_CAS = 3,
+	AEG_KV_FENCE = 4,
+	AEG_KV_UNFENCE = 5,
+	AEG_KV_DROP_FROM = 6,
+};
 
 enum aeg_kv_status {
 	AEG_KV_OK = 0,
@@ -71,8 +83,9 @@ enum aeg_kv_status {
 	AEG_KV_TOO_LARGE,        /* key or value over the limit */
 	AEG_KV_NO_SPACE,         /* the shard's memory budget (logical bytes) */
 	AEG_KV_SESSION_EXPIRED,  /* seq older than what the session remembers */
+	AEG_KV_MOVED,            /* the key is at or past the fence: nothing done, nothing remembered */
 };
-#define AEG_KV_STATUS_MAX AEG_KV_SESSION_EXPIRED
+#define AEG_KV_STATUS_MAX AEG_KV_MOVED
 
 /* "ok", "not_found", ... (never NULL; "unknown" for other values). */
 const char *aeg_kv_status_name(enum aeg_kv_status s);
@@ -85,8 +98,10 @@ const char *aeg_kv_status_name(enum aeg_kv_status s);
  *   varint expect_version, varint time_ms, varint key_len, key,
  *   varint value_len, value
  * Format 1 (no seq_floor) is still decoded, with seq_floor 0; encode always
- * writes format 2. Rules: op is PUT, DEL or CAS; key_len >= 1; DEL has no
- * value; PUT and DEL have expect_version 0. Size = key_len + value_len + at
+ * writes format 2. Rules: op is an aeg_kv_op; key_len >= 1 (FENCE and
+ * DROP_FROM: >= 0, UNFENCE: 0); DEL, FENCE, UNFENCE and DROP_FROM have no
+ * value; only CAS has an expect_version; FENCE, UNFENCE and DROP_FROM have
+ * client_id, seq and seq_floor 0. Size = key_len + value_len + at
  * most AEG_KV_CMD_OVERHEAD_MAX. Limits (key/value size) are NOT decode
  * errors: they are results of apply (AEG_KV_TOO_LARGE), so the proposer may
  * skip the check and still every replica answers the same. */
@@ -228,24 +243,33 @@ struct aeg_kv_item {
 int aeg_kv_scan(const struct aeg_kv *kv, const struct aeg_kv_range *r, struct aeg_kv_item *items,
 		uint32_t max, bool *more);
 
+/* The fence (FENCE): true and its key (valid until the next apply,
+ * snapshot load or free), or false. */
+bool aeg_kv_fence(const struct aeg_kv *kv, const uint8_t **key, uint32_t *key_len);
+
 /* Index of the last entry applied (or of the loaded snapshot); 0 at start. */
 uint64_t aeg_kv_applied(const struct aeg_kv *kv);
 
 /* ---- Snapshots ------------------------------------------------------------
  *
- * Format 2, little-endian (format 1, without windows, is refused: -EINVAL):
- *   header (48 bytes): u32 magic "AKVS", u32 format (2), u64 applied,
+ * Format 3, little-endian (format 2, without a fence, still loads; format
+ * 1, without windows, is refused: -EINVAL):
+ *   header (48 bytes): u32 magic "AKVS", u32 format (3), u64 applied,
  *     u64 now_ms, u64 key_count, u64 session_count, u32 crc32c (of the
- *     header with this field zero, then the body), u32 zero
+ *     header with this field zero, then the body), u32 flags (bit 0: a
+ *     fence; format 2: zero)
  *   body: keys in ascending byte order (memcmp, then shorter first), each
  *     varint key_len, varint value_len, varint version, key, value;
  *     then sessions, least recently used first, each varint client_id,
  *     varint floor, varint last_ms, varint result_count, then its results
  *     in ascending seq order (all > floor), each varint seq,
- *     varint version, u8 status (never SESSION_EXPIRED).
+ *     varint version, u8 status (never SESSION_EXPIRED or MOVED);
+ *     then, with flag bit 0, the fence: varint len, key.
  * Equal states give equal bytes (no table layout leaks into it). */
 #define AEG_KV_SNAP_MAGIC 0x53564b41u /* "AKVS" little-endian */
-#define AEG_KV_SNAP_FORMAT 2u
+#define AEG_KV_SNAP_FORMAT 3u
+#define AEG_KV_SNAP_FORMAT_V2 2u
+#define AEG_KV_SNAP_FENCE 0x1u
 #define AEG_KV_SNAP_HDR_BYTES 48u
 
 size_t aeg_kv_snapshot_size(const struct aeg_kv *kv);

@@ -489,6 +489,90 @@ static void test_mem_per_key(void **state)
 	assert_int_equal(ta.live_blocks, 0);
 }
 
+/* A range leaving the shard: FENCE refuses writes at or past the key
+ * (MOVED, nothing applied, nothing remembered: the retry after UNFENCE
+ * applies), reads go on; DROP_FROM deletes the keys past it; "" fences
+ * every key; -ENOMEM changes nothing. */
+static void test_fence(void **state)
+{
+	(void)state;
+	struct kv_test_alloc ta = { .left = -1 };
+	struct aeg_kv_alloc a = { kv_test_alloc_fn, kv_test_free_fn, &ta };
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, &a), 0);
+	const char *keys[] = { "a", "l", "lz", "m", "ma", "z" };
+	uint64_t index = 0;
+	for (int i = 0; i < 6; i++) {
+		struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, keys[i], "v");
+		kv_test_ok(kv, ++index, &c, AEG_KV_OK);
+	}
+	struct aeg_kv_stats before;
+	aeg_kv_stats_get(kv, &before);
+	struct aeg_kv_cmd fence = { .op = AEG_KV_FENCE, .key = "m", .key_len = 1 };
+	kv_test_ok(kv, ++index, &fence, AEG_KV_OK);
+	const uint8_t *fk;
+	uint32_t fl;
+	assert_true(aeg_kv_fence(kv, &fk, &fl));
+	assert_int_equal(fl, 1);
+	struct aeg_kv_cmd put_z = kv_test_cmd(AEG_KV_PUT, "z", "new"), put_lz = kv_test_cmd(AEG_KV_PUT, "lz", "new"),
+			  del_m = kv_test_cmd(AEG_KV_DEL, "m", NULL);
+	put_z.client_id = 7;
+	put_z.seq = 1;
+	kv_test_ok(kv, ++index, &put_z, AEG_KV_MOVED);
+	kv_test_ok(kv, ++index, &del_m, AEG_KV_MOVED);
+	kv_test_ok(kv, ++index, &put_lz, AEG_KV_OK);  /* below the fence */
+	expect_kv_value(kv, "z", "v", 6);             /* reads go on, nothing changed */
+	struct aeg_kv_stats st;
+	aeg_kv_stats_get(kv, &st);
+	assert_int_equal(st.session_results, 0);      /* MOVED is not remembered */
+	/* The snapshot carries the fence. */
+	size_t len;
+	uint8_t *snap = kv_test_snap(kv, &len);
+	struct aeg_kv *copy;
+	assert_int_equal(aeg_kv_new(&copy, NULL, NULL), 0);
+	assert_int_equal(aeg_kv_snapshot_load(copy, snap, len), 0);
+	assert_true(aeg_kv_fence(copy, &fk, &fl));
+	assert_int_equal(fl, 1);
+	assert_memory_equal(fk, "m", 1);
+	struct aeg_kv_result res;
+	assert_int_equal(kv_test_apply(copy, index + 1, &put_z, &res), 0);
+	assert_int_equal(res.status, AEG_KV_MOVED);
+	aeg_kv_free(copy);
+	free(snap);
+	/* -ENOMEM: neither changes anything. */
+	struct aeg_kv_cmd drop = { .op = AEG_KV_DROP_FROM, .key = "m", .key_len = 1 };
+	ta.left = 0;
+	assert_int_equal(kv_test_apply(kv, index + 1, &drop, &res), -ENOMEM);
+	struct aeg_kv_cmd fence_all = { .op = AEG_KV_FENCE };
+	struct aeg_kv_cmd fence_n = { .op = AEG_KV_FENCE, .key = "n", .key_len = 1 };
+	assert_int_equal(kv_test_apply(kv, index + 1, &fence_n, &res), -ENOMEM);
+	ta.left = -1;
+	assert_true(aeg_kv_fence(kv, &fk, &fl) && fl == 1 && fk[0] == 'm');
+	expect_kv_value(kv, "ma", "v", 5);
+	/* DROP_FROM: "m", "ma", "z" go; the fence stays. */
+	kv_test_ok(kv, ++index, &drop, AEG_KV_OK);
+	expect_absent(kv, "m");
+	expect_absent(kv, "ma");
+	expect_absent(kv, "z");
+	expect_kv_value(kv, "lz", "new", 10);
+	aeg_kv_stats_get(kv, &st);
+	assert_int_equal(st.keys, 3);
+	assert_int_equal(st.logical_bytes, before.logical_bytes - 3 * (AEG_KV_KEY_OVERHEAD + 2) + 2 - 1);
+	assert_true(aeg_kv_fence(kv, &fk, &fl));
+	/* UNFENCE: the same (client, seq) now applies, once. */
+	struct aeg_kv_cmd unfence = { .op = AEG_KV_UNFENCE };
+	kv_test_ok(kv, ++index, &unfence, AEG_KV_OK);
+	assert_false(aeg_kv_fence(kv, &fk, &fl));
+	kv_test_ok(kv, ++index, &put_z, AEG_KV_OK);
+	expect_kv_value(kv, "z", "new", index);
+	/* "": every key. */
+	kv_test_ok(kv, ++index, &fence_all, AEG_KV_OK);
+	struct aeg_kv_cmd put_a = kv_test_cmd(AEG_KV_PUT, "a", "x");
+	kv_test_ok(kv, ++index, &put_a, AEG_KV_MOVED);
+	aeg_kv_free(kv);
+	assert_int_equal(ta.live_bytes, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_session_eviction),
 		cmocka_unit_test(test_enomem),
 		cmocka_unit_test(test_mem_per_key),
+		cmocka_unit_test(test_fence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,7 +133,9 @@ static void test_rules(void **state)
 	REFUSED(0, 0);    /* unknown format */
 	REFUSED(0, 3);    /* unknown format */
 	REFUSED(1, 0);    /* op 0 */
-	REFUSED(1, 4);    /* op 4 */
+	REFUSED(1, 7);    /* op 7 */
+	REFUSED(1, AEG_KV_FENCE); /* FENCE with a value */
+	REFUSED(1, AEG_KV_UNFENCE); /* UNFENCE with a key (and value) */
 	REFUSED(1, AEG_KV_DEL); /* DEL with a value */
 	REFUSED(5, 1);    /* PUT with expect_version */
 #undef REFUSED
@@ -147,6 +149,21 @@ static void test_rules(void **state)
 	/* A key length past the end is truncation. */
 	const uint8_t long_key[] = { 2, 1, 0, 0, 0, 0, 0, 9, 'k', 1, 'v' };
 	assert_int_equal(aeg_kv_cmd_decode(&d, long_key, sizeof(long_key)), -EMSGSIZE);
+
+	/* FENCE / DROP_FROM: a key (maybe empty), nothing else; UNFENCE: nothing. */
+	const uint8_t fence[] = { 2, AEG_KV_FENCE, 0, 0, 0, 0, 0, 1, 'm', 0 };
+	assert_int_equal(aeg_kv_cmd_decode(&d, fence, sizeof(fence)), 0);
+	const uint8_t fence_all[] = { 2, AEG_KV_FENCE, 0, 0, 0, 0, 0, 0, 0 };
+	assert_int_equal(aeg_kv_cmd_decode(&d, fence_all, sizeof(fence_all)), 0);
+	assert_int_equal(d.key_len, 0);
+	struct aeg_kv_cmd drop = { .op = AEG_KV_DROP_FROM };
+	assert_int_equal(aeg_kv_cmd_encode(&drop, buf, sizeof(buf)), 9);
+	const uint8_t unfence_key[] = { 2, AEG_KV_UNFENCE, 0, 0, 0, 0, 0, 1, 'm', 0 };
+	assert_int_equal(aeg_kv_cmd_decode(&d, unfence_key, sizeof(unfence_key)), -EINVAL);
+	const uint8_t fence_seq[] = { 2, AEG_KV_FENCE, 5, 9, 0, 0, 0, 1, 'm', 0 };
+	assert_int_equal(aeg_kv_cmd_decode(&d, fence_seq, sizeof(fence_seq)), -EINVAL);
+	drop.seq = 1;
+	assert_int_equal(aeg_kv_cmd_encode(&drop, buf, sizeof(buf)), -EINVAL);
 
 	/* seq_floor is the 5th field. */
 	c.client_id = 5;

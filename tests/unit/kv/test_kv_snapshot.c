@@ -97,6 +97,17 @@ static uint32_t stream_next(struct stream *s, const struct aeg_kv *a)
 	uint64_t t = prng_below(p, 10) == 0 && s->time_ms > 1000 ? s->time_ms - 1000 : s->time_ms;
 	char key[8];
 	uint32_t k = (uint32_t)prng_below(p, STREAM_KEYS);
+	if (kind < 6) {
+		/* A range leaving (a split): fence, unfence, or drop from a key
+		 * ("k" + digits: some keys on each side; "" fences all). */
+		uint8_t op = (uint8_t)(AEG_KV_FENCE + prng_below(p, 3));
+		snprintf(key, sizeof(key), "k%u", k);
+		struct aeg_kv_cmd f = { .op = op, .key = key, .key_len = op == AEG_KV_UNFENCE || k == 0 ? 0 : 2,
+					.time_ms = t };
+		int n = aeg_kv_cmd_encode(&f, s->buf, sizeof(s->buf));
+		assert_true(n > 0);
+		return (uint32_t)n;
+	}
 	snprintf(key, sizeof(key), prng_below(p, 30) == 0 ? "long%u" : "k%u", k);
 	uint8_t op = (uint8_t)(1 + prng_below(p, 3));
 	uint8_t value[40];
@@ -379,9 +390,10 @@ static void test_structure_refused(void **state)
 		uint8_t val;
 	} cases[] = {
 		{ 0, 'X' },           /* magic */
-		{ 4, 3 },             /* format */
+		{ 4, 4 },             /* format */
 		{ 4, 1 },             /* format 1 (no windows) is refused */
-		{ 44, 1 },            /* padding */
+		{ 44, 1 },            /* the fence flag without a fence */
+		{ 44, 2 },            /* an unknown flag */
 		{ 8, 1 },             /* applied 1 < versions */
 		{ 24, 5 },            /* key count */
 		{ 32, 2 },            /* session count */
