@@ -33,8 +33,10 @@
  *                                                         (key -> shard: aegis/shard.h)
  *   shard_count                      int       16         1..65536 (range: 1..AEG_CONFIG_SPLITS_MAX+1)
  *   auto_rebalance                   bool      false      (acts in issue [G])
- *   split_points                     [string]  []         range: shard_count-1 keys, ascending
- *                                                         (bytewise), non-empty, <= key_bytes_max
+ *   split_points                     [string]  []         range: up to shard_count-1 keys, ascending
+ *                                                         (bytewise), non-empty, <= key_bytes_max;
+ *                                                         k keys: k+1 ranges on shards 0..k, the
+ *                                                         other shards spare (for splits)
  *   assign                           [string]  []         list: "KEY=SHARD" (that key) or
  *                                                         "PREFIX*=SHARD" (keys starting with it),
  *                                                         SHARD < shard_count, no key twice,

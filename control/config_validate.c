@@ -129,9 +129,9 @@ static int check_sharding(const struct aeg_config *c, char *err, size_t err_len)
 	if (c->shard_count > AEG_CONFIG_SPLITS_MAX + 1)
 		return FAIL(CK_SHARD_COUNT, "at most %u shards with strategy = \"range\", got %u",
 			    AEG_CONFIG_SPLITS_MAX + 1, c->shard_count);
-	if (c->split_point_count != c->shard_count - 1)
-		return FAIL(CK_SPLIT_POINTS, "strategy \"range\" needs shard_count - 1 = %u keys, got %u",
-			    c->shard_count - 1, c->split_point_count);
+	if (c->split_point_count > c->shard_count - 1)
+		return FAIL(CK_SPLIT_POINTS, "strategy \"range\" takes at most shard_count - 1 = %u keys, got %u "
+			    "(fewer leave spare shards for splits)", c->shard_count - 1, c->split_point_count);
 	for (uint32_t i = 0; i < c->split_point_count; i++) {
 		const char *s = aeg_config_split_point(c, i);
 		size_t n = strlen(s);

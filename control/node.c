@@ -163,6 +163,7 @@ static int build_map(const struct aeg_config *cfg, struct aeg_shard_map **out, c
 		.epoch = 1, .workers = cfg->workers, .strategy = (enum aeg_shard_strategy)cfg->strategy,
 		.shard_count = cfg->shard_count, .replication_factor = cfg->replication_factor,
 		.nodes = nodes, .node_count = n, .splits = splits, .assign = assign,
+		.range_count = cfg->strategy == AEG_CONFIG_STRATEGY_RANGE ? cfg->split_point_count + 1 : 0,
 		.assign_count = cfg->assign_count,
 		.time_bucket = cfg->strategy == AEG_CONFIG_STRATEGY_TIME ? cfg->time_bucket : 0,
 	};

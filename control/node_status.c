@@ -297,7 +297,10 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 				aeg_admin_reply_printf(out, ",\"preferred\":%u,\"state\":\"%s\"",
 						       ns->rebalance->place[(size_t)g->shard *
 									    aeg_shard_map_replication_factor(ns->map)],
-						       aeg_shard_state_name(ns->rebalance->states[g->shard]));
+						       aeg_shard_state_name(aeg_shard_map_active(node_rebalance_cluster_map(ns->rebalance),
+											     g->shard)
+										? ns->rebalance->states[g->shard]
+										: AEG_SHARD_INACTIVE));
 			for (int learners = 0; learners < 2; learners++) {
 				aeg_admin_reply_printf(out, learners ? ",\"learners\":[" : ",\"voters\":[");
 				bool f = true;

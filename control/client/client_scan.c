@@ -57,21 +57,26 @@ static int reserve_shards(struct scan_priv *sp, uint32_t n)
 	return 0;
 }
 
-/* The shards [start, end) touches: all with hash sharding; with range
- * sharding shard i holds [split i-1, split i). */
+/* The shards [start, end) touches: every one with hash sharding (and the
+ * others), the ranges it meets with range sharding (spare shards none). */
 static uint32_t pick_shards(const struct aeg_shard_map *m, const struct aeg_client_scan *s, uint32_t *ids)
 {
-	uint32_t count = aeg_shard_map_shard_count(m), n = 0;
-	bool range = aeg_shard_map_strategy(m) == AEG_SHARD_RANGE;
-	for (uint32_t i = 0; i < count; i++) {
-		struct aeg_shard_split lo, hi;
-		if (range && i > 0 && s->end_len != 0 && aeg_shard_map_split(m, i - 1, &lo) == 0 &&
-		    aeg_key_cmp(lo.key, lo.len, s->end, s->end_len) >= 0)
-			continue;
-		if (range && i + 1 < count && aeg_shard_map_split(m, i, &hi) == 0 &&
-		    aeg_key_cmp(hi.key, hi.len, s->start, s->start_len) <= 0)
-			continue;
-		ids[n++] = i;
+	uint32_t n = 0, ranges = aeg_shard_map_range_count(m);
+	if (ranges == 0) {
+		for (uint32_t i = 0; i < aeg_shard_map_shard_count(m); i++)
+			ids[n++] = i;
+		return n;
+	}
+	for (uint32_t k = 0; k < ranges; k++) {
+		struct aeg_shard_range r;
+		const void *hi;
+		uint32_t hi_len;
+		(void)aeg_shard_map_range(m, k, &r, &hi, &hi_len);
+		if (s->end_len != 0 && r.lo_len != 0 && aeg_key_cmp(r.lo, r.lo_len, s->end, s->end_len) >= 0)
+			continue; /* starts at or past the end */
+		if (hi != NULL && aeg_key_cmp(hi, hi_len, s->start, s->start_len) <= 0)
+			continue; /* ends at or before the start */
+		ids[n++] = r.shard;
 	}
 	return n;
 }

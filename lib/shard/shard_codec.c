@@ -14,9 +14,15 @@
 
 #include "common/codec.h"
 
-static size_t split_bytes(const struct aeg_shard_map *m)
+/* The range table as aeg_shard_ranges_encode writes it. */
+static size_t ranges_bytes(const struct aeg_shard_map *m)
 {
-	return m->split_off[m->shard_count - 1];
+	size_t n = aeg_varint_size(m->n_ranges);
+	for (uint32_t k = 0; k < m->n_ranges; k++) {
+		uint32_t len = m->bound_off[k + 1] - m->bound_off[k];
+		n += aeg_varint_size(m->range_shard[k]) + (k > 0 ? aeg_varint_size(len) + len : 0);
+	}
+	return n;
 }
 
 size_t aeg_shard_map_encoded_size(const struct aeg_shard_map *m)
@@ -28,11 +34,8 @@ size_t aeg_shard_map_encoded_size(const struct aeg_shard_map *m)
 		n += aeg_varint_size(m->nodes[i].id) + 4 +
 		     aeg_varint_size(m->nodes[i].udp_port_base) +
 		     aeg_varint_size(m->nodes[i].weight);
-	if (m->strategy == AEG_SHARD_RANGE) {
-		for (uint32_t i = 0; i + 1 < m->shard_count; i++)
-			n += aeg_varint_size(m->split_off[i + 1] - m->split_off[i]);
-		n += split_bytes(m);
-	}
+	if (m->strategy == AEG_SHARD_RANGE)
+		n += ranges_bytes(m);
 	if (m->strategy == AEG_SHARD_LIST) {
 		n += aeg_varint_size(m->assign_count) + m->assign_bytes;
 		for (uint32_t i = 0; i < m->assign_count; i++)
@@ -69,10 +72,16 @@ int aeg_shard_map_encode(const struct aeg_shard_map *m, uint8_t *buf, size_t cap
 		aeg_put_varint(&w, m->nodes[i].udp_port_base);
 		aeg_put_varint(&w, m->nodes[i].weight);
 	}
-	for (uint32_t i = 0; m->strategy == AEG_SHARD_RANGE && i + 1 < m->shard_count; i++) {
-		uint32_t off = m->split_off[i], len = m->split_off[i + 1] - off;
-		aeg_put_varint(&w, len);
-		aeg_put_bytes(&w, m->split_data + off, len);
+	if (m->strategy == AEG_SHARD_RANGE) {
+		aeg_put_varint(&w, m->n_ranges);
+		for (uint32_t k = 0; k < m->n_ranges; k++) {
+			uint32_t off = m->bound_off[k], len = m->bound_off[k + 1] - off;
+			aeg_put_varint(&w, m->range_shard[k]);
+			if (k > 0) {
+				aeg_put_varint(&w, len);
+				aeg_put_bytes(&w, m->bound_data + off, len);
+			}
+		}
 	}
 	if (m->strategy == AEG_SHARD_LIST) {
 		aeg_put_varint(&w, m->assign_count);
@@ -132,28 +141,37 @@ static int decode_nodes(struct aeg_shard_map *m, struct aeg_reader *r)
 	return 0;
 }
 
-static int decode_splits(struct aeg_shard_map *m, struct aeg_reader *r)
+/* The range table: counted against the bytes left before anything is
+ * allocated (a range takes at least 1 byte); shard_ranges_set checks the
+ * table's rules. */
+static int decode_ranges(struct aeg_shard_map *m, struct aeg_reader *r)
 {
-	uint32_t off = 0;
-	for (uint32_t i = 0; i + 1 < m->shard_count; i++) {
-		uint32_t len;
-		int rc = get_varint32(r, &len);
-		if (rc != 0)
-			return rc;
-		if (len == 0 || len > AEG_SHARD_SPLIT_BYTES_MAX)
-			return -EINVAL;
-		if (len > aeg_reader_left(r))
-			return -EMSGSIZE;
-		const uint8_t *key = aeg_get_bytes(r, len);
-		if (i > 0 && aeg_key_cmp(m->split_data + m->split_off[i - 1],
-					   off - m->split_off[i - 1], key, len) >= 0)
-			return -EINVAL;
-		m->split_off[i] = off;
-		memcpy(m->split_data + off, key, len);
-		off += len;
+	uint32_t n;
+	int rc = get_varint32(r, &n);
+	if (rc != 0)
+		return rc;
+	if (n == 0 || n > m->shard_count)
+		return -EINVAL;
+	if (n > aeg_reader_left(r))
+		return -EMSGSIZE;
+	struct aeg_shard_range *v = calloc(n, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < n && rc == 0; k++) {
+		rc = get_varint32(r, &v[k].shard);
+		if (rc == 0 && k > 0)
+			rc = get_varint32(r, &v[k].lo_len);
+		if (rc == 0 && k > 0 && (v[k].lo_len == 0 || v[k].lo_len > AEG_SHARD_SPLIT_BYTES_MAX))
+			rc = -EINVAL;
+		if (rc == 0 && v[k].lo_len > aeg_reader_left(r))
+			rc = -EMSGSIZE;
+		if (rc == 0 && k > 0)
+			v[k].lo = aeg_get_bytes(r, v[k].lo_len);
 	}
-	m->split_off[m->shard_count - 1] = off;
-	return 0;
+	if (rc == 0)
+		rc = shard_ranges_set(m, v, n);
+	free(v);
+	return rc;
 }
 
 /* The list's assignments: each at least 4 bytes, checked against what is
@@ -234,7 +252,7 @@ static int decode_body(struct aeg_shard_map *m, struct aeg_reader *r)
 {
 	int rc = decode_nodes(m, r);
 	if (rc == 0 && m->strategy == AEG_SHARD_RANGE)
-		rc = decode_splits(m, r);
+		rc = decode_ranges(m, r);
 	if (rc == 0 && m->strategy == AEG_SHARD_LIST)
 		rc = decode_assign(m, r);
 	if (rc == 0 && m->strategy == AEG_SHARD_TIME)
@@ -273,11 +291,9 @@ int aeg_shard_map_decode(struct aeg_shard_map **out, const uint8_t *buf, size_t 
 	/* A node takes >= 7 bytes, a replica index >= 1, a split >= 2: this
 	 * bounds what we allocate by the input's size. */
 	size_t left = aeg_reader_left(&r);
-	size_t splits_min = strategy == AEG_SHARD_RANGE ? 2 * (size_t)(shards - 1) : 0;
-	if ((size_t)nodes * 7 + (size_t)shards * rf + splits_min > left)
+	if ((size_t)nodes * 7 + (size_t)shards * rf > left)
 		return -EMSGSIZE;
-	struct aeg_shard_map *m =
-		shard_map_alloc(nodes, shards, rf, strategy == AEG_SHARD_RANGE ? left : 0);
+	struct aeg_shard_map *m = shard_map_alloc(nodes, shards, rf);
 	if (m == NULL)
 		return -ENOMEM;
 	m->epoch = epoch;

@@ -15,8 +15,14 @@ struct aeg_shard_map {
 	enum aeg_shard_strategy strategy;
 	struct aeg_shard_node *nodes; /* node_count, ascending id */
 	uint32_t *replicas;           /* shard_count * rf node ids, preferred leader first */
-	uint32_t *split_off;          /* range: shard_count offsets, split i = [off[i], off[i+1]) */
-	uint8_t *split_data;          /* range: the split keys back to back */
+	/* range: n_ranges ranges in key order; range k on range_shard[k], from
+	 * bound k = bound_data[bound_off[k] .. bound_off[k+1]) (bound 0 empty:
+	 * -inf) to bound k+1; range_of[shard] its range, UINT32_MAX: spare */
+	uint32_t n_ranges;
+	uint32_t *range_shard;
+	uint32_t *range_of;
+	uint32_t *bound_off;
+	uint8_t *bound_data;
 	/* The meta group's voters: fixed when the cluster was formed (from the
 	 * nodes the map was built from), kept by aeg_shard_map_placed when
 	 * nodes join; a decoded map computes them from its nodes. */
@@ -48,8 +54,15 @@ void shard_assign_free(struct aeg_shard_map *m);
 void shard_meta_voters_set(struct aeg_shard_map *m);
 
 /* A map with its arrays allocated (contents zero). NULL on -ENOMEM. */
-struct aeg_shard_map *shard_map_alloc(uint32_t node_count, uint32_t shard_count, uint32_t rf,
-				      size_t split_bytes);
+struct aeg_shard_map *shard_map_alloc(uint32_t node_count, uint32_t shard_count, uint32_t rf);
+
+/* shard_ranges.c: the range table (checked: n in 1..shard_count, bound 0
+ * empty, bounds ascending, shards distinct and < shard_count): 0, -EINVAL,
+ * -ENOMEM; a copy of from's; the range a key falls in; free. */
+int shard_ranges_set(struct aeg_shard_map *m, const struct aeg_shard_range *r, uint32_t n);
+int shard_ranges_copy(struct aeg_shard_map *to, const struct aeg_shard_map *from);
+uint32_t shard_range_find(const struct aeg_shard_map *m, const void *key, size_t len);
+void shard_ranges_free(struct aeg_shard_map *m);
 
 /* Rules of aegis/shard.h on the scalar fields and on one node. */
 bool shard_params_ok(uint32_t node_count, uint32_t shard_count, uint32_t rf, uint32_t workers,

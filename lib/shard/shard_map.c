@@ -10,18 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct aeg_shard_map *shard_map_alloc(uint32_t node_count, uint32_t shard_count, uint32_t rf,
-				      size_t split_bytes)
+struct aeg_shard_map *shard_map_alloc(uint32_t node_count, uint32_t shard_count, uint32_t rf)
 {
 	struct aeg_shard_map *m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return NULL;
 	m->nodes = calloc(node_count, sizeof(*m->nodes));
 	m->replicas = calloc((size_t)shard_count * rf, sizeof(*m->replicas));
-	m->split_off = calloc(shard_count, sizeof(*m->split_off));
-	m->split_data = malloc(split_bytes == 0 ? 1 : split_bytes);
-	if (m->nodes == NULL || m->replicas == NULL || m->split_off == NULL ||
-	    m->split_data == NULL) {
+	if (m->nodes == NULL || m->replicas == NULL) {
 		aeg_shard_map_free(m);
 		return NULL;
 	}
@@ -37,8 +33,7 @@ void aeg_shard_map_free(struct aeg_shard_map *m)
 		return;
 	free(m->nodes);
 	free(m->replicas);
-	free(m->split_off);
-	free(m->split_data);
+	shard_ranges_free(m);
 	shard_assign_free(m);
 	free(m);
 }
@@ -83,22 +78,27 @@ static void sort_nodes(struct aeg_shard_node *v, uint32_t n)
 	}
 }
 
-static bool splits_ok(const struct aeg_shard_map_params *p, size_t *bytes)
+/* Range maps from params: range k on shard k for k < range_count (0: all
+ * shards), bounded below by split k - 1; the other shards are spare. */
+static int ranges_from_params(struct aeg_shard_map *m, const struct aeg_shard_map_params *p)
 {
-	*bytes = 0;
-	if (p->strategy != AEG_SHARD_RANGE)
-		return true;
-	if (p->shard_count > 1 && p->splits == NULL)
-		return false;
-	for (uint32_t i = 0; i + 1 < p->shard_count; i++) {
-		const struct aeg_shard_split *s = &p->splits[i];
-		if (s->len == 0 || s->len > AEG_SHARD_SPLIT_BYTES_MAX || s->key == NULL)
-			return false;
-		if (i > 0 && aeg_key_cmp(s[-1].key, s[-1].len, s->key, s->len) >= 0)
-			return false;
-		*bytes += s->len;
-	}
-	return true;
+	uint32_t n = p->range_count ? p->range_count : p->shard_count;
+	if (n > p->shard_count || (n > 1 && p->splits == NULL))
+		return -EINVAL;
+	struct aeg_shard_range *r = malloc(n * sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < n; k++)
+		r[k] = (struct aeg_shard_range){ .shard = k, .lo = k ? p->splits[k - 1].key : NULL,
+						 .lo_len = k ? p->splits[k - 1].len : 0 };
+	/* An empty split would read as bound 0's -inf: refused here. */
+	int rc = 0;
+	for (uint32_t k = 1; k < n && rc == 0; k++)
+		rc = r[k].lo_len == 0 ? -EINVAL : 0;
+	if (rc == 0)
+		rc = shard_ranges_set(m, r, n);
+	free(r);
+	return rc;
 }
 
 /* Moves, shard by shard, the replica with the fewest preferred leaderships
@@ -155,19 +155,17 @@ static int place_replicas(struct aeg_shard_map *m)
 
 int aeg_shard_map_build(struct aeg_shard_map **out, const struct aeg_shard_map_params *p)
 {
-	size_t split_bytes;
 	if (!shard_params_ok(p->node_count, p->shard_count, p->replication_factor, p->workers,
 			     (uint32_t)p->strategy) ||
-	    p->nodes == NULL || !splits_ok(p, &split_bytes) ||
-	    (p->strategy == AEG_SHARD_TIME) != (p->time_bucket != 0) ||
-	    (p->strategy != AEG_SHARD_LIST && p->assign_count != 0))
+	    p->nodes == NULL || (p->strategy == AEG_SHARD_TIME) != (p->time_bucket != 0) ||
+	    (p->strategy != AEG_SHARD_LIST && p->assign_count != 0) ||
+	    (p->strategy != AEG_SHARD_RANGE && p->range_count != 0))
 		return -EINVAL;
 	for (uint32_t i = 0; i < p->node_count; i++) {
 		if (!shard_node_ok(&p->nodes[i], p->workers))
 			return -EINVAL;
 	}
-	struct aeg_shard_map *m =
-		shard_map_alloc(p->node_count, p->shard_count, p->replication_factor, split_bytes);
+	struct aeg_shard_map *m = shard_map_alloc(p->node_count, p->shard_count, p->replication_factor);
 	if (m == NULL)
 		return -ENOMEM;
 	m->epoch = p->epoch;
@@ -181,15 +179,9 @@ int aeg_shard_map_build(struct aeg_shard_map **out, const struct aeg_shard_map_p
 			return -EINVAL;
 		}
 	}
-	size_t off = 0;
-	for (uint32_t i = 0; p->strategy == AEG_SHARD_RANGE && i + 1 < p->shard_count; i++) {
-		m->split_off[i] = (uint32_t)off;
-		memcpy(m->split_data + off, p->splits[i].key, p->splits[i].len);
-		off += p->splits[i].len;
-	}
-	m->split_off[m->shard_count - 1] = (uint32_t)off;
 	m->time_bucket = p->time_bucket;
-	int rc = p->strategy == AEG_SHARD_LIST ? shard_assign_set(m, p->assign, p->assign_count) : 0;
+	int rc = p->strategy == AEG_SHARD_LIST ? shard_assign_set(m, p->assign, p->assign_count)
+		 : p->strategy == AEG_SHARD_RANGE ? ranges_from_params(m, p) : 0;
 	if (rc != 0) {
 		aeg_shard_map_free(m);
 		return rc;
@@ -210,8 +202,7 @@ int aeg_shard_map_placed(struct aeg_shard_map **out, const struct aeg_shard_map 
 	*out = NULL;
 	if (n_joined > AEG_SHARD_NODES_MAX - m->node_count)
 		return -EINVAL;
-	size_t split_bytes = m->strategy == AEG_SHARD_RANGE && m->shard_count > 1 ? m->split_off[m->shard_count - 1] : 0;
-	struct aeg_shard_map *c = shard_map_alloc(m->node_count + n_joined, m->shard_count, m->rf, split_bytes);
+	struct aeg_shard_map *c = shard_map_alloc(m->node_count + n_joined, m->shard_count, m->rf);
 	if (c == NULL)
 		return -ENOMEM;
 	memcpy(c->nodes, m->nodes, m->node_count * sizeof(*m->nodes));
@@ -244,9 +235,7 @@ int aeg_shard_map_placed(struct aeg_shard_map **out, const struct aeg_shard_map 
 	memcpy(c->meta, m->meta, sizeof(c->meta));
 	c->meta_n = m->meta_n;
 	memcpy(c->replicas, replicas, cells * sizeof(*replicas));
-	memcpy(c->split_off, m->split_off, m->shard_count * sizeof(*m->split_off));
-	memcpy(c->split_data, m->split_data, split_bytes);
-	if (shard_assign_copy(c, m) != 0) {
+	if (shard_assign_copy(c, m) != 0 || shard_ranges_copy(c, m) != 0) {
 		aeg_shard_map_free(c);
 		return -ENOMEM;
 	}
@@ -295,14 +284,6 @@ const struct aeg_shard_node *aeg_shard_map_node(const struct aeg_shard_map *m, u
 	return i < 0 ? NULL : &m->nodes[i];
 }
 
-int aeg_shard_map_split(const struct aeg_shard_map *m, uint32_t i, struct aeg_shard_split *s)
-{
-	if (m->strategy != AEG_SHARD_RANGE || i + 1 >= m->shard_count)
-		return -EINVAL;
-	s->key = m->split_data + m->split_off[i];
-	s->len = m->split_off[i + 1] - m->split_off[i];
-	return 0;
-}
 
 const uint32_t *aeg_shard_replicas(const struct aeg_shard_map *m, uint32_t shard, uint32_t *n)
 {

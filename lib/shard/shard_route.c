@@ -20,18 +20,7 @@ static uint32_t by_hash(const struct aeg_shard_map *m, const void *key, size_t l
 
 static uint32_t by_range(const struct aeg_shard_map *m, const void *key, size_t len)
 {
-	/* The number of splits <= key. */
-	uint32_t lo = 0, hi = m->shard_count - 1;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		uint32_t off = m->split_off[mid], slen = m->split_off[mid + 1] - off;
-		if (aeg_key_cmp(m->split_data + off, slen, key, len) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	assert(lo < m->shard_count);
-	return lo;
+	return m->range_shard[shard_range_find(m, key, len)];
 }
 
 /* Assignment order: key, then exact (0) before prefix (1). */

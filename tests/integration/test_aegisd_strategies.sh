@@ -8,6 +8,9 @@
 #   round_robin: 32 appends (aegis-cli append): 4 keys on every shard
 #   time:        32 keys "T/..." for T = 0, 50, ..., 1550 with buckets of
 #                100: bucket T/100 -> shard (T/100) % 8, 4 keys each
+#   range with spare shards: split points "g", "n" of 8 shards: keys on
+#                shards 0-2 only, shards 3-7 inactive (spare, for splits),
+#                a scan asks only the shards its range meets
 # Usage: test_aegisd_strategies.sh BUILD_DIR
 . "$(dirname "$0")/aegisd/lib.sh"
 
@@ -75,5 +78,18 @@ ag_log "time: keys per shard $got"
 [ "$got" = "0:4 1:4 2:4 3:4 4:4 5:4 6:4 7:4" ] || ag_fail "time: not 4 per shard: $got"
 # Bucket 3 (300, 350) is shard 3 as is bucket 11: read back.
 [ "$(ag_cli get 350/reading)" = v350/reading ] || ag_fail "time: get 350/reading"
+stop_all
+
+AG_STRATEGY=range AG_SHARDING_EXTRA='split_points = ["g", "n"]'
+cluster
+for k in a c f g h m n q z; do ag_cli put "$k-key" v || ag_fail "range: put $k-key"; done
+got=$(keys_per_shard 9)
+ag_log "range: keys per shard $got"
+[ "$got" = "0:3 1:3 2:3 3:0 4:0 5:0 6:0 7:0" ] || ag_fail "range: keys not on shards 0-2 as the split points say: $got"
+states=$(ag_status 1 '" ".join(sorted(set(s.get("state", "?") for s in S if s["shard"] >= 3 and s["shard"] < 8)))')
+[ "$states" = inactive ] || ag_fail "range: spare shards 3-7 should show inactive, got '$states'"
+out=$(ag_cli scan h m --keys-only 2>&1 >/dev/null)
+echo "$out" | grep -q "1 shards each" || ag_fail "range: scan [h, m) should ask 1 shard: $out"
+[ "$(ag_cli scan --keys-only | wc -l)" = 9 ] || ag_fail "range: scan of everything"
 stop_all
 ag_log "PASS"

@@ -4,9 +4,13 @@
  *
  * key -> shard:
  *   hash:  aeg_jump_hash(XXH3-64(key, seed 0), shard_count)
- *   range: shard i holds the keys k with split[i-1] <= k < split[i]
- *          (split[-1] = -inf, split[shard_count-1] = +inf), keys compared
- *          as bytes (memcmp, a prefix first).
+ *   range: a table of ranges in key order, each on one shard, from its
+ *          lower bound to the next range's (the first from -inf, the
+ *          last to +inf), keys compared as bytes (memcmp, a prefix
+ *          first). Built from split points, range k on shard k (split
+ *          k - 1 <= key < split k); shards past range_count are spare
+ *          (no key routes to them) until a split gives one a range
+ *          (aeg_shard_map_ranged with a new table).
  *   list:  explicit assignments: the one whose key equals the key, else
  *          the longest prefix assignment the key starts with, else hash
  *          (pins tenants or hot keys to a shard, keeps keys together).
@@ -103,8 +107,9 @@ struct aeg_shard_map_params {
 	uint32_t replication_factor; /* 1 .. min(node_count, AEG_SHARD_RF_MAX) */
 	uint32_t workers;            /* per node, equal on every node, 1 .. AEG_SHARD_WORKERS_MAX */
 	enum aeg_shard_strategy strategy;
-	/* range: shard_count - 1 split points, strictly ascending; hash: unused */
+	/* range: range_count - 1 split points, strictly ascending; others: none */
 	const struct aeg_shard_split *splits;
+	uint32_t range_count;        /* range: ranges (shards 0..range_count-1), 0: shard_count */
 	/* list: assignments in any order, no (key, prefix) twice; others: none */
 	const struct aeg_shard_assign *assign;
 	uint32_t assign_count;       /* 0 .. AEG_SHARD_ASSIGN_MAX */
@@ -149,8 +154,33 @@ static inline uint32_t aeg_shard_map_meta_shard(const struct aeg_shard_map *m)
  * weight), -ENOMEM. */
 int aeg_shard_map_placed(struct aeg_shard_map **out, const struct aeg_shard_map *m, uint64_t epoch,
 			 const uint32_t *replicas, const struct aeg_shard_node *joined, uint32_t n_joined);
-/* Range maps: split i (i < shard_count - 1) into *s. 0 or -EINVAL. */
-int aeg_shard_map_split(const struct aeg_shard_map *m, uint32_t i, struct aeg_shard_split *s);
+/* One range of a range map: keys from lo (lo_len 0: -inf) on shard. */
+struct aeg_shard_range {
+	uint32_t shard;
+	const void *lo;
+	uint32_t lo_len;
+};
+/* Range maps: how many ranges (other maps: 0), and range k into *r with its
+ * upper bound in *hi / *hi_len (NULL / 0: +inf; both may be NULL): 0 or
+ * -EINVAL. */
+uint32_t aeg_shard_map_range_count(const struct aeg_shard_map *m);
+int aeg_shard_map_range(const struct aeg_shard_map *m, uint32_t k, struct aeg_shard_range *r, const void **hi,
+			uint32_t *hi_len);
+/* Whether a shard holds keys: a range map's spare shards do not. */
+bool aeg_shard_map_active(const struct aeg_shard_map *m, uint32_t shard);
+/* A copy of range map m with another epoch and range table (n ranges in
+ * key order, the first from -inf, distinct shards): a split or a merge.
+ * 0, -EINVAL, -ENOMEM. */
+int aeg_shard_map_ranged(struct aeg_shard_map **out, const struct aeg_shard_map *m, uint64_t epoch,
+			 const struct aeg_shard_range *r, uint32_t n);
+/* A range table's bytes (the meta record of a split): varint n, then per
+ * range varint shard and, from the second on, varint len and the bound.
+ * decode: views into buf, at most max ranges; 0 or -EINVAL (the table's
+ * rules are aeg_shard_map_ranged's to check). */
+size_t aeg_shard_ranges_size(const struct aeg_shard_range *r, uint32_t n);
+int aeg_shard_ranges_encode(const struct aeg_shard_range *r, uint32_t n, uint8_t *buf, size_t cap);
+int aeg_shard_ranges_decode(const uint8_t *buf, size_t len, struct aeg_shard_range *r, uint32_t max,
+			    uint32_t *n);
 /* List maps: how many assignments, and assignment i (sorted by key, exact
  * before prefix) into *a: 0 or -EINVAL. Other maps: 0 of them. */
 uint32_t aeg_shard_map_assign_count(const struct aeg_shard_map *m);
@@ -179,11 +209,11 @@ static inline uint32_t aeg_shard_worker(uint32_t shard, uint32_t workers)
 	return shard % workers;
 }
 
-/* ---- Encoding (format 1), canonical, little-endian ------------------------
- *   u32 magic "AESM", u8 format (1), u8 strategy, u64 epoch,
+/* ---- Encoding (format 2), canonical, little-endian ------------------------
+ *   u32 magic "AESM", u8 format (2), u8 strategy, u64 epoch,
  *   varint node_count, shard_count, replication_factor, workers,
  *   nodes by ascending id: varint id, u32 ipv4, varint udp_port_base, varint weight,
- *   range only: shard_count - 1 splits: varint len, bytes,
+ *   range only: the range table (as aeg_shard_ranges_encode),
  *   list only: varint count, then each assignment in map order: varint
  *     len, bytes, u8 prefix (0 or 1), varint shard,
  *   time only: varint time_bucket,
@@ -196,7 +226,7 @@ static inline uint32_t aeg_shard_worker(uint32_t shard, uint32_t workers)
  * as encoded, not recomputed, so that a map moved by rebalancing travels
  * as it is. */
 #define AEG_SHARD_MAP_MAGIC 0x4d534541u /* "AESM" little-endian */
-#define AEG_SHARD_MAP_FORMAT 1u
+#define AEG_SHARD_MAP_FORMAT 2u
 
 size_t aeg_shard_map_encoded_size(const struct aeg_shard_map *m);
 /* Bytes written, or -EMSGSIZE (cap too small; also when larger than INT_MAX). */

@@ -161,12 +161,95 @@ static void test_range_keys(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		assert_int_equal(aeg_shard_for_key(m, cases[i].key, cases[i].len), cases[i].shard);
-	struct aeg_shard_split s;
-	assert_int_equal(aeg_shard_map_split(m, 2, &s), 0);
-	assert_int_equal(s.len, 2);
-	assert_memory_equal(s.key, "t\0", 2);
-	assert_int_equal(aeg_shard_map_split(m, 3, &s), -EINVAL);
+	struct aeg_shard_range r;
+	const void *hi;
+	uint32_t hi_len;
+	assert_int_equal(aeg_shard_map_range_count(m), 4);
+	assert_int_equal(aeg_shard_map_range(m, 3, &r, &hi, &hi_len), 0);
+	assert_int_equal(r.shard, 3);
+	assert_int_equal(r.lo_len, 2);
+	assert_memory_equal(r.lo, "t\0", 2);
+	assert_null(hi);
+	assert_int_equal(aeg_shard_map_range(m, 2, &r, &hi, &hi_len), 0);
+	assert_int_equal(hi_len, 2);
+	assert_int_equal(aeg_shard_map_range(m, 4, &r, NULL, NULL), -EINVAL);
 	aeg_shard_map_free(m);
+}
+
+static void check_codec(const struct aeg_shard_map *m);
+
+/* Spare shards (range_count < shard_count) and new range tables: a split
+ * gives a spare shard the upper part of a range, a merge gives a range to
+ * its neighbour; routing, the codec and placed copies follow the table. */
+static void test_range_table(void **state)
+{
+	(void)state;
+	struct aeg_shard_split sp[2] = { { "g", 1 }, { "n", 1 } };
+	struct aeg_shard_map_params p = {
+		.epoch = 5, .nodes = make_nodes(1, 3, NULL), .node_count = 3, .shard_count = 6, .range_count = 3,
+		.replication_factor = 3, .workers = 2, .strategy = AEG_SHARD_RANGE, .splits = sp,
+	};
+	struct aeg_shard_map *m, *s, *g, *bad = NULL;
+	assert_int_equal(aeg_shard_map_build(&m, &p), 0);
+	for (uint32_t i = 0; i < 6; i++)
+		assert_int_equal(aeg_shard_map_active(m, i), i < 3);
+	assert_int_equal(aeg_shard_for_key(m, "h", 1), 1);
+	/* Split shard 1 ([g, n)) at "k" into spare shard 4. */
+	struct aeg_shard_range split[] = { { 0, NULL, 0 }, { 1, "g", 1 }, { 4, "k", 1 }, { 2, "n", 1 } };
+	assert_int_equal(aeg_shard_map_ranged(&s, m, 6, split, 4), 0);
+	assert_int_equal(aeg_shard_map_epoch(s), 6);
+	assert_true(aeg_shard_map_active(s, 4));
+	const char *keys[] = { "a", "h", "jz", "k", "k\0", "mz", "n", "z" };
+	const uint32_t want[] = { 0, 1, 1, 4, 4, 4, 2, 2 };
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(aeg_shard_for_key(s, keys[i], strlen(keys[i])), want[i]);
+	check_codec(s);
+	/* placed() keeps the table. */
+	uint32_t reps[6 * 3];
+	for (uint32_t i = 0; i < 6 * 3; i++)
+		reps[i] = i % 3 + 1;
+	struct aeg_shard_map *pl;
+	assert_int_equal(aeg_shard_map_placed(&pl, s, 7, reps, NULL, 0), 0);
+	assert_int_equal(aeg_shard_for_key(pl, "kk", 2), 4);
+	assert_int_equal(aeg_shard_map_range_count(pl), 4);
+	aeg_shard_map_free(pl);
+	/* The table's own codec. */
+	uint8_t buf[64];
+	int n = aeg_shard_ranges_encode(split, 4, buf, sizeof(buf));
+	assert_int_equal(n, (int)aeg_shard_ranges_size(split, 4));
+	struct aeg_shard_range back[8];
+	uint32_t nb;
+	assert_int_equal(aeg_shard_ranges_decode(buf, (size_t)n, back, 8, &nb), 0);
+	assert_int_equal(nb, 4);
+	assert_int_equal(back[2].shard, 4);
+	assert_memory_equal(back[2].lo, "k", 1);
+	assert_int_equal(aeg_shard_ranges_decode(buf, (size_t)n, back, 3, &nb), -EINVAL);
+	for (int cut = 0; cut < n; cut++)
+		assert_int_equal(aeg_shard_ranges_decode(buf, (size_t)cut, back, 8, &nb), -EINVAL);
+	/* Merge 1 and 4 back into 0: [-inf, n) on 0. */
+	struct aeg_shard_range merged[] = { { 0, NULL, 0 }, { 2, "n", 1 } };
+	assert_int_equal(aeg_shard_map_ranged(&g, s, 8, merged, 2), 0);
+	assert_int_equal(aeg_shard_for_key(g, "h", 1), 0);
+	assert_false(aeg_shard_map_active(g, 1));
+	check_codec(g);
+	/* Refused: a shard twice, bounds out of order, a first bound, a
+	 * shard past the count, no range, another strategy. */
+	struct aeg_shard_range twice[] = { { 0, NULL, 0 }, { 0, "g", 1 } }, order[] = { { 0, NULL, 0 }, { 1, "n", 1 }, { 2, "g", 1 } },
+			       first[] = { { 0, "a", 1 } }, past[] = { { 0, NULL, 0 }, { 6, "g", 1 } },
+			       empty[] = { { 0, NULL, 0 }, { 1, NULL, 0 } };
+	assert_int_equal(aeg_shard_map_ranged(&bad, m, 9, twice, 2), -EINVAL);
+	assert_int_equal(aeg_shard_map_ranged(&bad, m, 9, order, 3), -EINVAL);
+	assert_int_equal(aeg_shard_map_ranged(&bad, m, 9, first, 1), -EINVAL);
+	assert_int_equal(aeg_shard_map_ranged(&bad, m, 9, past, 2), -EINVAL);
+	assert_int_equal(aeg_shard_map_ranged(&bad, m, 9, empty, 2), -EINVAL);
+	assert_int_equal(aeg_shard_map_ranged(&bad, m, 9, split, 0), -EINVAL);
+	assert_null(bad);
+	struct aeg_shard_map *h = build(1, 3, NULL, 4, 3);
+	assert_int_equal(aeg_shard_map_ranged(&bad, h, 9, merged, 2), -EINVAL);
+	assert_true(aeg_shard_map_active(h, 3));
+	p.range_count = 7;
+	assert_int_equal(aeg_shard_map_build(&bad, &p), -EINVAL);
+	aeg_shard_map_free(h), aeg_shard_map_free(g), aeg_shard_map_free(s), aeg_shard_map_free(m);
 }
 
 static void test_replicas_balance(void **state)
@@ -591,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_strategies),
+		cmocka_unit_test(test_range_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
