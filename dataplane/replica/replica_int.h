@@ -34,6 +34,7 @@
 #define RP_REASM_SLOTS 8           /* large client values arriving at once */
 #define RP_SCANS_MAX 16            /* SCAN reads in flight per worker (each walks a shard) */
 #define RP_META_DEAD_MS 1000       /* a META_DEAD list holds this long unless sent again */
+#define RP_META_PROPS 16           /* the meta leader's proposals remembered for comparisons */
 
 enum rp_kind { RP_FREE = 0, RP_WRITE, RP_READ };
 
@@ -60,6 +61,11 @@ struct rp_pending {
 	uint32_t read_slot;      /* reads: key storage */
 	uint32_t key_len;
 	uint32_t scan_slot;      /* SCAN reads: their args, + 1 (0: none) */
+};
+
+/* A meta record proposed by the meta leader (hashes of key and value). */
+struct rp_meta_prop {
+	uint64_t key_hash, val_hash, index, term;
 };
 
 /* A SCAN waiting for its read index: the range's end and its limits (the
@@ -166,6 +172,11 @@ struct aeg_replica {
 	uint64_t meta_dead_ms;           /* when they were last sent */
 	uint64_t meta_joined_index;      /* the "joined" record's entry */
 	uint64_t meta_join_index;        /* the last "joined" proposal's entry (leader) */
+	/* The meta leader's last proposals, not yet applied maybe: a request
+	 * is compared with the newest one of its key (a state that flips
+	 * migrating -> active in one poll must not meet the old record). */
+	struct rp_meta_prop meta_props[RP_META_PROPS];
+	uint32_t meta_props_next;
 	uint64_t meta_learner_ms;        /* the last learner added to the meta group */
 	uint64_t meta_tick_ms;           /* the last rp_meta_tick that looked */
 	uint64_t meta_proposed, meta_dropped, meta_forwarded;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aegis/hash.h"
 #include "aegis/membership.h"
 #include "aegis/msg.h"
 #include "ctl_ring.h"
@@ -390,11 +391,22 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 	} else {
 		meta_kv(q, key, &kl, val, &vl);
 	}
+	/* Only what differs: from the newest proposal of this key in this term
+	 * not yet applied, else from the record. */
+	uint64_t kh = aeg_hash_key(key, (size_t)kl, 0), vh = aeg_hash_key(val, (size_t)vl, 0);
 	const uint8_t *v;
 	uint32_t len;
-	uint64_t index;
-	if (aeg_kv_get(s->kv, key, (uint32_t)kl, &v, &len, &index) == 0 && len == (uint32_t)vl &&
-	    memcmp(v, val, len) == 0)
+	uint64_t index, newest = 0;
+	int pending = -1;
+	for (uint32_t i = 0; i < RP_META_PROPS; i++)
+		if (rp->meta_props[i].key_hash == kh && rp->meta_props[i].term == rs.term &&
+		    rp->meta_props[i].index > aeg_kv_applied(s->kv) && rp->meta_props[i].index > newest) {
+			newest = rp->meta_props[i].index;
+			pending = (int)i;
+		}
+	if (pending >= 0 ? rp->meta_props[pending].val_hash == vh
+			 : aeg_kv_get(s->kv, key, (uint32_t)kl, &v, &len, &index) == 0 && len == (uint32_t)vl &&
+				   memcmp(v, val, len) == 0)
 		return;
 	struct aeg_kv_cmd c = { .op = AEG_KV_PUT, .key = key, .key_len = (uint32_t)kl, .value = val,
 				.value_len = (uint32_t)vl, .time_ms = rp->wall_ms };
@@ -409,6 +421,8 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 		return;
 	}
 	rp->meta_proposed++;
+	rp->meta_props[rp->meta_props_next++ % RP_META_PROPS] =
+		(struct rp_meta_prop){ .key_hash = kh, .val_hash = vh, .index = first, .term = rs.term };
 	if (q->kind == META_JOIN)
 		rp->meta_join_index = first;
 	rp_log(rp, "meta: recording %.*s = %.*s (index %llu)", kl, key, vl, val, (unsigned long long)first);
