@@ -29,6 +29,45 @@ static const char *role_name(uint8_t role)
 }
 
 /* A member's labels as the meta records have them (nothing before). */
+/* A key as JSON string text: printable ASCII as is (\" and \\ escaped),
+ * every other byte \u00XX, so binary keys survive the admin socket. */
+static void key_text(struct aeg_admin_reply *out, const void *key, uint32_t len)
+{
+	const uint8_t *k = key;
+	for (uint32_t i = 0; i < len; i++) {
+		if (k[i] == '"' || k[i] == '\\')
+			aeg_admin_reply_printf(out, "\\%c", k[i]);
+		else if (k[i] >= 0x20 && k[i] < 0x7f)
+			aeg_admin_reply_printf(out, "%c", k[i]);
+		else
+			aeg_admin_reply_printf(out, "\\u%04x", k[i]);
+	}
+}
+
+/* A range map's range of a shard: ,"range":"[lo, hi)" (-inf/+inf for none). */
+static void shard_range(struct aeg_admin_reply *out, const struct aeg_shard_map *m, uint32_t shard)
+{
+	for (uint32_t k = 0; k < aeg_shard_map_range_count(m); k++) {
+		struct aeg_shard_range r;
+		const void *hi;
+		uint32_t hi_len;
+		if (aeg_shard_map_range(m, k, &r, &hi, &hi_len) != 0 || r.shard != shard)
+			continue;
+		aeg_admin_reply_printf(out, ",\"range\":\"[");
+		if (r.lo_len == 0)
+			aeg_admin_reply_printf(out, "-inf");
+		else
+			key_text(out, r.lo, r.lo_len);
+		aeg_admin_reply_printf(out, ", ");
+		if (hi == NULL)
+			aeg_admin_reply_printf(out, "+inf");
+		else
+			key_text(out, hi, hi_len);
+		aeg_admin_reply_printf(out, ")\"");
+		return;
+	}
+}
+
 static void labels(const struct aeg_replica_meta_status *meta, uint32_t id, struct aeg_admin_reply *out)
 {
 	for (uint32_t k = 0; meta->here && k < meta->n_nodes; k++)
@@ -301,6 +340,8 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 											     g->shard)
 										? ns->rebalance->states[g->shard]
 										: AEG_SHARD_INACTIVE));
+			shard_range(out, ns->rebalance != NULL ? node_rebalance_cluster_map(ns->rebalance) : ns->map,
+				    g->shard);
 			for (int learners = 0; learners < 2; learners++) {
 				aeg_admin_reply_printf(out, learners ? ",\"learners\":[" : ",\"voters\":[");
 				bool f = true;

@@ -7,6 +7,7 @@
  *
  * Exit: 0 ok, 1 the node answered an error (or an unreadable reply),
  * 2 usage, 3 cannot connect or no answer. */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -172,7 +173,7 @@ static int ask(const char *path, const char *request, double timeout_s, char **o
 /* ---- tables ---- */
 
 #define CELL_BYTES 48
-#define COLS_MAX 12
+#define COLS_MAX 16
 
 struct table {
 	int cols;
@@ -263,6 +264,7 @@ struct column {
 static void print_array(const struct aeg_json_doc *d, const char *key, const struct column *cols,
 			int n)
 {
+	assert(n <= COLS_MAX);
 	struct table t = { .cols = n };
 	for (int c = 0; c < n; c++) {
 		t.heads[c] = cols[c].head;
@@ -288,6 +290,7 @@ static void print_shards(const struct aeg_json_doc *d)
 		{ "commit", NULL, "commit", false }, { "applied", NULL, "applied", false },
 		{ "mem_bytes", NULL, "mem_bytes", false }, { "voters", NULL, "voters", true },
 		{ "learners", NULL, "learners", true }, { "state", NULL, "state", true },
+		{ "range", NULL, "range", true },
 	};
 	print_array(d, "shards", cols, sizeof(cols) / sizeof(cols[0]));
 }

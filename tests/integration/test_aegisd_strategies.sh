@@ -88,6 +88,9 @@ ag_log "range: keys per shard $got"
 [ "$got" = "0:3 1:3 2:3 3:0 4:0 5:0 6:0 7:0" ] || ag_fail "range: keys not on shards 0-2 as the split points say: $got"
 states=$(ag_status 1 '" ".join(sorted(set(s.get("state", "?") for s in S if s["shard"] >= 3 and s["shard"] < 8)))')
 [ "$states" = inactive ] || ag_fail "range: spare shards 3-7 should show inactive, got '$states'"
+r1=$(ag_status 1 '[s.get("range") for s in S if s["shard"] == 1][0]')
+[ "$r1" = "[g, n)" ] || ag_fail "range: shard 1's range on status is '$r1', want [g, n)"
+ag_ctl 1 shard list | grep -q '\[-inf, g)' || ag_fail "range: aegisctl shard list has no range column: $(ag_ctl 1 shard list)"
 out=$(ag_cli scan h m --keys-only 2>&1 >/dev/null)
 echo "$out" | grep -q "1 shards each" || ag_fail "range: scan [h, m) should ask 1 shard: $out"
 [ "$(ag_cli scan --keys-only | wc -l)" = 9 ] || ag_fail "range: scan of everything"

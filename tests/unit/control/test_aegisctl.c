@@ -54,9 +54,9 @@ static const char status_reply[] =
 	"\"memory\":{\"groups\":6,\"bytes_per_group\":40000,\"total_bytes\":1234567}}";
 
 static const char shards_table[] =
-	"shard  group  worker  role      leader  term  commit  applied  mem_bytes  voters  learners  state\n"
-	"    0      1       0  leader         1     3      10       10       4096  1,2,3   -         -\n"
-	"    1      2       1  follower       2    12  123456   123455      40000  2,3,4   5         migrating\n";
+	"shard  group  worker  role      leader  term  commit  applied  mem_bytes  voters  learners  state      range\n"
+	"    0      1       0  leader         1     3      10       10       4096  1,2,3   -         -          -\n"
+	"    1      2       1  follower       2    12  123456   123455      40000  2,3,4   5         migrating  -\n";
 
 static const char status_text[] =
 	"node  uptime_s  transport  epoch  cluster   groups  bytes_per_group  memory_bytes\n"
@@ -225,8 +225,8 @@ static void test_status(void **state)
 	canned = "{\"ok\":true,\"shards\":[{\"shard\":5,\"role\":\"candidate\"}]}";
 	run(a, &r, (const char *const[]){ "--socket", sock, "shards", NULL });
 	assert_int_equal(r.code, 0);
-	assert_string_equal(r.out, "shard  group  worker  role       leader  term  commit  applied  mem_bytes  voters  learners  state\n"
-				   "    5      -       -  candidate       -     -       -        -          -  -       -         -\n");
+	assert_string_equal(r.out, "shard  group  worker  role       leader  term  commit  applied  mem_bytes  voters  learners  state  range\n"
+				   "    5      -       -  candidate       -     -       -        -          -  -       -         -      -\n");
 	aeg_admin_close(a);
 }
 
