@@ -13,6 +13,7 @@
 #include "aegis/shard.h"
 #include "aegis/shard_plan.h"
 #include "ctl_ring.h"
+#include "json_out.h"
 #include "node_join.h"
 #include "dp_clock.h"
 
@@ -29,22 +30,8 @@ static const char *role_name(uint8_t role)
 }
 
 /* A member's labels as the meta records have them (nothing before). */
-/* A key as JSON string text: printable ASCII as is (\" and \\ escaped),
- * every other byte \u00XX, so binary keys survive the admin socket. */
-static void key_text(struct aeg_admin_reply *out, const void *key, uint32_t len)
-{
-	const uint8_t *k = key;
-	for (uint32_t i = 0; i < len; i++) {
-		if (k[i] == '"' || k[i] == '\\')
-			aeg_admin_reply_printf(out, "\\%c", k[i]);
-		else if (k[i] >= 0x20 && k[i] < 0x7f)
-			aeg_admin_reply_printf(out, "%c", k[i]);
-		else
-			aeg_admin_reply_printf(out, "\\u%04x", k[i]);
-	}
-}
-
-/* A range map's range of a shard: ,"range":"[lo, hi)" (-inf/+inf for none). */
+/* A range map's range of a shard: ,"range":"[lo, hi)" (-inf / +inf for
+ * none), escaped by the JSON writer (keys may hold any byte). */
 static void shard_range(struct aeg_admin_reply *out, const struct aeg_shard_map *m, uint32_t shard)
 {
 	for (uint32_t k = 0; k < aeg_shard_map_range_count(m); k++) {
@@ -53,17 +40,23 @@ static void shard_range(struct aeg_admin_reply *out, const struct aeg_shard_map 
 		uint32_t hi_len;
 		if (aeg_shard_map_range(m, k, &r, &hi, &hi_len) != 0 || r.shard != shard)
 			continue;
-		aeg_admin_reply_printf(out, ",\"range\":\"[");
-		if (r.lo_len == 0)
-			aeg_admin_reply_printf(out, "-inf");
-		else
-			key_text(out, r.lo, r.lo_len);
-		aeg_admin_reply_printf(out, ", ");
-		if (hi == NULL)
-			aeg_admin_reply_printf(out, "+inf");
-		else
-			key_text(out, hi, hi_len);
-		aeg_admin_reply_printf(out, ")\"");
+		/* Bytes, NULs included: copied, not printed. */
+		char text[2 * AEG_SHARD_SPLIT_BYTES_MAX + 16];
+		size_t n = 0;
+		text[n++] = '[';
+		memcpy(text + n, r.lo_len ? r.lo : "-inf", r.lo_len ? r.lo_len : 4);
+		n += r.lo_len ? r.lo_len : 4;
+		memcpy(text + n, ", ", 2);
+		n += 2;
+		memcpy(text + n, hi ? hi : "+inf", hi ? hi_len : 4);
+		n += hi ? hi_len : 4;
+		text[n++] = ')';
+		struct aeg_json_out j;
+		aeg_json_init(&j, 8 * sizeof(text));
+		aeg_json_strn(&j, text, n);
+		if (!j.overflow && j.buf != NULL)
+			aeg_admin_reply_printf(out, ",\"range\":%s", j.buf);
+		aeg_json_free(&j);
 		return;
 	}
 }

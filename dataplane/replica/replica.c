@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "replica_int.h"
 
+#include "aegis/join_req.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -638,7 +640,8 @@ void aeg_replica_on_raw(void *arg, struct aeg_worker *w, const struct aeg_pkt *p
 		rp->st.client_drops++;  /* the local channels' address: never from the wire */
 		return;
 	}
-	if (pkt->len >= 4 && pkt->data[0] == 'A' && pkt->data[1] == 'E' && pkt->data[2] == 'G' && pkt->data[3] == 'J') {
+	if (pkt->len >= 4 && ((uint32_t)pkt->data[0] | (uint32_t)pkt->data[1] << 8 | (uint32_t)pkt->data[2] << 16 |
+			      (uint32_t)pkt->data[3] << 24) == AEG_JOIN_REQ_MAGIC) {
 		rp_join_heard(rp, pkt);
 		return;
 	}
