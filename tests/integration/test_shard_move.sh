@@ -134,8 +134,14 @@ move 0 "$follower0" "$spare0"
 read -r lead1 voters1 spare1 <<<"$(pick 1)"
 log "shard 1 (leader $lead1, voters $voters1): the leader's own replica $lead1 -> $spare1"
 move 1 "$lead1" "$spare1"
-new1=$(leader_of 1)
-[ -n "$new1" ] && [ "$new1" != "$lead1" ] || fail "shard 1: no new leader after its leader moved away"
+# The status a node shows is published every 100 ms: give the handover
+# (TimeoutNow to a voter) a few seconds to show.
+for _ in $(seq 1 50); do
+	new1=$(leader_of 1)
+	[ -n "$new1" ] && [ "$new1" != "$lead1" ] && break
+	sleep 0.1
+done
+[ -n "$new1" ] && [ "$new1" != "$lead1" ] || fail "shard 1: no new leader 5 s after its leader moved away"
 
 # Asked of a follower (the request goes to the voters on record). The
 # newcomer may have taken the preferred slot and, with rebalance.leaders,
