@@ -112,6 +112,13 @@ static void map_update(struct node_rebalance *nr, uint64_t place_index, struct a
 	maps_reap(nr, rps, workers);
 	if (nr->joined_index > place_index)
 		place_index = nr->joined_index;
+	/* The range table after splits ("ranges" record). */
+	static __thread uint8_t ranges[AEG_REPLICA_RANGES_BYTES_MAX];
+	size_t ranges_len = 0;
+	uint64_t ranges_index = aeg_shard_map_strategy(nr->map) == AEG_SHARD_RANGE
+					? aeg_replica_meta_ranges(rps[0], ranges, sizeof(ranges), &ranges_len) : 0;
+	if (ranges_index > place_index)
+		place_index = ranges_index;
 	if (place_index <= nr->served_index)
 		return;
 	struct node_map_copy *slot = NULL;
@@ -123,6 +130,19 @@ static void map_update(struct node_rebalance *nr, uint64_t place_index, struct a
 	struct node_map_copy c = { 0 };
 	uint64_t epoch = aeg_shard_map_epoch(nr->map) + place_index;
 	int rc = aeg_shard_map_placed(&c.map, nr->map, epoch, nr->place, nr->joined, nr->n_joined);
+	if (rc == 0 && ranges_index != 0) {
+		uint32_t count = aeg_shard_map_shard_count(nr->map), n = 0;
+		struct aeg_shard_range *r = calloc(count, sizeof(*r));
+		struct aeg_shard_map *ranged = NULL;
+		rc = r == NULL ? -ENOMEM : aeg_shard_ranges_decode(ranges, ranges_len, r, count, &n);
+		if (rc == 0)
+			rc = aeg_shard_map_ranged(&ranged, c.map, epoch, r, n);
+		free(r);
+		if (rc == 0) {
+			aeg_shard_map_free(c.map);
+			c.map = ranged;
+		}
+	}
 	if (rc == 0) {
 		c.len = aeg_shard_map_encoded_size(c.map);
 		c.bytes = malloc(c.len);
@@ -204,10 +224,12 @@ static void relay_placed(struct node_rebalance *nr, struct aeg_replica *const *r
 		while (nr->placed_seen[w] < st.placed_seq) {
 			const struct aeg_replica_placed *p = &st.placed[nr->placed_seen[w] % AEG_REPLICA_PLACED_RING];
 			if (p->kind != AEG_REPLICA_PLACED_VOTERS) {
-				/* A move began or is over: the shard's state on record. */
+				/* A move began or is over, a split's step: the shard's state on record. */
+				uint8_t state = p->kind == AEG_REPLICA_PLACED_STATE     ? p->state
+						: p->kind == AEG_REPLICA_PLACED_STARTED ? AEG_SHARD_MIGRATING
+											: AEG_SHARD_ACTIVE;
 				struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_SHARD_STATE, .len = 16,
-							 .arg = { p->shard, p->kind == AEG_REPLICA_PLACED_STARTED
-										? AEG_SHARD_MIGRATING : AEG_SHARD_ACTIVE } };
+							 .arg = { p->shard, state } };
 				if (aeg_dp_runtime_ctl_send(rt, 0, &c) != 0)
 					break;
 				nr->placed_seen[w]++;
@@ -224,6 +246,32 @@ static void relay_placed(struct node_rebalance *nr, struct aeg_replica *const *r
 			nr->placed_seen[w]++;
 			nr->relayed++;
 		}
+	}
+}
+
+/* A split whose copy is done asks the meta group for the new range table,
+ * through worker 0 (META_SPLIT), every NODE_REBALANCE_SPLIT_ASK_MS. */
+static void relay_splits(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
+			 uint64_t now_ms, struct aeg_dp_runtime *rt)
+{
+	static __thread struct aeg_replica_status st;
+	for (uint32_t w = 0; w < workers && w < AEG_CONFIG_WORKERS_MAX; w++) {
+		(void)aeg_replica_status_read(rps[w], &st, NULL, 0);
+		const struct aeg_replica_split_status *sp = &st.split;
+		if (sp->phase != AEG_SPLIT_RECORD || now_ms - nr->split_ask_ms[w] < NODE_REBALANCE_SPLIT_ASK_MS ||
+		    sp->key_len == 0 || sp->key_len > AEG_REPLICA_SPLIT_KEY_MAX)
+			continue;
+		uint8_t *key = malloc(sp->key_len);
+		if (key == NULL)
+			continue;
+		memcpy(key, sp->key, sp->key_len);
+		struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_SPLIT, .len = 32,
+					 .arg = { sp->from, sp->to, (uintptr_t)key, sp->key_len } };
+		if (aeg_dp_runtime_ctl_send(rt, 0, &c) != 0) {
+			free(key);
+			continue;
+		}
+		nr->split_ask_ms[w] = now_ms;
 	}
 }
 
@@ -549,6 +597,7 @@ void node_rebalance_poll(struct node_rebalance *nr, struct aeg_replica *const *r
 		return;
 	nr->last_poll_ms = now_ms;
 	relay_placed(nr, rps, workers, rt);
+	relay_splits(nr, rps, workers, now_ms, rt);
 	(void)aeg_replica_status_read(rps[0], &st, NULL, 0);
 	uint64_t epoch = st.meta.here ? aeg_replica_meta_placement(rps[0], nr->place, cells(nr)) : 0;
 	if (epoch != 0) {

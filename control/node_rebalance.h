@@ -35,8 +35,13 @@
  * a shard's replicas in distinct zones (zone strings numbered in sorted
  * order, the same on every node).
  *
+ * Splits: a worker whose split's copy is done (phase RECORD) has its
+ * split relayed to worker 0 (META_SPLIT): the meta leader writes the new
+ * range table ("ranges").
+ *
  * Every node (all hold a meta replica, learners beyond the meta voters)
- * also routes by the records: when a newer "shard/<i>" record is applied,
+ * also routes by the records: when a newer "shard/<i>", "joined" or
+ * "ranges" record is applied,
  * a copy of the config's map with that placement and epoch (the config's
  * epoch + the record's log index) goes to every worker
  * (AEG_REPLICA_CTL_MAP_SET); clients fetching the map get it, and a
@@ -75,6 +80,7 @@
 #define NODE_REBALANCE_INFLIGHT_MAX 64
 #define NODE_REBALANCE_PLAN_MAX 256
 #define NODE_REBALANCE_OLD_MAPS 8
+#define NODE_REBALANCE_SPLIT_ASK_MS 500
 /* A node hands a shard to its preferred replica only after leading it this
  * long: an operator's transfer (which records the new preferred replica)
  * or an election is not undone while the record catches up. */
@@ -109,6 +115,7 @@ struct node_rebalance {
 	uint64_t labels_sent_ms;             /* this node's zone and weight asked to be recorded */
 	uint64_t last_poll_ms;
 	uint64_t placed_seen[AEG_CONFIG_WORKERS_MAX];
+	uint64_t split_ask_ms[AEG_CONFIG_WORKERS_MAX];  /* a split's record last asked for */
 	uint64_t relayed;
 	/* the planner's last view (where a meta replica is here) */
 	bool planning;           /* a meta replica is here */

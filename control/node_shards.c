@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "aegis/shard.h"
+#include "common/key_order.h"
 #include "ctl_ring.h"
 
 #define GROUPS_MAX_SCANNED 65536
@@ -157,4 +158,90 @@ void node_shard_command(struct aeg_node_status *ns, const char *cmd, const char 
 	bool recorded = !move && prefer(ns, (uint32_t)shard, (uint32_t)to);
 	aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"leader\":%u,\"asked\":true%s}",
 			       (unsigned long long)shard, lead, recorded ? ",\"preferred\":true" : "");
+}
+
+void node_shard_split(struct aeg_node_status *ns, const char *line, struct aeg_admin_reply *out)
+{
+	static struct aeg_admin_request r;
+	static char key[AEG_SHARD_SPLIT_BYTES_MAX + 1];
+	const char *why = NULL;
+	uint64_t shard = 0, to = UINT64_MAX;
+	long key_len = -1;
+	bool parsed = aeg_admin_request(&r, line, &why) == 0;
+	if (parsed)
+		key_len = aeg_admin_request_str(&r, "key", key, sizeof(key));
+	why = NULL;
+	if (!parsed || !aeg_admin_request_u64(&r, "shard", &shard) || key_len < 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"expected {\\\"cmd\\\":\\\"shard_split\\\","
+				       "\\\"shard\\\":S,\\\"key\\\":\\\"K\\\"[,\\\"to\\\":J]} (a key of 1..%u bytes)\"}",
+				       AEG_SHARD_SPLIT_BYTES_MAX);
+		return;
+	}
+	bool to_given = aeg_admin_request_u64(&r, "to", &to);
+	const struct aeg_shard_map *m = node_status_cluster_map(ns);
+	uint32_t count = aeg_shard_map_shard_count(m);
+	if (aeg_shard_map_strategy(m) != AEG_SHARD_RANGE) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"splits are for range sharding (this cluster's "
+				       "sharding.strategy is another)\"}");
+		return;
+	}
+	if (shard >= count || key_len == 0 || (to_given && to >= count)) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"%s\"}",
+				       key_len == 0 ? "the key is empty" : "no such shard");
+		return;
+	}
+	struct aeg_replica_group_status g = { 0 };
+	bool here = group_here(ns, (uint32_t)shard, &g);
+	if (!here || g.lead != ns->cfg->node_id) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"this node does not lead shard %llu (leader: %u); "
+				       "ask the leader's node\",\"leader\":%u}", (unsigned long long)shard, here ? g.lead : 0,
+				       here ? g.lead : 0);
+		return;
+	}
+	/* The key strictly inside the shard's range, checked on the table the
+	 * node routes by (the meta leader checks again on the record's). */
+	uint32_t k = aeg_shard_map_range_index(m, (uint32_t)shard);
+	struct aeg_shard_range sr;
+	const void *hi = NULL;
+	uint32_t hi_len = 0;
+	if (k == UINT32_MAX || aeg_shard_map_range(m, k, &sr, &hi, &hi_len) != 0)
+		why = "the shard is a spare (it has no range to split)";
+	else if ((sr.lo_len != 0 && aeg_key_cmp(key, (uint32_t)key_len, sr.lo, sr.lo_len) <= 0) ||
+		 (hi != NULL && aeg_key_cmp(key, (uint32_t)key_len, hi, hi_len) >= 0))
+		why = "the key is not strictly inside the shard's range (see aegisctl shard list)";
+	uint32_t spare = UINT32_MAX;
+	struct aeg_replica_group_status sg;
+	for (uint32_t j = to_given ? (uint32_t)to : 0; why == NULL && j < count && spare == UINT32_MAX; j++) {
+		if (aeg_shard_map_range_index(m, j) == UINT32_MAX &&
+		    aeg_shard_worker(j, ns->workers) == aeg_shard_worker((uint32_t)shard, ns->workers) &&
+		    group_here(ns, j, &sg))
+			spare = j;
+		if (to_given)
+			break;
+	}
+	if (why == NULL && spare == UINT32_MAX)
+		why = to_given ? "the target is not a spare shard on the same worker index with a replica on this node"
+			       : "no spare shard on this shard's worker index has a replica on this node (give one "
+				 "with to, after moving a replica here, or add spare shards: sharding.shard_count)";
+	if (why != NULL) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"%s\"}", why);
+		return;
+	}
+	uint8_t *copy = malloc((size_t)key_len);
+	if (copy == NULL) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"out of memory\"}");
+		return;
+	}
+	memcpy(copy, key, (size_t)key_len);
+	uint16_t w = (uint16_t)aeg_shard_worker((uint32_t)shard, ns->workers);
+	struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_SPLIT, .len = 32,
+				 .arg = { shard, spare, (uintptr_t)copy, (uint64_t)key_len } };
+	int rc = aeg_dp_runtime_ctl_send(ns->rt, w, &c);
+	if (rc != 0) {
+		free(copy);
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker %u: %s\"}", w, strerror(-rc));
+		return;
+	}
+	aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"to\":%u,\"asked\":true}", (unsigned long long)shard,
+			       spare);
 }

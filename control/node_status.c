@@ -236,6 +236,42 @@ static void moves(const struct aeg_node_status *ns, const struct aeg_replica_sta
 			first = false;
 		}
 	aeg_admin_reply_printf(out, "]}");
+	/* Range splits: the one each worker carries out, and counts. */
+	uint64_t sp[5] = { 0 };
+	for (uint32_t w = 0; w < ns->workers; w++) {
+		sp[0] += st[w].split.started, sp[1] += st[w].split.done, sp[2] += st[w].split.failed;
+		sp[3] += st[w].split.unfenced, sp[4] += st[w].split.dropped_from;
+	}
+	aeg_admin_reply_printf(out, ",\"splits\":{\"started\":%llu,\"done\":%llu,\"failed\":%llu,\"unfenced\":%llu,"
+			       "\"dropped_from\":%llu,\"active\":[", (unsigned long long)sp[0], (unsigned long long)sp[1],
+			       (unsigned long long)sp[2], (unsigned long long)sp[3], (unsigned long long)sp[4]);
+	first = true;
+	for (uint32_t w = 0; w < ns->workers; w++) {
+		const struct aeg_replica_split_status *s = &st[w].split;
+		if (s->phase == AEG_SPLIT_IDLE)
+			continue;
+		struct aeg_json_out j;
+		aeg_json_init(&j, 8 * AEG_REPLICA_SPLIT_KEY_MAX + 16);
+		aeg_json_strn(&j, (const char *)s->key, s->key_len);
+		aeg_admin_reply_printf(out, "%s{\"shard\":%u,\"to\":%u,\"key\":%s,\"step\":\"%s\",\"keys_copied\":%llu,"
+				       "\"bytes_copied\":%llu,\"ms\":%llu}", first ? "" : ",", s->from, s->to,
+				       !j.overflow && j.buf != NULL ? j.buf : "\"\"", aeg_replica_split_phase_name(s->phase),
+				       (unsigned long long)s->copied, (unsigned long long)s->copied_bytes,
+				       (unsigned long long)s->ms);
+		aeg_json_free(&j);
+		first = false;
+	}
+	aeg_admin_reply_printf(out, "]}");
+}
+
+/* A shard's state: the record's, but a spare (no range) is inactive
+ * unless a split is filling it (creating). */
+static uint8_t shown_state(const struct aeg_node_status *ns, uint32_t shard)
+{
+	uint32_t rec = ns->rebalance->states[shard];
+	if (aeg_shard_map_active(node_rebalance_cluster_map(ns->rebalance), shard))
+		return (uint8_t)(rec == AEG_SHARD_INACTIVE || rec == AEG_SHARD_CREATING ? AEG_SHARD_ACTIVE : rec);
+	return rec == AEG_SHARD_CREATING ? AEG_SHARD_CREATING : AEG_SHARD_INACTIVE;
 }
 
 static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
@@ -329,10 +365,7 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 				aeg_admin_reply_printf(out, ",\"preferred\":%u,\"state\":\"%s\"",
 						       ns->rebalance->place[(size_t)g->shard *
 									    aeg_shard_map_replication_factor(ns->map)],
-						       aeg_shard_state_name(aeg_shard_map_active(node_rebalance_cluster_map(ns->rebalance),
-											     g->shard)
-										? ns->rebalance->states[g->shard]
-										: AEG_SHARD_INACTIVE));
+						       aeg_shard_state_name(shown_state(ns, g->shard)));
 			shard_range(out, ns->rebalance != NULL ? node_rebalance_cluster_map(ns->rebalance) : ns->map,
 				    g->shard);
 			for (int learners = 0; learners < 2; learners++) {
@@ -496,6 +529,10 @@ int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_rep
 			aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker 0: %s\"}", strerror(-rc));
 		else
 			aeg_admin_reply_printf(out, "{\"ok\":true,\"asked\":\"%s\"}", pause ? "paused" : "running");
+		return 0;
+	}
+	if (strcmp(cmd, "shard_split") == 0) {
+		node_shard_split(ns, request, out);
 		return 0;
 	}
 	if (strcmp(cmd, "leader_transfer") == 0 || strcmp(cmd, "shard_move") == 0) {

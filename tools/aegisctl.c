@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "json_in.h"
+#include "json_out.h"
 
 enum { EXIT_OK = 0, EXIT_NODE = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 #define REPLY_BYTES_MAX (64u << 20)
@@ -58,6 +59,13 @@ static void usage(FILE *f)
 		"                    up, then one Raft config change makes it a voter and takes FROM\n"
 		"                    out, and FROM drops its copy; waits until this node sees it\n"
 		"                    done (--timeout, default 300 s for a move)\n"
+		"  shard split SHARD KEY [--to SPARE]\n"
+		"                    (range sharding; ask the node leading SHARD) SHARD's keys from\n"
+		"                    KEY up go to a spare shard (the lowest on SHARD's worker index\n"
+		"                    with a replica on this node, or SPARE): writes there are\n"
+		"                    fenced (BUSY), the keys copied through the spare's Raft log,\n"
+		"                    the new range table recorded in the meta group, the moved\n"
+		"                    keys dropped from SHARD; waits until done (--timeout, 300 s)\n"
 		"  rebalance status  what the rebalancer plans and carries out (the cluster status line)\n"
 		"  rebalance pause | rebalance resume\n"
 		"                    record in the meta group that moves stop (those under way finish)\n"
@@ -467,7 +475,7 @@ static void print_status(const struct aeg_json_doc *d)
 /* ---- main ---- */
 
 struct args {
-	const char *socket, *data_dir, *config, *command, *sub, *id, *from, *to;
+	const char *socket, *data_dir, *config, *command, *sub, *id, *from, *to, *key, *spare;
 	double timeout_s;
 	bool json, help, timeout_set, wait;
 };
@@ -496,6 +504,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->data_dir = argv[++i];
 		else if (strcmp(s, "--config") == 0 && more)
 			a->config = argv[++i];
+		else if (strcmp(s, "--to") == 0 && more)
+			a->spare = argv[++i];
 		else if (strcmp(s, "--timeout") == 0 && more) {
 			char *end;
 			a->timeout_s = strtod(argv[++i], &end);
@@ -512,6 +522,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		else if (a->sub != NULL && strcmp(a->command, "shard") == 0 && strcmp(a->sub, "move") == 0 &&
 			 (a->id == NULL || a->from == NULL || a->to == NULL))
 			*(a->id == NULL ? &a->id : a->from == NULL ? &a->from : &a->to) = s;
+		else if (a->sub != NULL && strcmp(a->command, "shard") == 0 && strcmp(a->sub, "split") == 0 &&
+			 (a->id == NULL || a->key == NULL))
+			*(a->id == NULL ? &a->id : &a->key) = s;
 		else if (a->sub != NULL && strcmp(a->command, "leader") == 0 && strcmp(a->sub, "transfer") == 0 &&
 			 (a->id == NULL || a->to == NULL))
 			*(a->id == NULL ? &a->id : &a->to) = s;
@@ -554,13 +567,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 		     strtoull(a->from, NULL, 10) == 0))
 		return die(EXIT_USAGE, "shard move takes a shard and two node ids: shard move SHARD FROM TO");
 	known |= move;
+	bool split = strcmp(a->command, "shard") == 0 && a->sub != NULL && strcmp(a->sub, "split") == 0;
+	if (split && (!is_number(a->id) || a->key == NULL || a->key[0] == '\0' || strlen(a->key) > 1024 ||
+		      (a->spare != NULL && !is_number(a->spare))))
+		return die(EXIT_USAGE, "shard split takes a shard and a key (1..1024 bytes): shard split SHARD KEY "
+			   "[--to SPARE]");
+	if (a->spare != NULL && !split)
+		return die(EXIT_USAGE, "--to goes with shard split only");
+	known |= split;
 	known |= strcmp(a->command, "shard") == 0 && a->sub != NULL && strcmp(a->sub, "list") == 0;
 	known |= strcmp(a->command, "rebalance") == 0 && a->sub != NULL &&
 		 (strcmp(a->sub, "status") == 0 || strcmp(a->sub, "pause") == 0 || strcmp(a->sub, "resume") == 0);
 	known |= strcmp(a->command, "cluster") == 0 && a->sub != NULL && strcmp(a->sub, "status") == 0;
 	if (!known)
 		return die(EXIT_USAGE, "unknown command '%s%s%s': status, shards, node list|add|drain|remove, cluster status, "
-			   "shard list|move, rebalance status|pause|resume, leader transfer (try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
+			   "shard list|move|split, rebalance status|pause|resume, leader transfer (try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
 	return 0;
 }
 
@@ -964,6 +985,84 @@ static int shard_move(const struct args *a, const char *path)
 	return code != 0 ? code : watch(path, a->timeout_s, status, 100, move_check, &w);
 }
 
+/* shard split: the request to the shard's leader, then its status until
+ * the split is done there (or failed). */
+struct split_watch {
+	uint64_t shard, done0, failed0;
+	double wait_s;
+	bool first;
+};
+
+static void split_counts(const struct aeg_json_doc *d, uint64_t *done, uint64_t *failed)
+{
+	int sp = aeg_json_get(d, 0, "splits");
+	*done = *failed = 0;
+	if (sp >= 0) {
+		aeg_json_as_u64(d, aeg_json_get(d, sp, "done"), done);
+		aeg_json_as_u64(d, aeg_json_get(d, sp, "failed"), failed);
+	}
+}
+
+static int split_check(const struct aeg_json_doc *d, double t, void *ctx)
+{
+	struct split_watch *w = ctx;
+	uint64_t done, failed;
+	split_counts(d, &done, &failed);
+	if (w->first) {
+		w->done0 = done;
+		w->failed0 = failed;
+		w->first = false;
+		return EXIT_OK;
+	}
+	int sp = aeg_json_get(d, 0, "splits"), arr = sp >= 0 ? aeg_json_get(d, sp, "active") : -1;
+	char step[32] = "?";
+	uint64_t copied = 0, to = 0;
+	for (int e = arr >= 0 ? aeg_json_first(d, arr) : -1; e >= 0; e = aeg_json_after(d, arr, e)) {
+		uint64_t s;
+		if (aeg_json_as_u64(d, aeg_json_get(d, e, "shard"), &s) && s == w->shard) {
+			aeg_json_as_str(d, aeg_json_get(d, e, "step"), step, sizeof(step));
+			aeg_json_as_u64(d, aeg_json_get(d, e, "keys_copied"), &copied);
+			aeg_json_as_u64(d, aeg_json_get(d, e, "to"), &to);
+		}
+	}
+	if (done > w->done0) {
+		printf("shard %llu: split done in %.1f s (aegisctl shard list shows the ranges)\n",
+		       (unsigned long long)w->shard, t);
+		return EXIT_OK;
+	}
+	if (failed > w->failed0)
+		return die(EXIT_NODE, "shard %llu: the split failed on this node after %.1f s (its log says why)",
+			   (unsigned long long)w->shard, t);
+	if (t > w->wait_s)
+		return die(EXIT_NODE, "shard %llu: split not done after %.1f s (step %s, %llu keys copied into shard "
+			   "%llu); it goes on: watch aegisctl status", (unsigned long long)w->shard, w->wait_s, step,
+			   (unsigned long long)copied, (unsigned long long)to);
+	return WATCH_MORE;
+}
+
+static int shard_split(const struct args *a, const char *path)
+{
+	struct split_watch w = { .shard = strtoull(a->id, NULL, 10), .wait_s = a->timeout_set ? a->timeout_s : 300,
+				 .first = true };
+	const char *status = "{\"cmd\":\"status\"}\n";
+	int code = watch(path, a->timeout_s, status, 100, split_check, &w);
+	if (code != 0)
+		return code;
+	struct aeg_json_out j;
+	aeg_json_init(&j, 16384);
+	aeg_json_strn(&j, a->key, strlen(a->key));
+	char req[16384 + 128];
+	if (a->spare != NULL)
+		snprintf(req, sizeof(req), "{\"cmd\":\"shard_split\",\"shard\":%llu,\"key\":%s,\"to\":%s}\n",
+			 (unsigned long long)w.shard, j.buf, a->spare);
+	else
+		snprintf(req, sizeof(req), "{\"cmd\":\"shard_split\",\"shard\":%llu,\"key\":%s}\n",
+			 (unsigned long long)w.shard, j.buf);
+	aeg_json_free(&j);
+	code = ask_ok(path, req, a->timeout_s);
+	return code != 0 ? code : watch(path, a->timeout_s, status, 100, split_check, &w);
+}
+
 /* rebalance pause / resume: the record asked for, then watched where this
  * node has the records. */
 struct switch_watch {
@@ -1025,6 +1124,8 @@ int main(int argc, char **argv)
 		return leader_transfer(&a, path);
 	if (strcmp(a.command, "shard") == 0 && strcmp(a.sub, "move") == 0)
 		return shard_move(&a, path);
+	if (strcmp(a.command, "shard") == 0 && strcmp(a.sub, "split") == 0)
+		return shard_split(&a, path);
 	if (strcmp(a.command, "rebalance") == 0 && strcmp(a.sub, "status") != 0)
 		return rebalance_switch(&a, path);
 	char *line = NULL;

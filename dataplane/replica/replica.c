@@ -585,6 +585,7 @@ int aeg_replica_close(struct aeg_replica *rp)
 		snap_buf_put(rp->shards[i].snap);
 	}
 	rp_client_fini(rp);
+	rp_split_fini(rp);
 	for (int i = 0; i < 2; i++) {
 		free(rp->pub_groups[i]);
 		free(rp->pub_place[i]);
@@ -774,6 +775,7 @@ uint32_t aeg_replica_on_tick(void *arg, struct aeg_worker *w, uint64_t now_ns)
 	campaigns(rp);
 	liveness(rp);
 	rp_place_tick(rp);
+	rp_split_tick(rp);
 	rp_meta_tick(rp);
 	uint32_t did = after_work(rp);
 	/* Both walk every shard: with thousands of them, less often. */
@@ -848,6 +850,7 @@ static void status_publish(struct aeg_replica *rp)
 	rp_meta_publish(rp, &st->meta);
 	rp_meta_place_publish(rp, slot);
 	rp_place_publish(rp, st);
+	rp_split_publish(rp, &st->split);
 	/* What the control plane's failure detector reads (lib/membership). */
 	st->n_peers = rp->n_peers < AEG_REPLICA_PEERS_MAX ? rp->n_peers : AEG_REPLICA_PEERS_MAX;
 	for (uint32_t i = 0; i < st->n_peers; i++)
@@ -927,6 +930,29 @@ uint64_t aeg_replica_meta_states(struct aeg_replica *rp, uint32_t *out, size_t n
 	const struct aeg_shard_map *m = rp->cfg.map;
 	size_t count = aeg_shard_map_shard_count(m), cells = count * aeg_shard_map_replication_factor(m);
 	return n < count ? 0 : pub_place_read(rp, out, cells, count);
+}
+
+uint64_t aeg_replica_meta_ranges(struct aeg_replica *rp, uint8_t *buf, size_t cap, size_t *len)
+{
+	*len = 0;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		uint64_t seq = __atomic_load_n(&rp->pub_seq, __ATOMIC_ACQUIRE);
+		int slot = (int)(seq & 1);
+		if (seq == 0)
+			return 0;
+		uint64_t index = rp->pub_ranges_index[slot];
+		uint32_t n = rp->pub_ranges_len[slot];
+		if (index != 0 && (n > cap || rp->pub_ranges[slot] == NULL))
+			return 0;
+		if (index != 0)
+			memcpy(buf, rp->pub_ranges[slot], n);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&rp->pub_seq, __ATOMIC_RELAXED) <= seq + 1) {
+			*len = index != 0 ? n : 0;
+			return index;
+		}
+	}
+	return 0;
 }
 
 uint32_t aeg_replica_status_read(struct aeg_replica *rp, struct aeg_replica_status *st,

@@ -169,7 +169,41 @@ struct aeg_replica_move_status {
  * vote to a healthy caught-up learner as a drained one does. Forgotten
  * RP_META_DEAD_MS after the last. */
 #define AEG_REPLICA_CTL_META_DEAD 13u
+/* SPLIT (the worker of shard arg[0] on the node leading it): arg[0] the
+ * shard, arg[1] the spare shard that takes its keys from the key up,
+ * arg[2] the key (a malloc'd copy: the worker frees it), arg[3] its length.
+ * Carried out step by step (replica_split.c), logged; refusals logged. */
+#define AEG_REPLICA_CTL_SPLIT 14u
+/* META_SPLIT (worker 0): arg[0] shard, arg[1] spare shard, arg[2] the key
+ * (malloc'd: freed by the worker), arg[3] its length: a split's copy is
+ * done; the meta leader writes the new range table ("ranges"), refused
+ * (logged) unless the key is strictly inside the shard's range and the
+ * spare has none (forwarded to the meta voters from elsewhere). */
+#define AEG_REPLICA_CTL_META_SPLIT 15u
 #define AEG_REPLICA_ZONE_BYTES 32
+
+/* A range split this worker carries out (replica_split.c): one at a time. */
+enum aeg_replica_split_phase {
+	AEG_SPLIT_IDLE = 0,
+	AEG_SPLIT_LEAD,      /* the spare's leadership comes here */
+	AEG_SPLIT_FENCE,     /* writes from the key up are fenced off in the shard */
+	AEG_SPLIT_COPY,      /* its keys from the key up go into the spare's log */
+	AEG_SPLIT_SETTLE,    /* until the spare applied the last of them */
+	AEG_SPLIT_RECORD,    /* the new range table asked of the meta group */
+};
+const char *aeg_replica_split_phase_name(uint8_t phase);
+#define AEG_REPLICA_SPLIT_KEY_MAX 1024u  /* = AEG_SHARD_SPLIT_BYTES_MAX */
+
+struct aeg_replica_split_status {
+	uint8_t phase;           /* enum aeg_replica_split_phase */
+	uint32_t from, to;
+	uint32_t key_len;
+	uint8_t key[AEG_REPLICA_SPLIT_KEY_MAX];
+	uint64_t copied, copied_bytes;  /* keys (and their bytes) proposed into the spare */
+	uint64_t ms;             /* since it started */
+	uint64_t started, done, failed;
+	uint64_t unfenced, dropped_from;  /* stale fences lifted, moved keys dropped after a split */
+};
 
 /* A node that joined after the cluster formed ("joined" record). */
 struct aeg_replica_joined {
@@ -181,9 +215,12 @@ struct aeg_replica_joined {
 
 /* A move this worker started or ended, and the shard's voters once it is
  * done (the node relays them to the meta group: "state/<i>", "shard/<i>"). */
-enum { AEG_REPLICA_PLACED_VOTERS = 0, AEG_REPLICA_PLACED_STARTED = 1, AEG_REPLICA_PLACED_ENDED = 2 };
+enum { AEG_REPLICA_PLACED_VOTERS = 0, AEG_REPLICA_PLACED_STARTED = 1, AEG_REPLICA_PLACED_ENDED = 2,
+       AEG_REPLICA_PLACED_STATE = 3 };
 struct aeg_replica_placed {
-	uint8_t kind;        /* VOTERS: the voters below; STARTED / ENDED: a move of the shard began / is over */
+	uint8_t kind;        /* VOTERS: the voters below; STARTED / ENDED: a move of the shard began / is
+			      * over; STATE: the shard's state is `state` (a split's) */
+	uint8_t state;       /* STATE: enum aeg_shard_state */
 	uint32_t shard;
 	uint8_t n;
 	uint32_t voters[5];
@@ -200,6 +237,7 @@ struct aeg_replica_meta_status {
 	uint64_t proposed, dropped, forwarded;
 	bool rebalance_paused;   /* the "rebalance" record says paused */
 	uint64_t place_index;    /* entry of the newest "shard/<i>" record (0: none) */
+	uint64_t ranges_index;   /* entry of the "ranges" record (0: none; aeg_replica_meta_ranges) */
 	uint32_t shards_recorded; /* shards with a "shard/<i>" record */
 	uint32_t shards_migrating;   /* "state/<i>" says migrating */
 	uint64_t shard_state_changes; /* changes of "state/<i>" records seen here */
@@ -251,6 +289,7 @@ struct aeg_replica_status {
 	uint32_t join_id, join_ipv4;
 	uint16_t join_port;
 	uint64_t join_refused;  /* datagrams that looked like one but did not verify */
+	struct aeg_replica_split_status split;
 	uint64_t placed_seq;  /* moves finished here; the last ones in placed[seq % RING] */
 	struct aeg_replica_placed placed[AEG_REPLICA_PLACED_RING];
 };
@@ -268,6 +307,12 @@ uint64_t aeg_replica_meta_placement(struct aeg_replica *rp, uint32_t *out, size_
 /* Likewise each shard's recorded state (enum aeg_shard_state), shard_count
  * of them. Returns the meta epoch of the copy, 0 if none. */
 uint64_t aeg_replica_meta_states(struct aeg_replica *rp, uint32_t *out, size_t n);
+
+/* Likewise the "ranges" record (a range map's table after splits,
+ * aeg_shard_ranges_encode) into buf: its entry, 0 if none (or larger than
+ * cap); *len its length. */
+uint64_t aeg_replica_meta_ranges(struct aeg_replica *rp, uint8_t *buf, size_t cap, size_t *len);
+#define AEG_REPLICA_RANGES_BYTES_MAX (64u << 10)
 
 /* From any thread: the last published status. Fills up to max groups and
  * returns how many the worker has. */

@@ -26,6 +26,7 @@
 
 #include "local_chan.h"
 #include "aegis/client_scan.h"
+#include "common/key_order.h"
 
 static uint32_t pidx(const struct aeg_replica *rp, const struct rp_pending *p)
 {
@@ -247,6 +248,8 @@ static void answer_write(struct aeg_replica *rp, struct rp_pending *p, uint8_t s
 {
 	struct aeg_client_resp resp = { .seq = p->seq, .status = status, .version = version };
 	answer(rp, p->ipv4, p->port, p->client_id, &resp);
+	if (status == AEG_CLIENT_BUSY)
+		rp->st.busy++;  /* MOVED: fenced by a split */
 	if (status == AEG_CLIENT_OK) {
 		rp->st.writes_ok++;
 		rp->st.write_ns += rp->now_ns - p->born_ns;
@@ -264,6 +267,11 @@ static void serve_get(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv4,
 		resp.value = v;
 		resp.value_len = vlen;
 		rp->st.reads_ok++;
+	} else if (rp_split_fenced(rp, s, key, key_len, NULL, 0, true)) {
+		/* Fenced by a split: the key may have moved (and been dropped
+		 * here); the client retries, then with the new map. */
+		answer_status(rp, ipv4, port, client_id, seq, AEG_CLIENT_BUSY, 0);
+		return;
 	} else {
 		resp.status = AEG_CLIENT_NOT_FOUND;
 	}
@@ -278,6 +286,21 @@ static void serve_scan(struct aeg_replica *rp, struct rp_shard *s, uint32_t ipv4
 		       const uint8_t *end, const struct rp_scan_args *a)
 {
 	struct aeg_kv_range r = { .start = start, .start_len = start_len, .end = end, .end_len = a->end_len };
+	/* Not past the shard's range (a split's keys may still be here), and
+	 * BUSY where the range still reaches a split's fence. */
+	uint32_t k = aeg_shard_map_range_index(rp->cfg.map, s->shard);
+	struct aeg_shard_range sr;
+	const void *hi;
+	uint32_t hi_len;
+	if (k != UINT32_MAX && aeg_shard_map_range(rp->cfg.map, k, &sr, &hi, &hi_len) == 0 && hi != NULL &&
+	    (r.end_len == 0 || aeg_key_cmp(r.end, r.end_len, hi, hi_len) > 0)) {
+		r.end = hi;
+		r.end_len = hi_len;
+	}
+	if (rp_split_fenced(rp, s, r.start, r.start_len, r.end, r.end_len, false)) {
+		answer_status(rp, ipv4, port, client_id, seq, AEG_CLIENT_BUSY, 0);
+		return;
+	}
 	bool more = false;
 	int n = aeg_kv_scan(s->kv, &r, rp->scan_items, a->limit, &more);
 	assert(n >= 0);

@@ -95,6 +95,25 @@ struct rp_shard {
 	uint64_t created_index;          /* made by a CREATE: its config's index (else 0) */
 	bool drop_pending;               /* to be dropped on the next tick (replica_place.c) */
 	uint32_t drop_hint;              /* where its requests go then */
+	/* range splits (replica_split.c), led here */
+	uint64_t fence_stale_ms;         /* fenced, the map not showing a split at the fence, since */
+	uint64_t leftover_ms;            /* a spare shard holding keys, since */
+	uint64_t dropped_term;           /* the term a DROP_FROM at the fence was proposed in */
+};
+
+/* The range split this worker carries out (replica_split.c). */
+struct rp_split {
+	uint8_t phase;                   /* enum aeg_replica_split_phase */
+	uint32_t from, to;
+	uint8_t *key, *cursor;           /* key_bytes_max + 1 each */
+	uint32_t key_len, cursor_len;
+	uint64_t from_term, to_term;     /* the terms we lead them in */
+	uint64_t fence_index, last_index;
+	uint64_t copied, copied_bytes;
+	uint64_t started_ms, phase_ms, sent_ms, lost_ms, step_ms;
+	uint8_t *buf;                    /* commands of one batch */
+	uint64_t started, done, failed, unfenced, dropped_from;
+	uint64_t sweep_ms;
 };
 
 /* A move this worker's leader carries out (replica_place.c). */
@@ -245,6 +264,11 @@ struct aeg_replica {
 	struct rp_peer peers[RP_PEERS_MAX];
 	uint32_t n_peers;
 
+	struct rp_split split;
+	uint8_t *meta_ranges;            /* the meta leader's new "ranges" value (AEG_REPLICA_RANGES_BYTES_MAX) */
+	uint8_t *pub_ranges[2];          /* the "ranges" record, published (worker 0) */
+	uint32_t pub_ranges_len[2];
+	uint64_t pub_ranges_index[2];
 	struct aeg_local_chans *local;   /* embedded clients, NULL: none */
 	struct aeg_replica_status st;    /* worker-side counters */
 	/* published status (seqlock, double buffer) */
@@ -281,6 +305,18 @@ void rp_place_drop_orphan(struct aeg_replica *rp, uint64_t shard);
 void rp_place_publish(const struct aeg_replica *rp, struct aeg_replica_status *st);
 /* The node that led a shard whose replica left here (0: none known). */
 uint32_t rp_moved_hint(const struct aeg_replica *rp, uint32_t shard);
+
+/* replica_split.c: SPLIT (ctl), every tick, status, and at close. */
+void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m);
+void rp_split_tick(struct aeg_replica *rp);
+void rp_split_publish(const struct aeg_replica *rp, struct aeg_replica_split_status *out);
+void rp_split_fini(struct aeg_replica *rp);
+/* AEG_PLACE_LEAD: whoever leads shard hands it to node `to`. */
+void rp_split_lead_asked(struct aeg_replica *rp, uint32_t shard, uint32_t to);
+/* Client reads of a fenced shard (replica_client.c): true when a key
+ * [start, end) the map still gives the shard is at or past its fence. */
+bool rp_split_fenced(const struct aeg_replica *rp, const struct rp_shard *s, const uint8_t *start,
+		     uint32_t start_len, const uint8_t *end, uint32_t end_len, bool single);
 
 /* replica_meta.c */
 void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *body, uint32_t len);

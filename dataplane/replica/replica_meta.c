@@ -136,12 +136,15 @@ int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_c
  *                  "id=A.B.C.D:PORT,..." (PORT: the UDP base port)
  *   labels/<id> -> "weight=N zone=Z" (Z may be empty), from the node's config
  *   state/<i>   -> the shard's state name (aeg_shard_state_name; none: active)
+ *   ranges      -> a range map's table after splits (aeg_shard_ranges_encode;
+ *                  none: the config's), written on a split's request
  * AEG_MSG_META body (little-endian): u8 kind, then NODE: u32 node, u8
  * state; SHARD: u32 shard, u8 n (1..5), n x u32 voters; REBALANCE: u8
  * paused; JOIN: u32 node, u32 ipv4, u16 port; LABELS: u32 node, u32
- * weight, u8 zone length (0..31), the zone; SHARD_STATE: u32 shard, u8 state. */
+ * weight, u8 zone length (0..31), the zone; SHARD_STATE: u32 shard, u8 state;
+ * SPLIT: u32 shard, u32 spare, u16 key length (1..1024), the key. */
 enum meta_kind { META_NODE = 1, META_SHARD = 2, META_REBALANCE = 3, META_JOIN = 4, META_LABELS = 5,
-		 META_SHARD_STATE = 6 };
+		 META_SHARD_STATE = 6, META_SPLIT = 7 };
 
 #define ZONE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
@@ -155,7 +158,11 @@ struct meta_req {
 	uint16_t port;
 	uint32_t weight;      /* LABELS */
 	char zone[AEG_REPLICA_ZONE_BYTES];
+	uint32_t to;          /* SPLIT: the spare, the key */
+	uint32_t key_len;
+	uint8_t key[AEG_REPLICA_SPLIT_KEY_MAX];
 };
+#define META_MSG_BYTES (11 + AEG_REPLICA_SPLIT_KEY_MAX)  /* the largest body: SPLIT */
 
 #define META_VAL_BYTES (AEG_REPLICA_JOINED_MAX * 32)
 _Static_assert(AEG_REPLICA_JOINED_MAX == 16, "the refusal below says 16");
@@ -189,6 +196,13 @@ static int meta_encode(const struct meta_req *q, uint8_t *b)
 		b[9] = (uint8_t)zl;
 		memcpy(b + 10, q->zone, zl);
 		return 10 + (int)zl;
+	}
+	if (q->kind == META_SPLIT) {
+		put_u32(b + 5, q->to);
+		b[9] = (uint8_t)q->key_len;
+		b[10] = (uint8_t)(q->key_len >> 8);
+		memcpy(b + 11, q->key, q->key_len);
+		return 11 + (int)q->key_len;
 	}
 	if (q->kind == META_JOIN) {
 		put_u32(b + 5, q->ipv4);
@@ -224,6 +238,16 @@ static int meta_decode(struct meta_req *q, const uint8_t *b, uint32_t len)
 		memcpy(q->zone, b + 10, b[9]);
 		return q->id != 0 && q->weight >= 1 && q->weight <= 10000 && strspn(q->zone, ZONE_CHARS) == b[9]
 			       ? 0 : -EINVAL;
+	}
+	if (q->kind == META_SPLIT) {
+		if (len < 12)
+			return -EINVAL;
+		q->to = get_u32(b + 5);
+		q->key_len = (uint32_t)(b[9] | b[10] << 8);
+		if (q->key_len == 0 || q->key_len > AEG_REPLICA_SPLIT_KEY_MAX || len != 11 + q->key_len || q->to == q->id)
+			return -EINVAL;
+		memcpy(q->key, b + 11, q->key_len);
+		return 0;
 	}
 	if (q->kind == META_JOIN) {
 		if (len != 11)
@@ -360,11 +384,48 @@ static void meta_forward(struct aeg_replica *rp, const struct meta_req *q)
 				to[n++] = conf.ids[i];
 		}
 	}
-	uint8_t body[64];  /* the largest: LABELS, 10 + 31 */
+	uint8_t body[META_MSG_BYTES];
 	int len = meta_encode(q, body);
+	assert(len > 0 && len <= (int)sizeof(body));
 	for (uint32_t i = 0; i < n; i++)
 		if (to[i] != rp->cfg.node && rp_send(rp, to[i], AEG_MSG_META, 0, body, (uint32_t)len) == 0)
 			rp->meta_forwarded++;
+}
+
+/* The leader's "ranges" value after q's split into rp->meta_ranges: its
+ * length, 0 (recorded already) or a negative errno (refused: logged). */
+static int split_value(struct aeg_replica *rp, const struct meta_req *q)
+{
+	const struct aeg_shard_map *m = rp->cfg.map;
+	uint32_t count = aeg_shard_map_shard_count(m);
+	if (aeg_shard_map_strategy(m) != AEG_SHARD_RANGE || q->id >= count || q->to >= count)
+		return -EINVAL;
+	if (rp->meta_ranges == NULL && (rp->meta_ranges = malloc(2 * AEG_REPLICA_RANGES_BYTES_MAX + 2048)) == NULL)
+		return -ENOMEM;
+	struct aeg_shard_range *cur = calloc(count + 1, sizeof(*cur)), *out = calloc(count + 2, sizeof(*out));
+	int rc = cur == NULL || out == NULL ? -ENOMEM : 0;
+	uint32_t n = 0;
+	const uint8_t *v;
+	uint32_t vl;
+	uint64_t index;
+	/* The table on record (none yet: the map's, which is the config's). */
+	if (rc == 0 && aeg_kv_get(rp->meta->kv, "ranges", 6, &v, &vl, &index) == 0)
+		rc = aeg_shard_ranges_decode(v, vl, cur, count, &n);
+	else if (rc == 0)
+		n = aeg_shard_map_ranges(m, cur, count);
+	if (rc == 0)
+		rc = aeg_shard_ranges_split(cur, n, q->id, q->to, q->key, q->key_len, out, n + 1);
+	if (rc == 0)
+		rc = aeg_shard_ranges_encode(out, n + 1, rp->meta_ranges, AEG_REPLICA_RANGES_BYTES_MAX);
+	free(cur);
+	free(out);
+	if (rc == -EALREADY)
+		return 0;
+	if (rc < 0)
+		rp_log(rp, "meta: split of shard %u into shard %u not recorded: %s", q->id, q->to,
+		       rc == -EINVAL ? "the key is not inside the shard's range, or the spare has a range"
+		       : rc == -EMSGSIZE ? "the range table would be over 64 KiB" : strerror(-rc));
+	return rc;
 }
 
 static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool forward)
@@ -382,18 +443,26 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 	}
 	char key[24], val[META_VAL_BYTES];
 	int kl, vl;
+	const char *valp = val;
 	if (q->kind == META_JOIN) {
 		kl = snprintf(key, sizeof(key), "joined");
 		if (join_value(rp, q, val, &vl) != 1) {
 			rp->meta_dropped++;
 			return;
 		}
+	} else if (q->kind == META_SPLIT) {
+		kl = snprintf(key, sizeof(key), "ranges");
+		if ((vl = split_value(rp, q)) <= 0) {
+			rp->meta_dropped++;
+			return;
+		}
+		valp = (const char *)rp->meta_ranges;
 	} else {
 		meta_kv(q, key, &kl, val, &vl);
 	}
 	/* Only what differs: from the newest proposal of this key in this term
 	 * not yet applied, else from the record. */
-	uint64_t kh = aeg_hash_key(key, (size_t)kl, 0), vh = aeg_hash_key(val, (size_t)vl, 0);
+	uint64_t kh = aeg_hash_key(key, (size_t)kl, 0), vh = aeg_hash_key(valp, (size_t)vl, 0);
 	const uint8_t *v;
 	uint32_t len;
 	uint64_t index, newest = 0;
@@ -406,12 +475,13 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 		}
 	if (pending >= 0 ? rp->meta_props[pending].val_hash == vh
 			 : aeg_kv_get(s->kv, key, (uint32_t)kl, &v, &len, &index) == 0 && len == (uint32_t)vl &&
-				   memcmp(v, val, len) == 0)
+				   memcmp(v, valp, len) == 0)
 		return;
-	struct aeg_kv_cmd c = { .op = AEG_KV_PUT, .key = key, .key_len = (uint32_t)kl, .value = val,
+	struct aeg_kv_cmd c = { .op = AEG_KV_PUT, .key = key, .key_len = (uint32_t)kl, .value = valp,
 				.value_len = (uint32_t)vl, .time_ms = rp->wall_ms };
-	uint8_t buf[META_VAL_BYTES + 96];
-	int n = aeg_kv_cmd_encode(&c, buf, sizeof(buf));
+	uint8_t small[META_VAL_BYTES + 96];
+	uint8_t *buf = q->kind == META_SPLIT ? rp->meta_ranges + AEG_REPLICA_RANGES_BYTES_MAX : small;
+	int n = aeg_kv_cmd_encode(&c, buf, q->kind == META_SPLIT ? AEG_REPLICA_RANGES_BYTES_MAX + 2048 : sizeof(small));
 	assert(n > 0);
 	struct aeg_raft_payload p = { .data = buf, .len = (uint32_t)n };
 	uint64_t first = 0;
@@ -425,7 +495,11 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 		(struct rp_meta_prop){ .key_hash = kh, .val_hash = vh, .index = first, .term = rs.term };
 	if (q->kind == META_JOIN)
 		rp->meta_join_index = first;
-	rp_log(rp, "meta: recording %.*s = %.*s (index %llu)", kl, key, vl, val, (unsigned long long)first);
+	if (q->kind == META_SPLIT)
+		rp_log(rp, "meta: recording ranges: shard %u split at a %u-byte key, the upper part on shard %u (index %llu)",
+		       q->id, q->key_len, q->to, (unsigned long long)first);
+	else
+		rp_log(rp, "meta: recording %.*s = %.*s (index %llu)", kl, key, vl, val, (unsigned long long)first);
 }
 
 /* An operator's leadership transfer (aegisctl leader transfer). */
@@ -460,6 +534,9 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 		return;
 	case AEG_REPLICA_CTL_DROP_ORPHAN:
 		rp_place_drop_orphan(rp, m->arg[0]);
+		return;
+	case AEG_REPLICA_CTL_SPLIT:
+		rp_split_start(rp, m);
 		return;
 	case AEG_REPLICA_CTL_JOIN_ASK:
 		rp_join_ask(rp);
@@ -509,6 +586,23 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 		q = (struct meta_req){ .kind = META_SHARD_STATE, .id = (uint32_t)m->arg[0], .state = (uint8_t)m->arg[1] };
 		meta_request(rp, &q, true);
 		return;
+	case AEG_REPLICA_CTL_META_SPLIT: {
+		uint8_t *key = (uint8_t *)(uintptr_t)m->arg[2];
+		bool ok = key != NULL && m->arg[3] >= 1 && m->arg[3] <= AEG_REPLICA_SPLIT_KEY_MAX &&
+			  m->arg[0] < aeg_shard_map_shard_count(rp->cfg.map) &&
+			  m->arg[1] < aeg_shard_map_shard_count(rp->cfg.map) && m->arg[0] != m->arg[1];
+		if (ok) {
+			static __thread struct meta_req split;  /* 1 KiB: off the stack */
+			split = (struct meta_req){ .kind = META_SPLIT, .id = (uint32_t)m->arg[0], .to = (uint32_t)m->arg[1],
+						   .key_len = (uint32_t)m->arg[3] };
+			memcpy(split.key, key, split.key_len);
+			meta_request(rp, &split, true);
+		}
+		free(key);
+		if (ok)
+			return;
+		break;
+	}
 	case AEG_REPLICA_CTL_META_REBALANCE:
 		q = (struct meta_req){ .kind = META_REBALANCE, .state = m->arg[0] != 0 };
 		meta_request(rp, &q, true);
@@ -537,7 +631,9 @@ void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *bo
 	struct meta_req q;
 	if (meta_decode(&q, body, len) != 0 ||
 	    ((q.kind == META_NODE || q.kind == META_LABELS) && aeg_shard_map_node(rp->cfg.map, q.id) == NULL) ||
-	    ((q.kind == META_SHARD || q.kind == META_SHARD_STATE) && q.id >= aeg_shard_map_shard_count(rp->cfg.map))) {
+	    ((q.kind == META_SHARD || q.kind == META_SHARD_STATE || q.kind == META_SPLIT) &&
+	     q.id >= aeg_shard_map_shard_count(rp->cfg.map)) ||
+	    (q.kind == META_SPLIT && q.to >= aeg_shard_map_shard_count(rp->cfg.map))) {
 		rp->st.raft_bad++;
 		return;
 	}
@@ -625,6 +721,18 @@ void rp_meta_place_publish(struct aeg_replica *rp, int slot)
 	}
 	memcpy(rp->pub_place[slot], rp->meta_place, n * sizeof(uint32_t));
 	rp->pub_place_epoch[slot] = epoch ? epoch : 1;
+	/* The "ranges" record, for the map the node routes by. */
+	const uint8_t *v;
+	uint32_t vl;
+	uint64_t index;
+	rp->pub_ranges_index[slot] = 0;
+	if (aeg_kv_get(rp->meta->kv, "ranges", 6, &v, &vl, &index) != 0 || vl > AEG_REPLICA_RANGES_BYTES_MAX)
+		return;
+	if (rp->pub_ranges[slot] == NULL && (rp->pub_ranges[slot] = malloc(AEG_REPLICA_RANGES_BYTES_MAX)) == NULL)
+		return;
+	memcpy(rp->pub_ranges[slot], v, vl);
+	rp->pub_ranges_len[slot] = vl;
+	rp->pub_ranges_index[slot] = index;
 }
 
 void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out)
@@ -647,6 +755,12 @@ void rp_meta_publish(struct aeg_replica *rp, struct aeg_replica_meta_status *out
 	out->shards_migrating = rp->meta_shards_migrating;
 	out->shard_state_changes = rp->meta_state_changes;
 	out->place_index = rp->meta_place_index;
+	{
+		const uint8_t *v;
+		uint32_t vl;
+		if (aeg_kv_get(rp->meta->kv, "ranges", 6, &v, &vl, &out->ranges_index) != 0)
+			out->ranges_index = 0;
+	}
 	struct aeg_raft_conf conf;
 	aeg_raft_conf_get(aeg_gd_raft(rp->gd, rp->meta->group), &conf);
 	for (uint32_t i = 0; i < conf.n && out->n_voters < AEG_REPLICA_META_VOTERS_MAX; i++)

@@ -137,6 +137,8 @@ void rp_place_on_msg(struct aeg_replica *rp, uint32_t src, const uint8_t *body, 
 		drop_asked(rp, src, &m);
 	} else if (m.op == AEG_PLACE_MOVE) {
 		rp_place_move(rp, m.shard, m.from, m.to, true);
+	} else if (m.op == AEG_PLACE_LEAD) {
+		rp_split_lead_asked(rp, m.shard, m.to);
 	} else {
 		for (uint32_t i = 0; i < RP_MOVES_MAX; i++)
 			if (rp->moves[i].active && rp->moves[i].shard == m.shard && rp->moves[i].from == src)

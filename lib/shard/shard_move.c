@@ -133,9 +133,10 @@ int aeg_place_msg_encode(const struct aeg_place_msg *m, uint8_t *buf, size_t cap
 		if (n < 0)
 			return -ENOBUFS;
 		len += (size_t)n;
-	} else if (m->op == AEG_PLACE_MOVE) {
+	} else if (m->op == AEG_PLACE_MOVE || m->op == AEG_PLACE_LEAD) {
 		aeg_writer_init(&w, buf + len, cap - len);
-		aeg_put_varint(&w, m->from);
+		if (m->op == AEG_PLACE_MOVE)
+			aeg_put_varint(&w, m->from);
 		aeg_put_varint(&w, m->to);
 		if (w.error)
 			return -ENOBUFS;
@@ -154,10 +155,11 @@ int aeg_place_msg_decode(struct aeg_place_msg *m, const uint8_t *buf, size_t len
 	m->index = aeg_get_varint(&r);
 	if (r.error)
 		return -EMSGSIZE;
-	if (m->op < AEG_PLACE_CREATE || m->op > AEG_PLACE_MOVE)
+	if (m->op < AEG_PLACE_CREATE || m->op > AEG_PLACE_LEAD)
 		return -EINVAL;
-	if (m->op == AEG_PLACE_MOVE) {
-		m->from = aeg_get_varint32(&r);
+	if (m->op == AEG_PLACE_MOVE || m->op == AEG_PLACE_LEAD) {
+		if (m->op == AEG_PLACE_MOVE)
+			m->from = aeg_get_varint32(&r);
 		m->to = aeg_get_varint32(&r);
 		if (r.error)
 			return -EMSGSIZE;

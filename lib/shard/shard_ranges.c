@@ -116,6 +116,13 @@ int aeg_shard_map_range(const struct aeg_shard_map *m, uint32_t k, struct aeg_sh
 	return 0;
 }
 
+uint32_t aeg_shard_map_range_index(const struct aeg_shard_map *m, uint32_t shard)
+{
+	if (m->strategy != AEG_SHARD_RANGE || shard >= m->shard_count)
+		return UINT32_MAX;
+	return m->range_of[shard];
+}
+
 bool aeg_shard_map_active(const struct aeg_shard_map *m, uint32_t shard)
 {
 	if (shard >= m->shard_count)
@@ -141,6 +148,46 @@ int aeg_shard_map_ranged(struct aeg_shard_map **out, const struct aeg_shard_map 
 	}
 	*out = c;
 	return 0;
+}
+
+int aeg_shard_ranges_split(const struct aeg_shard_range *r, uint32_t n, uint32_t from, uint32_t to,
+			   const void *key, uint32_t key_len, struct aeg_shard_range *out, uint32_t max)
+{
+	if (key == NULL || key_len == 0 || key_len > AEG_SHARD_SPLIT_BYTES_MAX || from == to || n == 0)
+		return -EINVAL;
+	uint32_t at = UINT32_MAX;
+	for (uint32_t k = 0; k < n; k++) {
+		if (r[k].shard == to) {
+			bool done = k > 0 && r[k - 1].shard == from &&
+				    aeg_key_cmp(r[k].lo, r[k].lo_len, key, key_len) == 0;
+			return done ? -EALREADY : -EINVAL;
+		}
+		if (r[k].shard == from)
+			at = k;
+	}
+	if (at == UINT32_MAX || max < n + 1)
+		return -EINVAL;
+	/* Strictly inside [lo, hi): both parts keep at least one key. */
+	if (at > 0 && aeg_key_cmp(r[at].lo, r[at].lo_len, key, key_len) >= 0)
+		return -EINVAL;
+	if (at + 1 < n && aeg_key_cmp(key, key_len, r[at + 1].lo, r[at + 1].lo_len) >= 0)
+		return -EINVAL;
+	for (uint32_t k = 0, o = 0; k < n; k++) {
+		out[o++] = r[k];
+		if (k == at)
+			out[o++] = (struct aeg_shard_range){ .shard = to, .lo = key, .lo_len = key_len };
+	}
+	return 0;
+}
+
+uint32_t aeg_shard_map_ranges(const struct aeg_shard_map *m, struct aeg_shard_range *r, uint32_t max)
+{
+	uint32_t n = aeg_shard_map_range_count(m);
+	if (n > max)
+		return 0;
+	for (uint32_t k = 0; k < n; k++)
+		(void)aeg_shard_map_range(m, k, &r[k], NULL, NULL);
+	return n;
 }
 
 /* ---- the table's codec: varint n, then per range varint shard, and from

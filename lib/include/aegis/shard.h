@@ -166,6 +166,9 @@ struct aeg_shard_range {
 uint32_t aeg_shard_map_range_count(const struct aeg_shard_map *m);
 int aeg_shard_map_range(const struct aeg_shard_map *m, uint32_t k, struct aeg_shard_range *r, const void **hi,
 			uint32_t *hi_len);
+/* The range of shard in range map m (its index k for aeg_shard_map_range),
+ * UINT32_MAX if it has none (a spare, or not a range map). */
+uint32_t aeg_shard_map_range_index(const struct aeg_shard_map *m, uint32_t shard);
 /* Whether a shard holds keys: a range map's spare shards do not. */
 bool aeg_shard_map_active(const struct aeg_shard_map *m, uint32_t shard);
 /* A copy of range map m with another epoch and range table (n ranges in
@@ -181,6 +184,18 @@ size_t aeg_shard_ranges_size(const struct aeg_shard_range *r, uint32_t n);
 int aeg_shard_ranges_encode(const struct aeg_shard_range *r, uint32_t n, uint8_t *buf, size_t cap);
 int aeg_shard_ranges_decode(const uint8_t *buf, size_t len, struct aeg_shard_range *r, uint32_t max,
 			    uint32_t *n);
+/* A split (issue [G]): table r (n ranges) with shard `from`'s range cut at
+ * key, the part from key up on shard `to`, into out (n + 1 ranges, views
+ * into r and key; max >= n + 1). 0; -EALREADY: r has that split already
+ * (`to`'s range starts at key, right after `from`'s); -EINVAL: `from` has
+ * no range or key is not strictly inside it (lo < key < hi), `to` has a
+ * range or is `from`, key empty or over AEG_SHARD_SPLIT_BYTES_MAX, or max
+ * too small. */
+int aeg_shard_ranges_split(const struct aeg_shard_range *r, uint32_t n, uint32_t from, uint32_t to,
+			   const void *key, uint32_t key_len, struct aeg_shard_range *out, uint32_t max);
+/* The table of range map m into r (at most max ranges): their count, or 0
+ * (not a range map, max too small). */
+uint32_t aeg_shard_map_ranges(const struct aeg_shard_map *m, struct aeg_shard_range *r, uint32_t max);
 /* List maps: how many assignments, and assignment i (sorted by key, exact
  * before prefix) into *a: 0 or -EINVAL. Other maps: 0 of them. */
 uint32_t aeg_shard_map_assign_count(const struct aeg_shard_map *m);

@@ -70,15 +70,18 @@ void aeg_shard_move_next(const struct aeg_move_view *v, uint32_t from, uint32_t 
 
 /* ---- AEG_MSG_PLACE bodies -------------------------------------------------
  *   u8 op, varint shard, varint index, then for CREATE the encoded config
- *   (aeg_raft_conf_encode), for MOVE varint from, varint to. */
-enum aeg_place_op { AEG_PLACE_CREATE = 1, AEG_PLACE_DROP = 2, AEG_PLACE_DROPPED = 3, AEG_PLACE_MOVE = 4 };
+ *   (aeg_raft_conf_encode), for MOVE varint from, varint to, for LEAD
+ *   varint to (whoever leads the shard hands its leadership to `to`: a
+ *   range split's copy is proposed there). */
+enum aeg_place_op { AEG_PLACE_CREATE = 1, AEG_PLACE_DROP = 2, AEG_PLACE_DROPPED = 3, AEG_PLACE_MOVE = 4,
+		    AEG_PLACE_LEAD = 5 };
 
 struct aeg_place_msg {
 	uint8_t op;
 	uint32_t shard;
 	uint64_t index;             /* CREATE: the learner's config entry; DROP(PED): the config without `from` */
 	struct aeg_raft_conf conf;  /* CREATE only */
-	uint32_t from, to;          /* MOVE only */
+	uint32_t from, to;          /* MOVE only; LEAD: `to` only (the node to lead the shard) */
 };
 
 #define AEG_PLACE_MSG_BYTES_MAX (1 + 5 + 10 + 8 + AEG_RAFT_CONF_MAX * 6)

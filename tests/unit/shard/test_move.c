@@ -201,6 +201,19 @@ static void test_place_codec(void **state)
 	assert_int_equal(d.to, 70000);
 	for (int k = 0; k < n; k++)
 		assert_int_not_equal(aeg_place_msg_decode(&d, buf, (size_t)k), 0);
+	struct aeg_place_msg lead = { .op = AEG_PLACE_LEAD, .shard = 7, .from = 99, .to = 300 };
+	n = aeg_place_msg_encode(&lead, buf, sizeof(buf));
+	assert_int_equal(n, 1 + 1 + 1 + 2);  /* from is not sent */
+	assert_int_equal(aeg_place_msg_decode(&d, buf, (size_t)n), 0);
+	assert_int_equal(d.op, AEG_PLACE_LEAD);
+	assert_int_equal(d.shard, 7);
+	assert_int_equal(d.from, 0);
+	assert_int_equal(d.to, 300);
+	assert_int_equal(aeg_place_msg_decode(&d, buf, (size_t)n + 1), -EINVAL);
+	for (int k = 0; k < n; k++)
+		assert_int_not_equal(aeg_place_msg_decode(&d, buf, (size_t)k), 0);
+	buf[0] = AEG_PLACE_LEAD + 1;
+	assert_int_equal(aeg_place_msg_decode(&d, buf, (size_t)n), -EINVAL);
 }
 
 int main(void)

@@ -199,6 +199,10 @@ static void test_range_table(void **state)
 	assert_int_equal(aeg_shard_map_ranged(&s, m, 6, split, 4), 0);
 	assert_int_equal(aeg_shard_map_epoch(s), 6);
 	assert_true(aeg_shard_map_active(s, 4));
+	assert_int_equal(aeg_shard_map_range_index(s, 4), 2);
+	assert_int_equal(aeg_shard_map_range_index(s, 2), 3);
+	assert_int_equal(aeg_shard_map_range_index(m, 4), UINT32_MAX);
+	assert_int_equal(aeg_shard_map_range_index(m, 6), UINT32_MAX);
 	const char *keys[] = { "a", "h", "jz", "k", "k\0", "mz", "n", "z" };
 	const uint32_t want[] = { 0, 1, 1, 4, 4, 4, 2, 2 };
 	for (int i = 0; i < 8; i++)
@@ -213,6 +217,30 @@ static void test_range_table(void **state)
 	assert_int_equal(aeg_shard_for_key(pl, "kk", 2), 4);
 	assert_int_equal(aeg_shard_map_range_count(pl), 4);
 	aeg_shard_map_free(pl);
+	/* The split as a function of the table: the same table from m's. */
+	struct aeg_shard_range cur[8], cut[8];
+	assert_int_equal(aeg_shard_map_ranges(m, cur, 8), 3);
+	assert_int_equal(aeg_shard_map_ranges(m, cur, 2), 0);
+	assert_int_equal(aeg_shard_ranges_split(cur, 3, 1, 4, "k", 1, cut, 8), 0);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(cut[k].shard, split[k].shard);
+		assert_int_equal(cut[k].lo_len, split[k].lo_len);
+		if (k > 0)
+			assert_memory_equal(cut[k].lo, split[k].lo, split[k].lo_len);
+	}
+	assert_int_equal(aeg_shard_ranges_split(split, 4, 1, 4, "k", 1, cut, 8), -EALREADY);
+	assert_int_equal(aeg_shard_ranges_split(split, 4, 1, 4, "j", 1, cut, 8), -EINVAL);  /* 4 has a range */
+	assert_int_equal(aeg_shard_ranges_split(cur, 3, 1, 4, "g", 1, cut, 8), -EINVAL);   /* = lo */
+	assert_int_equal(aeg_shard_ranges_split(cur, 3, 1, 4, "n", 1, cut, 8), -EINVAL);   /* = hi */
+	assert_int_equal(aeg_shard_ranges_split(cur, 3, 1, 4, "a", 1, cut, 8), -EINVAL);   /* below */
+	assert_int_equal(aeg_shard_ranges_split(cur, 3, 1, 4, "k", 1, cut, 3), -EINVAL);   /* no room */
+	assert_int_equal(aeg_shard_ranges_split(cur, 3, 5, 4, "k", 1, cut, 8), -EINVAL);   /* 5 spare */
+	assert_int_equal(aeg_shard_ranges_split(cur, 3, 1, 1, "k", 1, cut, 8), -EINVAL);
+	assert_int_equal(aeg_shard_ranges_split(cur, 3, 1, 4, "k", 0, cut, 8), -EINVAL);
+	assert_int_equal(aeg_shard_ranges_split(cur, 3, 0, 5, "\x01", 1, cut, 8), 0);     /* the first range */
+	assert_int_equal(cut[1].shard, 5);
+	assert_int_equal(aeg_shard_ranges_split(cur, 3, 2, 5, "zz", 2, cut, 8), 0);        /* the last (to +inf) */
+	assert_int_equal(cut[3].shard, 5);
 	/* The table's own codec. */
 	uint8_t buf[64];
 	int n = aeg_shard_ranges_encode(split, 4, buf, sizeof(buf));

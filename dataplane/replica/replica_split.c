@@ -1,0 +1,503 @@
+/* Range splits on a worker (issue [G]): shard `from`'s keys from `key` up
+ * go to spare shard `to` (same worker index, a replica here), and the meta
+ * group's range table says so. Run where `from` is led, one step a tick:
+ *
+ *   LEAD    `to`'s leader is asked to hand its leadership here (PLACE
+ *           LEAD): the copy is proposed into its log;
+ *   FENCE   FENCE key in `from`: from its entry on, a write of a key >=
+ *           key changes nothing there (MOVED: the client gets BUSY and
+ *           retries); the range is frozen;
+ *   COPY    once the fence is applied, `from`'s keys in [key, its range's
+ *           end) are proposed into `to`'s log as PUTs, page by page
+ *           (lib/kv scans), as fast as `to`'s log window takes them;
+ *   SETTLE  until `to` applied the last one (committed on a quorum);
+ *   RECORD  the node relays the split to the meta group (META_SPLIT, every
+ *           RP_SPLIT_ASK_MS); once the map this worker routes by shows it,
+ *           DROP_FROM key in `from` and the split is done.
+ *
+ * A lost leadership before RECORD ends the split (failed): where we still
+ * lead `from`, UNFENCE at once. Otherwise (and for the leftovers of any
+ * failure) every worker sweeps the shards it leads each second:
+ *   - fenced, the map showing the split at the fence: DROP_FROM the fence
+ *     (once per term: the keys left behind go);
+ *   - fenced, the map not showing it, no split here, for RP_SPLIT_STALE_MS:
+ *     UNFENCE (a split that died before its record);
+ *   - a spare (no range) holding keys, not this worker's split target, for
+ *     RP_SPLIT_STALE_MS: DROP_FROM "" (a copy that was never recorded).
+ * A split stops asking for its record RP_SPLIT_ASK_AFTER_LOSS_MS after it
+ * lost `from`: well before a stale fence is lifted (a record applied after
+ * that would give `to` a range whose later writes `from` took: the margin
+ * is what keeps that from happening).
+ *
+ * Reads meanwhile (replica_client.c): a GET of a fenced key is answered
+ * while the key is here, BUSY when not (it may have been dropped); a scan
+ * that reaches the fence while the map still gives the shard those keys
+ * gets BUSY. Versions of copied keys are `to`'s log indexes. */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aegis/msg.h"
+#include "aegis/shard_move.h"
+#include "common/key_order.h"
+#include "ctl_ring.h"
+#include "replica_int.h"
+
+#define RP_SPLIT_STEP_MS 2
+#define RP_SPLIT_LEAD_MS 10000          /* to get `to`'s leadership */
+#define RP_SPLIT_ASK_MS 500             /* PLACE LEAD resends */
+#define RP_SPLIT_PAGE 512               /* keys scanned per step (a scan walks the shard) */
+#define RP_SPLIT_BATCH_BYTES (4u << 20) /* commands proposed per step */
+#define RP_SPLIT_ASK_AFTER_LOSS_MS 20000
+#define RP_SPLIT_STALE_MS 60000
+#define RP_SPLIT_SWEEP_MS 1000
+
+const char *aeg_replica_split_phase_name(uint8_t phase)
+{
+	static const char *const names[] = { "idle", "lead", "fence", "copy", "settle", "record" };
+	return phase <= AEG_SPLIT_RECORD ? names[phase] : "?";
+}
+
+static uint32_t key_max(const struct aeg_replica *rp)
+{
+	return rp->cfg.kv.key_bytes_max ? rp->cfg.kv.key_bytes_max : AEG_KV_KEY_BYTES_MAX_DEFAULT;
+}
+
+static struct rp_shard *shard_here(struct aeg_replica *rp, uint32_t shard)
+{
+	return shard < aeg_shard_map_shard_count(rp->cfg.map) ? rp_shard_of(rp, aeg_shard_group(shard)) : NULL;
+}
+
+/* The term we lead s in, 0 if we do not. */
+static uint64_t led_term(struct aeg_replica *rp, const struct rp_shard *s)
+{
+	if (s == NULL || s->drop_pending)
+		return 0;
+	struct aeg_raft_status rs;
+	aeg_raft_status(aeg_gd_raft(rp->gd, s->group), &rs);
+	return rs.role == AEG_RAFT_LEADER ? rs.term : 0;
+}
+
+/* The upper bound of shard's range in the map (*hi NULL: +inf); false if
+ * it has no range. */
+static bool range_hi(const struct aeg_shard_map *m, uint32_t shard, const void **hi, uint32_t *hi_len)
+{
+	uint32_t k = aeg_shard_map_range_index(m, shard);
+	struct aeg_shard_range r;
+	return k != UINT32_MAX && aeg_shard_map_range(m, k, &r, hi, hi_len) == 0;
+}
+
+/* One command without a session into s's log: its index, or 0. */
+static uint64_t propose_op(struct aeg_replica *rp, struct rp_shard *s, uint8_t op, const void *key, uint32_t key_len)
+{
+	struct aeg_kv_cmd c = { .op = op, .key = key, .key_len = key_len, .time_ms = rp->wall_ms };
+	int n = aeg_kv_cmd_encode(&c, rp->split.buf, RP_SPLIT_BATCH_BYTES);
+	assert(n > 0);
+	struct aeg_raft_payload p = { .data = rp->split.buf, .len = (uint32_t)n };
+	uint64_t first = 0;
+	int rc = aeg_gd_propose(rp->gd, s->group, &p, 1, &first);
+	aeg_gd_touch(rp->gd, s->group);
+	return rc == 0 ? first : 0;
+}
+
+static void placed_state(struct aeg_replica *rp, uint32_t shard, uint8_t state)
+{
+	struct aeg_replica_placed *pl = &rp->placed[rp->placed_seq % AEG_REPLICA_PLACED_RING];
+	memset(pl, 0, sizeof(*pl));
+	pl->kind = AEG_REPLICA_PLACED_STATE;
+	pl->shard = shard;
+	pl->state = state;
+	rp->placed_seq++;
+}
+
+static void split_end(struct aeg_replica *rp, bool ok, const char *why)
+{
+	struct rp_split *sp = &rp->split;
+	rp_log(rp, "shard %u: split at %u-byte key into shard %u %s after %llu ms (%llu keys, %llu bytes copied)%s%s",
+	       sp->from, sp->key_len, sp->to, ok ? "done" : "failed", (unsigned long long)(rp->now_ms - sp->started_ms),
+	       (unsigned long long)sp->copied, (unsigned long long)sp->copied_bytes, ok ? "" : ": ", ok ? "" : why);
+	placed_state(rp, sp->from, AEG_SHARD_ACTIVE);
+	placed_state(rp, sp->to, AEG_SHARD_ACTIVE);  /* a spare still without a range shows inactive */
+	if (ok)
+		sp->done++;
+	else
+		sp->failed++;
+	sp->phase = AEG_SPLIT_IDLE;
+}
+
+/* Before RECORD: ends the split, lifting the fence where we still lead. */
+static void split_abort(struct aeg_replica *rp, const char *why)
+{
+	struct rp_split *sp = &rp->split;
+	struct rp_shard *from = shard_here(rp, sp->from);
+	if (sp->phase >= AEG_SPLIT_FENCE && led_term(rp, from) == sp->from_term && sp->from_term != 0 &&
+	    propose_op(rp, from, AEG_KV_UNFENCE, NULL, 0) != 0)
+		sp->unfenced++;
+	split_end(rp, false, why);
+}
+
+static void phase(struct aeg_replica *rp, uint8_t p)
+{
+	rp->split.phase = p;
+	rp->split.phase_ms = rp->now_ms;
+	rp_log(rp, "shard %u: split into shard %u: %s", rp->split.from, rp->split.to, aeg_replica_split_phase_name(p));
+}
+
+void rp_split_lead_asked(struct aeg_replica *rp, uint32_t shard, uint32_t to)
+{
+	struct rp_shard *s = shard_here(rp, shard);
+	if (s == NULL || led_term(rp, s) == 0 || to == rp->cfg.node)
+		return;  /* asked of every voter: the leader acts */
+	int rc = aeg_raft_transfer_leader(aeg_gd_raft(rp->gd, s->group), to);
+	aeg_gd_touch(rp->gd, s->group);
+	rp_log(rp, "shard %u: leadership to node %u for a split's copy: %s", shard, to, rc == 0 ? "started" : strerror(-rc));
+}
+
+static void ask_lead(struct aeg_replica *rp, struct rp_shard *to)
+{
+	struct aeg_raft_conf conf;
+	aeg_raft_conf_get(aeg_gd_raft(rp->gd, to->group), &conf);
+	struct aeg_place_msg m = { .op = AEG_PLACE_LEAD, .shard = to->shard, .to = rp->cfg.node };
+	uint8_t buf[AEG_PLACE_MSG_BYTES_MAX];
+	int len = aeg_place_msg_encode(&m, buf, sizeof(buf));
+	assert(len > 0);
+	for (uint32_t i = 0; i < conf.n; i++)
+		if (conf.ids[i] != rp->cfg.node && (conf.roles[i] & AEG_RAFT_MEMBER_VOTER))
+			(void)rp_send(rp, conf.ids[i], AEG_MSG_PLACE, 0, buf, (uint32_t)len);
+	rp->split.sent_ms = rp->now_ms;
+}
+
+/* One page of the copy: false when the window is full (later). */
+static bool copy_page(struct aeg_replica *rp, struct rp_shard *from, struct rp_shard *to)
+{
+	struct rp_split *sp = &rp->split;
+	const void *hi;
+	uint32_t hi_len;
+	if (!range_hi(rp->cfg.map, sp->from, &hi, &hi_len))
+		hi = NULL, hi_len = 0;
+	struct aeg_kv_range r = { .start = sp->cursor, .start_len = sp->cursor_len, .end = hi, .end_len = hi_len };
+	bool more = false;
+	int n = aeg_kv_scan(from->kv, &r, rp->scan_items, RP_SPLIT_PAGE, &more);
+	assert(n >= 0);
+	/* Items point into from's table: encoded and proposed before anything
+	 * is applied there again. */
+	uint32_t off = 0, k = 0, start = 0;
+	for (int i = 0; i <= n; i++) {
+		const struct aeg_kv_item *it = i < n ? &rp->scan_items[i] : NULL;
+		size_t need = it ? it->key_len + it->value_len + AEG_KV_CMD_OVERHEAD_MAX : 0;
+		if (it == NULL || k == 64 || off + need > RP_SPLIT_BATCH_BYTES) {
+			if (k > 0) {
+				uint64_t first = 0;
+				int rc = aeg_gd_propose(rp->gd, to->group, rp->payloads, k, &first);
+				if (rc == -ENOBUFS) {
+					(void)rp_compact(rp, to);
+					rc = aeg_gd_propose(rp->gd, to->group, rp->payloads, k, &first);
+				}
+				aeg_gd_touch(rp->gd, to->group);
+				if (rc == -ENOBUFS)
+					return false;  /* the cursor stays before item `start` */
+				if (rc != 0) {
+					split_abort(rp, "the spare's log refused the copy");
+					return false;
+				}
+				sp->last_index = first + k - 1;
+				const struct aeg_kv_item *last = &rp->scan_items[i - 1];
+				memcpy(sp->cursor, last->key, last->key_len);
+				sp->cursor[last->key_len] = 0;  /* the next key after it */
+				sp->cursor_len = last->key_len + 1;
+				for (uint32_t j = start; j < (uint32_t)i; j++)
+					sp->copied_bytes += rp->scan_items[j].key_len + rp->scan_items[j].value_len;
+				sp->copied += k;
+			}
+			off = 0;
+			k = 0;
+			start = (uint32_t)i;
+			if (it == NULL)
+				break;
+		}
+		struct aeg_kv_cmd c = { .op = AEG_KV_PUT, .key = it->key, .key_len = it->key_len, .value = it->value,
+					.value_len = it->value_len, .time_ms = rp->wall_ms };
+		int len = aeg_kv_cmd_encode(&c, rp->split.buf + off, RP_SPLIT_BATCH_BYTES - off);
+		assert(len > 0);
+		rp->payloads[k++] = (struct aeg_raft_payload){ .data = rp->split.buf + off, .len = (uint32_t)len };
+		off += (uint32_t)len;
+	}
+	if (!more && sp->phase == AEG_SPLIT_COPY) {
+		if (sp->last_index == 0)
+			sp->last_index = aeg_raft_last_index(aeg_gd_raft(rp->gd, to->group));  /* nothing to copy */
+		phase(rp, AEG_SPLIT_SETTLE);
+	}
+	return more;
+}
+
+/* Whether the map this worker routes by has the split. */
+static bool recorded(const struct aeg_replica *rp)
+{
+	const struct rp_split *sp = &rp->split;
+	uint32_t k = aeg_shard_map_range_index(rp->cfg.map, sp->to);
+	struct aeg_shard_range r;
+	return k != UINT32_MAX && aeg_shard_map_range(rp->cfg.map, k, &r, NULL, NULL) == 0 &&
+	       aeg_key_cmp(r.lo, r.lo_len, sp->key, sp->key_len) == 0;
+}
+
+static void split_step(struct aeg_replica *rp)
+{
+	struct rp_split *sp = &rp->split;
+	struct rp_shard *from = shard_here(rp, sp->from), *to = shard_here(rp, sp->to);
+	uint64_t ft = led_term(rp, from), tt = led_term(rp, to);
+	if (sp->phase == AEG_SPLIT_RECORD) {
+		if (recorded(rp)) {
+			if (ft != 0 && propose_op(rp, from, AEG_KV_DROP_FROM, sp->key, sp->key_len) != 0) {
+				from->dropped_term = ft;
+				sp->dropped_from++;
+			}
+			split_end(rp, true, "");
+			return;
+		}
+		if (ft != sp->from_term && sp->lost_ms == 0)
+			sp->lost_ms = rp->now_ms;
+		if (sp->lost_ms != 0 && rp->now_ms - sp->lost_ms > RP_SPLIT_ASK_AFTER_LOSS_MS)
+			split_end(rp, false, "lost the shard's leadership; its new leader drops the moved keys if the record lands");
+		return;
+	}
+	if (ft == 0 || (sp->phase > AEG_SPLIT_LEAD && ft != sp->from_term)) {
+		split_abort(rp, "this node no longer leads the shard");
+		return;
+	}
+	if (to == NULL) {
+		split_abort(rp, "the spare's replica left this worker");
+		return;
+	}
+	if (sp->phase > AEG_SPLIT_LEAD && tt != sp->to_term) {
+		split_abort(rp, "this node no longer leads the spare shard (its copy may be lost)");
+		return;
+	}
+	switch (sp->phase) {
+	case AEG_SPLIT_LEAD: {
+		if (tt == 0) {
+			if (rp->now_ms - sp->started_ms > RP_SPLIT_LEAD_MS)
+				split_abort(rp, "the spare shard's leadership did not come to this node");
+			else if (rp->now_ms - sp->sent_ms >= RP_SPLIT_ASK_MS)
+				ask_lead(rp, to);
+			return;
+		}
+		struct aeg_kv_stats ks;
+		aeg_kv_stats_get(to->kv, &ks);
+		if (ks.keys != 0) {
+			split_abort(rp, "the spare shard holds keys (an earlier split's copy: dropped within a minute)");
+			return;
+		}
+		sp->from_term = ft;
+		sp->to_term = tt;
+		sp->fence_index = propose_op(rp, from, AEG_KV_FENCE, sp->key, sp->key_len);
+		if (sp->fence_index == 0) {
+			split_abort(rp, "the fence was not proposed");
+			return;
+		}
+		placed_state(rp, sp->from, AEG_SHARD_SPLITTING);
+		placed_state(rp, sp->to, AEG_SHARD_CREATING);
+		phase(rp, AEG_SPLIT_FENCE);
+		return;
+	}
+	case AEG_SPLIT_FENCE: {
+		const uint8_t *f;
+		uint32_t fl;
+		if (aeg_kv_applied(from->kv) < sp->fence_index)
+			return;
+		if (!aeg_kv_fence(from->kv, &f, &fl) || aeg_key_cmp(f, fl, sp->key, sp->key_len) != 0) {
+			split_abort(rp, "the fence did not take");
+			return;
+		}
+		memcpy(sp->cursor, sp->key, sp->key_len);
+		sp->cursor_len = sp->key_len;
+		phase(rp, AEG_SPLIT_COPY);
+		return;
+	}
+	case AEG_SPLIT_COPY:
+		/* A page a step: the loop's other work goes on between. */
+		(void)copy_page(rp, from, to);
+		return;
+	case AEG_SPLIT_SETTLE:
+		if (aeg_kv_applied(to->kv) >= sp->last_index) {
+			phase(rp, AEG_SPLIT_RECORD);
+			sp->lost_ms = 0;
+		}
+		return;
+	default:
+		assert(0);
+	}
+}
+
+/* The leftovers of splits in the shards led here (see the top). */
+static void sweep(struct aeg_replica *rp)
+{
+	const struct aeg_shard_map *m = rp->cfg.map;
+	if (aeg_shard_map_strategy(m) != AEG_SHARD_RANGE || rp->now_ms - rp->split.sweep_ms < RP_SPLIT_SWEEP_MS)
+		return;
+	rp->split.sweep_ms = rp->now_ms;
+	bool busy = rp->split.phase != AEG_SPLIT_IDLE;
+	for (uint32_t i = 0; i < rp->n_shards; i++) {
+		struct rp_shard *s = &rp->shards[i];
+		uint64_t term = s->kv != NULL && s != rp->meta ? led_term(rp, s) : 0;
+		if (term == 0) {
+			s->fence_stale_ms = s->leftover_ms = 0;
+			continue;
+		}
+		const uint8_t *f;
+		uint32_t fl;
+		const void *hi;
+		uint32_t hi_len;
+		bool ranged = range_hi(m, s->shard, &hi, &hi_len);
+		bool ours = busy && (rp->split.from == s->shard || rp->split.to == s->shard);
+		if (aeg_kv_fence(s->kv, &f, &fl)) {
+			s->leftover_ms = 0;
+			if (ranged && hi != NULL && aeg_key_cmp(f, fl, hi, hi_len) == 0) {
+				s->fence_stale_ms = 0;
+				if (s->dropped_term != term && !ours && propose_op(rp, s, AEG_KV_DROP_FROM, f, fl) != 0) {
+					s->dropped_term = term;
+					rp->split.dropped_from++;
+					rp_log(rp, "shard %u: the keys past its range (moved by a split) dropped", s->shard);
+				}
+				continue;
+			}
+			if (ours) {
+				s->fence_stale_ms = 0;
+			} else if (s->fence_stale_ms == 0) {
+				s->fence_stale_ms = rp->now_ms;
+			} else if (rp->now_ms - s->fence_stale_ms >= RP_SPLIT_STALE_MS &&
+				   propose_op(rp, s, AEG_KV_UNFENCE, NULL, 0) != 0) {
+				s->fence_stale_ms = 0;
+				rp->split.unfenced++;
+				rp_log(rp, "shard %u: fenced for %u s by a split that was never recorded: unfenced", s->shard,
+				       RP_SPLIT_STALE_MS / 1000);
+			}
+			continue;
+		}
+		s->fence_stale_ms = 0;
+		struct aeg_kv_stats ks;
+		aeg_kv_stats_get(s->kv, &ks);
+		if (ranged || ours || ks.keys == 0) {
+			s->leftover_ms = 0;
+		} else if (s->leftover_ms == 0) {
+			s->leftover_ms = rp->now_ms;
+		} else if (rp->now_ms - s->leftover_ms >= RP_SPLIT_STALE_MS &&
+			   propose_op(rp, s, AEG_KV_DROP_FROM, NULL, 0) != 0) {
+			s->leftover_ms = 0;
+			rp_log(rp, "shard %u: a spare holding %llu keys of a split that was never recorded: dropped",
+			       s->shard, (unsigned long long)ks.keys);
+		}
+	}
+}
+
+void rp_split_tick(struct aeg_replica *rp)
+{
+	if (rp->split.phase != AEG_SPLIT_IDLE &&
+	    (rp->split.phase == AEG_SPLIT_COPY || rp->now_ms - rp->split.step_ms >= RP_SPLIT_STEP_MS)) {
+		rp->split.step_ms = rp->now_ms;
+		split_step(rp);
+	}
+	sweep(rp);
+}
+
+void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m)
+{
+	uint8_t *key = (uint8_t *)(uintptr_t)m->arg[2];
+	uint32_t key_len = m->arg[3] <= UINT32_MAX ? (uint32_t)m->arg[3] : UINT32_MAX;
+	struct rp_split *sp = &rp->split;
+	const struct aeg_shard_map *map = rp->cfg.map;
+	const char *why = NULL;
+	struct rp_shard *from = m->arg[0] < UINT32_MAX ? shard_here(rp, (uint32_t)m->arg[0]) : NULL;
+	struct rp_shard *to = m->arg[1] < UINT32_MAX ? shard_here(rp, (uint32_t)m->arg[1]) : NULL;
+	uint32_t nr = aeg_shard_map_range_count(map);
+	struct aeg_shard_range *cur = calloc(nr + 1, sizeof(*cur)), *out = calloc(nr + 2, sizeof(*out));
+	uint32_t n = cur != NULL ? aeg_shard_map_ranges(map, cur, nr + 1) : 0;
+	if (cur == NULL || out == NULL)
+		why = "out of memory";
+	else if (sp->buf == NULL && (sp->buf = malloc(RP_SPLIT_BATCH_BYTES)) == NULL)
+		why = "out of memory";
+	else if (sp->key == NULL && ((sp->key = malloc(key_max(rp) + 1)) == NULL ||
+				     (sp->cursor = malloc(key_max(rp) + 1)) == NULL))
+		why = "out of memory";
+	else if (aeg_shard_map_strategy(map) != AEG_SHARD_RANGE)
+		why = "the cluster's sharding is not range";
+	else if (sp->phase != AEG_SPLIT_IDLE)
+		why = sp->from == m->arg[0] && sp->to == m->arg[1] ? NULL : "a split is in progress on this worker";
+	else if (from == NULL || to == NULL)
+		why = "the shard or the spare has no replica on this worker";
+	else if (key == NULL || key_len == 0 || key_len > key_max(rp) || key_len > AEG_REPLICA_SPLIT_KEY_MAX)
+		why = "bad key";
+	else if (led_term(rp, from) == 0)
+		why = "this node does not lead the shard";
+	else if (n == 0 || aeg_shard_ranges_split(cur, n, from->shard, to->shard, key, key_len, out, n + 1) != 0)
+		why = "the key is not strictly inside the shard's range, or the spare has a range";
+	free(cur);
+	free(out);
+	if (sp->phase != AEG_SPLIT_IDLE && why == NULL) {
+		free(key);  /* asked again while it runs */
+		return;
+	}
+	if (why != NULL) {
+		rp_log(rp, "shard %llu: split into shard %llu refused: %s", (unsigned long long)m->arg[0],
+		       (unsigned long long)m->arg[1], why);
+		sp->failed++;
+		free(key);
+		return;
+	}
+	uint64_t started = sp->started, done = sp->done, failed = sp->failed, unf = sp->unfenced, dr = sp->dropped_from;
+	uint8_t *kb = sp->key, *cb = sp->cursor, *buf = sp->buf;
+	uint64_t sweep_ms = sp->sweep_ms;
+	*sp = (struct rp_split){ .from = from->shard, .to = to->shard, .key = kb, .cursor = cb, .buf = buf,
+				 .key_len = key_len, .started_ms = rp->now_ms, .started = started + 1, .done = done,
+				 .failed = failed, .unfenced = unf, .dropped_from = dr, .sweep_ms = sweep_ms };
+	memcpy(sp->key, key, key_len);
+	free(key);
+	phase(rp, AEG_SPLIT_LEAD);
+	if (led_term(rp, to) == 0)
+		ask_lead(rp, to);
+	split_step(rp);
+}
+
+void rp_split_publish(const struct aeg_replica *rp, struct aeg_replica_split_status *out)
+{
+	const struct rp_split *sp = &rp->split;
+	memset(out, 0, offsetof(struct aeg_replica_split_status, key));
+	out->phase = sp->phase;
+	out->from = sp->from;
+	out->to = sp->to;
+	out->key_len = sp->phase != AEG_SPLIT_IDLE ? sp->key_len : 0;
+	if (out->key_len != 0)
+		memcpy(out->key, sp->key, out->key_len);
+	out->copied = sp->copied;
+	out->copied_bytes = sp->copied_bytes;
+	out->ms = sp->phase != AEG_SPLIT_IDLE ? rp->now_ms - sp->started_ms : 0;
+	out->started = sp->started;
+	out->done = sp->done;
+	out->failed = sp->failed;
+	out->unfenced = sp->unfenced;
+	out->dropped_from = sp->dropped_from;
+}
+
+void rp_split_fini(struct aeg_replica *rp)
+{
+	free(rp->split.key);
+	free(rp->split.cursor);
+	free(rp->split.buf);
+	free(rp->meta_ranges);
+	free(rp->pub_ranges[0]);
+	free(rp->pub_ranges[1]);
+	memset(&rp->split, 0, sizeof(rp->split));
+}
+
+bool rp_split_fenced(const struct aeg_replica *rp, const struct rp_shard *s, const uint8_t *start,
+		     uint32_t start_len, const uint8_t *end, uint32_t end_len, bool single)
+{
+	(void)rp;
+	const uint8_t *f;
+	uint32_t fl;
+	if (!aeg_kv_fence(s->kv, &f, &fl))
+		return false;
+	if (single)
+		return aeg_key_cmp(start, start_len, f, fl) >= 0;
+	return end_len == 0 || aeg_key_cmp(end, end_len, f, fl) > 0;
+}
