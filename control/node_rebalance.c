@@ -249,8 +249,9 @@ static void relay_placed(struct node_rebalance *nr, struct aeg_replica *const *r
 	}
 }
 
-/* A split whose copy is done asks the meta group for the new range table,
- * through worker 0 (META_SPLIT), every NODE_REBALANCE_SPLIT_ASK_MS. */
+/* A split (merge) whose copy is done asks the meta group for the new range
+ * table, through worker 0 (META_SPLIT, META_MERGE), every
+ * NODE_REBALANCE_SPLIT_ASK_MS. */
 static void relay_splits(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
 			 uint64_t now_ms, struct aeg_dp_runtime *rt)
 {
@@ -261,6 +262,12 @@ static void relay_splits(struct node_rebalance *nr, struct aeg_replica *const *r
 		if (sp->phase != AEG_SPLIT_RECORD || now_ms - nr->split_ask_ms[w] < NODE_REBALANCE_SPLIT_ASK_MS ||
 		    sp->key_len == 0 || sp->key_len > AEG_REPLICA_SPLIT_KEY_MAX)
 			continue;
+		if (sp->merge) {
+			struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_MERGE, .len = 8, .arg = { sp->from } };
+			if (aeg_dp_runtime_ctl_send(rt, 0, &c) == 0)
+				nr->split_ask_ms[w] = now_ms;
+			continue;
+		}
 		uint8_t *key = malloc(sp->key_len);
 		if (key == NULL)
 			continue;

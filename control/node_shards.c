@@ -3,7 +3,10 @@
  * control ring):
  *   leader_transfer {"shard":S,"to":N}     Raft's leadership transfer;
  *   shard_move {"shard":S,"from":A,"to":B} the replica on A moves to B
- *                                          (dataplane/replica/replica_place.c).
+ *                                          (dataplane/replica/replica_place.c);
+ *   shard_split {"shard":S,"key":K[,"to":J]}, shard_merge {"shard":S}
+ *                                          range splits and merges
+ *                                          (dataplane/replica/replica_split.c).
  * A transfer must be asked of the node that leads S (another answers with
  * the leader it knows); a move asked elsewhere goes to S's voters on
  * record, and the one leading carries it out. The answer says the request
@@ -244,4 +247,53 @@ void node_shard_split(struct aeg_node_status *ns, const char *line, struct aeg_a
 	}
 	aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"to\":%u,\"asked\":true}", (unsigned long long)shard,
 			       spare);
+}
+
+void node_shard_merge(struct aeg_node_status *ns, const char *line, struct aeg_admin_reply *out)
+{
+	static struct aeg_admin_request r;
+	const char *why = NULL;
+	uint64_t shard = 0;
+	if (aeg_admin_request(&r, line, &why) != 0 || !aeg_admin_request_u64(&r, "shard", &shard)) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"expected {\\\"cmd\\\":\\\"shard_merge\\\","
+				       "\\\"shard\\\":S}\"}");
+		return;
+	}
+	why = NULL;
+	const struct aeg_shard_map *m = node_status_cluster_map(ns);
+	uint32_t k = shard < aeg_shard_map_shard_count(m) ? aeg_shard_map_range_index(m, (uint32_t)shard) : UINT32_MAX;
+	struct aeg_shard_range prev;
+	struct aeg_replica_group_status g = { 0 }, pg;
+	bool here = shard < aeg_shard_map_shard_count(m) && group_here(ns, (uint32_t)shard, &g);
+	if (aeg_shard_map_strategy(m) != AEG_SHARD_RANGE)
+		why = "merges are for range sharding (this cluster's sharding.strategy is another)";
+	else if (shard >= aeg_shard_map_shard_count(m))
+		why = "no such shard";
+	else if (k == UINT32_MAX)
+		why = "the shard has no range (a spare)";
+	else if (k == 0 || aeg_shard_map_range(m, k - 1, &prev, NULL, NULL) != 0)
+		why = "the shard's range is the first: there is none before it to merge into";
+	if (why == NULL && (!here || g.lead != ns->cfg->node_id)) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"this node does not lead shard %llu (leader: %u); "
+				       "ask the leader's node\",\"leader\":%u}", (unsigned long long)shard, here ? g.lead : 0,
+				       here ? g.lead : 0);
+		return;
+	}
+	if (why == NULL && aeg_shard_worker(prev.shard, ns->workers) != aeg_shard_worker((uint32_t)shard, ns->workers))
+		why = "the range before it is on another worker index (a merge copies within one worker)";
+	else if (why == NULL && !group_here(ns, prev.shard, &pg))
+		why = "the shard of the range before it has no replica on this node";
+	if (why != NULL) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"%s\"}", why);
+		return;
+	}
+	uint16_t w = (uint16_t)aeg_shard_worker((uint32_t)shard, ns->workers);
+	struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_MERGE, .len = 16, .arg = { shard, prev.shard } };
+	int rc = aeg_dp_runtime_ctl_send(ns->rt, w, &c);
+	if (rc != 0) {
+		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"worker %u: %s\"}", w, strerror(-rc));
+		return;
+	}
+	aeg_admin_reply_printf(out, "{\"ok\":true,\"shard\":%llu,\"into\":%u,\"asked\":true}", (unsigned long long)shard,
+			       prev.shard);
 }

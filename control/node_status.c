@@ -253,8 +253,9 @@ static void moves(const struct aeg_node_status *ns, const struct aeg_replica_sta
 		struct aeg_json_out j;
 		aeg_json_init(&j, 8 * AEG_REPLICA_SPLIT_KEY_MAX + 16);
 		aeg_json_strn(&j, (const char *)s->key, s->key_len);
-		aeg_admin_reply_printf(out, "%s{\"shard\":%u,\"to\":%u,\"key\":%s,\"step\":\"%s\",\"keys_copied\":%llu,"
-				       "\"bytes_copied\":%llu,\"ms\":%llu}", first ? "" : ",", s->from, s->to,
+		aeg_admin_reply_printf(out, "%s{\"shard\":%u,\"kind\":\"%s\",\"to\":%u,\"key\":%s,\"step\":\"%s\","
+				       "\"keys_copied\":%llu,\"bytes_copied\":%llu,\"ms\":%llu}", first ? "" : ",", s->from,
+				       s->merge ? "merge" : "split", s->to,
 				       !j.overflow && j.buf != NULL ? j.buf : "\"\"", aeg_replica_split_phase_name(s->phase),
 				       (unsigned long long)s->copied, (unsigned long long)s->copied_bytes,
 				       (unsigned long long)s->ms);
@@ -531,8 +532,11 @@ int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_rep
 			aeg_admin_reply_printf(out, "{\"ok\":true,\"asked\":\"%s\"}", pause ? "paused" : "running");
 		return 0;
 	}
-	if (strcmp(cmd, "shard_split") == 0) {
-		node_shard_split(ns, request, out);
+	if (strcmp(cmd, "shard_split") == 0 || strcmp(cmd, "shard_merge") == 0) {
+		if (cmd[6] == 's')
+			node_shard_split(ns, request, out);
+		else
+			node_shard_merge(ns, request, out);
 		return 0;
 	}
 	if (strcmp(cmd, "leader_transfer") == 0 || strcmp(cmd, "shard_move") == 0) {

@@ -44,5 +44,8 @@ void node_shard_command(struct aeg_node_status *ns, const char *cmd, const char 
  * J (default: the lowest spare shard on S's worker index with a replica
  * here) takes S's keys from K up (dataplane/replica/replica_split.c). */
 void node_shard_split(struct aeg_node_status *ns, const char *line, struct aeg_admin_reply *out);
+/* shard_merge {"shard":S}: asked of the node leading S; S's range joins
+ * the range before it (same worker index, a replica here). */
+void node_shard_merge(struct aeg_node_status *ns, const char *line, struct aeg_admin_reply *out);
 
 #endif

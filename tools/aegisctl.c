@@ -66,6 +66,9 @@ static void usage(FILE *f)
 		"                    fenced (BUSY), the keys copied through the spare's Raft log,\n"
 		"                    the new range table recorded in the meta group, the moved\n"
 		"                    keys dropped from SHARD; waits until done (--timeout, 300 s)\n"
+		"  shard merge SHARD (range sharding; ask the node leading SHARD) SHARD's range\n"
+		"                    joins the range before it (same worker index): its keys are\n"
+		"                    copied there, the table recorded, SHARD becomes a spare\n"
 		"  rebalance status  what the rebalancer plans and carries out (the cluster status line)\n"
 		"  rebalance pause | rebalance resume\n"
 		"                    record in the meta group that moves stop (those under way finish)\n"
@@ -522,6 +525,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		else if (a->sub != NULL && strcmp(a->command, "shard") == 0 && strcmp(a->sub, "move") == 0 &&
 			 (a->id == NULL || a->from == NULL || a->to == NULL))
 			*(a->id == NULL ? &a->id : a->from == NULL ? &a->from : &a->to) = s;
+		else if (a->sub != NULL && a->id == NULL && strcmp(a->command, "shard") == 0 && strcmp(a->sub, "merge") == 0)
+			a->id = s;
 		else if (a->sub != NULL && strcmp(a->command, "shard") == 0 && strcmp(a->sub, "split") == 0 &&
 			 (a->id == NULL || a->key == NULL))
 			*(a->id == NULL ? &a->id : &a->key) = s;
@@ -567,6 +572,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 		     strtoull(a->from, NULL, 10) == 0))
 		return die(EXIT_USAGE, "shard move takes a shard and two node ids: shard move SHARD FROM TO");
 	known |= move;
+	bool merge = strcmp(a->command, "shard") == 0 && a->sub != NULL && strcmp(a->sub, "merge") == 0;
+	if (merge && !is_number(a->id))
+		return die(EXIT_USAGE, "shard merge takes a shard: shard merge SHARD");
+	known |= merge;
 	bool split = strcmp(a->command, "shard") == 0 && a->sub != NULL && strcmp(a->sub, "split") == 0;
 	if (split && (!is_number(a->id) || a->key == NULL || a->key[0] == '\0' || strlen(a->key) > 1024 ||
 		      (a->spare != NULL && !is_number(a->spare))))
@@ -581,7 +590,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	known |= strcmp(a->command, "cluster") == 0 && a->sub != NULL && strcmp(a->sub, "status") == 0;
 	if (!known)
 		return die(EXIT_USAGE, "unknown command '%s%s%s': status, shards, node list|add|drain|remove, cluster status, "
-			   "shard list|move|split, rebalance status|pause|resume, leader transfer (try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
+			   "shard list|move|split|merge, rebalance status|pause|resume, leader transfer (try --help)", a->command, a->sub ? " " : "", a->sub ? a->sub : "");
 	return 0;
 }
 
@@ -991,6 +1000,7 @@ struct split_watch {
 	uint64_t shard, done0, failed0;
 	double wait_s;
 	bool first;
+	const char *what;        /* "split" or "merge" */
 };
 
 static void split_counts(const struct aeg_json_doc *d, uint64_t *done, uint64_t *failed)
@@ -1026,28 +1036,35 @@ static int split_check(const struct aeg_json_doc *d, double t, void *ctx)
 		}
 	}
 	if (done > w->done0) {
-		printf("shard %llu: split done in %.1f s (aegisctl shard list shows the ranges)\n",
-		       (unsigned long long)w->shard, t);
+		printf("shard %llu: %s done in %.1f s (aegisctl shard list shows the ranges)\n",
+		       (unsigned long long)w->shard, w->what, t);
 		return EXIT_OK;
 	}
 	if (failed > w->failed0)
-		return die(EXIT_NODE, "shard %llu: the split failed on this node after %.1f s (its log says why)",
-			   (unsigned long long)w->shard, t);
+		return die(EXIT_NODE, "shard %llu: the %s failed on this node after %.1f s (its log says why)",
+			   (unsigned long long)w->shard, w->what, t);
 	if (t > w->wait_s)
-		return die(EXIT_NODE, "shard %llu: split not done after %.1f s (step %s, %llu keys copied into shard "
-			   "%llu); it goes on: watch aegisctl status", (unsigned long long)w->shard, w->wait_s, step,
-			   (unsigned long long)copied, (unsigned long long)to);
+		return die(EXIT_NODE, "shard %llu: %s not done after %.1f s (step %s, %llu keys copied into shard "
+			   "%llu); it goes on: watch aegisctl status", (unsigned long long)w->shard, w->what, w->wait_s,
+			   step, (unsigned long long)copied, (unsigned long long)to);
 	return WATCH_MORE;
 }
 
 static int shard_split(const struct args *a, const char *path)
 {
+	bool merge = strcmp(a->sub, "merge") == 0;
 	struct split_watch w = { .shard = strtoull(a->id, NULL, 10), .wait_s = a->timeout_set ? a->timeout_s : 300,
-				 .first = true };
+				 .first = true, .what = merge ? "merge" : "split" };
 	const char *status = "{\"cmd\":\"status\"}\n";
 	int code = watch(path, a->timeout_s, status, 100, split_check, &w);
 	if (code != 0)
 		return code;
+	if (merge) {
+		char req[96];
+		snprintf(req, sizeof(req), "{\"cmd\":\"shard_merge\",\"shard\":%llu}\n", (unsigned long long)w.shard);
+		code = ask_ok(path, req, a->timeout_s);
+		return code != 0 ? code : watch(path, a->timeout_s, status, 100, split_check, &w);
+	}
 	struct aeg_json_out j;
 	aeg_json_init(&j, 16384);
 	aeg_json_strn(&j, a->key, strlen(a->key));
@@ -1124,7 +1141,7 @@ int main(int argc, char **argv)
 		return leader_transfer(&a, path);
 	if (strcmp(a.command, "shard") == 0 && strcmp(a.sub, "move") == 0)
 		return shard_move(&a, path);
-	if (strcmp(a.command, "shard") == 0 && strcmp(a.sub, "split") == 0)
+	if (strcmp(a.command, "shard") == 0 && (strcmp(a.sub, "split") == 0 || strcmp(a.sub, "merge") == 0))
 		return shard_split(&a, path);
 	if (strcmp(a.command, "rebalance") == 0 && strcmp(a.sub, "status") != 0)
 		return rebalance_switch(&a, path);

@@ -180,9 +180,15 @@ struct aeg_replica_move_status {
  * (logged) unless the key is strictly inside the shard's range and the
  * spare has none (forwarded to the meta voters from elsewhere). */
 #define AEG_REPLICA_CTL_META_SPLIT 15u
+/* MERGE (the worker of shard arg[0] on the node leading it): arg[0] the
+ * shard whose range joins the one before it, arg[1] that one's shard (same
+ * worker index). META_MERGE (worker 0): arg[0] the shard: its merge's copy
+ * is done, the meta leader writes the table without its range. */
+#define AEG_REPLICA_CTL_MERGE 16u
+#define AEG_REPLICA_CTL_META_MERGE 17u
 #define AEG_REPLICA_ZONE_BYTES 32
 
-/* A range split this worker carries out (replica_split.c): one at a time. */
+/* A range split (or merge) this worker carries out (replica_split.c): one at a time. */
 enum aeg_replica_split_phase {
 	AEG_SPLIT_IDLE = 0,
 	AEG_SPLIT_LEAD,      /* the spare's leadership comes here */
@@ -196,6 +202,7 @@ const char *aeg_replica_split_phase_name(uint8_t phase);
 
 struct aeg_replica_split_status {
 	uint8_t phase;           /* enum aeg_replica_split_phase */
+	bool merge;              /* a merge: from's range joins to's */
 	uint32_t from, to;
 	uint32_t key_len;
 	uint8_t key[AEG_REPLICA_SPLIT_KEY_MAX];

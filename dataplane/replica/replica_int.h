@@ -108,7 +108,8 @@ struct rp_split {
 	uint8_t *key, *cursor;           /* key_bytes_max + 1 each */
 	uint32_t key_len, cursor_len;
 	uint64_t from_term, to_term;     /* the terms we lead them in */
-	uint64_t fence_index, last_index;
+	bool merge;                      /* from's range joins to's (the one before it) */
+	uint64_t fence_index, last_index, to_index;
 	uint64_t copied, copied_bytes;
 	uint64_t started_ms, phase_ms, sent_ms, lost_ms, step_ms;
 	uint8_t *buf;                    /* commands of one batch */
@@ -306,8 +307,8 @@ void rp_place_publish(const struct aeg_replica *rp, struct aeg_replica_status *s
 /* The node that led a shard whose replica left here (0: none known). */
 uint32_t rp_moved_hint(const struct aeg_replica *rp, uint32_t shard);
 
-/* replica_split.c: SPLIT (ctl), every tick, status, and at close. */
-void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m);
+/* replica_split.c: SPLIT and MERGE (ctl), every tick, status, and at close. */
+void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m, bool merge);
 void rp_split_tick(struct aeg_replica *rp);
 void rp_split_publish(const struct aeg_replica *rp, struct aeg_replica_split_status *out);
 void rp_split_fini(struct aeg_replica *rp);

@@ -142,9 +142,10 @@ int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_c
  * state; SHARD: u32 shard, u8 n (1..5), n x u32 voters; REBALANCE: u8
  * paused; JOIN: u32 node, u32 ipv4, u16 port; LABELS: u32 node, u32
  * weight, u8 zone length (0..31), the zone; SHARD_STATE: u32 shard, u8 state;
- * SPLIT: u32 shard, u32 spare, u16 key length (1..1024), the key. */
+ * SPLIT: u32 shard, u32 spare, u16 key length (1..1024), the key; MERGE: u32
+ * shard (its range joins the one before it). */
 enum meta_kind { META_NODE = 1, META_SHARD = 2, META_REBALANCE = 3, META_JOIN = 4, META_LABELS = 5,
-		 META_SHARD_STATE = 6, META_SPLIT = 7 };
+		 META_SHARD_STATE = 6, META_SPLIT = 7, META_MERGE = 8 };
 
 #define ZONE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 
@@ -186,6 +187,8 @@ static int meta_encode(const struct meta_req *q, uint8_t *b)
 		return 2;
 	}
 	put_u32(b + 1, q->id);
+	if (q->kind == META_MERGE)
+		return 5;
 	if (q->kind == META_NODE || q->kind == META_SHARD_STATE) {
 		b[5] = q->state;
 		return 6;
@@ -224,9 +227,13 @@ static int meta_decode(struct meta_req *q, const uint8_t *b, uint32_t len)
 	q->kind = b[0];
 	if (q->kind == META_REBALANCE)
 		return len == 2 && b[1] <= 1 ? (q->state = b[1], 0) : -EINVAL;
-	if (len < 6)
+	if (len < 5)
 		return -EINVAL;
 	q->id = get_u32(b + 1);
+	if (q->kind == META_MERGE)
+		return len == 5 ? 0 : -EINVAL;
+	if (len < 6)
+		return -EINVAL;
 	if (q->kind == META_NODE)
 		return len == 6 && b[5] <= AEG_NODE_LEFT && q->id != 0 ? (q->state = b[5], 0) : -EINVAL;
 	if (q->kind == META_SHARD_STATE)
@@ -413,15 +420,22 @@ static int split_value(struct aeg_replica *rp, const struct meta_req *q)
 		rc = aeg_shard_ranges_decode(v, vl, cur, count, &n);
 	else if (rc == 0)
 		n = aeg_shard_map_ranges(m, cur, count);
-	if (rc == 0)
+	uint32_t into = 0;
+	if (rc == 0 && q->kind == META_MERGE)
+		rc = aeg_shard_ranges_merge(cur, n, q->id, &into, out, n);
+	else if (rc == 0)
 		rc = aeg_shard_ranges_split(cur, n, q->id, q->to, q->key, q->key_len, out, n + 1);
 	if (rc == 0)
-		rc = aeg_shard_ranges_encode(out, n + 1, rp->meta_ranges, AEG_REPLICA_RANGES_BYTES_MAX);
+		rc = aeg_shard_ranges_encode(out, q->kind == META_MERGE ? n - 1 : n + 1, rp->meta_ranges,
+					     AEG_REPLICA_RANGES_BYTES_MAX);
 	free(cur);
 	free(out);
 	if (rc == -EALREADY)
 		return 0;
-	if (rc < 0)
+	if (rc < 0 && q->kind == META_MERGE)
+		rp_log(rp, "meta: merge of shard %u not recorded: %s", q->id,
+		       rc == -EINVAL ? "its range is the first" : strerror(-rc));
+	else if (rc < 0)
 		rp_log(rp, "meta: split of shard %u into shard %u not recorded: %s", q->id, q->to,
 		       rc == -EINVAL ? "the key is not inside the shard's range, or the spare has a range"
 		       : rc == -EMSGSIZE ? "the range table would be over 64 KiB" : strerror(-rc));
@@ -450,7 +464,7 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 			rp->meta_dropped++;
 			return;
 		}
-	} else if (q->kind == META_SPLIT) {
+	} else if (q->kind == META_SPLIT || q->kind == META_MERGE) {
 		kl = snprintf(key, sizeof(key), "ranges");
 		if ((vl = split_value(rp, q)) <= 0) {
 			rp->meta_dropped++;
@@ -480,8 +494,9 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 	struct aeg_kv_cmd c = { .op = AEG_KV_PUT, .key = key, .key_len = (uint32_t)kl, .value = valp,
 				.value_len = (uint32_t)vl, .time_ms = rp->wall_ms };
 	uint8_t small[META_VAL_BYTES + 96];
-	uint8_t *buf = q->kind == META_SPLIT ? rp->meta_ranges + AEG_REPLICA_RANGES_BYTES_MAX : small;
-	int n = aeg_kv_cmd_encode(&c, buf, q->kind == META_SPLIT ? AEG_REPLICA_RANGES_BYTES_MAX + 2048 : sizeof(small));
+	bool ranges = q->kind == META_SPLIT || q->kind == META_MERGE;
+	uint8_t *buf = ranges ? rp->meta_ranges + AEG_REPLICA_RANGES_BYTES_MAX : small;
+	int n = aeg_kv_cmd_encode(&c, buf, ranges ? AEG_REPLICA_RANGES_BYTES_MAX + 2048 : sizeof(small));
 	assert(n > 0);
 	struct aeg_raft_payload p = { .data = buf, .len = (uint32_t)n };
 	uint64_t first = 0;
@@ -495,7 +510,10 @@ static void meta_request(struct aeg_replica *rp, const struct meta_req *q, bool 
 		(struct rp_meta_prop){ .key_hash = kh, .val_hash = vh, .index = first, .term = rs.term };
 	if (q->kind == META_JOIN)
 		rp->meta_join_index = first;
-	if (q->kind == META_SPLIT)
+	if (q->kind == META_MERGE)
+		rp_log(rp, "meta: recording ranges: shard %u's range joins the one before it (index %llu)", q->id,
+		       (unsigned long long)first);
+	else if (q->kind == META_SPLIT)
 		rp_log(rp, "meta: recording ranges: shard %u split at a %u-byte key, the upper part on shard %u (index %llu)",
 		       q->id, q->key_len, q->to, (unsigned long long)first);
 	else
@@ -536,7 +554,14 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 		rp_place_drop_orphan(rp, m->arg[0]);
 		return;
 	case AEG_REPLICA_CTL_SPLIT:
-		rp_split_start(rp, m);
+	case AEG_REPLICA_CTL_MERGE:
+		rp_split_start(rp, m, m->type == AEG_REPLICA_CTL_MERGE);
+		return;
+	case AEG_REPLICA_CTL_META_MERGE:
+		if (m->arg[0] >= aeg_shard_map_shard_count(rp->cfg.map))
+			break;
+		q = (struct meta_req){ .kind = META_MERGE, .id = (uint32_t)m->arg[0] };
+		meta_request(rp, &q, true);
 		return;
 	case AEG_REPLICA_CTL_JOIN_ASK:
 		rp_join_ask(rp);
@@ -631,7 +656,7 @@ void rp_meta_on_msg(struct aeg_replica *rp, uint32_t src_node, const uint8_t *bo
 	struct meta_req q;
 	if (meta_decode(&q, body, len) != 0 ||
 	    ((q.kind == META_NODE || q.kind == META_LABELS) && aeg_shard_map_node(rp->cfg.map, q.id) == NULL) ||
-	    ((q.kind == META_SHARD || q.kind == META_SHARD_STATE || q.kind == META_SPLIT) &&
+	    ((q.kind == META_SHARD || q.kind == META_SHARD_STATE || q.kind == META_SPLIT || q.kind == META_MERGE) &&
 	     q.id >= aeg_shard_map_shard_count(rp->cfg.map)) ||
 	    (q.kind == META_SPLIT && q.to >= aeg_shard_map_shard_count(rp->cfg.map))) {
 		rp->st.raft_bad++;

@@ -29,6 +29,15 @@
  * that would give `to` a range whose later writes `from` took: the margin
  * is what keeps that from happening).
  *
+ * A merge is the same run the other way: shard `from`'s whole range joins
+ * the range before it, on shard `to` (same worker index), driven where
+ * `from` is led: LEAD takes `to`'s leadership; FENCE proposes DROP_FROM
+ * and UNFENCE at `from`'s lower bound in `to` (leftovers of the split that
+ * made `from`, the fence that split left) and FENCE "" (every key) in
+ * `from`; COPY takes `from`'s range into `to`; RECORD asks for the table
+ * without `from`'s range; then `from`, a spare again, drops its keys and
+ * its fence. An abort puts `to`'s fence back and drops the partial copy.
+ *
  * Reads meanwhile (replica_client.c): a GET of a fenced key is answered
  * while the key is here, BUSY when not (it may have been dropped); a scan
  * that reaches the fence while the map still gives the shard those keys
@@ -114,9 +123,15 @@ static void placed_state(struct aeg_replica *rp, uint32_t shard, uint8_t state)
 static void split_end(struct aeg_replica *rp, bool ok, const char *why)
 {
 	struct rp_split *sp = &rp->split;
-	rp_log(rp, "shard %u: split at %u-byte key into shard %u %s after %llu ms (%llu keys, %llu bytes copied)%s%s",
-	       sp->from, sp->key_len, sp->to, ok ? "done" : "failed", (unsigned long long)(rp->now_ms - sp->started_ms),
-	       (unsigned long long)sp->copied, (unsigned long long)sp->copied_bytes, ok ? "" : ": ", ok ? "" : why);
+	if (sp->merge)
+		rp_log(rp, "shard %u: merge into shard %u %s after %llu ms (%llu keys, %llu bytes copied)%s%s", sp->from,
+		       sp->to, ok ? "done" : "failed", (unsigned long long)(rp->now_ms - sp->started_ms),
+		       (unsigned long long)sp->copied, (unsigned long long)sp->copied_bytes, ok ? "" : ": ", ok ? "" : why);
+	else
+		rp_log(rp, "shard %u: split at %u-byte key into shard %u %s after %llu ms (%llu keys, %llu bytes copied)%s%s",
+		       sp->from, sp->key_len, sp->to, ok ? "done" : "failed",
+		       (unsigned long long)(rp->now_ms - sp->started_ms), (unsigned long long)sp->copied,
+		       (unsigned long long)sp->copied_bytes, ok ? "" : ": ", ok ? "" : why);
 	placed_state(rp, sp->from, AEG_SHARD_ACTIVE);
 	placed_state(rp, sp->to, AEG_SHARD_ACTIVE);  /* a spare still without a range shows inactive */
 	if (ok)
@@ -134,6 +149,12 @@ static void split_abort(struct aeg_replica *rp, const char *why)
 	if (sp->phase >= AEG_SPLIT_FENCE && led_term(rp, from) == sp->from_term && sp->from_term != 0 &&
 	    propose_op(rp, from, AEG_KV_UNFENCE, NULL, 0) != 0)
 		sp->unfenced++;
+	struct rp_shard *to = shard_here(rp, sp->to);
+	if (sp->merge && sp->phase >= AEG_SPLIT_FENCE && led_term(rp, to) == sp->to_term && sp->to_term != 0) {
+		/* `to` as it was: its range's end fenced, no key past it. */
+		(void)propose_op(rp, to, AEG_KV_DROP_FROM, sp->key, sp->key_len);
+		(void)propose_op(rp, to, AEG_KV_FENCE, sp->key, sp->key_len);
+	}
 	split_end(rp, false, why);
 }
 
@@ -141,7 +162,8 @@ static void phase(struct aeg_replica *rp, uint8_t p)
 {
 	rp->split.phase = p;
 	rp->split.phase_ms = rp->now_ms;
-	rp_log(rp, "shard %u: split into shard %u: %s", rp->split.from, rp->split.to, aeg_replica_split_phase_name(p));
+	rp_log(rp, "shard %u: %s shard %u: %s", rp->split.from, rp->split.merge ? "merge into" : "split into",
+	       rp->split.to, aeg_replica_split_phase_name(p));
 }
 
 void rp_split_lead_asked(struct aeg_replica *rp, uint32_t shard, uint32_t to)
@@ -235,6 +257,8 @@ static bool copy_page(struct aeg_replica *rp, struct rp_shard *from, struct rp_s
 static bool recorded(const struct aeg_replica *rp)
 {
 	const struct rp_split *sp = &rp->split;
+	if (sp->merge)
+		return aeg_shard_map_range_index(rp->cfg.map, sp->from) == UINT32_MAX;
 	uint32_t k = aeg_shard_map_range_index(rp->cfg.map, sp->to);
 	struct aeg_shard_range r;
 	return k != UINT32_MAX && aeg_shard_map_range(rp->cfg.map, k, &r, NULL, NULL) == 0 &&
@@ -248,9 +272,13 @@ static void split_step(struct aeg_replica *rp)
 	uint64_t ft = led_term(rp, from), tt = led_term(rp, to);
 	if (sp->phase == AEG_SPLIT_RECORD) {
 		if (recorded(rp)) {
-			if (ft != 0 && propose_op(rp, from, AEG_KV_DROP_FROM, sp->key, sp->key_len) != 0) {
+			/* Split: the moved keys go; merge: all, and the fence (a spare). */
+			if (ft != 0 && propose_op(rp, from, AEG_KV_DROP_FROM, sp->merge ? NULL : sp->key,
+						  sp->merge ? 0 : sp->key_len) != 0) {
 				from->dropped_term = ft;
 				sp->dropped_from++;
+				if (sp->merge)
+					(void)propose_op(rp, from, AEG_KV_UNFENCE, NULL, 0);
 			}
 			split_end(rp, true, "");
 			return;
@@ -284,31 +312,45 @@ static void split_step(struct aeg_replica *rp)
 		}
 		struct aeg_kv_stats ks;
 		aeg_kv_stats_get(to->kv, &ks);
-		if (ks.keys != 0) {
+		if (!sp->merge && ks.keys != 0) {
 			split_abort(rp, "the spare shard holds keys (an earlier split's copy: dropped within a minute)");
 			return;
 		}
 		sp->from_term = ft;
 		sp->to_term = tt;
-		sp->fence_index = propose_op(rp, from, AEG_KV_FENCE, sp->key, sp->key_len);
-		if (sp->fence_index == 0) {
+		/* Merge: `to` takes keys past its range's end (its old fence
+		 * and leftovers go first); split: a spare left fenced by a merge
+		 * takes keys again. */
+		const uint8_t *f;
+		uint32_t fl;
+		sp->to_index = 0;
+		if (sp->merge && propose_op(rp, to, AEG_KV_DROP_FROM, sp->key, sp->key_len) == 0)
+			sp->to_index = UINT64_MAX;
+		if (sp->to_index == 0 && (sp->merge || aeg_kv_fence(to->kv, &f, &fl)))
+			sp->to_index = propose_op(rp, to, AEG_KV_UNFENCE, NULL, 0);
+		sp->fence_index = propose_op(rp, from, AEG_KV_FENCE, sp->merge ? NULL : sp->key, sp->merge ? 0 : sp->key_len);
+		if (sp->fence_index == 0 || sp->to_index == UINT64_MAX) {
 			split_abort(rp, "the fence was not proposed");
 			return;
 		}
-		placed_state(rp, sp->from, AEG_SHARD_SPLITTING);
-		placed_state(rp, sp->to, AEG_SHARD_CREATING);
+		placed_state(rp, sp->from, sp->merge ? AEG_SHARD_MERGING : AEG_SHARD_SPLITTING);
+		if (!sp->merge)
+			placed_state(rp, sp->to, AEG_SHARD_CREATING);
 		phase(rp, AEG_SPLIT_FENCE);
 		return;
 	}
 	case AEG_SPLIT_FENCE: {
 		const uint8_t *f;
 		uint32_t fl;
-		if (aeg_kv_applied(from->kv) < sp->fence_index)
+		if (aeg_kv_applied(from->kv) < sp->fence_index || aeg_kv_applied(to->kv) < sp->to_index)
 			return;
-		if (!aeg_kv_fence(from->kv, &f, &fl) || aeg_key_cmp(f, fl, sp->key, sp->key_len) != 0) {
+		if (!aeg_kv_fence(from->kv, &f, &fl) ||
+		    (sp->merge ? fl != 0 : aeg_key_cmp(f, fl, sp->key, sp->key_len) != 0) ||
+		    aeg_kv_fence(to->kv, &f, &fl)) {
 			split_abort(rp, "the fence did not take");
 			return;
 		}
+		/* Split: from the key up; merge: `from`'s range, from its bound. */
 		memcpy(sp->cursor, sp->key, sp->key_len);
 		sp->cursor_len = sp->key_len;
 		phase(rp, AEG_SPLIT_COPY);
@@ -400,18 +442,29 @@ void rp_split_tick(struct aeg_replica *rp)
 	sweep(rp);
 }
 
-void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m)
+void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m, bool merge)
 {
-	uint8_t *key = (uint8_t *)(uintptr_t)m->arg[2];
-	uint32_t key_len = m->arg[3] <= UINT32_MAX ? (uint32_t)m->arg[3] : UINT32_MAX;
+	uint8_t *key = merge ? NULL : (uint8_t *)(uintptr_t)m->arg[2];
+	uint32_t key_len = merge ? 0 : m->arg[3] <= UINT32_MAX ? (uint32_t)m->arg[3] : UINT32_MAX;
 	struct rp_split *sp = &rp->split;
 	const struct aeg_shard_map *map = rp->cfg.map;
-	const char *why = NULL;
+	const char *why = NULL, *what = merge ? "merge into" : "split into";
 	struct rp_shard *from = m->arg[0] < UINT32_MAX ? shard_here(rp, (uint32_t)m->arg[0]) : NULL;
 	struct rp_shard *to = m->arg[1] < UINT32_MAX ? shard_here(rp, (uint32_t)m->arg[1]) : NULL;
-	uint32_t nr = aeg_shard_map_range_count(map);
+	uint32_t nr = aeg_shard_map_range_count(map), into = 0;
 	struct aeg_shard_range *cur = calloc(nr + 1, sizeof(*cur)), *out = calloc(nr + 2, sizeof(*out));
 	uint32_t n = cur != NULL ? aeg_shard_map_ranges(map, cur, nr + 1) : 0;
+	if (merge && from != NULL) {
+		/* A merge moves `from`'s range from its lower bound up. */
+		uint32_t k = aeg_shard_map_range_index(map, from->shard);
+		struct aeg_shard_range r;
+		if (k != UINT32_MAX && aeg_shard_map_range(map, k, &r, NULL, NULL) == 0) {
+			key = r.lo_len > 0 ? malloc(r.lo_len) : NULL;
+			key_len = r.lo_len;
+			if (key != NULL)
+				memcpy(key, r.lo, r.lo_len);
+		}
+	}
 	if (cur == NULL || out == NULL)
 		why = "out of memory";
 	else if (sp->buf == NULL && (sp->buf = malloc(RP_SPLIT_BATCH_BYTES)) == NULL)
@@ -422,15 +475,20 @@ void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m)
 	else if (aeg_shard_map_strategy(map) != AEG_SHARD_RANGE)
 		why = "the cluster's sharding is not range";
 	else if (sp->phase != AEG_SPLIT_IDLE)
-		why = sp->from == m->arg[0] && sp->to == m->arg[1] ? NULL : "a split is in progress on this worker";
+		why = sp->from == m->arg[0] && sp->to == m->arg[1] && sp->merge == merge
+			      ? NULL : "a split or merge is in progress on this worker";
 	else if (from == NULL || to == NULL)
-		why = "the shard or the spare has no replica on this worker";
+		why = "a shard of it has no replica on this worker";
+	else if (merge && key == NULL)
+		why = "the shard has no range, or the first one (nothing before it to merge into)";
 	else if (key == NULL || key_len == 0 || key_len > key_max(rp) || key_len > AEG_REPLICA_SPLIT_KEY_MAX)
 		why = "bad key";
 	else if (led_term(rp, from) == 0)
 		why = "this node does not lead the shard";
-	else if (n == 0 || aeg_shard_ranges_split(cur, n, from->shard, to->shard, key, key_len, out, n + 1) != 0)
+	else if (!merge && (n == 0 || aeg_shard_ranges_split(cur, n, from->shard, to->shard, key, key_len, out, n + 1) != 0))
 		why = "the key is not strictly inside the shard's range, or the spare has a range";
+	else if (merge && (aeg_shard_ranges_merge(cur, n, from->shard, &into, out, n) != 0 || into != to->shard))
+		why = "the other shard's range is not the one just before this one";
 	free(cur);
 	free(out);
 	if (sp->phase != AEG_SPLIT_IDLE && why == NULL) {
@@ -438,7 +496,7 @@ void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m)
 		return;
 	}
 	if (why != NULL) {
-		rp_log(rp, "shard %llu: split into shard %llu refused: %s", (unsigned long long)m->arg[0],
+		rp_log(rp, "shard %llu: %s shard %llu refused: %s", (unsigned long long)m->arg[0], what,
 		       (unsigned long long)m->arg[1], why);
 		sp->failed++;
 		free(key);
@@ -448,8 +506,8 @@ void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m)
 	uint8_t *kb = sp->key, *cb = sp->cursor, *buf = sp->buf;
 	uint64_t sweep_ms = sp->sweep_ms;
 	*sp = (struct rp_split){ .from = from->shard, .to = to->shard, .key = kb, .cursor = cb, .buf = buf,
-				 .key_len = key_len, .started_ms = rp->now_ms, .started = started + 1, .done = done,
-				 .failed = failed, .unfenced = unf, .dropped_from = dr, .sweep_ms = sweep_ms };
+				 .key_len = key_len, .merge = merge, .started_ms = rp->now_ms, .started = started + 1,
+				 .done = done, .failed = failed, .unfenced = unf, .dropped_from = dr, .sweep_ms = sweep_ms };
 	memcpy(sp->key, key, key_len);
 	free(key);
 	phase(rp, AEG_SPLIT_LEAD);
@@ -463,6 +521,7 @@ void rp_split_publish(const struct aeg_replica *rp, struct aeg_replica_split_sta
 	const struct rp_split *sp = &rp->split;
 	memset(out, 0, offsetof(struct aeg_replica_split_status, key));
 	out->phase = sp->phase;
+	out->merge = sp->merge;
 	out->from = sp->from;
 	out->to = sp->to;
 	out->key_len = sp->phase != AEG_SPLIT_IDLE ? sp->key_len : 0;

@@ -180,6 +180,25 @@ int aeg_shard_ranges_split(const struct aeg_shard_range *r, uint32_t n, uint32_t
 	return 0;
 }
 
+int aeg_shard_ranges_merge(const struct aeg_shard_range *r, uint32_t n, uint32_t gone, uint32_t *into,
+			   struct aeg_shard_range *out, uint32_t max)
+{
+	*into = 0;
+	uint32_t at = UINT32_MAX;
+	for (uint32_t k = 0; k < n; k++)
+		if (r[k].shard == gone)
+			at = k;
+	if (at == UINT32_MAX)
+		return -EALREADY;
+	if (at == 0 || max + 1 < n)
+		return -EINVAL;
+	*into = r[at - 1].shard;
+	for (uint32_t k = 0, o = 0; k < n; k++)
+		if (k != at)
+			out[o++] = r[k];
+	return 0;
+}
+
 uint32_t aeg_shard_map_ranges(const struct aeg_shard_map *m, struct aeg_shard_range *r, uint32_t max)
 {
 	uint32_t n = aeg_shard_map_range_count(m);

@@ -76,6 +76,43 @@ ag_log "after: $c (want 1:$((want_all - want_hi)) 3:$want_hi)"
 [ "$c" = "1:$((want_all - want_hi)) 3:$want_hi" ] || ag_fail "keys per shard after the split: $c"
 ag_cli put k9-new v || ag_fail "put a moved key"
 [ "$(ag_cli get k9-new)" = v ] || ag_fail "get it back"
-grep -h "split\|recording ranges\|routing by" "$AG_TMP/n$lead.log" "$AG_TMP/n1.log" >&2
 ag_log "leader's splits: $(ag_status "$lead" 'd["splits"]'); BUSY answers: $(ag_status "$lead" 'sum(w["clients"]["busy"] for w in W)')"
+
+# Merge shard 3 back into shard 1 (asked of shard 3's leader) under a
+# writer: [g, n) on shard 1 again, shard 3 a spare without keys.
+lead3=$(ag_status 1 '[s["leader"] for s in S if s["shard"] == 3][0]')
+out=$(ag_ctl "$lead3" shard merge 0 2>&1) && ag_fail "the first range was merged"
+echo "$out" | grep -Eq "first|does not lead" || ag_fail "refusal of the first range: $out"
+ag_cli load --prefix kx --keys 4000 --value-bytes 32 --window 4 --acked-file "$AG_TMP/acked2" \
+	>"$AG_TMP/writer2.out" 2>&1 &
+writer=$!
+sleep 0.3
+ag_ctl "$lead3" shard merge 3 --timeout 60 || ag_fail "aegisctl shard merge"
+wait "$writer" || ag_fail "the second writer: $(tail -3 "$AG_TMP/writer2.out")"
+for i in 1 2 3; do
+	for k in $(seq 1 50); do
+		r=$(ag_status "$i" '"%s|%s" % ([s.get("range") for s in S if s["shard"] == 1][0], [s.get("state") for s in S if s["shard"] == 3][0])')
+		[ "$r" = "[g, n)|inactive" ] && break
+		sleep 0.1
+	done
+	[ "$r" = "[g, n)|inactive" ] || ag_fail "node $i after the merge: '$r'"
+done
+ag_cli verify-acked --acked-file "$AG_TMP/acked2" || ag_fail "verify the second writer's keys"
+ag_cli verify-acked --acked-file "$AG_TMP/acked" || ag_fail "verify the first writer's keys after the merge"
+want_all=$( (seq -f 'k%g' 0 2999; sed 's/ .*//' "$AG_TMP/acked" "$AG_TMP/acked2"; echo k9-new) | sort -u | wc -l)
+for k in $(seq 1 50); do
+	c=$(counts 1)
+	[ "$c" = "1:$want_all 3:0" ] && break
+	sleep 0.1
+done
+ag_log "after the merge: $c (want 1:$want_all 3:0)"
+[ "$c" = "1:$want_all 3:0" ] || ag_fail "keys per shard after the merge: $c"
+[ "$(ag_cli scan --keys-only | wc -l)" = "$want_all" ] || ag_fail "scan after the merge"
+
+# The spare takes a split again (its fence from the merge lifted).
+lead=$(ag_status 1 '[s["leader"] for s in S if s["shard"] == 1][0]')
+ag_ctl "$lead" shard split 1 kx --timeout 60 || ag_fail "split into the spare again"
+ag_cli verify --prefix k --keys 3000 --value-bytes 64 || ag_fail "verify after the second split"
+ag_cli verify-acked --acked-file "$AG_TMP/acked2" || ag_fail "verify the second writer's keys after the second split"
+grep -h "split\|merge\|recording ranges\|routing by" "$AG_TMP/n$lead.log" "$AG_TMP/n$lead3.log" "$AG_TMP/n1.log" >&2
 ag_log "PASS"

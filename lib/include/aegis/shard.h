@@ -193,6 +193,13 @@ int aeg_shard_ranges_decode(const uint8_t *buf, size_t len, struct aeg_shard_ran
  * too small. */
 int aeg_shard_ranges_split(const struct aeg_shard_range *r, uint32_t n, uint32_t from, uint32_t to,
 			   const void *key, uint32_t key_len, struct aeg_shard_range *out, uint32_t max);
+/* A merge: table r (n ranges) without shard `gone`'s range, which joins
+ * the range before it, into out (n - 1 ranges, views into r). 0; -EALREADY:
+ * `gone` has no range (merged already); -EINVAL: `gone`'s range is the
+ * first (nothing before it), or max too small. *into: the shard whose range
+ * grows (also with -EALREADY: 0). */
+int aeg_shard_ranges_merge(const struct aeg_shard_range *r, uint32_t n, uint32_t gone, uint32_t *into,
+			   struct aeg_shard_range *out, uint32_t max);
 /* The table of range map m into r (at most max ranges): their count, or 0
  * (not a range map, max too small). */
 uint32_t aeg_shard_map_ranges(const struct aeg_shard_map *m, struct aeg_shard_range *r, uint32_t max);

@@ -241,6 +241,19 @@ static void test_range_table(void **state)
 	assert_int_equal(cut[1].shard, 5);
 	assert_int_equal(aeg_shard_ranges_split(cur, 3, 2, 5, "zz", 2, cut, 8), 0);        /* the last (to +inf) */
 	assert_int_equal(cut[3].shard, 5);
+	/* Merges: shard 4 back into 1, then 1 into 0; the first range has
+	 * nothing before it; a shard without a range is merged already. */
+	uint32_t into;
+	assert_int_equal(aeg_shard_ranges_merge(split, 4, 4, &into, cut, 8), 0);
+	assert_int_equal(into, 1);
+	assert_int_equal(cut[2].shard, 2);
+	assert_memory_equal(cut[2].lo, "n", 1);
+	assert_int_equal(aeg_shard_ranges_merge(cut, 3, 1, &into, cut, 8), 0);  /* in place: out <= r */
+	assert_int_equal(into, 0);
+	assert_int_equal(cut[1].shard, 2);
+	assert_int_equal(aeg_shard_ranges_merge(split, 4, 0, &into, cut, 8), -EINVAL);
+	assert_int_equal(aeg_shard_ranges_merge(split, 4, 5, &into, cut, 8), -EALREADY);
+	assert_int_equal(aeg_shard_ranges_merge(split, 4, 4, &into, cut, 2), -EINVAL);
 	/* The table's own codec. */
 	uint8_t buf[64];
 	int n = aeg_shard_ranges_encode(split, 4, buf, sizeof(buf));
