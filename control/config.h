@@ -42,6 +42,12 @@
  *                                                         SHARD < shard_count, no key twice,
  *                                                         <= AEG_CONFIG_ASSIGN_MAX; others by hash
  *   time_bucket                      int       3600       time: 1..2^32-1, in the keys' time unit
+ *   split_bytes                      size      64 MiB     range: a shard holding more (its kv's
+ *                                                         bytes) is split at its middle key into
+ *                                                         a spare by the node leading it; 0: never
+ *   merge_bytes                      size      0          range: a range and the one before it
+ *                                                         holding less together are merged; 0:
+ *                                                         never; under split_bytes / 2
  *   [node]
  *   id                               int       0 (unset)  1..2^32-1; set: address required
  *   address                          string    unset      "A.B.C.D[:PORT]", PORT = UDP base
@@ -198,6 +204,7 @@ struct aeg_config {
 	uint32_t assign_off[AEG_CONFIG_ASSIGN_MAX];
 	char assign_pool[AEG_CONFIG_ASSIGN_POOL_BYTES];
 	uint32_t time_bucket;
+	uint64_t split_bytes, merge_bytes;
 	/* [node] */
 	uint32_t node_id;                    /* 0: not set */
 	bool address_given;

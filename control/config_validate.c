@@ -221,6 +221,9 @@ static int check_membership(const struct aeg_config *c, char *err, size_t err_le
 {
 	if (c->down_ms <= c->suspect_ms)
 		return FAIL(CK_DOWN, "%u must be above membership.suspect_ms (%u)", c->down_ms, c->suspect_ms);
+	if (c->merge_bytes != 0 && (c->split_bytes == 0 || c->merge_bytes >= c->split_bytes / 2))
+		return FAIL(CK_MERGE_BYTES, "%llu: under half of sharding.split_bytes (%llu), or a merged range "
+			    "would be split again", (unsigned long long)c->merge_bytes, (unsigned long long)c->split_bytes);
 	if (c->rebalance_bytes_per_s != 0 && c->rebalance_bytes_per_s < 64 * KIB * c->workers)
 		return FAIL(CK_REBALANCE_BYTES, "%llu: 0 (unpaced) or at least 64 KiB (a snapshot chunk) per "
 			    "worker (%u)", (unsigned long long)c->rebalance_bytes_per_s, c->workers);

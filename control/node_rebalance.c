@@ -10,6 +10,7 @@
 #include "aegis/membership.h"
 #include "aegis/net.h"
 #include "aegis/raft.h"
+#include "common/key_order.h"
 #include "ctl_ring.h"
 
 int node_rebalance_init(struct node_rebalance *nr, const struct aeg_config *cfg, const struct aeg_shard_map *map)
@@ -263,7 +264,8 @@ static void relay_splits(struct node_rebalance *nr, struct aeg_replica *const *r
 		    sp->key_len == 0 || sp->key_len > AEG_REPLICA_SPLIT_KEY_MAX)
 			continue;
 		if (sp->merge) {
-			struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_MERGE, .len = 8, .arg = { sp->from } };
+			struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_MERGE, .len = 24,
+						 .arg = { sp->from, sp->to, sp->bounds } };
 			if (aeg_dp_runtime_ctl_send(rt, 0, &c) == 0)
 				nr->split_ask_ms[w] = now_ms;
 			continue;
@@ -272,8 +274,8 @@ static void relay_splits(struct node_rebalance *nr, struct aeg_replica *const *r
 		if (key == NULL)
 			continue;
 		memcpy(key, sp->key, sp->key_len);
-		struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_SPLIT, .len = 32,
-					 .arg = { sp->from, sp->to, (uintptr_t)key, sp->key_len } };
+		struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_META_SPLIT, .len = 40,
+					 .arg = { sp->from, sp->to, (uintptr_t)key, sp->key_len, sp->bounds } };
 		if (aeg_dp_runtime_ctl_send(rt, 0, &c) != 0) {
 			free(key);
 			continue;
@@ -523,6 +525,76 @@ static void orphan_step(struct node_rebalance *nr, uint32_t w, const struct aeg_
 	nr->orphans_dropped++;
 }
 
+/* Whether range map m has a range starting at lo (the config's split
+ * points: an operator's boundaries are never merged away). */
+static bool config_bound(const struct aeg_shard_map *m, const void *lo, uint32_t lo_len)
+{
+	for (uint32_t k = 1; k < aeg_shard_map_range_count(m); k++) {
+		struct aeg_shard_range r;
+		if (aeg_shard_map_range(m, k, &r, NULL, NULL) == 0 && aeg_key_cmp(r.lo, r.lo_len, lo, lo_len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Automatic splits and merges (sharding.split_bytes, merge_bytes) of the
+ * ranges this node leads on worker w, one every NODE_REBALANCE_AUTO_RANGE_MS
+ * per node: a range holding more than split_bytes goes half to the lowest
+ * spare of the worker (the worker picks the middle key); a range whose
+ * bytes and those of the range before it are under merge_bytes joins it
+ * (not at a config split point). */
+static void auto_ranges(struct node_rebalance *nr, uint32_t w, const struct aeg_replica_status *st, uint32_t n,
+			uint64_t now_ms, node_rebalance_log_fn log, struct aeg_dp_runtime *rt)
+{
+	const struct aeg_config *cfg = nr->cfg;
+	const struct aeg_shard_map *m = node_rebalance_cluster_map(nr);
+	uint32_t count = aeg_shard_map_shard_count(m);
+	if (aeg_shard_map_strategy(m) != AEG_SHARD_RANGE || (cfg->split_bytes == 0 && cfg->merge_bytes == 0) ||
+	    nr->paused || st->split.phase != AEG_SPLIT_IDLE || now_ms - nr->auto_range_ms < NODE_REBALANCE_AUTO_RANGE_MS)
+		return;
+	const struct aeg_replica_group_status *g = nr->groups;
+	for (uint32_t i = 0; i < n && i < count + 2; i++) {
+		uint32_t k = g[i].shard < count ? aeg_shard_map_range_index(m, g[i].shard) : UINT32_MAX;
+		if (k == UINT32_MAX || g[i].role != AEG_RAFT_LEADER || nr->states[g[i].shard] != AEG_SHARD_ACTIVE)
+			continue;
+		struct aeg_ctl_msg c = { .len = 32 };
+		uint32_t other = UINT32_MAX;
+		if (cfg->split_bytes != 0 && g[i].kv_bytes > cfg->split_bytes) {
+			for (uint32_t j = 0; j < n && j < count + 2; j++)
+				if (g[j].shard < count && aeg_shard_map_range_index(m, g[j].shard) == UINT32_MAX &&
+				    (other == UINT32_MAX || g[j].shard < other))
+					other = g[j].shard;
+			if (other == UINT32_MAX)
+				continue;  /* no spare here */
+			c.type = AEG_REPLICA_CTL_SPLIT;
+		} else if (cfg->merge_bytes != 0 && k > 0) {
+			struct aeg_shard_range r, prev;
+			if (aeg_shard_map_range(m, k, &r, NULL, NULL) != 0 || aeg_shard_map_range(m, k - 1, &prev, NULL, NULL) != 0 ||
+			    config_bound(nr->map, r.lo, r.lo_len))
+				continue;
+			for (uint32_t j = 0; j < n && j < count + 2; j++)
+				if (g[j].shard == prev.shard && g[i].kv_bytes + g[j].kv_bytes < cfg->merge_bytes)
+					other = prev.shard;
+			if (other == UINT32_MAX)
+				continue;
+			c.type = AEG_REPLICA_CTL_MERGE;
+		} else {
+			continue;
+		}
+		c.arg[0] = g[i].shard;
+		c.arg[1] = other;
+		if (aeg_dp_runtime_ctl_send(rt, (uint16_t)w, &c) != 0)
+			return;
+		nr->auto_range_ms = now_ms;
+		nr->auto_ranges++;
+		log("rebalance: shard %u holds %llu bytes (sharding.%s %llu): %s shard %u", g[i].shard,
+		    (unsigned long long)g[i].kv_bytes, c.type == AEG_REPLICA_CTL_SPLIT ? "split_bytes" : "merge_bytes",
+		    (unsigned long long)(c.type == AEG_REPLICA_CTL_SPLIT ? cfg->split_bytes : cfg->merge_bytes),
+		    c.type == AEG_REPLICA_CTL_SPLIT ? "splitting it into spare" : "merging it into", other);
+		return;
+	}
+}
+
 /* One pass over every worker's groups (one status read each): orphans,
  * and leaderships handed to preferred replicas (one per poll at most). */
 static void groups_pass(struct node_rebalance *nr, struct aeg_replica *const *rps, uint32_t workers,
@@ -542,6 +614,8 @@ static void groups_pass(struct node_rebalance *nr, struct aeg_replica *const *rp
 			if (leaders && leader_step(nr, w, g, nm, now_ms, log, rt))
 				leaders = false;
 		}
+		if (nr->epoch != 0)
+			auto_ranges(nr, w, &st, n, now_ms, log, rt);
 	}
 }
 

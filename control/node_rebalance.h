@@ -35,7 +35,10 @@
  * a shard's replicas in distinct zones (zone strings numbered in sorted
  * order, the same on every node).
  *
- * Splits: a worker whose split's copy is done (phase RECORD) has its
+ * Splits: a range led here holding more than sharding.split_bytes is
+ * split into a spare of its worker, two neighbouring ranges holding less
+ * than sharding.merge_bytes together are merged (not at the config's split
+ * points), one a node every NODE_REBALANCE_AUTO_RANGE_MS; a worker whose split's copy is done (phase RECORD) has its
  * split relayed to worker 0 (META_SPLIT): the meta leader writes the new
  * range table ("ranges").
  *
@@ -81,6 +84,7 @@
 #define NODE_REBALANCE_PLAN_MAX 256
 #define NODE_REBALANCE_OLD_MAPS 8
 #define NODE_REBALANCE_SPLIT_ASK_MS 500
+#define NODE_REBALANCE_AUTO_RANGE_MS 2000   /* automatic splits and merges: one per node this often */
 /* A node hands a shard to its preferred replica only after leading it this
  * long: an operator's transfer (which records the new preferred replica)
  * or an election is not undone while the record catches up. */
@@ -116,6 +120,7 @@ struct node_rebalance {
 	uint64_t last_poll_ms;
 	uint64_t placed_seen[AEG_CONFIG_WORKERS_MAX];
 	uint64_t split_ask_ms[AEG_CONFIG_WORKERS_MAX];  /* a split's record last asked for */
+	uint64_t auto_range_ms, auto_ranges;  /* the last automatic split or merge asked, and how many */
 	uint64_t relayed;
 	/* the planner's last view (where a meta replica is here) */
 	bool planning;           /* a meta replica is here */

@@ -131,6 +131,8 @@ static void io_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e)
 	if (rc == -EINVAL)
 		rp_log(rp, "group %u: index %llu is not a command (skipped on every replica)", group,
 		       (unsigned long long)e->index);
+	if (rc == 0 && res.status != AEG_KV_OK && e->type == AEG_RAFT_ENTRY_NORMAL)
+		rp_split_refused(rp, s, e, &res);
 	rp_client_applied(rp, s, e, e->type == AEG_RAFT_ENTRY_NORMAL && rc == 0 ? &res : NULL);
 	if (s == rp->meta && e->type == AEG_RAFT_ENTRY_NORMAL && rc == 0)
 		rp_meta_applied(rp, e->data, e->len);

@@ -171,19 +171,23 @@ struct aeg_replica_move_status {
 #define AEG_REPLICA_CTL_META_DEAD 13u
 /* SPLIT (the worker of shard arg[0] on the node leading it): arg[0] the
  * shard, arg[1] the spare shard that takes its keys from the key up,
- * arg[2] the key (a malloc'd copy: the worker frees it), arg[3] its length.
+ * arg[2] the key (a malloc'd copy: the worker frees it; NULL: the middle
+ * key of the shard's range by bytes, from a sample), arg[3] its length.
  * Carried out step by step (replica_split.c), logged; refusals logged. */
 #define AEG_REPLICA_CTL_SPLIT 14u
 /* META_SPLIT (worker 0): arg[0] shard, arg[1] spare shard, arg[2] the key
- * (malloc'd: freed by the worker), arg[3] its length: a split's copy is
- * done; the meta leader writes the new range table ("ranges"), refused
- * (logged) unless the key is strictly inside the shard's range and the
+ * (malloc'd: freed by the worker), arg[3] its length, arg[4] the hash of
+ * the shard's range the copy was made of: a split's copy is done; the meta
+ * leader writes the new range table ("ranges"), refused (logged) unless
+ * the shard's range is still that one, the key strictly inside it, and the
  * spare has none (forwarded to the meta voters from elsewhere). */
 #define AEG_REPLICA_CTL_META_SPLIT 15u
 /* MERGE (the worker of shard arg[0] on the node leading it): arg[0] the
  * shard whose range joins the one before it, arg[1] that one's shard (same
- * worker index). META_MERGE (worker 0): arg[0] the shard: its merge's copy
- * is done, the meta leader writes the table without its range. */
+ * worker index). META_MERGE (worker 0): arg[0] the shard, arg[1] the one
+ * before it, arg[2] the hash of the shard's range: its merge's copy is
+ * done, the meta leader writes the table without its range (while both
+ * are still so). */
 #define AEG_REPLICA_CTL_MERGE 16u
 #define AEG_REPLICA_CTL_META_MERGE 17u
 #define AEG_REPLICA_ZONE_BYTES 32
@@ -203,6 +207,7 @@ const char *aeg_replica_split_phase_name(uint8_t phase);
 struct aeg_replica_split_status {
 	uint8_t phase;           /* enum aeg_replica_split_phase */
 	bool merge;              /* a merge: from's range joins to's */
+	uint64_t bounds;         /* from's range the copy was made of (aeg_shard_range_hash) */
 	uint32_t from, to;
 	uint32_t key_len;
 	uint8_t key[AEG_REPLICA_SPLIT_KEY_MAX];

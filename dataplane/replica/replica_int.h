@@ -105,10 +105,12 @@ struct rp_shard {
 struct rp_split {
 	uint8_t phase;                   /* enum aeg_replica_split_phase */
 	uint32_t from, to;
-	uint8_t *key, *cursor;           /* key_bytes_max + 1 each */
-	uint32_t key_len, cursor_len;
+	uint8_t *key, *cursor, *hi;      /* key_bytes_max + 1 each */
+	uint32_t key_len, cursor_len, hi_len;  /* hi_len 0: +inf */
+	uint64_t bounds;                 /* from's range when fenced (aeg_shard_range_hash) */
 	uint64_t from_term, to_term;     /* the terms we lead them in */
 	bool merge;                      /* from's range joins to's (the one before it) */
+	int copy_refused;                /* a copy applied with this status (enum aeg_kv_status; 0: none) */
 	uint64_t fence_index, last_index, to_index;
 	uint64_t copied, copied_bytes;
 	uint64_t started_ms, phase_ms, sent_ms, lost_ms, step_ms;
@@ -312,6 +314,10 @@ void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m, bool me
 void rp_split_tick(struct aeg_replica *rp);
 void rp_split_publish(const struct aeg_replica *rp, struct aeg_replica_split_status *out);
 void rp_split_fini(struct aeg_replica *rp);
+/* An entry of s applied with a status other than OK: a copy of the split
+ * that was refused (the target's memory budget) ends the split. */
+void rp_split_refused(struct aeg_replica *rp, const struct rp_shard *s, const struct aeg_raft_entry *e,
+		      const struct aeg_kv_result *res);
 /* AEG_PLACE_LEAD: whoever leads shard hands it to node `to`. */
 void rp_split_lead_asked(struct aeg_replica *rp, uint32_t shard, uint32_t to);
 /* Client reads of a fenced shard (replica_client.c): true when a key

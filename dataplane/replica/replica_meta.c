@@ -142,8 +142,10 @@ int rp_meta_create(struct aeg_replica *rp, struct rp_shard *s, struct aeg_raft_c
  * state; SHARD: u32 shard, u8 n (1..5), n x u32 voters; REBALANCE: u8
  * paused; JOIN: u32 node, u32 ipv4, u16 port; LABELS: u32 node, u32
  * weight, u8 zone length (0..31), the zone; SHARD_STATE: u32 shard, u8 state;
- * SPLIT: u32 shard, u32 spare, u16 key length (1..1024), the key; MERGE: u32
- * shard (its range joins the one before it). */
+ * SPLIT: u32 shard, u32 spare, u64 bounds, u16 key length (1..1024), the
+ * key; MERGE: u32 shard (its range joins the one before it), u32 that one's
+ * shard, u64 bounds (bounds: the hash of the shard's range the copy was
+ * made of, aeg_shard_range_hash). */
 enum meta_kind { META_NODE = 1, META_SHARD = 2, META_REBALANCE = 3, META_JOIN = 4, META_LABELS = 5,
 		 META_SHARD_STATE = 6, META_SPLIT = 7, META_MERGE = 8 };
 
@@ -159,11 +161,12 @@ struct meta_req {
 	uint16_t port;
 	uint32_t weight;      /* LABELS */
 	char zone[AEG_REPLICA_ZONE_BYTES];
-	uint32_t to;          /* SPLIT: the spare, the key */
+	uint32_t to;          /* SPLIT: the spare, the key; MERGE: the shard before */
+	uint64_t bounds;      /* SPLIT, MERGE */
 	uint32_t key_len;
 	uint8_t key[AEG_REPLICA_SPLIT_KEY_MAX];
 };
-#define META_MSG_BYTES (11 + AEG_REPLICA_SPLIT_KEY_MAX)  /* the largest body: SPLIT */
+#define META_MSG_BYTES (19 + AEG_REPLICA_SPLIT_KEY_MAX)  /* the largest body: SPLIT */
 
 #define META_VAL_BYTES (AEG_REPLICA_JOINED_MAX * 32)
 _Static_assert(AEG_REPLICA_JOINED_MAX == 16, "the refusal below says 16");
@@ -179,6 +182,17 @@ static uint32_t get_u32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	put_u32(p, (uint32_t)v);
+	put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
 static int meta_encode(const struct meta_req *q, uint8_t *b)
 {
 	b[0] = q->kind;
@@ -187,8 +201,11 @@ static int meta_encode(const struct meta_req *q, uint8_t *b)
 		return 2;
 	}
 	put_u32(b + 1, q->id);
-	if (q->kind == META_MERGE)
-		return 5;
+	if (q->kind == META_MERGE) {
+		put_u32(b + 5, q->to);
+		put_u64(b + 9, q->bounds);
+		return 17;
+	}
 	if (q->kind == META_NODE || q->kind == META_SHARD_STATE) {
 		b[5] = q->state;
 		return 6;
@@ -202,10 +219,11 @@ static int meta_encode(const struct meta_req *q, uint8_t *b)
 	}
 	if (q->kind == META_SPLIT) {
 		put_u32(b + 5, q->to);
-		b[9] = (uint8_t)q->key_len;
-		b[10] = (uint8_t)(q->key_len >> 8);
-		memcpy(b + 11, q->key, q->key_len);
-		return 11 + (int)q->key_len;
+		put_u64(b + 9, q->bounds);
+		b[17] = (uint8_t)q->key_len;
+		b[18] = (uint8_t)(q->key_len >> 8);
+		memcpy(b + 19, q->key, q->key_len);
+		return 19 + (int)q->key_len;
 	}
 	if (q->kind == META_JOIN) {
 		put_u32(b + 5, q->ipv4);
@@ -230,8 +248,13 @@ static int meta_decode(struct meta_req *q, const uint8_t *b, uint32_t len)
 	if (len < 5)
 		return -EINVAL;
 	q->id = get_u32(b + 1);
-	if (q->kind == META_MERGE)
-		return len == 5 ? 0 : -EINVAL;
+	if (q->kind == META_MERGE) {
+		if (len != 17)
+			return -EINVAL;
+		q->to = get_u32(b + 5);
+		q->bounds = get_u64(b + 9);
+		return q->to != q->id ? 0 : -EINVAL;
+	}
 	if (len < 6)
 		return -EINVAL;
 	if (q->kind == META_NODE)
@@ -247,13 +270,14 @@ static int meta_decode(struct meta_req *q, const uint8_t *b, uint32_t len)
 			       ? 0 : -EINVAL;
 	}
 	if (q->kind == META_SPLIT) {
-		if (len < 12)
+		if (len < 20)
 			return -EINVAL;
 		q->to = get_u32(b + 5);
-		q->key_len = (uint32_t)(b[9] | b[10] << 8);
-		if (q->key_len == 0 || q->key_len > AEG_REPLICA_SPLIT_KEY_MAX || len != 11 + q->key_len || q->to == q->id)
+		q->bounds = get_u64(b + 9);
+		q->key_len = (uint32_t)(b[17] | b[18] << 8);
+		if (q->key_len == 0 || q->key_len > AEG_REPLICA_SPLIT_KEY_MAX || len != 19 + q->key_len || q->to == q->id)
 			return -EINVAL;
-		memcpy(q->key, b + 11, q->key_len);
+		memcpy(q->key, b + 19, q->key_len);
 		return 0;
 	}
 	if (q->kind == META_JOIN) {
@@ -425,6 +449,15 @@ static int split_value(struct aeg_replica *rp, const struct meta_req *q)
 		rc = aeg_shard_ranges_merge(cur, n, q->id, &into, out, n);
 	else if (rc == 0)
 		rc = aeg_shard_ranges_split(cur, n, q->id, q->to, q->key, q->key_len, out, n + 1);
+	/* Only over the very range the copy was made of (and, merging, into
+	 * the shard that took the copy): any other split or merge recorded
+	 * since makes the copy wrong. */
+	uint32_t k = 0;
+	while (rc == 0 && k < n && cur[k].shard != q->id)
+		k++;
+	if (rc == 0 && (k == n || aeg_shard_ranges_hash_of(cur, n, k) != q->bounds ||
+			(q->kind == META_MERGE && into != q->to)))
+		rc = -ESTALE;
 	if (rc == 0)
 		rc = aeg_shard_ranges_encode(out, q->kind == META_MERGE ? n - 1 : n + 1, rp->meta_ranges,
 					     AEG_REPLICA_RANGES_BYTES_MAX);
@@ -432,7 +465,10 @@ static int split_value(struct aeg_replica *rp, const struct meta_req *q)
 	free(out);
 	if (rc == -EALREADY)
 		return 0;
-	if (rc < 0 && q->kind == META_MERGE)
+	if (rc == -ESTALE)
+		rp_log(rp, "meta: %s of shard %u not recorded: the ranges changed since its copy (another split or "
+		       "merge came first)", q->kind == META_MERGE ? "merge" : "split", q->id);
+	else if (rc < 0 && q->kind == META_MERGE)
 		rp_log(rp, "meta: merge of shard %u not recorded: %s", q->id,
 		       rc == -EINVAL ? "its range is the first" : strerror(-rc));
 	else if (rc < 0)
@@ -558,9 +594,10 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 		rp_split_start(rp, m, m->type == AEG_REPLICA_CTL_MERGE);
 		return;
 	case AEG_REPLICA_CTL_META_MERGE:
-		if (m->arg[0] >= aeg_shard_map_shard_count(rp->cfg.map))
+		if (m->arg[0] >= aeg_shard_map_shard_count(rp->cfg.map) || m->arg[1] >= aeg_shard_map_shard_count(rp->cfg.map))
 			break;
-		q = (struct meta_req){ .kind = META_MERGE, .id = (uint32_t)m->arg[0] };
+		q = (struct meta_req){ .kind = META_MERGE, .id = (uint32_t)m->arg[0], .to = (uint32_t)m->arg[1],
+				       .bounds = m->arg[2] };
 		meta_request(rp, &q, true);
 		return;
 	case AEG_REPLICA_CTL_JOIN_ASK:
@@ -619,7 +656,7 @@ void aeg_replica_on_ctl(void *arg, struct aeg_worker *w, const struct aeg_ctl_ms
 		if (ok) {
 			static __thread struct meta_req split;  /* 1 KiB: off the stack */
 			split = (struct meta_req){ .kind = META_SPLIT, .id = (uint32_t)m->arg[0], .to = (uint32_t)m->arg[1],
-						   .key_len = (uint32_t)m->arg[3] };
+						   .key_len = (uint32_t)m->arg[3], .bounds = m->arg[4] };
 			memcpy(split.key, key, split.key_len);
 			meta_request(rp, &split, true);
 		}

@@ -97,10 +97,47 @@ static bool range_hi(const struct aeg_shard_map *m, uint32_t shard, const void *
 	return k != UINT32_MAX && aeg_shard_map_range(m, k, &r, hi, hi_len) == 0;
 }
 
+/* The hash of shard's range in the map (0: it has none); with hi, its
+ * upper bound copied into sp (len 0: +inf). */
+static uint64_t bounds_of(struct aeg_replica *rp, uint32_t shard, bool keep_hi)
+{
+	const struct aeg_shard_map *m = rp->cfg.map;
+	uint32_t k = aeg_shard_map_range_index(m, shard);
+	struct aeg_shard_range r;
+	const void *hi = NULL;
+	uint32_t hi_len = 0;
+	if (k == UINT32_MAX || aeg_shard_map_range(m, k, &r, &hi, &hi_len) != 0)
+		return 0;
+	if (keep_hi) {
+		rp->split.hi_len = hi != NULL ? hi_len : 0;
+		if (hi != NULL)
+			memcpy(rp->split.hi, hi, hi_len);
+	}
+	return aeg_shard_range_hash(shard, r.lo, r.lo_len, hi, hi_len);
+}
+
+/* s fenced other than at its range's end (a leftover of its own split):
+ * a split or merge of it is under way. */
+static bool busy_fence(struct aeg_replica *rp, const struct rp_shard *s)
+{
+	const uint8_t *f;
+	uint32_t fl;
+	const void *hi;
+	uint32_t hi_len;
+	if (!aeg_kv_fence(s->kv, &f, &fl))
+		return false;
+	if (!range_hi(rp->cfg.map, s->shard, &hi, &hi_len))
+		return !(fl == 0);  /* a spare fenced whole: a merge left it so */
+	return hi == NULL || aeg_key_cmp(f, fl, hi, hi_len) != 0;
+}
+
 /* One command without a session into s's log: its index, or 0. */
 static uint64_t propose_op(struct aeg_replica *rp, struct rp_shard *s, uint8_t op, const void *key, uint32_t key_len)
 {
 	struct aeg_kv_cmd c = { .op = op, .key = key, .key_len = key_len, .time_ms = rp->wall_ms };
+	/* The sweep proposes on workers that never ran a split. */
+	if (rp->split.buf == NULL && (rp->split.buf = malloc(RP_SPLIT_BATCH_BYTES)) == NULL)
+		return 0;
 	int n = aeg_kv_cmd_encode(&c, rp->split.buf, RP_SPLIT_BATCH_BYTES);
 	assert(n > 0);
 	struct aeg_raft_payload p = { .data = rp->split.buf, .len = (uint32_t)n };
@@ -150,6 +187,8 @@ static void split_abort(struct aeg_replica *rp, const char *why)
 	    propose_op(rp, from, AEG_KV_UNFENCE, NULL, 0) != 0)
 		sp->unfenced++;
 	struct rp_shard *to = shard_here(rp, sp->to);
+	if (!sp->merge && sp->phase >= AEG_SPLIT_FENCE && led_term(rp, to) == sp->to_term && sp->to_term != 0)
+		(void)propose_op(rp, to, AEG_KV_DROP_FROM, NULL, 0);  /* the spare's partial copy */
 	if (sp->merge && sp->phase >= AEG_SPLIT_FENCE && led_term(rp, to) == sp->to_term && sp->to_term != 0) {
 		/* `to` as it was: its range's end fenced, no key past it. */
 		(void)propose_op(rp, to, AEG_KV_DROP_FROM, sp->key, sp->key_len);
@@ -164,6 +203,18 @@ static void phase(struct aeg_replica *rp, uint8_t p)
 	rp->split.phase_ms = rp->now_ms;
 	rp_log(rp, "shard %u: %s shard %u: %s", rp->split.from, rp->split.merge ? "merge into" : "split into",
 	       rp->split.to, aeg_replica_split_phase_name(p));
+}
+
+void rp_split_refused(struct aeg_replica *rp, const struct rp_shard *s, const struct aeg_raft_entry *e,
+		      const struct aeg_kv_result *res)
+{
+	struct rp_split *sp = &rp->split;
+	struct aeg_kv_cmd c;
+	if (sp->phase < AEG_SPLIT_COPY || sp->phase > AEG_SPLIT_SETTLE || s->shard != sp->to ||
+	    aeg_kv_cmd_decode(&c, e->data, e->len) != 0 || c.client_id != 0 || c.op != AEG_KV_PUT)
+		return;  /* a client's write (a merge's target takes them too) */
+	if (sp->copy_refused == 0)
+		sp->copy_refused = res->status;
 }
 
 void rp_split_lead_asked(struct aeg_replica *rp, uint32_t shard, uint32_t to)
@@ -194,11 +245,8 @@ static void ask_lead(struct aeg_replica *rp, struct rp_shard *to)
 static bool copy_page(struct aeg_replica *rp, struct rp_shard *from, struct rp_shard *to)
 {
 	struct rp_split *sp = &rp->split;
-	const void *hi;
-	uint32_t hi_len;
-	if (!range_hi(rp->cfg.map, sp->from, &hi, &hi_len))
-		hi = NULL, hi_len = 0;
-	struct aeg_kv_range r = { .start = sp->cursor, .start_len = sp->cursor_len, .end = hi, .end_len = hi_len };
+	struct aeg_kv_range r = { .start = sp->cursor, .start_len = sp->cursor_len, .end = sp->hi,
+				  .end_len = sp->hi_len };
 	bool more = false;
 	int n = aeg_kv_scan(from->kv, &r, rp->scan_items, RP_SPLIT_PAGE, &more);
 	assert(n >= 0);
@@ -253,17 +301,33 @@ static bool copy_page(struct aeg_replica *rp, struct rp_shard *from, struct rp_s
 	return more;
 }
 
-/* Whether the map this worker routes by has the split. */
-static bool recorded(const struct aeg_replica *rp)
+static bool recorded_split(const struct aeg_replica *rp)
 {
 	const struct rp_split *sp = &rp->split;
-	if (sp->merge)
-		return aeg_shard_map_range_index(rp->cfg.map, sp->from) == UINT32_MAX;
 	uint32_t k = aeg_shard_map_range_index(rp->cfg.map, sp->to);
 	struct aeg_shard_range r;
 	return k != UINT32_MAX && aeg_shard_map_range(rp->cfg.map, k, &r, NULL, NULL) == 0 &&
 	       aeg_key_cmp(r.lo, r.lo_len, sp->key, sp->key_len) == 0;
 }
+
+/* Whether the map this worker routes by has the split: 1; 0 not yet; -1
+ * never (the ranges changed under it: the meta leader refuses it). */
+static int recorded(struct aeg_replica *rp)
+{
+	const struct rp_split *sp = &rp->split;
+	if (sp->merge && aeg_shard_map_range_index(rp->cfg.map, sp->from) == UINT32_MAX)
+		return 1;
+	if (!sp->merge && recorded_split(rp))
+		return 1;
+	if (bounds_of(rp, sp->from, false) != sp->bounds)
+		return -1;
+	if (!sp->merge)
+		return aeg_shard_map_range_index(rp->cfg.map, sp->to) == UINT32_MAX ? 0 : -1;
+	uint32_t k = aeg_shard_map_range_index(rp->cfg.map, sp->from);
+	struct aeg_shard_range prev;
+	return k > 0 && aeg_shard_map_range(rp->cfg.map, k - 1, &prev, NULL, NULL) == 0 && prev.shard == sp->to ? 0 : -1;
+}
+
 
 static void split_step(struct aeg_replica *rp)
 {
@@ -271,7 +335,12 @@ static void split_step(struct aeg_replica *rp)
 	struct rp_shard *from = shard_here(rp, sp->from), *to = shard_here(rp, sp->to);
 	uint64_t ft = led_term(rp, from), tt = led_term(rp, to);
 	if (sp->phase == AEG_SPLIT_RECORD) {
-		if (recorded(rp)) {
+		int rec = recorded(rp);
+		if (rec < 0) {
+			split_abort(rp, "the ranges changed under it (another split or merge was recorded first)");
+			return;
+		}
+		if (rec > 0) {
 			/* Split: the moved keys go; merge: all, and the fence (a spare). */
 			if (ft != 0 && propose_op(rp, from, AEG_KV_DROP_FROM, sp->merge ? NULL : sp->key,
 						  sp->merge ? 0 : sp->key_len) != 0) {
@@ -314,6 +383,15 @@ static void split_step(struct aeg_replica *rp)
 		aeg_kv_stats_get(to->kv, &ks);
 		if (!sp->merge && ks.keys != 0) {
 			split_abort(rp, "the spare shard holds keys (an earlier split's copy: dropped within a minute)");
+			return;
+		}
+		if (busy_fence(rp, from) || (sp->merge && busy_fence(rp, to))) {
+			split_abort(rp, "a split or merge of one of the shards is under way");
+			return;
+		}
+		sp->bounds = bounds_of(rp, sp->from, true);
+		if (sp->bounds == 0) {
+			split_abort(rp, "the shard has no range any more");
 			return;
 		}
 		sp->from_term = ft;
@@ -361,6 +439,12 @@ static void split_step(struct aeg_replica *rp)
 		(void)copy_page(rp, from, to);
 		return;
 	case AEG_SPLIT_SETTLE:
+		if (sp->copy_refused != 0) {
+			split_abort(rp, sp->copy_refused == AEG_KV_NO_SPACE
+						? "the target shard refused a copied key: no space (its memory budget)"
+						: "the target shard refused a copied key");
+			return;
+		}
 		if (aeg_kv_applied(to->kv) >= sp->last_index) {
 			phase(rp, AEG_SPLIT_RECORD);
 			sp->lost_ms = 0;
@@ -442,6 +526,40 @@ void rp_split_tick(struct aeg_replica *rp)
 	sweep(rp);
 }
 
+/* The key that splits s's range about in half by bytes (a sample of its
+ * keys), malloc'd; NULL when fewer than 2 keys. */
+static uint8_t *middle_key(struct aeg_replica *rp, struct rp_shard *s, uint32_t *len)
+{
+	const struct aeg_shard_map *m = rp->cfg.map;
+	uint32_t k = aeg_shard_map_range_index(m, s->shard);
+	struct aeg_shard_range r;
+	const void *hi = NULL;
+	uint32_t hi_len = 0;
+	if (k == UINT32_MAX || aeg_shard_map_range(m, k, &r, &hi, &hi_len) != 0)
+		return NULL;
+	struct aeg_kv_range range = { .start = r.lo, .start_len = r.lo_len, .end = hi, .end_len = hi_len };
+	int n = aeg_kv_sample(s->kv, &range, rp->scan_items, RP_SPLIT_PAGE);
+	if (n < 2)
+		return NULL;
+	uint64_t total = 0, run = 0;
+	for (int i = 0; i < n; i++)
+		total += rp->scan_items[i].key_len + rp->scan_items[i].value_len;
+	int at = 1;
+	for (int i = 0; i < n; i++) {
+		run += rp->scan_items[i].key_len + rp->scan_items[i].value_len;
+		if (2 * run >= total) {
+			at = i < 1 ? 1 : i;
+			break;
+		}
+	}
+	uint8_t *key = malloc(rp->scan_items[at].key_len);
+	if (key != NULL) {
+		memcpy(key, rp->scan_items[at].key, rp->scan_items[at].key_len);
+		*len = rp->scan_items[at].key_len;
+	}
+	return key;
+}
+
 void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m, bool merge)
 {
 	uint8_t *key = merge ? NULL : (uint8_t *)(uintptr_t)m->arg[2];
@@ -454,6 +572,8 @@ void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m, bool me
 	uint32_t nr = aeg_shard_map_range_count(map), into = 0;
 	struct aeg_shard_range *cur = calloc(nr + 1, sizeof(*cur)), *out = calloc(nr + 2, sizeof(*out));
 	uint32_t n = cur != NULL ? aeg_shard_map_ranges(map, cur, nr + 1) : 0;
+	if (!merge && key == NULL && from != NULL && from->kv != NULL)
+		key = middle_key(rp, from, &key_len);  /* an automatic split: at the middle */
 	if (merge && from != NULL) {
 		/* A merge moves `from`'s range from its lower bound up. */
 		uint32_t k = aeg_shard_map_range_index(map, from->shard);
@@ -470,7 +590,8 @@ void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m, bool me
 	else if (sp->buf == NULL && (sp->buf = malloc(RP_SPLIT_BATCH_BYTES)) == NULL)
 		why = "out of memory";
 	else if (sp->key == NULL && ((sp->key = malloc(key_max(rp) + 1)) == NULL ||
-				     (sp->cursor = malloc(key_max(rp) + 1)) == NULL))
+				     (sp->cursor = malloc(key_max(rp) + 1)) == NULL ||
+				     (sp->hi = malloc(key_max(rp) + 1)) == NULL))
 		why = "out of memory";
 	else if (aeg_shard_map_strategy(map) != AEG_SHARD_RANGE)
 		why = "the cluster's sharding is not range";
@@ -481,6 +602,8 @@ void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m, bool me
 		why = "a shard of it has no replica on this worker";
 	else if (merge && key == NULL)
 		why = "the shard has no range, or the first one (nothing before it to merge into)";
+	else if (key == NULL && !merge && m->arg[2] == 0)
+		why = "too few keys in the shard's range to split it";
 	else if (key == NULL || key_len == 0 || key_len > key_max(rp) || key_len > AEG_REPLICA_SPLIT_KEY_MAX)
 		why = "bad key";
 	else if (led_term(rp, from) == 0)
@@ -503,9 +626,9 @@ void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m, bool me
 		return;
 	}
 	uint64_t started = sp->started, done = sp->done, failed = sp->failed, unf = sp->unfenced, dr = sp->dropped_from;
-	uint8_t *kb = sp->key, *cb = sp->cursor, *buf = sp->buf;
+	uint8_t *kb = sp->key, *cb = sp->cursor, *hb = sp->hi, *buf = sp->buf;
 	uint64_t sweep_ms = sp->sweep_ms;
-	*sp = (struct rp_split){ .from = from->shard, .to = to->shard, .key = kb, .cursor = cb, .buf = buf,
+	*sp = (struct rp_split){ .from = from->shard, .to = to->shard, .key = kb, .cursor = cb, .hi = hb, .buf = buf,
 				 .key_len = key_len, .merge = merge, .started_ms = rp->now_ms, .started = started + 1,
 				 .done = done, .failed = failed, .unfenced = unf, .dropped_from = dr, .sweep_ms = sweep_ms };
 	memcpy(sp->key, key, key_len);
@@ -522,6 +645,7 @@ void rp_split_publish(const struct aeg_replica *rp, struct aeg_replica_split_sta
 	memset(out, 0, offsetof(struct aeg_replica_split_status, key));
 	out->phase = sp->phase;
 	out->merge = sp->merge;
+	out->bounds = sp->bounds;
 	out->from = sp->from;
 	out->to = sp->to;
 	out->key_len = sp->phase != AEG_SPLIT_IDLE ? sp->key_len : 0;
@@ -541,6 +665,7 @@ void rp_split_fini(struct aeg_replica *rp)
 {
 	free(rp->split.key);
 	free(rp->split.cursor);
+	free(rp->split.hi);
 	free(rp->split.buf);
 	free(rp->meta_ranges);
 	free(rp->pub_ranges[0]);

@@ -82,3 +82,27 @@ int aeg_kv_scan(const struct aeg_kv *kv, const struct aeg_kv_range *r, struct ae
 		assert(item_less(&items[i - 1], &items[i]));
 	return (int)n;
 }
+
+int aeg_kv_sample(const struct aeg_kv *kv, const struct aeg_kv_range *r, struct aeg_kv_item *items, uint32_t max)
+{
+	if (max == 0 || items == NULL || (r->start_len != 0 && r->start == NULL) ||
+	    (r->end_len != 0 && r->end == NULL))
+		return -EINVAL;
+	uint32_t n = 0;
+	const struct kv_table *t = &kv->st.keys;
+	for (size_t i = 0; i < t->cap && n < max; i++) {
+		const struct kv_ent *e = t->slots[i].p;
+		if (e == NULL || !in_range(e, r))
+			continue;
+		items[n] = (struct aeg_kv_item){ .key = e->data, .key_len = e->key_len, .value = e->data + e->key_len,
+						 .value_len = e->value_len, .version = e->version };
+		sift_up(items, n++);
+	}
+	for (uint32_t end = n; end > 1; end--) {
+		struct aeg_kv_item top = items[0];
+		items[0] = items[end - 1];
+		items[end - 1] = top;
+		sift_down(items, 0, end - 1);
+	}
+	return (int)n;
+}

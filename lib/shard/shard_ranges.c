@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aegis/hash.h"
 #include "common/codec.h"
 
 void shard_ranges_free(struct aeg_shard_map *m)
@@ -197,6 +198,21 @@ int aeg_shard_ranges_merge(const struct aeg_shard_range *r, uint32_t n, uint32_t
 		if (k != at)
 			out[o++] = r[k];
 	return 0;
+}
+
+uint64_t aeg_shard_range_hash(uint32_t shard, const void *lo, uint32_t lo_len, const void *hi, uint32_t hi_len)
+{
+	/* Length-prefixed so that no two (lo, hi) pairs share the bytes. */
+	uint64_t h = aeg_hash_key(lo_len ? lo : "", lo_len, 0x6c6f00000000ull | shard);
+	return aeg_hash_key(hi ? hi : "", hi ? hi_len : 0, h ^ (hi ? 0x6869ull : 0x696e66ull));
+}
+
+uint64_t aeg_shard_ranges_hash_of(const struct aeg_shard_range *r, uint32_t n, uint32_t k)
+{
+	assert(k < n);
+	bool last = k + 1 == n;
+	return aeg_shard_range_hash(r[k].shard, r[k].lo, r[k].lo_len, last ? NULL : r[k + 1].lo,
+				    last ? 0 : r[k + 1].lo_len);
 }
 
 uint32_t aeg_shard_map_ranges(const struct aeg_shard_map *m, struct aeg_shard_range *r, uint32_t max)

@@ -243,6 +243,13 @@ struct aeg_kv_item {
 int aeg_kv_scan(const struct aeg_kv *kv, const struct aeg_kv_range *r, struct aeg_kv_item *items,
 		uint32_t max, bool *more);
 
+/* A sample of the keys in r: the first max of them in the table's order
+ * (which the keys' hashes decide: a uniform sample, the same on every
+ * replica), sorted by key; returns how many. For a range split's middle
+ * key. Stops at the max-th: O(keys / density) at most one pass. -EINVAL as
+ * aeg_kv_scan. */
+int aeg_kv_sample(const struct aeg_kv *kv, const struct aeg_kv_range *r, struct aeg_kv_item *items, uint32_t max);
+
 /* The fence (FENCE): true and its key (valid until the next apply,
  * snapshot load or free), or false. */
 bool aeg_kv_fence(const struct aeg_kv *kv, const uint8_t **key, uint32_t *key_len);

@@ -200,6 +200,12 @@ int aeg_shard_ranges_split(const struct aeg_shard_range *r, uint32_t n, uint32_t
  * grows (also with -EALREADY: 0). */
 int aeg_shard_ranges_merge(const struct aeg_shard_range *r, uint32_t n, uint32_t gone, uint32_t *into,
 			   struct aeg_shard_range *out, uint32_t max);
+/* A range's identity for a split's or merge's record: a hash of its shard
+ * and bounds (hi NULL: +inf). The meta leader records a split or merge only
+ * while the range the copy was made of is still exactly that one. */
+uint64_t aeg_shard_range_hash(uint32_t shard, const void *lo, uint32_t lo_len, const void *hi, uint32_t hi_len);
+/* Range k of table r (n ranges): its hash as above. */
+uint64_t aeg_shard_ranges_hash_of(const struct aeg_shard_range *r, uint32_t n, uint32_t k);
 /* The table of range map m into r (at most max ranges): their count, or 0
  * (not a range map, max too small). */
 uint32_t aeg_shard_map_ranges(const struct aeg_shard_map *m, struct aeg_shard_range *r, uint32_t max);

@@ -5,9 +5,11 @@
  * range holds more. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "kv_test.h"
 
+#include "common/key_order.h"
 #include "test_prng.h"
 
 enum { KEYS = 400, KEY_MAX = 6 };
@@ -142,11 +144,44 @@ static void test_scan_edges(void **state)
 	aeg_kv_free(kv);
 }
 
+/* A sample: sorted, in range, distinct, `max` of them when the range has
+ * that many, all of them otherwise; its middle key splits a range of
+ * uniform keys near the middle. */
+static void test_sample(void **state)
+{
+	(void)state;
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, NULL), 0);
+	enum { N = 10000 };
+	for (uint64_t i = 0; i < N; i++) {
+		char key[16];
+		int len = snprintf(key, sizeof(key), "k%05llu", (unsigned long long)i);
+		struct aeg_kv_cmd c = { .op = AEG_KV_PUT, .key = key, .key_len = (uint32_t)len, .value = "v", .value_len = 1 };
+		kv_test_ok(kv, i + 1, &c, AEG_KV_OK);
+	}
+	static struct aeg_kv_item items[512];
+	struct aeg_kv_range all = { 0 }, upper = { .start = "k05000", .start_len = 6 }, few = { .start = "k09990", .start_len = 6 };
+	int n = aeg_kv_sample(kv, &all, items, 512);
+	assert_int_equal(n, 512);
+	for (int i = 1; i < n; i++)
+		assert_true(aeg_key_cmp(items[i - 1].key, items[i - 1].key_len, items[i].key, items[i].key_len) < 0);
+	/* The middle of the sample is within 10% of the middle key. */
+	unsigned mid = (unsigned)strtoul((const char *)items[n / 2].key + 1, NULL, 10);
+	assert_true(mid > 4000 && mid < 6000);
+	n = aeg_kv_sample(kv, &upper, items, 512);
+	assert_int_equal(n, 512);
+	assert_true(aeg_key_cmp(items[0].key, items[0].key_len, "k05000", 6) >= 0);
+	assert_int_equal(aeg_kv_sample(kv, &few, items, 512), 10);
+	assert_int_equal(aeg_kv_sample(kv, &few, items, 0), -EINVAL);
+	aeg_kv_free(kv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan_matches_model),
 		cmocka_unit_test(test_scan_edges),
+		cmocka_unit_test(test_sample),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
