@@ -611,7 +611,10 @@ static void groups_pass(struct node_rebalance *nr, struct aeg_replica *const *rp
 			if (g->shard >= count)
 				continue;
 			orphan_step(nr, w, g, now_ms, log, rt);
-			if (leaders && leader_step(nr, w, g, nm, now_ms, log, rt))
+			/* A split or merge holds both its shards' leaderships here. */
+			bool splitting = st.split.phase != AEG_SPLIT_IDLE &&
+					 (st.split.from == g->shard || st.split.to == g->shard);
+			if (leaders && !splitting && leader_step(nr, w, g, nm, now_ms, log, rt))
 				leaders = false;
 		}
 		if (nr->epoch != 0)

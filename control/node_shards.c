@@ -4,7 +4,7 @@
  *   leader_transfer {"shard":S,"to":N}     Raft's leadership transfer;
  *   shard_move {"shard":S,"from":A,"to":B} the replica on A moves to B
  *                                          (dataplane/replica/replica_place.c);
- *   shard_split {"shard":S,"key":K[,"to":J]}, shard_merge {"shard":S}
+ *   shard_split {"shard":S[,"key":K][,"to":J]}, shard_merge {"shard":S}
  *                                          range splits and merges
  *                                          (dataplane/replica/replica_split.c).
  * A transfer must be asked of the node that leads S (another answers with
@@ -174,7 +174,8 @@ void node_shard_split(struct aeg_node_status *ns, const char *line, struct aeg_a
 	if (parsed)
 		key_len = aeg_admin_request_str(&r, "key", key, sizeof(key));
 	why = NULL;
-	if (!parsed || !aeg_admin_request_u64(&r, "shard", &shard) || key_len < 0) {
+	bool middle = parsed && aeg_json_get(&r.doc, 0, "key") < 0;  /* no key: the middle */
+	if (!parsed || !aeg_admin_request_u64(&r, "shard", &shard) || (key_len < 0 && !middle)) {
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"expected {\\\"cmd\\\":\\\"shard_split\\\","
 				       "\\\"shard\\\":S,\\\"key\\\":\\\"K\\\"[,\\\"to\\\":J]} (a key of 1..%u bytes)\"}",
 				       AEG_SHARD_SPLIT_BYTES_MAX);
@@ -188,7 +189,7 @@ void node_shard_split(struct aeg_node_status *ns, const char *line, struct aeg_a
 				       "sharding.strategy is another)\"}");
 		return;
 	}
-	if (shard >= count || key_len == 0 || (to_given && to >= count)) {
+	if (shard >= count || (key_len == 0 && !middle) || (to_given && to >= count)) {
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"%s\"}",
 				       key_len == 0 ? "the key is empty" : "no such shard");
 		return;
@@ -209,8 +210,8 @@ void node_shard_split(struct aeg_node_status *ns, const char *line, struct aeg_a
 	uint32_t hi_len = 0;
 	if (k == UINT32_MAX || aeg_shard_map_range(m, k, &sr, &hi, &hi_len) != 0)
 		why = "the shard is a spare (it has no range to split)";
-	else if ((sr.lo_len != 0 && aeg_key_cmp(key, (uint32_t)key_len, sr.lo, sr.lo_len) <= 0) ||
-		 (hi != NULL && aeg_key_cmp(key, (uint32_t)key_len, hi, hi_len) >= 0))
+	else if (!middle && ((sr.lo_len != 0 && aeg_key_cmp(key, (uint32_t)key_len, sr.lo, sr.lo_len) <= 0) ||
+			     (hi != NULL && aeg_key_cmp(key, (uint32_t)key_len, hi, hi_len) >= 0)))
 		why = "the key is not strictly inside the shard's range (see aegisctl shard list)";
 	uint32_t spare = UINT32_MAX;
 	struct aeg_replica_group_status sg;
@@ -230,15 +231,16 @@ void node_shard_split(struct aeg_node_status *ns, const char *line, struct aeg_a
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"%s\"}", why);
 		return;
 	}
-	uint8_t *copy = malloc((size_t)key_len);
-	if (copy == NULL) {
+	uint8_t *copy = middle ? NULL : malloc((size_t)key_len);
+	if (!middle && copy == NULL) {
 		aeg_admin_reply_printf(out, "{\"ok\":false,\"error\":\"out of memory\"}");
 		return;
 	}
-	memcpy(copy, key, (size_t)key_len);
+	if (!middle)
+		memcpy(copy, key, (size_t)key_len);
 	uint16_t w = (uint16_t)aeg_shard_worker((uint32_t)shard, ns->workers);
 	struct aeg_ctl_msg c = { .type = AEG_REPLICA_CTL_SPLIT, .len = 32,
-				 .arg = { shard, spare, (uintptr_t)copy, (uint64_t)key_len } };
+				 .arg = { shard, spare, (uintptr_t)copy, middle ? 0 : (uint64_t)key_len } };
 	int rc = aeg_dp_runtime_ctl_send(ns->rt, w, &c);
 	if (rc != 0) {
 		free(copy);

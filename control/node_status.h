@@ -40,9 +40,10 @@ int aeg_node_status_handler(void *ctx, const char *request, struct aeg_admin_rep
 /* node_shards.c: leader_transfer and shard_move, asked of the shard's
  * leader and handed to its worker over the control ring. */
 void node_shard_command(struct aeg_node_status *ns, const char *cmd, const char *line, struct aeg_admin_reply *out);
-/* shard_split {"shard":S,"key":"K"[,"to":J]}: asked of the node leading S;
- * J (default: the lowest spare shard on S's worker index with a replica
- * here) takes S's keys from K up (dataplane/replica/replica_split.c). */
+/* shard_split {"shard":S[,"key":"K"][,"to":J]}: asked of the node leading
+ * S; J (default: the lowest spare shard on S's worker index with a replica
+ * here) takes S's keys from K up (no key: from the middle key of S's range
+ * by bytes; dataplane/replica/replica_split.c). */
 void node_shard_split(struct aeg_node_status *ns, const char *line, struct aeg_admin_reply *out);
 /* shard_merge {"shard":S}: asked of the node leading S; S's range joins
  * the range before it (same worker index, a replica here). */

@@ -59,14 +59,16 @@ static void usage(FILE *f)
 		"                    up, then one Raft config change makes it a voter and takes FROM\n"
 		"                    out, and FROM drops its copy; waits until this node sees it\n"
 		"                    done (--timeout, default 300 s for a move)\n"
-		"  shard split SHARD KEY [--to SPARE]\n"
+		"  shard split SHARD [KEY] [--to SPARE]\n"
 		"                    (range sharding; ask the node leading SHARD) SHARD's keys from\n"
-		"                    KEY up go to a spare shard (the lowest on SHARD's worker index\n"
-		"                    with a replica on this node, or SPARE): writes there are\n"
-		"                    fenced (BUSY), the keys copied through the spare's Raft log,\n"
-		"                    the new range table recorded in the meta group, the moved\n"
-		"                    keys dropped from SHARD; waits until done (--timeout, 300 s)\n"
-		"  shard merge SHARD (range sharding; ask the node leading SHARD) SHARD's range\n"
+		"                    KEY (default: its middle key by bytes) up go to a spare shard\n"
+		"                    (the lowest on SHARD's worker index with a replica on this\n"
+		"                    node, or SPARE): writes there are fenced (BUSY), the keys\n"
+		"                    copied through the spare's Raft log, the new range table\n"
+		"                    recorded in the meta group, the moved keys dropped from\n"
+		"                    SHARD; waits until done (--timeout, 300 s)\n"
+		"  shard merge SHARD\n"
+		"                    (range sharding; ask the node leading SHARD) SHARD's range\n"
 		"                    joins the range before it (same worker index): its keys are\n"
 		"                    copied there, the table recorded, SHARD becomes a spare\n"
 		"  rebalance status  what the rebalancer plans and carries out (the cluster status line)\n"
@@ -577,10 +579,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return die(EXIT_USAGE, "shard merge takes a shard: shard merge SHARD");
 	known |= merge;
 	bool split = strcmp(a->command, "shard") == 0 && a->sub != NULL && strcmp(a->sub, "split") == 0;
-	if (split && (!is_number(a->id) || a->key == NULL || a->key[0] == '\0' || strlen(a->key) > 1024 ||
+	if (split && (!is_number(a->id) || (a->key != NULL && (a->key[0] == '\0' || strlen(a->key) > 1024)) ||
 		      (a->spare != NULL && !is_number(a->spare))))
-		return die(EXIT_USAGE, "shard split takes a shard and a key (1..1024 bytes): shard split SHARD KEY "
-			   "[--to SPARE]");
+		return die(EXIT_USAGE, "shard split takes a shard and a key (1..1024 bytes; none: the middle): shard "
+			   "split SHARD [KEY] [--to SPARE]");
 	if (a->spare != NULL && !split)
 		return die(EXIT_USAGE, "--to goes with shard split only");
 	known |= split;
@@ -1067,14 +1069,12 @@ static int shard_split(const struct args *a, const char *path)
 	}
 	struct aeg_json_out j;
 	aeg_json_init(&j, 16384);
-	aeg_json_strn(&j, a->key, strlen(a->key));
+	if (a->key != NULL)
+		aeg_json_strn(&j, a->key, strlen(a->key));
 	char req[16384 + 128];
-	if (a->spare != NULL)
-		snprintf(req, sizeof(req), "{\"cmd\":\"shard_split\",\"shard\":%llu,\"key\":%s,\"to\":%s}\n",
-			 (unsigned long long)w.shard, j.buf, a->spare);
-	else
-		snprintf(req, sizeof(req), "{\"cmd\":\"shard_split\",\"shard\":%llu,\"key\":%s}\n",
-			 (unsigned long long)w.shard, j.buf);
+	snprintf(req, sizeof(req), "{\"cmd\":\"shard_split\",\"shard\":%llu%s%s%s%s}\n", (unsigned long long)w.shard,
+		 a->key != NULL ? ",\"key\":" : "", a->key != NULL && j.buf != NULL ? j.buf : "",
+		 a->spare != NULL ? ",\"to\":" : "", a->spare != NULL ? a->spare : "");
 	aeg_json_free(&j);
 	code = ask_ok(path, req, a->timeout_s);
 	return code != 0 ? code : watch(path, a->timeout_s, status, 100, split_check, &w);

@@ -187,12 +187,19 @@ static void split_abort(struct aeg_replica *rp, const char *why)
 	    propose_op(rp, from, AEG_KV_UNFENCE, NULL, 0) != 0)
 		sp->unfenced++;
 	struct rp_shard *to = shard_here(rp, sp->to);
-	if (!sp->merge && sp->phase >= AEG_SPLIT_FENCE && led_term(rp, to) == sp->to_term && sp->to_term != 0)
-		(void)propose_op(rp, to, AEG_KV_DROP_FROM, NULL, 0);  /* the spare's partial copy */
-	if (sp->merge && sp->phase >= AEG_SPLIT_FENCE && led_term(rp, to) == sp->to_term && sp->to_term != 0) {
-		/* `to` as it was: its range's end fenced, no key past it. */
+	bool to_led = sp->phase >= AEG_SPLIT_FENCE && led_term(rp, to) == sp->to_term && sp->to_term != 0;
+	const uint8_t *f;
+	uint32_t fl;
+	/* Split: the spare's partial copy goes (in RECORD, another's record
+	 * may have given it a range: then the sweep's rules decide). */
+	if (!sp->merge && to_led && sp->phase < AEG_SPLIT_RECORD)
+		(void)propose_op(rp, to, AEG_KV_DROP_FROM, NULL, 0);
+	if (sp->merge && to_led) {
+		/* `to` as it was: no key past its range's end (the copies), that
+		 * end fenced unless a split of it fenced it since. */
 		(void)propose_op(rp, to, AEG_KV_DROP_FROM, sp->key, sp->key_len);
-		(void)propose_op(rp, to, AEG_KV_FENCE, sp->key, sp->key_len);
+		if (!aeg_kv_fence(to->kv, &f, &fl))
+			(void)propose_op(rp, to, AEG_KV_FENCE, sp->key, sp->key_len);
 	}
 	split_end(rp, false, why);
 }
