@@ -24,7 +24,7 @@ set -u
 export PATH="/usr/bin:/bin:/usr/sbin:/sbin:$PATH"
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-BUILD="" KEYS=100000 VALUE=256 RATE=2000 SECS=10 OUT=""
+BUILD="" KEYS=100000 VALUE=256 RATE=1000 SECS=10 OUT=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) BUILD=$2; shift 2 ;;
@@ -66,8 +66,10 @@ leader_of() {
 		status "$i" 2>/dev/null | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-print("\n".join(str(d["node"]) for s in d["shards"] if s["shard"] == int(sys.argv[1]) and s["role"] == "leader"))' "$1"
-	done | head -1
+for s in d["shards"]:
+    if s["shard"] == int(sys.argv[1]) and s["role"] == "leader":
+        print(d["node"])' "$1"
+	done 2>/dev/null | head -1
 }
 p99_of() { python3 -c 'import json,sys; r=json.loads([l for l in open(sys.argv[1]) if l.startswith("{\"bench\"")][0]); print("%.1f" % (r["latency_us"]["p99"]/1000))' "$1"; }
 csv_p99() { awk -F, -v a="$2" -v b="$3" 'NR>1 && $2!="warmup" && $1>=a && $1<=b && $10>m {m=$10} END {printf "%.1f", m/1000}' "$1"; }

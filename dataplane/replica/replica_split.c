@@ -8,7 +8,8 @@
  *           key changes nothing there (MOVED: the client gets BUSY and
  *           retries); the range is frozen;
  *   COPY    once the fence is applied, `from`'s keys in [key, its range's
- *           end) are proposed into `to`'s log as PUTs, page by page
+ *           end) are proposed into `to`'s log as COPY commands (each keeps
+ *           its version; `to`'s later versions are above), page by page
  *           (lib/kv scans), as fast as `to`'s log window takes them;
  *   SETTLE  until `to` applied the last one (committed on a quorum);
  *   RECORD  the node relays the split to the meta group (META_SPLIT, every
@@ -41,7 +42,7 @@
  * Reads meanwhile (replica_client.c): a GET of a fenced key is answered
  * while the key is here, BUSY when not (it may have been dropped); a scan
  * that reaches the fence while the map still gives the shard those keys
- * gets BUSY. Versions of copied keys are `to`'s log indexes. */
+ * gets BUSY. */
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -218,7 +219,7 @@ void rp_split_refused(struct aeg_replica *rp, const struct rp_shard *s, const st
 	struct rp_split *sp = &rp->split;
 	struct aeg_kv_cmd c;
 	if (sp->phase < AEG_SPLIT_COPY || sp->phase > AEG_SPLIT_SETTLE || s->shard != sp->to ||
-	    aeg_kv_cmd_decode(&c, e->data, e->len) != 0 || c.client_id != 0 || c.op != AEG_KV_PUT)
+	    aeg_kv_cmd_decode(&c, e->data, e->len) != 0 || c.op != AEG_KV_COPY)
 		return;  /* a client's write (a merge's target takes them too) */
 	if (sp->copy_refused == 0)
 		sp->copy_refused = res->status;
@@ -293,8 +294,10 @@ static bool copy_page(struct aeg_replica *rp, struct rp_shard *from, struct rp_s
 			if (it == NULL)
 				break;
 		}
-		struct aeg_kv_cmd c = { .op = AEG_KV_PUT, .key = it->key, .key_len = it->key_len, .value = it->value,
-					.value_len = it->value_len, .time_ms = rp->wall_ms };
+		/* COPY keeps the key's version (and raises the target's base:
+		 * versions only grow across the split). */
+		struct aeg_kv_cmd c = { .op = AEG_KV_COPY, .key = it->key, .key_len = it->key_len, .value = it->value,
+					.value_len = it->value_len, .expect_version = it->version, .time_ms = rp->wall_ms };
 		int len = aeg_kv_cmd_encode(&c, rp->split.buf + off, RP_SPLIT_BATCH_BYTES - off);
 		assert(len > 0);
 		rp->payloads[k++] = (struct aeg_raft_payload){ .data = rp->split.buf + off, .len = (uint32_t)len };

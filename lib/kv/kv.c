@@ -177,7 +177,7 @@ int aeg_kv_get(const struct aeg_kv *kv, const void *key, uint32_t key_len,
 	if (i == SIZE_MAX)
 		return -ENOENT;
 	const struct kv_ent *e = kv->st.keys.slots[i].p;
-	assert(e->version != 0 && e->version <= kv->st.applied);
+	assert(e->version != 0 && e->version <= kv->st.applied + kv->st.vbase);
 	if (value != NULL)
 		*value = e->data + e->key_len;
 	if (value_len != NULL)
@@ -197,6 +197,11 @@ bool aeg_kv_fence(const struct aeg_kv *kv, const uint8_t **key, uint32_t *key_le
 uint64_t aeg_kv_applied(const struct aeg_kv *kv)
 {
 	return kv->st.applied;
+}
+
+uint64_t aeg_kv_version_base(const struct aeg_kv *kv)
+{
+	return kv->st.vbase;
 }
 
 void aeg_kv_stats_get(const struct aeg_kv *kv, struct aeg_kv_stats *st)
@@ -228,7 +233,7 @@ static void plan_write(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t i
 	}
 	if (c->op == AEG_KV_DEL) {
 		p->res.status = old == NULL ? AEG_KV_NOT_FOUND : AEG_KV_OK;
-		p->res.version = old == NULL ? 0 : index;
+		p->res.version = old == NULL ? 0 : index + kv->st.vbase;
 		return;
 	}
 	uint64_t cur = old == NULL ? 0 : old->version;
@@ -247,7 +252,7 @@ static void plan_write(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t i
 		return;
 	}
 	p->res.status = AEG_KV_OK;
-	p->res.version = index;
+	p->res.version = c->op == AEG_KV_COPY ? c->expect_version : index + kv->st.vbase;
 }
 
 /* Takes the memory the plan needs: 0 or -ENOMEM (nothing held). */
@@ -261,7 +266,8 @@ static int plan_alloc(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t in
 	struct kv_ent *e = kv_alloc(kv, kv_ent_bytes(c->key_len, c->value_len));
 	if (e == NULL)
 		return -ENOMEM;
-	e->version = index;
+	(void)index;
+	e->version = p->res.version;
 	e->key_len = c->key_len;
 	e->value_len = c->value_len;
 	memcpy(e->data, c->key, c->key_len);
@@ -292,6 +298,13 @@ static void plan_commit(struct aeg_kv *kv, const struct aeg_kv_cmd *c, struct kv
 	}
 	if (p->ent != NULL)
 		st->logical_bytes += kv_logical(p->ent->key_len, p->ent->value_len);
+}
+
+/* After a COPY of version v at index: every later write's version is above v. */
+static void vbase_raise(struct kv_state *st, uint64_t index, uint64_t v)
+{
+	if (v > index && v - index > st->vbase)
+		st->vbase = v - index;
 }
 
 /* FENCE: the new fence's bytes are taken before the old go. */
@@ -391,6 +404,8 @@ static int apply_cmd(struct aeg_kv *kv, uint64_t index, const struct aeg_kv_cmd 
 	st->now_ms = now_ms;
 	if (!answered)
 		plan_commit(kv, c, &p);
+	if (c->op == AEG_KV_COPY && p.res.status == AEG_KV_OK)
+		vbase_raise(st, index, c->expect_version);
 	if (c->seq != 0)
 		kv_sess_commit(kv, st, &sp, c->seq, res, now_ms);
 	return 0;

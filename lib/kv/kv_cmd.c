@@ -16,6 +16,9 @@ static bool cmd_valid(const struct aeg_kv_cmd *c)
 		return c->client_id == 0 && c->seq == 0 && c->seq_floor == 0 && c->expect_version == 0 &&
 		       c->value_len == 0 && (c->key_len == 0 || c->key != NULL) &&
 		       (c->op != AEG_KV_UNFENCE || c->key_len == 0);
+	if (c->op == AEG_KV_COPY)
+		return c->client_id == 0 && c->seq == 0 && c->seq_floor == 0 && c->expect_version != 0 &&
+		       c->key_len != 0 && c->key != NULL && (c->value_len == 0 || c->value != NULL);
 	if (c->op != AEG_KV_PUT && c->op != AEG_KV_DEL && c->op != AEG_KV_CAS)
 		return false;
 	if (c->key_len == 0 || c->key == NULL)

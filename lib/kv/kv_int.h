@@ -78,6 +78,7 @@ struct kv_state {
 	uint64_t now_ms;       /* largest cmd.time_ms applied */
 	uint64_t logical_bytes; /* keys and sessions */
 	uint64_t results;       /* remembered, over all sessions */
+	uint64_t vbase;         /* version base: a write's version is index + vbase */
 	bool fenced;            /* FENCE: writes of keys >= fence are MOVED */
 	uint8_t *fence;         /* fence_len bytes from the allocator (NULL if 0) */
 	uint32_t fence_len;

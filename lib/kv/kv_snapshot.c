@@ -47,6 +47,8 @@ size_t aeg_kv_snapshot_size(const struct aeg_kv *kv)
 		n += sess_snap_bytes(s);
 	if (kv->st.fenced)
 		n += aeg_varint_size(kv->st.fence_len) + kv->st.fence_len;
+	if (kv->st.vbase != 0)
+		n += aeg_varint_size(kv->st.vbase);
 	return n;
 }
 
@@ -187,7 +189,7 @@ static void put_header(uint8_t *buf, const struct kv_state *st, uint32_t crc)
 	aeg_put_u64(&w, st->keys.len);
 	aeg_put_u64(&w, st->sess.len);
 	aeg_put_u32(&w, crc);
-	aeg_put_u32(&w, st->fenced ? AEG_KV_SNAP_FENCE : 0);
+	aeg_put_u32(&w, (st->fenced ? AEG_KV_SNAP_FENCE : 0) | (st->vbase != 0 ? AEG_KV_SNAP_VBASE : 0));
 	assert(!w.error && w.len == AEG_KV_SNAP_HDR_BYTES);
 }
 
@@ -253,6 +255,8 @@ int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap)
 		if (st->fence_len != 0)
 			aeg_put_bytes(&w, st->fence, st->fence_len);
 	}
+	if (st->vbase != 0)
+		aeg_put_varint(&w, st->vbase);
 	assert(!w.error && w.len == size);
 	put_header(buf, st, 0);
 	put_header(buf, st, snap_crc(buf, size));
@@ -262,6 +266,8 @@ int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap)
 struct snap_hdr {
 	uint64_t applied, now_ms, keys, sessions;
 	bool fenced;
+	bool has_vbase;
+	uint64_t vbase;   /* read by snap_check */
 };
 
 /* One key or session record as read from the body. */
@@ -306,7 +312,7 @@ static bool read_res(struct aeg_reader *r, struct kv_res *x)
 }
 
 /* Checks one session's results: ascending, above the floor, sane. */
-static bool check_results(struct aeg_reader *r, const struct snap_sess *s, uint64_t applied)
+static bool check_results(struct aeg_reader *r, const struct snap_sess *s, uint64_t *vmax)
 {
 	/* A result takes at least 3 bytes: bounds the loop before it runs. */
 	if (s->count > aeg_reader_left(r) / 3)
@@ -314,9 +320,11 @@ static bool check_results(struct aeg_reader *r, const struct snap_sess *s, uint6
 	uint64_t prev = s->floor;
 	for (uint64_t i = 0; i < s->count; i++) {
 		struct kv_res x;
-		if (!read_res(r, &x) || x.seq <= prev || x.version > applied ||
-		    x.status > AEG_KV_STATUS_MAX || x.status == AEG_KV_SESSION_EXPIRED || x.status == AEG_KV_MOVED)
+		if (!read_res(r, &x) || x.seq <= prev || x.status > AEG_KV_STATUS_MAX ||
+		    x.status == AEG_KV_SESSION_EXPIRED || x.status == AEG_KV_MOVED)
 			return false;
+		if (x.version > *vmax)
+			*vmax = x.version;
 		prev = x.seq;
 	}
 	return true;
@@ -336,28 +344,35 @@ static int snap_check(const uint8_t *buf, size_t len, struct snap_hdr *h)
 	h->sessions = aeg_get_u64(&r);
 	uint32_t crc = aeg_get_u32(&r), flags = aeg_get_u32(&r);
 	if (magic != AEG_KV_SNAP_MAGIC || (format != AEG_KV_SNAP_FORMAT && format != AEG_KV_SNAP_FORMAT_V2) ||
-	    (flags & ~AEG_KV_SNAP_FENCE) != 0 || (format == AEG_KV_SNAP_FORMAT_V2 && flags != 0))
+	    (flags & ~(AEG_KV_SNAP_FENCE | AEG_KV_SNAP_VBASE)) != 0 || (format == AEG_KV_SNAP_FORMAT_V2 && flags != 0))
 		return -EINVAL;
 	h->fenced = (flags & AEG_KV_SNAP_FENCE) != 0;
+	h->has_vbase = (flags & AEG_KV_SNAP_VBASE) != 0;
+	h->vbase = 0;
 	if (crc != snap_crc(buf, len))
 		return -EINVAL;
 	/* A key takes at least 4 bytes, a session 4: bounds both loops. */
 	if (h->keys > len / 4 || h->sessions > len / 4)
 		return -EINVAL;
+	/* Versions are checked against applied + the base, which comes last:
+	 * the largest seen is kept until then. */
 	struct snap_ent prev = { 0 };
+	uint64_t vmax = 0;
 	for (uint64_t i = 0; i < h->keys; i++) {
 		struct snap_ent e;
-		if (!read_ent(&r, &e) || e.key_len == 0 || e.version == 0 || e.version > h->applied)
+		if (!read_ent(&r, &e) || e.key_len == 0 || e.version == 0)
 			return -EINVAL;
 		if (i != 0 && aeg_key_cmp(prev.data, prev.key_len, e.data, e.key_len) >= 0)
 			return -EINVAL;
+		if (e.version > vmax)
+			vmax = e.version;
 		prev = e;
 	}
 	uint64_t last_ms = 0;
 	for (uint64_t i = 0; i < h->sessions; i++) {
 		struct snap_sess s;
 		if (!read_sess(&r, &s) || s.last_ms < last_ms || s.last_ms > h->now_ms ||
-		    !check_results(&r, &s, h->applied))
+		    !check_results(&r, &s, &vmax))
 			return -EINVAL;
 		last_ms = s.last_ms;
 	}
@@ -367,7 +382,9 @@ static int snap_check(const uint8_t *buf, size_t len, struct snap_hdr *h)
 			return -EINVAL;
 		(void)aeg_get_bytes(&r, fl);
 	}
-	if (r.error || r.pos != len)
+	if (h->has_vbase && ((h->vbase = aeg_get_varint(&r)) == 0 || h->vbase > UINT64_MAX - h->applied))
+		return -EINVAL;
+	if (r.error || r.pos != len || vmax > h->applied + h->vbase)
 		return -EINVAL;
 	return 0;
 }
@@ -456,6 +473,9 @@ static int snap_build(struct aeg_kv *kv, struct kv_state *st, const uint8_t *buf
 		if (rc != 0)
 			return rc;
 	}
+	if (h->has_vbase) {
+		st->vbase = h->vbase;
+	}
 	if (h->fenced) {
 		uint32_t fl = aeg_get_varint32(&r);
 		const uint8_t *f = aeg_get_bytes(&r, fl);
@@ -468,6 +488,8 @@ static int snap_build(struct aeg_kv *kv, struct kv_state *st, const uint8_t *buf
 			memcpy(st->fence, f, fl);
 		}
 	}
+	if (h->has_vbase)
+		(void)aeg_get_varint(&r);
 	assert(r.pos == len);
 	return 0;
 }

@@ -66,7 +66,15 @@ AEG_API_BEGIN
  * split, issue [G]): FENCE key K: from then on a write of a key >= K is
  * answered MOVED and changes nothing (K empty: every key); UNFENCE: no
  * fence; DROP_FROM key K: every key >= K is deleted (the fence stays).
- * They carry no session (client_id, seq, seq_floor 0), no value. */
+ * They carry no session (client_id, seq, seq_floor 0), no value.
+ * COPY key value, expect_version V: the key as another shard held it, with
+ * its version V kept (a split's copy), no session; it is a write like PUT
+ * for limits, budget and fence.
+ *
+ * Versions: a write's version is its entry's index plus the store's
+ * version base, 0 until a COPY raises it so that every later write's
+ * version is above the copied one: a key's version only grows, across
+ * splits and merges too. */
 enum aeg_kv_op {
 	AEG_KV_PUT = 1,
 	AEG_KV_DEL = 2,
@@ -74,6 +82,7 @@ enum aeg_kv_op {
 	AEG_KV_FENCE = 4,
 	AEG_KV_UNFENCE = 5,
 	AEG_KV_DROP_FROM = 6,
+	AEG_KV_COPY = 7,
 };
 
 enum aeg_kv_status {
@@ -100,8 +109,9 @@ const char *aeg_kv_status_name(enum aeg_kv_status s);
  * Format 1 (no seq_floor) is still decoded, with seq_floor 0; encode always
  * writes format 2. Rules: op is an aeg_kv_op; key_len >= 1 (FENCE and
  * DROP_FROM: >= 0, UNFENCE: 0); DEL, FENCE, UNFENCE and DROP_FROM have no
- * value; only CAS has an expect_version; FENCE, UNFENCE and DROP_FROM have
- * client_id, seq and seq_floor 0. Size = key_len + value_len + at
+ * value; only CAS and COPY have an expect_version (COPY: >= 1, the version
+ * kept); FENCE, UNFENCE, DROP_FROM and COPY have client_id, seq and
+ * seq_floor 0. Size = key_len + value_len + at
  * most AEG_KV_CMD_OVERHEAD_MAX. Limits (key/value size) are NOT decode
  * errors: they are results of apply (AEG_KV_TOO_LARGE), so the proposer may
  * skip the check and still every replica answers the same. */
@@ -256,6 +266,8 @@ bool aeg_kv_fence(const struct aeg_kv *kv, const uint8_t **key, uint32_t *key_le
 
 /* Index of the last entry applied (or of the loaded snapshot); 0 at start. */
 uint64_t aeg_kv_applied(const struct aeg_kv *kv);
+/* The version base (see COPY): 0 until a copy. */
+uint64_t aeg_kv_version_base(const struct aeg_kv *kv);
 
 /* ---- Snapshots ------------------------------------------------------------
  *
@@ -264,19 +276,21 @@ uint64_t aeg_kv_applied(const struct aeg_kv *kv);
  *   header (48 bytes): u32 magic "AKVS", u32 format (3), u64 applied,
  *     u64 now_ms, u64 key_count, u64 session_count, u32 crc32c (of the
  *     header with this field zero, then the body), u32 flags (bit 0: a
- *     fence; format 2: zero)
+ *     fence; bit 1: a version base; format 2: zero)
  *   body: keys in ascending byte order (memcmp, then shorter first), each
  *     varint key_len, varint value_len, varint version, key, value;
  *     then sessions, least recently used first, each varint client_id,
  *     varint floor, varint last_ms, varint result_count, then its results
  *     in ascending seq order (all > floor), each varint seq,
  *     varint version, u8 status (never SESSION_EXPIRED or MOVED);
- *     then, with flag bit 0, the fence: varint len, key.
+ *     then, with flag bit 0, the fence: varint len, key; with flag bit 1,
+ *     varint version base (not 0). Versions are at most applied + base.
  * Equal states give equal bytes (no table layout leaks into it). */
 #define AEG_KV_SNAP_MAGIC 0x53564b41u /* "AKVS" little-endian */
 #define AEG_KV_SNAP_FORMAT 3u
 #define AEG_KV_SNAP_FORMAT_V2 2u
 #define AEG_KV_SNAP_FENCE 0x1u
+#define AEG_KV_SNAP_VBASE 0x2u
 #define AEG_KV_SNAP_HDR_BYTES 48u
 
 size_t aeg_kv_snapshot_size(const struct aeg_kv *kv);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "kv_test.h"
+#include "aegis/wal.h"
 
 #include "test_prng.h"
 
@@ -493,6 +494,75 @@ static void test_mem_per_key(void **state)
  * (MOVED, nothing applied, nothing remembered: the retry after UNFENCE
  * applies), reads go on; DROP_FROM deletes the keys past it; "" fences
  * every key; -ENOMEM changes nothing. */
+/* COPY keeps the version it carries and raises the version base: later
+ * writes (PUT, CAS, DEL) get versions above every copied one, so a key's
+ * version only grows across a split; the base is in the snapshot; a COPY
+ * is a write for the fence and the budget. */
+static void test_copy_versions(void **state)
+{
+	(void)state;
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, NULL), 0);
+	struct aeg_kv_cmd put = kv_test_cmd(AEG_KV_PUT, "a", "1");
+	assert_int_equal(kv_test_ok(kv, 1, &put, AEG_KV_OK), 1);
+	assert_int_equal(aeg_kv_version_base(kv), 0);
+	struct aeg_kv_cmd copy = kv_test_cmd(AEG_KV_COPY, "k", "copied");
+	copy.expect_version = 5000;
+	assert_int_equal(kv_test_ok(kv, 2, &copy, AEG_KV_OK), 5000);
+	expect_kv_value(kv, "k", "copied", 5000);
+	assert_int_equal(aeg_kv_version_base(kv), 4998);
+	struct aeg_kv_cmd low = kv_test_cmd(AEG_KV_COPY, "j", "older");
+	low.expect_version = 100;  /* below the base: the base stays */
+	assert_int_equal(kv_test_ok(kv, 3, &low, AEG_KV_OK), 100);
+	assert_int_equal(aeg_kv_version_base(kv), 4998);
+	struct aeg_kv_cmd put_k = kv_test_cmd(AEG_KV_PUT, "k", "new");
+	assert_int_equal(kv_test_ok(kv, 4, &put_k, AEG_KV_OK), 5002);
+	struct aeg_kv_cmd cas = kv_test_cmd(AEG_KV_CAS, "j", "cas");
+	cas.expect_version = 100;  /* the copied version is the one to compare with */
+	assert_int_equal(kv_test_ok(kv, 5, &cas, AEG_KV_OK), 5003);
+	struct aeg_kv_cmd del = kv_test_cmd(AEG_KV_DEL, "a", NULL);
+	assert_int_equal(kv_test_ok(kv, 6, &del, AEG_KV_OK), 5004);
+	/* The snapshot keeps the base: a copy of the store goes on the same. */
+	size_t len;
+	uint8_t *snap = kv_test_snap(kv, &len);
+	struct aeg_kv *back;
+	assert_int_equal(aeg_kv_new(&back, NULL, NULL), 0);
+	assert_int_equal(aeg_kv_snapshot_load(back, snap, len), 0);
+	assert_int_equal(aeg_kv_version_base(back), 4998);
+	expect_kv_value(back, "k", "new", 5002);
+	struct aeg_kv_cmd put_b = kv_test_cmd(AEG_KV_PUT, "b", "x");
+	assert_int_equal(kv_test_ok(back, 7, &put_b, AEG_KV_OK), 5005);
+	assert_true(kv_test_snap_equals(kv, snap, len));
+	/* Without its base (flag and varint taken out, the CRC made right) the
+	 * snapshot's versions are past applied: refused. */
+	snap[44] &= (uint8_t)~AEG_KV_SNAP_VBASE;
+	size_t cut = len - 2;  /* the base 4998: a 2-byte varint */
+	memset(snap + 40, 0, 4);
+	uint32_t crc = aeg_crc32c(0, snap, cut);
+	for (int i = 0; i < 4; i++)
+		snap[40 + i] = (uint8_t)(crc >> (8 * i));
+	struct aeg_kv *bad;
+	assert_int_equal(aeg_kv_new(&bad, NULL, NULL), 0);
+	assert_int_equal(aeg_kv_snapshot_load(bad, snap, cut), -EINVAL);
+	aeg_kv_free(bad);
+	free(snap);
+	/* Fenced and over the budget like any write. */
+	struct aeg_kv_cmd fence = { .op = AEG_KV_FENCE, .key = "m", .key_len = 1 };
+	kv_test_ok(kv, 8, &fence, AEG_KV_OK);
+	struct aeg_kv_cmd past = kv_test_cmd(AEG_KV_COPY, "z", "v");
+	past.expect_version = 9;
+	kv_test_ok(kv, 9, &past, AEG_KV_MOVED);
+	/* The codec: a version is needed, a session is not allowed. */
+	uint8_t buf[64];
+	struct aeg_kv_cmd nov = kv_test_cmd(AEG_KV_COPY, "k", "v"), sess = copy;
+	sess.client_id = 1;
+	sess.seq = 1;
+	assert_int_equal(aeg_kv_cmd_encode(&nov, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(aeg_kv_cmd_encode(&sess, buf, sizeof(buf)), -EINVAL);
+	aeg_kv_free(back);
+	aeg_kv_free(kv);
+}
+
 static void test_fence(void **state)
 {
 	(void)state;
@@ -586,6 +656,7 @@ int main(void)
 		cmocka_unit_test(test_enomem),
 		cmocka_unit_test(test_mem_per_key),
 		cmocka_unit_test(test_fence),
+		cmocka_unit_test(test_copy_versions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -99,11 +99,18 @@ static uint32_t stream_next(struct stream *s, const struct aeg_kv *a)
 	uint32_t k = (uint32_t)prng_below(p, STREAM_KEYS);
 	if (kind < 6) {
 		/* A range leaving (a split): fence, unfence, or drop from a key
-		 * ("k" + digits: some keys on each side; "" fences all). */
-		uint8_t op = (uint8_t)(AEG_KV_FENCE + prng_below(p, 3));
+		 * ("k" + digits: some keys on each side; "" fences all), or a key
+		 * arriving with its version (COPY: raises the version base). */
+		uint8_t op = (uint8_t)(AEG_KV_FENCE + prng_below(p, 4));
 		snprintf(key, sizeof(key), "k%u", k);
 		struct aeg_kv_cmd f = { .op = op, .key = key, .key_len = op == AEG_KV_UNFENCE || k == 0 ? 0 : 2,
 					.time_ms = t };
+		if (op == AEG_KV_COPY) {
+			f.key_len = 2;
+			f.value = "copied";
+			f.value_len = 6;
+			f.expect_version = 1 + prng_below(p, 200000);
+		}
 		int n = aeg_kv_cmd_encode(&f, s->buf, sizeof(s->buf));
 		assert_true(n > 0);
 		return (uint32_t)n;
