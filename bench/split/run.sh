@@ -87,7 +87,7 @@ log "  p99 $BASE_P99 ms"
 # one_case NAME: the load for 5 s, then the command (args after NAME) on the
 # node leading the shard it names, timed; the rest of the load; a JSON line.
 one_case() {
-	local name=$1 shard=$2 lead t0 t1 secs line keys bytes ms p99 mb
+	local name=$1 shard=$2 lead t0 t1 secs line keys bytes ms p99 mb entries
 	shift 2
 	run --keys "$KEYS" --value-bytes "$VALUE" --rate "$RATE" --duration 40 --csv "$D/$name.csv" \
 		--record "$D/$name.rec" >"$D/$name.out" 2>&1 &
@@ -105,11 +105,12 @@ one_case() {
 	ms=$(sed -n 's/.* done after \([0-9]*\) ms.*/\1/p' <<<"$line")
 	keys=$(sed -n 's/.* (\([0-9]*\) keys, .*/\1/p' <<<"$line")
 	bytes=$(sed -n 's/.* keys, \([0-9]*\) bytes copied.*/\1/p' <<<"$line")
+	entries=$(sed -n 's/.* bytes copied in \([0-9]*\) entries.*/\1/p' <<<"$line")
 	[ -n "$ms" ] && [ -n "$keys" ] || die "$name: no log line of it on node $lead"
 	p99=$(csv_p99 "$D/$name.csv" 6 $((6 + ${secs%.*} + 1)))
 	mb=$(calc "$bytes / 1e6")
-	printf '{"bench":"split","case":"%s","nodes":3,"shards":16,"rf":3,"cores":%s,"cores_note":"3 nodes and the client share them","transport":"udp","keys":%s,"value_bytes":%s,"rate":%s,"keys_moved":%s,"mb_moved":%.2f,"seconds":%.3f,"worker_ms":%s,"mb_per_s":%.2f,"p99_ms_during":%s,"p99_ms_baseline":%s}\n' \
-		"$name" "$CORES" "$KEYS" "$VALUE" "$RATE" "$keys" "$mb" "$secs" "$ms" "$(calc "$mb / $secs")" "$p99" "$BASE_P99" |
+	printf '{"bench":"split","case":"%s","nodes":3,"shards":16,"rf":3,"cores":%s,"cores_note":"3 nodes and the client share them","transport":"udp","keys":%s,"value_bytes":%s,"rate":%s,"keys_moved":%s,"raft_entries":%s,"mb_moved":%.2f,"seconds":%.3f,"worker_ms":%s,"mb_per_s":%.2f,"p99_ms_during":%s,"p99_ms_baseline":%s}\n' \
+		"$name" "$CORES" "$KEYS" "$VALUE" "$RATE" "$keys" "${entries:-0}" "$mb" "$secs" "$ms" "$(calc "$mb / $secs")" "$p99" "$BASE_P99" |
 		tee -a "$OUT"
 	log "  $name: $keys keys, $(printf %.1f "$mb") MB in $(printf %.2f "$secs") s (worker: $ms ms); p99 $p99 ms during vs $BASE_P99 ms without"
 }

@@ -114,7 +114,9 @@ struct rp_split {
 	uint64_t fence_index, last_index, to_index;
 	uint64_t copied, copied_bytes;
 	uint64_t started_ms, phase_ms, sent_ms, lost_ms, step_ms;
-	uint8_t *buf;                    /* commands of one batch */
+	uint8_t *buf, *vbuf;             /* commands of one page; one COPY_BATCH's value */
+	size_t buf_cap, vbuf_cap;
+	uint64_t entries;                /* COPY_BATCH entries proposed */
 	uint64_t started, done, failed, unfenced, dropped_from;
 	uint64_t sweep_ms;
 };

@@ -8,8 +8,9 @@
  *           key changes nothing there (MOVED: the client gets BUSY and
  *           retries); the range is frozen;
  *   COPY    once the fence is applied, `from`'s keys in [key, its range's
- *           end) are proposed into `to`'s log as COPY commands (each keeps
- *           its version; `to`'s later versions are above), page by page
+ *           end) are proposed into `to`'s log as COPY_BATCH entries of
+ *           ~64 KiB (each key keeps its version; `to`'s later versions are
+ *           above), page by page
  *           (lib/kv scans), as fast as `to`'s log window takes them;
  *   SETTLE  until `to` applied the last one (committed on a quorum);
  *   RECORD  the node relays the split to the meta group (META_SPLIT, every
@@ -59,6 +60,7 @@
 #define RP_SPLIT_ASK_MS 500             /* PLACE LEAD resends */
 #define RP_SPLIT_PAGE 512               /* keys scanned per step (a scan walks the shard) */
 #define RP_SPLIT_BATCH_BYTES (4u << 20) /* commands proposed per step */
+#define RP_SPLIT_ENTRY_BYTES (64u << 10) /* keys per COPY_BATCH entry (a larger key alone) */
 #define RP_SPLIT_ASK_AFTER_LOSS_MS 20000
 #define RP_SPLIT_STALE_MS 60000
 #define RP_SPLIT_SWEEP_MS 1000
@@ -72,6 +74,11 @@ const char *aeg_replica_split_phase_name(uint8_t phase)
 static uint32_t key_max(const struct aeg_replica *rp)
 {
 	return rp->cfg.kv.key_bytes_max ? rp->cfg.kv.key_bytes_max : AEG_KV_KEY_BYTES_MAX_DEFAULT;
+}
+
+static uint32_t value_max(const struct aeg_replica *rp)
+{
+	return rp->cfg.kv.value_bytes_max ? rp->cfg.kv.value_bytes_max : AEG_KV_VALUE_BYTES_MAX_DEFAULT;
 }
 
 static struct rp_shard *shard_here(struct aeg_replica *rp, uint32_t shard)
@@ -132,14 +139,33 @@ static bool busy_fence(struct aeg_replica *rp, const struct rp_shard *s)
 	return hi == NULL || aeg_key_cmp(f, fl, hi, hi_len) != 0;
 }
 
+/* The command buffer (a page of batches, and one largest key beyond) and
+ * a batch's value: 0 or -ENOMEM. */
+static int split_buffers(struct aeg_replica *rp)
+{
+	struct rp_split *sp = &rp->split;
+	size_t one = (size_t)key_max(rp) + value_max(rp) + 64;
+	if (sp->buf == NULL) {
+		sp->buf_cap = RP_SPLIT_BATCH_BYTES + one + AEG_KV_CMD_OVERHEAD_MAX;
+		if ((sp->buf = malloc(sp->buf_cap)) == NULL)
+			return -ENOMEM;
+	}
+	if (sp->vbuf == NULL) {
+		sp->vbuf_cap = RP_SPLIT_ENTRY_BYTES + one;
+		if ((sp->vbuf = malloc(sp->vbuf_cap)) == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* One command without a session into s's log: its index, or 0. */
 static uint64_t propose_op(struct aeg_replica *rp, struct rp_shard *s, uint8_t op, const void *key, uint32_t key_len)
 {
 	struct aeg_kv_cmd c = { .op = op, .key = key, .key_len = key_len, .time_ms = rp->wall_ms };
 	/* The sweep proposes on workers that never ran a split. */
-	if (rp->split.buf == NULL && (rp->split.buf = malloc(RP_SPLIT_BATCH_BYTES)) == NULL)
+	if (split_buffers(rp) != 0)
 		return 0;
-	int n = aeg_kv_cmd_encode(&c, rp->split.buf, RP_SPLIT_BATCH_BYTES);
+	int n = aeg_kv_cmd_encode(&c, rp->split.buf, rp->split.buf_cap);
 	assert(n > 0);
 	struct aeg_raft_payload p = { .data = rp->split.buf, .len = (uint32_t)n };
 	uint64_t first = 0;
@@ -162,14 +188,15 @@ static void split_end(struct aeg_replica *rp, bool ok, const char *why)
 {
 	struct rp_split *sp = &rp->split;
 	if (sp->merge)
-		rp_log(rp, "shard %u: merge into shard %u %s after %llu ms (%llu keys, %llu bytes copied)%s%s", sp->from,
-		       sp->to, ok ? "done" : "failed", (unsigned long long)(rp->now_ms - sp->started_ms),
-		       (unsigned long long)sp->copied, (unsigned long long)sp->copied_bytes, ok ? "" : ": ", ok ? "" : why);
+		rp_log(rp, "shard %u: merge into shard %u %s after %llu ms (%llu keys, %llu bytes copied in %llu entries)%s%s",
+		       sp->from, sp->to, ok ? "done" : "failed", (unsigned long long)(rp->now_ms - sp->started_ms),
+		       (unsigned long long)sp->copied, (unsigned long long)sp->copied_bytes,
+		       (unsigned long long)sp->entries, ok ? "" : ": ", ok ? "" : why);
 	else
-		rp_log(rp, "shard %u: split at %u-byte key into shard %u %s after %llu ms (%llu keys, %llu bytes copied)%s%s",
-		       sp->from, sp->key_len, sp->to, ok ? "done" : "failed",
+		rp_log(rp, "shard %u: split at %u-byte key into shard %u %s after %llu ms (%llu keys, %llu bytes copied in "
+		       "%llu entries)%s%s", sp->from, sp->key_len, sp->to, ok ? "done" : "failed",
 		       (unsigned long long)(rp->now_ms - sp->started_ms), (unsigned long long)sp->copied,
-		       (unsigned long long)sp->copied_bytes, ok ? "" : ": ", ok ? "" : why);
+		       (unsigned long long)sp->copied_bytes, (unsigned long long)sp->entries, ok ? "" : ": ", ok ? "" : why);
 	placed_state(rp, sp->from, AEG_SHARD_ACTIVE);
 	placed_state(rp, sp->to, AEG_SHARD_ACTIVE);  /* a spare still without a range shows inactive */
 	if (ok)
@@ -219,7 +246,7 @@ void rp_split_refused(struct aeg_replica *rp, const struct rp_shard *s, const st
 	struct rp_split *sp = &rp->split;
 	struct aeg_kv_cmd c;
 	if (sp->phase < AEG_SPLIT_COPY || sp->phase > AEG_SPLIT_SETTLE || s->shard != sp->to ||
-	    aeg_kv_cmd_decode(&c, e->data, e->len) != 0 || c.op != AEG_KV_COPY)
+	    aeg_kv_cmd_decode(&c, e->data, e->len) != 0 || (c.op != AEG_KV_COPY && c.op != AEG_KV_COPY_BATCH))
 		return;  /* a client's write (a merge's target takes them too) */
 	if (sp->copy_refused == 0)
 		sp->copy_refused = res->status;
@@ -249,7 +276,10 @@ static void ask_lead(struct aeg_replica *rp, struct rp_shard *to)
 	rp->split.sent_ms = rp->now_ms;
 }
 
-/* One page of the copy: false when the window is full (later). */
+/* One page of the copy: up to RP_SPLIT_PAGE keys from the cursor, as
+ * COPY_BATCH entries of about RP_SPLIT_ENTRY_BYTES (a larger key alone),
+ * at most RP_SPLIT_BATCH_BYTES of them, proposed at once. false when the
+ * window is full (later) or the copy is done. */
 static bool copy_page(struct aeg_replica *rp, struct rp_shard *from, struct rp_shard *to)
 {
 	struct rp_split *sp = &rp->split;
@@ -260,49 +290,60 @@ static bool copy_page(struct aeg_replica *rp, struct rp_shard *from, struct rp_s
 	assert(n >= 0);
 	/* Items point into from's table: encoded and proposed before anything
 	 * is applied there again. */
-	uint32_t off = 0, k = 0, start = 0;
+	size_t off = 0, vl = 0;
+	uint32_t k = 0, taken = 0;
+	uint64_t bytes = 0;
 	for (int i = 0; i <= n; i++) {
 		const struct aeg_kv_item *it = i < n ? &rp->scan_items[i] : NULL;
-		size_t need = it ? it->key_len + it->value_len + AEG_KV_CMD_OVERHEAD_MAX : 0;
-		if (it == NULL || k == 64 || off + need > RP_SPLIT_BATCH_BYTES) {
-			if (k > 0) {
-				uint64_t first = 0;
-				int rc = aeg_gd_propose(rp->gd, to->group, rp->payloads, k, &first);
-				if (rc == -ENOBUFS) {
-					(void)rp_compact(rp, to);
-					rc = aeg_gd_propose(rp->gd, to->group, rp->payloads, k, &first);
-				}
-				aeg_gd_touch(rp->gd, to->group);
-				if (rc == -ENOBUFS)
-					return false;  /* the cursor stays before item `start` */
-				if (rc != 0) {
-					split_abort(rp, "the spare's log refused the copy");
-					return false;
-				}
-				sp->last_index = first + k - 1;
-				const struct aeg_kv_item *last = &rp->scan_items[i - 1];
-				memcpy(sp->cursor, last->key, last->key_len);
-				sp->cursor[last->key_len] = 0;  /* the next key after it */
-				sp->cursor_len = last->key_len + 1;
-				for (uint32_t j = start; j < (uint32_t)i; j++)
-					sp->copied_bytes += rp->scan_items[j].key_len + rp->scan_items[j].value_len;
-				sp->copied += k;
-			}
-			off = 0;
-			k = 0;
-			start = (uint32_t)i;
-			if (it == NULL)
-				break;
+		size_t need = it ? aeg_kv_copy_batch_item_size(it->key_len, it->value_len, it->version) : 0;
+		if (vl > 0 && (it == NULL || vl + need > RP_SPLIT_ENTRY_BYTES)) {
+			/* Close the open batch: items [open_first, i). */
+			struct aeg_kv_cmd c = { .op = AEG_KV_COPY_BATCH, .value = sp->vbuf, .value_len = (uint32_t)vl,
+						.time_ms = rp->wall_ms };
+			size_t cs = aeg_kv_cmd_size(&c);
+			if (off + cs > sp->buf_cap)
+				break;  /* the page ends before this batch */
+			int len = aeg_kv_cmd_encode(&c, sp->buf + off, sp->buf_cap - off);
+			assert(len > 0);
+			rp->payloads[k++] = (struct aeg_raft_payload){ .data = sp->buf + off, .len = (uint32_t)len };
+			off += (size_t)len;
+			taken = (uint32_t)i;
+			vl = 0;
 		}
-		/* COPY keeps the key's version (and raises the target's base:
-		 * versions only grow across the split). */
-		struct aeg_kv_cmd c = { .op = AEG_KV_COPY, .key = it->key, .key_len = it->key_len, .value = it->value,
-					.value_len = it->value_len, .expect_version = it->version, .time_ms = rp->wall_ms };
-		int len = aeg_kv_cmd_encode(&c, rp->split.buf + off, RP_SPLIT_BATCH_BYTES - off);
-		assert(len > 0);
-		rp->payloads[k++] = (struct aeg_raft_payload){ .data = rp->split.buf + off, .len = (uint32_t)len };
-		off += (uint32_t)len;
+		if (it == NULL)
+			break;
+		int rc = aeg_kv_copy_batch_add(sp->vbuf, sp->vbuf_cap, &vl, it->key, it->key_len, it->value, it->value_len,
+					       it->version);
+		assert(rc == 0);
+		(void)rc;
 	}
+	if (k > 0) {
+		uint64_t first = 0;
+		int rc = aeg_gd_propose(rp->gd, to->group, rp->payloads, k, &first);
+		if (rc == -ENOBUFS) {
+			(void)rp_compact(rp, to);
+			rc = aeg_gd_propose(rp->gd, to->group, rp->payloads, k, &first);
+		}
+		aeg_gd_touch(rp->gd, to->group);
+		if (rc == -ENOBUFS)
+			return false;  /* the cursor stays: the page again later */
+		if (rc != 0) {
+			split_abort(rp, "the target's log refused the copy");
+			return false;
+		}
+		sp->last_index = first + k - 1;
+		const struct aeg_kv_item *last = &rp->scan_items[taken - 1];
+		memcpy(sp->cursor, last->key, last->key_len);
+		sp->cursor[last->key_len] = 0;  /* the next key after it */
+		sp->cursor_len = last->key_len + 1;
+		for (uint32_t j = 0; j < taken; j++)
+			bytes += rp->scan_items[j].key_len + rp->scan_items[j].value_len;
+		sp->copied_bytes += bytes;
+		sp->copied += taken;
+		sp->entries += k;
+	}
+	if (taken < (uint32_t)n)
+		return true;  /* the page was cut (the batch bytes): the rest next step */
 	if (!more && sp->phase == AEG_SPLIT_COPY) {
 		if (sp->last_index == 0)
 			sp->last_index = aeg_raft_last_index(aeg_gd_raft(rp->gd, to->group));  /* nothing to copy */
@@ -597,7 +638,7 @@ void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m, bool me
 	}
 	if (cur == NULL || out == NULL)
 		why = "out of memory";
-	else if (sp->buf == NULL && (sp->buf = malloc(RP_SPLIT_BATCH_BYTES)) == NULL)
+	else if (split_buffers(rp) != 0)
 		why = "out of memory";
 	else if (sp->key == NULL && ((sp->key = malloc(key_max(rp) + 1)) == NULL ||
 				     (sp->cursor = malloc(key_max(rp) + 1)) == NULL ||
@@ -636,9 +677,11 @@ void rp_split_start(struct aeg_replica *rp, const struct aeg_ctl_msg *m, bool me
 		return;
 	}
 	uint64_t started = sp->started, done = sp->done, failed = sp->failed, unf = sp->unfenced, dr = sp->dropped_from;
-	uint8_t *kb = sp->key, *cb = sp->cursor, *hb = sp->hi, *buf = sp->buf;
+	uint8_t *kb = sp->key, *cb = sp->cursor, *hb = sp->hi, *buf = sp->buf, *vbuf = sp->vbuf;
+	size_t buf_cap = sp->buf_cap, vbuf_cap = sp->vbuf_cap;
 	uint64_t sweep_ms = sp->sweep_ms;
 	*sp = (struct rp_split){ .from = from->shard, .to = to->shard, .key = kb, .cursor = cb, .hi = hb, .buf = buf,
+				 .vbuf = vbuf, .buf_cap = buf_cap, .vbuf_cap = vbuf_cap,
 				 .key_len = key_len, .merge = merge, .started_ms = rp->now_ms, .started = started + 1,
 				 .done = done, .failed = failed, .unfenced = unf, .dropped_from = dr, .sweep_ms = sweep_ms };
 	memcpy(sp->key, key, key_len);
@@ -677,6 +720,7 @@ void rp_split_fini(struct aeg_replica *rp)
 	free(rp->split.cursor);
 	free(rp->split.hi);
 	free(rp->split.buf);
+	free(rp->split.vbuf);
 	free(rp->meta_ranges);
 	free(rp->pub_ranges[0]);
 	free(rp->pub_ranges[1]);

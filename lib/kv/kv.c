@@ -362,11 +362,97 @@ static int apply_drop_from(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64
 	return 0;
 }
 
+/* COPY_BATCH: every key or none. Checked first (limits, fence, the
+ * budget for the sum), then every block taken (-ENOMEM: all given back,
+ * nothing changed), then committed. */
+static int apply_copy_batch(struct aeg_kv *kv, uint64_t index, const struct aeg_kv_cmd *c,
+			    struct aeg_kv_result *res)
+{
+	struct kv_state *st = &kv->st;
+	const uint8_t *v = c->value;
+	uint32_t pos = 0, n = 0, fresh = 0;
+	uint64_t vmax = 0, grow = 0, shrink = 0;
+	struct kv_copy_item it;
+	*res = (struct aeg_kv_result){ .status = AEG_KV_OK };
+	while (kv_copy_next(v, c->value_len, &pos, &it) == 1) {
+		n++;
+		if (it.key_len > kv->lim.key_bytes_max || it.value_len > kv->lim.value_bytes_max)
+			res->status = AEG_KV_TOO_LARGE;
+		else if (kv_fenced(st, it.key, it.key_len) && res->status == AEG_KV_OK)
+			res->status = AEG_KV_MOVED;
+		size_t slot = key_find(kv, kv_key_hash(kv, it.key, it.key_len), it.key, it.key_len);
+		const struct kv_ent *old = slot == SIZE_MAX ? NULL : st->keys.slots[slot].p;
+		fresh += old == NULL;
+		grow += kv_logical(it.key_len, it.value_len);
+		shrink += old == NULL ? 0 : kv_logical(old->key_len, old->value_len);
+		if (it.version > vmax)
+			vmax = it.version;
+	}
+	assert(n > 0);  /* decode checked the value */
+	if (res->status == AEG_KV_OK && kv->lim.mem_bytes_max != 0 && grow > shrink &&
+	    st->logical_bytes + (grow - shrink) > kv->lim.mem_bytes_max)
+		res->status = AEG_KV_NO_SPACE;
+	if (res->status != AEG_KV_OK)
+		return 0;
+	struct kv_ent **ents = kv_alloc(kv, n * sizeof(*ents));
+	if (ents == NULL || kv_table_reserve_n(kv, &st->keys, fresh) != 0) {
+		if (ents != NULL)
+			kv_dealloc(kv, ents, n * sizeof(*ents));
+		return -ENOMEM;
+	}
+	pos = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		(void)kv_copy_next(v, c->value_len, &pos, &it);
+		ents[i] = kv_alloc(kv, kv_ent_bytes(it.key_len, it.value_len));
+		if (ents[i] == NULL) {
+			pos = 0;
+			for (uint32_t j = 0; j < i; j++) {
+				(void)kv_copy_next(v, c->value_len, &pos, &it);
+				kv_dealloc(kv, ents[j], kv_ent_bytes(it.key_len, it.value_len));
+			}
+			kv_dealloc(kv, ents, n * sizeof(*ents));
+			return -ENOMEM;
+		}
+		struct kv_ent *e = ents[i];
+		e->version = it.version;
+		e->key_len = it.key_len;
+		e->value_len = it.value_len;
+		memcpy(e->data, it.key, it.key_len);
+		if (it.value_len != 0)
+			memcpy(e->data + it.key_len, it.value, it.value_len);
+	}
+	/* Nothing can fail from here on. */
+	for (uint32_t i = 0; i < n; i++) {
+		struct kv_ent *e = ents[i];
+		uint64_t hash = kv_key_hash(kv, e->data, e->key_len);
+		size_t slot = key_find(kv, hash, e->data, e->key_len);
+		if (slot != SIZE_MAX) {
+			struct kv_ent *old = st->keys.slots[slot].p;
+			st->logical_bytes -= kv_logical(old->key_len, old->value_len);
+			st->keys.slots[slot].p = e;
+			kv_dealloc(kv, old, kv_ent_bytes(old->key_len, old->value_len));
+		} else {
+			kv_table_insert(&st->keys, hash, e);
+		}
+		st->logical_bytes += kv_logical(e->key_len, e->value_len);
+	}
+	kv_dealloc(kv, ents, n * sizeof(*ents));
+	vbase_raise(st, index, vmax);
+	res->version = vmax;
+	return 0;
+}
+
 static int apply_cmd(struct aeg_kv *kv, uint64_t index, const struct aeg_kv_cmd *c,
 		     struct aeg_kv_result *res)
 {
 	struct kv_state *st = &kv->st;
 	uint64_t now_ms = c->time_ms > st->now_ms ? c->time_ms : st->now_ms;
+	if (c->op == AEG_KV_COPY_BATCH) {
+		int rc = apply_copy_batch(kv, index, c, res);
+		if (rc == 0)
+			st->now_ms = now_ms;
+		return rc;
+	}
 	if (c->op == AEG_KV_FENCE || c->op == AEG_KV_UNFENCE || c->op == AEG_KV_DROP_FROM) {
 		uint64_t dropped = 0;
 		int rc = c->op == AEG_KV_DROP_FROM ? apply_drop_from(kv, c, &dropped) : apply_fence(kv, c);

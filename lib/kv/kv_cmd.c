@@ -9,9 +9,74 @@
 #include <limits.h>
 
 #include "common/codec.h"
+#include "common/key_order.h"
+#include "kv/kv_int.h"
+
+int kv_copy_next(const uint8_t *v, uint32_t len, uint32_t *pos, struct kv_copy_item *it)
+{
+	if (*pos == len)
+		return 0;
+	struct aeg_reader r;
+	aeg_reader_init(&r, v + *pos, len - *pos);
+	it->key_len = aeg_get_varint32(&r);
+	if (r.error || it->key_len == 0 || it->key_len > aeg_reader_left(&r))
+		return -1;
+	it->key = aeg_get_bytes(&r, it->key_len);
+	it->value_len = aeg_get_varint32(&r);
+	if (r.error || it->value_len > aeg_reader_left(&r))
+		return -1;
+	it->value = aeg_get_bytes(&r, it->value_len);
+	it->version = aeg_get_varint(&r);
+	if (r.error || it->version == 0)
+		return -1;
+	*pos += (uint32_t)r.pos;
+	return 1;
+}
+
+size_t aeg_kv_copy_batch_item_size(uint32_t key_len, uint32_t value_len, uint64_t version)
+{
+	return aeg_varint_size(key_len) + key_len + aeg_varint_size(value_len) + value_len + aeg_varint_size(version);
+}
+
+int aeg_kv_copy_batch_add(uint8_t *buf, size_t cap, size_t *len, const void *key, uint32_t key_len,
+			  const void *value, uint32_t value_len, uint64_t version)
+{
+	size_t need = aeg_kv_copy_batch_item_size(key_len, value_len, version);
+	if (*len > cap || need > cap - *len)
+		return -EMSGSIZE;
+	struct aeg_writer w;
+	aeg_writer_init(&w, buf + *len, cap - *len);
+	aeg_put_varint(&w, key_len);
+	aeg_put_bytes(&w, key, key_len);
+	aeg_put_varint(&w, value_len);
+	if (value_len != 0)
+		aeg_put_bytes(&w, value, value_len);
+	aeg_put_varint(&w, version);
+	assert(!w.error && w.len == need);
+	*len += need;
+	return 0;
+}
+
+/* A COPY_BATCH value: at least one key, every item well-formed, keys
+ * strictly ascending (so no key twice). */
+static bool batch_valid(const uint8_t *v, uint32_t len)
+{
+	uint32_t pos = 0, n = 0;
+	struct kv_copy_item it, prev = { 0 };
+	int rc;
+	while ((rc = kv_copy_next(v, len, &pos, &it)) == 1) {
+		if (n++ > 0 && aeg_key_cmp(prev.key, prev.key_len, it.key, it.key_len) >= 0)
+			return false;
+		prev = it;
+	}
+	return rc == 0 && n > 0;
+}
 
 static bool cmd_valid(const struct aeg_kv_cmd *c)
 {
+	if (c->op == AEG_KV_COPY_BATCH)
+		return c->client_id == 0 && c->seq == 0 && c->seq_floor == 0 && c->expect_version == 0 &&
+		       c->key_len == 0 && c->value != NULL && batch_valid(c->value, c->value_len);
 	if (c->op == AEG_KV_FENCE || c->op == AEG_KV_UNFENCE || c->op == AEG_KV_DROP_FROM)
 		return c->client_id == 0 && c->seq == 0 && c->seq_floor == 0 && c->expect_version == 0 &&
 		       c->value_len == 0 && (c->key_len == 0 || c->key != NULL) &&

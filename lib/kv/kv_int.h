@@ -84,6 +84,16 @@ struct kv_state {
 	uint32_t fence_len;
 };
 
+/* One key of a COPY_BATCH value (kv_cmd.c): its parts, views into the value. */
+struct kv_copy_item {
+	const uint8_t *key, *value;
+	uint32_t key_len, value_len;
+	uint64_t version;
+};
+/* The next item of a COPY_BATCH value at *pos (advanced): 1, 0 at the end,
+ * -1 malformed (truncated, an empty key, version 0). */
+int kv_copy_next(const uint8_t *v, uint32_t len, uint32_t *pos, struct kv_copy_item *it);
+
 /* A write of this key is refused by the fence. */
 static inline bool kv_fenced(const struct kv_state *st, const void *key, uint32_t len)
 {
@@ -109,6 +119,8 @@ typedef bool (*kv_eq_fn)(const void *item, const void *ctx);
 size_t kv_table_find(const struct kv_table *t, uint64_t hash, kv_eq_fn eq, const void *ctx);
 /* Room for one more item (doubling when 3/4 full). 0 or -ENOMEM (t unchanged). */
 int kv_table_reserve(struct aeg_kv *kv, struct kv_table *t);
+/* Room for n more items at once. */
+int kv_table_reserve_n(struct aeg_kv *kv, struct kv_table *t, size_t n);
 /* Needs room (kv_table_reserve); the item must not be in t. */
 void kv_table_insert(struct kv_table *t, uint64_t hash, void *p);
 void kv_table_remove_at(struct kv_table *t, size_t idx);

@@ -40,9 +40,16 @@ static void table_put(struct kv_slot *slots, size_t cap, uint64_t hash, void *p)
 
 int kv_table_reserve(struct aeg_kv *kv, struct kv_table *t)
 {
-	if ((t->len + 1) * 4 <= t->cap * 3)
+	return kv_table_reserve_n(kv, t, 1);
+}
+
+int kv_table_reserve_n(struct aeg_kv *kv, struct kv_table *t, size_t n)
+{
+	if ((t->len + n) * 4 <= t->cap * 3)
 		return 0;
 	size_t cap = t->cap == 0 ? KV_TABLE_CAP_MIN : t->cap * 2;
+	while ((t->len + n) * 4 > cap * 3 && cap <= SIZE_MAX / 4)
+		cap *= 2;
 	assert(cap > t->cap && (cap & (cap - 1)) == 0);
 	if (cap > SIZE_MAX / sizeof(struct kv_slot))
 		return -ENOMEM;

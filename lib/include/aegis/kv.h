@@ -74,7 +74,12 @@ AEG_API_BEGIN
  * Versions: a write's version is its entry's index plus the store's
  * version base, 0 until a COPY raises it so that every later write's
  * version is above the copied one: a key's version only grows, across
- * splits and merges too. */
+ * splits and merges too.
+ * COPY_BATCH: many COPYs in one entry (a split's copy goes faster): no
+ * key, the value holds the keys in ascending order, each varint key_len
+ * (>= 1), key, varint value_len, value, varint version (>= 1); all of them
+ * apply or none (TOO_LARGE, MOVED if one is fenced, NO_SPACE for the sum);
+ * the result's version is the largest copied. */
 enum aeg_kv_op {
 	AEG_KV_PUT = 1,
 	AEG_KV_DEL = 2,
@@ -83,6 +88,7 @@ enum aeg_kv_op {
 	AEG_KV_UNFENCE = 5,
 	AEG_KV_DROP_FROM = 6,
 	AEG_KV_COPY = 7,
+	AEG_KV_COPY_BATCH = 8,
 };
 
 enum aeg_kv_status {
@@ -110,8 +116,9 @@ const char *aeg_kv_status_name(enum aeg_kv_status s);
  * writes format 2. Rules: op is an aeg_kv_op; key_len >= 1 (FENCE and
  * DROP_FROM: >= 0, UNFENCE: 0); DEL, FENCE, UNFENCE and DROP_FROM have no
  * value; only CAS and COPY have an expect_version (COPY: >= 1, the version
- * kept); FENCE, UNFENCE, DROP_FROM and COPY have client_id, seq and
- * seq_floor 0. Size = key_len + value_len + at
+ * kept); FENCE, UNFENCE, DROP_FROM, COPY and COPY_BATCH have client_id, seq
+ * and seq_floor 0; COPY_BATCH has key_len 0 and a well-formed value (see
+ * above). Size = key_len + value_len + at
  * most AEG_KV_CMD_OVERHEAD_MAX. Limits (key/value size) are NOT decode
  * errors: they are results of apply (AEG_KV_TOO_LARGE), so the proposer may
  * skip the check and still every replica answers the same. */
@@ -135,6 +142,11 @@ struct aeg_kv_cmd {
 
 /* Encoded size (also for an invalid command: encode refuses that). */
 size_t aeg_kv_cmd_size(const struct aeg_kv_cmd *c);
+/* COPY_BATCH values: appends one key to buf (at *len, cap bytes): 0 or
+ * -EMSGSIZE (no room: nothing written). */
+int aeg_kv_copy_batch_add(uint8_t *buf, size_t cap, size_t *len, const void *key, uint32_t key_len,
+			  const void *value, uint32_t value_len, uint64_t version);
+size_t aeg_kv_copy_batch_item_size(uint32_t key_len, uint32_t value_len, uint64_t version);
 /* Bytes written, -EMSGSIZE (cap too small), -EINVAL (breaks a rule above,
  * or larger than INT_MAX). */
 int aeg_kv_cmd_encode(const struct aeg_kv_cmd *c, uint8_t *buf, size_t cap);

@@ -563,6 +563,89 @@ static void test_copy_versions(void **state)
 	aeg_kv_free(kv);
 }
 
+/* COPY_BATCH: every key with its version or none (fence, budget, memory);
+ * malformed values (keys out of order, a zero version) are not commands. */
+static void test_copy_batch(void **state)
+{
+	(void)state;
+	struct kv_test_alloc ta = { .left = -1 };
+	struct aeg_kv_alloc a = { kv_test_alloc_fn, kv_test_free_fn, &ta };
+	struct aeg_kv_limits lim = { .mem_bytes_max = 4096 };
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, &lim, &a), 0);
+	struct aeg_kv_cmd put = kv_test_cmd(AEG_KV_PUT, "b", "old");
+	kv_test_ok(kv, 1, &put, AEG_KV_OK);
+	static uint8_t val[8192], cmd[16384];
+	size_t vl = 0;
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "a", 1, "one", 3, 700), 0);
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "b", 1, "two", 3, 9000), 0);
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "c", 1, "", 0, 40), 0);
+	assert_int_equal(vl, aeg_kv_copy_batch_item_size(1, 3, 700) + aeg_kv_copy_batch_item_size(1, 3, 9000) +
+				     aeg_kv_copy_batch_item_size(1, 0, 40));
+	struct aeg_kv_cmd batch = { .op = AEG_KV_COPY_BATCH, .value = val, .value_len = (uint32_t)vl };
+	/* -ENOMEM at every allocation it makes: nothing changes. */
+	size_t before_len;
+	uint8_t *before = kv_test_snap(kv, &before_len);
+	struct aeg_kv_result res;
+	for (long left = 0; left < 4; left++) {
+		ta.left = left;
+		assert_int_equal(kv_test_apply(kv, 2, &batch, &res), -ENOMEM);
+		ta.left = -1;
+		assert_true(kv_test_snap_equals(kv, before, before_len));
+	}
+	ta.left = -1;
+	free(before);
+	assert_int_equal(kv_test_ok(kv, 2, &batch, AEG_KV_OK), 9000);
+	expect_kv_value(kv, "a", "one", 700);
+	expect_kv_value(kv, "b", "two", 9000);  /* replaced, its version kept */
+	expect_kv_value(kv, "c", "", 40);
+	assert_int_equal(aeg_kv_version_base(kv), 8998);
+	struct aeg_kv_cmd put_a = kv_test_cmd(AEG_KV_PUT, "a", "x");
+	assert_int_equal(kv_test_ok(kv, 3, &put_a, AEG_KV_OK), 9001);
+	/* Fenced: none of it. */
+	struct aeg_kv_cmd fence = { .op = AEG_KV_FENCE, .key = "c", .key_len = 1 };
+	kv_test_ok(kv, 4, &fence, AEG_KV_OK);
+	vl = 0;
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "a", 1, "no", 2, 9500), 0);
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "d", 1, "no", 2, 9500), 0);
+	batch.value_len = (uint32_t)vl;
+	kv_test_ok(kv, 5, &batch, AEG_KV_MOVED);
+	expect_kv_value(kv, "a", "x", 9001);
+	/* Over the budget as a sum: none of it. */
+	struct aeg_kv_cmd unfence = { .op = AEG_KV_UNFENCE };
+	kv_test_ok(kv, 6, &unfence, AEG_KV_OK);
+	static uint8_t big[1500];
+	memset(big, 'v', sizeof(big));
+	vl = 0;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, i == 0 ? "p" : i == 1 ? "q" : "r", 1, big,
+						       sizeof(big), 10), 0);
+	batch.value_len = (uint32_t)vl;
+	kv_test_ok(kv, 7, &batch, AEG_KV_NO_SPACE);
+	assert_int_equal(aeg_kv_get(kv, "p", 1, NULL, NULL, NULL), -ENOENT);
+	/* Not commands: keys out of order or twice, a zero version, an empty
+	 * batch, a key on the command itself. */
+	vl = 0;
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "b", 1, "1", 1, 5), 0);
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "a", 1, "1", 1, 5), 0);
+	batch.value_len = (uint32_t)vl;
+	assert_int_equal(aeg_kv_cmd_encode(&batch, cmd, sizeof(cmd)), -EINVAL);
+	vl = 0;
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "a", 1, "1", 1, 5), 0);
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "a", 1, "1", 1, 5), 0);
+	batch.value_len = (uint32_t)vl;
+	assert_int_equal(aeg_kv_cmd_encode(&batch, cmd, sizeof(cmd)), -EINVAL);
+	vl = 0;
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "a", 1, "1", 1, 1), 0);
+	val[vl - 1] = 0;  /* version 0 */
+	batch.value_len = (uint32_t)vl;
+	assert_int_equal(aeg_kv_cmd_encode(&batch, cmd, sizeof(cmd)), -EINVAL);
+	batch.value_len = 0;
+	assert_int_equal(aeg_kv_cmd_encode(&batch, cmd, sizeof(cmd)), -EINVAL);
+	assert_int_equal(aeg_kv_copy_batch_add(val, 4, &vl, "abc", 3, "xyz", 3, 1), -EMSGSIZE);
+	aeg_kv_free(kv);
+}
+
 static void test_fence(void **state)
 {
 	(void)state;
@@ -657,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_mem_per_key),
 		cmocka_unit_test(test_fence),
 		cmocka_unit_test(test_copy_versions),
+		cmocka_unit_test(test_copy_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,8 +101,24 @@ static uint32_t stream_next(struct stream *s, const struct aeg_kv *a)
 		/* A range leaving (a split): fence, unfence, or drop from a key
 		 * ("k" + digits: some keys on each side; "" fences all), or a key
 		 * arriving with its version (COPY: raises the version base). */
-		uint8_t op = (uint8_t)(AEG_KV_FENCE + prng_below(p, 4));
+		uint8_t op = (uint8_t)(AEG_KV_FENCE + prng_below(p, 5));
 		snprintf(key, sizeof(key), "k%u", k);
+		if (op == AEG_KV_COPY_BATCH) {
+			/* 1-3 keys in order: "k<k>", "k<k>a", "k<k>b". */
+			static uint8_t val[256];
+			size_t vl = 0;
+			uint32_t n = 1 + (uint32_t)prng_below(p, 3);
+			for (uint32_t i = 0; i < n; i++) {
+				char bk[8];
+				int bl = snprintf(bk, sizeof(bk), i == 0 ? "k%u" : "k%u%c", k, 'a' + i - 1);
+				assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, bk, (uint32_t)bl, "b", 1,
+								       1 + prng_below(p, 200000)), 0);
+			}
+			struct aeg_kv_cmd b = { .op = op, .value = val, .value_len = (uint32_t)vl, .time_ms = t };
+			int n2 = aeg_kv_cmd_encode(&b, s->buf, sizeof(s->buf));
+			assert_true(n2 > 0);
+			return (uint32_t)n2;
+		}
 		struct aeg_kv_cmd f = { .op = op, .key = key, .key_len = op == AEG_KV_UNFENCE || k == 0 ? 0 : 2,
 					.time_ms = t };
 		if (op == AEG_KV_COPY) {
