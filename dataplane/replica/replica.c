@@ -201,6 +201,7 @@ static void raft_config_of(struct aeg_replica *rp, uint32_t group, struct aeg_ra
 	 * fragmented message) both ~8 MB/s (bench/rebalance): the rest of a
 	 * move costs more than the round trips. */
 	rc->snapshot_chunk_bytes = 64u << 10;
+	rc->snapshot_keep_streams = true;  /* rp_snapshot_kept_check */
 	rc->inflight_max = 64;      /* appends in flight per follower (8 B each) */
 	rc->reads_max = 256;          /* pipelined linearizable reads per group */
 	/* The log may hold a few values of the largest size besides many
@@ -454,6 +455,7 @@ int rp_group_drop(struct aeg_replica *rp, struct rp_shard *s)
 	}
 	aeg_kv_free(s->kv);
 	snap_buf_put(s->snap);
+	snap_buf_put(s->snap_kept);
 	rp->by_group[group] = NULL;
 	memset(s, 0, sizeof(*s));
 	return rc;
@@ -541,7 +543,9 @@ int aeg_replica_new(struct aeg_replica **out, const struct aeg_replica_config *c
 		rc = aeg_gd_new(&rp->gd, &gc, &io);
 	}
 	if (rc == 0)
-		rc = snap_writer_start(&rp->sw, aeg_wal_dir(rp->wal), aeg_wal_dir_fd(rp->wal));
+		rc = snap_pool_init(&rp->snap_pool);
+	if (rc == 0)
+		rc = snap_writer_start(&rp->sw, aeg_wal_dir(rp->wal), aeg_wal_dir_fd(rp->wal), &rp->snap_pool);
 	if (rc == 0)
 		rc = groups_create(rp, rec);
 	if (rec != NULL)
@@ -585,6 +589,7 @@ int aeg_replica_close(struct aeg_replica *rp)
 		if (rp->shards[i].kv != NULL)
 			aeg_kv_free(rp->shards[i].kv);
 		snap_buf_put(rp->shards[i].snap);
+		snap_buf_put(rp->shards[i].snap_kept);
 	}
 	rp_client_fini(rp);
 	rp_split_fini(rp);
@@ -597,6 +602,7 @@ int aeg_replica_close(struct aeg_replica *rp)
 	free(rp->work);
 	free(rp->campaign);
 	free(rp->by_group);
+	snap_pool_fini(&rp->snap_pool);  /* every buffer is back by now */
 	free(rp);
 	return result;
 }

@@ -85,11 +85,15 @@ struct rp_shard {
 	bool on_stage_list;
 	uint64_t snap_index;             /* our newest snapshot (Raft sends it) */
 	struct snap_buf *snap;           /* its bytes, shared with the file writer */
+	struct snap_buf *snap_kept;      /* an older one Raft still streams to a follower */
+	uint64_t snap_kept_index;
 	bool want_snapshot;              /* snapshot_every reached, a follower needs one, or the log is pinned */
 	uint32_t applied_since_compact;
 	uint64_t applied_bytes_since_compact;
 	bool on_work;                    /* on the worker's work list */
-	bool installed;                  /* a snapshot came from the leader */
+	uint64_t install_seq;            /* an install finishing off the loop (rp->install_seq then), 0: none */
+	uint64_t install_ns;             /* when it was handed over */
+	uint64_t install_loop_ns;        /* the loop's part of it (the copy) */
 	uint64_t seen_term;              /* last published: to log changes */
 	uint32_t seen_lead;
 	uint64_t created_index;          /* made by a CREATE: its config's index (else 0) */
@@ -265,7 +269,9 @@ struct aeg_replica {
 
 	struct payload_pool pool;        /* Raft payloads of every group */
 	struct aeg_raft_snap_slot snap_slot;
-	struct snap_writer sw;           /* snapshot files off the loop */
+	struct snap_writer sw;           /* snapshot files and installs off the loop */
+	struct snap_pool snap_pool;      /* snapshot buffers kept warm */
+	uint64_t install_seq;            /* installs handed to sw so far */
 	struct rp_peer peers[RP_PEERS_MAX];
 	uint32_t n_peers;
 
@@ -389,6 +395,7 @@ static inline bool rp_compact_due(const struct aeg_replica *rp, const struct rp_
 void rp_snapshot_needs(struct aeg_replica *rp);
 /* Snapshot files the writer finished: log marker, log compaction. */
 void rp_snapshot_files_done(struct aeg_replica *rp);
+void rp_snapshot_kept_check(struct aeg_replica *rp, struct rp_shard *s);
 int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
 			const struct aeg_raft_conf *conf, const uint8_t *data, uint32_t len, uint64_t *ticket);
 int rp_recover_group(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_wal_recovery *rec);

@@ -3,8 +3,10 @@
  * installing one from the leader, and restoring a group at start from its
  * snapshot file and the log (what the recovery stager resolved).
  *
- * Slow path: the snapshot file is written with blocking write + fsync on
- * the worker's thread (issue [E] leaves moving it off the loop for later). */
+ * Slow path, and off the loop where it costs: files are written and
+ * installs loaded by the worker's snapshot thread (snap_writer.h); the
+ * loop serializes the state machine into a pooled buffer (a memcpy-like
+ * pass over its keys, sorted). */
 #define _GNU_SOURCE
 #include "replica_int.h"
 
@@ -90,6 +92,7 @@ void rp_snapshot_needs(struct aeg_replica *rp)
 		struct rp_shard *s = &rp->shards[i];
 		if (s->kv == NULL)
 			continue;  /* a free slot */
+		rp_snapshot_kept_check(rp, s);
 		struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
 		struct aeg_raft_status st;
 		aeg_raft_status(r, &st);
@@ -153,6 +156,36 @@ static void snap_adopt(struct rp_shard *s, struct snap_buf *b, uint64_t index)
 	s->snap_index = index;
 }
 
+/* Lets go of the older snapshot Raft kept for a follower's stream once it
+ * no longer sends it. */
+void rp_snapshot_kept_check(struct aeg_replica *rp, struct rp_shard *s)
+{
+	if (s->snap_kept == NULL)
+		return;
+	struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
+	if (r != NULL && aeg_raft_snapshot_kept(r) == s->snap_kept_index)
+		return;
+	snap_buf_put(s->snap_kept);
+	s->snap_kept = NULL;
+	s->snap_kept_index = 0;
+}
+
+/* A snapshot taken here replaces ours; Raft may keep sending the one it
+ * replaces to a follower part way through it (snapshot_keep_streams). */
+static void snap_adopt_taken(struct aeg_replica *rp, struct rp_shard *s, struct snap_buf *b, uint64_t index)
+{
+	struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
+	if (s->snap != NULL && s->snap_index != 0 && aeg_raft_snapshot_kept(r) == s->snap_index) {
+		snap_buf_put(s->snap_kept);
+		s->snap_kept = s->snap;
+		s->snap_kept_index = s->snap_index;
+		s->snap = NULL;
+		rp->st.snapshots_kept++;
+	}
+	snap_adopt(s, b, index);
+	rp_snapshot_kept_check(rp, s);
+}
+
 int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s)
 {
 	struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
@@ -162,9 +195,9 @@ int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s)
 	const struct aeg_raft_entry *e = aeg_raft_entry_at(r, index);
 	if (index <= s->snap_index || e == NULL || aeg_kv_applied(s->kv) != index)
 		return 0;
-	uint64_t t0 = aeg_dp_now_ns();
+	uint64_t t0 = aeg_dp_now_ns(), c0 = aeg_dp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	size_t len = aeg_kv_snapshot_size(s->kv);
-	struct snap_buf *b = snap_buf_new(len);
+	struct snap_buf *b = snap_buf_get(&rp->snap_pool, len);
 	if (b == NULL)
 		return -ENOMEM;
 	int rc = aeg_kv_snapshot_write(s->kv, b->data, len);
@@ -182,17 +215,105 @@ int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s)
 		snap_buf_put(b);
 		return rc;
 	}
-	snap_adopt(s, b, index);
+	snap_adopt_taken(rp, s, b, index);
 	rp->st.snapshots_taken++;
 	uint64_t took = aeg_dp_now_ns() - t0;
 	if (took >= SNAP_SLOW_NS)
-		rp_log(rp, "group %u: snapshot at %llu (%zu bytes) took %llu ms on the loop", s->group,
-		       (unsigned long long)index, len, (unsigned long long)(took / 1000000u));
+		rp_log(rp, "group %u: snapshot at %llu (%zu bytes) took %llu ms on the loop (%llu ms of CPU)", s->group,
+		       (unsigned long long)index, len, (unsigned long long)(took / 1000000u),
+		       (unsigned long long)((aeg_dp_clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0) / 1000000u));
 	/* The file is written off the loop; the log is compacted once it is
 	 * durable. A full queue: this snapshot serves Raft only, a later one
 	 * gets the file. */
-	rc = snap_writer_submit(&rp->sw, &meta, b);
+	struct snap_job job = { .kind = SNAP_JOB_FILE, .meta = meta, .buf = b };
+	rc = snap_writer_submit(&rp->sw, &job);
 	return rc == -EAGAIN ? 0 : rc;
+}
+
+/* A state machine let go: freed off the loop (50,000 keys take ms). */
+static void kv_let_go(struct aeg_replica *rp, struct aeg_kv *kv)
+{
+	struct snap_job job = { .kind = SNAP_JOB_FREE_KV, .kv = kv };
+	if (kv != NULL && snap_writer_submit(&rp->sw, &job) != 0)
+		aeg_kv_free(kv);
+}
+
+static void file_done(struct aeg_replica *rp, struct snap_job *job)
+{
+	const struct aeg_wal_snap_meta *m = &job->meta;
+	int rc = job->rc;
+	if (m->group >= rp->groups_max || rp_shard_of(rp, (uint32_t)m->group) == NULL) {
+		/* The group left while its file was written: no marker
+		 * (it would bring the group back), no file. */
+		(void)aeg_wal_snapshot_remove(rp->wal, m->group);
+		return;
+	}
+	if (rc == 0)
+		rc = aeg_wal_snapshot_mark(rp->wal, m);
+	if (rc == 0) {
+		rc = aeg_wal_compact(rp->wal, m->group, m->index);
+		rc = rc < 0 ? rc : 0;
+	}
+	if (rc != 0)
+		rp_log(rp, "group %llu: snapshot file at %llu: %s", (unsigned long long)m->group,
+		       (unsigned long long)m->index, strerror(-rc));
+}
+
+/* The state machine and the file of an install are ready: the marker goes
+ * to the log (the file is durable, so a restart finds both), the new state
+ * replaces the old, Raft serves the bytes on, and the group goes on. */
+static void install_done(struct aeg_replica *rp, struct snap_job *job)
+{
+	const struct aeg_wal_snap_meta *m = &job->meta;
+	uint32_t group = (uint32_t)m->group;
+	struct rp_shard *s = m->group < rp->groups_max ? rp_shard_of(rp, group) : NULL;
+	if (s == NULL || s->install_seq != job->seq) {
+		/* Dropped meanwhile (the driver forgot the install with it). */
+		if (s == NULL)
+			(void)aeg_wal_snapshot_remove(rp->wal, m->group);
+		kv_let_go(rp, job->kv);
+		return;
+	}
+	s->install_seq = 0;
+	int rc = job->rc;
+	if (rc == 0)
+		rc = aeg_wal_snapshot_mark(rp->wal, m);
+	if (rc != 0) {
+		rp_log(rp, "group %u: snapshot at %llu from the leader: %s (the group stops)", group,
+		       (unsigned long long)m->index, strerror(-rc));
+		kv_let_go(rp, job->kv);
+		(void)aeg_gd_install_done(rp->gd, group, m->index, rc, 0);
+		return;
+	}
+	uint64_t t0 = aeg_dp_now_ns();
+	kv_let_go(rp, s->kv);
+	s->kv = job->kv;
+	snap_buf_put(s->snap);
+	s->snap = job->buf;
+	s->snap_index = m->index;
+	job->buf = NULL;  /* the shard's now */
+	(void)aeg_wal_compact(rp->wal, group, m->index);
+	/* Raft's applied is the snapshot's index (the driver held the group):
+	 * it sends these bytes on, should it lead before the next snapshot. */
+	struct aeg_raft *r = aeg_gd_raft(rp->gd, group);
+	if (aeg_raft_snapshot_set(r, m->index, s->snap->data, (uint32_t)s->snap->len) != 0) {
+		s->want_snapshot = true;
+		rp_work(rp, s);
+	}
+	/* The file is durable (written and synced); the marker rides on the
+	 * next batch, ahead of every later entry of the group. */
+	rc = aeg_gd_install_done(rp->gd, group, m->index, 0, aeg_wal_durable_lsn(rp->wal));
+	assert(rc == 0);
+	(void)rc;
+	rp->st.snapshots_installed++;
+	uint64_t t1 = aeg_dp_now_ns();
+	uint64_t loop_ns = s->install_loop_ns + (t1 - t0);
+	if (t1 - s->install_ns >= SNAP_SLOW_NS || loop_ns >= SNAP_SLOW_NS / 4)
+		rp_log(rp, "group %u: snapshot at %llu from the leader (%zu bytes) installed in %llu ms: "
+		       "state machine %llu ms and file %llu ms off the loop, %llu ms on it", group,
+		       (unsigned long long)m->index, s->snap->len, (unsigned long long)((t1 - s->install_ns) / 1000000u),
+		       (unsigned long long)(job->load_ns / 1000000u), (unsigned long long)(job->file_ns / 1000000u),
+		       (unsigned long long)(loop_ns / 1000000u));
 }
 
 void rp_snapshot_files_done(struct aeg_replica *rp)
@@ -200,26 +321,40 @@ void rp_snapshot_files_done(struct aeg_replica *rp)
 	struct snap_job jobs[16];
 	uint32_t n = snap_writer_done(&rp->sw, jobs, 16);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct aeg_wal_snap_meta *m = &jobs[i].meta;
-		int rc = jobs[i].rc;
-		if (m->group >= rp->groups_max || rp_shard_of(rp, (uint32_t)m->group) == NULL) {
-			/* The group left while its file was written: no marker
-			 * (it would bring the group back), no file. */
-			(void)aeg_wal_snapshot_remove(rp->wal, m->group);
-			snap_buf_put(jobs[i].buf);
-			continue;
-		}
-		if (rc == 0)
-			rc = aeg_wal_snapshot_mark(rp->wal, m);
-		if (rc == 0) {
-			rc = aeg_wal_compact(rp->wal, m->group, m->index);
-			rc = rc < 0 ? rc : 0;
-		}
-		if (rc != 0)
-			rp_log(rp, "group %llu: snapshot file at %llu: %s", (unsigned long long)m->group,
-			       (unsigned long long)m->index, strerror(-rc));
+		if (jobs[i].kind == SNAP_JOB_FILE)
+			file_done(rp, &jobs[i]);
+		else if (jobs[i].kind == SNAP_JOB_INSTALL)
+			install_done(rp, &jobs[i]);
 		snap_buf_put(jobs[i].buf);
 	}
+}
+
+/* The install on the loop: when the thread's queue is full. */
+static int install_here(struct aeg_replica *rp, struct rp_shard *s, struct snap_buf *copy,
+			const struct aeg_wal_snap_meta *meta, uint64_t *ticket)
+{
+	uint32_t group = s->group;
+	int rc = aeg_kv_snapshot_load(s->kv, copy->data, copy->len);
+	if (rc != 0) {
+		rp_log(rp, "group %u: snapshot at %llu from the leader refused: %s", group,
+		       (unsigned long long)meta->index, strerror(-rc));
+		snap_buf_put(copy);
+		return rc;
+	}
+	/* Synchronous: Raft reports the install durable with this ticket. */
+	rc = aeg_wal_snapshot_save(rp->wal, meta, copy->data);
+	if (rc < 0) {
+		snap_buf_put(copy);
+		return rc;
+	}
+	snap_adopt(s, copy, meta->index);
+	(void)aeg_wal_compact(rp->wal, group, meta->index);
+	/* The file is durable now (written and synced): no later batch to wait for. */
+	*ticket = aeg_wal_durable_lsn(rp->wal);
+	s->want_snapshot = true;  /* hands Raft a copy of its own once applied */
+	rp_work(rp, s);
+	rp->st.snapshots_installed++;
+	return 0;
 }
 
 int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
@@ -229,46 +364,44 @@ int rp_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term
 	struct rp_shard *s = rp_shard_of(rp, group);
 	if (s == NULL)
 		return -ENOENT;
-	uint64_t t0 = aeg_dp_now_ns();
-	int rc = aeg_kv_snapshot_load(s->kv, data, len);
-	if (rc != 0) {
-		rp_log(rp, "group %u: snapshot at %llu from the leader refused: %s", group,
-		       (unsigned long long)index, strerror(-rc));
+	uint64_t t0 = aeg_dp_now_ns(), c0 = aeg_dp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	struct aeg_wal_snap_meta meta = { .group = group, .index = index, .term = term, .len = len };
+	int rc = conf != NULL ? meta_conf_set(&meta, conf) : -EINVAL;
+	if (rc < 0)
 		return rc;
-	}
-	struct snap_buf *copy = snap_buf_new(len);
+	/* Raft's receive slot is reused once this returns: the bytes are ours. */
+	struct snap_buf *copy = snap_buf_get(&rp->snap_pool, len);
 	if (copy == NULL)
 		return -ENOMEM;
 	memcpy(copy->data, data, len);
-	struct aeg_wal_snap_meta meta = { .group = group, .index = index, .term = term, .len = len };
-	rc = conf != NULL ? meta_conf_set(&meta, conf) : -EINVAL;
-	/* Synchronous: Raft reports the install durable with this ticket. */
-	if (rc >= 0)
-		rc = aeg_wal_snapshot_save(rp->wal, &meta, copy->data);
-	if (rc < 0) {
-		snap_buf_put(copy);
-		return rc;
+	struct snap_job job = { .kind = SNAP_JOB_INSTALL, .meta = meta, .buf = copy, .seq = rp->install_seq + 1 };
+	aeg_kv_limits_get(s->kv, &job.lim);
+	rc = snap_writer_submit(&rp->sw, &job);
+	if (rc == 0) {
+		snap_buf_put(copy);  /* the job holds it */
+		s->install_seq = ++rp->install_seq;
+		s->install_ns = t0;
+		s->install_loop_ns = aeg_dp_now_ns() - t0;
+		if (s->install_loop_ns >= SNAP_SLOW_NS / 4)
+			rp_log(rp, "group %u: snapshot at %llu from the leader (%u bytes) copied in %llu ms (%llu ms of CPU)",
+			       group, (unsigned long long)index, len, (unsigned long long)(s->install_loop_ns / 1000000u),
+			       (unsigned long long)((aeg_dp_clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0) / 1000000u));
+		return AEG_GD_INSTALL_LATER;
 	}
-	snap_adopt(s, copy, index);
-	(void)aeg_wal_compact(rp->wal, group, index);
-	/* The file is durable now (written and synced): no later batch to wait for. */
-	*ticket = aeg_wal_durable_lsn(rp->wal);
-	s->want_snapshot = true;  /* hands Raft a copy of its own once applied */
-	rp_work(rp, s);
-	rp->st.snapshots_installed++;
+	rc = install_here(rp, s, copy, &meta, ticket);
 	uint64_t t1 = aeg_dp_now_ns();
-	if (t1 - t0 >= SNAP_SLOW_NS)
+	if (rc == 0 && t1 - t0 >= SNAP_SLOW_NS)
 		rp_log(rp, "group %u: snapshot at %llu from the leader (%u bytes) installed in %llu ms on the loop "
-		       "(state machine and file)", group, (unsigned long long)index, len,
+		       "(state machine and file; the writer's queue was full)", group, (unsigned long long)index, len,
 		       (unsigned long long)((t1 - t0) / 1000000u));
-	return 0;
+	return rc;
 }
 
 static int load_file(struct aeg_replica *rp, struct rp_shard *s, struct aeg_wal_snap_meta *meta)
 {
 	size_t cap = 1u << 20;
 	for (;;) {
-		struct snap_buf *b = snap_buf_new(cap);
+		struct snap_buf *b = snap_buf_get(&rp->snap_pool, cap);
 		if (b == NULL)
 			return -ENOMEM;
 		int rc = aeg_wal_snapshot_load(rp->dir, s->group, meta, b->data, cap);
@@ -313,7 +446,7 @@ static int replay_into_base(struct aeg_replica *rp, struct rp_shard *s, struct a
 		term = e.term;
 	}
 	size_t len = aeg_kv_snapshot_size(s->kv);
-	struct snap_buf *b = snap_buf_new(len);
+	struct snap_buf *b = snap_buf_get(&rp->snap_pool, len);
 	if (b == NULL)
 		return -ENOMEM;
 	int rc = aeg_kv_snapshot_write(s->kv, b->data, len);

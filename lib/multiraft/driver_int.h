@@ -12,6 +12,8 @@
 #include "held.h"
 #include "pace.h"
 
+#define GD_INSTALL_STASH 4
+
 struct gd_group {
 	uint32_t id;
 	struct aeg_raft *r;
@@ -27,6 +29,14 @@ struct gd_group {
 	uint64_t last_ticket; /* newest log ticket of this group's writes */
 	uint64_t durable_term;/* term of the newest hard state known durable */
 	uint32_t tick_hold;   /* ticks still to skip (aeg_gd_tick_hold) */
+	/* A snapshot install finishing off the loop (AEG_GD_INSTALL_LATER):
+	 * the group is not processed until aeg_gd_install_done. The answers
+	 * of the install's ready (the snapshot's ack) wait in stash, not in
+	 * the held ring, whose FIFO would hold every other group's acks. */
+	bool installing;
+	uint64_t install_index, install_term;
+	uint32_t n_stash;
+	struct aeg_raft_msg stash[GD_INSTALL_STASH];
 	int error;
 };
 

@@ -86,23 +86,73 @@ static bool cursor_pending(const struct gd_group *g)
 	return g->hs_pending || g->wr_lo <= g->wr_hi;
 }
 
+/* The installed snapshot is the group's log base once ticket is durable. */
+static void install_landed(struct aeg_gd *gd, struct gd_group *g, uint64_t index, uint64_t term, uint64_t t)
+{
+	if (t > g->last_ticket)
+		g->last_ticket = t;
+	/* The snapshot replaces everything the cursor still had to write. */
+	if (g->wr_lo <= index)
+		g->wr_lo = index + 1;
+	struct pend_rec pr = { .ticket = t, .index = index, .term = term, .group = g->id };
+	if (!pend_push(&gd->pend, &pr))
+		log_failed(gd, g, -ENOBUFS);
+}
+
 static void take_snapshot(struct aeg_gd *gd, struct gd_group *g, const struct aeg_raft_ready *rd)
 {
 	uint64_t t = 0;
 	int rc = gd->io.install_snapshot(gd->io.ctx, g->id, rd->snap_index, rd->snap_term, rd->snap_conf,
 					 rd->snap_data, rd->snap_len, &t);
+	if (rc == AEG_GD_INSTALL_LATER) {
+		g->installing = true;
+		g->install_index = rd->snap_index;
+		g->install_term = rd->snap_term;
+		g->n_stash = 0;
+		gd->st.installs_later++;
+		return;
+	}
 	if (rc != 0) {
 		log_failed(gd, g, rc == -EAGAIN ? -EIO : rc);
 		return;
 	}
-	if (t > g->last_ticket)
-		g->last_ticket = t;
-	/* The snapshot replaces everything the cursor still had to write. */
-	if (g->wr_lo <= rd->snap_index)
-		g->wr_lo = rd->snap_index + 1;
-	struct pend_rec pr = { .ticket = t, .index = rd->snap_index, .term = rd->snap_term, .group = g->id };
-	if (!pend_push(&gd->pend, &pr))
-		log_failed(gd, g, -ENOBUFS);
+	install_landed(gd, g, rd->snap_index, rd->snap_term, t);
+}
+
+/* A message of an install's ready that must wait for the install: kept by
+ * value (answers carry no entries or snapshot bytes), else dropped. */
+static void stash(struct aeg_gd *gd, struct gd_group *g, const struct aeg_raft_msg *m)
+{
+	if (g->n_stash < GD_INSTALL_STASH && m->n_entries == 0 && m->snap_len == 0 && m->snap_conf == NULL) {
+		g->stash[g->n_stash++] = *m;
+		return;
+	}
+	gd->st.install_msgs_dropped++;
+}
+
+int aeg_gd_install_done(struct aeg_gd *gd, uint32_t group, uint64_t index, int rc, uint64_t ticket)
+{
+	struct gd_group *g = gd_group(gd, group);
+	if (g == NULL || !g->installing || g->install_index != index)
+		return -ENOENT;
+	g->installing = false;
+	if (rc != 0) {
+		g->error = rc < 0 ? rc : -EIO;
+		gd->st.group_errors++;
+		g->n_stash = 0;
+		return 0;
+	}
+	install_landed(gd, g, index, g->install_term, ticket);
+	for (uint32_t i = 0; i < g->n_stash && g->error == 0; i++) {
+		if (g->last_ticket <= gd->durable)
+			gd_send(gd, g->id, &g->stash[i]);
+		else
+			gd_hold(gd, g->id, &g->stash[i], g->last_ticket);
+	}
+	g->n_stash = 0;
+	gd_mark(gd, g);
+	aeg_gd_durable(gd, gd->durable);  /* the install's report, if its ticket is durable */
+	return 0;
 }
 
 /* A heartbeat answer promises no entry, only that we are at its term: it
@@ -134,10 +184,14 @@ static void one_ready(struct aeg_gd *gd, struct gd_group *g)
 			g->wr_lo = rd.persist_lo;
 		g->wr_hi = rd.persist_hi;
 	}
-	enum flush_result fr = g->error == 0 ? flush_cursor(gd, g) : FLUSH_FAILED;
+	/* An install finishing later: nothing of this group reaches the log
+	 * before it (a restart must find the snapshot under later entries). */
+	enum flush_result fr = g->error != 0 ? FLUSH_FAILED : g->installing ? FLUSH_BLOCKED : flush_cursor(gd, g);
 	for (uint32_t i = 0; i < rd.n_msgs && fr != FLUSH_FAILED; i++) {
 		if (hb_answer_now(g, &rd.msgs[i])) {
 			gd_send(gd, g->id, &rd.msgs[i]);
+		} else if (g->installing) {
+			stash(gd, g, &rd.msgs[i]);
 		} else if (fr == FLUSH_BLOCKED) {
 			gd_hold(gd, g->id, &rd.msgs[i], HELD_TICKET_UNISSUED);
 			g->msgs_unissued = true;
@@ -151,6 +205,8 @@ static void one_ready(struct aeg_gd *gd, struct gd_group *g)
 			gd_hold(gd, g->id, &rd.msgs[i], g->last_ticket);
 		}
 	}
+	/* A snapshot's ready applies nothing (Raft's applied is its index). */
+	assert(!g->installing || rd.apply_lo > rd.apply_hi);
 	for (uint64_t i = rd.apply_lo; i <= rd.apply_hi; i++) {
 		for (uint32_t s = 1; gd->io.prefetch != NULL && s <= AEG_GD_PREFETCH_STEPS; s++) {
 			uint32_t ahead = s * AEG_GD_PREFETCH_STEP;
@@ -172,8 +228,8 @@ static void one_ready(struct aeg_gd *gd, struct gd_group *g)
  * than its share of this pass). */
 static bool process_group(struct aeg_gd *gd, struct gd_group *g, uint32_t *readies)
 {
-	if (g->error != 0)
-		return false;
+	if (g->error != 0 || g->installing)
+		return false;  /* an install's end marks it again */
 	if (cursor_pending(g) && flush_cursor(gd, g) != FLUSH_DONE)
 		return g->error == 0;
 	for (uint32_t k = 0; k < READIES_PER_GROUP; k++) {
@@ -181,7 +237,7 @@ static bool process_group(struct aeg_gd *gd, struct gd_group *g, uint32_t *readi
 			return false;
 		one_ready(gd, g);
 		(*readies)++;
-		if (g->error != 0)
+		if (g->error != 0 || g->installing)
 			return false;
 		if (cursor_pending(g))
 			return true;

@@ -76,6 +76,11 @@ struct aeg_raft {
 	const uint8_t *snap_data;
 	uint32_t snap_len;
 	struct aeg_raft_conf snap_conf;
+	/* an older snapshot a follower still receives (cfg.snapshot_keep_streams) */
+	uint64_t kept_index, kept_term;
+	const uint8_t *kept_data;
+	uint32_t kept_len;
+	struct aeg_raft_conf kept_conf;
 	uint8_t *recv_buf;        /* own buffer, or the slot's while we hold it */
 	uint64_t recv_index, recv_term, recv_len;
 	struct aeg_raft_conf recv_conf;

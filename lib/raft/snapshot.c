@@ -12,12 +12,42 @@
  * received at a time per worker, the others are retried by their leaders. */
 #include "raft_int.h"
 
+/* A follower part way through receiving our snapshot at index. */
+static bool streaming(const struct aeg_raft *r, uint64_t index)
+{
+	if (r->role != AEG_RAFT_LEADER || index == 0)
+		return false;
+	for (uint32_t i = 0; i < r->n_prs; i++) {
+		const struct aeg_raft_progress *pr = &r->prs[i];
+		if (pr->state == AEG_RAFT_SNAPSHOTTING && pr->snap_index == index && pr->snap_offset > 0)
+			return true;
+	}
+	return false;
+}
+
+uint64_t aeg_raft_snapshot_kept(struct aeg_raft *r)
+{
+	if (r->kept_index != 0 && !streaming(r, r->kept_index)) {
+		r->kept_index = 0;
+		r->kept_data = NULL;
+		r->kept_len = 0;
+	}
+	return r->kept_index;
+}
+
 int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len)
 {
 	uint64_t term;
 	if (index == 0 || index != r->applied || (data == NULL && len > 0) ||
 	    !log_term(r, index, &term))
 		return -EINVAL;
+	if (r->cfg.snapshot_keep_streams && r->own_snap_index != index && streaming(r, r->own_snap_index)) {
+		r->kept_index = r->own_snap_index;
+		r->kept_term = r->own_snap_term;
+		r->kept_data = r->snap_data;
+		r->kept_len = r->snap_len;
+		r->kept_conf = r->snap_conf;
+	}
 	r->snap_data = data;
 	r->snap_len = len;
 	membership_conf_at(r, index, &r->snap_conf);
@@ -26,21 +56,50 @@ int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, 
 	return 0;
 }
 
+/* The bytes of the snapshot pr receives: ours, or the kept older one it
+ * started. false: neither (it must start over with ours). */
+static bool source(const struct aeg_raft *r, const struct aeg_raft_progress *pr, uint64_t *term,
+		   const uint8_t **data, uint32_t *len, const struct aeg_raft_conf **conf)
+{
+	if (pr->snap_index != 0 && pr->snap_index == r->own_snap_index) {
+		*term = r->own_snap_term;
+		*data = r->snap_data;
+		*len = r->snap_len;
+		*conf = &r->snap_conf;
+		return true;
+	}
+	if (pr->snap_index != 0 && pr->snap_index == r->kept_index) {
+		*term = r->kept_term;
+		*data = r->kept_data;
+		*len = r->kept_len;
+		*conf = &r->kept_conf;
+		return true;
+	}
+	return false;
+}
+
 static void send_chunk(struct aeg_raft *r, struct aeg_raft_progress *pr)
 {
+	uint64_t term;
+	const uint8_t *data;
+	uint32_t len;
+	const struct aeg_raft_conf *conf;
+	if (!source(r, pr, &term, &data, &len, &conf))
+		return;
 	struct aeg_raft_msg *m = outbox_push(r, pr->id, AEG_RAFT_MSG_SNAPSHOT, true);
 	if (m == NULL)
 		return;
 	uint64_t off = pr->snap_offset;
-	uint64_t left = r->snap_len - off;
+	assert(off <= len);
+	uint64_t left = len - off;
 	uint32_t n = left < r->cfg.snapshot_chunk_bytes ? (uint32_t)left : r->cfg.snapshot_chunk_bytes;
-	m->snap_index = r->own_snap_index;
-	m->snap_term = r->own_snap_term;
-	m->snap_total = r->snap_len;
+	m->snap_index = pr->snap_index;
+	m->snap_term = term;
+	m->snap_total = len;
 	m->snap_offset = off;
 	m->snap_len = n;
-	m->snap_data = n > 0 ? r->snap_data + off : NULL;
-	m->snap_conf = &r->snap_conf;
+	m->snap_data = n > 0 ? data + off : NULL;
+	m->snap_conf = conf;
 	m->commit = r->commit;
 }
 
@@ -59,8 +118,10 @@ bool snapshot_send(struct aeg_raft *r, struct aeg_raft_progress *pr)
 
 void snapshot_resend(struct aeg_raft *r, struct aeg_raft_progress *pr)
 {
-	if (pr->snap_index != r->own_snap_index) {
-		/* We took a newer snapshot meanwhile: start that one over. */
+	if (pr->snap_index != r->own_snap_index && pr->snap_index != r->kept_index) {
+		/* We took a newer snapshot meanwhile and did not keep this one
+		 * (not started, or another stream took the kept place): start
+		 * the newest over. */
 		pr->snap_index = r->own_snap_index;
 		pr->snap_offset = 0;
 	}
@@ -72,14 +133,18 @@ void snapshot_handle_reject(struct aeg_raft *r, struct aeg_raft_progress *pr,
 {
 	/* Rejections of appends sent before, or about another snapshot, are
 	 * stale; a lost transfer is resumed by the heartbeat (resend). */
-	if (m->index != pr->snap_index || m->hint > r->snap_len)
+	uint64_t term;
+	const uint8_t *data;
+	uint32_t len;
+	const struct aeg_raft_conf *conf;
+	if (m->index != pr->snap_index || !source(r, pr, &term, &data, &len, &conf) || m->hint > len)
 		return;
 	/* Only progress sends the next chunk: duplicates would otherwise
 	 * start a second stream. A lower count (the follower restarted) just
 	 * moves the offset back for the next resend. */
 	bool progress = m->hint > pr->snap_offset;
 	pr->snap_offset = m->hint;
-	if (progress && m->hint < r->snap_len)
+	if (progress && m->hint < len)
 		send_chunk(r, pr);
 }
 

@@ -130,6 +130,7 @@ static int group_restore(struct sim *s, struct sim_node *nd, uint32_t g)
 	rp->mlast = 0;
 	rp->lag_lo = 0;
 	rp->installed = false;
+	rp->install_pending = false;
 	const struct sim_snap *sn = &rp->disk.snap;
 	if (rc == 0 && sn->index > 0) {
 		check_snapshot_conf(s, rp, sn->index, &sn->conf, "stored");

@@ -196,6 +196,10 @@ static void handle(struct sim *s, const struct sim_ev *ev)
 	case EV_PLAN:
 		churn_plan(s);
 		break;
+	case EV_INSTALL_DONE:
+		if (nd->up && ev->arg == nd->incarnation)
+			sm_install_done(s, nd, ev->ptr);
+		break;
 	case EV_HEAL:
 		if (ev->arg == 1)
 			heal_all(s);

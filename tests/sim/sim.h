@@ -86,6 +86,7 @@ extern const uint32_t sim_extra_mixes_n;
 /* ---- events ---- */
 enum sim_ev_type {
 	EV_TICK, EV_DELIVER, EV_DISK_DONE, EV_CLIENT, EV_FAULT, EV_HEAL, EV_RESTART, EV_CRASH, EV_MOVE, EV_PLAN,
+	EV_INSTALL_DONE,
 };
 
 struct sim_ev {
@@ -164,6 +165,7 @@ struct sim_rep {
 	struct sim_snap own_snap;      /* what aeg_raft_snapshot_set points at */
 	struct sim_snap inst_snap;     /* installed from the leader (slot mode) */
 	bool installed;                /* in this process(): set inst_snap again */
+	bool install_pending;          /* seeds with bit 2: inst_snap loads later (EV_INSTALL_DONE) */
 	uint64_t payload_allocs, payload_bytes;
 	uint64_t max_commit;           /* this incarnation */
 	uint64_t applied;
@@ -400,6 +402,8 @@ void sm_snap_load(struct sim *s, struct sim_rep *rp, uint64_t index, uint64_t te
 void sm_commit_check(struct sim *s, struct sim_rep *rp);
 void sm_apply(void *ctx, uint32_t group, const struct aeg_raft_entry *e);
 void sm_read_ready(void *ctx, uint32_t group, uint64_t read_ctx, uint64_t index);
+/* The end of an install left for later (seeds with bit 2). */
+void sm_install_done(struct sim *s, struct sim_node *nd, struct sim_rep *rp);
 int sm_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term,
 			const struct aeg_raft_conf *conf, const uint8_t *data, uint32_t len,
 			uint64_t *ticket);

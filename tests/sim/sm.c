@@ -15,8 +15,9 @@ static void snap_encode(const struct sim_rep *rp, struct sim_snap *sn, uint64_t 
 }
 
 /* Loads a snapshot into the state machine and the log mirror. */
-void sm_snap_load(struct sim *s, struct sim_rep *rp, uint64_t index, uint64_t term,
-		      const uint8_t *data, uint32_t len)
+/* The mirror (what Raft's log is) restarts at the snapshot. */
+static void snap_mirror(struct sim *s, struct sim_rep *rp, uint64_t index, uint64_t term, const uint8_t *data,
+			uint32_t len)
 {
 	const struct sim_group *gr = &s->grp[rp->g];
 	uint64_t chain, at;
@@ -25,7 +26,6 @@ void sm_snap_load(struct sim *s, struct sim_rep *rp, uint64_t index, uint64_t te
 			 SIM_SNAP_BYTES);
 		return;
 	}
-	memcpy(rp->kv, data, SIM_KEYS * 8);
 	memcpy(&chain, data + SIM_KEYS * 8, 8);
 	memcpy(&at, data + SIM_KEYS * 8 + 8, 8);
 	if (at != index || index > gr->gcommit || chain != gr->gchain[index]) {
@@ -33,11 +33,20 @@ void sm_snap_load(struct sim *s, struct sim_rep *rp, uint64_t index, uint64_t te
 			 rp->node, rp->g, (unsigned long long)index);
 		return;
 	}
-	rp->applied = index;
 	rp->mbase = index;
 	rp->mlast = index;
 	rp->mterm[index] = term;
 	rp->mchain[index] = chain;
+}
+
+void sm_snap_load(struct sim *s, struct sim_rep *rp, uint64_t index, uint64_t term,
+		      const uint8_t *data, uint32_t len)
+{
+	snap_mirror(s, rp, index, term, data, len);
+	if (s->failure[0] != '\0')
+		return;
+	memcpy(rp->kv, data, SIM_KEYS * 8);
+	rp->applied = index;
 }
 
 /* Commit moved: global knowledge, and the Figure 8 adversary. */
@@ -91,20 +100,48 @@ int sm_install_snapshot(void *ctx, uint32_t group, uint64_t index, uint64_t term
 	struct sim *s = nd->sim;
 	struct sim_rep *rp = &nd->reps[group - 1];
 	s->snap_installs++;
-	sim_trace(s, "n%u g%u installs snapshot at %llu", nd->id, rp->g, (unsigned long long)index);
-	sm_snap_load(s, rp, index, term, data, len);
-	check_snapshot_conf(s, rp, index, conf, "installed");
 	struct sim_snap *sn = &rp->inst_snap;
 	sn->index = index;
 	sn->term = term;
 	sn->conf = *conf;
 	sn->len = len <= sizeof(sn->data) ? len : sizeof(sn->data);
 	memcpy(sn->data, data, sn->len);
-	rp->installed = true;
+	check_snapshot_conf(s, rp, index, conf, "installed");
 	/* Raft's log after the snapshot is re-read into the mirror. */
 	rp->lag_lo = index + 1;
+	if (s->seed & 4) {
+		/* aegisd's way: the state machine loads and the file is written
+		 * off the loop; the group waits, the others go on. */
+		sim_trace(s, "n%u g%u installs snapshot at %llu (finishing later)", nd->id, rp->g,
+			  (unsigned long long)index);
+		snap_mirror(s, rp, index, term, data, len);
+		rp->install_pending = true;
+		sim_push(s, s->now + rng_below(&s->rng, 4000), EV_INSTALL_DONE, nd->id, nd->incarnation, rp);
+		return AEG_GD_INSTALL_LATER;
+	}
+	sim_trace(s, "n%u g%u installs snapshot at %llu", nd->id, rp->g, (unsigned long long)index);
+	sm_snap_load(s, rp, index, term, data, len);
+	rp->installed = true;
 	disk_log_snapshot(s, nd, rp->g, sn, ticket);
 	return 0;
+}
+
+void sm_install_done(struct sim *s, struct sim_node *nd, struct sim_rep *rp)
+{
+	if (!rp->install_pending || s->failure[0] != '\0')
+		return;
+	rp->install_pending = false;
+	const struct sim_snap *sn = &rp->inst_snap;
+	memcpy(rp->kv, sn->data, SIM_KEYS * 8);
+	rp->applied = sn->index;
+	rp->installed = true;
+	uint64_t ticket;
+	disk_log_snapshot(s, nd, rp->g, sn, &ticket);
+	sim_trace(s, "n%u g%u: snapshot at %llu installed", nd->id, rp->g, (unsigned long long)sn->index);
+	int rc = aeg_gd_install_done(nd->gd, rp->g + 1, sn->index, 0, ticket);
+	if (rc != 0)
+		sim_fail(s, "n%u g%u: install_done(%llu): %d", nd->id, rp->g, (unsigned long long)sn->index, rc);
+	node_loop(s, nd->id);
 }
 
 /* Every snap_every applied entries: snapshot the kv state, make it the

@@ -60,7 +60,11 @@ struct aeg_gd_io {
 			      uint64_t *ticket);
 	/* A snapshot received from the leader: restore the state machine from
 	 * the bytes, make it durable as the group's log base (with conf) and
-	 * return the ticket that covers it. */
+	 * return the ticket that covers it (0). Or AEG_GD_INSTALL_LATER: the
+	 * caller copied the bytes and finishes off the loop, then calls
+	 * aeg_gd_install_done(); meanwhile the group is left alone (nothing
+	 * of it written, applied or sent; Raft still takes messages) and the
+	 * other groups go on. A negative error stops the group. */
 	int (*install_snapshot)(void *ctx, uint32_t group, uint64_t index, uint64_t term,
 				const struct aeg_raft_conf *conf, const uint8_t *data, uint32_t len,
 				uint64_t *ticket);
@@ -118,6 +122,8 @@ struct aeg_gd_stats {
 	uint64_t snap_bytes_sent;       /* snapshot chunks' encoded bytes that left */
 	uint64_t snap_paced;            /* chunks that waited for the pace */
 	uint64_t snap_pace_dropped;     /* chunks dropped: every pace slot taken (resent by Raft) */
+	uint64_t installs_later;        /* snapshot installs finished off the loop */
+	uint64_t install_msgs_dropped;  /* held by an install's ready past the stash (Raft resends) */
 };
 
 int aeg_gd_new(struct aeg_gd **out, const struct aeg_gd_config *cfg, const struct aeg_gd_io *io);
@@ -166,6 +172,13 @@ void aeg_gd_tick(struct aeg_gd *gd, uint64_t now_ms, uint32_t tick_ms);
 void aeg_gd_node_down(struct aeg_gd *gd, uint32_t node);
 /* Processes every dirty group; returns how many readies were handled. */
 uint32_t aeg_gd_process(struct aeg_gd *gd);
+/* io.install_snapshot returned this: the install finishes later. */
+#define AEG_GD_INSTALL_LATER 1
+/* The install of group's snapshot at index that io.install_snapshot left
+ * for later is done: rc 0 and the ticket that covers it (the state machine
+ * holds the snapshot), or the error that stops the group. -ENOENT: no such
+ * install (the group was removed meanwhile: nothing changes). */
+int aeg_gd_install_done(struct aeg_gd *gd, uint32_t group, uint64_t index, int rc, uint64_t ticket);
 /* Everything logged with a ticket <= ticket is durable. */
 void aeg_gd_durable(struct aeg_gd *gd, uint64_t ticket);
 /* Sends coalesced heartbeats. Returns messages sent. */

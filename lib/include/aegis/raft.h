@@ -210,6 +210,12 @@ struct aeg_raft_config {
 	uint32_t snapshot_bytes_max;   /* receive buffer for an incoming snapshot
 					  (unused with snap_slot: its cap counts) */
 	uint32_t snapshot_chunk_bytes; /* bytes per snapshot message */
+	/* A newer snapshot set while a follower is part way through receiving
+	 * the current one: keep sending it the one it started (the caller keeps
+	 * those bytes until aeg_raft_snapshot_kept() stops naming them), not
+	 * start it over (a large shard's stream could otherwise never end
+	 * under writes). false: every stream restarts with the newest. */
+	bool snapshot_keep_streams;
 	bool pre_vote;
 	bool check_quorum;
 	bool lease_read;               /* needs check_quorum */
@@ -361,6 +367,12 @@ int aeg_raft_compact(struct aeg_raft *r, uint64_t index);
  * (see snap_install). The config sent with it is aeg_raft_conf_at(index).
  * -EINVAL otherwise. */
 int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len);
+/* With cfg.snapshot_keep_streams: the index of the older snapshot some
+ * follower still receives (its bytes, as given to aeg_raft_snapshot_set,
+ * must stay valid), or 0 (none: the caller may let go of every snapshot
+ * but the current one). One older snapshot at most is kept: the one current
+ * when aeg_raft_snapshot_set was last called with a stream part way. */
+uint64_t aeg_raft_snapshot_kept(struct aeg_raft *r);
 /* Restart: the persisted snapshot's base (after the hard state, before any
  * entry). The caller restores its state machine from the bytes itself. */
 int aeg_raft_restore_snapshot(struct aeg_raft *r, uint64_t index, uint64_t term,

@@ -21,9 +21,9 @@ static const char snap_bytes[] = "state@idx-13";  /* 12 bytes: 3 chunks */
 
 /* Leader 1 with follower 3 cut off; 10 entries committed on 1 and 2, then
  * a snapshot at the last applied index and the log compacted. */
-static void setup_lagging(struct h_net *net)
+static void setup_lagging_with(struct h_net *net, h_cfg_fn fn)
 {
-	h_init(net, 3, small_chunks);
+	h_init(net, 3, fn);
 	assert_int_equal(h_elect(net, 1), 1);
 	h_isolate(net, 3);
 	for (int i = 0; i < 10; i++)
@@ -38,6 +38,23 @@ static void setup_lagging(struct h_net *net)
 	assert_int_equal(aeg_raft_compact(r, 11), 0);
 	assert_int_equal(h_st(r).first_index, 12);
 	assert_null(aeg_raft_entry_at(r, 11));
+}
+
+/* Healed, the leader probes follower 3, which answers that it lacks the
+ * compacted entries: the first chunk is queued. */
+static void heal_until_first_chunk(struct h_net *net)
+{
+	h_heal(net);
+	h_tick(net, 1, net->nodes[1].cfg.heartbeat_ticks);
+	h_deliver(net, 1, 3, AEG_RAFT_MSG_HEARTBEAT);
+	h_deliver(net, 3, 1, AEG_RAFT_MSG_HEARTBEAT_RESP);
+	h_deliver(net, 1, 3, AEG_RAFT_MSG_APPEND);
+	h_deliver(net, 3, 1, AEG_RAFT_MSG_APPEND_RESP);
+}
+
+static void setup_lagging(struct h_net *net)
+{
+	setup_lagging_with(net, small_chunks);
 }
 
 static void test_chunked_install(void **state)
@@ -73,12 +90,7 @@ static void test_lost_chunk_resent(void **state)
 	(void)state;
 	struct h_net net;
 	setup_lagging(&net);
-	h_heal(&net);
-	h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
-	h_deliver(&net, 1, 3, AEG_RAFT_MSG_HEARTBEAT);
-	h_deliver(&net, 3, 1, AEG_RAFT_MSG_HEARTBEAT_RESP);
-	h_deliver(&net, 1, 3, AEG_RAFT_MSG_APPEND);
-	h_deliver(&net, 3, 1, AEG_RAFT_MSG_APPEND_RESP);
+	heal_until_first_chunk(&net);
 	/* The first chunk is lost. */
 	assert_int_equal(h_count_queued(&net, 1, 3, AEG_RAFT_MSG_SNAPSHOT), 1);
 	h_drop_all(&net);
@@ -91,6 +103,60 @@ static void test_lost_chunk_resent(void **state)
 	assert_int_equal(net.nodes[3].n_snap_installs, 1);
 	assert_memory_equal(net.nodes[3].snap, snap_bytes, 12);
 	h_fini(&net);
+}
+
+static void keep_streams(struct aeg_raft_config *cfg)
+{
+	small_chunks(cfg);
+	cfg->snapshot_keep_streams = true;
+}
+
+static const char snap2_bytes[] = "newer@idx-12";
+
+/* Follower 3 has the first chunk of the snapshot at 11 when the leader
+ * takes one at 12: with keep_streams it still gets the one it started
+ * (then 12 by an append), else it starts over with the newer one. */
+static void stream_meets_new_snapshot(bool keep)
+{
+	struct h_net net;
+	setup_lagging_with(&net, keep ? keep_streams : small_chunks);
+	struct aeg_raft *r = net.nodes[1].r;
+	heal_until_first_chunk(&net);
+	assert_int_equal(h_deliver(&net, 1, 3, AEG_RAFT_MSG_SNAPSHOT), 1);
+	assert_int_equal(h_deliver(&net, 3, 1, AEG_RAFT_MSG_APPEND_RESP), 1);
+	assert_int_equal(aeg_raft_progress_of(r, 3)->snap_offset, 4);
+	/* An entry committed by 1 and 2, a snapshot at it. */
+	assert_int_equal(h_propose(&net, 1, "more"), 0);
+	h_deliver(&net, 1, 2, AEG_RAFT_MSG_APPEND);
+	h_deliver(&net, 2, 1, AEG_RAFT_MSG_APPEND_RESP);
+	assert_int_equal(h_st(r).applied, 12);
+	assert_int_equal(aeg_raft_snapshot_kept(r), 0);
+	assert_int_equal(aeg_raft_snapshot_set(r, 12, snap2_bytes, 12), 0);
+	assert_int_equal(aeg_raft_snapshot_kept(r), keep ? 11 : 0);
+	for (int i = 0; i < 4; i++) {
+		h_tick(&net, 1, net.nodes[1].cfg.heartbeat_ticks);
+		h_deliver_all(&net);
+	}
+	struct h_node *f = &net.nodes[3];
+	assert_int_equal(f->n_snap_installs, 1);
+	assert_int_equal(f->snap_index, keep ? 11 : 12);
+	assert_memory_equal(f->snap, keep ? snap_bytes : snap2_bytes, 12);
+	assert_int_equal(h_st(f->r).commit, 12);
+	assert_int_equal(aeg_raft_progress_of(r, 3)->state, AEG_RAFT_REPLICATE);
+	assert_int_equal(aeg_raft_snapshot_kept(r), 0);  /* the stream is over */
+	h_fini(&net);
+}
+
+static void test_stream_kept_across_new_snapshot(void **state)
+{
+	(void)state;
+	stream_meets_new_snapshot(true);
+}
+
+static void test_stream_restarts_without_keep(void **state)
+{
+	(void)state;
+	stream_meets_new_snapshot(false);
 }
 
 static void test_snapshot_overtaken_by_appends(void **state)
@@ -191,6 +257,8 @@ int main(void)
 		cmocka_unit_test(test_chunked_install),
 		cmocka_unit_test(test_lost_chunk_resent),
 		cmocka_unit_test(test_snapshot_overtaken_by_appends),
+		cmocka_unit_test(test_stream_kept_across_new_snapshot),
+		cmocka_unit_test(test_stream_restarts_without_keep),
 		cmocka_unit_test(test_restart_from_snapshot),
 		cmocka_unit_test(test_snapshot_set_errors),
 	};
