@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "aegis/wal_log.h"
@@ -260,9 +262,14 @@ static void do_job(struct snap_writer *sw, struct snap_job *job)
 	}
 }
 
+/* Below the worker loops: on a machine whose cores the loops share, the
+ * loops' requests go first and snapshot work takes what is left. */
+#define WRITER_NICE 10
+
 static void *writer_main(void *arg)
 {
 	struct snap_writer *sw = arg;
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), WRITER_NICE);  /* a hint: unprivileged may fail */
 	pthread_mutex_lock(&sw->mu);
 	for (;;) {
 		while (sw->n_queued == 0 && !sw->stop && !sw->refill)
