@@ -308,7 +308,7 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			"\"log_full\":%llu},"
 			"\"raft\":{\"msgs_in\":%llu,\"msgs_out\":%llu,\"bad\":%llu,\"snapshots_taken\":%llu,"
 			"\"snapshots_installed\":%llu,\"snapshot_bytes_sent\":%llu,\"snapshot_chunks_paced\":%llu,"
-			"\"snapshot_chunks_dropped\":%llu,\"installs_off_loop\":%llu,\"snapshots_kept\":%llu},"
+			"\"snapshot_chunks_dropped\":%llu,\"installs_off_loop\":%llu,\"snapshots_off_loop\":%llu,\"snapshots_kept\":%llu},"
 			"\"loop\":{\"rx_batches\":%llu,\"tx_batches\":%llu,\"rx_raw\":%llu,\"tx_raw\":%llu,"
 			"\"rx_msgs\":%llu,\"tx_msgs\":%llu,\"idle_sleeps\":%llu,\"wal_batches\":%llu,"
 			"\"readies\":%llu,\"msgs_held\":%llu,\"entries_logged\":%llu,\"entries_applied\":%llu,"
@@ -326,7 +326,8 @@ static void status(struct aeg_node_status *ns, struct aeg_admin_reply *out)
 			(unsigned long long)st[w].raft_bad, (unsigned long long)st[w].snapshots_taken,
 			(unsigned long long)st[w].snapshots_installed, (unsigned long long)st[w].gd.snap_bytes_sent,
 			(unsigned long long)st[w].gd.snap_paced, (unsigned long long)st[w].gd.snap_pace_dropped,
-			(unsigned long long)st[w].gd.installs_later, (unsigned long long)st[w].snapshots_kept,
+			(unsigned long long)st[w].gd.installs_later, (unsigned long long)st[w].snapshots_off_loop,
+			(unsigned long long)st[w].snapshots_kept,
 			(unsigned long long)ws.rx_batches,
 			(unsigned long long)ws.tx_batches, (unsigned long long)ws.rx_raw, (unsigned long long)ws.tx_raw,
 			(unsigned long long)ws.rx_msgs, (unsigned long long)ws.tx_msgs,

@@ -288,6 +288,7 @@ struct aeg_replica_status {
 	uint64_t raft_bytes_per_group, driver_bytes;
 	uint64_t snapshots_taken, snapshots_installed;
 	uint64_t snapshots_kept;         /* older snapshots kept for a follower's stream */
+	uint64_t snapshots_off_loop;     /* of snapshots_taken: serialized by the snapshot thread */
 	uint64_t local_dgrams, local_replies, local_drops; /* embedded clients (local_chan.h) */
 	struct aeg_gd_stats gd;
 	uint32_t n_peers;

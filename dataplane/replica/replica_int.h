@@ -94,6 +94,8 @@ struct rp_shard {
 	uint64_t install_seq;            /* an install finishing off the loop (rp->install_seq then), 0: none */
 	uint64_t install_ns;             /* when it was handed over */
 	uint64_t install_loop_ns;        /* the loop's part of it (the copy) */
+	uint64_t take_seq;               /* a snapshot serialized off the loop (a view of kv open), 0: none */
+	uint64_t take_ns;
 	uint64_t seen_term;              /* last published: to log changes */
 	uint32_t seen_lead;
 	uint64_t created_index;          /* made by a CREATE: its config's index (else 0) */

@@ -186,6 +186,24 @@ static void snap_adopt_taken(struct aeg_replica *rp, struct rp_shard *s, struct 
 	rp_snapshot_kept_check(rp, s);
 }
 
+/* The snapshot serialized and its file written by the snapshot thread from
+ * a view of the state machine (aeg_kv_view_open: pointer copies here, the
+ * kv goes on applying). false: not handed over (do it here). */
+static bool take_later(struct aeg_replica *rp, struct rp_shard *s, const struct aeg_wal_snap_meta *meta)
+{
+	struct aeg_kv_view *view;
+	if (aeg_kv_view_open(s->kv, &view) != 0)
+		return false;
+	struct snap_job job = { .kind = SNAP_JOB_TAKE, .meta = *meta, .view = view, .seq = rp->install_seq + 1 };
+	if (snap_writer_submit(&rp->sw, &job) != 0) {
+		aeg_kv_view_close(view);
+		return false;
+	}
+	s->take_seq = ++rp->install_seq;
+	s->take_ns = aeg_dp_now_ns();
+	return true;
+}
+
 int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s)
 {
 	struct aeg_raft *r = aeg_gd_raft(rp->gd, s->group);
@@ -193,7 +211,12 @@ int rp_snapshot_take(struct aeg_replica *rp, struct rp_shard *s)
 	aeg_raft_status(r, &rs);
 	uint64_t index = rs.applied;
 	const struct aeg_raft_entry *e = aeg_raft_entry_at(r, index);
-	if (index <= s->snap_index || e == NULL || aeg_kv_applied(s->kv) != index)
+	if (index <= s->snap_index || e == NULL || aeg_kv_applied(s->kv) != index || s->take_seq != 0)
+		return 0;
+	struct aeg_wal_snap_meta tmeta = { .group = s->group, .index = index, .term = e->term };
+	struct aeg_raft_conf tconf;
+	if (aeg_raft_conf_at(r, index, &tconf) == 0 && meta_conf_set(&tmeta, &tconf) == 0 &&
+	    take_later(rp, s, &tmeta))
 		return 0;
 	uint64_t t0 = aeg_dp_now_ns(), c0 = aeg_dp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	size_t len = aeg_kv_snapshot_size(s->kv);
@@ -286,7 +309,10 @@ static void install_done(struct aeg_replica *rp, struct snap_job *job)
 		return;
 	}
 	uint64_t t0 = aeg_dp_now_ns();
-	kv_let_go(rp, s->kv);
+	if (s->take_seq != 0)
+		aeg_kv_free(s->kv);  /* its view is closed here, on this thread: not on the writer's */
+	else
+		kv_let_go(rp, s->kv);
 	s->kv = job->kv;
 	snap_buf_put(s->snap);
 	s->snap = job->buf;
@@ -316,6 +342,50 @@ static void install_done(struct aeg_replica *rp, struct snap_job *job)
 		       (unsigned long long)(loop_ns / 1000000u));
 }
 
+/* A snapshot serialized off the loop: Raft sends it from now on (its
+ * index may be behind applied by now), the file is durable: the marker and
+ * the compaction follow as for any snapshot file. */
+static void take_done(struct aeg_replica *rp, struct snap_job *job)
+{
+	const struct aeg_wal_snap_meta *m = &job->meta;
+	uint32_t group = (uint32_t)m->group;
+	struct rp_shard *s = m->group < rp->groups_max ? rp_shard_of(rp, group) : NULL;
+	aeg_kv_view_close(job->view);  /* the loop's thread: the kv may let go of entries again */
+	job->view = NULL;
+	if (s == NULL || s->take_seq != job->seq) {
+		if (s == NULL)
+			(void)aeg_wal_snapshot_remove(rp->wal, m->group);
+		return;
+	}
+	s->take_seq = 0;
+	if (job->rc != 0) {
+		rp_log(rp, "group %u: snapshot at %llu: %s", group, (unsigned long long)m->index, strerror(-job->rc));
+		return;
+	}
+	struct aeg_raft *r = aeg_gd_raft(rp->gd, group);
+	struct aeg_raft_conf conf;
+	int rc = aeg_raft_conf_decode(&conf, m->conf, m->conf_len);
+	if (rc == 0)
+		rc = aeg_raft_snapshot_set_at(r, m->index, m->term, &conf, job->buf->data, (uint32_t)job->buf->len);
+	if (rc != 0) {
+		/* A newer one came meanwhile (an install): this one is not needed. */
+		rp_log(rp, "group %u: snapshot at %llu no longer usable: %s", group, (unsigned long long)m->index,
+		       strerror(-rc));
+		return;
+	}
+	snap_adopt_taken(rp, s, job->buf, m->index);
+	job->buf = NULL;
+	rp->st.snapshots_taken++;
+	rp->st.snapshots_off_loop++;
+	file_done(rp, job);
+	uint64_t took = aeg_dp_now_ns() - s->take_ns;
+	if (took >= SNAP_SLOW_NS * 10)
+		rp_log(rp, "group %u: snapshot at %llu (%llu bytes) took %llu ms off the loop (serialized in %llu ms, file %llu ms)",
+		       group, (unsigned long long)m->index, (unsigned long long)m->len,
+		       (unsigned long long)(took / 1000000u), (unsigned long long)(job->load_ns / 1000000u),
+		       (unsigned long long)(job->file_ns / 1000000u));
+}
+
 void rp_snapshot_files_done(struct aeg_replica *rp)
 {
 	struct snap_job jobs[16];
@@ -325,6 +395,8 @@ void rp_snapshot_files_done(struct aeg_replica *rp)
 			file_done(rp, &jobs[i]);
 		else if (jobs[i].kind == SNAP_JOB_INSTALL)
 			install_done(rp, &jobs[i]);
+		else if (jobs[i].kind == SNAP_JOB_TAKE)
+			take_done(rp, &jobs[i]);
 		snap_buf_put(jobs[i].buf);
 	}
 }

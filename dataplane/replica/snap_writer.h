@@ -10,6 +10,10 @@
  *            worker swaps it in when done; the group waits meanwhile
  *            (AEG_GD_INSTALL_LATER), the worker's other groups go on.
  *   FREE_KV  a state machine let go (the one an install replaced).
+ *   TAKE     a snapshot of a shard from a view of its state machine
+ *            (aeg_kv_view_open: the loop only copies entry pointers),
+ *            serialized into a pooled buffer, then the file. The worker
+ *            then hands Raft the bytes and appends the marker.
  * and, when idle, a spare buffer for the pool (below).
  *
  * Buffers are shared by the worker (Raft sends chunks from them) and the
@@ -74,13 +78,14 @@ void snap_pool_fini(struct snap_pool *p);
 struct snap_buf *snap_buf_get(struct snap_pool *p, size_t len);
 void snap_buf_put(struct snap_buf *b);   /* drops one reference */
 
-enum snap_job_kind { SNAP_JOB_FILE, SNAP_JOB_INSTALL, SNAP_JOB_FREE_KV };
+enum snap_job_kind { SNAP_JOB_FILE, SNAP_JOB_INSTALL, SNAP_JOB_FREE_KV, SNAP_JOB_TAKE };
 
 struct snap_job {
 	uint8_t kind;               /* enum snap_job_kind */
 	struct aeg_wal_snap_meta meta;
 	struct snap_buf *buf;       /* FILE, INSTALL: the bytes */
 	struct aeg_kv *kv;          /* INSTALL: the state loaded (done, rc 0); FREE_KV: to free */
+	struct aeg_kv_view *view;   /* TAKE: what to serialize (closed by the worker) */
 	struct aeg_kv_limits lim;   /* INSTALL: of the new state machine */
 	uint64_t seq;               /* INSTALL: the worker's install it finishes */
 	uint64_t load_ns, file_ns;  /* INSTALL, FILE: time the thread took */

@@ -103,7 +103,7 @@ void kv_state_clear(struct aeg_kv *kv, struct kv_state *st)
 	for (size_t i = 0; i < st->keys.cap; i++) {
 		struct kv_ent *e = st->keys.slots[i].p;
 		if (e != NULL)
-			kv_dealloc(kv, e, kv_ent_bytes(e->key_len, e->value_len));
+			kv_ent_free(kv, e);
 	}
 	kv_table_free(kv, &st->keys);
 	for (struct kv_sess *s = st->oldest, *next; s != NULL; s = next) {
@@ -120,6 +120,8 @@ void aeg_kv_free(struct aeg_kv *kv)
 {
 	if (kv == NULL)
 		return;
+	if (kv->view != NULL)
+		kv_view_orphan(kv);  /* its entries go with the view */
 	kv_state_clear(kv, &kv->st);
 	assert(kv->mem_bytes == sizeof(*kv));
 	struct aeg_kv_alloc a = kv->a;
@@ -259,7 +261,11 @@ static void plan_write(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t i
 static int plan_alloc(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64_t index,
 		      struct kv_plan *p)
 {
-	if (p->res.status != AEG_KV_OK || c->op == AEG_KV_DEL)
+	if (p->res.status != AEG_KV_OK)
+		return 0;
+	if (p->slot != SIZE_MAX && kv_view_reserve(kv, 1) != 0)
+		return -ENOMEM;  /* the entry it replaces may be in a view */
+	if (c->op == AEG_KV_DEL)
 		return 0;
 	if (p->slot == SIZE_MAX && kv_table_reserve(kv, &kv->st.keys) != 0)
 		return -ENOMEM;
@@ -291,7 +297,7 @@ static void plan_commit(struct aeg_kv *kv, const struct aeg_kv_cmd *c, struct kv
 			kv_table_remove_at(&st->keys, p->slot);
 		else
 			st->keys.slots[p->slot].p = p->ent;
-		kv_dealloc(kv, old, kv_ent_bytes(old->key_len, old->value_len));
+		kv_ent_free(kv, old);
 	} else {
 		assert(c->op != AEG_KV_DEL);
 		kv_table_insert(&st->keys, p->hash, p->ent);
@@ -338,6 +344,8 @@ static int apply_drop_from(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64
 	*dropped = n;
 	if (n == 0)
 		return 0;
+	if (kv_view_reserve(kv, n) != 0)
+		return -ENOMEM;
 	struct kv_ent **v = kv_alloc(kv, n * sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
@@ -356,7 +364,7 @@ static int apply_drop_from(struct aeg_kv *kv, const struct aeg_kv_cmd *c, uint64
 		assert(st->logical_bytes >= bytes);
 		st->logical_bytes -= bytes;
 		kv_table_remove_at(&st->keys, slot);
-		kv_dealloc(kv, e, kv_ent_bytes(e->key_len, e->value_len));
+		kv_ent_free(kv, e);
 	}
 	kv_dealloc(kv, v, n * sizeof(*v));
 	return 0;
@@ -394,6 +402,8 @@ static int apply_copy_batch(struct aeg_kv *kv, uint64_t index, const struct aeg_
 		res->status = AEG_KV_NO_SPACE;
 	if (res->status != AEG_KV_OK)
 		return 0;
+	if (kv_view_reserve(kv, n - fresh) != 0)
+		return -ENOMEM;
 	struct kv_ent **ents = kv_alloc(kv, n * sizeof(*ents));
 	if (ents == NULL || kv_table_reserve_n(kv, &st->keys, fresh) != 0) {
 		if (ents != NULL)
@@ -430,7 +440,7 @@ static int apply_copy_batch(struct aeg_kv *kv, uint64_t index, const struct aeg_
 			struct kv_ent *old = st->keys.slots[slot].p;
 			st->logical_bytes -= kv_logical(old->key_len, old->value_len);
 			st->keys.slots[slot].p = e;
-			kv_dealloc(kv, old, kv_ent_bytes(old->key_len, old->value_len));
+			kv_ent_free(kv, old);
 		} else {
 			kv_table_insert(&st->keys, hash, e);
 		}

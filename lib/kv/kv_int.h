@@ -105,7 +105,39 @@ struct aeg_kv {
 	struct aeg_kv_alloc a;
 	uint64_t mem_bytes;
 	struct kv_state st;
+	struct aeg_kv_view *view;  /* open: entries let go of are kept for it */
 };
+
+/* kv_snapshot.c: the writer, shared by aeg_kv_snapshot_write and views. */
+struct kv_sort_key {
+	uint64_t hi, lo;
+	const struct kv_ent *e;
+};
+struct kv_sort_key kv_sort_key_of(const struct kv_ent *e);
+void kv_sort_keys(struct kv_sort_key *v, size_t n);
+struct kv_snap_head {
+	uint64_t applied, now_ms, keys, sessions;
+	uint32_t flags;
+};
+void kv_snap_head_of(const struct kv_state *st, struct kv_snap_head *h);
+size_t kv_snap_ent_bytes(const struct kv_ent *e);
+/* Sessions, fence and version base: the bytes after the keys. */
+size_t kv_snap_tail_size(const struct kv_state *st);
+struct aeg_writer;
+void kv_snap_put_tail(struct aeg_writer *w, const struct kv_state *st);
+/* The whole snapshot of size bytes: v (h->keys entries, sorted here) then
+ * the tail. */
+void kv_snap_write(uint8_t *buf, size_t size, const struct kv_snap_head *h, struct kv_sort_key *v,
+		   const uint8_t *tail, size_t tail_len);
+
+/* kv_view.c. An entry the kv lets go of: freed, or kept for the open view
+ * (room reserved by kv_view_reserve before the change began). */
+void kv_ent_free(struct aeg_kv *kv, struct kv_ent *e);
+/* Room to keep n more entries for the open view (0 without one). 0 or
+ * -ENOMEM (nothing changed). */
+int kv_view_reserve(struct aeg_kv *kv, size_t n);
+/* aeg_kv_free with a view open: the view takes the entries. */
+void kv_view_orphan(struct aeg_kv *kv);
 
 /* kv.c: allocation through the caller's allocator, counted. */
 void *kv_alloc(struct aeg_kv *kv, size_t n);

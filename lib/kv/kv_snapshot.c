@@ -32,6 +32,23 @@ static size_t sess_snap_bytes(const struct kv_sess *s)
 	return n;
 }
 
+size_t kv_snap_tail_size(const struct kv_state *st)
+{
+	size_t n = 0;
+	for (const struct kv_sess *s = st->oldest; s != NULL; s = s->newer)
+		n += sess_snap_bytes(s);
+	if (st->fenced)
+		n += aeg_varint_size(st->fence_len) + st->fence_len;
+	if (st->vbase != 0)
+		n += aeg_varint_size(st->vbase);
+	return n;
+}
+
+size_t kv_snap_ent_bytes(const struct kv_ent *e)
+{
+	return ent_snap_bytes(e);
+}
+
 size_t aeg_kv_snapshot_size(const struct aeg_kv *kv)
 {
 	size_t n = AEG_KV_SNAP_HDR_BYTES;
@@ -43,13 +60,7 @@ size_t aeg_kv_snapshot_size(const struct aeg_kv *kv)
 		if (e != NULL)
 			n += ent_snap_bytes(e);
 	}
-	for (const struct kv_sess *s = kv->st.oldest; s != NULL; s = s->newer)
-		n += sess_snap_bytes(s);
-	if (kv->st.fenced)
-		n += aeg_varint_size(kv->st.fence_len) + kv->st.fence_len;
-	if (kv->st.vbase != 0)
-		n += aeg_varint_size(kv->st.vbase);
-	return n;
+	return n + kv_snap_tail_size(&kv->st);
 }
 
 /* A key to sort: its first 16 bytes, zero-padded, as two big-endian
@@ -57,10 +68,6 @@ size_t aeg_kv_snapshot_size(const struct aeg_kv *kv)
  * past a short key's end reads as 0, which is never above the longer key's
  * byte); equal prefixes fall back to aeg_key_cmp. The sort then reads the
  * entries only for ties, not at every comparison (a cache miss each). */
-struct sort_key {
-	uint64_t hi, lo;
-	const struct kv_ent *e;
-};
 
 static uint64_t be64_prefix(const uint8_t *p, uint32_t len)
 {
@@ -70,14 +77,14 @@ static uint64_t be64_prefix(const uint8_t *p, uint32_t len)
 	return v;
 }
 
-static struct sort_key sort_key_of(const struct kv_ent *e)
+struct kv_sort_key kv_sort_key_of(const struct kv_ent *e)
 {
 	uint32_t len = e->key_len;
-	return (struct sort_key){ .hi = be64_prefix(e->data, len),
+	return (struct kv_sort_key){ .hi = be64_prefix(e->data, len),
 				  .lo = len > 8 ? be64_prefix(e->data + 8, len - 8) : 0, .e = e };
 }
 
-static bool key_less(const struct sort_key *a, const struct sort_key *b)
+static bool key_less(const struct kv_sort_key *a, const struct kv_sort_key *b)
 {
 	if (a->hi != b->hi)
 		return a->hi < b->hi;
@@ -87,34 +94,34 @@ static bool key_less(const struct sort_key *a, const struct sort_key *b)
 }
 
 /* Heapsort: in place, O(n log n), no allocation (qsort may malloc). */
-static void sift_down(struct sort_key *v, size_t root, size_t n)
+static void sift_down(struct kv_sort_key *v, size_t root, size_t n)
 {
 	for (size_t child; (child = 2 * root + 1) < n; root = child) {
 		if (child + 1 < n && key_less(&v[child], &v[child + 1]))
 			child++;
 		if (!key_less(&v[root], &v[child]))
 			return;
-		struct sort_key t = v[root];
+		struct kv_sort_key t = v[root];
 		v[root] = v[child];
 		v[child] = t;
 	}
 }
 
-static void heap_sort(struct sort_key *v, size_t n)
+static void heap_sort(struct kv_sort_key *v, size_t n)
 {
 	for (size_t i = n / 2; i-- > 0;)
 		sift_down(v, i, n);
 	for (size_t end = n; end-- > 1;) {
-		struct sort_key t = v[0];
+		struct kv_sort_key t = v[0];
 		v[0] = v[end];
 		v[end] = t;
 		sift_down(v, 0, end);
 	}
 }
 
-static void swap_keys(struct sort_key *a, struct sort_key *b)
+static void swap_keys(struct kv_sort_key *a, struct kv_sort_key *b)
 {
-	struct sort_key t = *a;
+	struct kv_sort_key t = *a;
 	*a = *b;
 	*b = t;
 }
@@ -123,7 +130,7 @@ static void swap_keys(struct sort_key *a, struct sort_key *b)
  * only), insertion sort for short runs, heapsort past the depth limit, so
  * O(n log n) always, in place, no allocation. Quicksort's sequential scans
  * suit a large array; heapsort alone jumps across it at every level. */
-static void sort_keys_depth(struct sort_key *v, size_t n, uint32_t depth)
+static void sort_keys_depth(struct kv_sort_key *v, size_t n, uint32_t depth)
 {
 	while (n > 16) {
 		if (depth-- == 0) {
@@ -139,7 +146,7 @@ static void sort_keys_depth(struct sort_key *v, size_t n, uint32_t depth)
 			swap_keys(&v[last], &v[mid]);
 		/* v[0] <= v[mid] <= v[last]: the pivot goes to n - 2. */
 		swap_keys(&v[mid], &v[last - 1]);
-		const struct sort_key pivot = v[last - 1];
+		const struct kv_sort_key pivot = v[last - 1];
 		size_t i = 0, j = last - 1;
 		for (;;) {
 			while (key_less(&v[++i], &pivot))
@@ -162,7 +169,7 @@ static void sort_keys_depth(struct sort_key *v, size_t n, uint32_t depth)
 		}
 	}
 	for (size_t i = 1; i < n; i++) {
-		struct sort_key x = v[i];
+		struct kv_sort_key x = v[i];
 		size_t j = i;
 		for (; j > 0 && key_less(&x, &v[j - 1]); j--)
 			v[j] = v[j - 1];
@@ -170,7 +177,7 @@ static void sort_keys_depth(struct sort_key *v, size_t n, uint32_t depth)
 	}
 }
 
-static void sort_keys(struct sort_key *v, size_t n)
+void kv_sort_keys(struct kv_sort_key *v, size_t n)
 {
 	uint32_t depth = 0;
 	for (size_t m = n; m > 1; m >>= 1)
@@ -178,18 +185,26 @@ static void sort_keys(struct sort_key *v, size_t n)
 	sort_keys_depth(v, n, depth);
 }
 
-static void put_header(uint8_t *buf, const struct kv_state *st, uint32_t crc)
+void kv_snap_head_of(const struct kv_state *st, struct kv_snap_head *h)
+{
+	*h = (struct kv_snap_head){ .applied = st->applied, .now_ms = st->now_ms, .keys = st->keys.len,
+				    .sessions = st->sess.len,
+				    .flags = (st->fenced ? AEG_KV_SNAP_FENCE : 0) |
+					     (st->vbase != 0 ? AEG_KV_SNAP_VBASE : 0) };
+}
+
+static void put_header(uint8_t *buf, const struct kv_snap_head *h, uint32_t crc)
 {
 	struct aeg_writer w;
 	aeg_writer_init(&w, buf, AEG_KV_SNAP_HDR_BYTES);
 	aeg_put_u32(&w, AEG_KV_SNAP_MAGIC);
 	aeg_put_u32(&w, AEG_KV_SNAP_FORMAT);
-	aeg_put_u64(&w, st->applied);
-	aeg_put_u64(&w, st->now_ms);
-	aeg_put_u64(&w, st->keys.len);
-	aeg_put_u64(&w, st->sess.len);
+	aeg_put_u64(&w, h->applied);
+	aeg_put_u64(&w, h->now_ms);
+	aeg_put_u64(&w, h->keys);
+	aeg_put_u64(&w, h->sessions);
 	aeg_put_u32(&w, crc);
-	aeg_put_u32(&w, (st->fenced ? AEG_KV_SNAP_FENCE : 0) | (st->vbase != 0 ? AEG_KV_SNAP_VBASE : 0));
+	aeg_put_u32(&w, h->flags);
 	assert(!w.error && w.len == AEG_KV_SNAP_HDR_BYTES);
 }
 
@@ -201,13 +216,61 @@ static uint32_t snap_crc(const uint8_t *buf, size_t len)
 	return aeg_crc32c(crc, buf + SNAP_CRC_OFF + 4, len - SNAP_CRC_OFF - 4);
 }
 
+void kv_snap_put_tail(struct aeg_writer *w, const struct kv_state *st)
+{
+	for (const struct kv_sess *s = st->oldest; s != NULL; s = s->newer) {
+		aeg_put_varint(w, s->client_id);
+		aeg_put_varint(w, s->floor);
+		aeg_put_varint(w, s->last_ms);
+		aeg_put_varint(w, s->n);
+		for (uint32_t i = 0; i < s->n; i++) {
+			aeg_put_varint(w, s->res[i].seq);
+			aeg_put_varint(w, s->res[i].version);
+			aeg_put_u8(w, s->res[i].status);
+		}
+	}
+	if (st->fenced) {
+		aeg_put_varint(w, st->fence_len);
+		if (st->fence_len != 0)
+			aeg_put_bytes(w, st->fence, st->fence_len);
+	}
+	if (st->vbase != 0)
+		aeg_put_varint(w, st->vbase);
+}
+
+void kv_snap_write(uint8_t *buf, size_t size, const struct kv_snap_head *h, struct kv_sort_key *v,
+		   const uint8_t *tail, size_t tail_len)
+{
+	size_t n = h->keys;
+	kv_sort_keys(v, n);
+	struct aeg_writer w;
+	aeg_writer_init(&w, buf, size);
+	w.len = AEG_KV_SNAP_HDR_BYTES;
+	for (size_t i = 0; i < n; i++) {
+		if (i + SNAP_PREFETCH < n)
+			__builtin_prefetch(v[i + SNAP_PREFETCH].e);
+		const struct kv_ent *e = v[i].e;
+		aeg_put_varint(&w, e->key_len);
+		aeg_put_varint(&w, e->value_len);
+		aeg_put_varint(&w, e->version);
+		aeg_put_bytes(&w, e->data, (size_t)e->key_len + e->value_len);
+	}
+	if (tail == buf + w.len && w.len + tail_len <= size)
+		w.len += tail_len;  /* written in place already */
+	else
+		aeg_put_bytes(&w, tail, tail_len);
+	assert(!w.error && w.len == size);
+	put_header(buf, h, 0);
+	put_header(buf, h, snap_crc(buf, size));
+}
+
 int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap)
 {
 	const struct kv_state *st = &kv->st;
 	size_t size = aeg_kv_snapshot_size(kv);
 	if (cap < size)
 		return -EMSGSIZE;
-	struct sort_key *v = NULL;
+	struct kv_sort_key *v = NULL;
 	size_t v_bytes = st->keys.len * sizeof(*v);
 	if (st->keys.len != 0) {
 		/* Scratch for this call only: not counted in mem_bytes. */
@@ -221,45 +284,20 @@ int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap)
 		if (i + SNAP_PREFETCH < st->keys.cap && slots[i + SNAP_PREFETCH].p != NULL)
 			__builtin_prefetch(slots[i + SNAP_PREFETCH].p);
 		if (slots[i].p != NULL)
-			v[n++] = sort_key_of(slots[i].p);
+			v[n++] = kv_sort_key_of(slots[i].p);
 	}
 	assert(n == st->keys.len);
-	sort_keys(v, n);
+	/* The tail (sessions, fence, base) goes straight into its place. */
+	size_t tail_len = kv_snap_tail_size(st);
 	struct aeg_writer w;
-	aeg_writer_init(&w, buf, size);
-	w.len = AEG_KV_SNAP_HDR_BYTES;
-	for (size_t i = 0; i < n; i++) {
-		if (i + SNAP_PREFETCH < n)
-			__builtin_prefetch(v[i + SNAP_PREFETCH].e);
-		const struct kv_ent *e = v[i].e;
-		aeg_put_varint(&w, e->key_len);
-		aeg_put_varint(&w, e->value_len);
-		aeg_put_varint(&w, e->version);
-		aeg_put_bytes(&w, e->data, (size_t)e->key_len + e->value_len);
-	}
+	aeg_writer_init(&w, buf + size - tail_len, tail_len);
+	kv_snap_put_tail(&w, st);
+	assert(!w.error && w.len == tail_len);
+	struct kv_snap_head h;
+	kv_snap_head_of(st, &h);
+	kv_snap_write(buf, size, &h, v, buf + size - tail_len, tail_len);
 	if (v != NULL)
 		kv->a.free(kv->a.ctx, v, v_bytes);
-	for (const struct kv_sess *s = st->oldest; s != NULL; s = s->newer) {
-		aeg_put_varint(&w, s->client_id);
-		aeg_put_varint(&w, s->floor);
-		aeg_put_varint(&w, s->last_ms);
-		aeg_put_varint(&w, s->n);
-		for (uint32_t i = 0; i < s->n; i++) {
-			aeg_put_varint(&w, s->res[i].seq);
-			aeg_put_varint(&w, s->res[i].version);
-			aeg_put_u8(&w, s->res[i].status);
-		}
-	}
-	if (st->fenced) {
-		aeg_put_varint(&w, st->fence_len);
-		if (st->fence_len != 0)
-			aeg_put_bytes(&w, st->fence, st->fence_len);
-	}
-	if (st->vbase != 0)
-		aeg_put_varint(&w, st->vbase);
-	assert(!w.error && w.len == size);
-	put_header(buf, st, 0);
-	put_header(buf, st, snap_crc(buf, size));
 	return 0;
 }
 
@@ -503,8 +541,13 @@ int aeg_kv_snapshot_load(struct aeg_kv *kv, const uint8_t *buf, size_t len)
 	struct kv_state st;
 	memset(&st, 0, sizeof(st));
 	rc = snap_build(kv, &st, buf, len, &h);
+	if (rc == 0 && kv_view_reserve(kv, kv->st.keys.len) != 0)
+		rc = -ENOMEM;  /* the entries it replaces may be in a view */
 	if (rc != 0) {
+		struct aeg_kv_view *view = kv->view;
+		kv->view = NULL;  /* the new state's entries were never seen */
 		kv_state_clear(kv, &st);
+		kv->view = view;
 		return rc;
 	}
 	kv_state_clear(kv, &kv->st);

@@ -35,11 +35,12 @@ uint64_t aeg_raft_snapshot_kept(struct aeg_raft *r)
 	return r->kept_index;
 }
 
-int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len)
+int aeg_raft_snapshot_set_at(struct aeg_raft *r, uint64_t index, uint64_t term, const struct aeg_raft_conf *conf,
+			     const void *data, uint32_t len)
 {
-	uint64_t term;
-	if (index == 0 || index != r->applied || (data == NULL && len > 0) ||
-	    !log_term(r, index, &term))
+	uint64_t t;
+	if (index == 0 || index > r->applied || index < r->own_snap_index || (data == NULL && len > 0) ||
+	    conf == NULL || conf->n == 0 || conf->n > r->cfg.peers_max || (log_term(r, index, &t) && t != term))
 		return -EINVAL;
 	if (r->cfg.snapshot_keep_streams && r->own_snap_index != index && streaming(r, r->own_snap_index)) {
 		r->kept_index = r->own_snap_index;
@@ -50,10 +51,20 @@ int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, 
 	}
 	r->snap_data = data;
 	r->snap_len = len;
-	membership_conf_at(r, index, &r->snap_conf);
+	r->snap_conf = *conf;
 	r->own_snap_index = index;
 	r->own_snap_term = term;
 	return 0;
+}
+
+int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len)
+{
+	uint64_t term;
+	if (index == 0 || index > r->applied || !log_term(r, index, &term))
+		return -EINVAL;
+	struct aeg_raft_conf conf;
+	membership_conf_at(r, index, &conf);
+	return aeg_raft_snapshot_set_at(r, index, term, &conf, data, len);
 }
 
 /* The bytes of the snapshot pr receives: ours, or the kept older one it

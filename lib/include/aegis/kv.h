@@ -319,6 +319,29 @@ int aeg_kv_snapshot_write(const struct aeg_kv *kv, uint8_t *buf, size_t cap);
  * keys over this kv's limits are kept (limits apply to new writes). */
 int aeg_kv_snapshot_load(struct aeg_kv *kv, const uint8_t *buf, size_t len);
 
+/* A view of the state as it is now, for a snapshot written on another
+ * thread while this kv goes on applying (the worker's loop must not stall
+ * for a large shard's serialization). Opening copies the entry pointers
+ * (O(keys), no entry read) and the sessions' bytes; until the view is
+ * closed the kv keeps every entry it lets go of instead of freeing it
+ * (entries never change in place), so the view's entries stay readable.
+ * One view per kv at a time.
+ *   open   the kv's thread. 0, -EBUSY (one is open), -ENOMEM.
+ *   size, write   any one thread at a time; read only the view and its
+ *          entries, allocate nothing. write gives exactly the bytes
+ *          aeg_kv_snapshot_write() gave at open (-EMSGSIZE: cap too small).
+ *   close  the kv's thread (or any thread once the kv is freed): frees the
+ *          view and the entries kept for it. aeg_kv_free() with a view open
+ *          hands it the entries; closing it then frees them.
+ * Applies that would let go of entries while a view is open first reserve
+ * room to keep them: -ENOMEM there changes nothing, as always. */
+struct aeg_kv_view;
+int aeg_kv_view_open(struct aeg_kv *kv, struct aeg_kv_view **out);
+size_t aeg_kv_view_size(struct aeg_kv_view *v);
+int aeg_kv_view_write(struct aeg_kv_view *v, uint8_t *buf, size_t cap);
+uint64_t aeg_kv_view_applied(const struct aeg_kv_view *v);
+void aeg_kv_view_close(struct aeg_kv_view *v);
+
 struct aeg_kv_stats {
 	uint64_t keys;
 	uint64_t logical_bytes; /* what the budget counts */

@@ -357,8 +357,9 @@ int aeg_raft_transfer_leader(struct aeg_raft *r, uint32_t to);
  * the window is sent the snapshot given by aeg_raft_snapshot_set(); without
  * one it cannot be caught up. -EINVAL if index is beyond applied/persisted. */
 int aeg_raft_compact(struct aeg_raft *r, uint64_t index);
-/* The caller's state machine snapshot at index == the last index handed
- * out to apply (call after applying it). The bytes stay owned by the
+/* The caller's state machine snapshot at index <= the last index handed
+ * out to apply, not older than the current one, whose term the log still
+ * has (not compacted past it). The bytes stay owned by the
  * caller and must stay valid until the next aeg_raft_snapshot_set() or
  * aeg_raft_free(); they are sent in chunks to followers the log no longer
  * covers. Without a snap_slot, a snapshot installed from the leader
@@ -367,6 +368,13 @@ int aeg_raft_compact(struct aeg_raft *r, uint64_t index);
  * (see snap_install). The config sent with it is aeg_raft_conf_at(index).
  * -EINVAL otherwise. */
 int aeg_raft_snapshot_set(struct aeg_raft *r, uint64_t index, const void *data, uint32_t len);
+/* The same with the term and config of index as the caller recorded them
+ * when it began the snapshot (aeg_raft_conf_at then): for a snapshot
+ * serialized off the caller's loop, which lands after the log may have
+ * been compacted past index. -EINVAL as above, or when the log still has
+ * index with another term. */
+int aeg_raft_snapshot_set_at(struct aeg_raft *r, uint64_t index, uint64_t term, const struct aeg_raft_conf *conf,
+			     const void *data, uint32_t len);
 /* With cfg.snapshot_keep_streams: the index of the older snapshot some
  * follower still receives (its bytes, as given to aeg_raft_snapshot_set,
  * must stay valid), or 0 (none: the caller may let go of every snapshot

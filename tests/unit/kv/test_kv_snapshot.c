@@ -515,6 +515,129 @@ static void test_load_fewer_sessions(void **state)
 	aeg_kv_free(kv);
 }
 
+/* The view's bytes after a change are still the snapshot of open time. */
+static void view_still(struct aeg_kv_view *v, const uint8_t *want, size_t len)
+{
+	assert_int_equal(aeg_kv_view_size(v), len);
+	uint8_t *got = malloc(len);
+	assert_non_null(got);
+	assert_int_equal(aeg_kv_view_write(v, got, len - 1), -EMSGSIZE);
+	assert_int_equal(aeg_kv_view_write(v, got, len), 0);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+static uint64_t fill(struct aeg_kv *kv, uint64_t index, uint32_t n, const char *tag)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		char k[32], val[64];
+		snprintf(k, sizeof(k), "key-%05u", i);
+		snprintf(val, sizeof(val), "%s-%u-%0*u", tag, i, (int)(i % 40), 7u);
+		struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, k, val);
+		c.client_id = 1 + i % 5;
+		c.seq = index;
+		c.time_ms = 1000 + index;
+		kv_test_ok(kv, ++index, &c, AEG_KV_OK);
+	}
+	return index;
+}
+
+/* A view taken, then every kind of change that lets entries go (PUT over
+ * a key, DEL, COPY_BATCH over keys, DROP_FROM, a snapshot load): the view
+ * still writes the bytes of open time (ASan: no entry it holds was freed);
+ * the kv's own snapshot follows the changes; a second view is -EBUSY;
+ * every byte comes back (the counting allocator); a kv freed with its view
+ * open leaves the view whole. */
+static void test_view_survives_changes(void **state)
+{
+	(void)state;
+	struct kv_test_alloc ta = { .left = -1 };
+	struct aeg_kv_alloc a = { kv_test_alloc_fn, kv_test_free_fn, &ta };
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, &a), 0);
+	uint64_t index = fill(kv, 0, 600, "a");
+	struct aeg_kv_cmd f = kv_test_cmd(AEG_KV_FENCE, "key-00590", NULL);
+	kv_test_ok(kv, ++index, &f, AEG_KV_OK);
+	size_t len;
+	uint8_t *want = kv_test_snap(kv, &len);
+	struct aeg_kv_view *v, *v2;
+	assert_int_equal(aeg_kv_view_open(kv, &v), 0);
+	assert_int_equal(aeg_kv_view_applied(v), index);
+	assert_int_equal(aeg_kv_view_open(kv, &v2), -EBUSY);
+	view_still(v, want, len);
+	struct aeg_kv_cmd u = kv_test_cmd(AEG_KV_UNFENCE, "", NULL);
+	kv_test_ok(kv, ++index, &u, AEG_KV_OK);
+	index = fill(kv, index, 300, "b");           /* replaces 300 */
+	view_still(v, want, len);
+	struct aeg_kv_cmd d = kv_test_cmd(AEG_KV_DEL, "key-00007", NULL);
+	kv_test_ok(kv, ++index, &d, AEG_KV_OK);
+	uint8_t val[256];
+	size_t vl = 0;
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "key-00010", 9, "c1", 2, 5), 0);
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "key-00011", 9, "c2", 2, 6), 0);
+	assert_int_equal(aeg_kv_copy_batch_add(val, sizeof(val), &vl, "zz-new", 6, "c3", 2, 7), 0);
+	struct aeg_kv_cmd b = { .op = AEG_KV_COPY_BATCH, .value = val, .value_len = (uint32_t)vl };
+	kv_test_ok(kv, ++index, &b, AEG_KV_OK);
+	struct aeg_kv_cmd drop = kv_test_cmd(AEG_KV_DROP_FROM, "key-00500", NULL);
+	kv_test_ok(kv, ++index, &drop, AEG_KV_OK);
+	view_still(v, want, len);
+	assert_false(kv_test_snap_equals(kv, want, len));
+	/* A load replaces every entry. */
+	struct aeg_kv *other;
+	assert_int_equal(aeg_kv_new(&other, NULL, NULL), 0);
+	(void)fill(other, 0, 50, "o");
+	size_t olen;
+	uint8_t *osnap = kv_test_snap(other, &olen);
+	assert_int_equal(aeg_kv_snapshot_load(kv, osnap, olen), 0);
+	assert_true(kv_test_snap_equals(kv, osnap, olen));
+	view_still(v, want, len);
+	/* Closing gives back what was kept; a new view is possible. */
+	aeg_kv_view_close(v);
+	assert_int_equal(aeg_kv_view_open(kv, &v), 0);
+	view_still(v, osnap, olen);
+	/* Freed with the view open: the view keeps its entries. */
+	index = fill(kv, aeg_kv_applied(kv), 20, "p");
+	aeg_kv_free(kv);
+	view_still(v, osnap, olen);
+	aeg_kv_view_close(v);
+	assert_int_equal(ta.live_blocks, 0);
+	assert_int_equal(ta.live_bytes, 0);
+	aeg_kv_free(other);
+	free(osnap);
+	free(want);
+}
+
+/* With a view open, the room to keep a replaced entry is taken first: an
+ * allocator that fails there leaves the kv as it was (-ENOMEM). */
+static void test_view_reserve_fails_cleanly(void **state)
+{
+	(void)state;
+	struct kv_test_alloc ta = { .left = -1 };
+	struct aeg_kv_alloc a = { kv_test_alloc_fn, kv_test_free_fn, &ta };
+	struct aeg_kv *kv;
+	assert_int_equal(aeg_kv_new(&kv, NULL, &a), 0);
+	uint64_t index = fill(kv, 0, 100, "a");
+	struct aeg_kv_view *v;
+	assert_int_equal(aeg_kv_view_open(kv, &v), 0);
+	size_t len;
+	uint8_t *before = kv_test_snap(kv, &len);
+	struct aeg_kv_cmd c = kv_test_cmd(AEG_KV_PUT, "key-00003", "new");
+	struct aeg_kv_result res;
+	ta.left = 0;
+	assert_int_equal(kv_test_apply(kv, index + 1, &c, &res), -ENOMEM);
+	struct aeg_kv_cmd drop = kv_test_cmd(AEG_KV_DROP_FROM, "key-00050", NULL);
+	assert_int_equal(kv_test_apply(kv, index + 1, &drop, &res), -ENOMEM);
+	ta.left = -1;
+	assert_true(kv_test_snap_equals(kv, before, len));
+	view_still(v, before, len);
+	kv_test_ok(kv, index + 1, &c, AEG_KV_OK);
+	view_still(v, before, len);
+	aeg_kv_view_close(v);
+	aeg_kv_free(kv);
+	assert_int_equal(ta.live_blocks, 0);
+	free(before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +647,8 @@ int main(void)
 		cmocka_unit_test(test_truncations_and_flips),
 		cmocka_unit_test(test_structure_refused),
 		cmocka_unit_test(test_load_fewer_sessions),
+		cmocka_unit_test(test_view_survives_changes),
+		cmocka_unit_test(test_view_reserve_fails_cleanly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
