@@ -55,7 +55,7 @@ eval "$(ac env)" || fail "env"
 
 # Node I's shards: "shard role leader keys voters learners" lines.
 shards_of() {
-	"$CTL" --socket "$D/n$1/aegisd.sock" --timeout 2 status --json 2>/dev/null |
+	"$CTL" --socket "$D/n$1/aegisd.sock" --timeout 5 status --json 2>/dev/null |
 		python3 -c '
 import json, sys
 for s in json.load(sys.stdin)["shards"]:
@@ -68,7 +68,7 @@ voters_of() { shards_of "$1" | awk -v s="$2" '$1==s {print $5}'; }
 keys_of() { shards_of "$1" | awk -v s="$2" '$1==s {print $4}'; }
 has_shard() { shards_of "$1" | awk -v s="$2" '$1==s {f=1} END {exit !f}'; }
 epoch_of() {
-	"$CTL" --socket "$D/n$1/aegisd.sock" --timeout 2 status --json 2>/dev/null |
+	"$CTL" --socket "$D/n$1/aegisd.sock" --timeout 5 status --json 2>/dev/null |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["epoch"])'
 }
 in_csv() { case ",$1," in *",$2,"*) return 0 ;; *) return 1 ;; esac; }
@@ -188,7 +188,7 @@ ac exec "$BENCH" --nodes "$AEGIS_NODES" --client-key "$AEGIS_CLIENT_KEY" --timeo
 # again: every node saw at least 2 state changes per move (3 moves).
 for n in 1 2 3 4; do
 	for i in $(seq 1 30); do
-		st=$("$CTL" --socket "$D/n$n/aegisd.sock" --timeout 2 status --json 2>/dev/null | python3 -c '
+		st=$("$CTL" --socket "$D/n$n/aegisd.sock" --timeout 5 status --json 2>/dev/null | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 states = sorted(set(s.get("state") for s in d["shards"]))
@@ -239,7 +239,7 @@ log "  $out"
 # and the meta leader spreads the preferred replicas: within 1 of each other.
 for i in $(seq 1 120); do
 	off=$(for n in 1 2 3; do
-		"$CTL" --socket "$D/n$n/aegisd.sock" --timeout 2 status --json 2>/dev/null | python3 -c '
+		"$CTL" --socket "$D/n$n/aegisd.sock" --timeout 5 status --json 2>/dev/null | python3 -c '
 import json, sys
 for s in json.load(sys.stdin)["shards"]:
     if s["role"] == "leader" and s.get("preferred", 0) != s["leader"]:
