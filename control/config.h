@@ -62,6 +62,9 @@
  *   cluster_id                       int       1          0..2^32-1
  *   cluster_key_file                 string    ""         32 hex digits, mode 0600 (see
  *   client_key_file                  string    ""         aeg_config_load_key); not the same path
+ *   cluster_key_id                   int       0          0..255: names the cluster key in frames
+ *   cluster_key_accept_file          string    ""         a second cluster key, accepted but not
+ *   cluster_key_accept_id            int       1          used to send: a key rotation (README)
  *   memory_bytes_max                 size      1 GiB      >= 1 MiB: the node's memory budget
  *   admin_socket                     string    ""         "" = <data_dir>/aegisd.sock; < 108 bytes
  *   static_arp                       bool      false      only static neighbour entries
@@ -220,6 +223,9 @@ struct aeg_config {
 	char eal_pool[AEG_CONFIG_EAL_POOL_BYTES];
 	uint32_t cluster_id;
 	char cluster_key_file[AEG_CONFIG_PATH_BYTES]; /* "": not given */
+	uint32_t cluster_key_id;
+	char cluster_key_accept_file[AEG_CONFIG_PATH_BYTES]; /* "": none */
+	uint32_t cluster_key_accept_id;
 	char client_key_file[AEG_CONFIG_PATH_BYTES];
 	uint64_t memory_bytes_max;
 	char admin_socket[AEG_CONFIG_SOCKET_PATH_BYTES]; /* "": <data_dir>/aegisd.sock */

@@ -211,6 +211,12 @@ static int check_node(const struct aeg_config *c, char *err, size_t err_len)
 	if (c->transport == AEG_CONFIG_TRANSPORT_DPDK && c->frame_bytes > AEG_CONFIG_FRAME_BYTES_DPDK)
 		return FAIL(CK_FRAME_BYTES, "%u needs transport = \"udp\" (a DPDK port's buffers "
 			    "hold %u)", c->frame_bytes, AEG_CONFIG_FRAME_BYTES_DPDK);
+	if (c->cluster_key_accept_file[0] != '\0' && c->cluster_key_accept_id == c->cluster_key_id)
+		return FAIL(CK_CLUSTER_KEY_ACCEPT_ID, "must differ from node.cluster_key_id (%u): frames "
+			    "name their key by its id", c->cluster_key_id);
+	if (c->cluster_key_accept_file[0] != '\0' &&
+	    strcmp(c->cluster_key_accept_file, c->client_key_file) == 0)
+		return FAIL(CK_CLUSTER_KEY_ACCEPT_FILE, "must not be node.client_key_file");
 	if (c->cluster_key_file[0] != '\0' && strcmp(c->cluster_key_file, c->client_key_file) == 0)
 		return FAIL(CK_CLIENT_KEY_FILE, "must not be node.cluster_key_file: a client must "
 			    "never hold the cluster key");

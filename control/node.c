@@ -103,6 +103,13 @@ static int dp_config_of(struct aeg_node *n, const struct aeg_node_opts *o, char 
 		if (aeg_config_load_key(cfg->cluster_key_file, a->key.bytes, err, err_len) != 0)
 			return -EINVAL;
 	}
+	a->key_id = (uint8_t)cfg->cluster_key_id;
+	if (cfg->cluster_key_accept_file[0] != '\0') {
+		if (aeg_config_load_key(cfg->cluster_key_accept_file, a->accept_key.bytes, err, err_len) != 0)
+			return -EINVAL;
+		a->has_accept_key = true;
+		a->accept_key_id = (uint8_t)cfg->cluster_key_accept_id;
+	}
 	/* Both keys, and different ones: with the client key a client must
 	 * never be able to send Raft messages. */
 	if (cfg->client_key_file[0] == '\0' || cfg->cluster_key_file[0] == '\0') {

@@ -45,6 +45,10 @@ struct aeg_dp_config {
 	uint32_t frame_bytes;    /* UDP payload per frame; 0: 1472 (udp port only above) */
 	uint32_t cluster;
 	struct aeg_wire_key key;
+	uint8_t key_id;          /* names key in the frames (aegis/wire.h) */
+	bool has_accept_key;     /* during a key rotation: also accept this one */
+	struct aeg_wire_key accept_key;
+	uint8_t accept_key_id;
 };
 
 /* The peer entry for node, or NULL. */

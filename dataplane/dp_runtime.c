@@ -51,6 +51,8 @@ int aeg_dp_runtime_init_cb(struct aeg_dp_runtime *rt, const struct aeg_dp_config
 		struct aeg_worker_config wc = {
 			.ctl_in = rt->ctl_in[q], .on_ctl = cb->on_ctl,
 			.port = port, .queue = q, .cluster = args->cluster, .key = &args->key,
+			.key_id = args->key_id, .accept_key = args->has_accept_key ? &args->accept_key : NULL,
+			.accept_key_id = args->accept_key_id,
 			.self_node = args->node, .peers = rt->peers, .peer_count = rt->peer_count,
 			.peer_cap = rt->ctl_in[q] != NULL ? rt->peer_cap : 0,
 			.workers_per_node = args->workers, .frame_bytes_max = args->frame_bytes,

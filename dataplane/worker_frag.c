@@ -56,11 +56,10 @@ static uint32_t frame_cap(struct aeg_worker *w)
 int aeg_wk_frag_init(struct aeg_worker *w)
 {
 	uint32_t cap = frame_cap(w);
-	/* Worst case: a 5-byte group varint, so any group fits. */
-	size_t body_max = aeg_wire_msg_body_max(cap, UINT32_MAX);
+	size_t body_max = aeg_wire_msg_body_max(cap);
 	if (w->cfg.msg_bytes_max == 0)
 		w->cfg.msg_bytes_max = MSG_BYTES_DEFAULT;
-	if (w->cfg.msg_bytes_max <= aeg_wire_msg_body_max(w->cfg.frame_bytes_max, 0))
+	if (w->cfg.msg_bytes_max <= aeg_wire_msg_body_max(w->cfg.frame_bytes_max))
 		return 0; /* everything fits a frame: no fragmentation */
 	if (body_max <= AEG_FRAG_HDR_BYTES + 64)
 		return 0; /* frames too small to carry fragments: no fragmentation */

@@ -6,6 +6,7 @@
 #include "aegis/frag.h"
 #include "aegis/worker.h"
 #include "ctl_ring.h"
+#include "dp_tsc.h"
 
 /* One (peer node, peer worker): its replay window and our open frame. */
 struct stream {
@@ -18,10 +19,14 @@ struct stream {
 struct aeg_worker {
 	struct aeg_worker_config cfg;
 	struct aeg_wire_rx rx;
+	struct aeg_wire_mac *mac;        /* cfg.key: frames out and in */
+	struct aeg_wire_mac *mac_accept; /* cfg.accept_key, or NULL */
+	uint32_t body_max;               /* largest body of a message in one frame */
 	struct stream *streams;  /* peer_count x workers_per_node */
 	struct aeg_pkt **rx_pkts;
 	struct aeg_pkt **tx_q;
 	uint16_t tx_n;
+	uint32_t tx_q_bytes;     /* bytes in tx_q */
 	uint32_t frames_open;    /* streams with pkt != NULL */
 	uint64_t drain_last_ns;
 	/* The wall clock for sequence numbers, kept from the monotonic time of
@@ -29,6 +34,7 @@ struct aeg_worker {
 	 * run on a VM (58 ns each). CLOCK_REALTIME is read once a second. */
 	uint64_t wall_ns, wall_offset, wall_synced_ns;
 	uint64_t now_ns;         /* the iteration's monotonic time */
+	struct aeg_dp_tsc clk;   /* read once per iteration of aeg_worker_run */
 	uint32_t idle_polls;
 	uint64_t sleep_ns;
 	int wake_fd;             /* cfg.wake_fd's answer: -1 none */

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 build_pkgs=(build-essential meson ninja-build pkg-config python3 git
-	libxxhash-dev libcmocka-dev liburing-dev libhwloc-dev hwloc libdpdk-dev dpdk
+	libxxhash-dev libcmocka-dev liburing-dev libhwloc-dev hwloc libdpdk-dev libipsec-mb-dev dpdk
 	clang libclang-rt-14-dev iproute2 util-linux mount procps ethtool nftables)
 # Peers the benchmarks compare against, and their tools.
 bench_pkgs=(fio golang-go golang-etcd-server-dev etcd-server etcd-client dpdk-dev gnuplot-nox)

@@ -5,11 +5,12 @@
  *
  *   ping-pong  A sends one frame (1 message, or a full frame of them), B
  *              echoes every message, A waits for all: round trip p50/p99/p999
- *   stream     A sends 16-byte messages to B as fast as the port takes them:
+ *   stream     A sends messages to B as fast as the port takes them:
  *              B's receive rate in frames/s, Gbit/s (UDP payload, and the
  *              Ethernet frame = payload + 42), messages/s. "unbatched": one
- *              message per frame (77 B payload); "batched": frames filled to
- *              1472 B (74 messages)
+ *              message per frame (82 B payload); "batched": frames filled to
+ *              1472 B (64 messages); "large": one 1406-byte message per
+ *              1472-byte frame (a Raft append of many entries)
  *   bounce     A sends a burst of 32 frames, then both send back every
  *              message they receive (testpmd's io forward with tx_first,
  *              through the whole Aegis path): B's frames/s, each core
@@ -72,6 +73,13 @@ struct pair {
 static uint32_t stream_frame_bytes(int i)
 {
 	return i == 0 ? ep_frame_bytes(1) : 1472u;
+}
+
+/* Message bodies of stream kind i: 16 bytes, or for "large" one message
+ * filling the frame (a Raft append of many entries). */
+static uint32_t stream_body_bytes(int i)
+{
+	return i == 2 ? (uint32_t)aeg_wire_msg_body_max(1472u) : EP_BODY_BYTES;
 }
 
 /* ---- talking to endpoints ------------------------------------------------ */
@@ -237,20 +245,20 @@ static void wait_quiet(struct child *b)
  * sent BOUNCE_FRAMES frames. B's receive rate over the measured phase. */
 #define BOUNCE_FRAMES 32
 static void run_stream(struct pair *p, const struct opts *o, int mode, uint32_t frame_bytes,
-		       struct stream_res *res)
+		       uint32_t body_bytes, struct stream_res *res)
 {
 	char cmd[64], line[256], a0[1024], a1[1024], b0[1024], b1[1024];
 	memset(res, 0, sizeof(*res));
 	res->frame_bytes = frame_bytes;
 	if (mode == 0) {
-		snprintf(cmd, sizeof(cmd), "stream %u", frame_bytes);
+		snprintf(cmd, sizeof(cmd), "stream %u %u", frame_bytes, body_bytes);
 		if (ask(&p->a, cmd, "streaming ok=1", line, sizeof(line), REPLY_MS) != 0)
 			return;
 	} else {
-		snprintf(cmd, sizeof(cmd), "bounce %u 0", frame_bytes);
+		snprintf(cmd, sizeof(cmd), "bounce %u 0 %u", frame_bytes, body_bytes);
 		if (ask(&p->b, cmd, "bouncing ok=1", line, sizeof(line), REPLY_MS) != 0)
 			return;
-		snprintf(cmd, sizeof(cmd), "bounce %u %u", frame_bytes, BOUNCE_FRAMES);
+		snprintf(cmd, sizeof(cmd), "bounce %u %u %u", frame_bytes, BOUNCE_FRAMES, body_bytes);
 		if (ask(&p->a, cmd, "bouncing ok=1", line, sizeof(line), REPLY_MS) != 0)
 			return;
 	}
@@ -334,7 +342,7 @@ static void run_transport(const struct opts *o, const char *transport, struct tr
 		for (int i = 0; i < REPORT_STREAMS; i++) {
 			fprintf(stderr, "%s: %s: %s %s\n", BENCH_NAME, transport, report_mode(m),
 				report_batching(i));
-			run_stream(&p, o, m, stream_frame_bytes(i), &t->st[m][i]);
+			run_stream(&p, o, m, stream_frame_bytes(i), stream_body_bytes(i), &t->st[m][i]);
 		}
 	pair_stop(&p);
 }
@@ -345,7 +353,8 @@ static void usage(FILE *f)
 		"usage: %s [--quick] [--seconds S] [--rounds N] [--repeat N] [--transport udp|memif|all]\n"
 		"          [--no-testpmd] [--testpmd PATH] [--keep-logs] [--strict-allocs]\n"
 		"Two Aegis workers in two processes (1 polling core each): ping-pong, stream and\n"
-		"bounce, unbatched (1 message per frame) and batched (1472-byte frames), then\n"
+		"bounce, unbatched (1 message per frame), batched (1472-byte frames of 16-byte\n"
+		"messages) and large (one 1406-byte message per 1472-byte frame), then\n"
 		"dpdk-testpmd io forward on net_memif with the same frame sizes; a table, then one\n"
 		"JSON line per result. DPDK runs with --no-huge (root, as in CI).\n"
 		"  --quick        short phases (0.3 s warm-up, 1 s measured, 2000 round trips)\n"
@@ -436,7 +445,7 @@ static int median_index(const double *v, const bool *ok, uint32_t n)
 /* The memif results as the median run of each case, the testpmd results
  * as the median run per frame size, and the per-run figures as comments. */
 static void pick_medians(const struct opts *o, const struct transport_res *runs,
-			 struct peer_res peer_runs[][REPORT_STREAMS], bool tpmd,
+			 struct peer_res peer_runs[][REPORT_PEERS], bool tpmd,
 			 struct transport_res *out, struct peer_res *peer)
 {
 	double v[REPEAT_MAX];
@@ -453,13 +462,16 @@ static void pick_medians(const struct opts *o, const struct transport_res *runs,
 		if (m >= 0)
 			out->pp[k] = runs[m].pp[k];
 	}
-	for (int i = 0; i < REPORT_STREAMS; i++) {
+	for (int i = 0; i < REPORT_PEERS; i++) {
 		for (uint32_t r = 0; r < o->repeat; r++) {
 			v[r] = peer_runs[r][i].t.pps_per_core;
 			ok[r] = tpmd && peer_runs[r][i].ok;
 		}
 		int pm = median_index(v, ok, o->repeat);
 		peer[i] = peer_runs[pm < 0 ? 0 : pm][i];
+	}
+	for (int i = 0; i < REPORT_STREAMS; i++) {
+		int pi = report_peer_of(i);
 		for (int md = 0; md < REPORT_MODES; md++) {
 			for (uint32_t r = 0; r < o->repeat; r++) {
 				v[r] = runs[r].st[md][i].pps;
@@ -474,7 +486,7 @@ static void pick_medians(const struct opts *o, const struct transport_res *runs,
 			       report_batching(i), o->repeat);
 			for (uint32_t r = 0; r < o->repeat; r++)
 				printf(" %.3f/%.3f", runs[r].st[md][i].pps / 1e6,
-				       tpmd ? peer_runs[r][i].t.pps_per_core / 1e6 : 0.0);
+				       tpmd ? peer_runs[r][pi].t.pps_per_core / 1e6 : 0.0);
 			printf(" -> medians\n");
 		}
 	}
@@ -523,7 +535,7 @@ int main(int argc, char **argv)
 		run_transport(&o, "udp", &tr[0]);
 	/* memif and testpmd alternate so that both meet the same host noise. */
 	static struct transport_res memif_runs[REPEAT_MAX];
-	static struct peer_res peer_runs[REPEAT_MAX][REPORT_STREAMS];
+	static struct peer_res peer_runs[REPEAT_MAX][REPORT_PEERS];
 	bool failed = false;
 	for (uint32_t r = 0; r < o.repeat && (memif || tpmd != NULL); r++) {
 		if (o.repeat > 1)
@@ -532,7 +544,7 @@ int main(int argc, char **argv)
 		if (memif)
 			run_transport(&o, "memif", &memif_runs[r]);
 		failed |= memif && !memif_runs[r].ran;
-		for (int i = 0; tpmd != NULL && i < REPORT_STREAMS; i++) {
+		for (int i = 0; tpmd != NULL && i < REPORT_PEERS; i++) {
 			struct peer_res *pr = &peer_runs[r][i];
 			pr->wire_bytes = stream_frame_bytes(i) + REPORT_L2L3_BYTES;
 			struct testpmd_run run = { tpmd, o.tmpdir, pr->wire_bytes, o.warmup_s, o.measure_s };
@@ -541,7 +553,7 @@ int main(int argc, char **argv)
 			failed |= !pr->ok;
 		}
 	}
-	struct peer_res peer[REPORT_STREAMS] = { 0 };
+	struct peer_res peer[REPORT_PEERS] = { 0 };
 	if (memif || tpmd != NULL)
 		pick_medians(&o, memif_runs, peer_runs, tpmd != NULL, &tr[1], peer);
 	report_print(tr, 2, peer, o.strict_allocs, &failed);

@@ -38,6 +38,7 @@ struct ep {
 	uint64_t now;                 /* CLOCK_MONOTONIC at the last poll */
 	uint64_t ctl_last;            /* ... and at the last look at the pipe */
 	uint32_t chunk;               /* messages sent per loop iteration */
+	uint32_t body_bytes;          /* of stream and bounce messages */
 	uint64_t next_id;
 	uint32_t pp_round, pp_got, pp_bad;
 	uint64_t send_errors;
@@ -52,9 +53,14 @@ uint32_t ep_frame_bytes(uint32_t msgs)
 
 uint32_t ep_msgs_per_frame(uint32_t frame_bytes)
 {
-	if (frame_bytes < ep_frame_bytes(1))
+	return ep_msgs_per_frame_of(frame_bytes, EP_BODY_BYTES);
+}
+
+uint32_t ep_msgs_per_frame_of(uint32_t frame_bytes, uint32_t body_bytes)
+{
+	if (frame_bytes < AEG_WIRE_FRAME_BYTES_MIN + AEG_WIRE_MSG_BYTES_MIN + body_bytes)
 		return 0;
-	return (frame_bytes - AEG_WIRE_FRAME_BYTES_MIN) / (AEG_WIRE_MSG_BYTES_MIN + EP_BODY_BYTES);
+	return (frame_bytes - AEG_WIRE_FRAME_BYTES_MIN) / (AEG_WIRE_MSG_BYTES_MIN + body_bytes);
 }
 
 static void reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -119,19 +125,26 @@ static int worker_new(struct ep *e, uint32_t frame_bytes)
 	return r;
 }
 
-static int send_msg(struct ep *e, uint32_t kind, uint32_t round, uint64_t id)
+static int send_msg_of(struct ep *e, uint32_t kind, uint32_t round, uint64_t id,
+		       uint32_t body_bytes)
 {
-	uint8_t body[EP_BODY_BYTES];
+	static uint8_t body[AEG_WIRE_BODY_BYTES_MAX];
 	memcpy(body, &round, sizeof(round));
 	memcpy(body + 4, &id, sizeof(id));
-	memset(body + 12, 0x5a, EP_BODY_BYTES - 12);
-	return aeg_worker_send(e->w, e->o.peer_node, 0, AEG_MSG_TEST, kind, body, EP_BODY_BYTES);
+	if (body[12] != 0x5a)
+		memset(body + 12, 0x5a, sizeof(body) - 12);
+	return aeg_worker_send(e->w, e->o.peer_node, 0, AEG_MSG_TEST, kind, body, body_bytes);
+}
+
+static int send_msg(struct ep *e, uint32_t kind, uint32_t round, uint64_t id)
+{
+	return send_msg_of(e, kind, round, id, EP_BODY_BYTES);
 }
 
 /* One poll; what arrived may have queued echoes: send them now. */
 static uint32_t poll_once(struct ep *e)
 {
-	e->now = bench_clock_ns(CLOCK_MONOTONIC);
+	e->now = aeg_worker_clock_ns(e->w); /* the TSC, as aeg_worker_run reads it */
 	uint32_t n = aeg_worker_poll(e->w, e->now);
 	if (n > 0)
 		aeg_worker_flush(e->w);
@@ -232,9 +245,10 @@ static void pingpong(struct ep *e, uint32_t rounds, uint32_t msgs)
 	free(rtt);
 }
 
-static void stream_start(struct ep *e, uint32_t frame_bytes)
+static void stream_start(struct ep *e, uint32_t frame_bytes, uint32_t body_bytes)
 {
-	uint32_t per_frame = ep_msgs_per_frame(frame_bytes);
+	uint32_t per_frame = ep_msgs_per_frame_of(frame_bytes, body_bytes);
+	e->body_bytes = body_bytes;
 	if (per_frame == 0 || worker_new(e, frame_bytes) != 0) {
 		reply("streaming ok=0");
 		return;
@@ -248,7 +262,7 @@ static void stream_start(struct ep *e, uint32_t frame_bytes)
 static void stream_step(struct ep *e)
 {
 	for (uint32_t i = 0; i < e->chunk; i++) {
-		int r = send_msg(e, EP_MSG_SINK, 0, e->next_id);
+		int r = send_msg_of(e, EP_MSG_SINK, 0, e->next_id, e->body_bytes);
 		if (r == -ENOBUFS)
 			break; /* pool empty: the port still holds our frames */
 		if (r != 0)
@@ -259,12 +273,12 @@ static void stream_step(struct ep *e)
 
 /* Fills `frames` frames with bounce messages and sends them: the burst
  * that testpmd's tx_first would send. */
-static void bounce_start(struct ep *e, uint32_t frame_bytes, uint32_t frames)
+static void bounce_start(struct ep *e, uint32_t frame_bytes, uint32_t frames, uint32_t body_bytes)
 {
-	uint32_t per_frame = ep_msgs_per_frame(frame_bytes);
+	uint32_t per_frame = ep_msgs_per_frame_of(frame_bytes, body_bytes);
 	int r = per_frame == 0 ? -EINVAL : worker_new(e, frame_bytes);
 	for (uint64_t i = 0; r == 0 && i < (uint64_t)per_frame * frames; i++)
-		r = send_msg(e, EP_MSG_BOUNCE, 0, i);
+		r = send_msg_of(e, EP_MSG_BOUNCE, 0, i, body_bytes);
 	if (r == 0)
 		aeg_worker_flush(e->w);
 	e->bouncing = r == 0;
@@ -273,13 +287,13 @@ static void bounce_start(struct ep *e, uint32_t frame_bytes, uint32_t frames)
 
 static void command(struct ep *e, const char *line)
 {
-	unsigned a, b;
+	unsigned a, b, c = EP_BODY_BYTES;
 	if (sscanf(line, "pingpong %u %u", &a, &b) == 2) {
 		pingpong(e, a, b);
-	} else if (sscanf(line, "stream %u", &a) == 1) {
-		stream_start(e, a);
-	} else if (sscanf(line, "bounce %u %u", &a, &b) == 2) {
-		bounce_start(e, a, b);
+	} else if (sscanf(line, "stream %u %u", &a, &c) >= 1) {
+		stream_start(e, a, c);
+	} else if (sscanf(line, "bounce %u %u %u", &a, &b, &c) >= 2) {
+		bounce_start(e, a, b, c);
 	} else if (strcmp(line, "halt") == 0) {
 		bool was_bouncing = e->bouncing;
 		e->streaming = false;

@@ -6,9 +6,10 @@
  *
  *   -> ready                          port up, worker running
  *   pingpong ROUNDS MSGS  -> pingpong n= p50= p99= p999= mean= max= allocs= ...
- *   stream FRAME_BYTES    -> streaming       (send 16-byte messages to the peer
- *                                              as fast as the port takes them)
- *   bounce FRAME_BYTES N  -> bouncing        (frames of at most FRAME_BYTES; send
+ *   stream FRAME_BYTES [BODY] -> streaming   (send messages of BODY bytes, default
+ *                                              16, to the peer as fast as the port
+ *                                              takes them)
+ *   bounce FRAME_BYTES N [BODY] -> bouncing  (frames of at most FRAME_BYTES; send
  *                                              N frames of EP_MSG_BOUNCE, and send
  *                                              every one that arrives back: both
  *                                              sides do, like testpmd's io forward)
@@ -25,7 +26,7 @@
 #include <stdint.h>
 
 /* Every message is an AEG_MSG_TEST (aegis/msg.h); its kind travels in
- * the wire group field (one varint byte, as a group id would). */
+ * the wire group field (as a group id would). */
 #define EP_MSG_PING 1
 #define EP_MSG_PONG 2
 #define EP_MSG_SINK 3
@@ -39,6 +40,8 @@
 uint32_t ep_frame_bytes(uint32_t msgs);
 /* How many such messages fit a frame of frame_bytes. */
 uint32_t ep_msgs_per_frame(uint32_t frame_bytes);
+/* The same for messages of body_bytes. */
+uint32_t ep_msgs_per_frame_of(uint32_t frame_bytes, uint32_t body_bytes);
 
 int endpoint_main(int argc, char **argv);
 

@@ -10,7 +10,12 @@
 
 const char *report_batching(int i)
 {
-	return i == 0 ? "unbatched" : "batched";
+	return i == 0 ? "unbatched" : i == 1 ? "batched" : "large";
+}
+
+int report_peer_of(int i)
+{
+	return i == 0 ? 0 : 1;
 }
 
 const char *report_mode(int mode)
@@ -29,10 +34,11 @@ static double ratio_of(const struct transport_res *t, int mode, int i, const str
 		       bool cpu)
 {
 	const struct stream_res *r = &t->st[mode][i];
-	if (strcmp(t->name, "memif") != 0 || !peer[i].ok || !r->ok)
+	peer += report_peer_of(i);
+	if (strcmp(t->name, "memif") != 0 || !peer->ok || !r->ok)
 		return 0;
 	double ours = cpu ? r->pps_per_cpu_s : r->pps;
-	double theirs = cpu ? peer[i].t.pps_per_cpu_s : peer[i].t.pps_per_core;
+	double theirs = cpu ? peer->t.pps_per_cpu_s : peer->t.pps_per_core;
 	return theirs > 0 ? ours / theirs : 0;
 }
 
@@ -103,11 +109,11 @@ static void stream_row(const struct transport_res *t, int mode, int i, const str
 		char rs[16] = "-", rc[16] = "-", ps[16] = "-", pc[16] = "-";
 		if (ratio > 0) {
 			snprintf(rs, sizeof(rs), "%.2f", ratio);
-			snprintf(ps, sizeof(ps), "%.3f", peer[i].t.pps_per_core / 1e6);
+			snprintf(ps, sizeof(ps), "%.3f", peer[report_peer_of(i)].t.pps_per_core / 1e6);
 		}
 		if (ratio_cpu > 0) {
 			snprintf(rc, sizeof(rc), "%.2f", ratio_cpu);
-			snprintf(pc, sizeof(pc), "%.3f", peer[i].t.pps_per_cpu_s / 1e6);
+			snprintf(pc, sizeof(pc), "%.3f", peer[report_peer_of(i)].t.pps_per_cpu_s / 1e6);
 		}
 		printf("%-6s %-16s %5u %5u %6.1f %7.3f %7.3f %7.2f %7.2f %7.2f %s%-6.3g %6.3g %7s %7s %5s %5s\n",
 		       t->name, name, r->frame_bytes, r->frame_bytes + REPORT_L2L3_BYTES,
@@ -140,10 +146,10 @@ static void stream_row(const struct transport_res *t, int mode, int i, const str
 	bench_json_f64(&j, "buf_gets_per_tx_pkt", per(r->gets_a, r->tx_pkts));
 	if (ratio > 0) {
 		bench_json_str(&j, "peer", "dpdk-testpmd");
-		bench_json_f64(&j, "peer_mpps_per_core", peer[i].t.pps_per_core / 1e6);
+		bench_json_f64(&j, "peer_mpps_per_core", peer[report_peer_of(i)].t.pps_per_core / 1e6);
 		bench_json_f64(&j, "ratio", ratio);
 		if (ratio_cpu > 0) {
-			bench_json_f64(&j, "peer_mpps_per_cpu_s", peer[i].t.pps_per_cpu_s / 1e6);
+			bench_json_f64(&j, "peer_mpps_per_cpu_s", peer[report_peer_of(i)].t.pps_per_cpu_s / 1e6);
 			bench_json_f64(&j, "ratio_per_cpu_s", ratio_cpu);
 		}
 	}
@@ -187,12 +193,12 @@ static void all_rows(const struct transport_res *tr, int ntr, const struct peer_
 			for (int i = 0; i < REPORT_STREAMS; i++)
 				stream_row(&tr[k], m, i, peer, json);
 	bool any = false;
-	for (int i = 0; i < REPORT_STREAMS; i++)
+	for (int i = 0; i < REPORT_PEERS; i++)
 		any |= peer[i].ok;
 	if (any && !json)
 		printf("\n%-25s %5s %7s %7s %7s %7s %7s\n", "peer (1 fwd lcore/side)", "wireB", "Mpps",
 		       "Mpps/cs", "cli_Rx", "srv_Rx", "Gb/s_wi");
-	for (int i = 0; i < REPORT_STREAMS; i++)
+	for (int i = 0; i < REPORT_PEERS; i++)
 		if (peer[i].ok)
 			testpmd_row(&peer[i], json);
 }

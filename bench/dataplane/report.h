@@ -11,7 +11,8 @@
 #include "testpmd.h"
 
 #define REPORT_L2L3_BYTES 42u /* Ethernet 14 + IPv4 20 + UDP 8 */
-#define REPORT_STREAMS 2      /* unbatched, batched */
+#define REPORT_STREAMS 3      /* unbatched, batched, large */
+#define REPORT_PEERS 2        /* testpmd runs: small frames, full frames */
 #define REPORT_MODES 2        /* stream (A -> B), bounce (A <-> B, like io forward) */
 
 struct pp_res {
@@ -46,6 +47,8 @@ struct peer_res {
 };
 
 const char *report_batching(int i);
+/* The testpmd run (frame size) stream kind i is compared with. */
+int report_peer_of(int i);
 const char *report_mode(int mode);
 
 /* Prints the tables and the JSON lines; *failed is set if a case failed

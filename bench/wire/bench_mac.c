@@ -1,12 +1,17 @@
-/* aegis-bench-mac: what the per-frame MAC costs, for issue [H]'s choice.
- * One core, one frame at a time, frames of 64..9000 bytes:
- *   siphash  SipHash-2-4-128, the wire format's tag today (aeg_wire_tag)
- *   gmac     AES-128-GMAC from libipsec-mb (init with a 12-byte IV, update,
- *            finalize to a 16-byte tag): the candidate on CPUs with AES-NI
- *            and carry-less multiply (this one: AVX-512 with VAES)
- * Prints the setup, a table (CPU ns per frame, GB/s) and one JSON line per
- * size; the comparison carries "peer" (SipHash) and "ratio" (SipHash's ns
- * over GMAC's: higher means GMAC is faster).
+/* aegis-bench-mac: what the per-frame MAC costs (the choice is explained
+ * in lib/wire/README.md). One core, one frame at a time, frames of
+ * 64..9000 bytes, CPU time per frame:
+ *   siphash   SipHash-2-4-128 (aeg_wire_tag: wire version 1, the client
+ *             protocol today)
+ *   gmac      the frame tag of wire version 2 (aeg_wire_mac_tag): AES-128-GMAC
+ *             from libipsec-mb with the frame's 28-byte IV (stream and seq)
+ *   gmac-12   the same with a 12-byte IV (GCM's fast path, no GHASH of the
+ *             IV): what a shorter nonce would save
+ *   software  aeg_wire_mac_tag with AEG_WIRE_MAC_SOFTWARE (libipsec-mb's code
+ *             for CPUs without AES-NI and PCLMULQDQ)
+ * Prints the setup, a table and one JSON line per size; the comparison
+ * carries "peer" (SipHash) and "ratio" (SipHash's ns over GMAC's: higher
+ * means GMAC is faster).
  *
  *   aegis-bench-mac [--time-ms N]   (N ms per case, default 200) */
 #include <errno.h>
@@ -30,17 +35,6 @@ static uint64_t cpu_now_ns(void)
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
 		return 0;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static const char *arch_name(IMB_ARCH a)
-{
-	switch (a) {
-	case IMB_ARCH_AVX512: return "avx512";
-	case IMB_ARCH_AVX2: return "avx2";
-	case IMB_ARCH_AVX: return "avx";
-	case IMB_ARCH_SSE: return "sse";
-	default: return "other";
-	}
 }
 
 int main(int argc, char **argv)
@@ -79,51 +73,61 @@ int main(int argc, char **argv)
 		frame[i] = (uint8_t)(i * 131u + 7u);
 	struct aeg_wire_key key;
 	memset(&key, 0x5a, sizeof(key));
-	uint8_t aes_key[16], iv[12] = { 0 }, tag[16];
-	memset(aes_key, 0x3c, sizeof(aes_key));
+	struct aeg_wire_mac *hw = NULL, *sw = NULL;
+	if (aeg_wire_mac_new(&hw, &key, 1, 0) != 0 ||
+	    aeg_wire_mac_new(&sw, &key, 1, AEG_WIRE_MAC_SOFTWARE) != 0) {
+		fprintf(stderr, "%s: aeg_wire_mac_new failed\n", argv[0]);
+		return 1;
+	}
+	uint8_t iv12[12] = { 0 }, tag[16];
 	struct gcm_key_data gk;
 	struct gcm_context_data ctx;
-	IMB_AES128_GCM_PRE(mgr, aes_key, &gk);
+	IMB_AES128_GCM_PRE(mgr, key.bytes, &gk);
 
 	printf("aegis-bench-mac: one core, %s; libipsec-mb %s (%s); %llu ms per case, CPU time\n",
-	       bench_cpu_model(), imb_get_version_str(), arch_name(mgr->used_arch),
+	       bench_cpu_model(), imb_get_version_str(), aeg_wire_mac_impl(hw),
 	       (unsigned long long)(case_ns / 1000000u));
-	printf("%6s %14s %14s %10s %10s %8s\n", "bytes", "siphash ns", "gmac ns", "siphash GB/s", "gmac GB/s",
-	       "ratio");
+	printf("%6s %11s %11s %11s %11s %9s %9s %8s\n", "bytes", "siphash ns", "gmac ns", "gmac-12 ns",
+	       "software ns", "sip GB/s", "gmac GB/s", "ratio");
 	static const size_t sizes[] = { 64, 119, 512, 1514, 4096, 9000 };
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		size_t n = sizes[s];
-		uint64_t frames_sip = 0, frames_gmac = 0;
-		uint64_t t0 = cpu_now_ns(), t1;
-		do {
-			for (int k = 0; k < 256; k++) {
-				frame[0] = (uint8_t)frames_sip++;
-				aeg_wire_tag(&key, frame, n, tag);
-				sink ^= tag[0];
-			}
-		} while ((t1 = cpu_now_ns()) - t0 < case_ns);
-		double sip_ns = (double)(t1 - t0) / (double)frames_sip;
-		t0 = cpu_now_ns();
-		do {
-			for (int k = 0; k < 256; k++) {
-				/* The nonce: a frame's sequence number, never repeated under one key. */
-				memcpy(iv, &frames_gmac, sizeof(frames_gmac));
-				frames_gmac++;
-				IMB_AES128_GMAC_INIT(mgr, &gk, &ctx, iv, sizeof(iv));
-				IMB_AES128_GMAC_UPDATE(mgr, &gk, &ctx, frame, n);
-				IMB_AES128_GMAC_FINALIZE(mgr, &gk, &ctx, tag, sizeof(tag));
-				sink ^= tag[0];
-			}
-		} while ((t1 = cpu_now_ns()) - t0 < case_ns);
-		double gmac_ns = (double)(t1 - t0) / (double)frames_gmac;
-		printf("%6zu %14.1f %14.1f %10.2f %10.2f %7.2fx\n", n, sip_ns, gmac_ns, (double)n / sip_ns,
-		       (double)n / gmac_ns, sip_ns / gmac_ns);
+		double ns[4];
+		for (int kind = 0; kind < 4; kind++) {
+			uint64_t frames = 0;
+			uint64_t t0 = cpu_now_ns(), t1;
+			do {
+				for (int k = 0; k < 64; k++) {
+					/* A new nonce each frame, as the sequence number is. */
+					memcpy(frame + AEG_WIRE_IV_OFFSET, &frames, sizeof(frames));
+					frames++;
+					if (kind == 0) {
+						aeg_wire_tag(&key, frame, n, tag);
+					} else if (kind == 1 || kind == 3) {
+						aeg_wire_mac_tag(kind == 1 ? hw : sw, frame + AEG_WIRE_IV_OFFSET,
+								 frame, n, tag);
+					} else {
+						memcpy(iv12, &frames, sizeof(frames));
+						IMB_AES128_GMAC_INIT(mgr, &gk, &ctx, iv12, sizeof(iv12));
+						IMB_AES128_GMAC_UPDATE(mgr, &gk, &ctx, frame, n);
+						IMB_AES128_GMAC_FINALIZE(mgr, &gk, &ctx, tag, sizeof(tag));
+					}
+					sink ^= tag[0];
+				}
+			} while ((t1 = cpu_now_ns()) - t0 < case_ns);
+			ns[kind] = (double)(t1 - t0) / (double)frames;
+		}
+		printf("%6zu %11.1f %11.1f %11.1f %11.1f %9.2f %9.2f %7.2fx\n", n, ns[0], ns[1], ns[2],
+		       ns[3], (double)n / ns[0], (double)n / ns[1], ns[0] / ns[1]);
 		printf("{\"bench\":\"mac\",\"bytes\":%zu,\"cores\":1,\"mac\":\"aes-128-gmac\",\"lib\":\"libipsec-mb %s\","
-		       "\"arch\":\"%s\",\"ns_per_frame\":%.1f,\"gb_per_s\":%.2f,\"peer\":\"siphash-2-4-128\","
+		       "\"arch\":\"%s\",\"ns_per_frame\":%.1f,\"gb_per_s\":%.2f,\"ns_per_frame_iv12\":%.1f,"
+		       "\"ns_per_frame_software\":%.1f,\"peer\":\"siphash-2-4-128\","
 		       "\"peer_ns_per_frame\":%.1f,\"ratio\":%.3f}\n",
-		       n, imb_get_version_str(), arch_name(mgr->used_arch), gmac_ns, (double)n / gmac_ns, sip_ns,
-		       sip_ns / gmac_ns);
+		       n, imb_get_version_str(), aeg_wire_mac_impl(hw), ns[1], (double)n / ns[1], ns[2], ns[3],
+		       ns[0], ns[0] / ns[1]);
 	}
+	aeg_wire_mac_free(hw);
+	aeg_wire_mac_free(sw);
 	free_mb_mgr(mgr);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* The frame: header codec, drop reason names, and the parser that checks a
  * received packet from the outside in (cheap checks first, the tag before
- * anything that trusts the contents, the replay window last). */
+ * anything that trusts the contents, the replay window last). The
+ * messages are checked by the iterator as they are delivered (one pass). */
 #include "wire_internal.h"
 
 #include <assert.h>
@@ -21,6 +22,7 @@ static const char *const drop_names[AEG_WIRE_DROP_NR] = {
 	[AEG_WIRE_DROP_BAD_TAG] = "bad_tag",
 	[AEG_WIRE_DROP_TRUNCATED_MSG] = "truncated_message",
 	[AEG_WIRE_DROP_BAD_MSG] = "bad_message",
+	[AEG_WIRE_DROP_UNKNOWN_KEY] = "unknown_key",
 };
 
 const char *aeg_wire_drop_name(enum aeg_wire_drop reason)
@@ -35,6 +37,8 @@ void wire_hdr_encode(struct aeg_writer *w, const struct aeg_wire_hdr *h)
 	aeg_put_u32(w, AEG_WIRE_MAGIC);
 	aeg_put_u8(w, h->version);
 	aeg_put_u8(w, h->flags);
+	aeg_put_u8(w, h->key_id);
+	aeg_put_u8(w, 0); /* reserved */
 	aeg_put_u32(w, h->cluster);
 	aeg_put_u32(w, h->src_node);
 	aeg_put_u32(w, h->dst_node);
@@ -45,7 +49,8 @@ void wire_hdr_encode(struct aeg_writer *w, const struct aeg_wire_hdr *h)
 	aeg_put_u32(w, h->msg_count);
 }
 
-/* The caller has checked the magic already (check_preamble). */
+/* The caller has checked the magic already (check_preamble) and the
+ * reserved byte apart (check_header). */
 void wire_hdr_decode(struct aeg_reader *r, struct aeg_wire_hdr *h)
 {
 	uint32_t magic = aeg_get_u32(r);
@@ -53,6 +58,8 @@ void wire_hdr_decode(struct aeg_reader *r, struct aeg_wire_hdr *h)
 	(void)magic; /* unused when NDEBUG */
 	h->version = aeg_get_u8(r);
 	h->flags = aeg_get_u8(r);
+	h->key_id = aeg_get_u8(r);
+	(void)aeg_get_u8(r); /* reserved */
 	h->cluster = aeg_get_u32(r);
 	h->src_node = aeg_get_u32(r);
 	h->dst_node = aeg_get_u32(r);
@@ -89,9 +96,9 @@ static enum aeg_wire_drop check_preamble(const uint8_t *pkt, size_t len)
 
 /* Header fields that need no key and no peer state. */
 static enum aeg_wire_drop check_header(const struct aeg_wire_rx *rx,
-				       const struct aeg_wire_hdr *h, size_t len)
+				       const struct aeg_wire_hdr *h, const uint8_t *pkt, size_t len)
 {
-	if ((h->flags & ~AEG_WIRE_FLAGS_KNOWN) != 0)
+	if ((h->flags & ~AEG_WIRE_FLAGS_KNOWN) != 0 || pkt[WIRE_OFF_RESERVED] != 0)
 		return AEG_WIRE_DROP_BAD_FLAGS;
 	size_t batch_room = len - AEG_WIRE_FRAME_BYTES_MIN;
 	if (h->batch_len > AEG_WIRE_FRAME_BYTES_MAX - AEG_WIRE_FRAME_BYTES_MIN)
@@ -119,7 +126,7 @@ static enum aeg_wire_drop parse(const struct aeg_wire_rx *rx, const uint8_t *pkt
 	aeg_reader_init(&r, pkt, len);
 	wire_hdr_decode(&r, &out->hdr);
 	assert(!r.error && r.pos == AEG_WIRE_HDR_BYTES);
-	why = check_header(rx, &out->hdr, len);
+	why = check_header(rx, &out->hdr, pkt, len);
 	if (why != AEG_WIRE_OK)
 		return why;
 	struct aeg_wire_replay *win =
@@ -130,13 +137,18 @@ static enum aeg_wire_drop parse(const struct aeg_wire_rx *rx, const uint8_t *pkt
 	why = aeg_wire_replay_check(win, out->hdr.seq);
 	if (why != AEG_WIRE_OK)
 		return why;
-	size_t signed_len = AEG_WIRE_HDR_BYTES + out->hdr.batch_len;
-	if (check_tag && !aeg_wire_tag_verify(rx->key, pkt, signed_len, pkt + signed_len))
-		return AEG_WIRE_DROP_BAD_TAG;
+	if (check_tag) {
+		const struct aeg_wire_mac *mac = NULL;
+		for (int i = 0; i < AEG_WIRE_RX_KEYS; i++)
+			if (rx->keys[i] != NULL && aeg_wire_mac_key_id(rx->keys[i]) == out->hdr.key_id)
+				mac = rx->keys[i];
+		if (mac == NULL)
+			return AEG_WIRE_DROP_UNKNOWN_KEY;
+		size_t signed_len = AEG_WIRE_HDR_BYTES + out->hdr.batch_len;
+		if (!wire_mac_verify(mac, pkt, signed_len, pkt + signed_len))
+			return AEG_WIRE_DROP_BAD_TAG;
+	}
 	out->batch = pkt + AEG_WIRE_HDR_BYTES;
-	why = wire_batch_check(out->batch, out->hdr.batch_len, out->hdr.msg_count);
-	if (why != AEG_WIRE_OK)
-		return why;
 	aeg_wire_replay_commit(win, out->hdr.seq);
 	return AEG_WIRE_OK;
 }

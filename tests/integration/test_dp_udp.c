@@ -40,6 +40,7 @@
 
 struct ctx {
 	struct aeg_wire_key key;
+	struct aeg_wire_mac *mac; /* of key, for frames the test makes itself */
 	struct aeg_worker_peer peers[3];
 	struct aeg_port *port_a, *port_b;
 	struct aeg_worker *a, *b;
@@ -182,6 +183,8 @@ static int group_setup(void **state)
 	(void)state;
 	for (int i = 0; i < AEG_WIRE_KEY_BYTES; i++)
 		c.key.bytes[i] = (uint8_t)(0x3b * i + 1);
+	if (aeg_wire_mac_new(&c.mac, &c.key, 0, 0) != 0)
+		return -1;
 	c.seen_cap = 1u << 16;
 	c.seen = calloc(c.seen_cap, 1);
 	if (c.seen == NULL || open_injector() != 0 || open_ports() != 0)
@@ -212,6 +215,7 @@ static int group_teardown(void **state)
 	aeg_ctl_ring_fini(c.b_ctl_out);
 	close(c.inj_fd);
 	free(c.seen);
+	aeg_wire_mac_free(c.mac);
 	return r == 0 ? 0 : -1;
 }
 
@@ -280,7 +284,7 @@ static size_t inj_frame(uint8_t *buf, size_t cap, uint32_t cluster, uint32_t src
 	};
 	assert_int_equal(aeg_wire_builder_begin(&bld, buf, cap, &h), 0);
 	assert_int_equal(aeg_wire_builder_add(&bld, AEG_MSG_TEST, 1, "hello", 5), 0);
-	int len = aeg_wire_builder_seal(&bld, &c.key);
+	int len = aeg_wire_builder_seal(&bld, c.mac);
 	assert_true(len > 0);
 	return (size_t)len;
 }
@@ -298,7 +302,7 @@ static size_t inj_big_frame(void)
 	static const uint8_t body[2400];
 	assert_int_equal(aeg_wire_builder_begin(&bld, big, sizeof(big), &h), 0);
 	assert_int_equal(aeg_wire_builder_add(&bld, AEG_MSG_TEST, 1, body, sizeof(body)), 0);
-	int len = aeg_wire_builder_seal(&bld, &c.key);
+	int len = aeg_wire_builder_seal(&bld, c.mac);
 	assert_true(len > 2048);
 	return (size_t)len;
 }

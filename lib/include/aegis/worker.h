@@ -82,7 +82,15 @@ struct aeg_worker_config {
 	struct aeg_port *port;
 	uint16_t queue;              /* = this worker's index on the node */
 	uint32_t cluster;
+	/* The frame key, named key_id in the frames (aegis/wire.h): frames go
+	 * out under it and are accepted under it and, during a key rotation,
+	 * under accept_key (NULL: none) named accept_key_id. mac_flags:
+	 * AEG_WIRE_MAC_SOFTWARE or 0. The worker expands its own copies. */
 	const struct aeg_wire_key *key;
+	uint8_t key_id;
+	const struct aeg_wire_key *accept_key;
+	uint8_t accept_key_id;
+	unsigned mac_flags;
 	uint32_t self_node;
 	const struct aeg_worker_peer *peers; /* may include self_node */
 	uint32_t peer_count;
@@ -183,6 +191,10 @@ uint32_t aeg_worker_index(const struct aeg_worker *w);
  * aeg_worker_poll, or read by aeg_worker_run), so callbacks need no clock
  * read of their own. Before the first iteration: the time of init. */
 uint64_t aeg_worker_now_ns(const struct aeg_worker *w);
+/* CLOCK_MONOTONIC in ns, read through the TSC where it is invariant (the
+ * clock aeg_worker_run reads once per iteration): for a caller that runs
+ * its own loop around aeg_worker_poll. Only from the worker's thread. */
+uint64_t aeg_worker_clock_ns(struct aeg_worker *w);
 
 /* One iteration: rx burst, callbacks, drain timer, tx. Returns the number
  * of packets received (0 = idle). now_ns: CLOCK_MONOTONIC. */

@@ -63,6 +63,7 @@ struct inj {
 	int ifindex;
 	struct aeg_net_udp_tuple tuple;
 	struct aeg_wire_key key;
+	struct aeg_wire_mac *mac; /* of key, key id 0 (the nodes' default) */
 	uint32_t cluster, src_node, dst_node;
 	uint64_t seq;
 	uint32_t body_idx;
@@ -120,12 +121,12 @@ static uint32_t build_sized(struct inj *in, uint8_t *frame, uint32_t cluster, ui
 	memset(body, 0, sizeof(body));
 	memcpy(body, BODY_MAGIC, sizeof(BODY_MAGIC));
 	memcpy(body + 8, &idx, sizeof(idx));
-	size_t body_len = payload > PAYLOAD_CAP ? aeg_wire_msg_body_max(payload, 0) : BODY_BYTES;
+	size_t body_len = payload > PAYLOAD_CAP ? aeg_wire_msg_body_max(payload) : BODY_BYTES;
 	struct aeg_wire_builder b;
 	if (aeg_wire_builder_begin(&b, frame + AEG_NET_UDP_HDRS_LEN, payload, &h) != 0 ||
 	    aeg_wire_builder_add(&b, AEG_MSG_TEST, 0, body, body_len) != 0)
 		die("builder");
-	int len = aeg_wire_builder_seal(&b, &in->key);
+	int len = aeg_wire_builder_seal(&b, in->mac);
 	if (len < 0 || aeg_net_udp_build(frame, &in->tuple, (uint32_t)len, 0) != 0)
 		die("seal/udp build");
 	return AEG_NET_UDP_HDRS_LEN + (uint32_t)len;
@@ -174,8 +175,8 @@ static uint32_t make(struct inj *in, const char *kind, uint8_t *frame)
 		frame[len - 1] ^= 0x01;
 	} else if (strcmp(kind, "bad_version") == 0) {
 		payload[4] = AEG_WIRE_VERSION + 1;
-		aeg_wire_tag(&in->key, payload, plen - AEG_WIRE_TAG_BYTES,
-			     payload + plen - AEG_WIRE_TAG_BYTES);
+		aeg_wire_mac_tag(in->mac, payload + AEG_WIRE_IV_OFFSET, payload,
+				 plen - AEG_WIRE_TAG_BYTES, payload + plen - AEG_WIRE_TAG_BYTES);
 	} else if (strcmp(kind, "truncated") == 0) {
 		len -= 5;
 		if (aeg_net_udp_build(frame, &in->tuple, plen - 5, 0) != 0)
@@ -247,7 +248,7 @@ static int echo_socket(const struct inj *in)
 static uint32_t collect_echoes(const struct inj *in, int fd, uint32_t want, double secs)
 {
 	struct aeg_wire_rx rx = {
-		.key = &in->key, .cluster = in->cluster, .self_node = in->src_node,
+		.keys = { in->mac }, .cluster = in->cluster, .self_node = in->src_node,
 		.self_worker = 0, .peer_lookup = echo_peer, .peer_arg = (void *)in,
 	};
 	aeg_wire_replay_init(&echo_window, 0);
@@ -333,6 +334,8 @@ int main(int argc, char **argv)
 	}
 	if (iface == NULL || in.tuple.dst_ip == 0 || in.tuple.src_ip == 0 || i >= argc)
 		die("usage: dp_inject --iface IF --dst-mac MAC --src-ip A --dst-ip B ... KIND[=N]...");
+	if (aeg_wire_mac_new(&in.mac, &in.key, 0, 0) != 0)
+		die("aeg_wire_mac_new");
 	open_raw(&in, iface);
 	int echo_fd = echo_wait >= 0 ? echo_socket(&in) : -1;
 	/* Above the receiver's replay floor (its start time) and never reused. */

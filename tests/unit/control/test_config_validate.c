@@ -101,6 +101,8 @@ static const struct {
 	{ "[sharding]\nstrategy = \"list\"\nassign = [\"a*=1\", \"b=2\", \"a*=3\"]\n", "entry 3: the same prefix as entry 1" },
 	{ "[sharding]\nstrategy = \"list\"\nsplit_points = [\"m\"]\n", "sharding.split_points: only for strategy = \"range\"" },
 	{ "[node]\ncluster_key_file = \"/k\"\nclient_key_file = \"/k\"\n", "v.toml:3: node.client_key_file: must not be node.cluster_key_file" },
+	{ "[node]\ncluster_key_accept_file = \"/n\"\ncluster_key_id = 4\ncluster_key_accept_id = 4\n", "node.cluster_key_accept_id: must differ from node.cluster_key_id (4)" },
+	{ "[node]\ncluster_key_accept_file = \"/k\"\nclient_key_file = \"/k\"\n", "node.cluster_key_accept_file: must not be node.client_key_file" },
 	{ "[node]\ndata_dir = \"\"\n", "v.toml:2: node.data_dir: must not be empty" },
 	{ "[node]\nzone = \"rack 1\"\n", "v.toml:2: node.zone: \"rack 1\": only letters, digits" },
 	{ "[rebalance]\nbytes_per_s = \"1 KiB\"\n", "v.toml:2: rebalance.bytes_per_s: 1024: 0 (unpaced) or at least 64 KiB" },

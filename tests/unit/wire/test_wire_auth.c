@@ -1,16 +1,21 @@
-/* lib/wire authentication: SipHash-2-4-128 against the reference vectors
- * and the tag check against corrupted tags, data and keys. */
+/* lib/wire authentication. SipHash-2-4-128 (the client protocol's tag)
+ * against the reference vectors and the tag check against corrupted tags,
+ * data and keys. AES-128-GMAC (the frame tag) against tags computed by an
+ * independent implementation, the hardware code against the software
+ * code, and its sensitivity to every input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "aegis/wire.h"
 #include "wire/wire_internal.h"
+#include "test_prng.h"
 
 /* vectors_sip128 from the SipHash reference distribution
  * (github.com/veorq/SipHash, vectors.h): key 00..0f, message of i bytes
@@ -169,12 +174,238 @@ static void test_tag_rejects_changes(void **state)
 	}
 }
 
+/* ---- AES-128-GMAC ------------------------------------------------------ */
+
+static struct aeg_wire_mac *mac_new(const uint8_t key[16], uint8_t key_id, unsigned flags)
+{
+	struct aeg_wire_key k;
+	struct aeg_wire_mac *m = NULL;
+	memcpy(k.bytes, key, 16);
+	assert_int_equal(aeg_wire_mac_new(&m, &k, key_id, flags), 0);
+	assert_non_null(m);
+	return m;
+}
+
+/* Tags by Python's cryptography package (OpenSSL's GCM, not libipsec-mb):
+ *   AESGCM(key).encrypt(iv, b"", data[:len]).hex()
+ * with key[i] = (0x3c ^ (i * 0x1d)) & 0xff (16 bytes), iv[i] = (0xa0 + 7 * i)
+ * & 0xff (28 bytes) and data[i] = (i * 131 + 17) & 0xff. A 28-byte IV is
+ * not GCM's 12-byte fast path: the IV goes through GHASH first. */
+static const struct {
+	size_t len;
+	const char *tag;
+} gmac_vectors[] = {
+	{0, "240d13e6d5b7f4588d399a69c18fdb94"},
+	{1, "055578b91937660ed5a7155936469157"},
+	{15, "b43cbed7f55688112205609a93ad5349"},
+	{16, "b46d6c7c26dec9ae176927e65d918a54"},
+	{17, "f477f4cd1b97fc35c01725293e8f34af"},
+	{64, "3e86b405e30b55cf71da1c1785d19bbb"},
+	{1514, "ad898f617a10c35f13e1ee30a52fc334"},
+	{9000, "8eb0811fad04e047f9e276a5fe9e2889"},
+};
+/* The same with an all-zero key and IV, for lengths 0 and 16 (zeros). */
+static const char *const gmac_zero_tags[2] = {
+	"dd67b437757ea3f43ec90f396917cea7",
+	"a447a3d94222874ed782dbd6e33bf52f",
+};
+
+static void check_known_answers(const struct aeg_wire_mac *m, const struct aeg_wire_mac *mz)
+{
+	static uint8_t data[9000 + 15];
+	uint8_t iv[AEG_WIRE_IV_BYTES], zero[32] = {0};
+	for (int i = 0; i < AEG_WIRE_IV_BYTES; i++)
+		iv[i] = (uint8_t)(0xa0 + 7 * i);
+	/* Also from an odd address: mbuf data need not be aligned. */
+	for (size_t off = 0; off < 16; off += 7) {
+		for (size_t i = 0; i < 9000; i++)
+			data[off + i] = (uint8_t)(i * 131 + 17);
+		for (size_t v = 0; v < sizeof(gmac_vectors) / sizeof(gmac_vectors[0]); v++) {
+			uint8_t want[16], got[16];
+			hex_to_bytes(gmac_vectors[v].tag, want, 16);
+			aeg_wire_mac_tag(m, iv, data + off, gmac_vectors[v].len, got);
+			if (memcmp(want, got, 16) != 0)
+				fail_msg("%s: GMAC differs at length %zu (offset %zu)",
+					 aeg_wire_mac_impl(m), gmac_vectors[v].len, off);
+		}
+	}
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t want[16], got[16];
+		hex_to_bytes(gmac_zero_tags[i], want, 16);
+		aeg_wire_mac_tag(mz, zero, zero, 16 * i, got);
+		assert_memory_equal(want, got, 16);
+	}
+}
+
+static const uint8_t kat_key[16] = {
+	0x3c, 0x21, 0x06, 0x6b, 0x48, 0xad, 0x92, 0xf7,
+	0xd4, 0x39, 0x1e, 0x03, 0x60, 0x45, 0xaa, 0x8f,
+};
+
+/* The code this CPU gets (AVX-512 here) against the independent tags. */
+static void test_gmac_known_answers(void **state)
+{
+	(void)state;
+	uint8_t zero[16] = {0};
+	for (int i = 0; i < 16; i++) /* the table is the formula the vectors used */
+		assert_int_equal(kat_key[i], (uint8_t)(0x3c ^ (i * 0x1d)));
+	struct aeg_wire_mac *m = mac_new(kat_key, 3, 0);
+	struct aeg_wire_mac *mz = mac_new(zero, 4, 0);
+	const char *impl = aeg_wire_mac_impl(m);
+	assert_true(strcmp(impl, "avx512") == 0 || strcmp(impl, "avx2") == 0 ||
+		    strcmp(impl, "avx") == 0 || strcmp(impl, "sse") == 0 ||
+		    strcmp(impl, "software") == 0);
+	check_known_answers(m, mz);
+	assert_int_equal(aeg_wire_mac_key_id(m), 3);
+	aeg_wire_mac_free(m);
+	aeg_wire_mac_free(mz);
+}
+
+/* The portable code (AEG_WIRE_MAC_SOFTWARE: lib/wire/gmac_soft.c) gives
+ * the same tags as the independent ones and as the code chosen by CPUID,
+ * on random keys, IVs and lengths: a receiver may run the other one than
+ * the sender. */
+static void test_gmac_software_equals_hardware(void **state)
+{
+	(void)state;
+	struct aeg_wire_mac *probe = mac_new(kat_key, 3, AEG_WIRE_MAC_SOFTWARE);
+	assert_string_equal(aeg_wire_mac_impl(probe), "software");
+	uint8_t zero[16] = {0};
+	struct aeg_wire_mac *mz = mac_new(zero, 4, AEG_WIRE_MAC_SOFTWARE);
+	check_known_answers(probe, mz);
+	aeg_wire_mac_free(probe);
+	aeg_wire_mac_free(mz);
+
+	static uint8_t data[9000];
+	struct prng rng;
+	prng_init(&rng, 0x6ac0001);
+	for (int round = 0; round < 100; round++) {
+		uint8_t key[16], iv[AEG_WIRE_IV_BYTES];
+		for (int i = 0; i < 16; i++)
+			key[i] = (uint8_t)prng_next(&rng);
+		struct aeg_wire_mac *hw = mac_new(key, 1, 0);
+		struct aeg_wire_mac *sw = mac_new(key, 1, AEG_WIRE_MAC_SOFTWARE);
+		assert_string_equal(aeg_wire_mac_impl(sw), "software");
+		for (int n = 0; n < 10; n++) {
+			size_t len = prng_below(&rng, 4) == 0 ? prng_below(&rng, 65)
+							      : prng_below(&rng, sizeof(data) + 1);
+			for (size_t i = 0; i < len; i++)
+				data[i] = (uint8_t)prng_next(&rng);
+			for (int i = 0; i < AEG_WIRE_IV_BYTES; i++)
+				iv[i] = (uint8_t)prng_next(&rng);
+			uint8_t a[16], b[16];
+			aeg_wire_mac_tag(hw, iv, data, len, a);
+			aeg_wire_mac_tag(sw, iv, data, len, b);
+			CHECK(&rng, memcmp(a, b, 16) == 0);
+		}
+		aeg_wire_mac_free(hw);
+		aeg_wire_mac_free(sw);
+	}
+}
+
+/* Any one bit of data, IV or key changes the tag, and the frame check
+ * refuses any one bit of the tag (sampled bits for long inputs). */
+static void test_gmac_every_input_bit(void **state)
+{
+	(void)state;
+	static uint8_t frame[1514 + AEG_WIRE_TAG_BYTES];
+	uint8_t key[16];
+	struct prng rng;
+	prng_init(&rng, 0x6ac0002);
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)prng_next(&rng);
+	for (size_t i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)prng_next(&rng);
+	struct aeg_wire_mac *m = mac_new(key, 1, 0);
+	static const size_t lens[] = {0, 1, 15, 16, 17, 64, 1514};
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		size_t len = lens[li];
+		uint8_t data[1514], iv[AEG_WIRE_IV_BYTES], tag[16], t[16];
+		memcpy(data, frame, sizeof(data)); /* data[len] defined for len + 1 */
+		memcpy(iv, frame + 100, sizeof(iv));
+		aeg_wire_mac_tag(m, iv, data, len, tag);
+		/* Data: every bit up to 64 bytes, then 512 random ones. */
+		size_t bits = len * 8, tries = bits <= 512 ? bits : 512;
+		for (size_t k = 0; k < tries; k++) {
+			size_t bit = bits <= 512 ? k : prng_below(&rng, bits);
+			data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			aeg_wire_mac_tag(m, iv, data, len, t);
+			data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			CHECK(&rng, memcmp(t, tag, 16) != 0);
+		}
+		/* The length is authenticated: one byte less or one more. */
+		if (len > 0) {
+			aeg_wire_mac_tag(m, iv, data, len - 1, t);
+			assert_memory_not_equal(t, tag, 16);
+		}
+		if (len < sizeof(data)) {
+			aeg_wire_mac_tag(m, iv, data, len + 1, t);
+			assert_memory_not_equal(t, tag, 16);
+		}
+		/* Every bit of the IV. */
+		for (size_t bit = 0; bit < AEG_WIRE_IV_BYTES * 8; bit++) {
+			iv[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			aeg_wire_mac_tag(m, iv, data, len, t);
+			iv[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			assert_memory_not_equal(t, tag, 16);
+		}
+		/* Every bit of the key (for two lengths: a key costs a mac_new). */
+		if (len == 17 || len == 1514) {
+			for (size_t bit = 0; bit < 128; bit++) {
+				key[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				struct aeg_wire_mac *m2 = mac_new(key, 1, 0);
+				key[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+				aeg_wire_mac_tag(m2, iv, data, len, t);
+				aeg_wire_mac_free(m2);
+				assert_memory_not_equal(t, tag, 16);
+			}
+		}
+	}
+	/* The frame check: IV from bytes 8..35, tag after the signed bytes. */
+	size_t signed_len = 200;
+	aeg_wire_mac_tag(m, frame + AEG_WIRE_IV_OFFSET, frame, signed_len, frame + signed_len);
+	assert_true(wire_mac_verify(m, frame, signed_len, frame + signed_len));
+	for (size_t bit = 0; bit < 128; bit++) {
+		frame[signed_len + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		assert_false(wire_mac_verify(m, frame, signed_len, frame + signed_len));
+		frame[signed_len + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	frame[AEG_WIRE_IV_OFFSET + AEG_WIRE_IV_BYTES - 1] ^= 0x80; /* last IV byte */
+	assert_false(wire_mac_verify(m, frame, signed_len, frame + signed_len));
+	aeg_wire_mac_free(m);
+}
+
+static void test_gmac_new_flags(void **state)
+{
+	(void)state;
+	struct aeg_wire_key key = {{0}};
+	struct aeg_wire_mac *m = (struct aeg_wire_mac *)&key; /* must be cleared */
+	static const unsigned bad[] = {0x2, 0x3, 0x80000000u, ~0u};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(aeg_wire_mac_new(&m, &key, 1, bad[i]), -EINVAL);
+		assert_null(m);
+		m = (struct aeg_wire_mac *)&key;
+	}
+	/* Known flags work, and the key id is kept across its whole range. */
+	assert_int_equal(aeg_wire_mac_new(&m, &key, 0, 0), 0);
+	assert_int_equal(aeg_wire_mac_key_id(m), 0);
+	aeg_wire_mac_free(m);
+	assert_int_equal(aeg_wire_mac_new(&m, &key, 255, 0), 0);
+	assert_int_equal(aeg_wire_mac_key_id(m), 255);
+	aeg_wire_mac_free(m);
+	aeg_wire_mac_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reference_vectors),
 		cmocka_unit_test(test_tag_is_siphash),
 		cmocka_unit_test(test_tag_rejects_changes),
+		cmocka_unit_test(test_gmac_known_answers),
+		cmocka_unit_test(test_gmac_software_equals_hardware),
+		cmocka_unit_test(test_gmac_every_input_bit),
+		cmocka_unit_test(test_gmac_new_flags),
 	};
 	return cmocka_run_group_tests_name("wire_auth", tests, NULL, NULL);
 }

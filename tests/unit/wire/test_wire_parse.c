@@ -1,7 +1,13 @@
 /* lib/wire parser: every truncation and every bit flip rejected, each
- * drop reason counted under its own stable name, malformed batches under
- * a good tag, and the replay window moving only for authentic frames. */
+ * drop reason counted under its own stable name, key rotation, malformed
+ * batches under a good tag (accepted by the parser, stopped by the
+ * iterator), and the replay window moving only for authentic frames. */
 #include "wire_fixture.h"
+
+/* The dataplane indexes counters by these values: they never move. */
+_Static_assert(AEG_WIRE_DROP_BAD_TAG == 12 && AEG_WIRE_DROP_TRUNCATED_MSG == 13 &&
+	       AEG_WIRE_DROP_BAD_MSG == 14 && AEG_WIRE_DROP_UNKNOWN_KEY == 15 &&
+	       AEG_WIRE_DROP_NR == 16, "stable drop numbering");
 
 static void test_drop_names(void **state)
 {
@@ -19,6 +25,9 @@ static void test_drop_names(void **state)
 	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_BAD_TAG), "bad_tag");
 	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_REPLAYED), "replayed");
 	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_WRONG_CLUSTER), "wrong_cluster");
+	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_TRUNCATED_MSG), "truncated_message");
+	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_BAD_MSG), "bad_message");
+	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_UNKNOWN_KEY), "unknown_key");
 	assert_string_equal(aeg_wire_drop_name(AEG_WIRE_DROP_NR), "invalid");
 	assert_string_equal(aeg_wire_drop_name((enum aeg_wire_drop)-1), "invalid");
 }
@@ -31,32 +40,39 @@ static void test_every_truncation(void **state)
 	size_t len = small_frame(buf, sizeof(buf), &h);
 	for (size_t cut = 0; cut < len; cut++) {
 		fx_reset();
-		enum aeg_wire_drop why = parse(buf, cut);
+		/* An exact-size heap copy, so that ASan sees any read past it. */
+		uint8_t *p = malloc(cut > 0 ? cut : 1);
+		assert_non_null(p);
+		memcpy(p, buf, cut);
+		enum aeg_wire_drop why = parse(p, cut);
+		free(p);
 		if (why != AEG_WIRE_DROP_TRUNCATED)
 			fail_msg("cut at %zu of %zu: %s", cut, len, aeg_wire_drop_name(why));
 	}
 	fx_reset();
-	assert_int_equal(parse(buf, len), AEG_WIRE_OK);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_OK);
 	/* A NULL packet of length 0 is a truncation too, not a crash. */
 	assert_int_equal(parse(NULL, 0), AEG_WIRE_DROP_TRUNCATED);
 }
 
-/* The reason each header byte's flips must give (0: only "not OK"). */
+/* The reason each byte's flips must give (OK: one of several, below). */
 static enum aeg_wire_drop flip_reason(size_t byte)
 {
 	if (byte < 4)
 		return AEG_WIRE_DROP_BAD_MAGIC;
-	if (byte == 4)
+	if (byte == WIRE_OFF_VERSION)
 		return AEG_WIRE_DROP_BAD_VERSION;
-	if (byte == 5)
+	if (byte == WIRE_OFF_FLAGS || byte == WIRE_OFF_RESERVED)
 		return AEG_WIRE_DROP_BAD_FLAGS;
-	if (byte >= 6 && byte < 10)
+	if (byte == WIRE_OFF_KEY_ID)
+		return AEG_WIRE_DROP_UNKNOWN_KEY; /* rx holds key 1 only */
+	if (byte >= 8 && byte < 12)
 		return AEG_WIRE_DROP_WRONG_CLUSTER;
-	if ((byte >= 14 && byte < 18) || (byte >= 22 && byte < 26))
+	if ((byte >= 16 && byte < 20) || (byte >= 24 && byte < 28))
 		return AEG_WIRE_DROP_WRONG_DEST;
-	if (byte >= 26 && byte < 34)
+	if (byte >= WIRE_OFF_SEQ && byte < WIRE_OFF_BATCH_LEN)
 		return AEG_WIRE_DROP_BAD_TAG; /* seq: no flip makes it 0 */
-	if (byte >= 42)
+	if (byte >= AEG_WIRE_HDR_BYTES)
 		return AEG_WIRE_DROP_BAD_TAG; /* messages and tag */
 	return AEG_WIRE_OK;
 }
@@ -68,29 +84,43 @@ static void test_every_bit_flip(void **state)
 	struct aeg_wire_hdr h = hdr_from(1, 0, 0x0101010101010101ull);
 	size_t len = small_frame(buf, sizeof(buf), &h);
 	for (size_t bit = 0; bit < len * 8; bit++) {
+		size_t byte = bit / 8;
 		memcpy(bad, buf, len);
-		bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		bad[byte] ^= (uint8_t)(1u << (bit % 8));
 		fx_reset();
-		enum aeg_wire_drop why = parse(bad, len);
-		enum aeg_wire_drop want = flip_reason(bit / 8);
+		enum aeg_wire_drop why = deliver(bad, len);
+		enum aeg_wire_drop want = flip_reason(byte);
 		if (why == AEG_WIRE_OK || (want != AEG_WIRE_OK && why != want))
-			fail_msg("bit %zu (byte %zu): %s, want %s", bit, bit / 8,
+			fail_msg("bit %zu (byte %zu): %s, want %s", bit, byte,
 				 aeg_wire_drop_name(why), aeg_wire_drop_name(want));
 		/* src node/worker: another known peer (tag) or an unknown one. */
-		if ((bit / 8 >= 10 && bit / 8 < 14) || (bit / 8 >= 18 && bit / 8 < 22))
+		if ((byte >= 12 && byte < 16) || (byte >= 20 && byte < 24))
 			assert_true(why == AEG_WIRE_DROP_BAD_TAG || why == AEG_WIRE_DROP_UNKNOWN_NODE);
 		/* batch length: claims more (truncated) or less (trailing bytes). */
-		if (bit / 8 >= 34 && bit / 8 < 38)
+		if (byte >= WIRE_OFF_BATCH_LEN && byte < WIRE_OFF_MSG_COUNT)
 			assert_true(why == AEG_WIRE_DROP_TRUNCATED || why == AEG_WIRE_DROP_BAD_LENGTH);
 		/* count: impossible for the length, or wrong (tag). */
-		if (bit / 8 >= 38 && bit / 8 < 42)
+		if (byte >= WIRE_OFF_MSG_COUNT && byte < AEG_WIRE_HDR_BYTES)
 			assert_true(why == AEG_WIRE_DROP_BAD_COUNT || why == AEG_WIRE_DROP_BAD_TAG);
+		/* Nothing refused may move the window. */
+		assert_int_equal(fx.win[1][0].top, 0);
+	}
+	/* Whole-byte damage too: every other value of every byte. */
+	for (size_t byte = 0; byte < len; byte++) {
+		for (unsigned x = 1; x < 256; x += 17) {
+			memcpy(bad, buf, len);
+			bad[byte] ^= (uint8_t)x;
+			fx_reset();
+			if (deliver(bad, len) == AEG_WIRE_OK)
+				fail_msg("byte %zu ^ %#x accepted", byte, x);
+		}
 	}
 }
 
-/* What the dataplane does: count every packet under its reason. Each bad
+/* What the dataplane does: count every packet under its reason (the
+ * iterator's for an accepted frame whose batch is malformed). Each bad
  * packet below is valid but for one thing (its tag recomputed where the
- * change is after the tag check), and good traffic keeps flowing. */
+ * change is before the tag check), and good traffic keeps flowing. */
 static void test_drops_counted_per_reason(void **state)
 {
 	(void)state;
@@ -99,7 +129,7 @@ static void test_drops_counted_per_reason(void **state)
 	size_t len;
 	uint64_t seq = 100;
 	struct aeg_wire_hdr h;
-#define SEND(pkt, n) counts[parse((pkt), (n))]++
+#define SEND(pkt, n) counts[deliver((pkt), (n))]++
 
 	h = hdr_from(1, 0, seq++);
 	len = small_frame(buf, sizeof(buf), &h);
@@ -119,26 +149,36 @@ static void test_drops_counted_per_reason(void **state)
 	buf[0] ^= 0xff;
 	SEND(buf, len);                                  /* bad_magic */
 	buf[0] ^= 0xff;
-	buf[WIRE_OFF_VERSION] = AEG_WIRE_VERSION + 1;
+	buf[WIRE_OFF_VERSION] = 1;                       /* a version 1 peer */
 	retag(buf, len);
 	SEND(buf, len);                                  /* bad_version */
 	buf[WIRE_OFF_VERSION] = AEG_WIRE_VERSION;
-	buf[WIRE_OFF_VERSION + 1] = 0x80;
+	buf[WIRE_OFF_FLAGS] = 0x80;
 	retag(buf, len);
 	SEND(buf, len);                                  /* bad_flags */
-	buf[WIRE_OFF_VERSION + 1] = 0;
-	put_le32(buf + WIRE_OFF_MSG_COUNT, 1000);
+	buf[WIRE_OFF_FLAGS] = 0;
+	buf[WIRE_OFF_RESERVED] = 1;
+	retag(buf, len);
+	SEND(buf, len);                                  /* bad_flags: reserved */
+	buf[WIRE_OFF_RESERVED] = 0;
+	put_le32(buf + WIRE_OFF_MSG_COUNT, SMALL_BATCH_BYTES / AEG_WIRE_MSG_HDR_BYTES + 1);
 	retag(buf, len);
 	SEND(buf, len);                                  /* bad_count: impossible */
-	put_le32(buf + WIRE_OFF_MSG_COUNT, 2);
-	retag(buf, len);
-	SEND(buf, len);                                  /* bad_count: bytes left over */
-	put_le32(buf + WIRE_OFF_MSG_COUNT, 4);
-	retag(buf, len);
-	SEND(buf, len);                                  /* truncated_message */
 	put_le32(buf + WIRE_OFF_MSG_COUNT, 3);
 	retag(buf, len);
 	SEND(buf, len);                                  /* ok: the window did not move */
+
+	/* Accepted by the parser, stopped by the iterator (a sender bug). */
+	h = hdr_from(1, 0, seq++);
+	len = small_frame(buf, sizeof(buf), &h);
+	put_le32(buf + WIRE_OFF_MSG_COUNT, 2);
+	retag(buf, len);
+	SEND(buf, len);                                  /* bad_count: bytes left over */
+	h = hdr_from(1, 0, seq++);
+	len = small_frame(buf, sizeof(buf), &h);
+	put_le32(buf + WIRE_OFF_MSG_COUNT, 4);
+	retag(buf, len);
+	SEND(buf, len);                                  /* truncated_message */
 
 	h = hdr_from(1, 0, seq++);
 	h.cluster++;
@@ -172,21 +212,18 @@ static void test_drops_counted_per_reason(void **state)
 	buf[len - 1] ^= 1;
 	SEND(buf, len);                                  /* bad_tag */
 
-	/* Message-level damage under a good tag: a sender bug, not an attack. */
+	/* The right key bytes under a key_id the receiver does not hold. */
+	struct aeg_wire_mac *mac7 = fx_mac(7, 0);
 	h = hdr_from(1, 0, seq++);
-	len = small_frame(buf, sizeof(buf), &h);
-	/* First message: type 1, group 7, body_len 5 -> make it non-minimal. */
-	assert_int_equal(buf[AEG_WIRE_HDR_BYTES + 1], 7);
-	buf[AEG_WIRE_HDR_BYTES + 1] = 0x87;
-	buf[AEG_WIRE_HDR_BYTES + 2] = 0x00;
-	retag(buf, len);
-	SEND(buf, len);                                  /* bad_message */
+	len = small_frame_mac(buf, sizeof(buf), &h, mac7);
+	aeg_wire_mac_free(mac7);
+	SEND(buf, len);                                  /* unknown_key */
 
 	assert_int_equal(counts[AEG_WIRE_OK], 3);
 	assert_int_equal(counts[AEG_WIRE_DROP_TRUNCATED], 1);
 	assert_int_equal(counts[AEG_WIRE_DROP_BAD_MAGIC], 1);
 	assert_int_equal(counts[AEG_WIRE_DROP_BAD_VERSION], 1);
-	assert_int_equal(counts[AEG_WIRE_DROP_BAD_FLAGS], 1);
+	assert_int_equal(counts[AEG_WIRE_DROP_BAD_FLAGS], 2);
 	assert_int_equal(counts[AEG_WIRE_DROP_BAD_LENGTH], 2);
 	assert_int_equal(counts[AEG_WIRE_DROP_BAD_COUNT], 2);
 	assert_int_equal(counts[AEG_WIRE_DROP_WRONG_CLUSTER], 1);
@@ -196,36 +233,95 @@ static void test_drops_counted_per_reason(void **state)
 	assert_int_equal(counts[AEG_WIRE_DROP_TOO_OLD], 1);
 	assert_int_equal(counts[AEG_WIRE_DROP_BAD_TAG], 1);
 	assert_int_equal(counts[AEG_WIRE_DROP_TRUNCATED_MSG], 1);
-	assert_int_equal(counts[AEG_WIRE_DROP_BAD_MSG], 1);
+	assert_int_equal(counts[AEG_WIRE_DROP_BAD_MSG], 0); /* version 1 only */
+	assert_int_equal(counts[AEG_WIRE_DROP_UNKNOWN_KEY], 1);
 #undef SEND
 }
 
-/* A body length that runs past the batch, under a good tag. */
+/* Rotation: with the old key in keys[0] and the new one in keys[1], frames
+ * under either are accepted; a third key is unknown; the same key id with
+ * other key bytes is a bad tag; retiring a key refuses its frames. */
+static void test_key_rotation(void **state)
+{
+	(void)state;
+	uint8_t buf[256];
+	struct aeg_wire_mac *next = fx_mac(2, 0x5a), *third = fx_mac(3, 0xa5);
+	struct aeg_wire_mac *impostor = fx_mac(2, 0x01); /* key id 2, other bytes */
+	fx.rx.keys[1] = next;
+	struct aeg_wire_hdr h = hdr_from(1, 0, 10);
+	size_t len = small_frame(buf, sizeof(buf), &h);
+	assert_int_equal(buf[WIRE_OFF_KEY_ID], FX_KEY_ID);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_OK);
+	h.seq = 11;
+	len = small_frame_mac(buf, sizeof(buf), &h, next);
+	assert_int_equal(buf[WIRE_OFF_KEY_ID], 2);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_OK);
+	h.seq = 12;
+	len = small_frame_mac(buf, sizeof(buf), &h, third);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_UNKNOWN_KEY);
+	len = small_frame_mac(buf, sizeof(buf), &h, impostor);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_BAD_TAG);
+	/* The key id is authenticated: key 1's tag under the label "2". */
+	len = small_frame(buf, sizeof(buf), &h);
+	buf[WIRE_OFF_KEY_ID] = 2;
+	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_BAD_TAG);
+	/* Old key retired: only the new one (now alone, in slot 1) works. */
+	fx.rx.keys[0] = NULL;
+	len = small_frame(buf, sizeof(buf), &h);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_UNKNOWN_KEY);
+	len = small_frame_mac(buf, sizeof(buf), &h, next);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_OK);
+	/* No key at all: nothing is accepted. */
+	fx.rx.keys[1] = NULL;
+	h.seq = 13;
+	len = small_frame_mac(buf, sizeof(buf), &h, next);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_UNKNOWN_KEY);
+	assert_int_equal(fx.win[1][0].top, 12);
+	aeg_wire_mac_free(next);
+	aeg_wire_mac_free(third);
+	aeg_wire_mac_free(impostor);
+}
+
+/* A body length that runs past the batch, under a good tag: the parser
+ * accepts (and commits the sequence: the tag proves the sender holds the
+ * key), the iterator hands out the good messages and stops there. */
 static void test_body_past_batch(void **state)
 {
 	(void)state;
 	uint8_t buf[256];
 	struct aeg_wire_hdr h = hdr_from(1, 0, 5);
 	size_t len = small_frame(buf, sizeof(buf), &h);
-	/* Third message: type, group (5 bytes), body_len 16 -> 127. */
-	size_t at = AEG_WIRE_HDR_BYTES + (3 + 5) + (1 + 2 + 1) + 1 + 5;
+	/* Third message: after (6 + 5) + (6 + 0) bytes; body_len 16 -> 17. */
+	size_t at = AEG_WIRE_HDR_BYTES + 11 + 6;
 	assert_int_equal(buf[at], 16);
-	buf[at] = 127;
+	buf[at] = 17;
 	retag(buf, len);
-	assert_int_equal(parse(buf, len), AEG_WIRE_DROP_TRUNCATED_MSG);
-	/* A group that does not fit 32 bits. */
+	struct aeg_wire_frame f;
+	assert_int_equal(aeg_wire_parse(&fx.rx, buf, len, &f), AEG_WIRE_OK);
+	struct aeg_wire_iter it;
+	struct aeg_wire_msg m = {0};
+	aeg_wire_iter_init(&it, &f);
+	assert_int_equal(aeg_wire_iter_next(&it, &m), 1);
+	assert_true(m.type == 1 && m.group == 7 && m.body_len == 5);
+	assert_memory_equal(m.body, "hello", 5);
+	assert_int_equal(aeg_wire_iter_next(&it, &m), 1);
+	assert_true(m.type == 2 && m.group == 300 && m.body_len == 0);
+	assert_int_equal(aeg_wire_iter_next(&it, &m), -EBADMSG);
+	assert_int_equal(it.why, AEG_WIRE_DROP_TRUNCATED_MSG);
+	/* The high byte of the length, too (no 8-bit truncation). */
+	h.seq = 6;
 	len = small_frame(buf, sizeof(buf), &h);
-	at = AEG_WIRE_HDR_BYTES + (3 + 5) + (1 + 2 + 1) + 1;
-	assert_int_equal(buf[at + 4], 0x0f);
-	buf[at + 4] = 0x1f;
+	buf[at] = 16;
+	buf[at + 1] = 1;
 	retag(buf, len);
-	assert_int_equal(parse(buf, len), AEG_WIRE_DROP_BAD_MSG);
-	/* Untouched, it still goes through: nothing above moved the window. */
-	len = small_frame(buf, sizeof(buf), &h);
-	assert_int_equal(parse(buf, len), AEG_WIRE_OK);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_TRUNCATED_MSG);
+	/* The tag made both count: the same frames again are replays. */
+	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_REPLAYED);
+	assert_int_equal(fx.win[1][0].top, 6);
 }
 
-/* Every way a message header can end early or be malformed. */
+/* Hand-made batches under a good tag: the parser refuses only a count
+ * that cannot fit the length; the rest is the iterator's to find. */
 static void test_malformed_batches(void **state)
 {
 	(void)state;
@@ -235,29 +331,26 @@ static void test_malformed_batches(void **state)
 		uint32_t count;
 		enum aeg_wire_drop want;
 	} cases[] = {
-		{{1, 0x80, 0x80}, 3, 1, AEG_WIRE_DROP_TRUNCATED_MSG},      /* group runs off */
-		{{1, 5, 0x80}, 3, 1, AEG_WIRE_DROP_TRUNCATED_MSG},         /* length runs off */
-		{{1, 5, 3, 'a', 'b'}, 5, 1, AEG_WIRE_DROP_TRUNCATED_MSG},  /* body runs off */
-		{{1, 5, 0, 2, 6}, 5, 1, AEG_WIRE_DROP_BAD_COUNT},          /* bytes left over */
-		{{1, 5, 0, 2, 6, 0}, 6, 2, AEG_WIRE_OK},
-		{{1, 5, 0, 2, 6, 0}, 6, 1, AEG_WIRE_DROP_BAD_COUNT},
-		{{1, 5, 0, 2, 6, 0}, 6, 3, AEG_WIRE_DROP_BAD_COUNT},       /* > len / 3 */
-		{{1, 5, 0, 2, 6, 0, 0, 0, 0}, 9, 3, AEG_WIRE_OK},
-		{{1, 5, 0, 2, 6, 0, 0, 0, 5}, 9, 3, AEG_WIRE_DROP_TRUNCATED_MSG},
-		{{1, 5, 3, 'a', 'b', 'c'}, 6, 2, AEG_WIRE_DROP_TRUNCATED_MSG}, /* count > messages */
-		{{1, 0x80, 0x00, 0}, 4, 1, AEG_WIRE_DROP_BAD_MSG},         /* non-minimal group */
-		{{1, 0, 0x81, 0x00}, 4, 1, AEG_WIRE_DROP_BAD_MSG},         /* non-minimal length */
-		{{1, 0xff, 0xff, 0xff, 0xff, 0x10, 0}, 7, 1, AEG_WIRE_DROP_BAD_MSG}, /* > 32 bits */
-		{{1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0}, 12, 1,
-		 AEG_WIRE_DROP_BAD_MSG},                                    /* 10+ byte varint */
-		{{1, 0xff, 0xff, 0xff, 0xff, 0x0f, 0}, 7, 1, AEG_WIRE_OK}, /* UINT32_MAX */
+		{{0}, 0, 0, AEG_WIRE_OK},
+		{{0}, 0, 1, AEG_WIRE_DROP_BAD_COUNT},                          /* parser */
+		{{0, 0, 1, 0, 0, 0}, 6, 1, AEG_WIRE_OK},
+		{{0, 0, 1, 0, 0, 0}, 6, 0, AEG_WIRE_DROP_BAD_COUNT},           /* iterator */
+		{{0, 0, 1, 0, 0, 0}, 6, 2, AEG_WIRE_DROP_BAD_COUNT},           /* > len / 6 */
+		{{0, 0, 1, 0, 0, 0, 9}, 7, 1, AEG_WIRE_DROP_BAD_COUNT},        /* byte left */
+		{{3, 0, 1, 0, 0, 0, 'a', 'b'}, 8, 1, AEG_WIRE_DROP_TRUNCATED_MSG}, /* body */
+		{{0xff, 0xff, 1, 0, 0, 0}, 6, 1, AEG_WIRE_DROP_TRUNCATED_MSG}, /* len 65535 */
+		{{0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0}, 12, 2, AEG_WIRE_OK},
+		{{0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 0}, 12, 1, AEG_WIRE_DROP_BAD_COUNT},
+		{{3, 0, 1, 0, 0, 0, 'a', 'b', 'c', 0, 0, 2}, 12, 2,
+		 AEG_WIRE_DROP_TRUNCATED_MSG},                                  /* header cut */
+		{{1, 0, 1, 0xff, 0xff, 0xff, 'x'}, 7, 1, AEG_WIRE_OK},         /* GROUP_MAX */
 	};
 	uint8_t buf[256];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		fx_reset();
 		size_t len = raw_frame(buf, sizeof(buf), 1, cases[i].batch, cases[i].len,
 				       cases[i].count);
-		enum aeg_wire_drop why = parse(buf, len);
+		enum aeg_wire_drop why = deliver(buf, len);
 		if (why != cases[i].want)
 			fail_msg("case %zu: %s, want %s", i, aeg_wire_drop_name(why),
 				 aeg_wire_drop_name(cases[i].want));
@@ -283,12 +376,16 @@ static void test_window_moves_only_after_tag(void **state)
 	h = hdr_from(2, 1, 5);
 	len = small_frame(buf, sizeof(buf), &h);
 	assert_int_equal(parse(buf, len), AEG_WIRE_OK);
-	/* A frame with the wrong key moves nothing either. */
-	fx.key.bytes[0] ^= 1;
+	/* A frame under the wrong key bytes or an unknown key moves nothing. */
+	struct aeg_wire_mac *wrong = fx_mac(FX_KEY_ID, 1), *other = fx_mac(9, 0);
 	h = hdr_from(2, 1, 1000);
-	len = small_frame(buf, sizeof(buf), &h);
-	fx.key.bytes[0] ^= 1;
+	len = small_frame_mac(buf, sizeof(buf), &h, wrong);
 	assert_int_equal(parse(buf, len), AEG_WIRE_DROP_BAD_TAG);
+	h = hdr_from(2, 1, 2000);
+	len = small_frame_mac(buf, sizeof(buf), &h, other);
+	assert_int_equal(parse(buf, len), AEG_WIRE_DROP_UNKNOWN_KEY);
+	aeg_wire_mac_free(wrong);
+	aeg_wire_mac_free(other);
 	h = hdr_from(2, 1, 4);
 	len = small_frame(buf, sizeof(buf), &h);
 	assert_int_equal(parse(buf, len), AEG_WIRE_OK);
@@ -310,7 +407,7 @@ static void test_streams_are_separate(void **state)
 	}
 }
 
-/* The test-only entry skips the tag and nothing else. */
+/* The test-only entry skips the key and the tag and nothing else. */
 static void test_untagged_entry(void **state)
 {
 	(void)state;
@@ -323,26 +420,41 @@ static void test_untagged_entry(void **state)
 	assert_int_equal(wire_parse_untagged_for_test(&fx.rx, buf, len, &f), AEG_WIRE_OK);
 	assert_int_equal(wire_parse_untagged_for_test(&fx.rx, buf, len, &f),
 			 AEG_WIRE_DROP_REPLAYED);
+	/* An unknown key id is the key check's: skipped too. */
 	h.seq = 12;
 	len = small_frame(buf, sizeof(buf), &h);
-	buf[AEG_WIRE_HDR_BYTES + 1] = 0x87;
-	buf[AEG_WIRE_HDR_BYTES + 2] = 0x00;
+	buf[WIRE_OFF_KEY_ID] = 200;
+	assert_int_equal(wire_parse_untagged_for_test(&fx.rx, buf, len, &f), AEG_WIRE_OK);
+	/* Header checks still apply. */
+	h.seq = 13;
+	len = small_frame(buf, sizeof(buf), &h);
+	buf[WIRE_OFF_RESERVED] = 1;
 	assert_int_equal(wire_parse_untagged_for_test(&fx.rx, buf, len, &f),
-			 AEG_WIRE_DROP_BAD_MSG);
+			 AEG_WIRE_DROP_BAD_FLAGS);
+	/* A malformed batch gets through, for the iterator to stop. */
+	buf[WIRE_OFF_RESERVED] = 0;
+	buf[AEG_WIRE_HDR_BYTES] = 0xff;
+	assert_int_equal(wire_parse_untagged_for_test(&fx.rx, buf, len, &f), AEG_WIRE_OK);
+	struct aeg_wire_iter it;
+	struct aeg_wire_msg m = {0};
+	aeg_wire_iter_init(&it, &f);
+	assert_int_equal(aeg_wire_iter_next(&it, &m), -EBADMSG);
+	assert_int_equal(it.why, AEG_WIRE_DROP_TRUNCATED_MSG);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_drop_names, setup),
-		cmocka_unit_test_setup(test_every_truncation, setup),
-		cmocka_unit_test_setup(test_every_bit_flip, setup),
-		cmocka_unit_test_setup(test_drops_counted_per_reason, setup),
-		cmocka_unit_test_setup(test_body_past_batch, setup),
-		cmocka_unit_test_setup(test_malformed_batches, setup),
-		cmocka_unit_test_setup(test_window_moves_only_after_tag, setup),
-		cmocka_unit_test_setup(test_streams_are_separate, setup),
-		cmocka_unit_test_setup(test_untagged_entry, setup),
+		FX_TEST(test_drop_names),
+		FX_TEST(test_every_truncation),
+		FX_TEST(test_every_bit_flip),
+		FX_TEST(test_drops_counted_per_reason),
+		FX_TEST(test_key_rotation),
+		FX_TEST(test_body_past_batch),
+		FX_TEST(test_malformed_batches),
+		FX_TEST(test_window_moves_only_after_tag),
+		FX_TEST(test_streams_are_separate),
+		FX_TEST(test_untagged_entry),
 	};
 	return cmocka_run_group_tests_name("wire_parse", tests, NULL, NULL);
 }

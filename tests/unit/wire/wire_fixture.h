@@ -1,7 +1,8 @@
 /* Shared by the lib/wire frame tests: a receiving worker (node 2, worker
- * 1) with a small peer table, a fixed key, the seeded PRNG of
- * tests/common/test_prng.h, and helpers that
- * build, damage and re-tag frames. */
+ * 1) with a small peer table, a fixed key expanded once per test (setup
+ * and teardown, so that ASan sees no leak), the seeded PRNG of
+ * tests/common/test_prng.h, and helpers that build, damage and re-tag
+ * frames. */
 #ifndef AEGIS_TEST_WIRE_FIXTURE_H
 #define AEGIS_TEST_WIRE_FIXTURE_H
 
@@ -27,9 +28,11 @@
 #define NODES 4   /* nodes 1..3 are peers; 0 and >= 4 are unknown */
 #define WORKERS 3
 #define MTU_PAYLOAD 1472 /* 1500 - IPv4 20 - UDP 8 */
+#define FX_KEY_ID 1
 
 struct fixture {
 	struct aeg_wire_key key;
+	struct aeg_wire_mac *mac; /* key under FX_KEY_ID: rx.keys[0] */
 	struct aeg_wire_replay win[NODES][WORKERS];
 	struct aeg_wire_rx rx;
 };
@@ -45,25 +48,49 @@ static inline struct aeg_wire_replay *lookup(void *arg, uint32_t node, uint32_t 
 	return &f->win[node][worker];
 }
 
+/* Fresh windows and the one-key receiver; the key itself is kept. */
 static inline void fx_reset(void)
 {
-	for (int i = 0; i < AEG_WIRE_KEY_BYTES; i++)
-		fx.key.bytes[i] = (uint8_t)(0x11 * i + 5);
 	for (int n = 0; n < NODES; n++)
 		for (int w = 0; w < WORKERS; w++)
 			aeg_wire_replay_init(&fx.win[n][w], 0);
 	fx.rx = (struct aeg_wire_rx){
-		.key = &fx.key, .cluster = CLUSTER, .self_node = SELF_NODE,
+		.keys = {fx.mac, NULL}, .cluster = CLUSTER, .self_node = SELF_NODE,
 		.self_worker = SELF_WORKER, .peer_lookup = lookup, .peer_arg = &fx,
 	};
+}
+
+/* A mac of fx.key (changed by xor_first) under key_id; the caller frees. */
+static inline struct aeg_wire_mac *fx_mac(uint8_t key_id, uint8_t xor_first)
+{
+	struct aeg_wire_key k = fx.key;
+	struct aeg_wire_mac *m = NULL;
+	k.bytes[0] ^= xor_first;
+	assert_int_equal(aeg_wire_mac_new(&m, &k, key_id, 0), 0);
+	assert_non_null(m);
+	return m;
 }
 
 static inline int setup(void **state)
 {
 	(void)state;
+	for (int i = 0; i < AEG_WIRE_KEY_BYTES; i++)
+		fx.key.bytes[i] = (uint8_t)(0x11 * i + 5);
+	if (aeg_wire_mac_new(&fx.mac, &fx.key, FX_KEY_ID, 0) != 0)
+		return -1;
 	fx_reset();
 	return 0;
 }
+
+static inline int teardown(void **state)
+{
+	(void)state;
+	aeg_wire_mac_free(fx.mac);
+	fx.mac = NULL;
+	return 0;
+}
+
+#define FX_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 static inline struct aeg_wire_hdr hdr_from(uint32_t node, uint32_t worker, uint64_t seq)
 {
@@ -73,17 +100,29 @@ static inline struct aeg_wire_hdr hdr_from(uint32_t node, uint32_t worker, uint6
 	};
 }
 
-/* A sealed frame with three small messages, from node 1 worker 0. */
-static inline size_t small_frame(uint8_t *buf, size_t cap, const struct aeg_wire_hdr *h)
+/* Batch of small_frame: (1, 7, "hello"), (2, 300, ""), (255, GROUP_MAX,
+ * 16 bytes); 11 + 6 + 22 bytes. */
+#define SMALL_BATCH_BYTES 39
+#define SMALL_FRAME_BYTES (AEG_WIRE_FRAME_BYTES_MIN + SMALL_BATCH_BYTES)
+
+/* A frame with three small messages sealed under mac. */
+static inline size_t small_frame_mac(uint8_t *buf, size_t cap, const struct aeg_wire_hdr *h,
+				     const struct aeg_wire_mac *mac)
 {
 	struct aeg_wire_builder b;
 	assert_int_equal(aeg_wire_builder_begin(&b, buf, cap, h), 0);
 	assert_int_equal(aeg_wire_builder_add(&b, 1, 7, "hello", 5), 0);
 	assert_int_equal(aeg_wire_builder_add(&b, 2, 300, "", 0), 0);
-	assert_int_equal(aeg_wire_builder_add(&b, 255, UINT32_MAX, "0123456789abcdef", 16), 0);
-	int n = aeg_wire_builder_seal(&b, &fx.key);
-	assert_true(n > 0);
+	assert_int_equal(aeg_wire_builder_add(&b, 255, AEG_WIRE_GROUP_MAX, "0123456789abcdef", 16),
+			 0);
+	int n = aeg_wire_builder_seal(&b, mac);
+	assert_int_equal(n, SMALL_FRAME_BYTES);
 	return (size_t)n;
+}
+
+static inline size_t small_frame(uint8_t *buf, size_t cap, const struct aeg_wire_hdr *h)
+{
+	return small_frame_mac(buf, cap, h, fx.mac);
 }
 
 static inline enum aeg_wire_drop parse(const uint8_t *pkt, size_t len)
@@ -92,10 +131,34 @@ static inline enum aeg_wire_drop parse(const uint8_t *pkt, size_t len)
 	return aeg_wire_parse(&fx.rx, pkt, len, &f);
 }
 
-/* Rewrites the tag after a test changed the signed bytes on purpose. */
+/* What a receiving worker sees: the parser's verdict, or, for a frame it
+ * accepted, the iterator's (OK when every message came out cleanly). */
+static inline enum aeg_wire_drop deliver(const uint8_t *pkt, size_t len)
+{
+	struct aeg_wire_frame f;
+	enum aeg_wire_drop why = aeg_wire_parse(&fx.rx, pkt, len, &f);
+	if (why != AEG_WIRE_OK)
+		return why;
+	struct aeg_wire_iter it;
+	struct aeg_wire_msg m = {0};
+	int rc;
+	aeg_wire_iter_init(&it, &f);
+	while ((rc = aeg_wire_iter_next(&it, &m)) == 1)
+		assert_true(m.body >= pkt + AEG_WIRE_HDR_BYTES &&
+			    m.body + m.body_len <= pkt + len - AEG_WIRE_TAG_BYTES);
+	if (rc == 0)
+		return AEG_WIRE_OK;
+	assert_int_equal(rc, -EBADMSG);
+	assert_true(it.why == AEG_WIRE_DROP_TRUNCATED_MSG || it.why == AEG_WIRE_DROP_BAD_COUNT);
+	return it.why;
+}
+
+/* Rewrites the GMAC tag (fx.mac) after a test changed the signed bytes on
+ * purpose: IV from the header, AAD everything before the tag. */
 static inline void retag(uint8_t *pkt, size_t len)
 {
-	aeg_wire_tag(&fx.key, pkt, len - AEG_WIRE_TAG_BYTES, pkt + len - AEG_WIRE_TAG_BYTES);
+	aeg_wire_mac_tag(fx.mac, pkt + AEG_WIRE_IV_OFFSET, pkt, len - AEG_WIRE_TAG_BYTES,
+			 pkt + len - AEG_WIRE_TAG_BYTES);
 }
 
 static inline void put_le32(uint8_t *p, uint32_t v)
@@ -104,28 +167,41 @@ static inline void put_le32(uint8_t *p, uint32_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* A message header as the wire has it: body_len u16, type u8, group u24. */
+static inline void put_msg_hdr(uint8_t *p, uint16_t body_len, uint8_t type, uint32_t group)
+{
+	p[0] = (uint8_t)body_len;
+	p[1] = (uint8_t)(body_len >> 8);
+	p[2] = type;
+	p[3] = (uint8_t)group;
+	p[4] = (uint8_t)(group >> 8);
+	p[5] = (uint8_t)(group >> 16);
+}
+
+/* Small, medium, near the 24-bit limit, anywhere in 24 bits. */
 static inline uint32_t random_group(uint64_t r)
 {
 	switch (r % 4) {
 	case 0: return (uint32_t)(r >> 8) % 128;
 	case 1: return (uint32_t)(r >> 8) % 20000;
-	case 2: return UINT32_MAX - (uint32_t)((r >> 8) % 3);
-	default: return (uint32_t)(r >> 32);
+	case 2: return AEG_WIRE_GROUP_MAX - (uint32_t)((r >> 8) % 3);
+	default: return (uint32_t)(r >> 32) & AEG_WIRE_GROUP_MAX;
 	}
 }
 
-/* A frame with a hand-made batch and a good tag. */
+/* A frame from node 1 worker 0 with a hand-made batch and a good tag. */
 static inline size_t raw_frame(uint8_t *buf, size_t cap, uint64_t seq, const uint8_t *batch,
-			size_t batch_len, uint32_t count)
+			       size_t batch_len, uint32_t count)
 {
 	struct aeg_wire_builder b;
 	struct aeg_wire_hdr h = hdr_from(1, 0, seq);
 	assert_int_equal(aeg_wire_builder_begin(&b, buf, cap, &h), 0);
 	assert_true(b.len + batch_len + AEG_WIRE_TAG_BYTES <= b.cap);
-	memcpy(buf + b.len, batch, batch_len);
+	if (batch_len != 0)
+		memcpy(buf + b.len, batch, batch_len);
 	b.len += batch_len;
 	b.msg_count = count;
-	int n = aeg_wire_builder_seal(&b, &fx.key);
+	int n = aeg_wire_builder_seal(&b, fx.mac);
 	assert_true(n > 0);
 	return (size_t)n;
 }
