@@ -316,8 +316,13 @@ static int serve(struct aeg_node *n, const struct aeg_node_opts *o, char *err, s
 		}
 		n->thread_started = true;
 	}
-	n->log("serving: %u shards, %u workers, transport %s, admin %s", aeg_shard_map_shard_count(n->map),
-	       n->cfg.workers, aeg_dp_node_driver(n->dn), n->admin != NULL ? n->sock : "(none)");
+	const char *mac = aeg_worker_mac_impl(n->rt.w[0]);
+	n->log("serving: %u shards, %u workers, transport %s, admin %s, frame MAC AES-128-GMAC (%s, key id %u)",
+	       aeg_shard_map_shard_count(n->map), n->cfg.workers, aeg_dp_node_driver(n->dn),
+	       n->admin != NULL ? n->sock : "(none)", mac, n->cfg.cluster_key_id);
+	if (strcmp(mac, "software") == 0)
+		n->log("warning: this CPU lacks AES-NI or PCLMULQDQ: frames are authenticated by the "
+		       "portable code, ~50x slower per byte");
 	if (!n->cfg.wal_sync)
 		n->log("NOT DURABLE: wal.sync = false, the log is never fdatasync'ed (a crash of the "
 		       "machine loses acknowledged writes; for benchmarks of replication only)");

@@ -35,10 +35,39 @@
 #define TX_EARLY_BYTES 12000u
 #define RX_BURSTS 8u   /* rx bursts per iteration at most (while they come full) */
 
-static struct aeg_wire_replay *replay_lookup(void *arg, uint32_t node, uint32_t worker)
+static bool src_lookup(void *arg, uint32_t node, uint32_t worker, struct aeg_wire_src *out)
 {
-	struct stream *s = stream_of(arg, node, worker);
-	return s == NULL ? NULL : &s->replay;
+	struct aeg_worker *w = arg;
+	int i = peer_index(w, node);
+	if (i < 0 || worker >= w->cfg.workers_per_node)
+		return false;
+	out->replay = &w->streams[(uint32_t)i * w->cfg.workers_per_node + worker].replay;
+	out->keys = (const struct aeg_wire_mac *const *)w->keys[i].rx;
+	return true;
+}
+
+/* Derives the keys of peers[i] (a few us each: at init and when a peer
+ * joins, never per packet). */
+static int peer_keys_make(struct aeg_worker *w, uint32_t i)
+{
+	struct peer_keys *k = &w->keys[i];
+	uint32_t peer = w->cfg.peers[i].node, self = w->cfg.self_node;
+	unsigned fl = w->cfg.mac_flags;
+	int r = aeg_wire_mac_new(&k->tx, &w->key, w->cfg.key_id, w->cfg.cluster, self, peer, fl);
+	if (r == 0)
+		r = aeg_wire_mac_new(&k->rx[0], &w->key, w->cfg.key_id, w->cfg.cluster, peer, self, fl);
+	if (r == 0 && w->cfg.accept_key != NULL)
+		r = aeg_wire_mac_new(&k->rx[1], &w->accept_key, w->cfg.accept_key_id, w->cfg.cluster,
+				     peer, self, fl);
+	return r;
+}
+
+static void peer_keys_free(struct peer_keys *k)
+{
+	aeg_wire_mac_free(k->tx);
+	for (int j = 0; j < AEG_WIRE_RX_KEYS; j++)
+		aeg_wire_mac_free(k->rx[j]);
+	memset(k, 0, sizeof(*k));
 }
 
 /* ---- the loop ------------------------------------------------------------ */
@@ -121,6 +150,11 @@ uint64_t aeg_worker_clock_ns(struct aeg_worker *w)
 	return aeg_dp_tsc_now_ns(&w->clk);
 }
 
+const char *aeg_worker_mac_impl(const struct aeg_worker *w)
+{
+	return aeg_wire_mac_impl(w->keys[0].tx); /* peer_count >= 1: made at init */
+}
+
 static uint32_t ctl_poll(struct aeg_worker *w)
 {
 	if (w->cfg.ctl_in == NULL)
@@ -131,7 +165,15 @@ static uint32_t ctl_poll(struct aeg_worker *w)
 		if (m[i].type != AEG_CTL_WORKER_PEERS) {
 			w->cfg.on_ctl(w->cfg.arg, w, &m[i]);
 		} else if (m[i].arg[0] > w->cfg.peer_count && m[i].arg[0] <= w->cfg.peer_cap) {
-			w->cfg.peer_count = (uint32_t)m[i].arg[0];
+			/* Keys first: a peer without them would be unknown anyway. */
+			uint32_t n = w->cfg.peer_count;
+			while (n < m[i].arg[0] && peer_keys_make(w, n) == 0)
+				n++;
+			/* Out of memory: the rest stay unknown (their frames count as
+			 * unknown_node) until the next such message. */
+			if (n < m[i].arg[0])
+				peer_keys_free(&w->keys[n]);
+			w->cfg.peer_count = n;
 		}
 	}
 	if (n > 0)
@@ -285,7 +327,8 @@ static void tx_queue(struct aeg_worker *w, struct aeg_pkt *pkt)
 /* Seals the stream's frame and queues it for tx. */
 void aeg_wk_frame_close(struct aeg_worker *w, struct stream *s)
 {
-	int len = aeg_wire_builder_seal(&s->b, w->mac);
+	uint32_t peer = (uint32_t)(s - w->streams) / w->cfg.workers_per_node;
+	int len = aeg_wire_builder_seal(&s->b, w->keys[peer].tx);
 	assert(len > 0);
 	s->pkt->len = (uint32_t)len;
 	stat_add(&w->stats.tx_msgs, s->b.msg_count);
@@ -427,6 +470,7 @@ int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg
 {
 	if (cfg->port == NULL || cfg->key == NULL || cfg->on_msg == NULL ||
 	    cfg->peers == NULL || cfg->peer_count == 0 || cfg->workers_per_node == 0 ||
+	    cfg->workers_per_node - 1 > AEG_WIRE_WORKER_MAX ||
 	    cfg->queue >= cfg->port->queue_count ||
 	    (cfg->peer_cap != 0 && cfg->peer_cap < cfg->peer_count) ||
 	    (cfg->peer_cap > cfg->peer_count ? cfg->peer_cap : cfg->peer_count) > UINT32_MAX / cfg->workers_per_node ||
@@ -457,20 +501,23 @@ int aeg_worker_init(struct aeg_worker **out, const struct aeg_worker_config *cfg
 	}
 	for (uint32_t i = 0; i < streams; i++)
 		aeg_wire_replay_init(&w->streams[i].replay, cfg->replay_floor);
-	int r = aeg_wire_mac_new(&w->mac, cfg->key, cfg->key_id, cfg->mac_flags);
-	if (r == 0 && cfg->accept_key != NULL)
-		r = cfg->accept_key_id == cfg->key_id ? -EINVAL :
-			aeg_wire_mac_new(&w->mac_accept, cfg->accept_key, cfg->accept_key_id,
-					 cfg->mac_flags);
+	w->key = *cfg->key;
+	if (cfg->accept_key != NULL)
+		w->accept_key = *cfg->accept_key;
+	int r = cfg->accept_key != NULL && cfg->accept_key_id == cfg->key_id ? -EINVAL : 0;
+	w->keys = calloc(w->cfg.peer_cap, sizeof(*w->keys));
+	if (r == 0 && w->keys == NULL)
+		r = -ENOMEM;
+	for (uint32_t i = 0; r == 0 && i < w->cfg.peer_count; i++)
+		r = peer_keys_make(w, i);
 	if (r != 0) {
 		aeg_worker_fini(w);
 		return r;
 	}
 	w->body_max = (uint32_t)aeg_wire_msg_body_max(w->cfg.frame_bytes_max);
 	w->rx = (struct aeg_wire_rx){
-		.keys = { w->mac, w->mac_accept }, .cluster = cfg->cluster,
-		.self_node = cfg->self_node, .self_worker = cfg->queue,
-		.peer_lookup = replay_lookup, .peer_arg = w,
+		.cluster = cfg->cluster, .self_node = cfg->self_node, .self_worker = cfg->queue,
+		.peer_lookup = src_lookup, .peer_arg = w,
 	};
 	w->sleep_ns = SLEEP_NS_MIN;
 	w->wake_fd = cfg->wake_fd != NULL ? cfg->wake_fd(cfg->arg) : -1;
@@ -493,8 +540,11 @@ void aeg_worker_fini(struct aeg_worker *w)
 	for (uint16_t i = 0; i < w->tx_n; i++)
 		aeg_port_pkt_free(w->cfg.port, w->tx_q[i]);
 	aeg_wk_frag_fini(w);
-	aeg_wire_mac_free(w->mac);
-	aeg_wire_mac_free(w->mac_accept);
+	for (uint32_t i = 0; w->keys != NULL && i < w->cfg.peer_cap; i++)
+		peer_keys_free(&w->keys[i]);
+	free(w->keys);
+	explicit_bzero(&w->key, sizeof(w->key));
+	explicit_bzero(&w->accept_key, sizeof(w->accept_key));
 	free(w->streams);
 	free(w->rx_pkts);
 	free(w->tx_q);

@@ -8,6 +8,13 @@
 #include "ctl_ring.h"
 #include "dp_tsc.h"
 
+/* The frame keys of one peer node (aegis/wire.h: one key per ordered pair
+ * of nodes): frames to it, and frames from it under up to two key ids. */
+struct peer_keys {
+	struct aeg_wire_mac *tx;
+	struct aeg_wire_mac *rx[AEG_WIRE_RX_KEYS];
+};
+
 /* One (peer node, peer worker): its replay window and our open frame. */
 struct stream {
 	struct aeg_wire_replay replay;
@@ -19,8 +26,8 @@ struct stream {
 struct aeg_worker {
 	struct aeg_worker_config cfg;
 	struct aeg_wire_rx rx;
-	struct aeg_wire_mac *mac;        /* cfg.key: frames out and in */
-	struct aeg_wire_mac *mac_accept; /* cfg.accept_key, or NULL */
+	struct peer_keys *keys;          /* peer_cap, made as peers arrive */
+	struct aeg_wire_key key, accept_key; /* copies of cfg's (cfg.accept_key: NULL if none) */
 	uint32_t body_max;               /* largest body of a message in one frame */
 	struct stream *streams;  /* peer_count x workers_per_node */
 	struct aeg_pkt **rx_pkts;

@@ -67,6 +67,12 @@ static inline void aeg_put_u8(struct aeg_writer *w, uint8_t v)
 	aeg_put_bytes(w, &v, 1);
 }
 
+static inline void aeg_put_u16(struct aeg_writer *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+	aeg_put_bytes(w, b, sizeof(b));
+}
+
 static inline void aeg_put_u32(struct aeg_writer *w, uint32_t v)
 {
 	uint8_t b[4];
@@ -120,6 +126,12 @@ static inline uint8_t aeg_get_u8(struct aeg_reader *r)
 {
 	const uint8_t *p = aeg_get_bytes(r, 1);
 	return p == NULL ? 0 : p[0];
+}
+
+static inline uint16_t aeg_get_u16(struct aeg_reader *r)
+{
+	const uint8_t *p = aeg_get_bytes(r, 2);
+	return p == NULL ? 0 : (uint16_t)(p[0] | p[1] << 8);
 }
 
 static inline uint32_t aeg_get_u32(struct aeg_reader *r)

@@ -1,6 +1,6 @@
-/* Frame authentication: SipHash-2-4 with a 128-bit tag under the cluster
- * key (why this MAC: see aegis/wire.h). Written from the SipHash paper;
- * tests/unit/wire checks it against the reference vectors. */
+/* SipHash-2-4 with a 128-bit tag: the client protocol's and join
+ * requests' tag (frames between workers use GMAC, mac.c). Written from the
+ * SipHash paper; tests/unit/wire checks it against the reference vectors. */
 #include "wire_internal.h"
 
 #include <string.h>

@@ -8,7 +8,8 @@ int aeg_wire_builder_begin(struct aeg_wire_builder *b, uint8_t *buf, size_t cap,
 			   const struct aeg_wire_hdr *hdr)
 {
 	b->open = false;
-	if (buf == NULL || (hdr->flags & ~AEG_WIRE_FLAGS_KNOWN) != 0 || hdr->seq == 0)
+	if (buf == NULL || (hdr->flags & ~AEG_WIRE_FLAGS_KNOWN) != 0 || hdr->seq == 0 ||
+	    hdr->src_worker > AEG_WIRE_WORKER_MAX || hdr->dst_worker > AEG_WIRE_WORKER_MAX)
 		return -EINVAL;
 	if (cap > AEG_WIRE_FRAME_BYTES_MAX)
 		cap = AEG_WIRE_FRAME_BYTES_MAX;
@@ -36,6 +37,11 @@ int aeg_wire_builder_seal(struct aeg_wire_builder *b, const struct aeg_wire_mac 
 	if (!b->open)
 		return -EINVAL;
 	assert(b->len >= AEG_WIRE_HDR_BYTES && b->len + AEG_WIRE_TAG_BYTES <= b->cap);
+	struct aeg_reader r;
+	aeg_reader_init(&r, b->buf + WIRE_OFF_CLUSTER, 12);
+	uint32_t cluster = aeg_get_u32(&r), src = aeg_get_u32(&r), dst = aeg_get_u32(&r);
+	if (!wire_mac_is_for(mac, cluster, src, dst))
+		return -EINVAL; /* the receiver would drop it as bad_tag */
 	b->buf[WIRE_OFF_KEY_ID] = aeg_wire_mac_key_id(mac);
 	struct aeg_writer w;
 	aeg_writer_init(&w, b->buf + WIRE_OFF_BATCH_LEN, 8);

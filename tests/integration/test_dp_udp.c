@@ -183,7 +183,7 @@ static int group_setup(void **state)
 	(void)state;
 	for (int i = 0; i < AEG_WIRE_KEY_BYTES; i++)
 		c.key.bytes[i] = (uint8_t)(0x3b * i + 1);
-	if (aeg_wire_mac_new(&c.mac, &c.key, 0, 0) != 0)
+	if (aeg_wire_mac_new(&c.mac, &c.key, 0, CLUSTER, NODE_INJ, NODE_B, 0) != 0)
 		return -1;
 	c.seen_cap = 1u << 16;
 	c.seen = calloc(c.seen_cap, 1);
@@ -284,7 +284,13 @@ static size_t inj_frame(uint8_t *buf, size_t cap, uint32_t cluster, uint32_t src
 	};
 	assert_int_equal(aeg_wire_builder_begin(&bld, buf, cap, &h), 0);
 	assert_int_equal(aeg_wire_builder_add(&bld, AEG_MSG_TEST, 1, "hello", 5), 0);
-	int len = aeg_wire_builder_seal(&bld, c.mac);
+	/* Another cluster or node: signed with that pair's key (the receiver
+	 * drops it on the header, before any key). */
+	struct aeg_wire_mac *other = NULL;
+	if (cluster != CLUSTER || src_node != NODE_INJ)
+		assert_int_equal(aeg_wire_mac_new(&other, &c.key, 0, cluster, src_node, NODE_B, 0), 0);
+	int len = aeg_wire_builder_seal(&bld, other != NULL ? other : c.mac);
+	aeg_wire_mac_free(other);
 	assert_true(len > 0);
 	return (size_t)len;
 }

@@ -195,6 +195,8 @@ uint64_t aeg_worker_now_ns(const struct aeg_worker *w);
  * clock aeg_worker_run reads once per iteration): for a caller that runs
  * its own loop around aeg_worker_poll. Only from the worker's thread. */
 uint64_t aeg_worker_clock_ns(struct aeg_worker *w);
+/* The frame MAC code in use (aeg_wire_mac_impl): "avx512" ... "software". */
+const char *aeg_worker_mac_impl(const struct aeg_worker *w);
 
 /* One iteration: rx burst, callbacks, drain timer, tx. Returns the number
  * of packets received (0 = idle). now_ns: CLOCK_MONOTONIC. */

@@ -1,12 +1,16 @@
 /* libFuzzer target for the lib/wire frame parser and message iterator.
- * Each input is parsed three ways: as it is under a fixed key; as it is
- * with the key and tag checks skipped (the test-only entry), so random
- * bytes reach the iterator; and with magic, version, flags, key id,
- * cluster, destination and length fixed up and a correct GMAC tag
- * computed, so the authenticated path is exercised too. Nothing may crash
- * or read out of bounds; the iterator must agree with a plain walk of the
- * batch; a frame that iterates cleanly must re-encode to the same bytes;
- * an accepted frame is refused as a replay the second time. */
+ * The receiver holds, for each source node, the keys of that node's frames
+ * to it (derived from two fixed cluster keys, key ids 5 and 6). Each input
+ * is parsed three ways: as it is; as it is with the key and tag checks
+ * skipped (the test-only entry), so random bytes reach the iterator; and
+ * with magic, version, flags, key id (one of the two), cluster,
+ * destination and length fixed up and a correct GMAC tag computed under
+ * the key of the header's source node, so the authenticated path is
+ * exercised too. Nothing may crash or read out of bounds; the iterator
+ * must agree with a plain walk of the batch; a frame that iterates cleanly
+ * must re-encode to the same bytes; an accepted frame is refused as a
+ * replay the second time. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,38 +23,58 @@
 #define CLUSTER 0x0a0b0c0du
 #define SELF_NODE 1
 #define SELF_WORKER 2
-#define KEY_ID 5
+#define KEY_ID 5 /* keys[n][0]; keys[n][1] is KEY_ID + 1 (a rotation) */
 
-static const struct aeg_wire_key fuzz_key = {
-	.bytes = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-		  0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff},
+static const struct aeg_wire_key fuzz_key[AEG_WIRE_RX_KEYS] = {
+	{.bytes = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+		   0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}},
+	{.bytes = {0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87,
+		   0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f}},
 };
 static struct aeg_wire_replay windows[NODES][WORKERS];
+/* keys[n]: the keys of frames from node n (0 included) to SELF_NODE, made
+ * on the first input and kept for the process (expanding keys per input
+ * would dominate the run). */
+static const struct aeg_wire_mac *keys[NODES][AEG_WIRE_RX_KEYS];
 
-static struct aeg_wire_replay *lookup(void *arg, uint32_t node, uint32_t worker)
+static bool lookup(void *arg, uint32_t node, uint32_t worker, struct aeg_wire_src *out)
 {
 	(void)arg;
 	if (node >= NODES || worker >= WORKERS)
-		return NULL;
-	return &windows[node][worker];
+		return false;
+	out->replay = &windows[node][worker];
+	out->keys = keys[node];
+	return true;
 }
 
-/* keys[0] is set on the first input: the mac is made once and lives for
- * the process (expanding a key per input would dominate the run). */
-static struct aeg_wire_rx rx = {
+static const struct aeg_wire_rx rx = {
 	.cluster = CLUSTER, .self_node = SELF_NODE,
 	.self_worker = SELF_WORKER, .peer_lookup = lookup, .peer_arg = NULL,
 };
 
-static const struct aeg_wire_mac *fuzz_mac(void)
+static void make_keys(void)
 {
-	static struct aeg_wire_mac *mac;
-	if (mac == NULL) {
-		if (aeg_wire_mac_new(&mac, &fuzz_key, KEY_ID, 0) != 0)
-			abort();
-		rx.keys[0] = mac;
+	if (keys[0][0] != NULL)
+		return;
+	for (uint32_t n = 0; n < NODES; n++) {
+		for (int k = 0; k < AEG_WIRE_RX_KEYS; k++) {
+			struct aeg_wire_mac *m;
+			if (aeg_wire_mac_new(&m, &fuzz_key[k], (uint8_t)(KEY_ID + k), CLUSTER, n,
+					     SELF_NODE, 0) != 0)
+				abort();
+			keys[n][k] = m;
+		}
 	}
-	return mac;
+}
+
+/* The receiver's key for frames from node (< NODES) under key_id, or the
+ * first one if it holds none under that id. */
+static const struct aeg_wire_mac *key_for(uint32_t node, uint8_t key_id)
+{
+	for (int k = 0; k < AEG_WIRE_RX_KEYS; k++)
+		if (aeg_wire_mac_key_id(keys[node][k]) == key_id)
+			return keys[node][k];
+	return keys[node][0];
 }
 
 typedef enum aeg_wire_drop (*parse_fn)(const struct aeg_wire_rx *, const uint8_t *, size_t,
@@ -111,7 +135,8 @@ static void check_frame(const struct aeg_wire_frame *f, const uint8_t *pkt, size
 			abort();
 		return;
 	}
-	int out_len = aeg_wire_builder_seal(&b, fuzz_mac());
+	/* Accepted, so the pair is (CLUSTER, src_node < NODES, SELF_NODE). */
+	int out_len = aeg_wire_builder_seal(&b, key_for(f->hdr.src_node, f->hdr.key_id));
 	if (out_len < 0 || (size_t)out_len != len)
 		abort();
 	if (tag_checked) {
@@ -138,15 +163,20 @@ static void parse_one(parse_fn parse, const uint8_t *pkt, size_t len, bool tag_c
 		abort();
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
+static void put_le(uint8_t *p, uint32_t v, int bytes)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < bytes; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct aeg_wire_mac *mac = fuzz_mac();
+	make_keys();
 	parse_one(aeg_wire_parse, data, size, true);
 	parse_one(wire_parse_untagged_for_test, data, size, false);
 
@@ -157,15 +187,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pkt == NULL)
 		return 0;
 	memcpy(pkt, data, size);
-	put_le32(pkt, AEG_WIRE_MAGIC);
+	put_le(pkt, AEG_WIRE_MAGIC, 4);
 	pkt[WIRE_OFF_VERSION] = AEG_WIRE_VERSION;
 	pkt[WIRE_OFF_FLAGS] = 0;
-	pkt[WIRE_OFF_KEY_ID] = KEY_ID;
+	pkt[WIRE_OFF_KEY_ID] = (uint8_t)(KEY_ID + (data[WIRE_OFF_KEY_ID] & 1));
 	pkt[WIRE_OFF_RESERVED] = 0;
-	put_le32(pkt + WIRE_OFF_CLUSTER, CLUSTER);
-	put_le32(pkt + 16, SELF_NODE);   /* dst node */
-	put_le32(pkt + 24, SELF_WORKER); /* dst worker */
-	put_le32(pkt + WIRE_OFF_BATCH_LEN, (uint32_t)(size - AEG_WIRE_FRAME_BYTES_MIN));
+	put_le(pkt + WIRE_OFF_CLUSTER, CLUSTER, 4);
+	put_le(pkt + WIRE_OFF_DST_NODE, SELF_NODE, 4);
+	put_le(pkt + WIRE_OFF_DST_WORKER, SELF_WORKER, 2);
+	put_le(pkt + WIRE_OFF_BATCH_LEN, (uint32_t)(size - AEG_WIRE_FRAME_BYTES_MIN), 4);
+	/* The source node stays as fuzzed (an unknown one is dropped before
+	 * the tag, whatever key made it). */
+	uint32_t src = get_le32(pkt + WIRE_OFF_SRC_NODE);
+	const struct aeg_wire_mac *mac = key_for(src < NODES ? src : 0, pkt[WIRE_OFF_KEY_ID]);
 	aeg_wire_mac_tag(mac, pkt + AEG_WIRE_IV_OFFSET, pkt, size - AEG_WIRE_TAG_BYTES,
 			 pkt + size - AEG_WIRE_TAG_BYTES);
 	parse_one(aeg_wire_parse, pkt, size, true);

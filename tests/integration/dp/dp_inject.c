@@ -63,7 +63,8 @@ struct inj {
 	int ifindex;
 	struct aeg_net_udp_tuple tuple;
 	struct aeg_wire_key key;
-	struct aeg_wire_mac *mac; /* of key, key id 0 (the nodes' default) */
+	struct aeg_wire_mac *mac;        /* frames src -> dst: key id 0 (the nodes' default) */
+	struct aeg_wire_mac *echo_mac[AEG_WIRE_RX_KEYS]; /* frames dst -> src */
 	uint32_t cluster, src_node, dst_node;
 	uint64_t seq;
 	uint32_t body_idx;
@@ -126,7 +127,13 @@ static uint32_t build_sized(struct inj *in, uint8_t *frame, uint32_t cluster, ui
 	if (aeg_wire_builder_begin(&b, frame + AEG_NET_UDP_HDRS_LEN, payload, &h) != 0 ||
 	    aeg_wire_builder_add(&b, AEG_MSG_TEST, 0, body, body_len) != 0)
 		die("builder");
-	int len = aeg_wire_builder_seal(&b, in->mac);
+	/* A wrong cluster or an unknown node: signed with that pair's key. */
+	struct aeg_wire_mac *other = NULL;
+	if ((cluster != in->cluster || src_node != in->src_node) &&
+	    aeg_wire_mac_new(&other, &in->key, 0, cluster, src_node, in->dst_node, 0) != 0)
+		die("aeg_wire_mac_new");
+	int len = aeg_wire_builder_seal(&b, other != NULL ? other : in->mac);
+	aeg_wire_mac_free(other);
 	if (len < 0 || aeg_net_udp_build(frame, &in->tuple, (uint32_t)len, 0) != 0)
 		die("seal/udp build");
 	return AEG_NET_UDP_HDRS_LEN + (uint32_t)len;
@@ -224,10 +231,12 @@ static void inject(struct inj *in, const char *kind, uint32_t count)
 
 static struct aeg_wire_replay echo_window;
 
-static struct aeg_wire_replay *echo_peer(void *arg, uint32_t node, uint32_t worker)
+static bool echo_peer(void *arg, uint32_t node, uint32_t worker, struct aeg_wire_src *out)
 {
 	const struct inj *in = arg;
-	return node == in->dst_node && worker == 0 ? &echo_window : NULL;
+	out->replay = &echo_window;
+	out->keys = (const struct aeg_wire_mac *const *)in->echo_mac;
+	return node == in->dst_node && worker == 0;
 }
 
 static int echo_socket(const struct inj *in)
@@ -248,7 +257,7 @@ static int echo_socket(const struct inj *in)
 static uint32_t collect_echoes(const struct inj *in, int fd, uint32_t want, double secs)
 {
 	struct aeg_wire_rx rx = {
-		.keys = { in->mac }, .cluster = in->cluster, .self_node = in->src_node,
+		.cluster = in->cluster, .self_node = in->src_node,
 		.self_worker = 0, .peer_lookup = echo_peer, .peer_arg = (void *)in,
 	};
 	aeg_wire_replay_init(&echo_window, 0);
@@ -334,7 +343,8 @@ int main(int argc, char **argv)
 	}
 	if (iface == NULL || in.tuple.dst_ip == 0 || in.tuple.src_ip == 0 || i >= argc)
 		die("usage: dp_inject --iface IF --dst-mac MAC --src-ip A --dst-ip B ... KIND[=N]...");
-	if (aeg_wire_mac_new(&in.mac, &in.key, 0, 0) != 0)
+	if (aeg_wire_mac_new(&in.mac, &in.key, 0, in.cluster, in.src_node, in.dst_node, 0) != 0 ||
+	    aeg_wire_mac_new(&in.echo_mac[0], &in.key, 0, in.cluster, in.dst_node, in.src_node, 0) != 0)
 		die("aeg_wire_mac_new");
 	open_raw(&in, iface);
 	int echo_fd = echo_wait >= 0 ? echo_socket(&in) : -1;

@@ -1,7 +1,8 @@
 /* lib/wire builder and iterator: the version 2 layout byte for byte (tag
- * from an independent GMAC), round trips of random batches, exact room and
- * size limits (a message too big for any frame is an error, a full frame
- * says so), and the iterator on bad input. */
+ * from an independent GMAC under the node pair's key), round trips of
+ * random batches, exact room and size limits (a message too big for any
+ * frame is an error, a full frame says so), the u16 worker range, the pair
+ * key seal insists on, and the iterator on bad input. */
 #include "wire_fixture.h"
 
 struct want_msg {
@@ -12,11 +13,14 @@ struct want_msg {
 };
 
 /* The offsets the documented layout implies. */
-_Static_assert(AEG_WIRE_HDR_BYTES == 44 && AEG_WIRE_MSG_HDR_BYTES == 6, "sizes");
+_Static_assert(AEG_WIRE_HDR_BYTES == 40 && AEG_WIRE_MSG_HDR_BYTES == 6, "sizes");
 _Static_assert(WIRE_OFF_VERSION == 4 && WIRE_OFF_FLAGS == 5 && WIRE_OFF_KEY_ID == 6 &&
-	       WIRE_OFF_RESERVED == 7 && WIRE_OFF_CLUSTER == 8 && WIRE_OFF_SEQ == 28 &&
-	       WIRE_OFF_BATCH_LEN == 36 && WIRE_OFF_MSG_COUNT == 40, "header offsets");
-_Static_assert(AEG_WIRE_IV_OFFSET == 8 && AEG_WIRE_IV_BYTES == 28, "IV = cluster .. seq");
+	       WIRE_OFF_RESERVED == 7 && WIRE_OFF_CLUSTER == 8 && WIRE_OFF_SRC_NODE == 12 &&
+	       WIRE_OFF_DST_NODE == 16 && WIRE_OFF_SEQ == 20 && WIRE_OFF_SRC_WORKER == 28 &&
+	       WIRE_OFF_DST_WORKER == 30 && WIRE_OFF_BATCH_LEN == 32 && WIRE_OFF_MSG_COUNT == 36,
+	       "header offsets");
+_Static_assert(AEG_WIRE_IV_OFFSET == 20 && AEG_WIRE_IV_BYTES == 12,
+	       "IV = seq | src_worker | dst_worker");
 /* The u16 body length holds the largest body of the largest frame. */
 _Static_assert(AEG_WIRE_BODY_BYTES_MAX <= 0xffff, "body_len is u16");
 
@@ -35,9 +39,9 @@ static void test_golden_layout(void **state)
 		0xc4, 0xc3, 0xc2, 0xc1,             /* cluster */
 		0x01, 0xa0, 0x00, 0x00,             /* src node */
 		0x02, 0xb0, 0x00, 0x00,             /* dst node */
-		0x03, 0xc0, 0x00, 0x00,             /* src worker */
-		0x04, 0xd0, 0x00, 0x00,             /* dst worker */
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* seq */
+		0x03, 0xc0,                         /* src worker */
+		0x04, 0xd0,                         /* dst worker */
 		0x17, 0x01, 0x00, 0x00,             /* batch length 279 */
 		0x03, 0x00, 0x00, 0x00,             /* message count */
 		0x02, 0x00, 0x42, 0x2c, 0x01, 0x00, 'a', 'b', /* len 2, type, group 300 */
@@ -45,18 +49,21 @@ static void test_golden_layout(void **state)
 	};
 	static const uint8_t want_last[] = {0x00, 0x00, 0xff, 0x00, 0x00, 0x00}; /* empty */
 	/* AES-128-GMAC of the frame by Python's cryptography (OpenSSL), not
-	 * libipsec-mb: AESGCM(key).encrypt(hdr[8:36], b"", hdr + batch).hex(),
-	 * key = fx.key, bytes (0x11 * i + 5) & 0xff. */
+	 * libipsec-mb (/tmp/wiregen/gen.py), under the key of the header's
+	 * pair derived from fx.key (bytes (0x11 * i + 5) & 0xff):
+	 *   K_sd = Cipher(AES(fx.key), ECB()).encryptor().update(
+	 *              struct.pack("<III", 0xa001, 0xb002, CLUSTER) + b"AEG2")
+	 *   AESGCM(K_sd).encrypt(hdr[20:32], b"", hdr + batch).hex() */
 	static const uint8_t want_tag[AEG_WIRE_TAG_BYTES] = {
-		0x05, 0x73, 0xb8, 0x60, 0x7c, 0x1b, 0x20, 0xef,
-		0x3d, 0x0b, 0xb8, 0xad, 0x7d, 0x1f, 0xd7, 0xee,
+		0x73, 0x5c, 0x91, 0x39, 0x30, 0x30, 0x8e, 0x9c,
+		0xb8, 0x46, 0x27, 0x4b, 0x1e, 0x97, 0x48, 0xeb,
 	};
 	enum { BODY2 = 259, LEN = sizeof(want_head) + BODY2 + sizeof(want_last) + 16 };
 	_Static_assert(sizeof(want_head) == AEG_WIRE_HDR_BYTES + 8 + 6, "layout");
 	uint8_t body2[BODY2], buf[512];
 	for (int i = 0; i < BODY2; i++)
 		body2[i] = (uint8_t)(i * 13 + 1);
-	struct aeg_wire_mac *mac = fx_mac(0xa7, 0);
+	struct aeg_wire_mac *mac = fx_mac_pair(0xa7, 0, CLUSTER, 0xa001, 0xb002);
 	struct aeg_wire_builder b;
 	struct aeg_wire_hdr h = {
 		.cluster = CLUSTER, .src_node = 0xa001, .dst_node = 0xb002,
@@ -128,7 +135,7 @@ static void test_round_trip_random(void **state)
 			n++;
 			assert_true(n < sizeof(want) / sizeof(want[0]));
 		}
-		int len = aeg_wire_builder_seal(&b, fx.mac);
+		int len = aeg_wire_builder_seal(&b, fx.mac[node]);
 		assert_int_equal(len, (int)expect_len);
 		assert_true((size_t)len <= cap);
 		struct aeg_wire_frame f;
@@ -170,7 +177,7 @@ static void test_empty_frame(void **state)
 	struct aeg_wire_hdr h = hdr_from(1, 0, 9);
 	assert_int_equal(aeg_wire_builder_begin(&b, buf, sizeof(buf), &h), 0);
 	assert_int_equal(aeg_wire_builder_room(&b), 0);
-	assert_int_equal(aeg_wire_builder_seal(&b, fx.mac), AEG_WIRE_FRAME_BYTES_MIN);
+	assert_int_equal(aeg_wire_builder_seal(&b, fx.mac[1]), AEG_WIRE_FRAME_BYTES_MIN);
 	struct aeg_wire_frame f;
 	assert_int_equal(aeg_wire_parse(&fx.rx, buf, sizeof(buf), &f), AEG_WIRE_OK);
 	assert_int_equal(f.hdr.batch_len, 0);
@@ -208,7 +215,7 @@ static void test_builder_errors(void **state)
 	memset(&b, 0, sizeof(b));
 	struct aeg_wire_hdr h = hdr_from(1, 0, 1);
 	assert_int_equal(aeg_wire_builder_add(&b, 1, 1, "x", 1), -EINVAL);
-	assert_int_equal(aeg_wire_builder_seal(&b, fx.mac), -EINVAL);
+	assert_int_equal(aeg_wire_builder_seal(&b, fx.mac[1]), -EINVAL);
 	assert_int_equal(aeg_wire_builder_begin(&b, buf, AEG_WIRE_FRAME_BYTES_MIN - 1, &h),
 			 -EMSGSIZE);
 	assert_int_equal(aeg_wire_builder_add(&b, 1, 1, "x", 1), -EINVAL);
@@ -240,16 +247,16 @@ static void test_builder_errors(void **state)
 	assert_int_equal(aeg_wire_builder_add(&b, 1, 9, src, max), -ENOSPC);
 	assert_int_equal(b.len, len_before);
 	assert_int_equal(b.msg_count, 2);
-	int n = aeg_wire_builder_seal(&b, fx.mac);
+	int n = aeg_wire_builder_seal(&b, fx.mac[1]);
 	assert_int_equal(n, (int)len_before + AEG_WIRE_TAG_BYTES);
 	assert_int_equal(deliver(buf, (size_t)n), AEG_WIRE_OK);
-	assert_int_equal(aeg_wire_builder_seal(&b, fx.mac), -EINVAL);
+	assert_int_equal(aeg_wire_builder_seal(&b, fx.mac[1]), -EINVAL);
 	assert_int_equal(aeg_wire_builder_add(&b, 1, 9, "abc", 3), -EINVAL);
 	/* The largest message exactly fills an empty frame. */
 	h.seq = 2;
 	assert_int_equal(aeg_wire_builder_begin(&b, buf, MTU_PAYLOAD, &h), 0);
 	assert_int_equal(aeg_wire_builder_add(&b, 1, 9, src, max), 0);
-	assert_int_equal(aeg_wire_builder_seal(&b, fx.mac), MTU_PAYLOAD);
+	assert_int_equal(aeg_wire_builder_seal(&b, fx.mac[1]), MTU_PAYLOAD);
 	assert_int_equal(deliver(buf, MTU_PAYLOAD), AEG_WIRE_OK);
 	/* Capacities beyond the largest UDP payload are clipped to it. */
 	static uint8_t big[AEG_WIRE_FRAME_BYTES_MAX + 100], big_src[AEG_WIRE_FRAME_BYTES_MAX];
@@ -261,11 +268,77 @@ static void test_builder_errors(void **state)
 	assert_int_equal(max, AEG_WIRE_BODY_BYTES_MAX);
 	assert_int_equal(aeg_wire_builder_add(&b, 1, 9, big_src, max + 1), -EMSGSIZE);
 	assert_int_equal(aeg_wire_builder_add(&b, 1, 9, big_src, max), 0);
-	n = aeg_wire_builder_seal(&b, fx.mac);
+	n = aeg_wire_builder_seal(&b, fx.mac[1]);
 	assert_int_equal(n, AEG_WIRE_FRAME_BYTES_MAX);
 	assert_int_equal(deliver(big, (size_t)n), AEG_WIRE_OK);
 	/* ... and such a packet is too long for the parser. */
 	assert_int_equal(parse(big, (size_t)n + 1), AEG_WIRE_DROP_BAD_LENGTH);
+}
+
+/* Workers are u16 on the wire: a larger one would be cut down to another
+ * worker's stream (and another frame's IV), so begin refuses it. */
+static void test_workers_are_u16(void **state)
+{
+	(void)state;
+	uint8_t buf[MTU_PAYLOAD];
+	struct aeg_wire_builder b;
+	/* 0x10001 would be cut down to SELF_WORKER. */
+	static const uint32_t bad[] = {AEG_WIRE_WORKER_MAX + 1, 0x10001, 0x1ffff, UINT32_MAX};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct aeg_wire_hdr h = hdr_from(1, bad[i], 1);
+		assert_int_equal(aeg_wire_builder_begin(&b, buf, sizeof(buf), &h), -EINVAL);
+		assert_int_equal(aeg_wire_builder_add(&b, 1, 1, "x", 1), -EINVAL);
+		h = hdr_from(1, 0, 1);
+		h.dst_worker = bad[i];
+		assert_int_equal(aeg_wire_builder_begin(&b, buf, sizeof(buf), &h), -EINVAL);
+		assert_int_equal(aeg_wire_builder_add(&b, 1, 1, "x", 1), -EINVAL);
+	}
+	/* The largest fit, little-endian, and decode to themselves. */
+	struct aeg_wire_hdr h = hdr_from(1, AEG_WIRE_WORKER_MAX, 1);
+	h.dst_worker = AEG_WIRE_WORKER_MAX - 1;
+	assert_int_equal(aeg_wire_builder_begin(&b, buf, sizeof(buf), &h), 0);
+	assert_true(aeg_wire_builder_seal(&b, fx.mac[1]) > 0);
+	static const uint8_t want[] = {0xff, 0xff, 0xfe, 0xff};
+	assert_memory_equal(buf + WIRE_OFF_SRC_WORKER, want, sizeof(want));
+	struct aeg_reader r;
+	struct aeg_wire_hdr got;
+	aeg_reader_init(&r, buf, AEG_WIRE_HDR_BYTES);
+	wire_hdr_decode(&r, &got);
+	assert_false(r.error);
+	assert_int_equal(got.src_worker, AEG_WIRE_WORKER_MAX);
+	assert_int_equal(got.dst_worker, AEG_WIRE_WORKER_MAX - 1);
+}
+
+/* seal takes only the key of the header's (cluster, src, dst): under any
+ * other the receiver would drop the frame as bad_tag, so it is the
+ * sender's bug, reported there. */
+static void test_seal_needs_pair_key(void **state)
+{
+	(void)state;
+	uint8_t buf[256];
+	struct aeg_wire_builder b;
+	struct aeg_wire_hdr h = hdr_from(1, 0, 1);
+	struct aeg_wire_mac *wrong[] = {
+		fx_mac_pair(FX_KEY_ID, 0, CLUSTER + 1, 1, SELF_NODE), /* another cluster */
+		fx_mac_pair(FX_KEY_ID, 0, CLUSTER, 3, SELF_NODE),     /* another source */
+		fx_mac_pair(FX_KEY_ID, 0, CLUSTER, 1, 3),             /* another destination */
+		fx_mac_pair(FX_KEY_ID, 0, CLUSTER, SELF_NODE, 1),     /* the other direction */
+	};
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		assert_int_equal(aeg_wire_builder_begin(&b, buf, sizeof(buf), &h), 0);
+		assert_int_equal(aeg_wire_builder_add(&b, 1, 7, "hello", 5), 0);
+		int rc = aeg_wire_builder_seal(&b, wrong[i]);
+		if (rc != -EINVAL)
+			fail_msg("key %zu of another pair: seal gave %d", i, rc);
+	}
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+		aeg_wire_mac_free(wrong[i]);
+	/* The same frame under the header's own pair key goes through. */
+	assert_int_equal(aeg_wire_builder_begin(&b, buf, sizeof(buf), &h), 0);
+	assert_int_equal(aeg_wire_builder_add(&b, 1, 7, "hello", 5), 0);
+	int n = aeg_wire_builder_seal(&b, fx.mac[1]);
+	assert_int_equal(n, AEG_WIRE_FRAME_BYTES_MIN + 11);
+	assert_int_equal(deliver(buf, (size_t)n), AEG_WIRE_OK);
 }
 
 /* body_max and room are exact at every capacity: the largest body fills
@@ -290,7 +363,7 @@ static void test_room_is_exact(void **state)
 		assert_int_equal(b.len + AEG_WIRE_TAG_BYTES, cap);
 		assert_int_equal(aeg_wire_builder_room(&b), 0);
 		assert_int_equal(aeg_wire_builder_add(&b, 3, g, "", 0), -ENOSPC);
-		assert_int_equal(aeg_wire_builder_seal(&b, fx.mac), (int)cap);
+		assert_int_equal(aeg_wire_builder_seal(&b, fx.mac[1]), (int)cap);
 	}
 	assert_int_equal(aeg_wire_msg_body_max(AEG_WIRE_FRAME_BYTES_MIN - 1), 0);
 	assert_int_equal(aeg_wire_msg_body_max(SIZE_MAX), AEG_WIRE_BODY_BYTES_MAX);
@@ -394,6 +467,8 @@ int main(void)
 		FX_TEST(test_empty_frame),
 		FX_TEST(test_no_message_fits),
 		FX_TEST(test_builder_errors),
+		FX_TEST(test_workers_are_u16),
+		FX_TEST(test_seal_needs_pair_key),
 		FX_TEST(test_room_is_exact),
 		FX_TEST(test_room_random),
 		FX_TEST(test_iter_rejects_garbage),

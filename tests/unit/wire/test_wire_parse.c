@@ -1,7 +1,8 @@
 /* lib/wire parser: every truncation and every bit flip rejected, each
- * drop reason counted under its own stable name, key rotation, malformed
- * batches under a good tag (accepted by the parser, stopped by the
- * iterator), and the replay window moving only for authentic frames. */
+ * drop reason counted under its own stable name, key rotation, a frame
+ * under another node's key, malformed batches under a good tag (accepted
+ * by the parser, stopped by the iterator), and the replay window moving
+ * only for authentic frames. */
 #include "wire_fixture.h"
 
 /* The dataplane indexes counters by these values: they never move. */
@@ -66,11 +67,12 @@ static enum aeg_wire_drop flip_reason(size_t byte)
 		return AEG_WIRE_DROP_BAD_FLAGS;
 	if (byte == WIRE_OFF_KEY_ID)
 		return AEG_WIRE_DROP_UNKNOWN_KEY; /* rx holds key 1 only */
-	if (byte >= 8 && byte < 12)
+	if (byte >= WIRE_OFF_CLUSTER && byte < WIRE_OFF_SRC_NODE)
 		return AEG_WIRE_DROP_WRONG_CLUSTER;
-	if ((byte >= 16 && byte < 20) || (byte >= 24 && byte < 28))
+	if ((byte >= WIRE_OFF_DST_NODE && byte < WIRE_OFF_SEQ) ||
+	    (byte >= WIRE_OFF_DST_WORKER && byte < WIRE_OFF_BATCH_LEN))
 		return AEG_WIRE_DROP_WRONG_DEST;
-	if (byte >= WIRE_OFF_SEQ && byte < WIRE_OFF_BATCH_LEN)
+	if (byte >= WIRE_OFF_SEQ && byte < WIRE_OFF_SRC_WORKER)
 		return AEG_WIRE_DROP_BAD_TAG; /* seq: no flip makes it 0 */
 	if (byte >= AEG_WIRE_HDR_BYTES)
 		return AEG_WIRE_DROP_BAD_TAG; /* messages and tag */
@@ -93,8 +95,10 @@ static void test_every_bit_flip(void **state)
 		if (why == AEG_WIRE_OK || (want != AEG_WIRE_OK && why != want))
 			fail_msg("bit %zu (byte %zu): %s, want %s", bit, byte,
 				 aeg_wire_drop_name(why), aeg_wire_drop_name(want));
-		/* src node/worker: another known peer (tag) or an unknown one. */
-		if ((byte >= 12 && byte < 16) || (byte >= 20 && byte < 24))
+		/* src node/worker: another known peer (its key or the IV: tag)
+		 * or an unknown one. */
+		if ((byte >= WIRE_OFF_SRC_NODE && byte < WIRE_OFF_DST_NODE) ||
+		    (byte >= WIRE_OFF_SRC_WORKER && byte < WIRE_OFF_DST_WORKER))
 			assert_true(why == AEG_WIRE_DROP_BAD_TAG || why == AEG_WIRE_DROP_UNKNOWN_NODE);
 		/* batch length: claims more (truncated) or less (trailing bytes). */
 		if (byte >= WIRE_OFF_BATCH_LEN && byte < WIRE_OFF_MSG_COUNT)
@@ -211,9 +215,13 @@ static void test_drops_counted_per_reason(void **state)
 	len = small_frame(buf, sizeof(buf), &h);
 	buf[len - 1] ^= 1;
 	SEND(buf, len);                                  /* bad_tag */
+	h = hdr_from(1, 0, seq++);
+	len = small_frame(buf, sizeof(buf), &h);
+	retag_with(buf, len, fx.mac[3]);
+	SEND(buf, len);                                  /* bad_tag: node 3's key */
 
 	/* The right key bytes under a key_id the receiver does not hold. */
-	struct aeg_wire_mac *mac7 = fx_mac(7, 0);
+	struct aeg_wire_mac *mac7 = fx_mac(1, 7, 0);
 	h = hdr_from(1, 0, seq++);
 	len = small_frame_mac(buf, sizeof(buf), &h, mac7);
 	aeg_wire_mac_free(mac7);
@@ -231,23 +239,26 @@ static void test_drops_counted_per_reason(void **state)
 	assert_int_equal(counts[AEG_WIRE_DROP_UNKNOWN_NODE], 2);
 	assert_int_equal(counts[AEG_WIRE_DROP_REPLAYED], 1);
 	assert_int_equal(counts[AEG_WIRE_DROP_TOO_OLD], 1);
-	assert_int_equal(counts[AEG_WIRE_DROP_BAD_TAG], 1);
+	assert_int_equal(counts[AEG_WIRE_DROP_BAD_TAG], 2);
 	assert_int_equal(counts[AEG_WIRE_DROP_TRUNCATED_MSG], 1);
 	assert_int_equal(counts[AEG_WIRE_DROP_BAD_MSG], 0); /* version 1 only */
 	assert_int_equal(counts[AEG_WIRE_DROP_UNKNOWN_KEY], 1);
 #undef SEND
 }
 
-/* Rotation: with the old key in keys[0] and the new one in keys[1], frames
- * under either are accepted; a third key is unknown; the same key id with
- * other key bytes is a bad tag; retiring a key refuses its frames. */
+/* Rotation of node 1's keys: with the old key in slot 0 and the new one
+ * in slot 1, frames under either are accepted; a third key is unknown; the
+ * same key id from other cluster key bytes is a bad tag; retiring a key
+ * refuses its frames. Other nodes' keys are their own: node 3 has no key 2
+ * yet. */
 static void test_key_rotation(void **state)
 {
 	(void)state;
 	uint8_t buf[256];
-	struct aeg_wire_mac *next = fx_mac(2, 0x5a), *third = fx_mac(3, 0xa5);
-	struct aeg_wire_mac *impostor = fx_mac(2, 0x01); /* key id 2, other bytes */
-	fx.rx.keys[1] = next;
+	struct aeg_wire_mac *next = fx_mac(1, 2, 0x5a), *third = fx_mac(1, 3, 0xa5);
+	struct aeg_wire_mac *impostor = fx_mac(1, 2, 0x01); /* key id 2, other bytes */
+	struct aeg_wire_mac *next3 = fx_mac(3, 2, 0x5a);   /* node 3's new key */
+	fx.keys[1][1] = next;
 	struct aeg_wire_hdr h = hdr_from(1, 0, 10);
 	size_t len = small_frame(buf, sizeof(buf), &h);
 	assert_int_equal(buf[WIRE_OFF_KEY_ID], FX_KEY_ID);
@@ -265,14 +276,20 @@ static void test_key_rotation(void **state)
 	len = small_frame(buf, sizeof(buf), &h);
 	buf[WIRE_OFF_KEY_ID] = 2;
 	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_BAD_TAG);
+	/* Node 1's rotation is not node 3's: its new key is not installed. */
+	struct aeg_wire_hdr h3 = hdr_from(3, 0, 12);
+	len = small_frame_mac(buf, sizeof(buf), &h3, next3);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_UNKNOWN_KEY);
+	len = small_frame(buf, sizeof(buf), &h3);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_OK);
 	/* Old key retired: only the new one (now alone, in slot 1) works. */
-	fx.rx.keys[0] = NULL;
+	fx.keys[1][0] = NULL;
 	len = small_frame(buf, sizeof(buf), &h);
 	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_UNKNOWN_KEY);
 	len = small_frame_mac(buf, sizeof(buf), &h, next);
 	assert_int_equal(deliver(buf, len), AEG_WIRE_OK);
 	/* No key at all: nothing is accepted. */
-	fx.rx.keys[1] = NULL;
+	fx.keys[1][1] = NULL;
 	h.seq = 13;
 	len = small_frame_mac(buf, sizeof(buf), &h, next);
 	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_UNKNOWN_KEY);
@@ -280,6 +297,36 @@ static void test_key_rotation(void **state)
 	aeg_wire_mac_free(next);
 	aeg_wire_mac_free(third);
 	aeg_wire_mac_free(impostor);
+	aeg_wire_mac_free(next3);
+}
+
+/* A frame from node 1 tagged under node 3's key (a sender that took the
+ * wrong peer's key: same cluster key and key id), or under the key of this
+ * node's frames to node 1 (the other direction), is a bad tag: the
+ * receiver checks node 1's frames with node 1's key only. Neither moves
+ * the window; the same bytes under node 1's key are accepted. seal refuses
+ * such keys, so the tags are written by hand. */
+static void test_other_nodes_key(void **state)
+{
+	(void)state;
+	uint8_t buf[256];
+	struct aeg_wire_mac *reverse = fx_mac_pair(FX_KEY_ID, 0, CLUSTER, SELF_NODE, 1);
+	struct aeg_wire_hdr h = hdr_from(1, 0, 7);
+	size_t len = small_frame(buf, sizeof(buf), &h);
+	assert_int_equal(aeg_wire_mac_key_id(fx.mac[3]), buf[WIRE_OFF_KEY_ID]);
+	retag_with(buf, len, fx.mac[3]);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_BAD_TAG);
+	retag_with(buf, len, reverse);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_DROP_BAD_TAG);
+	assert_int_equal(fx.win[1][0].top, 0);
+	retag_with(buf, len, fx.mac[1]);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_OK);
+	assert_int_equal(fx.win[1][0].top, 7);
+	/* And node 3's key is right for node 3's frames. */
+	h = hdr_from(3, 0, 7);
+	len = small_frame_mac(buf, sizeof(buf), &h, fx.mac[3]);
+	assert_int_equal(deliver(buf, len), AEG_WIRE_OK);
+	aeg_wire_mac_free(reverse);
 }
 
 /* A body length that runs past the batch, under a good tag: the parser
@@ -377,7 +424,7 @@ static void test_window_moves_only_after_tag(void **state)
 	len = small_frame(buf, sizeof(buf), &h);
 	assert_int_equal(parse(buf, len), AEG_WIRE_OK);
 	/* A frame under the wrong key bytes or an unknown key moves nothing. */
-	struct aeg_wire_mac *wrong = fx_mac(FX_KEY_ID, 1), *other = fx_mac(9, 0);
+	struct aeg_wire_mac *wrong = fx_mac(2, FX_KEY_ID, 1), *other = fx_mac(2, 9, 0);
 	h = hdr_from(2, 1, 1000);
 	len = small_frame_mac(buf, sizeof(buf), &h, wrong);
 	assert_int_equal(parse(buf, len), AEG_WIRE_DROP_BAD_TAG);
@@ -450,6 +497,7 @@ int main(void)
 		FX_TEST(test_every_bit_flip),
 		FX_TEST(test_drops_counted_per_reason),
 		FX_TEST(test_key_rotation),
+		FX_TEST(test_other_nodes_key),
 		FX_TEST(test_body_past_batch),
 		FX_TEST(test_malformed_batches),
 		FX_TEST(test_window_moves_only_after_tag),

@@ -1,8 +1,9 @@
 /* Shared by the lib/wire frame tests: a receiving worker (node 2, worker
- * 1) with a small peer table, a fixed key expanded once per test (setup
- * and teardown, so that ASan sees no leak), the seeded PRNG of
+ * 1) with a small peer table, the key of each peer node's frames to it
+ * (derived from one cluster key, expanded once per test in setup and freed
+ * in teardown, so that ASan sees no leak), the seeded PRNG of
  * tests/common/test_prng.h, and helpers that build, damage and re-tag
- * frames. */
+ * frames, each with the key of the frame's own node pair. */
 #ifndef AEGIS_TEST_WIRE_FIXTURE_H
 #define AEGIS_TEST_WIRE_FIXTURE_H
 
@@ -31,8 +32,12 @@
 #define FX_KEY_ID 1
 
 struct fixture {
-	struct aeg_wire_key key;
-	struct aeg_wire_mac *mac; /* key under FX_KEY_ID: rx.keys[0] */
+	struct aeg_wire_key key; /* the cluster key */
+	/* mac[n]: the key of frames from node n to SELF_NODE under FX_KEY_ID,
+	 * for the peers n = 1..NODES-1 (SELF_NODE too: its other workers). */
+	struct aeg_wire_mac *mac[NODES];
+	/* What the peer lookup hands out for node n: mac[n] in slot 0. */
+	const struct aeg_wire_mac *keys[NODES][AEG_WIRE_RX_KEYS];
 	struct aeg_wire_replay win[NODES][WORKERS];
 	struct aeg_wire_rx rx;
 };
@@ -40,44 +45,71 @@ struct fixture {
 /* One fixture per test executable (each includes this header once). */
 static struct fixture fx;
 
-static inline struct aeg_wire_replay *lookup(void *arg, uint32_t node, uint32_t worker)
+static inline bool lookup(void *arg, uint32_t node, uint32_t worker, struct aeg_wire_src *out)
 {
 	struct fixture *f = arg;
 	if (node == 0 || node >= NODES || worker >= WORKERS)
-		return NULL;
-	return &f->win[node][worker];
+		return false;
+	out->replay = &f->win[node][worker];
+	out->keys = f->keys[node];
+	return true;
 }
 
-/* Fresh windows and the one-key receiver; the key itself is kept. */
+/* Fresh windows and one key per peer; the keys themselves are kept. */
 static inline void fx_reset(void)
 {
-	for (int n = 0; n < NODES; n++)
+	for (int n = 0; n < NODES; n++) {
 		for (int w = 0; w < WORKERS; w++)
 			aeg_wire_replay_init(&fx.win[n][w], 0);
+		fx.keys[n][0] = fx.mac[n];
+		for (int k = 1; k < AEG_WIRE_RX_KEYS; k++)
+			fx.keys[n][k] = NULL;
+	}
 	fx.rx = (struct aeg_wire_rx){
-		.keys = {fx.mac, NULL}, .cluster = CLUSTER, .self_node = SELF_NODE,
-		.self_worker = SELF_WORKER, .peer_lookup = lookup, .peer_arg = &fx,
+		.cluster = CLUSTER, .self_node = SELF_NODE, .self_worker = SELF_WORKER,
+		.peer_lookup = lookup, .peer_arg = &fx,
 	};
 }
 
-/* A mac of fx.key (changed by xor_first) under key_id; the caller frees. */
-static inline struct aeg_wire_mac *fx_mac(uint8_t key_id, uint8_t xor_first)
+/* The key of frames from src to dst in cluster, from fx.key (changed by
+ * xor_first) under key_id; the caller frees. */
+static inline struct aeg_wire_mac *fx_mac_pair(uint8_t key_id, uint8_t xor_first, uint32_t cluster,
+					       uint32_t src, uint32_t dst)
 {
 	struct aeg_wire_key k = fx.key;
 	struct aeg_wire_mac *m = NULL;
 	k.bytes[0] ^= xor_first;
-	assert_int_equal(aeg_wire_mac_new(&m, &k, key_id, 0), 0);
+	assert_int_equal(aeg_wire_mac_new(&m, &k, key_id, cluster, src, dst, 0), 0);
 	assert_non_null(m);
 	return m;
+}
+
+/* The same for frames from node src to this node. */
+static inline struct aeg_wire_mac *fx_mac(uint32_t src, uint8_t key_id, uint8_t xor_first)
+{
+	return fx_mac_pair(key_id, xor_first, CLUSTER, src, SELF_NODE);
+}
+
+static inline void fx_free_macs(void)
+{
+	for (int n = 0; n < NODES; n++) {
+		aeg_wire_mac_free(fx.mac[n]);
+		fx.mac[n] = NULL;
+	}
 }
 
 static inline int setup(void **state)
 {
 	(void)state;
+	memset(&fx, 0, sizeof(fx));
 	for (int i = 0; i < AEG_WIRE_KEY_BYTES; i++)
 		fx.key.bytes[i] = (uint8_t)(0x11 * i + 5);
-	if (aeg_wire_mac_new(&fx.mac, &fx.key, FX_KEY_ID, 0) != 0)
-		return -1;
+	for (uint32_t n = 1; n < NODES; n++) {
+		if (aeg_wire_mac_new(&fx.mac[n], &fx.key, FX_KEY_ID, CLUSTER, n, SELF_NODE, 0) != 0) {
+			fx_free_macs(); /* no teardown after a failed setup */
+			return -1;
+		}
+	}
 	fx_reset();
 	return 0;
 }
@@ -85,8 +117,7 @@ static inline int setup(void **state)
 static inline int teardown(void **state)
 {
 	(void)state;
-	aeg_wire_mac_free(fx.mac);
-	fx.mac = NULL;
+	fx_free_macs();
 	return 0;
 }
 
@@ -120,9 +151,29 @@ static inline size_t small_frame_mac(uint8_t *buf, size_t cap, const struct aeg_
 	return (size_t)n;
 }
 
+/* The sender's key for frames of (cluster, src, dst) under FX_KEY_ID:
+ * fx.mac[src] for a peer's frames to this node; else (frames that the
+ * receiver must drop before the tag: another cluster or destination, an
+ * unknown node) a new one, left in *tmp for the caller to free. */
+static inline const struct aeg_wire_mac *sender_mac(uint32_t cluster, uint32_t src, uint32_t dst,
+						    struct aeg_wire_mac **tmp)
+{
+	*tmp = NULL;
+	if (cluster == CLUSTER && dst == SELF_NODE && src > 0 && src < NODES)
+		return fx.mac[src];
+	*tmp = fx_mac_pair(FX_KEY_ID, 0, cluster, src, dst);
+	return *tmp;
+}
+
+/* small_frame_mac under the key of the header's node pair (seal refuses
+ * any other). */
 static inline size_t small_frame(uint8_t *buf, size_t cap, const struct aeg_wire_hdr *h)
 {
-	return small_frame_mac(buf, cap, h, fx.mac);
+	struct aeg_wire_mac *tmp;
+	const struct aeg_wire_mac *mac = sender_mac(h->cluster, h->src_node, h->dst_node, &tmp);
+	size_t n = small_frame_mac(buf, cap, h, mac);
+	aeg_wire_mac_free(tmp);
+	return n;
 }
 
 static inline enum aeg_wire_drop parse(const uint8_t *pkt, size_t len)
@@ -153,18 +204,36 @@ static inline enum aeg_wire_drop deliver(const uint8_t *pkt, size_t len)
 	return it.why;
 }
 
-/* Rewrites the GMAC tag (fx.mac) after a test changed the signed bytes on
- * purpose: IV from the header, AAD everything before the tag. */
-static inline void retag(uint8_t *pkt, size_t len)
-{
-	aeg_wire_mac_tag(fx.mac, pkt + AEG_WIRE_IV_OFFSET, pkt, len - AEG_WIRE_TAG_BYTES,
-			 pkt + len - AEG_WIRE_TAG_BYTES);
-}
-
 static inline void put_le32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Writes the GMAC tag of pkt under mac, whatever its header names (seal
+ * would refuse another pair's key): IV from the header, AAD everything
+ * before the tag. */
+static inline void retag_with(uint8_t *pkt, size_t len, const struct aeg_wire_mac *mac)
+{
+	aeg_wire_mac_tag(mac, pkt + AEG_WIRE_IV_OFFSET, pkt, len - AEG_WIRE_TAG_BYTES,
+			 pkt + len - AEG_WIRE_TAG_BYTES);
+}
+
+/* Rewrites the tag after a test changed the signed bytes on purpose, under
+ * the key of the node pair in the header, as a sender would. */
+static inline void retag(uint8_t *pkt, size_t len)
+{
+	struct aeg_wire_mac *tmp;
+	const struct aeg_wire_mac *mac =
+		sender_mac(get_le32(pkt + WIRE_OFF_CLUSTER), get_le32(pkt + WIRE_OFF_SRC_NODE),
+			   get_le32(pkt + WIRE_OFF_DST_NODE), &tmp);
+	retag_with(pkt, len, mac);
+	aeg_wire_mac_free(tmp);
 }
 
 /* A message header as the wire has it: body_len u16, type u8, group u24. */
@@ -201,7 +270,7 @@ static inline size_t raw_frame(uint8_t *buf, size_t cap, uint64_t seq, const uin
 		memcpy(buf + b.len, batch, batch_len);
 	b.len += batch_len;
 	b.msg_count = count;
-	int n = aeg_wire_builder_seal(&b, fx.mac);
+	int n = aeg_wire_builder_seal(&b, fx.mac[1]);
 	assert_true(n > 0);
 	return (size_t)n;
 }
