@@ -27,11 +27,12 @@
 #define SLEEP_NS_MAX 1000000u
 #define WAIT_NS_MAX 5000000u
 #define CTL_BURST 16u
-/* A tx burst leaves early once it holds this many bytes: the peer can
- * start on them while this core works through the rest of a large rx
- * burst (full frames bounced back and forth moved in lock-step clumps,
- * each core idle while the other worked). Small frames wait for the
- * burst: one tx call per packet would cost more than it saves. */
+/* While an rx burst is being worked through, a tx burst leaves early once
+ * it holds this many bytes: the peer can start on it meanwhile (full
+ * frames bounced back and forth moved in lock-step clumps, each core idle
+ * while the other worked). Small frames wait for the burst: a tx call per
+ * few packets would cost more than it saves; a sender that receives
+ * nothing fills whole bursts. */
 #define TX_EARLY_BYTES 12000u
 #define RX_BURSTS 8u   /* rx bursts per iteration at most (while they come full) */
 
@@ -98,6 +99,7 @@ static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns, uint32_t *work)
 	 * one iteration, not one per burst ahead of it, and the iteration's
 	 * proposals, appends and log batch cover all of it. */
 	uint32_t total = 0;
+	w->in_rx = true;
 	for (uint32_t b = 0; b < RX_BURSTS; b++) {
 		int n = aeg_port_rx_burst(port, w->cfg.queue, w->rx_pkts, port->burst_max);
 		if (n < 0) {
@@ -114,6 +116,7 @@ static uint32_t poll_at(struct aeg_worker *w, uint64_t now_ns, uint32_t *work)
 		if (n < port->burst_max)
 			break;
 	}
+	w->in_rx = false;
 	if (w->cfg.on_rx_done != NULL)
 		*work += w->cfg.on_rx_done(w->cfg.arg, w, now_ns);
 	if (w->frag != NULL && aeg_frag_busy(w->frag))
@@ -317,7 +320,7 @@ static void tx_flush(struct aeg_worker *w)
 /* Queues a packet for this iteration's tx burst (flushing a full queue). */
 static void tx_queue(struct aeg_worker *w, struct aeg_pkt *pkt)
 {
-	if (w->tx_n == w->cfg.port->burst_max || w->tx_q_bytes >= TX_EARLY_BYTES)
+	if (w->tx_n == w->cfg.port->burst_max || (w->in_rx && w->tx_q_bytes >= TX_EARLY_BYTES))
 		tx_flush(w);
 	assert(w->tx_n < w->cfg.port->burst_max);
 	w->tx_q[w->tx_n++] = pkt;

@@ -34,6 +34,7 @@ struct aeg_worker {
 	struct aeg_pkt **tx_q;
 	uint16_t tx_n;
 	uint32_t tx_q_bytes;     /* bytes in tx_q */
+	bool in_rx;              /* working through rx bursts (early tx) */
 	uint32_t frames_open;    /* streams with pkt != NULL */
 	uint64_t drain_last_ns;
 	/* The wall clock for sequence numbers, kept from the monotonic time of

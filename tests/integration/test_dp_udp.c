@@ -41,6 +41,7 @@
 struct ctx {
 	struct aeg_wire_key key;
 	struct aeg_wire_mac *mac; /* of key, for frames the test makes itself */
+	struct aeg_wire_key key_next; /* B also accepts it, as key id 5 (a rotation) */
 	struct aeg_worker_peer peers[3];
 	struct aeg_port *port_a, *port_b;
 	struct aeg_worker *a, *b;
@@ -197,6 +198,10 @@ static int group_setup(void **state)
 	cb.ctl_in = c.b_ctl_in;
 	cb.ctl_out = c.b_ctl_out;
 	cb.on_ctl = on_ctl_b;
+	for (int i = 0; i < AEG_WIRE_KEY_BYTES; i++)
+		c.key_next.bytes[i] = (uint8_t)(0x5d * i + 7);
+	cb.accept_key = &c.key_next;
+	cb.accept_key_id = 5;
 	if (aeg_worker_init(&c.a, &ca) != 0 || aeg_worker_init(&c.b, &cb) != 0)
 		return -1;
 	return pthread_create(&c.b_thread, NULL, run_b, c.b) == 0 ? 0 : -1;
@@ -321,6 +326,52 @@ static void inj_send(const uint8_t *buf, size_t len)
 	};
 	assert_int_equal(sendto(c.inj_fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)),
 			 (ssize_t)len);
+}
+
+/* A frame from the injector under key (id key_id) to B. */
+static size_t inj_frame_under(uint8_t *buf, size_t cap, const struct aeg_wire_key *key,
+			      uint8_t key_id)
+{
+	struct aeg_wire_mac *mac;
+	assert_int_equal(aeg_wire_mac_new(&mac, key, key_id, CLUSTER, NODE_INJ, NODE_B, 0), 0);
+	struct aeg_wire_builder bld;
+	struct aeg_wire_hdr h = {
+		.cluster = CLUSTER, .src_node = NODE_INJ, .dst_node = NODE_B, .seq = ++c.seq_inj,
+	};
+	assert_int_equal(aeg_wire_builder_begin(&bld, buf, cap, &h), 0);
+	assert_int_equal(aeg_wire_builder_add(&bld, AEG_MSG_TEST, 1, "hello", 5), 0);
+	int len = aeg_wire_builder_seal(&bld, mac);
+	aeg_wire_mac_free(mac);
+	assert_true(len > 0);
+	return (size_t)len;
+}
+
+/* During a key rotation B accepts its key (id 0) and the next one (id 5):
+ * frames under either are delivered; a third id is unknown_key; the next
+ * key's bytes under id 0 fail the tag. */
+static void test_key_rotation(void **state)
+{
+	(void)state;
+	c.seq_inj = now_ns(CLOCK_REALTIME);
+	struct aeg_wire_key other = c.key_next;
+	other.bytes[0] ^= 0xff;
+	struct aeg_worker_stats before, after;
+	aeg_worker_stats_read(c.b, &before);
+	uint8_t buf[256];
+	inj_send(buf, inj_frame_under(buf, sizeof(buf), &c.key, 0));      /* current */
+	inj_send(buf, inj_frame_under(buf, sizeof(buf), &c.key_next, 5)); /* next */
+	inj_send(buf, inj_frame_under(buf, sizeof(buf), &other, 6));      /* unknown id */
+	inj_send(buf, inj_frame_under(buf, sizeof(buf), &c.key_next, 0)); /* wrong bytes for id 0 */
+	uint64_t deadline = now_ns(CLOCK_MONOTONIC) + WAIT_NS;
+	do {
+		aeg_worker_stats_read(c.b, &after);
+		struct timespec ts = { .tv_nsec = 1000000 };
+		nanosleep(&ts, NULL);
+	} while (after.rx_pkts - before.rx_pkts < 4 && now_ns(CLOCK_MONOTONIC) < deadline);
+	assert_int_equal(after.rx_pkts - before.rx_pkts, 4);
+	assert_int_equal(after.rx_msgs - before.rx_msgs, 2);
+	assert_int_equal(after.drops[AEG_WIRE_DROP_UNKNOWN_KEY] - before.drops[AEG_WIRE_DROP_UNKNOWN_KEY], 1);
+	assert_int_equal(after.drops[AEG_WIRE_DROP_BAD_TAG] - before.drops[AEG_WIRE_DROP_BAD_TAG], 1);
 }
 
 static void test_bad_packets_counted(void **state)
@@ -534,6 +585,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exchange_batched),
 		cmocka_unit_test(test_bad_packets_counted),
+		cmocka_unit_test(test_key_rotation),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_idle_backoff),
 		cmocka_unit_test(test_control_rings),
